@@ -1,0 +1,3 @@
+from intelligentos.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""Creating stores from catalogs, and finding (or making) the store a command works on."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from intelligentos.catalog import Catalog, load_catalog
+from intelligentos.demo import DEFAULT_SEED, demo_observations
+from intelligentos.paths import builtin_catalog_dir, default_db_path
+from intelligentos.store import create_store
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def init_store(
+    path: Path,
+    catalog_dir: Path | None = None,
+    *,
+    demo: bool = True,
+    seed: int = DEFAULT_SEED,
+    end: date | None = None,
+    force: bool = False,
+    make_parents: bool = False,
+) -> Catalog:
+    """Create a store at ``path`` from a catalog directory, with or without demo history."""
+    catalog_dir = Path(catalog_dir) if catalog_dir else builtin_catalog_dir()
+    catalog = load_catalog(catalog_dir)
+    end = end or today()
+    observations = demo_observations(catalog, end, seed) if demo else ()
+    meta = {"catalog": str(catalog_dir.resolve()), "created": end.isoformat()}
+    if demo:
+        meta |= {"demo_seed": str(seed), "demo_end": end.isoformat()}
+    create_store(path, catalog, observations, meta=meta, force=force, make_parents=make_parents)
+    return catalog
+
+
+def resolve_store(db: Path | None) -> tuple[Path, bool]:
+    """The store a command should use, and whether a demo store was just created for it.
+
+    Only the default location is created on demand (the first launch); an explicit path
+    that does not exist is an error reported by the store.
+    """
+    if db is not None:
+        return Path(db).expanduser(), False
+    path = default_db_path()
+    if path.exists():
+        return path, False
+    init_store(path, demo=True, make_parents=True)
+    return path, True

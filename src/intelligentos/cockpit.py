@@ -1,0 +1,162 @@
+"""What the cockpit shows, computed without Textual: KPI snapshots and lineage-node status.
+
+The TUI asks this module for values, statuses and texts and only renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from intelligentos.catalog.models import Catalog, Kpi
+from intelligentos.detection import Status, is_missing, target_status
+from intelligentos.formatting import format_change, format_value
+from intelligentos.lineage import LineageGraph, LineageNode, split_field_id
+
+STALE_AFTER_PERIODS = 2.0
+
+Window = Sequence[tuple[str, float | None]]
+
+
+def period_date(period: str) -> date:
+    return date.fromisoformat(period[:10])
+
+
+@dataclass(frozen=True)
+class KpiSnapshot:
+    kpi: Kpi
+    window: tuple[tuple[str, float | None], ...]
+    status: Status
+    age_days: int | None
+
+    @property
+    def values(self) -> list[float | None]:
+        return [value for _, value in self.window]
+
+    @property
+    def latest(self) -> float | None:
+        return self.window[-1][1] if self.window else None
+
+    @property
+    def previous(self) -> float | None:
+        return self.window[-2][1] if len(self.window) > 1 else None
+
+    @property
+    def period(self) -> str | None:
+        return self.window[-1][0] if self.window else None
+
+    @property
+    def value_text(self) -> str:
+        return format_value(self.latest, self.kpi.unit)
+
+    @property
+    def change_text(self) -> str:
+        return format_change(self.latest, self.previous, self.kpi.unit)
+
+    @property
+    def target_text(self) -> str:
+        return format_value(self.kpi.target, self.kpi.unit)
+
+    @property
+    def freshness_text(self) -> str:
+        if self.age_days is None:
+            return "no data"
+        if self.age_days <= 0:
+            return "updated today"
+        return f"updated {self.age_days} d ago"
+
+
+def is_stale(kpi: Kpi, age_days: int) -> bool:
+    periods = kpi.detection.stale_periods or STALE_AFTER_PERIODS
+    return age_days > periods * kpi.frequency.days
+
+
+def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:
+    present = [(p, v) for p, v in window if not is_missing(v)]
+    if not present:
+        return KpiSnapshot(kpi, tuple(window), Status.NO_DATA, None)
+    age = (as_of - period_date(present[-1][0])).days
+    status = Status.STALE if is_stale(kpi, age) else target_status(kpi, present[-1][1])
+    return KpiSnapshot(kpi, tuple(window), status, age)
+
+
+def snapshots(
+    catalog: Catalog, windows: Mapping[str, Window], as_of: date
+) -> dict[str, KpiSnapshot]:
+    return {kpi.id: snapshot(kpi, windows.get(kpi.id, ()), as_of) for kpi in catalog.kpis.values()}
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    return max(statuses, key=lambda s: s.rank, default=Status.OK)
+
+
+class NodeStatus:
+    """Status and freshness of every kind of lineage node, from KPI snapshots.
+
+    A data field or system is stale when every KPI fed by it is stale; metrics, steps,
+    workflows and sections take the worst status below them, so trouble flows up the tree.
+    """
+
+    def __init__(self, graph: LineageGraph, snaps: Mapping[str, KpiSnapshot]):
+        self.graph = graph
+        self.snaps = snaps
+
+    def _source_status(self, kpi_ids: Sequence[str]) -> Status:
+        states = [self.snaps[k].status for k in kpi_ids if k in self.snaps]
+        if states and all(s in (Status.STALE, Status.NO_DATA) for s in states):
+            return Status.STALE
+        return Status.OK
+
+    def own(self, node: LineageNode) -> Status:
+        if node.kind == "kpi":
+            snap = self.snaps.get(node.id)
+            return snap.status if snap else Status.NO_DATA
+        if node.kind == "field":
+            return self._source_status(self.graph.kpis_by_field.get(node.id, []))
+        if node.kind == "system":
+            return self._source_status(self.graph.kpis_by_system.get(node.id, []))
+        return Status.OK
+
+    def of(self, node: LineageNode) -> Status:
+        """Shown status: a KPI's own; any other node's worst of itself and its children."""
+        if node.kind in ("kpi", "objective", "theme", "engine"):
+            return self.own(node)
+        return worst([self.own(node), *(self.of(child) for child in node.children)])
+
+    def freshness(self, node: LineageNode) -> str:
+        if node.kind == "kpi" and node.id in self.snaps:
+            return self.snaps[node.id].freshness_text
+        kpi_ids: Sequence[str] = ()
+        if node.kind == "field":
+            kpi_ids = self.graph.kpis_by_field.get(node.id, [])
+        elif node.kind == "system":
+            kpi_ids = self.graph.kpis_by_system.get(node.id, [])
+        ages = [self.snaps[k].age_days for k in kpi_ids if k in self.snaps]
+        known = [a for a in ages if a is not None]
+        if not known:
+            return ""
+        freshest = min(known)
+        return "updated today" if freshest <= 0 else f"updated {freshest} d ago"
+
+
+def dependents(graph: LineageGraph, kind: str, node_id: str) -> list[str]:
+    """KPI ids that depend on a system, data field or workflow."""
+    if kind == "field":
+        return graph.kpis_by_field.get(node_id, [])
+    if kind == "system":
+        return graph.kpis_by_system.get(node_id, [])
+    if kind == "workflow":
+        return graph.kpis_by_workflow.get(node_id, [])
+    if kind == "step":
+        workflow, step = node_id.split(".", 1)
+        return [
+            k.id
+            for k in graph.catalog.kpis.values()
+            if any(link.workflow == workflow and link.step == step for link in k.lineage)
+        ]
+    return []
+
+
+def system_of_field(field_id: str) -> str:
+    return split_field_id(field_id)[0]

@@ -1,0 +1,67 @@
+"""Human formatting of KPI values by unit. Pure, shared by the CLI and the cockpit."""
+
+from __future__ import annotations
+
+import math
+
+from intelligentos.catalog.models import Unit
+
+_SUFFIXES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _compact(number: float, decimals: int = 1) -> str:
+    magnitude = abs(number)
+    for threshold, suffix in _SUFFIXES:
+        if magnitude >= threshold:
+            return f"{number / threshold:.{decimals}f}{suffix}"
+    return f"{number:,.0f}"
+
+
+def format_value(value: float | None, unit: Unit | str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    unit = Unit(unit)
+    if unit is Unit.PERCENT:
+        return f"{value:.1f}%"
+    if unit is Unit.CURRENCY:
+        return f"${_compact(value)}"
+    if unit is Unit.MONTHS:
+        return f"{value:.1f} mo"
+    if unit is Unit.DAYS:
+        return f"{value:.1f} d"
+    if unit is Unit.HOURS:
+        return f"{value:.1f} h"
+    if unit is Unit.COUNT:
+        return _compact(value) if abs(value) >= 10_000 else f"{value:,.0f}"
+    if unit is Unit.RATIO:
+        return f"{value:.2f}×"
+    return f"{value:.1f}"
+
+
+def format_change(current: float | None, previous: float | None, unit: Unit | str) -> str:
+    """Change versus the previous period: points for percentages, relative % otherwise."""
+    if current is None or previous is None:
+        return "—"
+    unit = Unit(unit)
+    delta = current - previous
+    if unit in (Unit.PERCENT, Unit.SCORE):
+        suffix = " pt"
+        text = f"{delta:+.1f}{suffix}"
+    elif previous == 0:
+        return "—" if delta == 0 else ("+∞" if delta > 0 else "−∞")
+    else:
+        text = f"{delta / abs(previous) * 100:+.1f}%"
+    return text.replace("-", "−")
+
+
+def _escape(ch: str) -> str:
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def literal(text: str) -> str:
+    """User text made safe to show: control characters (ESC, BEL, ...) become visible
+    ``\\xNN`` escapes, so a terminal never interprets them. Renderers must still treat the
+    result as plain text, never as markup."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)

@@ -1,0 +1,19 @@
+"""The SQLite KPI store: schema, opening and identity checks, queries, writes."""
+
+from intelligentos.store.schema import SCHEMA_VERSION
+from intelligentos.store.store import (
+    Observation,
+    Store,
+    StoreError,
+    create_store,
+    identify_store,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Observation",
+    "Store",
+    "StoreError",
+    "create_store",
+    "identify_store",
+]

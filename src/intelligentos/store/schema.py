@@ -1,0 +1,177 @@
+"""The store's schema: a public contract (README.md documents every table and column).
+
+``SCHEMA_VERSION`` lives in ``PRAGMA user_version``. ``MIGRATIONS[n]`` upgrades a store
+from version ``n`` to ``n + 1``; opening an older store applies them in order.
+"""
+
+from __future__ import annotations
+
+APP_ID = "intelligentos-cockpit"
+SCHEMA_VERSION = 1
+
+CATALOG_TABLES = (
+    "engines",
+    "functions",
+    "agents",
+    "themes",
+    "objectives",
+    "kpis",
+    "systems",
+    "fields",
+    "workflows",
+    "steps",
+    "lineage",
+)
+
+SCHEMA_V1 = """
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE engines (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    description TEXT,
+    owners      TEXT,   -- JSON array of function or agent ids
+    rollup_kpis TEXT,   -- JSON array of KPI ids
+    position    INTEGER,
+    source      TEXT
+);
+CREATE TABLE functions (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    agent_id TEXT,
+    position INTEGER,
+    source   TEXT
+);
+CREATE TABLE agents (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    function_id TEXT,   -- NULL for the CEO agent
+    owns        TEXT,   -- JSON array of KPI ids
+    supports    TEXT,   -- JSON array of KPI ids
+    rules       TEXT,   -- JSON array of strings
+    position    INTEGER,
+    source      TEXT
+);
+CREATE TABLE themes (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    position INTEGER,
+    source   TEXT
+);
+CREATE TABLE objectives (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    theme_id        TEXT REFERENCES themes(id),
+    ceo_kpis        TEXT,   -- JSON array of KPI ids
+    functional_kpis TEXT,   -- JSON array of KPI ids
+    position        INTEGER,
+    source          TEXT
+);
+CREATE TABLE kpis (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    level             TEXT NOT NULL,   -- ceo | functional | leading
+    unit              TEXT NOT NULL,
+    direction         TEXT NOT NULL,   -- higher | lower | band
+    target            REAL NOT NULL,
+    warning           REAL NOT NULL,   -- adverse shortfall fraction that warns
+    critical          REAL NOT NULL,   -- adverse shortfall fraction that is critical
+    frequency         TEXT NOT NULL,   -- daily | weekly | monthly
+    formula           TEXT NOT NULL,
+    engine_id         TEXT REFERENCES engines(id),
+    owner_function_id TEXT REFERENCES functions(id),
+    owner_agent_id    TEXT REFERENCES agents(id),
+    rolls_up_to       TEXT REFERENCES kpis(id),
+    weight            REAL,
+    description       TEXT,
+    detection         TEXT,            -- JSON object of per-KPI rule overrides
+    position          INTEGER,
+    source            TEXT
+);
+CREATE TABLE systems (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    kind     TEXT,
+    position INTEGER,
+    source   TEXT
+);
+CREATE TABLE fields (
+    id         TEXT PRIMARY KEY,   -- system.table.field
+    system_id  TEXT NOT NULL REFERENCES systems(id),
+    table_name TEXT NOT NULL,
+    field_name TEXT NOT NULL,
+    position   INTEGER
+);
+CREATE TABLE workflows (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    owner_function_id TEXT REFERENCES functions(id),
+    description       TEXT,
+    position          INTEGER,
+    source            TEXT
+);
+CREATE TABLE steps (
+    id          TEXT PRIMARY KEY,   -- workflow.step
+    workflow_id TEXT NOT NULL REFERENCES workflows(id),
+    step_id     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    system_id   TEXT REFERENCES systems(id),
+    position    INTEGER
+);
+CREATE TABLE lineage (
+    kpi_id      TEXT NOT NULL REFERENCES kpis(id),
+    link        INTEGER NOT NULL,   -- position of the lineage link within the KPI
+    metric      TEXT NOT NULL,      -- operational metric
+    workflow_id TEXT NOT NULL REFERENCES workflows(id),
+    step_id     TEXT NOT NULL,
+    field_id    TEXT NOT NULL REFERENCES fields(id),
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (kpi_id, link, position)
+);
+CREATE INDEX lineage_by_field ON lineage(field_id);
+CREATE TABLE observations (
+    kpi_id      TEXT NOT NULL REFERENCES kpis(id),
+    period      TEXT NOT NULL,   -- ISO-8601 date or datetime
+    value       REAL,
+    source      TEXT,
+    ingested_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (kpi_id, period)
+) WITHOUT ROWID;
+CREATE TABLE alerts (
+    id              INTEGER PRIMARY KEY,
+    kpi_id          TEXT NOT NULL REFERENCES kpis(id),
+    rule            TEXT NOT NULL,
+    severity        TEXT NOT NULL,   -- info | warning | critical
+    state           TEXT NOT NULL,   -- firing | acknowledged | snoozed | resolved
+    period          TEXT,            -- observation period that triggered it
+    value           REAL,
+    expected        REAL,
+    deviation       REAL,
+    message         TEXT,
+    opened_at       TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    resolved_at     TEXT,
+    acked_by        TEXT,
+    acked_at        TEXT,
+    ack_note        TEXT,
+    snoozed_until   TEXT,
+    parent_alert_id INTEGER REFERENCES alerts(id)
+);
+CREATE UNIQUE INDEX alerts_one_open_per_rule ON alerts(kpi_id, rule) WHERE state != 'resolved';
+CREATE TABLE alert_events (
+    id         INTEGER PRIMARY KEY,
+    alert_id   INTEGER NOT NULL REFERENCES alerts(id),
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    note       TEXT,
+    value      REAL
+);
+CREATE INDEX alert_events_by_alert ON alert_events(alert_id, id);
+"""
+
+# MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1.
+MIGRATIONS: dict[int, str] = {}

@@ -1,0 +1,145 @@
+"""The command line, through Typer's test runner, against real store files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from intelligentos.catalog import load_catalog
+from intelligentos.cli import app
+from intelligentos.paths import builtin_catalog_dir
+
+from .conftest import MINI_CATALOG, write_catalog
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict | None = None):
+    return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def test_init_creates_a_demo_store(tmp_path):
+    path = tmp_path / "s.db"
+    result = run("init", "--db", str(path), "--end", "2026-11-27")
+    assert result.exit_code == 0, result.output
+    assert "observations" in result.output
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM observations").fetchone()[0] > 10_000
+    assert conn.execute("SELECT count(*) FROM kpis").fetchone()[0] >= 30
+
+
+def test_init_no_demo_and_force(tmp_path, mini_catalog):
+    path = tmp_path / "s.db"
+    assert (
+        run("init", "--db", str(path), "--catalog", str(mini_catalog), "--no-demo").exit_code == 0
+    )
+    again = run("init", "--db", str(path), "--catalog", str(mini_catalog))
+    assert again.exit_code == 1
+    assert "--force" in again.output
+    forced = run("init", "--db", str(path), "--catalog", str(mini_catalog), "--force")
+    assert forced.exit_code == 0
+
+
+def test_init_with_a_broken_catalog_writes_nothing(tmp_path):
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].replace('rolls_up_to = "revenue_growth"\n', "")
+    catalog = write_catalog(tmp_path / "c", files)
+    result = run("init", "--db", str(tmp_path / "s.db"), "--catalog", str(catalog))
+    assert result.exit_code == 1
+    assert "kpis.toml: kpi.win_rate: [side-kpi]" in result.output
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_validate_builtin_and_broken(tmp_path):
+    ok = run("validate")
+    assert ok.exit_code == 0, ok.output
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].replace('owner_agent = "cro"', 'owner_agent = "cpo"')
+    broken = run("validate", "--catalog", str(write_catalog(tmp_path / "c", files)))
+    assert broken.exit_code == 1
+    assert "kpis.toml: kpi.win_rate.owner_agent: [reference] unknown agent 'cpo'" in broken.output
+
+
+def test_lineage_reaches_ceo_kpi_and_data_fields_for_every_kpi(demo_store):
+    catalog = load_catalog(builtin_catalog_dir())
+    for kpi in catalog.kpis.values():
+        result = run("lineage", kpi.id, "--db", str(demo_store))
+        assert result.exit_code == 0, result.output
+        assert kpi.name in result.output
+        assert " · " in result.output, kpi.id
+        if kpi.rolls_up_to:
+            ceo = kpi
+            while ceo.rolls_up_to:
+                ceo = catalog.kpis[ceo.rolls_up_to]
+            assert ceo.name in result.output, kpi.id
+        for link in kpi.lineage:
+            for field in link.fields:
+                assert " · ".join(field.split(".", 2)) in result.output
+
+
+def test_lineage_unknown_kpi(demo_store):
+    result = run("lineage", "nope", "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert "unknown KPI" in result.output
+
+
+def test_kpis_table_and_json(demo_store):
+    table = run("kpis", "--db", str(demo_store))
+    assert table.exit_code == 0
+    assert "revenue_grow" in table.output and "Revenue" in table.output
+    listing = json.loads(run("kpis", "--db", str(demo_store), "--json").output)
+    by_id = {k["id"]: k for k in listing}
+    assert by_id["win_rate"]["status"] == "critical"
+    assert by_id["revenue_growth"]["level"] == "ceo"
+    assert all(k["value"] is not None for k in listing)
+
+
+def test_commands_refuse_foreign_files_with_one_sentence(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    result = run("kpis", "--db", str(path))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "not a SQLite database" in result.output
+    assert path.read_text() == "hello"
+
+
+def test_default_store_is_created_on_first_use(tmp_path):
+    target = tmp_path / "home" / "store.db"
+    result = run("kpis", "--json", env={"INTELLIGENTOS_DB": str(target)})
+    assert result.exit_code == 0
+    assert "Created a demo KPI store" in result.output
+    assert target.exists()
+
+
+def test_every_command_has_help():
+    for command in ("init", "validate", "lineage", "kpis"):
+        result = run(command, "--help")
+        assert (result.exit_code == 0 and "--db" in result.output) or command == "validate"
+
+
+def test_console_script_runs_in_a_subprocess(demo_store):
+    result = subprocess.run(
+        [sys.executable, "-m", "intelligentos", "kpis", "--json", "--db", str(demo_store)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("kpi_name", ["[bold red]Churn[/] \x1b[31m"])
+def test_markup_in_names_is_printed_literally(tmp_path, kpi_name):
+    files = dict(MINI_CATALOG)
+    escaped = kpi_name.replace("\x1b", "\\u001b")
+    files["kpis.toml"] = files["kpis.toml"].replace('"Win Rate"', f'"{escaped}"')
+    catalog = write_catalog(tmp_path / "c", files)
+    path = tmp_path / "s.db"
+    assert run("init", "--db", str(path), "--catalog", str(catalog)).exit_code == 0
+    result = run("lineage", "win_rate", "--db", str(path))
+    assert "[bold red]Churn[/]" in result.output

@@ -1,0 +1,171 @@
+"""Store creation, identity checks, refusal of foreign files, permissions, queries."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from intelligentos.bootstrap import init_store
+from intelligentos.catalog import load_catalog
+from intelligentos.store import SCHEMA_VERSION, Observation, Store, StoreError, create_store
+from intelligentos.store.schema import CATALOG_TABLES
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_store_has_schema_wal_and_owner_only_permissions(mini_catalog, tmp_path):
+    path = tmp_path / "s.db"
+    init_store(path, mini_catalog, demo=False)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with Store.open(path) as store:
+        mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
+        version = store.db.execute("PRAGMA user_version").fetchone()[0]
+        timeout = store.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        tables = set(store.db.table_names())
+    assert mode == "wal"
+    assert version == SCHEMA_VERSION
+    assert timeout >= 1000
+    assert {*CATALOG_TABLES, "observations", "alerts", "alert_events"} <= tables
+    assert not list(tmp_path.glob(".*building"))
+
+
+def test_catalog_round_trips_through_the_store(demo_store):
+    from intelligentos.paths import builtin_catalog_dir
+
+    original = load_catalog(builtin_catalog_dir())
+    with Store.open(demo_store) as store:
+        stored = store.read_catalog()
+    assert stored == original
+
+
+def test_observations_unique_per_kpi_and_period_and_upsert(mini_catalog, tmp_path):
+    path = tmp_path / "s.db"
+    init_store(path, mini_catalog, demo=False)
+    with Store.open(path) as store:
+        store.upsert_observations([Observation("win_rate", "2026-01-05", 20.0, "crm")])
+        store.upsert_observations([Observation("win_rate", "2026-01-05", 21.5, "crm")])
+        assert store.history("win_rate") == [("2026-01-05", 21.5)]
+        with pytest.raises(sqlite3.IntegrityError):
+            store.db.execute(
+                "INSERT INTO observations (kpi_id, period, value) "
+                "VALUES ('win_rate', '2026-01-05', 1)"
+            )
+
+
+def test_latest_windows_returns_the_latest_points_oldest_first(demo_store):
+    with Store.open(demo_store) as store:
+        windows = store.latest_windows(30)
+        uptime = store.history("uptime")
+    assert len(windows["uptime"]) == 30
+    assert windows["uptime"] == uptime[-30:]
+    periods = [p for p, _ in windows["uptime"]]
+    assert periods == sorted(periods)
+
+
+def test_latest_window_query_uses_the_primary_key_index(demo_store):
+    with Store.open(demo_store) as store:
+        plan = store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT period, value FROM observations WHERE kpi_id = ? "
+            "AND period <= ? ORDER BY period DESC LIMIT 30",
+            ("uptime", "9"),
+        ).fetchall()
+    text = " ".join(str(row[-1]) for row in plan)
+    assert "PRIMARY KEY" in text and "TEMP B-TREE" not in text
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty file"),
+        (b"kpi_id,period,value\nx,2026-01-01,1\n", "not a SQLite database"),
+        (b"SQLite format 3\x00" + b"\x00" * 200, "damaged"),
+    ],
+)
+def test_non_store_files_are_refused_and_untouched(tmp_path, content, expected):
+    path = tmp_path / "thing.db"
+    path.write_bytes(content)
+    before = digest(path)
+    with pytest.raises(StoreError, match=expected):
+        Store.open(path)
+    assert digest(path) == before
+
+
+def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path, mini_catalog):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO notes (body) VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="another application"):
+        Store.open(path)
+    with pytest.raises(StoreError, match="Refusing to replace"):
+        init_store(path, mini_catalog, demo=False, force=True)
+    assert digest(path) == before
+    assert not (tmp_path / "other.db-wal").exists()
+
+
+def test_newer_schema_is_refused_and_untouched(tmp_path, mini_catalog):
+    path = tmp_path / "s.db"
+    init_store(path, mini_catalog, demo=False)
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="newer IntelligentOS"):
+        Store.open(path)
+    assert digest(path) == before
+
+
+def test_existing_store_needs_force(tmp_path, mini_catalog):
+    path = tmp_path / "s.db"
+    init_store(path, mini_catalog, demo=False)
+    with pytest.raises(StoreError, match="--force"):
+        init_store(path, mini_catalog, demo=False)
+    init_store(path, mini_catalog, demo=True, force=True)
+    with Store.open(path) as store:
+        assert store.table_counts()["observations"] > 0
+
+
+def test_missing_file_and_missing_directory(tmp_path, mini_catalog):
+    with pytest.raises(StoreError, match="No KPI store"):
+        Store.open(tmp_path / "absent.db")
+    with pytest.raises(StoreError, match="does not exist"):
+        init_store(tmp_path / "no" / "dir" / "s.db", mini_catalog, demo=False)
+
+
+def test_migrations_upgrade_older_stores(tmp_path, mini_catalog, monkeypatch):
+    from intelligentos.store import schema
+    from intelligentos.store import store as store_module
+
+    path = tmp_path / "s.db"
+    init_store(path, mini_catalog, demo=False)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(
+        schema.MIGRATIONS, SCHEMA_VERSION, "CREATE TABLE added_later (id INTEGER PRIMARY KEY)"
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", schema.MIGRATIONS)
+    with Store.open(path) as store:
+        assert "added_later" in store.db.table_names()
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+def test_create_store_is_atomic_when_building_fails(tmp_path, mini_catalog):
+    catalog = load_catalog(mini_catalog)
+
+    def broken_rows():
+        yield Observation("win_rate", "2026-01-05", 1.0)
+        raise RuntimeError("boom")
+
+    path = tmp_path / "s.db"
+    with pytest.raises(RuntimeError):
+        create_store(path, catalog, broken_rows())
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == [mini_catalog]
