@@ -77,7 +77,9 @@ def launch(
     store.close()
     from intelligentos.tui.app import CockpitApp
 
-    CockpitApp(store_path, theme_name=theme).run()
+    cockpit = CockpitApp(store_path, theme_name=theme)
+    cockpit.run()
+    raise typer.Exit(cockpit.return_code or 0)
 
 
 @app.command()

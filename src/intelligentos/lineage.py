@@ -138,7 +138,7 @@ class LineageGraph:
             weight = self.catalog.kpis[kpi_id].weight if not parent.children else None
             node = self.kpi_node(ancestor)
             if weight is not None:
-                node.detail = f"{ancestor.level.value}, weight {weight:g}"
+                node.detail = f"{ancestor.level.value} · this KPI weighs {weight:g}"
             parent = parent.add(node)
         ceo = self.ceo_kpi_of(kpi_id)
         for objective in self.objectives_by_kpi.get(ceo.id, []):

@@ -76,6 +76,7 @@ class LineageLink(BaseModel):
 
 class Kpi(_Entity):
     name: str = Field(min_length=1)
+    short_name: str = Field(default="", description="name for narrow columns")
     level: Level
     unit: Unit
     direction: Direction
@@ -92,6 +93,10 @@ class Kpi(_Entity):
     description: str = ""
     lineage: tuple[LineageLink, ...] = ()
     detection: DetectionOverrides = DetectionOverrides()
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
 
     @field_validator("critical")
     @classmethod

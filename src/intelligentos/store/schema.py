@@ -72,6 +72,7 @@ CREATE TABLE objectives (
 CREATE TABLE kpis (
     id                TEXT PRIMARY KEY,
     name              TEXT NOT NULL,
+    short_name        TEXT,            -- optional name for narrow columns
     level             TEXT NOT NULL,   -- ceo | functional | leading
     unit              TEXT NOT NULL,
     direction         TEXT NOT NULL,   -- higher | lower | band

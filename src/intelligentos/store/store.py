@@ -303,6 +303,7 @@ class Store:
                 r["id"]: Kpi(
                     id=r["id"],
                     name=r["name"],
+                    short_name=r["short_name"] or "",
                     level=r["level"],
                     unit=r["unit"],
                     direction=r["direction"],
@@ -490,6 +491,7 @@ def _catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
             {
                 "id": k.id,
                 "name": k.name,
+                "short_name": k.short_name,
                 "level": k.level.value,
                 "unit": k.unit.value,
                 "direction": k.direction.value,

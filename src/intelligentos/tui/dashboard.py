@@ -1,0 +1,161 @@
+"""The dashboard: CEO KPI strip and the five engine panels."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from intelligentos.cockpit import KpiSnapshot
+from intelligentos.tui.widgets import (
+    CeoCard,
+    CockpitHeader,
+    EnginePanel,
+    KpiSelected,
+    KpiTable,
+    SelectionCard,
+)
+
+WINDOWS = (30, 90, 365)
+
+
+class DashboardScreen(Screen):
+    AUTO_FOCUS = ""  # focus goes to the first panel once data has arrived
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+
+    BINDINGS = [
+        Binding("1", "window(30)", "30", show=False),
+        Binding("2", "window(90)", "90", show=False),
+        Binding("3", "window(365)", "365", show=False),
+        Binding("w", "cycle_window", "Window"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield CockpitHeader(self.app.clock, id="header")
+        yield Grid(id="ceo-strip")
+        with Grid(id="engines"):
+            yield SelectionCard(id="selection")
+        yield Input(placeholder="Filter KPIs by name (Enter keeps, Esc clears)", id="filter")
+        yield Footer()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self.snaps: dict[str, KpiSnapshot] = {}
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+
+    # --- building from data --------------------------------------------------------------
+
+    def populate(self, snaps: dict[str, KpiSnapshot]) -> None:
+        """First data: build the cards and panels for the catalog, then show values."""
+        catalog = self.app.catalog
+        strip = self.query_one("#ceo-strip")
+        if not strip.children:
+            strip.mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
+            grid = self.query_one("#engines")
+            grid.mount_all(
+                (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
+                before="#selection",
+            )
+            self.call_after_refresh(self._first_focus)
+        self.call_after_refresh(self.refresh_values, snaps)
+
+    def _first_focus(self) -> None:
+        tables = list(self.query(KpiTable))
+        if tables and self.focused is None:
+            tables[0].focus()
+
+    def refresh_values(self, snaps: dict[str, KpiSnapshot]) -> None:
+        self.snaps = snaps
+        header = self.query_one(CockpitHeader)
+        header.store_name = self.app.store_path.name
+        header.as_of = self.app.as_of.isoformat()
+        header.window = self.app.window
+        header.refresh()
+        for card in self.query(CeoCard):
+            card.show(snaps.get(card.kpi.id))
+        needle = self.filter_text.casefold()
+        for panel in self.query(EnginePanel):
+            rows = [
+                snaps[k.id]
+                for k in self.app.catalog.kpis_of_engine(panel.engine_id)
+                if k.id in snaps and needle in k.name.casefold()
+            ]
+            panel.show(rows)
+            panel.display = bool(rows) or not needle
+        self._show_selection(self._selected_kpi_id())
+
+    def _selected_kpi_id(self) -> str | None:
+        focused = self.focused
+        if isinstance(focused, KpiTable):
+            return focused.selected_kpi_id()
+        if isinstance(focused, CeoCard):
+            return focused.kpi.id
+        return None
+
+    def _show_selection(self, kpi_id: str | None) -> None:
+        card = self.query_one(SelectionCard)
+        snap = self.snaps.get(kpi_id) if kpi_id else None
+        if snap is None:
+            card.show(None, "", "")
+            return
+        catalog = self.app.catalog
+        function = catalog.functions.get(snap.kpi.owner_function or "")
+        agent = catalog.agents.get(snap.kpi.owner_agent or "")
+        card.show(snap, function.name if function else "—", agent.name if agent else "—")
+
+    @on(KpiSelected)
+    def _on_kpi_selected(self, event: KpiSelected) -> None:
+        self._show_selection(event.kpi_id)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_window(self, size: int) -> None:
+        self.app.set_window(size)
+
+    def action_cycle_window(self) -> None:
+        index = WINDOWS.index(self.app.window) if self.app.window in WINDOWS else -1
+        self.app.set_window(WINDOWS[(index + 1) % len(WINDOWS)])
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.display and not self.filter_text:
+            return
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self.refresh_values(self.snaps)
+        self._first_focus_visible()
+
+    def _first_focus_visible(self) -> None:
+        for table in self.query(KpiTable):
+            if table.row_count:
+                table.focus()
+                return
+
+    @on(Input.Changed, "#filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.refresh_values(self.snaps)
+
+    @on(Input.Submitted, "#filter")
+    def _on_filter_submitted(self) -> None:
+        self.query_one("#filter").display = bool(self.filter_text)
+        self._first_focus_visible()
+
+    def focus_engine(self, engine_id: str) -> None:
+        for panel in self.query(EnginePanel):
+            if panel.engine_id == engine_id:
+                panel.table.focus()

@@ -1,0 +1,329 @@
+"""The lineage drill-down: a KPI's context above it, its lineage below it, and details."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from intelligentos.charts import history_chart
+from intelligentos.cockpit import NodeStatus, dependents
+from intelligentos.detection import Status
+from intelligentos.formatting import format_value, literal
+from intelligentos.lineage import LineageNode
+from intelligentos.tui.widgets import CockpitHeader, glyph
+
+ZOOMS = (30, 90, 365, 0)  # 0: the whole history
+CHART_HEIGHT = 8
+TROUBLE = (Status.WARNING, Status.CRITICAL, Status.STALE)
+
+
+class LineageTree(Tree[LineageNode]):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class LineageScreen(Screen):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("left_square_bracket", "history(-1)", "History ←"),
+        Binding("right_square_bracket", "history(1)", "History →"),
+        Binding("r", "follow_red", "Follow the red"),
+        Binding("f", "first_field", "Data field"),
+        Binding("z", "zoom", "Zoom chart"),
+        Binding("d", "dashboard", "Dashboard"),
+    ]
+
+    def __init__(self, kpi_id: str, select: str | None = None) -> None:
+        super().__init__()
+        self.trail: list[str] = [kpi_id]
+        self.position = 0
+        self.pending_select = select
+        self.zoom = ZOOMS[1]
+        self.history: list[tuple[str, float | None]] = []
+        self.history_kpi: str | None = None
+
+    @property
+    def kpi_id(self) -> str:
+        return self.trail[self.position]
+
+    def compose(self) -> ComposeResult:
+        yield CockpitHeader(self.app.clock, id="header")
+        yield Static(id="breadcrumbs")
+        with Horizontal(id="lineage-body"):
+            yield LineageTree(Text(""), id="lineage-tree")
+            with VerticalScroll(id="details"):
+                yield Static(id="details-text")
+                yield Static(id="chart")
+                yield Static(id="observations")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        header = self.query_one(CockpitHeader)
+        header.store_name = self.app.store_path.name
+        header.as_of = self.app.as_of.isoformat()
+        self.rebuild()
+        self.query_one(LineageTree).focus()
+
+    # --- the tree --------------------------------------------------------------------------
+
+    @property
+    def status(self) -> NodeStatus:
+        return NodeStatus(self.app.graph, self.app.snaps)
+
+    def _label(self, node: LineageNode, status: NodeStatus) -> Text:
+        text = Text()
+        text.append_text(glyph(self, status.of(node)))
+        text.append(" ")
+        if node.kind == "section":
+            text.append(literal(node.label), style="italic")
+            return text
+        if node.kind not in ("kpi", "field"):
+            text.append(f"{node.detail}: ", style="dim")
+        text.append(literal(node.label), style="bold" if node.kind == "kpi" else "")
+        if node.kind == "kpi":
+            text.append(f"  {literal(node.detail)}", style="dim")
+        freshness = status.freshness(node)
+        if freshness:
+            text.append(f"  {freshness}", style="dim italic")
+        return text
+
+    def rebuild(self) -> None:
+        graph = self.app.graph
+        status = self.status
+        root_node = graph.lineage_tree(self.kpi_id)
+        tree = self.query_one(LineageTree)
+        tree.reset(self._label(root_node, status), root_node)
+
+        def add(parent, node: LineageNode) -> None:
+            for child in node.children:
+                label = self._label(child, status)
+                if child.children:
+                    add(parent.add(label, child, expand=True), child)
+                else:
+                    parent.add_leaf(label, child)
+
+        add(tree.root, root_node)
+        tree.root.expand()
+        self._breadcrumbs()
+        select = self.pending_select
+        self.pending_select = None
+        target = self._find(lambda n: n.id == select) if select else None
+        self.call_after_refresh(self._move_to, target or tree.root)
+
+    def _move_to(self, node) -> None:
+        tree = self.query_one(LineageTree)
+        tree.move_cursor(node, animate=False)
+        self.show_details(node.data)
+
+    def _nodes(self) -> list:
+        tree = self.query_one(LineageTree)
+        found = []
+        stack = [tree.root]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            stack.extend(reversed(node.children))
+        return found
+
+    def _find(self, predicate):
+        return next((n for n in self._nodes() if n.data and predicate(n.data)), None)
+
+    def _breadcrumbs(self) -> None:
+        names = self.app.catalog.kpis
+        text = Text("Dashboard", style="dim")
+        for index, kpi_id in enumerate(self.trail):
+            text.append(" › ", style="dim")
+            name = literal(names[kpi_id].name)
+            if index == self.position:
+                text.append(name, style="bold reverse")
+            else:
+                text.append(name, style="dim" if index > self.position else "")
+        self.query_one("#breadcrumbs", Static).update(text)
+
+    # --- details -----------------------------------------------------------------------------
+
+    @on(Tree.NodeHighlighted)
+    def _on_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data is not None:
+            self.show_details(event.node.data)
+
+    @on(Tree.NodeSelected)
+    def _on_selected(self, event: Tree.NodeSelected) -> None:
+        node = event.node.data
+        if node is not None and node.kind == "kpi" and node.id != self.kpi_id:
+            self.drill(node.id)
+
+    def show_details(self, node: LineageNode) -> None:
+        catalog = self.app.catalog
+        text = Text()
+        if node.kind == "kpi" and node.id in catalog.kpis:
+            self._kpi_details(node.id, text)
+            self.load_history(node.id)
+        else:
+            self.query_one("#chart", Static).update("")
+            self.query_one("#observations", Static).update("")
+            text.append(f"{node.detail or node.kind}\n", style="dim")
+            text.append(literal(node.label) + "\n\n", style="bold")
+            if node.kind == "field":
+                system, table, field = node.id.split(".", 2)
+                text.append(
+                    f"system {literal(system)} · table {literal(table)} · "
+                    f"field {literal(field)}\n\n"
+                )
+            if node.kind == "workflow" and node.id in catalog.workflows:
+                workflow = catalog.workflows[node.id]
+                owner = catalog.functions.get(workflow.owner_function)
+                text.append("Owner ", style="dim")
+                text.append(literal(owner.name if owner else workflow.owner_function) + "\n")
+                if workflow.description:
+                    text.append(literal(workflow.description) + "\n")
+                text.append("Steps\n", style="dim")
+                for step in workflow.steps:
+                    text.append(f"  {literal(step.name)} → {literal(step.system)}\n")
+                text.append("\n")
+            kpi_ids = dependents(self.app.graph, node.kind, node.id)
+            if kpi_ids:
+                text.append(f"KPIs that depend on it ({len(kpi_ids)})\n", style="dim")
+                for kpi_id in kpi_ids:
+                    snap = self.app.snaps.get(kpi_id)
+                    if snap:
+                        text.append_text(glyph(self, snap.status))
+                        text.append(f" {literal(catalog.kpis[kpi_id].name)}  ")
+                        text.append(f"{snap.value_text}\n", style="dim")
+            status = self.status
+            freshness = status.freshness(node)
+            if freshness:
+                text.append(f"\n{freshness}\n", style="dim italic")
+        self.query_one("#details-text", Static).update(text)
+
+    def _kpi_details(self, kpi_id: str, text: Text) -> None:
+        catalog = self.app.catalog
+        kpi = catalog.kpis[kpi_id]
+        snap = self.app.snaps.get(kpi_id)
+        text.append(literal(kpi.name), style="bold")
+        text.append(f"  {kpi.level.value} KPI · {kpi.engine} engine\n", style="dim")
+        if snap:
+            text.append_text(glyph(self, snap.status))
+            text.append(f" {snap.status.value}  {snap.value_text}", style="bold")
+            text.append(f"  {snap.change_text} vs previous · {snap.freshness_text}\n")
+        if kpi.description:
+            text.append(literal(kpi.description) + "\n")
+        text.append("\nFormula  ", style="dim")
+        text.append(literal(kpi.formula) + "\n")
+        text.append("Unit     ", style="dim")
+        text.append(f"{kpi.unit.value}, {kpi.direction.value} is better, {kpi.frequency.value}\n")
+        text.append("Target   ", style="dim")
+        text.append(
+            f"{format_value(kpi.target, kpi.unit)}  (warning beyond {kpi.warning:.0%}, "
+            f"critical beyond {kpi.critical:.0%} adverse)\n"
+        )
+        function = catalog.functions.get(kpi.owner_function or "")
+        agent = catalog.agents.get(kpi.owner_agent or "")
+        text.append("Owner    ", style="dim")
+        text.append(literal(function.name if function else "—"))
+        text.append(" · ")
+        text.append(literal(agent.name if agent else "—") + "\n")
+        if agent and agent.rules:
+            text.append("Agent rules\n", style="dim")
+            for rule in agent.rules:
+                text.append(f"  • {literal(rule)}\n")
+
+    @work(thread=True, exclusive=True, group="history")
+    def load_history(self, kpi_id: str) -> None:
+        limit = self.zoom or 100_000
+        history = self.app.store.latest_windows(limit, [kpi_id], until=self.app.until)[kpi_id]
+        self.app.call_from_thread(self._show_history, kpi_id, history)
+
+    def _show_history(self, kpi_id: str, history: list[tuple[str, float | None]]) -> None:
+        self.history, self.history_kpi = history, kpi_id
+        self._draw_chart()
+
+    def _draw_chart(self) -> None:
+        kpi = self.app.catalog.kpis.get(self.history_kpi or "")
+        chart = self.query_one("#chart", Static)
+        if kpi is None or not self.history:
+            chart.update(Text("No observations yet.", style="dim"))
+            return
+        width = max(self.query_one("#details").size.width - 4, 10)
+        values = [v for _, v in self.history]
+        rows = history_chart(values, width, CHART_HEIGHT, target=kpi.target)
+        zoom = f"last {self.zoom}" if self.zoom else "all"
+        text = Text(
+            f"\nHistory ({zoom} periods; ┄ target {format_value(kpi.target, kpi.unit)}; z zooms)\n",
+            style="dim",
+        )
+        for row in rows:
+            text.append(row + "\n", style="bold")
+        text.append(f"{self.history[0][0]}", style="dim")
+        text.append(
+            f"{self.history[-1][0]:>{max(width - len(self.history[0][0]), 1)}}\n", style="dim"
+        )
+        chart.update(text)
+        latest = Text("\nLatest observations\n", style="dim")
+        for period, value in reversed(self.history[-6:]):
+            latest.append(f"  {period}  {format_value(value, kpi.unit):>10}\n")
+        self.query_one("#observations", Static).update(latest)
+
+    def on_resize(self) -> None:
+        if self.history:
+            self._draw_chart()
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def drill(self, kpi_id: str) -> None:
+        self.trail = [*self.trail[: self.position + 1], kpi_id]
+        self.position += 1
+        self.rebuild()
+
+    def action_back(self) -> None:
+        if self.position == 0:
+            self.app.pop_screen()
+            return
+        self.position -= 1
+        self.rebuild()
+
+    def action_history(self, step: int) -> None:
+        position = self.position + step
+        if 0 <= position < len(self.trail):
+            self.position = position
+            self.rebuild()
+
+    def action_dashboard(self) -> None:
+        self.app.pop_screen()
+
+    def action_zoom(self) -> None:
+        self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]
+        if self.history_kpi:
+            self.load_history(self.history_kpi)
+
+    def action_first_field(self) -> None:
+        """Jump to the first data field of the lineage: the bottom of the drill-down."""
+        node = self._find(lambda n: n.kind == "field")
+        if node is not None:
+            self._move_to(node)
+
+    def action_follow_red(self) -> None:
+        """Jump to the next node, in tree order, whose own status is not OK."""
+        tree = self.query_one(LineageTree)
+        nodes = self._nodes()
+        status = self.status
+        current = tree.cursor_node
+        start = nodes.index(current) + 1 if current in nodes else 0
+        for node in nodes[start:] + nodes[:start]:
+            if node.data is not None and node.data.kind != "section":
+                if status.own(node.data) in TROUBLE:
+                    parent = node.parent
+                    while parent is not None:
+                        parent.expand()
+                        parent = parent.parent
+                    self.call_after_refresh(self._move_to, node)
+                    return
+        self.notify("Nothing off track in this lineage.", timeout=3)

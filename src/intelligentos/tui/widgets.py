@@ -1,0 +1,309 @@
+"""Cockpit widgets: header, CEO KPI cards, engine panels, the selection card.
+
+Every piece of user text reaches the screen as a ``rich.text.Text`` built from
+:func:`literal`, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from intelligentos.catalog.models import Kpi
+from intelligentos.charts import sparkline
+from intelligentos.cockpit import KpiSnapshot
+from intelligentos.detection import Status
+from intelligentos.formatting import literal
+
+
+def status_colour(widget: Widget, status: Status) -> str:
+    theme = widget.app.current_theme
+    return {
+        Status.OK: theme.success,
+        Status.WARNING: theme.warning,
+        Status.CRITICAL: theme.error,
+        Status.STALE: theme.secondary,
+        Status.NO_DATA: theme.foreground,
+    }.get(status) or ""
+
+
+def fit(text: str, width: int) -> str:
+    """Shorten to ``width`` cells at a word boundary, marking the cut with an ellipsis."""
+    text = literal(text)
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    cut = text[: width - 1]
+    if " " in cut and not text[width - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def glyph(widget: Widget, status: Status) -> Text:
+    return Text(status.glyph, style=f"bold {status_colour(widget, status)}")
+
+
+class OpenLineage(Message):
+    """Ask the app to open the lineage drill-down of a KPI."""
+
+    def __init__(self, kpi_id: str) -> None:
+        super().__init__()
+        self.kpi_id = kpi_id
+
+
+class KpiSelected(Message):
+    """A KPI became the selection (row highlighted or card focused)."""
+
+    def __init__(self, kpi_id: str) -> None:
+        super().__init__()
+        self.kpi_id = kpi_id
+
+
+class CockpitHeader(Widget):
+    """One line: product, store, as-of date, window, unacknowledged alerts and a clock."""
+
+    def __init__(self, clock: Callable[[], datetime], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self.store_name = ""
+        self.as_of = ""
+        self.window = 0
+        self.alerts: int | None = None
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh)
+
+    def render(self) -> Text:
+        left = Text.assemble(
+            (" ◆ IntelligentOS cockpit ", "bold"),
+            ("  "),
+            (literal(self.store_name), "italic"),
+            (f"  ·  as of {self.as_of}" if self.as_of else ""),
+            (f"  ·  window {self.window}" if self.window else ""),
+        )
+        right = Text()
+        if self.alerts is not None:
+            right.append(f"⚑ {self.alerts} unacknowledged  ", style="bold")
+        right.append(self.clock().strftime("%H:%M:%S "))
+        gap = max(1, self.size.width - left.cell_len - right.cell_len)
+        return Text.assemble(left, " " * gap, right)
+
+
+class CeoCard(Widget, can_focus=True):
+    """A CEO KPI: name, then status glyph, value and change. Enter drills into it."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Lineage"),
+        Binding("left,h", "move(-1)", "Previous", show=False),
+        Binding("right,l", "move(1)", "Next", show=False),
+        Binding("down,j", "leave", "To panels", show=False),
+    ]
+
+    def __init__(self, kpi: Kpi, **kwargs) -> None:
+        super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card", **kwargs)
+        self.kpi = kpi
+        self.snap: KpiSnapshot | None = None
+
+    def show(self, snap: KpiSnapshot | None) -> None:
+        self.snap = snap
+        self.refresh()
+
+    def render(self) -> Text:
+        width = max(self.size.width, 4)
+        name = Text(fit(self.kpi.display_name, width), style="bold")
+        if self.snap is None:
+            return Text.assemble(name, "\n", Text("…", style="dim"))
+        line = Text.assemble(
+            glyph(self, self.snap.status),
+            " ",
+            (self.snap.value_text, "bold"),
+            " ",
+            (self.snap.change_text, "dim"),
+        )
+        line.truncate(width, overflow="ellipsis")
+        return Text.assemble(name, "\n", line)
+
+    def on_click(self) -> None:
+        self.focus()
+
+    def on_focus(self) -> None:
+        self.post_message(KpiSelected(self.kpi.id))
+
+    def action_open(self) -> None:
+        self.post_message(OpenLineage(self.kpi.id))
+
+    def action_move(self, step: int) -> None:
+        cards = list(self.screen.query(CeoCard))
+        cards[(cards.index(self) + step) % len(cards)].focus()
+
+    def action_leave(self) -> None:
+        tables = list(self.screen.query(KpiTable))
+        if tables:
+            tables[0].focus()
+
+
+FULL_COLUMNS = ("status", "name", "value", "change", "target", "trend")
+COMPACT_COLUMNS = ("status", "name", "value", "trend")
+# Widths include the one-cell gap before each column (the table has no cell padding).
+_FIXED_WIDTHS = {"status": 2, "value": 9, "change": 9, "target": 9}
+_RIGHT = {"value", "change", "target"}
+
+
+class KpiTable(DataTable):
+    """The KPI rows of one engine panel. Arrow keys and h/j/k/l move; Enter drills down."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("left,h", "panel(-1)", "Prev panel", show=False),
+        Binding("right,l", "panel(1)", "Next panel", show=False),
+    ]
+
+    def __init__(self, engine_id: str, **kwargs) -> None:
+        super().__init__(id=f"table-{engine_id}", cursor_type="row", cell_padding=0, **kwargs)
+        self.engine_id = engine_id
+        self.snaps: list[KpiSnapshot] = []
+        self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
+
+    def action_panel(self, step: int) -> None:
+        tables = list(self.screen.query(KpiTable))
+        visible = [t for t in tables if t.row_count] or tables
+        index = visible.index(self) if self in visible else 0
+        visible[(index + step) % len(visible)].focus()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0:
+            cards = list(self.screen.query(CeoCard))
+            if cards:
+                cards[0].focus()
+                return
+        super().action_cursor_up()
+
+    def on_focus(self) -> None:
+        if self.row_count:
+            self.post_message(KpiSelected(self.selected_kpi_id()))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.has_focus and event.row_key.value:
+            self.post_message(KpiSelected(event.row_key.value))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(OpenLineage(event.row_key.value))
+
+    def on_resize(self) -> None:
+        if self.snaps:
+            self.show(self.snaps)
+
+    def selected_kpi_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def _layout(self) -> tuple[tuple[str, ...], int, int]:
+        # One cell is kept for the vertical scrollbar so that nothing shifts when it appears.
+        width = max(self.size.width - 1, 20)
+        columns = FULL_COLUMNS if width >= 50 else COMPACT_COLUMNS
+        spark = 12 if width >= 70 else 8
+        fixed = sum(_FIXED_WIDTHS.get(c, 0) for c in columns) + spark + 1
+        name = max(6, width - fixed)
+        return columns, spark, name
+
+    def show(self, snaps: Sequence[KpiSnapshot]) -> None:
+        """Render rows, keeping the cursor on the same KPI."""
+        self.snaps = list(snaps)
+        selected = self.selected_kpi_id()
+        layout = self._layout()
+        columns, spark, name_width = layout
+        self.show_header = columns == FULL_COLUMNS
+        if layout != self.layout_shown or not self.columns:
+            self.clear(columns=True)
+            for column in columns:
+                width = {"name": name_width, "trend": spark + 1, **_FIXED_WIDTHS}[column]
+                label = {"status": "", "trend": " trend"}.get(column, column)
+                self.add_column(
+                    Text(label, justify="right" if column in _RIGHT else "left"),
+                    key=column,
+                    width=width,
+                )
+            self.layout_shown = layout
+        else:
+            self.clear()
+        for snap in self.snaps:
+            colour = status_colour(self, snap.status)
+            cells = {
+                "status": glyph(self, snap.status),
+                "name": Text(fit(snap.kpi.display_name, name_width)),
+                "value": Text(snap.value_text, justify="right", style="bold"),
+                "change": Text(snap.change_text, justify="right"),
+                "target": Text(snap.target_text, justify="right", style="dim"),
+                "trend": Text(" " + sparkline(snap.values, spark), style=colour),
+            }
+            self.add_row(*(cells[c] for c in columns), key=snap.kpi.id)
+        if selected is not None and selected in self.rows:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+
+class EnginePanel(Vertical):
+    """A bordered panel of one engine's KPIs; the border title counts its troubles."""
+
+    def __init__(self, engine_id: str, title: str, **kwargs) -> None:
+        super().__init__(id=f"panel-{engine_id}", classes="engine-panel", **kwargs)
+        self.engine_id = engine_id
+        # "Growth Engine (Revenue)" → "Growth Engine": the panel border has little room.
+        self.border_title = literal(title.split(" (")[0])
+        self.tooltip = literal(title)
+
+    def compose(self):
+        yield KpiTable(self.engine_id)
+
+    @property
+    def table(self) -> KpiTable:
+        return self.query_one(KpiTable)
+
+    def show(self, snaps: Sequence[KpiSnapshot]) -> None:
+        self.table.show(snaps)
+        troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
+        stale = sum(1 for s in snaps if s.status is Status.STALE)
+        parts = [f"{len(snaps)} KPIs"]
+        if troubled:
+            parts.append(f"{troubled} off target")
+        if stale:
+            parts.append(f"{stale} stale")
+        self.border_subtitle = " · ".join(parts)
+        self.set_class(troubled > 0, "-troubled")
+
+
+class SelectionCard(Static):
+    """Details of the selected KPI, in the dashboard's sixth grid cell."""
+
+    def on_mount(self) -> None:
+        self.border_title = "Selected"
+
+    def show(self, snap: KpiSnapshot | None, owner: str, agent: str) -> None:
+        if snap is None:
+            self.update(Text("Select a KPI", style="dim"))
+            return
+        kpi = snap.kpi
+        text = Text()
+        text.append(literal(kpi.name), style="bold")
+        text.append("  ")
+        text.append_text(glyph(self, snap.status))
+        text.append(f" {snap.status.value}\n")
+        text.append(f"{snap.value_text}  (target {snap.target_text}, {snap.change_text})\n")
+        text.append(f"{kpi.frequency.value}, {snap.freshness_text}\n", style="dim")
+        text.append("Owner ", style="dim")
+        text.append(f"{literal(owner)} · {literal(agent)}\n")
+        text.append("Formula ", style="dim")
+        text.append(literal(kpi.formula))
+        text.append("\n\nEnter: lineage drill-down", style="dim italic")
+        self.update(text)
