@@ -318,12 +318,12 @@ class LineageScreen(Screen):
         current = tree.cursor_node
         start = nodes.index(current) + 1 if current in nodes else 0
         for node in nodes[start:] + nodes[:start]:
-            if node.data is not None and node.data.kind != "section":
-                if status.own(node.data) in TROUBLE:
-                    parent = node.parent
-                    while parent is not None:
-                        parent.expand()
-                        parent = parent.parent
-                    self.call_after_refresh(self._move_to, node)
-                    return
+            data = node.data
+            if data is not None and data.kind != "section" and status.own(data) in TROUBLE:
+                parent = node.parent
+                while parent is not None:
+                    parent.expand()
+                    parent = parent.parent
+                self.call_after_refresh(self._move_to, node)
+                return
         self.notify("Nothing off track in this lineage.", timeout=3)
