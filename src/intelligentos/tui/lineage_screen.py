@@ -115,7 +115,7 @@ class LineageScreen(Screen):
         self._breadcrumbs()
         select = self.pending_select
         self.pending_select = None
-        target = self._find(lambda n: n.id == select) if select else None
+        target = self.find_node(lambda n: n.id == select) if select else None
         self.call_after_refresh(self._move_to, target or tree.root)
 
     def _move_to(self, node) -> None:
@@ -123,7 +123,7 @@ class LineageScreen(Screen):
         tree.move_cursor(node, animate=False)
         self.show_details(node.data)
 
-    def _nodes(self) -> list:
+    def tree_nodes(self) -> list:
         tree = self.query_one(LineageTree)
         found = []
         stack = [tree.root]
@@ -133,8 +133,8 @@ class LineageScreen(Screen):
             stack.extend(reversed(node.children))
         return found
 
-    def _find(self, predicate):
-        return next((n for n in self._nodes() if n.data and predicate(n.data)), None)
+    def find_node(self, predicate):
+        return next((n for n in self.tree_nodes() if n.data and predicate(n.data)), None)
 
     def _breadcrumbs(self) -> None:
         names = self.app.catalog.kpis
@@ -306,14 +306,14 @@ class LineageScreen(Screen):
 
     def action_first_field(self) -> None:
         """Jump to the first data field of the lineage: the bottom of the drill-down."""
-        node = self._find(lambda n: n.kind == "field")
+        node = self.find_node(lambda n: n.kind == "field")
         if node is not None:
             self._move_to(node)
 
     def action_follow_red(self) -> None:
         """Jump to the next node, in tree order, whose own status is not OK."""
         tree = self.query_one(LineageTree)
-        nodes = self._nodes()
+        nodes = self.tree_nodes()
         status = self.status
         current = tree.cursor_node
         start = nodes.index(current) + 1 if current in nodes else 0

@@ -1,0 +1,367 @@
+"""Pilot tests: every binding and flow of the cockpit, pressing real keys on a real store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from intelligentos.bootstrap import init_store
+from intelligentos.detection import Status
+from intelligentos.settings import Settings
+from intelligentos.tui.dashboard import DashboardScreen
+from intelligentos.tui.help import HelpScreen
+from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+from intelligentos.tui.widgets import CeoCard, CockpitHeader, EnginePanel, KpiTable
+
+from .conftest import DEMO_END, MINI_CATALOG, write_catalog
+from .tui_helpers import make_app, settle
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def app(demo_store: Path, tmp_path: Path):
+    return make_app(demo_store, tmp_path / "config")
+
+
+def focused_table(app) -> KpiTable:
+    assert isinstance(app.focused, KpiTable), app.focused
+    return app.focused
+
+
+async def test_dashboard_shows_ceo_strip_and_five_engine_panels(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        cards = list(screen.query(CeoCard))
+        assert len(cards) == 10
+        assert all(card.snap is not None for card in cards)
+        panels = list(screen.query(EnginePanel))
+        assert [p.engine_id for p in panels] == [
+            "growth",
+            "retention",
+            "efficiency",
+            "people",
+            "brand",
+        ]
+        for panel in panels:
+            assert panel.table.row_count == len(app.catalog.kpis_of_engine(panel.engine_id))
+        header = screen.query_one(CockpitHeader).render().plain
+        assert "demo.db" in header and "as of 2026-11-27" in header and "09:30:00" in header
+        assert focused_table(app).engine_id == "growth"
+
+
+async def test_only_visible_windows_are_loaded(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert max(len(s.window) for s in app.snaps.values()) == 30
+
+
+async def test_rows_and_panels_navigate_with_arrows_and_hjkl(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = focused_table(app)
+        await pilot.press("down", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("right")
+        assert focused_table(app).engine_id == "retention"
+        await pilot.press("l")
+        assert focused_table(app).engine_id == "efficiency"
+        await pilot.press("h", "left")
+        assert focused_table(app).engine_id == "growth"
+        assert focused_table(app).cursor_row == 1
+        await pilot.press("tab")
+        assert focused_table(app).engine_id == "retention"
+        await pilot.press("shift+tab")
+        assert focused_table(app).engine_id == "growth"
+
+
+async def test_up_from_the_first_row_reaches_the_ceo_strip(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("up")
+        assert isinstance(app.focused, CeoCard)
+        assert app.focused.kpi.id == "revenue_growth"
+        await pilot.press("right", "l")
+        assert app.focused.kpi.id == "ebitda_margin"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+        assert app.screen.kpi_id == "ebitda_margin"
+        await pilot.press("escape")
+        assert app.focused.kpi.id == "ebitda_margin"
+        await pilot.press("down")
+        assert isinstance(app.focused, KpiTable)
+
+
+async def test_selection_card_follows_the_cursor(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = focused_table(app)
+        await pilot.press("down")
+        await pilot.pause()
+        selected = app.catalog.kpis[table.selected_kpi_id()]
+        card_text = str(app.screen.query_one("#selection").render())
+        assert selected.name in card_text
+        assert selected.formula[:20] in card_text
+
+
+async def drill_to(pilot, predicate) -> None:
+    screen = pilot.app.screen
+    node = screen.find_node(predicate)
+    assert node is not None
+    screen.query_one(LineageTree).move_cursor(node, animate=False)
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_drill_down_three_levels_back_and_history(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "down")  # Feature Adoption %
+        row_before = focused_table(app).cursor_row
+        kpi_id = focused_table(app).selected_kpi_id()
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LineageScreen) and screen.kpi_id == kpi_id
+        # Level 2: a child KPI that rolls up into it.
+        child = app.graph.children[kpi_id][0]
+        await drill_to(pilot, lambda n: n.kind == "kpi" and n.id == child.id)
+        assert screen.kpi_id == child.id
+        # Level 3: back up to the CEO KPI from the child's upward context.
+        ceo = app.graph.ceo_kpi_of(child.id)
+        await drill_to(pilot, lambda n: n.kind == "kpi" and n.id == ceo.id)
+        assert screen.trail == [kpi_id, child.id, ceo.id] and screen.position == 2
+        crumbs = str(screen.query_one("#breadcrumbs").render())
+        assert crumbs.startswith("Dashboard › ")
+        assert crumbs.count("›") == 3
+        await pilot.press("left_square_bracket")
+        assert screen.kpi_id == child.id
+        await pilot.press("right_square_bracket")
+        assert screen.kpi_id == ceo.id
+        await pilot.press("escape")
+        assert screen.kpi_id == child.id
+        await pilot.press("escape")
+        assert screen.kpi_id == kpi_id
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        assert focused_table(app).cursor_row == row_before
+
+
+async def test_data_fields_are_one_key_away_and_details_show(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        tree = screen.query_one(LineageTree)
+        leaves = [n for n in screen.tree_nodes() if n.data and n.data.kind == "field"]
+        assert leaves and all(n.parent.is_expanded for n in leaves)
+        await pilot.press("f")
+        await settle(pilot)
+        field = tree.cursor_node.data
+        assert field.kind == "field" and " · " in field.label
+        details = str(screen.query_one("#details-text").render())
+        assert "KPIs that depend on it" in details
+
+
+async def test_kpi_details_show_formula_owner_rules_and_chart(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        kpi = app.catalog.kpis[screen.kpi_id]
+        details = str(screen.query_one("#details-text").render())
+        assert kpi.formula[:30] in details
+        agent = app.catalog.agents[kpi.owner_agent]
+        assert agent.name in details and agent.rules[0][:30] in details
+        chart = str(screen.query_one("#chart").render())
+        assert "┄" in chart and "target" in chart
+        assert len(screen.history) == 90
+        await pilot.press("z")
+        await settle(pilot)
+        assert len(screen.history) == 365
+
+
+async def test_follow_the_red_jumps_to_a_deviating_node(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lineage("brand_health")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("r")
+        await settle(pilot)
+        node = screen.query_one(LineageTree).cursor_node.data
+        assert screen.status.own(node) in (Status.WARNING, Status.CRITICAL, Status.STALE)
+        first = node
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.query_one(LineageTree).cursor_node.data is not first
+
+
+async def test_palette_jumps_to_a_kpi_by_fuzzy_name(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"uptime")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+        assert app.screen.kpi_id == "uptime"
+
+
+async def test_palette_jumps_to_a_system(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.jump_to("system", "social_listening")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LineageScreen)
+        assert screen.query_one(LineageTree).cursor_node.data.id == "social_listening"
+
+
+async def test_slash_filters_rows_by_name_and_escape_clears(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"rate")
+        await pilot.pause()
+        tables = [t for t in app.screen.query(KpiTable) if t.parent.display]
+        names = [app.catalog.kpis[k.value].name for t in tables for k in t.rows]
+        assert len(names) > 3 and all("rate" in n.lower() for n in names)
+        assert not app.screen.query_one("#panel-brand").display
+        await pilot.press("escape")
+        await pilot.pause()
+        total = sum(t.row_count for t in app.screen.query(KpiTable))
+        assert total == sum(1 for k in app.catalog.kpis.values() if k.level.value != "ceo")
+
+
+async def test_window_keys_switch_sparkline_period(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.window == 90
+        assert len(app.snaps["uptime"].window) == 90
+        await pilot.press("3")
+        await settle(pilot)
+        assert len(app.snaps["uptime"].window) == 365
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.window == 30
+
+
+async def test_theme_key_switches_and_the_choice_persists(demo_store, tmp_path):
+    config = tmp_path / "config"
+    app = make_app(demo_store, config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "intelligentos-dark"
+        await pilot.press("t")
+        await settle(pilot)
+        chosen = app.theme
+        assert chosen != "intelligentos-dark"
+    assert Settings.load(config).theme == chosen
+    again = make_app(demo_store, config)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert again.theme == chosen
+
+
+async def test_theme_option_and_user_theme_files(demo_store, tmp_path):
+    config = tmp_path / "config"
+    (config / "themes").mkdir(parents=True)
+    (config / "themes" / "mine.toml").write_text(
+        'name = "acme"\nprimary = "#ff00ff"\ndark = true\n', encoding="utf-8"
+    )
+    (config / "themes" / "broken.toml").write_text("name = ", encoding="utf-8")
+    app = make_app(demo_store, config, theme_name="acme")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "acme"
+        assert "acme" in app.cockpit_themes
+        assert {"intelligentos-light", "intelligentos-contrast"} <= set(app.cockpit_themes)
+
+
+async def test_help_lists_every_binding(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one(DataTable)
+        actions = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        for expected in ("Follow the red", "Filter", "Theme", "History ←", "Window", "Quit"):
+            assert expected in actions
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_mouse_click_selects_and_opens(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        card = app.screen.query_one("#ceo-nrr", CeoCard)
+        await pilot.click(card)
+        assert app.focused is card
+        retention = app.screen.query_one("#table-retention", KpiTable)
+        await pilot.click(retention, offset=(5, 2))
+        await pilot.pause()
+        assert app.focused is retention
+        await pilot.click(retention, offset=(5, 2))
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+
+
+async def test_quit_key(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+HOSTILE = "[bold red]Churn[/] \x1b[31m"
+SHOWN = "[bold red]Churn[/] \\x1b[31m"
+
+
+async def test_names_are_never_interpreted_as_markup(tmp_path):
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = (
+        files["kpis.toml"]
+        .replace('"Win Rate"', '"[bold red]Churn[/] \\u001b[31m"')
+        .replace('"Revenue Growth Rate"', '"[link=x]Rev[/link]"')
+    )
+    catalog = write_catalog(tmp_path / "c", files)
+    store = tmp_path / "s.db"
+    init_store(store, catalog, end=DEMO_END)
+    conn = sqlite3.connect(store)
+    assert conn.execute("SELECT name FROM kpis WHERE id='win_rate'").fetchone()[0] == HOSTILE
+    conn.close()
+    app = make_app(store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#table-growth", KpiTable)
+        name_cell = table.get_row("win_rate")[1]
+        assert name_cell.plain.startswith("[bold red]Churn[/]")
+        assert name_cell.spans == []
+        await pilot.press("down")
+        selection = app.screen.query_one("#selection").render()
+        assert SHOWN in selection.plain
+        card = app.screen.query_one("#ceo-revenue_growth", CeoCard)
+        assert "[link=x]Rev[/link]" in card.render().plain
+        assert "\x1b" not in app.export_screenshot()
+        await pilot.press("enter")
+        await settle(pilot)
+        tree = app.screen.query_one(LineageTree)
+        assert SHOWN in tree.root.label.plain
