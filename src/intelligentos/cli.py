@@ -13,10 +13,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from intelligentos.bootstrap import init_store, resolve_store
+from intelligentos.bootstrap import init_store, resolve_store, today
 from intelligentos.catalog import CatalogError, Level, check_catalog
+from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED
-from intelligentos.detection import target_status
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
@@ -187,6 +187,7 @@ def kpis(
     with open_store(db) as store:
         catalog = store.read_catalog()
         windows = store.latest_windows(2)
+    as_of = today()
     records = []
     for kpi in catalog.kpis.values():
         window = windows.get(kpi.id, [])
@@ -203,7 +204,7 @@ def kpis(
                 "value": latest[1],
                 "previous": previous,
                 "target": kpi.target,
-                "status": target_status(kpi, latest[1]).value,
+                "status": snapshot(kpi, window, as_of).status.value,
             }
         )
     if as_json:
@@ -225,6 +226,19 @@ def kpis(
             record["status"],
         )
     out.print(table)
+
+
+@app.command()
+def screenshots(
+    directory: Annotated[Path, typer.Option("--out", help="Directory for the SVG files")] = Path(
+        "screenshots"
+    ),
+) -> None:
+    """Regenerate the screenshots from the real app (fixed size, clock and demo data)."""
+    from intelligentos.tui.screenshots import take_screenshots
+
+    for path in take_screenshots(directory):
+        out.print(Text(f"wrote {path}"))
 
 
 def main() -> None:

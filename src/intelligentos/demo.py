@@ -35,7 +35,7 @@ PLANTS: tuple[Plant, ...] = (
     Plant("warning", "turnover", "Turnover creeps above its target"),
     Plant("spike", "mql_to_sql", "MQL→SQL conversion collapses on the latest day"),
     Plant("drift", "activation_rate", "Activation drifts down day after day"),
-    Plant("breach", "gross_margin", "Gross margin misses its target for three months"),
+    Plant("breach", "gross_margin", "Gross margin misses its target for four months"),
     Plant("stale", "social_listening", "The social listening feed stopped delivering"),
 )
 
@@ -62,7 +62,8 @@ def periods(frequency: Frequency, end: date, days: int = HISTORY_DAYS) -> list[d
 
 def _clamp(kpi: Kpi, value: float) -> float:
     if kpi.unit is Unit.PERCENT:
-        value = min(max(value, 0.0), 100.0)
+        # Most percentages are shares (≤ 100); ratios such as NRR run above 100.
+        value = min(max(value, 0.0), max(100.0, 2 * kpi.target))
     elif kpi.unit is Unit.SCORE:
         value = min(max(value, -100.0), 100.0)
     else:

@@ -1,0 +1,51 @@
+"""Regenerate ``screenshots/*.svg`` from the real app: demo store, fixed size, clock and data."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+from intelligentos.bootstrap import init_store
+from intelligentos.demo import DEFAULT_SEED
+from intelligentos.tui.app import CockpitApp
+
+SHOT_END = date(2026, 11, 27)
+SHOT_NOW = datetime(2026, 11, 27, 9, 30, 0)
+
+# (file stem, terminal size, theme, KPI whose lineage to open or None for the dashboard)
+SHOTS = [
+    ("dashboard-80x24", (80, 24), "intelligentos-dark", None),
+    ("dashboard-120x40", (120, 40), "intelligentos-dark", None),
+    ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
+    ("lineage-120x40", (120, 40), "intelligentos-dark", "win_rate"),
+    ("theme-intelligentos-light", (120, 40), "intelligentos-light", None),
+    ("theme-intelligentos-contrast", (120, 40), "intelligentos-contrast", None),
+]
+
+
+async def _shoot(store: Path, config: Path, out: Path, shot) -> Path:
+    stem, size, theme, lineage_of = shot
+    app = CockpitApp(store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        if lineage_of:
+            app.open_lineage(lineage_of)
+            for _ in range(3):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+        path = out / f"{stem}.svg"
+        app.save_screenshot(filename=path.name, path=str(out))
+    return path
+
+
+def take_screenshots(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        store = Path(scratch) / "demo.db"
+        init_store(store, end=SHOT_END, seed=DEFAULT_SEED)
+        config = Path(scratch) / "config"
+        return [asyncio.run(_shoot(store, config, out, shot)) for shot in SHOTS]

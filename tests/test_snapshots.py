@@ -1,0 +1,55 @@
+"""Snapshot tests of each screen at fixed size, clock and seeded demo data.
+
+Refresh after an intentional UI change with ``pytest tests/test_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .tui_helpers import make_app, settle
+
+
+@pytest.fixture
+def cockpit(demo_store, tmp_path):
+    return make_app(demo_store, tmp_path / "config")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard(snap_compare, cockpit, size):
+    assert snap_compare(cockpit, terminal_size=size, run_before=settle)
+
+
+def test_lineage(snap_compare, cockpit):
+    async def open_lineage(pilot):
+        await settle(pilot)
+        pilot.app.open_lineage("win_rate")
+        await settle(pilot)
+
+    assert snap_compare(cockpit, terminal_size=(120, 40), run_before=open_lineage)
+
+
+def test_lineage_narrow(snap_compare, cockpit):
+    async def drill(pilot):
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+
+    assert snap_compare(cockpit, terminal_size=(80, 24), run_before=drill)
+
+
+def test_help(snap_compare, cockpit):
+    async def show_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(cockpit, terminal_size=(120, 40), run_before=show_help)
+
+
+@pytest.mark.parametrize("theme", ["intelligentos-light", "intelligentos-contrast"])
+def test_themes(snap_compare, demo_store, tmp_path, theme):
+    app = make_app(demo_store, tmp_path / "config", theme_name=theme)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
