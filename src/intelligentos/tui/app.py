@@ -110,8 +110,10 @@ class CockpitApp(App):
             self.notify(
                 f"Could not save the theme choice: {error}", severity="warning", markup=False
             )
-        if isinstance(self.screen, DashboardScreen) and self.snaps:
-            self.screen.refresh_values(self.snaps)
+        # Status colours come from the theme: repaint the rows (not during shutdown).
+        screen = self.screen
+        if isinstance(screen, DashboardScreen) and screen.is_attached and self.snaps:
+            screen.call_after_refresh(screen.refresh_values, self.snaps)
 
     # --- data ------------------------------------------------------------------------------
 

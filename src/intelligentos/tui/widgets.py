@@ -271,7 +271,10 @@ class EnginePanel(Vertical):
         return self.query_one(KpiTable)
 
     def show(self, snaps: Sequence[KpiSnapshot]) -> None:
-        self.table.show(snaps)
+        tables = self.query(KpiTable)
+        if not tables:  # not composed yet, or already torn down
+            return
+        tables.first().show(snaps)
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
         parts = [f"{len(snaps)} KPIs"]
