@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import json
-from datetime import date
+from dataclasses import asdict
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +15,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from intelligentos.alerts import Alert, LifecycleError, parse_duration
 from intelligentos.bootstrap import init_store, resolve_store, today
 from intelligentos.catalog import CatalogError, Level, check_catalog
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED
+from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
@@ -239,6 +243,142 @@ def screenshots(
 
     for path in take_screenshots(directory):
         out.print(Text(f"wrote {path}"))
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="Who is acting [default: the OS user name]", show_default=False),
+]
+STATES = ("firing", "acknowledged", "snoozed", "resolved")
+
+
+def acting_user(user: str | None) -> str:
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def alert_record(alert: Alert, catalog) -> dict:
+    record = {key: value for key, value in asdict(alert).items()}
+    record["severity"] = alert.severity.value
+    record["state"] = alert.state.value
+    if alert.kpi_id:
+        kpi = catalog.kpis.get(alert.kpi_id)
+        record["subject"] = kpi.name if kpi else alert.kpi_id
+    else:
+        system = catalog.systems.get(alert.system_id or "")
+        record["subject"] = system.name if system else alert.system_id
+    record["needs_attention"] = alert.needs_attention
+    return record
+
+
+def print_alerts(records: list[dict], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "severity", "state", "subject", "rule", "value", "message"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity", "state"))
+    for r in records:
+        grouped = f" (under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
+        value = "" if r["value"] is None else f"{r['value']:.4g}"
+        table.add_row(
+            str(r["id"]),
+            r["severity"],
+            r["state"] + grouped,
+            Text(literal(r["subject"])),
+            r["rule"],
+            value,
+            Text(literal(r["message"])),
+        )
+    out.print(table)
+
+
+@app.command()
+def check(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Evaluate every rule, print open alerts; exit 1 while any fires unacknowledged."""
+    with open_store(db) as store:
+        catalog = store.read_catalog()
+        try:
+            result = evaluate_store(store, catalog, now_utc())
+        except StoreError as error:
+            raise fail(str(error)) from error
+        records = [alert_record(a, catalog) for a in result.open_alerts]
+    attention = sum(1 for r in records if r["needs_attention"])
+    if as_json:
+        out.print_json(json.dumps({"open": records, "firing_unacknowledged": attention}))
+    else:
+        print_alerts(records, f"Open alerts: {len(records)}, {attention} firing unacknowledged")
+    if attention:
+        raise typer.Exit(1)
+
+
+@app.command()
+def alerts(
+    db: DbOption = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", help="Only these states (repeatable): " + ", ".join(STATES)),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List alerts (all states unless --state), most severe first; no evaluation."""
+    unknown = [s for s in state or () if s not in STATES]
+    if unknown:
+        raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
+    with open_store(db) as store:
+        catalog = store.read_catalog()
+        records = [alert_record(a, catalog) for a in store.alerts(state or None)]
+    if as_json:
+        out.print_json(json.dumps(records))
+    else:
+        print_alerts(records, f"Alerts: {len(records)}")
+
+
+@app.command()
+def ack(
+    alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
+    note: Annotated[str, typer.Option("--note", help="Why, and who owns it")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Acknowledge an alert: you own it; the flashing stops."""
+    with open_store(db) as store:
+        try:
+            alert = acknowledge_alert(store, alert_id, acting_user(user), note, now_utc())
+        except (LifecycleError, StoreError) as error:
+            raise fail(str(error)) from error
+    out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
+
+
+@app.command()
+def snooze(
+    alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
+    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 4h, 2d, 1w")],
+    db: DbOption = None,
+    user: UserOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="Optional note")] = None,
+) -> None:
+    """Snooze an acknowledged alert; it fires again when the snooze ends if still true."""
+    try:
+        length = parse_duration(duration)
+    except ValueError as error:
+        raise fail(str(error)) from error
+    with open_store(db) as store:
+        try:
+            alert = snooze_alert(store, alert_id, length, acting_user(user), note, now_utc())
+        except (LifecycleError, StoreError) as error:
+            raise fail(str(error)) from error
+    out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
 
 
 def main() -> None:

@@ -1,11 +1,30 @@
-"""Deviation rules (SPEC.md §4) as pure functions over a KPI and its observations."""
+"""Deviation rules (SPEC.md §4) as pure functions over a KPI and its observations.
+
+Each rule returns a :class:`Finding` when its condition holds, else ``None``. Missing values
+(``None``/NaN) are ignored. Defaults can be overridden per KPI in the catalog
+(``[kpi.<id>.detection]``).
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 from intelligentos.catalog.models import Direction, Kpi
+
+ANOMALY_THRESHOLD = 3.5
+ANOMALY_WINDOW = 12
+DRIFT_BASELINE = 20
+DRIFT_RECENT = 8
+STALE_PERIODS = 2.0
+MAD_SCALE = 0.6745
+MEAN_AD_SCALE = 1.2533
+D2 = 1.128  # average moving range of two points ÷ σ for a normal process
 
 
 class Status(StrEnum):
@@ -31,12 +50,64 @@ class Status(StrEnum):
         return {"ok": 0, "no-data": 1, "stale": 2, "warning": 3, "critical": 4}[self.value]
 
 
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "critical": 2}[self.value]
+
+
+class Rule(StrEnum):
+    TARGET = "target"
+    ANOMALY = "anomaly"
+    DRIFT = "drift"
+    STALE = "stale"
+    STALE_SOURCE = "stale-source"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    severity: Severity
+    value: float | None
+    expected: float | None
+    deviation: float | None
+    message: str
+    period: str | None = None
+
+
+Point = tuple[str, float | None]
+
+
 def is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def present(points: Sequence[Point]) -> list[Point]:
+    return [(p, v) for p, v in points if not is_missing(v) and math.isfinite(v)]
+
+
+def adverse_sign(kpi: Kpi) -> int:
+    """+1 if a rise is adverse, -1 if a fall is adverse, 0 if both are (a band)."""
+    return {Direction.HIGHER: -1, Direction.LOWER: 1, Direction.BAND: 0}[kpi.direction]
+
+
+def is_adverse(kpi: Kpi, delta: float) -> bool:
+    sign = adverse_sign(kpi)
+    return delta != 0 and (sign == 0 or (delta > 0) == (sign > 0))
+
+
+# --- target band -------------------------------------------------------------------------
+
+
 def shortfall(kpi: Kpi, value: float) -> float:
-    """Adverse shortfall from target as a fraction of |target| (negative = better)."""
+    """Adverse shortfall from target as a fraction of |target| (negative = better).
+
+    A zero target uses an absolute scale of 1 so the rule stays defined.
+    """
     scale = abs(kpi.target) or 1.0
     if kpi.direction is Direction.HIGHER:
         return (kpi.target - value) / scale
@@ -55,3 +126,214 @@ def target_status(kpi: Kpi, value: float | None) -> Status:
     if gap > kpi.warning:
         return Status.WARNING
     return Status.OK
+
+
+def target_band(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
+    values = present(points)
+    if not values:
+        return None
+    period, value = values[-1]
+    gap = shortfall(kpi, value)
+    if gap <= kpi.warning:
+        return None
+    severity = Severity.CRITICAL if gap > kpi.critical else Severity.WARNING
+    return Finding(
+        Rule.TARGET,
+        severity,
+        value,
+        kpi.target,
+        gap,
+        f"{gap:.1%} adverse to target (warning {kpi.warning:.0%}, critical {kpi.critical:.0%})",
+        period,
+    )
+
+
+def target_cleared(kpi: Kpi, points: Sequence[Point]) -> bool:
+    """Hysteresis: a target alert resolves only within half the warning threshold."""
+    values = present(points)
+    return bool(values) and shortfall(kpi, values[-1][1]) <= kpi.warning / 2
+
+
+# --- anomaly (Iglewicz–Hoaglin modified z-score) -------------------------------------
+
+
+def robust_z(value: float, baseline: Sequence[float]) -> float:
+    """Modified z-score of ``value`` against ``baseline``: 0.6745·(x − median)/MAD, or
+    (x − median)/(1.2533·mean absolute deviation) when MAD is 0. A constant baseline gives
+    ±inf for any other value and 0 for the same value."""
+    median = statistics.median(baseline)
+    deviation = value - median
+    if deviation == 0:
+        return 0.0
+    mad = statistics.median(abs(v - median) for v in baseline)
+    if mad > 0:
+        return MAD_SCALE * deviation / mad
+    mean_ad = statistics.fmean(abs(v - median) for v in baseline)
+    if mean_ad > 0:
+        return deviation / (MEAN_AD_SCALE * mean_ad)
+    return math.copysign(math.inf, deviation)
+
+
+def anomaly(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
+    window = kpi.detection.anomaly_window or ANOMALY_WINDOW
+    threshold = kpi.detection.anomaly_threshold or ANOMALY_THRESHOLD
+    values = present(points)
+    if len(values) < 4:
+        return None
+    period, value = values[-1]
+    baseline = [v for _, v in values[-window - 1 : -1]]
+    z = robust_z(value, baseline)
+    if abs(z) <= threshold:
+        return None
+    median = statistics.median(baseline)
+    adverse = is_adverse(kpi, value - median)
+    shown = "∞" if math.isinf(z) else f"{z:+.1f}"
+    return Finding(
+        Rule.ANOMALY,
+        Severity.WARNING if adverse else Severity.INFO,
+        value,
+        median,
+        z if math.isfinite(z) else None,
+        f"robust z {shown} against the last {len(baseline)} periods "
+        f"({'adverse' if adverse else 'favourable'})",
+        period,
+    )
+
+
+# --- drift (Western Electric rules) --------------------------------------------------
+
+
+def moving_range_sigma(values: Sequence[float]) -> float:
+    ranges = [abs(b - a) for a, b in itertools.pairwise(values)]
+    return statistics.fmean(ranges) / D2 if ranges else 0.0
+
+
+def drift(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
+    """Western Electric rules on the latest points, against the baseline just before them.
+
+    Only the adverse side counts (both sides for a band KPI): one point beyond 3σ
+    (critical); two of three beyond 2σ, four of five beyond 1σ, or eight in a row on the
+    adverse side of the centre line (warning).
+    """
+    size = kpi.detection.drift_baseline or DRIFT_BASELINE
+    values = [v for _, v in present(points)]
+    if len(values) < DRIFT_RECENT + 4:
+        return None
+    recent = values[-DRIFT_RECENT:]
+    baseline = values[-DRIFT_RECENT - size : -DRIFT_RECENT]
+    centre = statistics.fmean(baseline)
+    sigma = moving_range_sigma(baseline)
+    if sigma == 0:
+        return None
+    sign = adverse_sign(kpi)
+
+    def zones(point: float) -> float:
+        """Distance from the centre in σ, positive on the adverse side."""
+        z = (point - centre) / sigma
+        return abs(z) if sign == 0 else z * sign
+
+    distances = [zones(v) for v in recent]
+    period = present(points)[-1][0]
+    latest = recent[-1]
+
+    def finding(severity: Severity, rule: str) -> Finding:
+        return Finding(
+            Rule.DRIFT,
+            severity,
+            latest,
+            centre,
+            distances[-1],
+            f"{rule} (centre {centre:.4g}, σ {sigma:.3g})",
+            period,
+        )
+
+    if distances[-1] > 3:
+        return finding(Severity.CRITICAL, "one point beyond 3σ")
+    if sum(d > 2 for d in distances[-3:]) >= 2:
+        return finding(Severity.WARNING, "two of three points beyond 2σ")
+    if sum(d > 1 for d in distances[-5:]) >= 4:
+        return finding(Severity.WARNING, "four of five points beyond 1σ")
+    if sign != 0 and all(d > 0 for d in distances[-8:]):
+        return finding(Severity.WARNING, "eight points in a row on the adverse side")
+    return None
+
+
+# --- stale data ------------------------------------------------------------------------
+
+
+def period_date(period: str) -> date:
+    return date.fromisoformat(period[:10])
+
+
+def age_days(points: Sequence[Point], today: date) -> int | None:
+    values = present(points)
+    return (today - period_date(values[-1][0])).days if values else None
+
+
+def stale_limit_days(kpi: Kpi) -> float:
+    return (kpi.detection.stale_periods or STALE_PERIODS) * kpi.frequency.days
+
+
+def stale(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> Finding | None:
+    today = now.date() if isinstance(now, datetime) else now
+    age = age_days(points, today)
+    if age is None:
+        return None
+    limit = stale_limit_days(kpi)
+    if age <= limit:
+        return None
+    last = present(points)[-1]
+    return Finding(
+        Rule.STALE,
+        Severity.WARNING,
+        last[1],
+        None,
+        float(age),
+        f"no observation for {age} days (expected every {kpi.frequency.days} d, limit {limit:g} d)",
+        last[0],
+    )
+
+
+RULES = {
+    Rule.TARGET: target_band,
+    Rule.ANOMALY: anomaly,
+    Rule.DRIFT: drift,
+}
+
+
+def evaluate_kpi(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> dict[Rule, Finding]:
+    """Every rule that fires for one KPI. A stale KPI is judged on staleness alone: its
+    last value is old news, so value rules are not re-applied to it."""
+    disabled = set(kpi.detection.disabled_rules)
+    stale_finding = None if Rule.STALE in disabled else stale(kpi, points, now)
+    if stale_finding:
+        return {Rule.STALE: stale_finding}
+    findings = {}
+    for rule, check in RULES.items():
+        if rule.value in disabled:
+            continue
+        finding = check(kpi, points)
+        if finding is not None and finding.severity is not Severity.INFO:
+            findings[rule] = finding
+    return findings
+
+
+def cleared(kpi: Kpi, rule: Rule, points: Sequence[Point], holds: bool) -> bool:
+    """Whether an open alert of ``rule`` may resolve (hysteresis for the target band)."""
+    if holds:
+        return False
+    if rule is Rule.TARGET:
+        return target_cleared(kpi, points)
+    return True
+
+
+def stale_sources(
+    kpis_by_system: dict[str, list[str]], stale_kpis: set[str], kpis_with_data: set[str]
+) -> dict[str, list[str]]:
+    """Systems whose every KPI (with any data) is stale, with those KPIs."""
+    out = {}
+    for system, kpi_ids in kpis_by_system.items():
+        fed = [k for k in kpi_ids if k in kpis_with_data]
+        if fed and all(k in stale_kpis for k in fed):
+            out[system] = fed
+    return out

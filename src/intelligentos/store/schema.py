@@ -142,30 +142,35 @@ CREATE TABLE observations (
 ) WITHOUT ROWID;
 CREATE TABLE alerts (
     id              INTEGER PRIMARY KEY,
-    kpi_id          TEXT NOT NULL REFERENCES kpis(id),
-    rule            TEXT NOT NULL,
+    kpi_id          TEXT REFERENCES kpis(id),      -- the KPI, or NULL for a source alert
+    system_id       TEXT REFERENCES systems(id),   -- the source system of a stale-source alert
+    rule            TEXT NOT NULL,   -- target | anomaly | drift | stale | stale-source
     severity        TEXT NOT NULL,   -- info | warning | critical
     state           TEXT NOT NULL,   -- firing | acknowledged | snoozed | resolved
     period          TEXT,            -- observation period that triggered it
-    value           REAL,
-    expected        REAL,
-    deviation       REAL,
+    value           REAL,            -- observed value
+    expected        REAL,            -- target, median or centre line, by rule
+    deviation       REAL,            -- shortfall fraction, robust z, σ distance or age (days)
     message         TEXT,
-    opened_at       TEXT NOT NULL,
+    opened_at       TEXT NOT NULL,   -- ISO-8601 UTC timestamps
     updated_at      TEXT NOT NULL,
     resolved_at     TEXT,
     acked_by        TEXT,
     acked_at        TEXT,
     ack_note        TEXT,
     snoozed_until   TEXT,
-    parent_alert_id INTEGER REFERENCES alerts(id)
+    parent_alert_id INTEGER REFERENCES alerts(id),  -- grouped under a stale-source alert
+    CHECK ((kpi_id IS NULL) != (system_id IS NULL))
 );
-CREATE UNIQUE INDEX alerts_one_open_per_rule ON alerts(kpi_id, rule) WHERE state != 'resolved';
+CREATE UNIQUE INDEX alerts_one_open_per_rule
+    ON alerts(coalesce(kpi_id, ''), coalesce(system_id, ''), rule) WHERE state != 'resolved';
+CREATE INDEX alerts_by_state ON alerts(state);
 CREATE TABLE alert_events (
     id         INTEGER PRIMARY KEY,
     alert_id   INTEGER NOT NULL REFERENCES alerts(id),
     at         TEXT NOT NULL,
     actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,   -- open | escalate | acknowledge | snooze | snooze-expired | resolve
     from_state TEXT,
     to_state   TEXT NOT NULL,
     note       TEXT,
@@ -173,6 +178,44 @@ CREATE TABLE alert_events (
 );
 CREATE INDEX alert_events_by_alert ON alert_events(alert_id, id);
 """
+
+# Statements built from fixed identifiers live here, so the rest of the store only ever
+# passes values as parameters (a test enforces it).
+SELECT_CATALOG_TABLE = {
+    table: f"SELECT * FROM {table} ORDER BY position"
+    for table in CATALOG_TABLES
+    if table != "lineage"
+}
+ALERT_COLUMNS = (
+    "kpi_id",
+    "system_id",
+    "rule",
+    "severity",
+    "state",
+    "period",
+    "value",
+    "expected",
+    "deviation",
+    "message",
+    "opened_at",
+    "updated_at",
+    "resolved_at",
+    "acked_by",
+    "acked_at",
+    "ack_note",
+    "snoozed_until",
+    "parent_alert_id",
+)
+INSERT_ALERT = (
+    f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in ALERT_COLUMNS)})"
+)
+UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = :{c}' for c in ALERT_COLUMNS)} WHERE id = :id"
+
+
+def set_user_version(version: int) -> str:
+    return f"PRAGMA user_version = {int(version)}"
+
 
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1.
 MIGRATIONS: dict[int, str] = {}

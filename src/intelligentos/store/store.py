@@ -12,11 +12,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlite_utils
 
+from intelligentos.alerts import Alert, Event, State
 from intelligentos.catalog.models import (
     Agent,
     Catalog,
@@ -30,7 +31,17 @@ from intelligentos.catalog.models import (
     Theme,
     Workflow,
 )
-from intelligentos.store.schema import APP_ID, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION
+from intelligentos.detection import Severity
+from intelligentos.store.schema import (
+    ALERT_COLUMNS,
+    APP_ID,
+    INSERT_ALERT,
+    MIGRATIONS,
+    SCHEMA_V1,
+    SCHEMA_VERSION,
+    UPDATE_ALERT,
+    set_user_version,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
@@ -151,7 +162,7 @@ class Store:
                     if statement.strip():
                         self._conn.execute(statement)
                 version += 1
-                self._conn.execute(f"PRAGMA user_version = {version}")
+                self._conn.execute(set_user_version(version))
 
     def close(self) -> None:
         with self._lock:
@@ -377,6 +388,82 @@ class Store:
                 written += 1
         return written
 
+    # --- alerts ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _alert(row: dict) -> Alert:
+        return Alert(
+            **{
+                **row,
+                "severity": Severity(row["severity"]),
+                "state": State(row["state"]),
+                "message": row["message"] or "",
+            }
+        )
+
+    def alerts(self, states: Iterable[str] | None = None) -> list[Alert]:
+        """Alerts, most severe and oldest first; optionally only some states."""
+        wanted = json.dumps(list(states)) if states is not None else None
+        rows = self._query(
+            "SELECT * FROM alerts WHERE ?1 IS NULL OR state IN (SELECT value FROM json_each(?1)) "
+            "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+            "opened_at, id",
+            (wanted,),
+        )
+        return [self._alert(row) for row in rows]
+
+    def open_alerts(self) -> list[Alert]:
+        return self.alerts(["firing", "acknowledged", "snoozed"])
+
+    def alert(self, alert_id: int) -> Alert | None:
+        rows = self._query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return self._alert(rows[0]) if rows else None
+
+    def save_alert(self, alert: Alert) -> Alert:
+        """Insert a new alert or update an existing one; call inside :meth:`transaction`."""
+        values = {c: getattr(alert, c) for c in ALERT_COLUMNS}
+        values["severity"] = alert.severity.value
+        values["state"] = alert.state.value
+        with self._lock:
+            if alert.id is None:
+                cursor = self._conn.execute(INSERT_ALERT, values)
+                return replace(alert, id=cursor.lastrowid)
+            self._conn.execute(UPDATE_ALERT, {**values, "id": alert.id})
+            return alert
+
+    def append_event(self, alert_id: int, event: Event) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO alert_events (alert_id, at, actor, action, from_state, to_state, "
+                "note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    alert_id,
+                    event.at,
+                    event.actor,
+                    event.action,
+                    event.from_state.value if event.from_state else None,
+                    event.to_state.value,
+                    event.note,
+                    event.value,
+                ),
+            )
+
+    def alert_events(self, alert_id: int) -> list[Event]:
+        rows = self._query("SELECT * FROM alert_events WHERE alert_id = ? ORDER BY id", (alert_id,))
+        return [
+            Event(
+                at=r["at"],
+                actor=r["actor"],
+                action=r["action"],
+                from_state=State(r["from_state"]) if r["from_state"] else None,
+                to_state=State(r["to_state"]),
+                note=r["note"],
+                value=r["value"],
+                alert_id=r["alert_id"],
+            )
+            for r in rows
+        ]
+
 
 # --- creating a store ------------------------------------------------------------------
 
@@ -573,7 +660,7 @@ def create_store(
                     for o in observations
                 ),
             )
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(set_user_version(SCHEMA_VERSION))
             conn.execute("COMMIT")
         finally:
             conn.close()

@@ -1,0 +1,186 @@
+"""Evaluation: run the detection rules over the store and move alerts through their
+lifecycle, in one short write transaction. Shared by the CLI and the cockpit.
+
+No SQL here (the store does that) and no Textual.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from intelligentos.alerts import (
+    Alert,
+    LifecycleError,
+    State,
+    acknowledge,
+    open_alert,
+    reconcile,
+    regroup,
+    snooze,
+)
+from intelligentos.catalog.models import Catalog
+from intelligentos.detection import (
+    ANOMALY_WINDOW,
+    DRIFT_BASELINE,
+    DRIFT_RECENT,
+    Finding,
+    Rule,
+    Severity,
+    cleared,
+    evaluate_kpi,
+    present,
+    stale_sources,
+)
+from intelligentos.lineage import LineageGraph
+from intelligentos.store import Store
+
+KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE)
+
+
+def evaluation_window(catalog: Catalog) -> int:
+    """Points per KPI the rules need: the anomaly window or drift baseline, plus the latest."""
+    need = ANOMALY_WINDOW + 1
+    for kpi in catalog.kpis.values():
+        overrides = kpi.detection
+        need = max(
+            need,
+            (overrides.anomaly_window or ANOMALY_WINDOW) + 1,
+            (overrides.drift_baseline or DRIFT_BASELINE) + DRIFT_RECENT,
+        )
+    return need
+
+
+@dataclass
+class EvaluationResult:
+    opened: list[Alert] = field(default_factory=list)
+    transitions: int = 0
+    open_alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def needing_attention(self) -> list[Alert]:
+        return [a for a in self.open_alerts if a.needs_attention]
+
+
+def evaluate_store(
+    store: Store, catalog: Catalog, now: datetime, graph: LineageGraph | None = None
+) -> EvaluationResult:
+    """Evaluate every rule for every KPI and persist the lifecycle changes atomically.
+
+    Read-only stores are evaluated for display only: nothing is written.
+    """
+    started = time.perf_counter()
+    graph = graph or LineageGraph(catalog)
+    result = EvaluationResult()
+    if store.readonly:
+        result.open_alerts = store.open_alerts()
+        return result
+    with store.transaction():
+        windows = store.latest_windows(evaluation_window(catalog))
+        findings: dict[str, dict[Rule, Finding]] = {}
+        with_data: set[str] = set()
+        for kpi in catalog.kpis.values():
+            points = windows.get(kpi.id, [])
+            if present(points):
+                with_data.add(kpi.id)
+            findings[kpi.id] = evaluate_kpi(kpi, points, now)
+        stale_kpis = {k for k, found in findings.items() if Rule.STALE in found}
+        sources = stale_sources(graph.kpis_by_system, stale_kpis, with_data)
+        open_by_key = {alert.key: alert for alert in store.open_alerts()}
+
+        def apply(before: Alert | None, after: Alert, event) -> Alert:
+            if after != before:
+                after = store.save_alert(after)
+            if event is not None:
+                store.append_event(after.id, event)
+                result.transitions += 1
+            return after
+
+        source_alert_ids: dict[str, int] = {}
+        source_keys = {key for key in open_by_key if key[1] is not None}
+        for system_id in sorted(set(sources) | {key[1] for key in source_keys}):
+            key = (None, system_id, Rule.STALE_SOURCE.value)
+            alert = open_by_key.get(key)
+            fed = sources.get(system_id)
+            system = catalog.systems.get(system_id)
+            finding = None
+            if fed:
+                finding = Finding(
+                    Rule.STALE_SOURCE,
+                    Severity.WARNING,
+                    None,
+                    None,
+                    float(len(fed)),
+                    f"{system.name if system else system_id}: every KPI it feeds is stale "
+                    f"({', '.join(fed)})",
+                )
+            if alert is None and finding is not None:
+                new, event = open_alert(finding, now, system_id=system_id)
+                saved = apply(None, new, event)
+                result.opened.append(saved)
+            elif alert is not None:
+                new, event = reconcile(alert, finding, finding is None, now)
+                saved = apply(alert, new, event)
+            else:
+                continue
+            if saved.is_open:
+                source_alert_ids[system_id] = saved.id
+
+        for kpi in catalog.kpis.values():
+            points = windows.get(kpi.id, [])
+            group = next(
+                (source_alert_ids[s] for s in graph.systems_of(kpi.id) if s in source_alert_ids),
+                None,
+            )
+            for rule in KPI_RULES:
+                finding = findings[kpi.id].get(rule)
+                alert = open_by_key.get((kpi.id, None, rule.value))
+                if alert is None:
+                    if finding is not None:
+                        new, event = open_alert(finding, now, kpi_id=kpi.id, parent_alert_id=group)
+                        result.opened.append(apply(None, new, event))
+                    continue
+                may_resolve = cleared(kpi, rule, points, holds=finding is not None)
+                new, event = reconcile(alert, finding, may_resolve, now)
+                if new.is_open:
+                    new = regroup(new, group, now)
+                apply(alert, new, event)
+        result.open_alerts = store.open_alerts()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    """Acknowledge one alert (CLI and cockpit share this); raises LifecycleError."""
+    with store.transaction():
+        alert = store.alert(alert_id)
+        if alert is None:
+            raise LifecycleError(f"there is no alert {alert_id}")
+        new, event = acknowledge(alert, actor, note, now)
+        store.save_alert(new)
+        store.append_event(alert_id, event)
+        return new
+
+
+def snooze_alert(
+    store: Store,
+    alert_id: int,
+    duration: timedelta,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> Alert:
+    with store.transaction():
+        alert = store.alert(alert_id)
+        if alert is None:
+            raise LifecycleError(f"there is no alert {alert_id}")
+        new, event = snooze(alert, duration, actor, note, now)
+        store.save_alert(new)
+        store.append_event(alert_id, event)
+        return new
+
+
+def alerts_of_kpi(alerts: list[Alert], kpi_id: str) -> list[Alert]:
+    return [a for a in alerts if a.kpi_id == kpi_id and a.state is not State.RESOLVED]
