@@ -354,7 +354,8 @@ async def test_names_are_never_interpreted_as_markup(tmp_path):
         table = app.screen.query_one("#table-growth", KpiTable)
         name_cell = table.get_row("win_rate")[1]
         assert name_cell.plain.startswith("[bold red]Churn[/]")
-        assert name_cell.spans == []
+        # The only styling is the cockpit's own alert highlight, never the name's "markup".
+        assert all(str(span.style).startswith("bold reverse #") for span in name_cell.spans)
         await pilot.press("down")
         selection = app.screen.query_one("#selection").render()
         assert SHOWN in selection.plain

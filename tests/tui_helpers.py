@@ -6,6 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from intelligentos.tui.app import CockpitApp
+from intelligentos.tui.screenshots import settle
+
+__all__ = ["FIXED_NOW", "fixed_clock", "make_app", "settle"]
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
@@ -15,11 +18,6 @@ def fixed_clock() -> datetime:
 
 
 def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
-    return CockpitApp(store, clock=fixed_clock, config_path=config, **kwargs)
-
-
-async def settle(pilot) -> None:
-    """Let workers finish and the screen repaint."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    app = CockpitApp(store, clock=fixed_clock, config_path=config, user="tester", **kwargs)
+    app.animation_level = "none"  # steady highlights: deterministic frames
+    return app

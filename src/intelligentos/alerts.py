@@ -158,7 +158,23 @@ def reconcile(
     refresh its values. Severity is sticky upwards so that values hovering at the critical
     threshold do not re-fire an acknowledged alert again and again."""
     at = stamp(now)
+    expired = (
+        alert.state is State.SNOOZED and bool(alert.snoozed_until) and (alert.snoozed_until <= at)
+    )
     if finding is None:
+        if expired and not may_resolve:
+            # The snooze is over but the value hovers between breach and recovery:
+            # ownership stays with the person who acknowledged it.
+            back = replace(alert, state=State.ACKNOWLEDGED, snoozed_until=None, updated_at=at)
+            return back, Event(
+                at,
+                SYSTEM_ACTOR,
+                "snooze-expired",
+                State.SNOOZED,
+                State.ACKNOWLEDGED,
+                "snooze expired; condition not holding",
+                alert.value,
+            )
         if not may_resolve:
             return alert, None
         resolved = replace(
@@ -182,7 +198,7 @@ def reconcile(
         return escalated, Event(
             at, SYSTEM_ACTOR, "escalate", alert.state, State.FIRING, note, finding.value
         )
-    if alert.state is State.SNOOZED and alert.snoozed_until and alert.snoozed_until <= at:
+    if expired:
         refired = replace(updated, state=State.FIRING, snoozed_until=None)
         return refired, Event(
             at,

@@ -72,6 +72,11 @@ def launch(
     ctx: typer.Context,
     db: DbOption = None,
     theme: Annotated[str | None, typer.Option(help="Colour theme for the cockpit")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Who acknowledges [default: the OS user name]"),
+    ] = None,
+    bell: Annotated[bool, typer.Option(help="Ring the terminal bell on new alerts")] = False,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     if ctx.invoked_subcommand is not None:
@@ -81,7 +86,7 @@ def launch(
     store.close()
     from intelligentos.tui.app import CockpitApp
 
-    cockpit = CockpitApp(store_path, theme_name=theme)
+    cockpit = CockpitApp(store_path, theme_name=theme, user=acting_user(user), bell=bell)
     cockpit.run()
     raise typer.Exit(cockpit.return_code or 0)
 

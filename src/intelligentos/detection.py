@@ -175,8 +175,13 @@ def robust_z(value: float, baseline: Sequence[float]) -> float:
 
 
 def anomaly(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
-    window = kpi.detection.anomaly_window or ANOMALY_WINDOW
-    threshold = kpi.detection.anomaly_threshold or ANOMALY_THRESHOLD
+    overrides = kpi.detection
+    window = overrides.anomaly_window if overrides.anomaly_window is not None else ANOMALY_WINDOW
+    threshold = (
+        overrides.anomaly_threshold
+        if overrides.anomaly_threshold is not None
+        else ANOMALY_THRESHOLD
+    )
     values = present(points)
     if len(values) < 4:
         return None
@@ -227,16 +232,17 @@ def drift(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
         return None
     sign = adverse_sign(kpi)
 
-    def zones(point: float) -> float:
-        """Distance from the centre in σ, positive on the adverse side."""
-        z = (point - centre) / sigma
-        return abs(z) if sign == 0 else z * sign
+    def zones(point: float, side: int) -> float:
+        """Distance from the centre in σ, positive on ``side`` (+1 above, -1 below)."""
+        return (point - centre) / sigma * side
 
-    distances = [zones(v) for v in recent]
+    # The adverse side; a band KPI has two, and each run must stay on one side.
+    sides = (sign,) if sign != 0 else (1, -1)
+    runs = [[zones(v, side) for v in recent] for side in sides]
     period = present(points)[-1][0]
     latest = recent[-1]
 
-    def finding(severity: Severity, rule: str) -> Finding:
+    def finding(severity: Severity, rule: str, distances: list[float]) -> Finding:
         return Finding(
             Rule.DRIFT,
             severity,
@@ -247,14 +253,16 @@ def drift(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
             period,
         )
 
-    if distances[-1] > 3:
-        return finding(Severity.CRITICAL, "one point beyond 3σ")
-    if sum(d > 2 for d in distances[-3:]) >= 2:
-        return finding(Severity.WARNING, "two of three points beyond 2σ")
-    if sum(d > 1 for d in distances[-5:]) >= 4:
-        return finding(Severity.WARNING, "four of five points beyond 1σ")
-    if sign != 0 and all(d > 0 for d in distances[-8:]):
-        return finding(Severity.WARNING, "eight points in a row on the adverse side")
+    for distances in runs:
+        if distances[-1] > 3:
+            return finding(Severity.CRITICAL, "one point beyond 3σ", distances)
+    for distances in runs:
+        if sum(d > 2 for d in distances[-3:]) >= 2:
+            return finding(Severity.WARNING, "two of three points beyond 2σ", distances)
+        if sum(d > 1 for d in distances[-5:]) >= 4:
+            return finding(Severity.WARNING, "four of five points beyond 1σ", distances)
+        if sign != 0 and all(d > 0 for d in distances[-8:]):
+            return finding(Severity.WARNING, "eight points in a row on the adverse side", distances)
     return None
 
 

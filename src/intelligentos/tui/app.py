@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -9,13 +12,19 @@ from pathlib import Path
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import get_current_worker
 
+from intelligentos.alerts import Alert, LifecycleError, State, parse_stamp, utc_naive
 from intelligentos.catalog.models import Catalog
 from intelligentos.cockpit import KpiSnapshot, snapshots
+from intelligentos.detection import Severity
+from intelligentos.evaluation import acknowledge_alert, evaluate_store
+from intelligentos.formatting import literal
 from intelligentos.lineage import LineageGraph
 from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.settings import Settings
 from intelligentos.store import Store, StoreError
+from intelligentos.tui.alerts_screen import AckScreen, AlertsScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.help import HelpScreen, binding_rows
@@ -23,9 +32,18 @@ from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
 from intelligentos.tui.widgets import OpenLineage
 
+WATCH_INTERVAL = 0.25  # seconds between data_version polls
+
 
 def system_clock() -> datetime:
     return datetime.now().astimezone()
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 class CockpitApp(App):
@@ -35,6 +53,9 @@ class CockpitApp(App):
     CSS_PATH = "cockpit.tcss"
     COMMANDS = App.COMMANDS | {FindProvider}
     BINDINGS = [
+        Binding("a", "alerts", "Alerts"),
+        Binding("p", "toggle_pause", "Pause live"),
+        Binding("ctrl+r", "refresh", "Refresh"),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+p", "command_palette", "Find", show=True),
         Binding("t", "next_theme", "Theme"),
@@ -50,6 +71,8 @@ class CockpitApp(App):
         config_path: Path | None = None,
         as_of: date | None = None,
         window: int = 30,
+        user: str | None = None,
+        bell: bool = False,
     ) -> None:
         super().__init__()
         self.store_path = Path(store_path)
@@ -62,7 +85,17 @@ class CockpitApp(App):
         self.catalog: Catalog | None = None
         self.graph: LineageGraph | None = None
         self.snaps: dict[str, KpiSnapshot] = {}
+        self.open_alerts: list[Alert] = []
         self.cockpit_themes: list[str] = []
+        self.user = user or default_user()
+        self.ring_bell = bell
+        self.paused = False
+        self.stale_while_paused = False
+        self.refreshing = False
+        self.refresh_again = False
+        self.refresh_count = 0
+        self.announced: set[int | None] = set()
+        self.snooze_timer = None
 
     @property
     def as_of(self) -> date:
@@ -83,7 +116,8 @@ class CockpitApp(App):
             self.exit(return_code=1, message=str(error))
             return
         self.push_screen(DashboardScreen())
-        self.load()
+        self.request_refresh()
+        self.watch_store()
 
     def _setup_themes(self) -> None:
         themes, problems = load_themes([builtin_themes_dir(), self.config_path / "themes"])
@@ -117,22 +151,137 @@ class CockpitApp(App):
 
     # --- data ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
-        """Read the catalog (once) and the visible windows, off the event loop."""
+    def request_refresh(self) -> None:
+        """Evaluate and reload; never more than one refresh in flight (a request made
+        meanwhile runs once more when the current one ends)."""
+        if self.paused and self.catalog is not None:
+            self.stale_while_paused = True
+            return
+        if self.refreshing:
+            self.refresh_again = True
+            return
+        self.refreshing = True
+        self.refresh_data()
+
+    @work(thread=True, group="refresh")
+    def refresh_data(self) -> None:
+        """Off the event loop: evaluate the rules (writing alert changes), then read the
+        catalog (once), the visible windows and the open alerts."""
         store = self.store
         assert store is not None
-        catalog = self.catalog or store.read_catalog()
-        windows = store.latest_windows(max(self.window, 2), until=self.until)
-        snaps = snapshots(catalog, windows, self.as_of)
-        self.call_from_thread(self._loaded, catalog, snaps)
+        try:
+            catalog = self.catalog or store.read_catalog()
+            graph = self.graph or LineageGraph(catalog)
+            if self.fixed_as_of is None:
+                evaluate_store(store, catalog, self.clock(), graph)
+            windows = store.latest_windows(max(self.window, 2), until=self.until)
+            snaps = snapshots(catalog, windows, self.as_of)
+            self.call_from_thread(self._loaded, catalog, graph, snaps, store.open_alerts())
+        except (StoreError, sqlite3.Error) as error:
+            # Another process may hold the write lock for long, or the file may have
+            # become unreadable: say so and keep the cockpit up; the next change retries.
+            self.call_from_thread(
+                self.notify, f"Refresh failed: {error}", severity="error", markup=False
+            )
+        finally:
+            self.call_from_thread(self._refresh_finished)
 
-    def _loaded(self, catalog: Catalog, snaps: dict[str, KpiSnapshot]) -> None:
+    def _refresh_finished(self) -> None:
+        self.refreshing = False
+        if self.refresh_again:
+            self.refresh_again = False
+            self.request_refresh()
+
+    def _loaded(self, catalog, graph, snaps, open_alerts) -> None:
         if self.catalog is None:
             self.catalog = catalog
-            self.graph = LineageGraph(catalog)
+            self.graph = graph
         self.snaps = snaps
+        self.open_alerts = open_alerts
+        self._announce(open_alerts)
         self.dashboard.populate(snaps)
+        if isinstance(self.screen, AlertsScreen):
+            self.screen.reload()
+        self._schedule_snooze_expiry(open_alerts)
+        self.refresh_count += 1
+
+    def _announce(self, open_alerts: list[Alert]) -> None:
+        """A toast (and optionally the bell) for each alert that newly needs attention."""
+        fresh = [a for a in open_alerts if a.needs_attention and a.id not in self.announced]
+        self.announced |= {a.id for a in open_alerts if a.needs_attention}
+        if fresh and self.refresh_count == 0:
+            # At start-up one summary, not a wall of toasts.
+            worst = "error" if any(a.severity is Severity.CRITICAL for a in fresh) else "warning"
+            self.notify(
+                f"{len(fresh)} alert(s) need attention: press a to review them.",
+                severity=worst,
+                timeout=6,
+                markup=False,
+            )
+        else:
+            for alert in fresh[:3]:
+                self.notify(
+                    literal(alert.message),
+                    title=literal(self.subject_name(alert)),
+                    severity="error" if alert.severity is Severity.CRITICAL else "warning",
+                    timeout=6,
+                    markup=False,
+                )
+            if len(fresh) > 3:
+                self.notify(
+                    f"… and {len(fresh) - 3} more: press a for the alerts screen.",
+                    severity="warning",
+                    markup=False,
+                )
+        if fresh and self.ring_bell:
+            self.bell()
+
+    def _schedule_snooze_expiry(self, open_alerts: list[Alert]) -> None:
+        """Nothing may change in the store when a snooze ends: evaluate again right then."""
+        if self.snooze_timer is not None:
+            self.snooze_timer.stop()
+            self.snooze_timer = None
+        ends = [parse_stamp(a.snoozed_until) for a in open_alerts if a.snoozed_until]
+        if ends:
+            now = utc_naive(self.clock())
+            delay = max((min(ends) - now).total_seconds(), 0) + 0.5
+            self.snooze_timer = self.set_timer(delay, self.request_refresh)
+
+    def subject_name(self, alert: Alert) -> str:
+        catalog = self.catalog
+        if catalog is None:
+            return alert.kpi_id or alert.system_id or ""
+        if alert.kpi_id:
+            kpi = catalog.kpis.get(alert.kpi_id)
+            return kpi.name if kpi else alert.kpi_id
+        system = catalog.systems.get(alert.system_id or "")
+        return system.name if system else (alert.system_id or "")
+
+    @property
+    def attention(self) -> list[Alert]:
+        return [a for a in self.open_alerts if a.needs_attention]
+
+    @property
+    def flashing_kpis(self) -> set[str]:
+        return {a.kpi_id for a in self.attention if a.kpi_id}
+
+    @work(thread=True, group="watch", exclusive=True)
+    def watch_store(self) -> None:
+        """Poll ``PRAGMA data_version`` (a counter SQLite bumps when another connection
+        commits) and refresh only when it moves: cheap, and sees every other process."""
+        worker = get_current_worker()
+        store = self.store
+        assert store is not None
+        seen = store.data_version()
+        while not worker.is_cancelled:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                version = store.data_version()
+            except Exception:  # the store is closing with the app
+                return
+            if version != seen:
+                seen = version
+                self.call_from_thread(self.request_refresh)
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -140,7 +289,7 @@ class CockpitApp(App):
 
     def set_window(self, size: int) -> None:
         self.window = size
-        self.load()
+        self.request_refresh()
 
     # --- navigation ------------------------------------------------------------------------
 
@@ -191,9 +340,62 @@ class CockpitApp(App):
                 ("Everywhere", self.BINDINGS),
                 ("Dashboard", DashboardScreen.BINDINGS),
                 ("Lineage", LineageScreen.BINDINGS),
+                ("Alerts", AlertsScreen.BINDINGS),
             ]
         )
         self.push_screen(HelpScreen(rows))
+
+    # --- alert lifecycle -------------------------------------------------------------------
+
+    def acknowledge(self, alerts: list[Alert]) -> None:
+        """Ask for a note, then acknowledge every given alert that is not yet owned."""
+        targets = [a for a in alerts if a.state in (State.FIRING, State.SNOOZED)]
+        if not targets:
+            self.notify("Nothing to acknowledge here.", timeout=3)
+            return
+
+        def chosen(note: str | None) -> None:
+            if note is not None:
+                ids = [a.id for a in targets]
+                self.run_lifecycle(acknowledge_alert, ids, self.user, note)
+
+        self.push_screen(AckScreen(self.subject_name(targets[0]), self.user, len(targets)), chosen)
+
+    @work(thread=True, group="lifecycle")
+    def run_lifecycle(self, action, alert_ids: list[int], *args) -> None:
+        """Apply a lifecycle action to alerts off the event loop, then refresh."""
+        problems = []
+        for alert_id in alert_ids:
+            try:
+                action(self.store, alert_id, *args, self.clock())
+            except (LifecycleError, StoreError) as error:
+                problems.append(str(error))
+        for problem in dict.fromkeys(problems):
+            self.call_from_thread(
+                self.notify, problem, title="Not saved", severity="error", markup=False
+            )
+        self.call_from_thread(self.action_refresh)
+
+    def action_alerts(self) -> None:
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self.notify("Live refresh paused (p resumes).", timeout=3)
+        else:
+            self.notify("Live refresh resumed.", timeout=2)
+            if self.stale_while_paused:
+                self.stale_while_paused = False
+                self.request_refresh()
+        self.dashboard.refresh_values(self.snaps)
+
+    def action_refresh(self) -> None:
+        self.stale_while_paused = False
+        paused, self.paused = self.paused, False
+        self.request_refresh()
+        self.paused = paused
 
     def action_next_theme(self) -> None:
         names = self.cockpit_themes or [DEFAULT_THEME]

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from intelligentos.cockpit import KpiSnapshot
+from intelligentos.evaluation import alerts_of_kpi
 from intelligentos.tui.widgets import (
     CeoCard,
     CockpitHeader,
@@ -20,6 +21,7 @@ from intelligentos.tui.widgets import (
 )
 
 WINDOWS = (30, 90, 365)
+PULSE_SECONDS = 0.6
 
 
 class DashboardScreen(Screen):
@@ -31,6 +33,7 @@ class DashboardScreen(Screen):
         Binding("2", "window(90)", "90", show=False),
         Binding("3", "window(365)", "365", show=False),
         Binding("w", "cycle_window", "Window"),
+        Binding("A", "acknowledge", "Ack"),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -50,6 +53,19 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
+        self.pulse_on = True
+        if self.app.animation_level != "none":
+            # Reduced motion (TEXTUAL_ANIMATIONS=none) keeps a steady highlight instead.
+            self.set_interval(PULSE_SECONDS, self._pulse)
+
+    def _pulse(self) -> None:
+        if not self.app.flashing_kpis:
+            return
+        self.pulse_on = not self.pulse_on
+        for panel in self.query(EnginePanel):
+            panel.pulse(self.pulse_on)
+        for card in self.query(CeoCard):
+            card.set_class(self.pulse_on and card.kpi.id in self.app.flashing_kpis, "-pulse")
 
     # --- building from data --------------------------------------------------------------
 
@@ -78,9 +94,13 @@ class DashboardScreen(Screen):
         header.store_name = self.app.store_path.name
         header.as_of = self.app.as_of.isoformat()
         header.window = self.app.window
+        header.alerts = len(self.app.attention)
+        header.paused = self.app.paused
         header.refresh()
+        flashing = self.app.flashing_kpis
         for card in self.query(CeoCard):
             card.show(snaps.get(card.kpi.id))
+            card.set_class(card.kpi.id in self.app.flashing_kpis, "-alerting")
         needle = self.filter_text.casefold()
         for panel in self.query(EnginePanel):
             rows = [
@@ -88,7 +108,7 @@ class DashboardScreen(Screen):
                 for k in self.app.catalog.kpis_of_engine(panel.engine_id)
                 if k.id in snaps and needle in k.name.casefold()
             ]
-            panel.show(rows)
+            panel.show(rows, flashing)
             panel.display = bool(rows) or not needle
         self._show_selection(self._selected_kpi_id())
 
@@ -123,6 +143,12 @@ class DashboardScreen(Screen):
     def action_cycle_window(self) -> None:
         index = WINDOWS.index(self.app.window) if self.app.window in WINDOWS else -1
         self.app.set_window(WINDOWS[(index + 1) % len(WINDOWS)])
+
+    def action_acknowledge(self) -> None:
+        kpi_id = self._selected_kpi_id()
+        if kpi_id is None:
+            return
+        self.app.acknowledge(alerts_of_kpi(self.app.open_alerts, kpi_id))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

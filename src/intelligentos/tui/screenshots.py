@@ -25,18 +25,24 @@ SHOTS = [
 ]
 
 
+async def settle(pilot) -> None:
+    """Wait for every worker but the store watcher (it lives as long as the app)."""
+    for _ in range(3):
+        busy = [w for w in pilot.app.workers if w.group != "watch"]
+        if busy:  # an empty list would mean "wait for every worker"
+            await pilot.app.workers.wait_for_complete(busy)
+        await pilot.pause()
+
+
 async def _shoot(store: Path, config: Path, out: Path, shot) -> Path:
     stem, size, theme, lineage_of = shot
     app = CockpitApp(store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config)
+    app.animation_level = "none"  # a steady highlight instead of a pulse: stable images
     async with app.run_test(size=size) as pilot:
-        for _ in range(3):
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)
         if lineage_of:
             app.open_lineage(lineage_of)
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+            await settle(pilot)
         path = out / f"{stem}.svg"
         app.save_screenshot(filename=path.name, path=str(out))
     return path

@@ -77,6 +77,7 @@ class CockpitHeader(Widget):
         self.as_of = ""
         self.window = 0
         self.alerts: int | None = None
+        self.paused = False
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh)
@@ -90,6 +91,8 @@ class CockpitHeader(Widget):
             (f"  ·  window {self.window}" if self.window else ""),
         )
         right = Text()
+        if self.paused:
+            right.append("⏸ paused  ", style="bold")
         if self.alerts is not None:
             right.append(f"⚑ {self.alerts} unacknowledged  ", style="bold")
         right.append(self.clock().strftime("%H:%M:%S "))
@@ -172,6 +175,8 @@ class KpiTable(DataTable):
         self.engine_id = engine_id
         self.snaps: list[KpiSnapshot] = []
         self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
+        self.flashing: set[str] = set()
+        self.pulse_on = True
 
     def action_panel(self, step: int) -> None:
         tables = list(self.screen.query(KpiTable))
@@ -202,7 +207,24 @@ class KpiTable(DataTable):
 
     def on_resize(self) -> None:
         if self.snaps:
-            self.show(self.snaps)
+            self.show(self.snaps, self.flashing)
+
+    def _name_cell(self, snap: KpiSnapshot, width: int) -> Text:
+        text = Text(fit(snap.kpi.display_name, width))
+        if snap.kpi.id in self.flashing:
+            # A firing, unacknowledged alert: the row's name pulses (steady when reduced).
+            colour = self.app.current_theme.error
+            text.stylize(f"bold reverse {colour}" if self.pulse_on else f"bold {colour}")
+        return text
+
+    def pulse(self, on: bool) -> None:
+        self.pulse_on = on
+        if self.layout_shown is None:
+            return
+        width = self.layout_shown[2]
+        for snap in self.snaps:
+            if snap.kpi.id in self.flashing and snap.kpi.id in self.rows:
+                self.update_cell(snap.kpi.id, "name", self._name_cell(snap, width))
 
     def selected_kpi_id(self) -> str | None:
         if not self.row_count:
@@ -218,9 +240,10 @@ class KpiTable(DataTable):
         name = max(6, width - fixed)
         return columns, spark, name
 
-    def show(self, snaps: Sequence[KpiSnapshot]) -> None:
+    def show(self, snaps: Sequence[KpiSnapshot], flashing: set[str] = frozenset()) -> None:
         """Render rows, keeping the cursor on the same KPI."""
         self.snaps = list(snaps)
+        self.flashing = set(flashing)
         selected = self.selected_kpi_id()
         layout = self._layout()
         columns, spark, name_width = layout
@@ -242,7 +265,7 @@ class KpiTable(DataTable):
             colour = status_colour(self, snap.status)
             cells = {
                 "status": glyph(self, snap.status),
-                "name": Text(fit(snap.kpi.display_name, name_width)),
+                "name": self._name_cell(snap, name_width),
                 "value": Text(snap.value_text, justify="right", style="bold"),
                 "change": Text(snap.change_text, justify="right"),
                 "target": Text(snap.target_text, justify="right", style="dim"),
@@ -270,11 +293,15 @@ class EnginePanel(Vertical):
     def table(self) -> KpiTable:
         return self.query_one(KpiTable)
 
-    def show(self, snaps: Sequence[KpiSnapshot]) -> None:
+    def show(self, snaps: Sequence[KpiSnapshot], flashing: set[str] = frozenset()) -> None:
         tables = self.query(KpiTable)
         if not tables:  # not composed yet, or already torn down
             return
-        tables.first().show(snaps)
+        tables.first().show(snaps, flashing)
+        alerting = any(s.kpi.id in flashing for s in snaps)
+        self.set_class(alerting, "-alerting")
+        if not alerting:
+            self.remove_class("-pulse")
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
         parts = [f"{len(snaps)} KPIs"]
@@ -284,6 +311,11 @@ class EnginePanel(Vertical):
             parts.append(f"{stale} stale")
         self.border_subtitle = " · ".join(parts)
         self.set_class(troubled > 0, "-troubled")
+
+    def pulse(self, on: bool) -> None:
+        if self.has_class("-alerting"):
+            self.set_class(on, "-pulse")
+            self.table.pulse(on)
 
 
 class SelectionCard(Static):
