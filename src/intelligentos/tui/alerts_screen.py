@@ -275,6 +275,10 @@ class AlertsScreen(Screen):
 
         self.app.push_screen(SnoozeScreen(self.app.subject_name(alert)), chosen)
 
+    @on(DataTable.RowSelected, "#alerts-table")
+    def _on_row_selected(self) -> None:
+        self.action_lineage()
+
     def action_lineage(self) -> None:
         alert = self.selected()
         if alert is None:

@@ -1,0 +1,217 @@
+"""Pilot tests of alerts in the cockpit: flashing, acknowledging, snoozing, live refresh."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from intelligentos.alerts import State
+from intelligentos.store import Store
+from intelligentos.tui.alerts_screen import AckScreen, AlertsScreen, EventsScreen, SnoozeScreen
+from intelligentos.tui.lineage_screen import LineageScreen
+from intelligentos.tui.widgets import CockpitHeader, KpiTable
+
+from .tui_helpers import FIXED_NOW, make_app, settle
+
+SIZE = (120, 40)
+
+
+class MovableClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def stored_alerts(path: Path, kpi_id: str):
+    with Store.open(path) as store:
+        return [a for a in store.alerts() if a.kpi_id == kpi_id]
+
+
+async def select_row(pilot, engine: str, kpi_id: str) -> KpiTable:
+    table = pilot.app.screen.query_one(f"#table-{engine}", KpiTable)
+    table.focus()
+    await pilot.pause()
+    while table.selected_kpi_id() != kpi_id:
+        await pilot.press("down")
+    return table
+
+
+async def test_firing_alerts_flash_rows_panels_and_header(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert {"win_rate", "gross_margin", "mql_to_sql", "turnover"} <= app.flashing_kpis
+        # Grouped under the stale social-listening source: shown there, not flashing.
+        assert "share_of_voice" not in app.flashing_kpis
+        growth = app.screen.query_one("#panel-growth")
+        assert growth.has_class("-alerting")
+        assert not app.screen.query_one("#panel-brand").has_class("-alerting")
+        name = app.screen.query_one("#table-growth", KpiTable).get_row("win_rate")[1]
+        assert any("reverse" in str(span.style) for span in name.spans)  # steady highlight
+        header = app.screen.query_one(CockpitHeader).render().plain
+        assert f"⚑ {len(app.attention)} unacknowledged" in header
+        assert app.screen.query_one("#ceo-gross_margin").has_class("-alerting")
+
+
+async def test_pulse_toggles_when_animations_are_on(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    app.animation_level = "full"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        growth = app.screen.query_one("#panel-growth")
+        seen = set()
+        for _ in range(6):
+            await pilot.pause(0.35)
+            seen.add(growth.has_class("-pulse"))
+        assert seen == {True, False}
+
+
+async def test_acknowledge_from_a_dashboard_row_stops_the_flash_and_persists(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select_row(pilot, "growth", "win_rate")
+        await pilot.press("A")
+        await pilot.pause()
+        assert isinstance(app.screen, AckScreen)
+        await pilot.press(*"known: CRM migration", "enter")
+        await settle(pilot)
+        assert "win_rate" not in app.flashing_kpis
+    alerts = stored_alerts(demo_store, "win_rate")
+    assert alerts and all(a.state is State.ACKNOWLEDGED for a in alerts)
+    assert {(a.acked_by, a.ack_note) for a in alerts} == {("tester", "known: CRM migration")}
+
+
+async def test_acknowledge_from_the_alerts_screen_with_a_markup_note(demo_store, tmp_path):
+    note = "[b]known[/b] \x1b[31m"
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        first = screen.selected()
+        assert first.needs_attention
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#note").value = note
+        await pilot.press("enter")
+        await settle(pilot)
+        row = screen.query_one(DataTable).get_row(str(first.id))
+        assert "[b]known[/b] \\x1b[31m" in row[-1].plain
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EventsScreen)
+        events = app.screen.query_one(DataTable)
+        assert [str(events.get_row_at(i)[2]) for i in range(events.row_count)] == [
+            "open",
+            "acknowledge",
+        ]
+        await pilot.press("escape")
+    with Store.open(demo_store) as store:
+        stored = store.alert(first.id)
+    assert stored.state is State.ACKNOWLEDGED and stored.ack_note == note
+
+
+async def test_snooze_expiry_refires(demo_store, tmp_path):
+    clock = MovableClock(FIXED_NOW)
+    app = make_app(demo_store, tmp_path / "config")
+    app.clock = clock
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select_row(pilot, "people", "turnover")
+        await pilot.press("A")
+        await pilot.pause()
+        await pilot.press(*"on it", "enter")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        turnover = next(a for a in screen.shown.values() if a.kpi_id == "turnover")
+        table.move_cursor(row=table.get_row_index(str(turnover.id)))
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SnoozeScreen)
+        app.screen.query_one("#duration").value = "1h"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored_alerts(demo_store, "turnover")[0].state is State.SNOOZED
+        assert "turnover" not in app.flashing_kpis
+        clock.now = FIXED_NOW + timedelta(hours=2)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert stored_alerts(demo_store, "turnover")[0].state is State.FIRING
+        assert "turnover" in app.flashing_kpis
+
+
+async def test_alerts_screen_filters_states_and_opens_lineage(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.state_filter == "open" and screen.shown
+        await pilot.press("f")
+        await settle(pilot)
+        assert screen.state_filter == "firing"
+        assert all(a.state is State.FIRING for a in screen.shown.values())
+        await pilot.press("f")
+        await settle(pilot)
+        assert screen.state_filter == "acknowledged" and not screen.shown
+        while screen.state_filter != "open":
+            await pilot.press("f")
+            await settle(pilot)
+        kpi_alert = screen.selected()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+        assert app.screen.kpi_id == kpi_alert.kpi_id
+
+
+INSERT = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=10)
+conn.execute("INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, ?)",
+             ("csat", "2026-11-27T12:00:00", 55.0, "other-process"))
+conn.commit()
+"""
+
+
+async def test_insert_by_another_process_raises_the_alert_without_restart(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "csat" not in app.flashing_kpis
+        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "csat" in app.flashing_kpis:
+                break
+        assert "csat" in app.flashing_kpis
+        assert app.snaps["csat"].latest == 55.0
+        assert app.screen.query_one("#panel-retention").has_class("-alerting")
+
+
+async def test_pause_holds_live_refresh_until_resumed(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        assert app.paused
+        assert "paused" in app.screen.query_one(CockpitHeader).render().plain
+        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert "csat" not in app.flashing_kpis
+        await pilot.press("p")
+        await settle(pilot)
+        assert "csat" in app.flashing_kpis
