@@ -1,0 +1,216 @@
+"""The alert commands (check, alerts, ack, snooze) through Typer's test runner.
+
+The CLI uses the real clock, so the store's demo history ends today (UTC): what the tests
+assert does not depend on the day they run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intelligentos.alerts import parse_stamp
+from intelligentos.bootstrap import init_store, today
+from intelligentos.cli import app
+
+runner = CliRunner()
+
+HOSTILE_NOTE = "[b]known[/b]: CRM migration \x1b[31m"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def fresh_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fresh") / "today.db"
+    init_store(path, end=today())
+    return path
+
+
+@pytest.fixture
+def db(fresh_template: Path, tmp_path: Path) -> str:
+    """A private copy of a demo store whose history ends today."""
+    path = tmp_path / "store.db"
+    path.write_bytes(fresh_template.read_bytes())
+    path.chmod(0o600)
+    return str(path)
+
+
+def check_json(db: str) -> tuple[int, dict]:
+    result = run("check", "--db", db, "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def alerts_json(db: str, *args: str) -> list[dict]:
+    result = run("alerts", "--db", db, "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def attention_ids(db: str) -> list[int]:
+    _, report = check_json(db)
+    return [a["id"] for a in report["open"] if a["needs_attention"]]
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+def test_check_exits_1_and_lists_firing_unacknowledged_alerts(db):
+    _, report = check_json(db)
+    result = run("check", "--db", db)
+    assert result.exit_code == 1
+    count, attention = len(report["open"]), report["firing_unacknowledged"]
+    assert f"Open alerts: {count}, {attention} firing unacknowledged" in result.stdout
+    for record in report["open"]:
+        assert str(record["id"]) in result.stdout
+
+
+def test_check_json_reports_open_alerts_and_the_attention_count(db):
+    code, report = check_json(db)
+    assert code == 1
+    assert set(report) == {"open", "firing_unacknowledged"}
+    attention = [a for a in report["open"] if a["needs_attention"]]
+    assert report["firing_unacknowledged"] == len(attention) > 0
+    keys = {(a["kpi_id"], a["system_id"], a["rule"]) for a in report["open"]}
+    assert ("win_rate", None, "target") in keys
+    assert (None, "social_listening", "stale-source") in keys
+    for record in report["open"]:
+        assert record["state"] == "firing"
+        assert record["subject"]
+
+
+def test_acknowledging_every_attention_alert_makes_check_pass(db):
+    ids = attention_ids(db)
+    assert ids
+    for alert_id in ids:
+        result = run("ack", str(alert_id), "--db", db, "--note", "on it", "--user", "alice")
+        assert result.exit_code == 0, result.output
+        assert f"Alert {alert_id} acknowledged by alice." in result.stdout
+    code, report = check_json(db)
+    assert code == 0
+    assert report["firing_unacknowledged"] == 0
+    assert run("check", "--db", db).exit_code == 0
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+def test_ack_note_is_stored_verbatim_and_printed_literally(db):
+    alert_id = attention_ids(db)[0]
+    before = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    result = run("ack", str(alert_id), "--db", db, "--note", HOSTILE_NOTE, "--user", "alice")
+    assert result.exit_code == 0, result.output
+
+    [record] = [a for a in alerts_json(db) if a["id"] == alert_id]
+    assert record["state"] == "acknowledged"
+    assert record["acked_by"] == "alice"
+    assert record["ack_note"] == HOSTILE_NOTE
+    acked_at = parse_stamp(record["acked_at"])
+    assert before <= acked_at <= datetime.now(UTC).replace(tzinfo=None)
+
+    table = run("alerts", "--db", db)
+    assert table.exit_code == 0
+    assert "\x1b" not in table.output
+
+
+def test_a_hostile_user_name_is_printed_literally(db):
+    alert_id = attention_ids(db)[0]
+    user = "[b]eve[/b]\x1b[31m"
+    result = run("ack", str(alert_id), "--db", db, "--note", "mine", "--user", user)
+    assert result.exit_code == 0, result.output
+    assert "[b]eve[/b]\\x1b[31m" in result.stdout
+    assert "\x1b" not in result.output
+    [record] = [a for a in alerts_json(db) if a["id"] == alert_id]
+    assert record["acked_by"] == user
+
+
+def test_alerts_state_filter(db):
+    ids = attention_ids(db)
+    assert run("ack", str(ids[0]), "--db", db, "--note", "mine", "--user", "alice").exit_code == 0
+    assert run("snooze", str(ids[0]), "--db", db, "--for", "4h", "--user", "alice").exit_code == 0
+    assert [a["id"] for a in alerts_json(db, "--state", "snoozed")] == [ids[0]]
+    firing = alerts_json(db, "--state", "firing")
+    assert firing and all(a["state"] == "firing" for a in firing)
+    assert ids[0] not in {a["id"] for a in firing}
+    both = alerts_json(db, "--state", "firing", "--state", "snoozed")
+    assert len(both) == len(firing) + 1
+    assert alerts_json(db, "--state", "resolved") == []
+
+
+def test_alerts_with_an_unknown_state_exits_1(db):
+    result = run("alerts", "--db", db, "--state", "sleeping")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unknown state 'sleeping'")
+    assert "firing, acknowledged, snoozed, resolved" in result.output
+
+
+# --- ack and snooze errors -----------------------------------------------------------------
+
+
+def test_ack_of_a_missing_alert_exits_1(db):
+    check_json(db)
+    result = run("ack", "999999", "--db", db, "--note", "x", "--user", "alice")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "999999" in result.output
+
+
+def test_ack_of_an_acknowledged_alert_exits_1(db):
+    alert_id = attention_ids(db)[0]
+    assert run("ack", str(alert_id), "--db", db, "--note", "x", "--user", "alice").exit_code == 0
+    again = run("ack", str(alert_id), "--db", db, "--note", "y", "--user", "bob")
+    assert again.exit_code == 1
+    assert again.output.startswith("Error: ")
+    assert "already acknowledged by alice" in again.output
+    [record] = [a for a in alerts_json(db) if a["id"] == alert_id]
+    assert (record["acked_by"], record["ack_note"]) == ("alice", "x")
+
+
+def test_snooze_of_a_firing_alert_asks_to_acknowledge_first(db):
+    alert_id = attention_ids(db)[0]
+    result = run("snooze", str(alert_id), "--db", db, "--for", "4h", "--user", "alice")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "acknowledge it before snoozing" in result.output
+    [record] = [a for a in alerts_json(db) if a["id"] == alert_id]
+    assert record["state"] == "firing"
+
+
+def test_snooze_with_a_bad_duration_exits_1(db):
+    alert_id = attention_ids(db)[0]
+    assert run("ack", str(alert_id), "--db", db, "--note", "x", "--user", "alice").exit_code == 0
+    result = run("snooze", str(alert_id), "--db", db, "--for", "4x", "--user", "alice")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "'4x' is not a duration" in result.output
+
+
+def test_snooze_of_an_acknowledged_alert_sets_snoozed_until(db):
+    alert_id = attention_ids(db)[0]
+    assert run("ack", str(alert_id), "--db", db, "--note", "x", "--user", "alice").exit_code == 0
+    before = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    result = run("snooze", str(alert_id), "--db", db, "--for", "4h", "--user", "alice")
+    after = datetime.now(UTC).replace(tzinfo=None)
+    assert result.exit_code == 0, result.output
+    [record] = [a for a in alerts_json(db) if a["id"] == alert_id]
+    assert record["state"] == "snoozed"
+    assert f"snoozed until {record['snoozed_until']}" in result.stdout
+    until = parse_stamp(record["snoozed_until"])
+    assert before + timedelta(hours=4) <= until <= after + timedelta(hours=4)
+    # A snoozed alert no longer counts as firing unacknowledged.
+    _, report = check_json(db)
+    assert alert_id not in {a["id"] for a in report["open"] if a["needs_attention"]}
+
+
+@pytest.mark.parametrize("command", ["check", "alerts", "ack", "snooze"])
+def test_alert_commands_have_help(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "--db" in result.output
+    assert "Usage" in result.output
