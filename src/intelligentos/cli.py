@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import getpass
 import json
+import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,20 +14,29 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from intelligentos.alerts import Alert, LifecycleError, parse_duration
 from intelligentos.bootstrap import init_store, resolve_store, today
-from intelligentos.catalog import CatalogError, Level, check_catalog
+from intelligentos.catalog import CatalogError, Level, check_catalog, load_catalog
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.formatting import format_change, format_value, literal
+from intelligentos.importer import Problem, decode_probe, detect_format, raw_rows, validate_rows
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.store import Store, StoreError
+from intelligentos.store.bulk import (
+    Staging,
+    alerts_with_events,
+    iter_observations,
+    kpi_ids,
+    sync_catalog,
+)
 
 app = typer.Typer(
     name="intelligentos-tui",
@@ -384,6 +396,232 @@ def snooze(
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
+
+
+# --- feeding and emptying the store --------------------------------------------------------
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+@app.command("import")
+def import_observations(
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON (array) or JSON Lines files")],
+    db: DbOption = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, json or jsonl [default: from the extension]"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only")] = False,
+) -> None:
+    """Import observations (kpi_id, period, value[, source]) atomically: all rows of all
+    files, or nothing. Re-importing a file changes nothing."""
+    with open_store(db) as store:
+        known = kpi_ids(store)
+        staging = Staging(store)
+        problems: list[Problem] = []
+        total_problems = 0
+
+        def report(problem: Problem) -> None:
+            nonlocal total_problems
+            total_problems += 1
+            if len(problems) < MAX_PROBLEMS_SHOWN:
+                problems.append(problem)
+
+        sizes = [path.stat().st_size if path.is_file() else 0 for path in files]
+        with import_progress(sum(sizes)) as advance:
+            for index, path in enumerate(files):
+                try:
+                    file_format = detect_format(path, fmt)
+                except ValueError as error:
+                    report(Problem(str(path), 0, "-", str(error)))
+                    continue
+                bom = decode_probe(path)
+                if bom:
+                    report(Problem(str(path), 0, "-", bom))
+                    continue
+                rows = raw_rows(path, file_format, on_read=advance)
+                for item in validate_rows(rows, str(path), index, known):
+                    if isinstance(item, Problem):
+                        report(item)
+                    else:
+                        # Staged even after a problem, so duplicates are reported as well.
+                        staging.add(
+                            (r.kpi_id, r.period, r.value, r.source, r.file_index, r.row)
+                            for r in item
+                        )
+        for file_index, row, first_file, first_row in staging.duplicates():
+            report(
+                Problem(
+                    str(files[file_index]),
+                    row,
+                    "kpi_id,period",
+                    f"duplicate of {files[first_file]}:{first_row}",
+                )
+            )
+        if total_problems:
+            staging.close()
+            for problem in problems:
+                err.print(Text(str(problem)))
+            if total_problems > len(problems):
+                err.print(Text(f"… and {total_problems - len(problems)} more problem(s)"))
+            raise fail(f"{total_problems} problem(s); nothing was imported.")
+        staged = staging.rows
+        try:
+            counts = staging.preview() if dry_run else staging.merge()
+        except StoreError as error:
+            raise fail(str(error)) from error
+        finally:
+            staging.close()
+    verb = "would be" if dry_run else "were"
+    out.print(
+        Text(
+            f"{staged:,} valid row(s) in {len(files)} file(s): {counts.inserted:,} {verb} "
+            f"inserted, {counts.updated:,} updated, {counts.unchanged:,} unchanged."
+            + (" Dry run: nothing was written." if dry_run else "")
+        )
+    )
+
+
+@contextlib.contextmanager
+def import_progress(total_bytes: int):
+    """A byte-based progress bar on a terminal; nothing when output is redirected."""
+    if not err.is_terminal or total_bytes < 1 << 20:
+        yield None
+        return
+    columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("import", total=total_bytes)
+        yield lambda count: progress.advance(task, count)
+
+
+export_app = typer.Typer(help="Export observations or alerts (with their events).")
+app.add_typer(export_app, name="export")
+ExportFormat = Annotated[str, typer.Option("--format", help="csv, json or jsonl")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Output file [default: standard output]")
+]
+
+
+@contextlib.contextmanager
+def output_stream(path: Path | None):
+    if path is None:
+        yield sys.stdout
+        return
+    temp = path.with_name(f".{path.name}.partial")
+    with temp.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
+    temp.replace(path)
+
+
+def write_records(records, fieldnames: list[str], fmt: str, handle) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, extrasaction="ignore")
+        writer.writeheader()
+        for record in records:
+            writer.writerow(record)
+            count += 1
+    elif fmt == "jsonl":
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        handle.write("[")
+        for record in records:
+            handle.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False))
+            count += 1
+        handle.write("\n]\n")
+    return count
+
+
+@export_app.command("observations")
+def export_observations(
+    db: DbOption = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="Only this KPI id")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="First period (inclusive)")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last period (inclusive)")] = None,
+    fmt: ExportFormat = "csv",
+    out_path: OutOption = None,
+) -> None:
+    """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
+    if fmt not in ("csv", "json", "jsonl"):
+        raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
+    upper = f"{until}T99" if until and len(until) == 10 else until
+    with open_store(db) as store, output_stream(out_path) as handle:
+        count = write_records(
+            iter_observations(store, kpi, since, upper),
+            ["kpi_id", "period", "value", "source"],
+            fmt,
+            handle,
+        )
+    if out_path is not None:
+        err.print(Text(f"Exported {count:,} observation(s) to {out_path}."))
+
+
+@export_app.command("alerts")
+def export_alerts(
+    db: DbOption = None, fmt: ExportFormat = "json", out_path: OutOption = None
+) -> None:
+    """Every alert with its event history (CSV: one row per event)."""
+    if fmt not in ("csv", "json", "jsonl"):
+        raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
+    with open_store(db) as store:
+        alerts_list = alerts_with_events(store)
+    if fmt == "csv":
+        records = [
+            {
+                **{f"alert_{k}": v for k, v in alert.items() if k != "events"},
+                **{f"event_{k}": v for k, v in event.items()},
+            }
+            for alert in alerts_list
+            for event in alert["events"]
+        ]
+        names = list(records[0]) if records else ["alert_id"]
+    else:
+        records, names = alerts_list, []
+    with output_stream(out_path) as handle:
+        count = write_records(records, names, fmt, handle)
+    if out_path is not None:
+        err.print(Text(f"Exported {count:,} record(s) to {out_path}."))
+
+
+@app.command("sync-catalog")
+def sync_catalog_command(
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+    prune: Annotated[
+        bool, typer.Option(help="Allow dropping KPIs that have observations (deletes them)")
+    ] = False,
+) -> None:
+    """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
+    directory = Path(catalog) if catalog else builtin_catalog_dir()
+    try:
+        new_catalog = load_catalog(directory)
+    except CatalogError as error:
+        for violation in error.violations:
+            err.print(Text(literal(str(violation))))
+        raise fail(
+            f"the catalog has {len(error.violations)} problem(s); nothing changed."
+        ) from error
+    with open_store(db) as store:
+        try:
+            report = sync_catalog(store, new_catalog, prune=prune)
+        except StoreError as error:
+            raise fail(str(error)) from error
+    out.print(
+        Text(
+            f"Catalog synced: {report.kept} KPI(s) kept, {len(report.added)} added"
+            + (f" ({', '.join(report.added)})" if report.added else "")
+            + f", {len(report.removed)} removed"
+            + (
+                f" ({', '.join(report.removed)}; {report.pruned_observations} observation(s) "
+                "deleted)"
+                if report.removed
+                else ""
+            )
+            + "."
+        )
+    )
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +46,7 @@ from intelligentos.store.schema import (
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
+LOCK_PATIENCE_SECONDS = 60.0
 
 
 class StoreError(Exception):
@@ -176,11 +178,13 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE takes the write lock up front)."""
+        """One short write transaction. BEGIN IMMEDIATE takes the write lock up front; when
+        another process holds it past the busy timeout, retry with backoff rather than
+        surface "database is locked" to the user."""
         if self.readonly:
             raise StoreError(f"{self.path} is read-only; the change cannot be saved.")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 yield self._conn
             except BaseException:
@@ -188,6 +192,25 @@ class Store:
                 raise
             else:
                 self._conn.execute("COMMIT")
+
+    def _begin_immediate(self) -> None:
+        delay = 0.05
+        deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                busy = "locked" in str(error) or "busy" in str(error)
+                if not busy or time.monotonic() > deadline:
+                    if busy:
+                        raise StoreError(
+                            f"{self.path} stayed locked by another process for "
+                            f"{LOCK_PATIENCE_SECONDS:.0f} s; try again."
+                        ) from error
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _query(self, sql: str, params: Sequence | dict = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -1,0 +1,331 @@
+"""Reading and validating observation files (CSV, JSON array, JSON Lines), streaming.
+
+No SQL here: rows are validated with pydantic in batches and handed to the store's staging
+area; the store merges them in one transaction only when every row of every file is valid.
+Every problem is reported as ``file:row:column: message``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from intelligentos.formatting import literal
+
+REQUIRED_COLUMNS = ("kpi_id", "period", "value")
+OPTIONAL_COLUMNS = ("source",)
+FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+BATCH = 5000
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}:{self.column}: {literal(self.message)}"
+
+
+class ObservationIn(BaseModel):
+    """One observation as it arrives from a file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kpi_id: str = Field(min_length=1)
+    period: str = Field(min_length=1)
+    value: float = Field(allow_inf_nan=False)
+    source: str | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _iso_period(cls, period: str) -> str:
+        try:
+            if "T" in period or " " in period:
+                datetime.fromisoformat(period)
+            else:
+                date.fromisoformat(period)
+        except ValueError:
+            raise ValueError("not an ISO-8601 date or datetime (e.g. 2026-11-27)") from None
+        return period
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() == "":
+            raise ValueError("empty value")
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a number")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _empty_source(cls, source: Any) -> Any:
+        return None if isinstance(source, str) and not source.strip() else source
+
+
+BATCH_ADAPTER = TypeAdapter(list[ObservationIn])
+
+
+def detect_format(path: Path, explicit: str | None = None) -> str:
+    if explicit:
+        if explicit not in ("csv", "json", "jsonl"):
+            raise ValueError(f"unknown format {explicit!r}; use csv, json or jsonl")
+        return explicit
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"{path}: cannot tell the format from the extension; pass --format csv|json|jsonl"
+        )
+    return fmt
+
+
+class CountingReader(io.RawIOBase):
+    """A binary file that reports how many bytes have been read (for a progress bar)."""
+
+    def __init__(self, raw, on_read: Callable[[int], None] | None) -> None:
+        self.raw = raw
+        self.on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.raw.readinto(buffer)
+        if count and self.on_read:
+            self.on_read(count)
+        return count or 0
+
+
+Raw = tuple[int, dict[str, Any]]  # (row number in the file, fields)
+
+
+def _csv_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        yield Problem(name, 0, "-", "the file is empty")
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    extra = [h for h in header if h not in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)]
+    if missing or extra or len(set(header)) != len(header):
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected column(s) {', '.join(extra)}")
+        if len(set(header)) != len(header):
+            parts.append("repeated column names")
+        expected = ",".join((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+        yield Problem(name, 1, "header", f"{'; '.join(parts)} (expected {expected})")
+        return
+    width = len(header)
+    for fields in reader:
+        if not fields or fields == [""]:
+            continue
+        line = reader.line_num
+        if len(fields) != width:
+            yield Problem(name, line, "-", f"{len(fields)} fields where the header has {width}")
+            continue
+        yield line, dict(zip(header, fields, strict=True))
+
+
+def _jsonl_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
+    for line_number, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield Problem(name, line_number, "-", f"not valid JSON: {error.msg}")
+            continue
+        if not isinstance(item, dict):
+            yield Problem(name, line_number, "-", "each line must be a JSON object")
+            continue
+        yield line_number, item
+
+
+def _json_array_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
+    """Stream the objects of a top-level JSON array without loading the whole file."""
+    decoder = json.JSONDecoder()
+    buffer = ""
+    position = 0
+    started = False
+    index = 0
+    eof = False
+
+    def fill() -> bool:
+        nonlocal buffer, position, eof
+        chunk = text.read(CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buffer = buffer[position:] + chunk
+        position = 0
+        return True
+
+    def skip_space() -> None:
+        nonlocal position
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n":
+                position += 1
+            if position < len(buffer) or not fill():
+                return
+
+    skip_space()
+    if position >= len(buffer):
+        yield Problem(name, 0, "-", "the file is empty")
+        return
+    if buffer[position] != "[":
+        yield Problem(name, 1, "-", "expected a JSON array of objects")
+        return
+    position += 1
+    while True:
+        skip_space()
+        if position >= len(buffer):
+            yield Problem(name, index + 1, "-", "the JSON array is not closed")
+            return
+        if buffer[position] == "]":
+            return
+        if started:
+            if buffer[position] != ",":
+                yield Problem(name, index + 1, "-", "expected ',' between array items")
+                return
+            position += 1
+            skip_space()
+        while True:
+            try:
+                item, end = decoder.raw_decode(buffer, position)
+                break
+            except json.JSONDecodeError as error:
+                if eof or not fill():
+                    yield Problem(name, index + 1, "-", f"not valid JSON: {error.msg}")
+                    return
+        position = end
+        started = True
+        index += 1
+        if not isinstance(item, dict):
+            yield Problem(name, index, "-", "each array item must be a JSON object")
+            continue
+        yield index, item
+
+
+def raw_rows(path: Path, fmt: str, on_read=None) -> Iterator[Raw | Problem]:
+    """Rows of one file as (row number, fields), or problems; decoding is strict UTF-8."""
+    name = str(path)
+    try:
+        binary = path.open("rb")
+    except OSError as error:
+        yield Problem(name, 0, "-", f"cannot open: {error.strerror}")
+        return
+    with binary:
+        stream = io.BufferedReader(CountingReader(binary, on_read), buffer_size=CHUNK)
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+        reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_array_rows}[fmt]
+        try:
+            yield from reader(text, name)
+        except UnicodeDecodeError as error:
+            yield Problem(name, 0, "-", f"not UTF-8 text ({error.reason}); save it as UTF-8")
+        except csv.Error as error:
+            yield Problem(name, 0, "-", f"not valid CSV: {error}")
+
+
+@dataclass
+class ValidRow:
+    kpi_id: str
+    period: str
+    value: float
+    source: str | None
+    file_index: int
+    row: int
+
+
+def validate_rows(
+    rows: Iterable[Raw | Problem], name: str, file_index: int, kpi_ids: set[str]
+) -> Iterator[list[ValidRow] | Problem]:
+    """Validate in batches with pydantic; yield batches of valid rows and every problem."""
+    batch: list[Raw] = []
+
+    def flush() -> Iterator[list[ValidRow] | Problem]:
+        try:
+            parsed = BATCH_ADAPTER.validate_python([fields for _, fields in batch])
+            bad: dict[int, list] = {}
+        except ValidationError as error:
+            bad = {}
+            for item in error.errors():
+                bad.setdefault(item["loc"][0], []).append(item)
+            parsed = [None] * len(batch)
+            for index, (_, fields) in enumerate(batch):
+                if index not in bad:
+                    parsed[index] = ObservationIn.model_validate(fields)
+        good = []
+        for index, ((row, _), model) in enumerate(zip(batch, parsed, strict=True)):
+            if index in bad:
+                for item in bad[index]:
+                    column = str(item["loc"][1]) if len(item["loc"]) > 1 else "-"
+                    message = item["msg"].removeprefix("Value error, ")
+                    if item["type"] == "extra_forbidden":
+                        message = "unexpected field"
+                    elif item["type"] == "missing":
+                        message = "required field is missing"
+                    yield Problem(name, row, column, message)
+                continue
+            if model.kpi_id not in kpi_ids:
+                yield Problem(name, row, "kpi_id", f"unknown KPI id {model.kpi_id!r}")
+                continue
+            if not math.isfinite(model.value):
+                yield Problem(name, row, "value", "not a finite number")
+                continue
+            good.append(
+                ValidRow(model.kpi_id, model.period, model.value, model.source, file_index, row)
+            )
+        batch.clear()
+        if good:
+            yield good
+
+    any_row = False
+    for item in rows:
+        if isinstance(item, Problem):
+            yield item
+            continue
+        any_row = True
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield from flush()
+    if batch:
+        yield from flush()
+    if not any_row:
+        yield Problem(name, 0, "-", "no observations in the file")
+
+
+def decode_probe(path: Path) -> str | None:
+    """Cheap check for UTF-16/32 byte-order marks, which strict UTF-8 would misreport."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return None
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if head.startswith(bom):
+            return f"the file is {name}; save it as UTF-8"
+    return None
