@@ -6,7 +6,9 @@ import contextlib
 import csv
 import getpass
 import json
+import sqlite3
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,14 +71,27 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def open_store(db: Path | None) -> Store:
+@contextlib.contextmanager
+def open_store(db: Path | None) -> Iterator[Store]:
+    """The command's store; any store problem inside the block becomes one ``Error:``
+    sentence and exit status 1, never a traceback."""
     try:
         path, created = resolve_store(db)
         if created:
             err.print(Text(f"Created a demo KPI store at {path}"))
-        return Store.open(path)
+        store = Store.open(path)
     except (StoreError, CatalogError) as error:
         raise fail(str(error)) from error
+    try:
+        yield store
+    except StoreError as error:
+        raise fail(str(error)) from error
+    except sqlite3.DatabaseError as error:
+        raise fail(
+            f"{store.path} could not be read ({error}); it may be damaged. It was left untouched."
+        ) from error
+    finally:
+        store.close()
 
 
 @app.callback(invoke_without_command=True)
@@ -93,9 +108,12 @@ def launch(
     """Launch the cockpit (when no command is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    store = open_store(db)
-    store_path = store.path
-    store.close()
+    with open_store(db) as store:
+        # Touch the catalog and the observations index now, so a damaged file is reported
+        # here in one sentence instead of inside the running cockpit.
+        store.read_catalog()
+        store.latest_period()
+        store_path = store.path
     from intelligentos.tui.app import CockpitApp
 
     cockpit = CockpitApp(store_path, theme_name=theme, user=acting_user(user), bell=bell)
