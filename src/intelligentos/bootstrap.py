@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from intelligentos.catalog import Catalog, load_catalog
-from intelligentos.demo import DEFAULT_SEED, demo_observations
+from intelligentos.catalog import Catalog, CatalogError, load_catalog, validate_catalog
+from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS, demo_observations
 from intelligentos.paths import builtin_catalog_dir, default_db_path
+from intelligentos.scale import scaled_catalog
 from intelligentos.store import create_store
 
 
@@ -24,12 +25,22 @@ def init_store(
     end: date | None = None,
     force: bool = False,
     make_parents: bool = False,
+    scale_kpis: int | None = None,
+    history_days: int = HISTORY_DAYS,
 ) -> Catalog:
-    """Create a store at ``path`` from a catalog directory, with or without demo history."""
+    """Create a store at ``path`` from a catalog directory, with or without demo history.
+
+    ``scale_kpis`` grows the catalog with synthetic KPIs (benchmarks: enterprise scale).
+    """
     catalog_dir = Path(catalog_dir) if catalog_dir else builtin_catalog_dir()
     catalog = load_catalog(catalog_dir)
+    if scale_kpis:
+        catalog = scaled_catalog(catalog, scale_kpis)
+        problems = validate_catalog(catalog)
+        if problems:
+            raise CatalogError(problems)
     end = end or today()
-    observations = demo_observations(catalog, end, seed) if demo else ()
+    observations = demo_observations(catalog, end, seed, days=history_days) if demo else ()
     meta = {"catalog": str(catalog_dir.resolve()), "created": end.isoformat()}
     if demo:
         meta |= {"demo_seed": str(seed), "demo_end": end.isoformat()}

@@ -25,7 +25,7 @@ from intelligentos.alerts import Alert, LifecycleError, parse_duration
 from intelligentos.bootstrap import init_store, resolve_store, today
 from intelligentos.catalog import CatalogError, Level, check_catalog, load_catalog
 from intelligentos.cockpit import snapshot
-from intelligentos.demo import DEFAULT_SEED
+from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.importer import Problem, decode_probe, detect_format, raw_rows, validate_rows
@@ -104,6 +104,9 @@ def launch(
         typer.Option("--user", help="Who acknowledges [default: the OS user name]"),
     ] = None,
     bell: Annotated[bool, typer.Option(help="Ring the terminal bell on new alerts")] = False,
+    bench_report: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    bench_idle: Annotated[float, typer.Option(hidden=True)] = 0.0,
+    bench_drill: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     if ctx.invoked_subcommand is not None:
@@ -115,8 +118,12 @@ def launch(
         store.latest_period()
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
+    from intelligentos.tui.bench import BenchPlan
 
-    cockpit = CockpitApp(store_path, theme_name=theme, user=acting_user(user), bell=bell)
+    bench = BenchPlan(bench_report, bench_idle, bench_drill) if bench_report else None
+    cockpit = CockpitApp(
+        store_path, theme_name=theme, user=acting_user(user), bell=bell, bench=bench
+    )
     cockpit.run()
     raise typer.Exit(cockpit.return_code or 0)
 
@@ -131,6 +138,11 @@ def init(
     end: Annotated[
         str | None, typer.Option(help="Last day of the demo history (YYYY-MM-DD) [default: today]")
     ] = None,
+    scale_kpis: Annotated[
+        int | None,
+        typer.Option(help="Grow the catalog to this many KPIs (enterprise-scale benchmarks)"),
+    ] = None,
+    history_days: Annotated[int, typer.Option(help="Days of demo history", min=30)] = HISTORY_DAYS,
 ) -> None:
     """Create a KPI store from a catalog, with or without demo history."""
     path = Path(db).expanduser() if db else default_db_path()
@@ -147,6 +159,8 @@ def init(
             end=end_date,
             force=force,
             make_parents=db is None,
+            scale_kpis=scale_kpis,
+            history_days=history_days,
         )
     except CatalogError as error:
         for violation in error.violations:
@@ -434,8 +448,11 @@ def import_observations(
     """Import observations (kpi_id, period, value[, source]) atomically: all rows of all
     files, or nothing. Re-importing a file changes nothing."""
     with open_store(db) as store:
-        known = kpi_ids(store)
-        staging = Staging(store)
+        try:
+            staging = Staging(store)  # checks the file is sound before anything is read
+            known = kpi_ids(store)
+        except StoreError as error:
+            raise fail(str(error)) from error
         problems: list[Problem] = []
         total_problems = 0
 

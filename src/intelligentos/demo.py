@@ -80,10 +80,12 @@ def _adverse(kpi: Kpi) -> float:
     return 1.0 if kpi.direction is Direction.LOWER else -1.0
 
 
-def kpi_series(kpi: Kpi, end: date, seed: int) -> list[tuple[date, float]]:
-    """A healthy two-year series: improving trend, yearly (and weekly) seasonality, AR(1) noise."""
+def kpi_series(
+    kpi: Kpi, end: date, seed: int, days: int = HISTORY_DAYS
+) -> list[tuple[date, float]]:
+    """A healthy series: improving trend, yearly (and weekly) seasonality, AR(1) noise."""
     rng = random.Random(f"{seed}:{kpi.id}")
-    dates = periods(kpi.frequency, end)
+    dates = periods(kpi.frequency, end, days)
     scale = abs(kpi.target) or 1.0
     band = max(kpi.warning, 0.01) * scale
     adverse = _adverse(kpi)
@@ -138,12 +140,13 @@ def demo_observations(
     end: date,
     seed: int = DEFAULT_SEED,
     plants: tuple[Plant, ...] = PLANTS,
+    days: int = HISTORY_DAYS,
 ) -> Iterator[Observation]:
     graph = LineageGraph(catalog)
     stale_systems = {p.target for p in plants if p.kind == "stale"}
     kpi_plants = {p.target: p.kind for p in plants if p.kind != "stale"}
     for kpi in catalog.kpis.values():
-        series = kpi_series(kpi, end, seed)
+        series = kpi_series(kpi, end, seed, days)
         if kpi.id in kpi_plants:
             series = _plant(kpi, kpi_plants[kpi.id], series)
         systems = graph.systems_of(kpi.id)

@@ -37,7 +37,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}:{self.column}: {literal(self.message)}"
+        return f"{literal(self.file)}:{self.row}:{literal(self.column)}: {literal(self.message)}"
 
 
 class ObservationIn(BaseModel):
@@ -114,7 +114,7 @@ Raw = tuple[int, dict[str, Any]]  # (row number in the file, fields)
 
 
 def _csv_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
-    reader = csv.reader(text)
+    reader = csv.reader(text, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -201,6 +201,10 @@ def _json_array_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
             yield Problem(name, index + 1, "-", "the JSON array is not closed")
             return
         if buffer[position] == "]":
+            position += 1
+            skip_space()
+            if position < len(buffer):
+                yield Problem(name, index + 1, "-", "unexpected data after the JSON array")
             return
         if started:
             if buffer[position] != ",":

@@ -9,6 +9,7 @@ either none or all of an import's rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,16 @@ class Staging:
         self.rows = 0
         with store._lock:
             conn = store._conn
+            # Never write into a damaged file: a cheap structural check before anything else.
+            try:
+                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as error:
+                verdict = str(error)
+            if verdict != "ok":
+                raise StoreError(
+                    f"{store.path} is damaged ({verdict}); nothing was imported and the "
+                    "file was left untouched."
+                )
             conn.execute("PRAGMA temp_store = FILE")
             conn.execute(STAGE_SCHEMA)
             conn.execute("DELETE FROM temp.import_stage")
@@ -176,7 +187,7 @@ def kpis_with_history(store: Store, ids: Iterable[str]) -> dict[str, int]:
 def sync_catalog(store: Store, catalog: Catalog, *, prune: bool = False) -> SyncReport:
     """Replace the catalog tables with ``catalog`` in one transaction, keeping observations
     and alert history. A removed KPI that has observations is refused unless ``prune``."""
-    from intelligentos.store.schema import CATALOG_TABLES
+    from intelligentos.store.schema import CATALOG_TABLES, DELETE_CATALOG_TABLE
 
     with store.transaction() as conn:
         existing = {row[0] for row in conn.execute("SELECT id FROM kpis")}
@@ -203,7 +214,7 @@ def sync_catalog(store: Store, catalog: Catalog, *, prune: bool = False) -> Sync
                 (now, now, gone),
             )
         for table in CATALOG_TABLES:
-            conn.execute(f"DELETE FROM {table}")
+            conn.execute(DELETE_CATALOG_TABLE[table])
         for table, rows in _catalog_rows(catalog).items():
             if rows:
                 store.db[table].insert_all(rows)

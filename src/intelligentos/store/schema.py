@@ -186,6 +186,7 @@ SELECT_CATALOG_TABLE = {
     for table in CATALOG_TABLES
     if table != "lineage"
 }
+DELETE_CATALOG_TABLE = {table: f"DELETE FROM {table}" for table in CATALOG_TABLES}
 ALERT_COLUMNS = (
     "kpi_id",
     "system_id",

@@ -25,6 +25,7 @@ from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.settings import Settings
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.alerts_screen import AckScreen, AlertsScreen
+from intelligentos.tui.bench import BenchPlan
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.help import HelpScreen, binding_rows
@@ -73,6 +74,7 @@ class CockpitApp(App):
         window: int = 30,
         user: str | None = None,
         bell: bool = False,
+        bench: BenchPlan | None = None,
     ) -> None:
         super().__init__()
         self.store_path = Path(store_path)
@@ -96,6 +98,8 @@ class CockpitApp(App):
         self.refresh_count = 0
         self.announced: set[int | None] = set()
         self.snooze_timer = None
+        self.bench = bench
+        self.lineage_painted_at: float | None = None
 
     @property
     def as_of(self) -> date:
@@ -203,6 +207,8 @@ class CockpitApp(App):
         if isinstance(self.screen, AlertsScreen):
             self.screen.reload()
         self._schedule_snooze_expiry(open_alerts)
+        if self.refresh_count == 0 and self.bench is not None:
+            self.call_after_refresh(self._bench_ready)
         self.refresh_count += 1
 
     def _announce(self, open_alerts: list[Alert]) -> None:
@@ -402,6 +408,36 @@ class CockpitApp(App):
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
         self.notify(f"Theme: {self.theme}", timeout=2, markup=False)
+
+    # --- benchmark hooks (hidden CLI options; see benchmarks/run.py) ------------------------
+
+    def _bench_ready(self) -> None:
+        """The dashboard is painted with data: idle (measuring CPU), then optionally drill
+        down, then report and exit."""
+        plan = self.bench
+        assert plan is not None
+        plan.ready_at = time.perf_counter()
+        plan.idle_cpu_start = time.process_time()
+        plan.idle_wall_start = time.perf_counter()
+        # A zero-length timer never fires: wait at least one tick.
+        self.set_timer(max(plan.idle, 0.01), self._bench_idle_over)
+
+    def _bench_idle_over(self) -> None:
+        plan = self.bench
+        assert plan is not None
+        plan.stop_idle()
+        if plan.drill:
+            plan.drill_started = time.perf_counter()
+            self.open_lineage(plan.drill)
+            self.set_timer(1.0, self._bench_finish)
+        else:
+            self._bench_finish()
+
+    def _bench_finish(self) -> None:
+        plan = self.bench
+        assert plan is not None
+        plan.write(self.lineage_painted_at)
+        self.exit()
 
     def on_unmount(self) -> None:
         if self.store is not None:

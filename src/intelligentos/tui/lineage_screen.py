@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -71,6 +73,10 @@ class LineageScreen(Screen):
         header.as_of = self.app.as_of.isoformat()
         self.rebuild()
         self.query_one(LineageTree).focus()
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.app.lineage_painted_at = time.perf_counter()
 
     # --- the tree --------------------------------------------------------------------------
 

@@ -1,0 +1,449 @@
+"""Benchmarks of the cockpit on the demo store and an enterprise-scale store.
+
+    python benchmarks/run.py [--json PATH] [--reps N] [--tiny]
+
+Every figure with a floor is printed as a ratio against that floor, measured in the same
+run, because absolute times on shared machines are noisy. ``--tiny`` runs everything on a
+small store in a few seconds (the test suite does this so the benchmark never rots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import fcntl
+import json
+import os
+import pty
+import resource
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from intelligentos.bootstrap import init_store
+from intelligentos.catalog.models import Direction
+from intelligentos.evaluation import evaluate_store, evaluation_window
+from intelligentos.lineage import LineageGraph
+from intelligentos.store import Store
+
+HERE = Path(__file__).resolve().parent
+END = date(2026, 11, 27)
+NOW = datetime(2026, 11, 27, 9, 30)
+COLUMNS, ROWS = 120, 40
+
+
+@dataclass
+class Scale:
+    name: str
+    kpis: int | None  # None: the built-in catalog
+    days: int
+    import_rows: int
+    idle_seconds: float
+    live_samples: int
+
+
+@dataclass
+class Figure:
+    name: str
+    store: str
+    samples: list[float]
+    unit: str
+    target: str
+    floor: list[float] = field(default_factory=list)
+    ratio_target: float | None = None  # measured / floor must be ≤ (or ≥ for rates)
+    higher_is_better: bool = False
+    absolute_target: float | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.floor:
+            return None
+        return self.median / statistics.median(self.floor)
+
+    @property
+    def met(self) -> bool:
+        if self.ratio_target is not None and self.ratio is not None:
+            if self.higher_is_better:
+                return self.ratio >= self.ratio_target
+            return self.ratio <= self.ratio_target
+        if self.absolute_target is not None:
+            return self.median <= self.absolute_target
+        return True
+
+    def as_dict(self) -> dict:
+        return {
+            "figure": self.name,
+            "store": self.store,
+            "unit": self.unit,
+            "median": self.median,
+            "samples": self.samples,
+            "floor_median": statistics.median(self.floor) if self.floor else None,
+            "ratio": self.ratio,
+            "target": self.target,
+            "met": self.met,
+        }
+
+
+# --- processes in a pseudo-terminal ---------------------------------------------------------
+
+
+def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -> float:
+    """Run ``argv`` attached to a 120×40 pseudo-terminal; return seconds from exec to exit."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    environment = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLUMNS": str(COLUMNS),
+        "LINES": str(ROWS),
+        **(env or {}),
+    }
+
+    def drain() -> None:
+        while True:
+            try:
+                if not os.read(master, 65536):
+                    return
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=environment, close_fds=True
+    )
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        elapsed = time.perf_counter() - started
+        os.close(slave)
+        os.close(master)
+    if process.returncode != 0:
+        raise RuntimeError(f"{argv[:3]}… exited {process.returncode}")
+    return elapsed
+
+
+def cockpit_argv(store: Path, report: Path, idle: float = 0.0, drill: str | None = None):
+    argv = [
+        sys.executable,
+        "-m",
+        "intelligentos",
+        "--db",
+        str(store),
+        "--bench-report",
+        str(report),
+        "--bench-idle",
+        str(idle),
+    ]
+    if drill:
+        argv += ["--bench-drill", drill]
+    return argv
+
+
+def cockpit_run(store: Path, config: Path, idle: float = 0.0, drill: str | None = None):
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        seconds = run_in_pty(
+            cockpit_argv(store, report, idle, drill),
+            env={"INTELLIGENTOS_CONFIG_DIR": str(config)},
+        )
+        return seconds, json.loads(report.read_text())
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def measure_startup(store: Path, config: Path, reps: int, label: str) -> Figure:
+    floor = [run_in_pty([sys.executable, str(HERE / "floor_app.py")]) for _ in range(reps)]
+    samples = [cockpit_run(store, config)[0] for _ in range(reps)]
+    return Figure("startup", label, samples, "s", "≤ 1.5 × floor", floor, 1.5)
+
+
+def measure_evaluate(store_path: Path, reps: int, label: str) -> Figure:
+    with Store.open(store_path) as store:
+        catalog = store.read_catalog()
+        graph = LineageGraph(catalog)
+        size = evaluation_window(catalog)
+        evaluate_store(store, catalog, NOW, graph)  # first run writes the alerts
+        floor, samples = [], []
+        for _ in range(reps):
+            started = time.perf_counter()
+            store.latest_windows(size)
+            floor.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            evaluate_store(store, catalog, NOW, graph)
+            samples.append(time.perf_counter() - started)
+    return Figure("evaluate", label, samples, "s", "≤ 3 × floor", floor, 3.0)
+
+
+INSERT = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], timeout=30)
+conn.execute("INSERT OR REPLACE INTO observations (kpi_id, period, value, source) "
+             "VALUES (?, ?, ?, 'benchmark')", (sys.argv[2], sys.argv[3], float(sys.argv[4])))
+conn.commit()
+print(time.time())
+"""
+
+
+def breaching_value(kpi) -> float:
+    scale = abs(kpi.target) or 1.0
+    sign = 1 if kpi.direction is Direction.LOWER else -1
+    if kpi.direction is Direction.BAND:
+        sign = 1
+    return kpi.target + sign * 3 * max(kpi.critical, 0.05) * scale
+
+
+async def _live(store_path: Path, config: Path, samples: int) -> list[float]:
+    from intelligentos.tui.app import CockpitApp
+
+    app = CockpitApp(store_path, config_path=config, clock=lambda: NOW)
+    latencies = []
+    async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
+        while app.refresh_count == 0:
+            await pilot.pause(0.05)
+        candidates = [
+            k
+            for k in app.catalog.kpis.values()
+            if k.id not in app.flashing_kpis
+            and k.level.value != "ceo"
+            and app.snaps[k.id].status.value not in ("stale", "no-data")
+        ]
+        for index, kpi in enumerate(candidates[:samples]):
+            period = f"2026-11-27T{12 + index // 60:02d}:{index % 60:02d}:00"
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    INSERT,
+                    str(store_path),
+                    kpi.id,
+                    period,
+                    str(breaching_value(kpi)),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            committed = float(result.stdout.strip())
+            deadline = time.time() + 10
+            while kpi.id not in app.flashing_kpis and time.time() < deadline:
+                await asyncio.sleep(0.005)
+            latencies.append(time.time() - committed)
+    return latencies
+
+
+def measure_live(store: Path, config: Path, samples: int, label: str) -> Figure:
+    latencies = asyncio.run(_live(store, config, samples))
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    figure = Figure("live latency (p95)", label, [p95], "s", "≤ 1 s", absolute_target=1.0)
+    figure.samples = [p95]
+    return figure
+
+
+def largest_lineage(store_path: Path) -> str:
+    with Store.open(store_path) as store:
+        graph = LineageGraph(store.read_catalog())
+    return max(graph.catalog.kpis, key=lambda k: sum(1 for _ in graph.lineage_tree(k).walk()))
+
+
+def measure_drill_and_memory(
+    store: Path, config: Path, reps: int, idle: float, label: str
+) -> list[Figure]:
+    kpi = largest_lineage(store)
+    drills, idles, rss = [], [], []
+    for _ in range(reps):
+        _, report = cockpit_run(store, config, idle=idle, drill=kpi)
+        drills.append(report["drill_ms"])
+        idles.append(report["idle_cpu_percent"])
+        rss.append(report["max_rss_mb"])
+    return [
+        Figure(f"drill-down ({kpi})", label, drills, "ms", "≤ 100 ms", absolute_target=100),
+        Figure("idle CPU", label, idles, "% of a core", "< 2 %", absolute_target=2.0),
+        Figure("memory (peak RSS)", label, rss, "MB", "≤ 150 MB", absolute_target=150),
+    ]
+
+
+def write_csv(path: Path, kpi_ids: list[str], rows: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["kpi_id", "period", "value", "source"])
+        for index in range(rows):
+            day = index // len(kpi_ids)
+            writer.writerow(
+                [
+                    kpi_ids[index % len(kpi_ids)],
+                    f"2031-01-01T{day // 3600 % 24:02d}:{day // 60 % 60:02d}:{day % 60:02d}",
+                    f"{index % 997 / 10:.1f}",
+                    "bench",
+                ]
+            )
+
+
+def import_floor(store_path: Path, csv_path: Path) -> float:
+    """Plain sqlite3 executemany of the same rows, one transaction: the floor."""
+    conn = sqlite3.connect(store_path)
+    started = time.perf_counter()
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        conn.executemany(
+            "INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, ?)",
+            ((k, p, float(v), s) for k, p, v, s in reader),
+        )
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def measure_import(store: Path, rows: int, reps: int, label: str) -> tuple[Figure, dict]:
+    with Store.open(store) as opened:
+        kpi_ids = [r for r in opened.latest_windows(1)]
+    rates, floors, memory = [], [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        csv_path = Path(scratch) / "rows.csv"
+        write_csv(csv_path, kpi_ids, rows)
+        for _ in range(reps):
+            copy = Path(scratch) / "copy.db"
+            floor_copy = Path(scratch) / "floor.db"
+            copy.write_bytes(store.read_bytes())
+            floor_copy.write_bytes(store.read_bytes())
+            floors.append(rows / import_floor(floor_copy, csv_path))
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "intelligentos", "import", str(csv_path), "--db", str(copy)],
+                check=True,
+                capture_output=True,
+            )
+            rates.append(rows / (time.perf_counter() - started))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            memory.append(max(after, before) / 1024)
+            copy.unlink()
+            floor_copy.unlink()
+    figure = Figure(
+        f"import ({rows:,} CSV rows)",
+        label,
+        rates,
+        "rows/s",
+        "≥ 0.5 × floor rows/s",
+        floors,
+        0.5,
+        higher_is_better=True,
+    )
+    return figure, {"import_peak_rss_mb": max(memory)}
+
+
+# --- driver ----------------------------------------------------------------------------------
+
+
+def build_store(directory: Path, scale: Scale) -> tuple[Path, float]:
+    path = directory / f"{scale.name}.db"
+    started = time.perf_counter()
+    init_store(path, end=END, scale_kpis=scale.kpis, history_days=scale.days)
+    return path, time.perf_counter() - started
+
+
+def run(scales: list[Scale], reps: int) -> dict:
+    figures: list[Figure] = []
+    extras: dict = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        config = root / "config"
+        for scale in scales:
+            store, built = build_store(root, scale)
+            with Store.open(store) as opened:
+                counts = opened.table_counts()
+            extras[scale.name] = {
+                "build_seconds": built,
+                "kpis": counts["kpis"],
+                "observations": counts["observations"],
+            }
+            print(
+                f"[{scale.name}] built in {built:.1f} s: {counts['kpis']} KPIs, "
+                f"{counts['observations']:,} observations",
+                flush=True,
+            )
+            figures.append(measure_startup(store, config, reps, scale.name))
+            figures.append(measure_evaluate(store, reps, scale.name))
+            figures.extend(
+                measure_drill_and_memory(
+                    store, config, max(1, reps // 2), scale.idle_seconds, scale.name
+                )
+            )
+            figures.append(measure_live(store, config, scale.live_samples, scale.name))
+            figure, memory = measure_import(store, scale.import_rows, max(1, reps // 2), scale.name)
+            figures.append(figure)
+            extras[scale.name] |= memory
+            print(f"[{scale.name}] measured", flush=True)
+    return {
+        "figures": [f.as_dict() for f in figures],
+        "stores": extras,
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "when": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def table(result: dict) -> str:
+    lines = [
+        "| store | figure | median | floor | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in result["figures"]:
+        floor = "" if f["floor_median"] is None else f"{f['floor_median']:.4g}"
+        ratio = "" if f["ratio"] is None else f"{f['ratio']:.2f}×"
+        lines.append(
+            f"| {f['store']} | {f['figure']} | {f['median']:.4g} {f['unit']} | {floor} | "
+            f"{ratio} | {f['target']} | {'yes' if f['met'] else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per figure")
+    parser.add_argument("--tiny", action="store_true", help="a small, fast run (for tests)")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        scales = [Scale("tiny", 120, 60, 5_000, 0.5, 3)]
+        reps = 1
+    else:
+        scales = [
+            Scale("demo", None, 730, 1_000_000, 10.0, 20),
+            Scale("large", 2000, 1095, 1_000_000, 10.0, 20),
+        ]
+        reps = args.reps
+    result = run(scales, reps)
+    print(table(result))
+    for name, extra in result["stores"].items():
+        print(
+            f"{name}: "
+            + ", ".join(
+                f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v:,}" for k, v in extra.items()
+            )
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""An enterprise-scale catalog for benchmarks: the built-in catalog grown to N KPIs.
+
+Deterministic and valid under every governance rule: each synthetic KPI rolls up (through
+the built-in tree) to a CEO KPI, has one owner function and lineage down to data fields.
+One KPI, ``mega_lineage``, has a lineage tree of more than 1,000 nodes, and one functional
+KPI gets hundreds of children, so drill-down is measured at its worst.
+"""
+
+from __future__ import annotations
+
+from intelligentos.catalog.models import (
+    Catalog,
+    Frequency,
+    Kpi,
+    Level,
+    LineageLink,
+    Step,
+    System,
+    Workflow,
+)
+
+WAREHOUSE = "warehouse"
+WAREHOUSE_TABLES = 100
+FIELDS_PER_TABLE = 8
+MEGA_LINKS = 220  # 220 × (metric, workflow, step, system, 2 fields) > 1,300 nodes
+
+
+def _warehouse() -> System:
+    tables = {
+        f"fact_{t:03d}": tuple(f"measure_{f}" for f in range(FIELDS_PER_TABLE))
+        for t in range(WAREHOUSE_TABLES)
+    }
+    return System(
+        id=WAREHOUSE, name="Data Warehouse", kind="warehouse", tables=tables, source="scale"
+    )
+
+
+def _pipeline(function: str) -> Workflow:
+    steps = tuple(
+        Step(id=f"stage_{i}", name=f"Pipeline stage {i}", system=WAREHOUSE) for i in range(10)
+    )
+    return Workflow(
+        id=f"pipeline_{function}",
+        name=f"{function.title()} data pipeline",
+        owner_function=function,
+        steps=steps,
+        source="scale",
+    )
+
+
+def scaled_catalog(base: Catalog, total_kpis: int) -> Catalog:
+    """``base`` plus synthetic daily KPIs until there are ``total_kpis`` in all."""
+    systems = dict(base.systems)
+    systems[WAREHOUSE] = _warehouse()
+    warehouse_fields = systems[WAREHOUSE].field_ids()
+    workflows = dict(base.workflows)
+    for function in base.functions:
+        workflows[f"pipeline_{function}"] = _pipeline(function)
+    parents = [k for k in base.kpis.values() if k.level is not Level.CEO]
+    kpis = dict(base.kpis)
+    index = 0
+    while len(kpis) < total_kpis:
+        parent = parents[index % len(parents)]
+        kpi_id = f"synthetic_{index:05d}"
+        field_a = warehouse_fields[(index * 7) % len(warehouse_fields)]
+        field_b = warehouse_fields[(index * 7 + 3) % len(warehouse_fields)]
+        kpis[kpi_id] = Kpi(
+            id=kpi_id,
+            name=f"{parent.display_name} · segment {index:05d}",
+            level=Level.LEADING,
+            unit=parent.unit,
+            direction=parent.direction,
+            target=parent.target,
+            warning=parent.warning,
+            critical=parent.critical,
+            frequency=Frequency.DAILY,
+            formula=f"{parent.formula} (segment {index})",
+            engine=parent.engine,
+            owner_function=parent.owner_function,
+            owner_agent=parent.owner_agent,
+            # Every fourth rolls up to the same KPI: a "rolls up from" hundreds wide.
+            rolls_up_to=parents[0].id if index % 4 == 0 else parent.id,
+            weight=0.001,
+            lineage=(
+                LineageLink(
+                    metric=f"Segment {index} events",
+                    workflow=f"pipeline_{parent.owner_function}",
+                    step=f"stage_{index % 10}",
+                    fields=(field_a, field_b),
+                ),
+            ),
+            source="scale",
+        )
+        index += 1
+    mega_parent = parents[1]
+    kpis["mega_lineage"] = Kpi(
+        id="mega_lineage",
+        name="Enterprise data quality index",
+        level=Level.LEADING,
+        unit=mega_parent.unit,
+        direction=mega_parent.direction,
+        target=mega_parent.target,
+        warning=mega_parent.warning,
+        critical=mega_parent.critical,
+        frequency=Frequency.DAILY,
+        formula="Weighted share of warehouse measures passing their checks",
+        engine=mega_parent.engine,
+        owner_function=mega_parent.owner_function,
+        owner_agent=mega_parent.owner_agent,
+        rolls_up_to=mega_parent.id,
+        weight=0.001,
+        lineage=tuple(
+            LineageLink(
+                metric=f"Checks on fact table {i:03d}",
+                workflow=f"pipeline_{mega_parent.owner_function}",
+                step=f"stage_{i % 10}",
+                fields=(
+                    warehouse_fields[(i * 2) % len(warehouse_fields)],
+                    warehouse_fields[(i * 2 + 1) % len(warehouse_fields)],
+                ),
+            )
+            for i in range(MEGA_LINKS)
+        ),
+        source="scale",
+    )
+    if len(kpis) > total_kpis:
+        kpis.pop(f"synthetic_{index - 1:05d}")
+    return Catalog(
+        kpis=kpis,
+        engines=base.engines,
+        functions=base.functions,
+        agents=base.agents,
+        themes=base.themes,
+        objectives=base.objectives,
+        workflows=workflows,
+        systems=systems,
+    )

@@ -1,0 +1,454 @@
+"""Feeding the store: import (CSV, JSON array, JSON Lines), export, and catalog re-sync."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intelligentos.cli import app
+
+from .conftest import MINI_CATALOG, write_catalog
+
+runner = CliRunner()
+HEADER = "kpi_id,period,value\n"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def count(db: Path, where: str = "true", params: tuple = ()) -> int:
+    return query(db, f"SELECT count(*) FROM observations WHERE {where}", params)[0][0]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+ROWS = [
+    ("arr", "2031-01-01", 1_000_000.0, "ledger"),
+    ("arr", "2031-02-01", 1_100_000.5, None),
+    ("win_rate", "2031-01-05", 27.25, "crm"),
+]
+
+
+def as_csv(rows=ROWS) -> str:
+    return "kpi_id,period,value,source\n" + "".join(
+        f"{k},{p},{v!r},{s or ''}\n" for k, p, v, s in rows
+    )
+
+
+def as_jsonl(rows=ROWS) -> str:
+    return "".join(
+        json.dumps({"kpi_id": k, "period": p, "value": v, "source": s}) + "\n"
+        for k, p, v, s in rows
+    )
+
+
+def as_json(rows=ROWS) -> str:
+    return json.dumps([{"kpi_id": k, "period": p, "value": v, "source": s} for k, p, v, s in rows])
+
+
+SUMMARY = re.compile(
+    r"(?P<valid>[\d,]+) valid row\(s\) in (?P<files>\d+) file\(s\): (?P<inserted>[\d,]+) "
+    r"(were|would be) inserted, (?P<updated>[\d,]+) updated, (?P<unchanged>[\d,]+) unchanged\."
+)
+
+
+def summary(output: str) -> dict[str, int]:
+    match = SUMMARY.search(output)
+    assert match, output
+    return {k: int(v.replace(",", "")) for k, v in match.groupdict().items()}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "render"), [(".csv", as_csv), (".json", as_json), (".jsonl", as_jsonl)]
+)
+def test_import_inserts_then_reimport_changes_nothing(demo_store, tmp_path, suffix, render):
+    path = write(tmp_path / f"obs{suffix}", render())
+    before = count(demo_store)
+    first = run("import", str(path), "--db", str(demo_store))
+    assert first.exit_code == 0, first.output
+    assert summary(first.output) == {
+        "valid": 3,
+        "files": 1,
+        "inserted": 3,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    assert count(demo_store) == before + 3
+    stored = query(
+        demo_store,
+        "SELECT kpi_id, period, value, source FROM observations WHERE period LIKE '2031-%' "
+        "ORDER BY kpi_id, period",
+    )
+    assert stored == sorted(ROWS, key=lambda r: (r[0], r[1]))
+    again = run("import", str(path), "--db", str(demo_store))
+    assert again.exit_code == 0, again.output
+    assert summary(again.output)["unchanged"] == 3
+    assert summary(again.output)["inserted"] == summary(again.output)["updated"] == 0
+    assert count(demo_store) == before + 3
+
+
+def test_a_changed_value_is_counted_as_updated_and_stored(demo_store, tmp_path):
+    run("import", str(write(tmp_path / "a.csv", as_csv())), "--db", str(demo_store))
+    changed = [ROWS[0], (*ROWS[1][:2], 42.0, None), (*ROWS[2][:3], "other source")]
+    result = run("import", str(write(tmp_path / "b.csv", as_csv(changed))), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert summary(result.output) | {"valid": 0} == {
+        "valid": 0,
+        "files": 1,
+        "inserted": 0,
+        "updated": 2,
+        "unchanged": 1,
+    }
+    assert query(
+        demo_store,
+        "SELECT value FROM observations WHERE kpi_id = 'arr' AND period = '2031-02-01'",
+    ) == [(42.0,)]
+    assert query(
+        demo_store,
+        "SELECT source FROM observations WHERE kpi_id = 'win_rate' AND period = '2031-01-05'",
+    ) == [("other source",)]
+
+
+def test_the_summary_line_text(demo_store, tmp_path):
+    result = run("import", str(write(tmp_path / "a.csv", as_csv())), "--db", str(demo_store))
+    assert result.output.strip() == (
+        "3 valid row(s) in 1 file(s): 3 were inserted, 0 updated, 0 unchanged."
+    )
+
+
+def test_dry_run_writes_nothing_but_reports_counts(demo_store, tmp_path):
+    path = write(tmp_path / "a.csv", as_csv())
+    before = demo_store.read_bytes()
+    result = run("import", str(path), "--dry-run", "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert summary(result.output)["inserted"] == 3
+    assert "would be inserted" in result.output and "Dry run: nothing was written." in result.output
+    assert count(demo_store, "period LIKE '2031-%'") == 0
+    assert demo_store.read_bytes()[100:] == before[100:]  # the header's journal mode may change
+
+
+def test_format_option_overrides_the_extension(demo_store, tmp_path):
+    text_file = write(tmp_path / "observations.txt", as_jsonl())
+    refused = run("import", str(text_file), "--db", str(demo_store))
+    assert refused.exit_code == 1
+    assert "cannot tell the format" in refused.output and "--format" in refused.output
+    result = run("import", str(text_file), "--format", "jsonl", "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert summary(result.output)["inserted"] == 3
+    bad = run("import", str(text_file), "--format", "xml", "--db", str(demo_store))
+    assert bad.exit_code == 1 and "unknown format 'xml'" in bad.output
+
+
+def test_source_column_is_optional(demo_store, tmp_path):
+    path = write(tmp_path / "a.csv", HEADER + "arr,2031-05-01,5\n")
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert query(
+        demo_store, "SELECT value, source FROM observations WHERE period = '2031-05-01'"
+    ) == [(5.0, None)]
+
+
+def test_several_files_import_together(demo_store, tmp_path):
+    a = write(tmp_path / "a.csv", as_csv(ROWS[:2]))
+    b = write(tmp_path / "b.jsonl", as_jsonl(ROWS[2:]))
+    result = run("import", str(a), str(b), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert summary(result.output) | {} == {
+        "valid": 3,
+        "files": 2,
+        "inserted": 3,
+        "updated": 0,
+        "unchanged": 0,
+    }
+
+
+def test_one_bad_file_means_nothing_from_any_file(demo_store, tmp_path):
+    a = write(tmp_path / "a.csv", as_csv(ROWS[:2]))
+    b = write(tmp_path / "b.jsonl", as_jsonl(ROWS[2:]))
+    bad = write(tmp_path / "c.csv", HEADER + "arr,2031-09-01,oops\n")
+    before = count(demo_store)
+    result = run("import", str(a), str(b), str(bad), "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert f"{bad}:2:value:" in result.output
+    assert "nothing was imported" in result.output
+    assert count(demo_store) == before
+
+
+def test_the_same_row_in_two_files_is_a_duplicate(demo_store, tmp_path):
+    a = write(tmp_path / "a.csv", as_csv(ROWS[:1]))
+    b = write(tmp_path / "b.csv", as_csv(ROWS[:1]))
+    result = run("import", str(a), str(b), "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert f"{b}:2:kpi_id,period: duplicate of {a}:2" in result.output
+
+
+def test_no_progress_bar_when_not_a_terminal(demo_store, tmp_path):
+    rows = [
+        ("arr", (date(2040, 1, 1) + timedelta(days=i)).isoformat(), float(i), "x" * 40)
+        for i in range(25_000)
+    ]  # > 1 MiB, the threshold for a bar on a terminal
+    path = write(tmp_path / "big.csv", as_csv(rows))
+    assert path.stat().st_size > 1 << 20
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "25,000 valid row(s) in 1 file(s): 25,000 were inserted, 0 updated, 0 unchanged."
+    ]
+    assert "importing" not in result.output and "\x1b" not in result.output
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def test_exported_observations_reimport_as_unchanged(demo_store, tmp_path):
+    out = tmp_path / "export.csv"
+    result = run("export", "observations", "--db", str(demo_store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    total = count(demo_store)
+    assert f"Exported {total:,} observation(s)" in result.output
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert next(csv.reader(handle)) == ["kpi_id", "period", "value", "source"]
+    again = run("import", str(out), "--db", str(demo_store))
+    assert again.exit_code == 0, again.output
+    assert summary(again.output) == {
+        "valid": total,
+        "files": 1,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": total,
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_export_filters_by_kpi_and_period(demo_store, tmp_path, fmt):
+    out = tmp_path / f"arr.{fmt}"
+    args = ["--kpi", "arr", "--from", "2025-03-01", "--to", "2025-08-01"]
+    result = run(
+        "export", "observations", *args, "--format", fmt, "--db", str(demo_store), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    if fmt == "csv":
+        records = list(csv.DictReader(text.splitlines()))
+    elif fmt == "json":
+        records = json.loads(text)
+    else:
+        records = [json.loads(line) for line in text.splitlines()]
+    expected = query(
+        demo_store,
+        "SELECT period FROM observations WHERE kpi_id = 'arr' AND period >= '2025-03-01' "
+        "AND period <= '2025-08-01T99' ORDER BY period",
+    )
+    assert [r["period"] for r in records] == [p for (p,) in expected]
+    assert len(records) == 6  # monthly KPI, March to August inclusive
+    assert {r["kpi_id"] for r in records} == {"arr"}
+
+
+def test_export_to_stdout(demo_store):
+    result = run(
+        "export", "observations", "--kpi", "arr", "--format", "jsonl", "--db", str(demo_store)
+    )
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) == count(demo_store, "kpi_id = 'arr'")
+
+
+def test_export_alerts_includes_events(demo_store, tmp_path):
+    run("check", "--db", str(demo_store))
+    alerts = query(demo_store, "SELECT count(*) FROM alerts")[0][0]
+    assert alerts > 0
+    out = tmp_path / "alerts.json"
+    result = run("export", "alerts", "--db", str(demo_store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert len(exported) == alerts
+    assert all(a["events"] and a["events"][0]["action"] for a in exported)
+    assert all(e["alert_id"] == a["id"] for a in exported for e in a["events"])
+    as_csv_out = tmp_path / "alerts.csv"
+    assert (
+        run(
+            "export", "alerts", "--format", "csv", "--db", str(demo_store), "--out", str(as_csv_out)
+        ).exit_code
+        == 0
+    )
+    rows = list(csv.DictReader(as_csv_out.read_text(encoding="utf-8").splitlines()))
+    events = query(demo_store, "SELECT count(*) FROM alert_events")[0][0]
+    assert len(rows) == events and "event_action" in rows[0] and "alert_rule" in rows[0]
+
+
+# --- catalog re-sync ---------------------------------------------------------------------
+
+
+def catalog_with_new_kpi() -> dict[str, str]:
+    files = dict(MINI_CATALOG)
+    block = files["kpis.toml"].split("[kpi.win_rate]")[1]
+    files["kpis.toml"] += "\n[kpi.deal_velocity]" + block.replace(
+        "kpi.win_rate.lineage", "kpi.deal_velocity.lineage"
+    ).replace('"Win Rate"', '"Deal Velocity"')
+    return files
+
+
+def catalog_without_win_rate() -> dict[str, str]:
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].split("[kpi.win_rate]")[0]
+    files["org.toml"] = (
+        files["org.toml"]
+        .replace('owns = ["win_rate"]', "owns = []")
+        .replace('functional_kpis = ["win_rate"]', "functional_kpis = []")
+    )
+    return files
+
+
+@pytest.fixture
+def mini_store(tmp_path, mini_catalog) -> Path:
+    path = tmp_path / "mini.db"
+    assert (
+        run(
+            "init", "--db", str(path), "--catalog", str(mini_catalog), "--end", "2026-11-27"
+        ).exit_code
+        == 0
+    )
+    run("check", "--db", str(path))
+    assert query(path, "SELECT count(*) FROM alerts")[0][0] > 0
+    return path
+
+
+def snapshot_history(db: Path):
+    return (
+        query(db, "SELECT * FROM observations ORDER BY kpi_id, period"),
+        query(db, "SELECT * FROM alerts ORDER BY id"),
+        query(db, "SELECT * FROM alert_events ORDER BY id"),
+    )
+
+
+def test_sync_adds_a_kpi_and_keeps_history(mini_store, tmp_path):
+    before = snapshot_history(mini_store)
+    catalog = write_catalog(tmp_path / "added", catalog_with_new_kpi())
+    result = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog))
+    assert result.exit_code == 0, result.output
+    assert "2 KPI(s) kept, 1 added (deal_velocity), 0 removed." in result.output
+    assert snapshot_history(mini_store) == before
+    assert {r[0] for r in query(mini_store, "SELECT id FROM kpis")} == {
+        "revenue_growth",
+        "win_rate",
+        "deal_velocity",
+    }
+    path = write(tmp_path / "dv.csv", HEADER + "deal_velocity,2026-11-20,12\n")
+    assert run("import", str(path), "--db", str(mini_store)).exit_code == 0
+
+
+def test_sync_refuses_to_drop_a_kpi_with_history_unless_pruned(mini_store, tmp_path):
+    before = snapshot_history(mini_store)
+    with_history = count(mini_store, "kpi_id = 'win_rate'")
+    others = count(mini_store, "kpi_id != 'win_rate'")
+    assert with_history > 0 and others > 0
+    catalog = write_catalog(tmp_path / "smaller", catalog_without_win_rate())
+    refused = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog))
+    assert refused.exit_code == 1
+    assert f"win_rate ({with_history} observations)" in refused.output
+    assert "--prune" in refused.output and "nothing was changed" in refused.output
+    assert snapshot_history(mini_store) == before
+    assert len(query(mini_store, "SELECT id FROM kpis")) == 2
+    pruned = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog), "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert f"1 removed (win_rate; {with_history} observation(s) deleted)" in pruned.output
+    assert count(mini_store, "kpi_id = 'win_rate'") == 0
+    assert count(mini_store, "kpi_id != 'win_rate'") == others
+    assert query(mini_store, "SELECT id FROM kpis") == [("revenue_growth",)]
+    open_alerts = query(
+        mini_store, "SELECT count(*) FROM alerts WHERE kpi_id = 'win_rate' AND state != 'resolved'"
+    )
+    assert open_alerts == [(0,)]
+
+
+def test_sync_refuses_a_broken_catalog_with_file_and_key(mini_store, tmp_path):
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].replace('owner_agent = "cro"', 'owner_agent = "cpo"')
+    catalog = write_catalog(tmp_path / "broken", files)
+    before = mini_store.read_bytes()
+    result = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog))
+    assert result.exit_code == 1
+    assert "kpis.toml: kpi.win_rate.owner_agent: [reference] unknown agent 'cpo'" in result.output
+    assert "nothing changed" in result.output
+    assert mini_store.read_bytes() == before
+
+
+# --- large files: speed and bounded memory -------------------------------------------------
+
+
+def big_csv(path: Path, rows: int) -> Path:
+    start = date(2030, 1, 1)
+    ids = ("revenue_growth", "win_rate")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(HEADER)
+        for i in range(rows):
+            day = (start + timedelta(days=i // 2)).isoformat()
+            handle.write(f"{ids[i % 2]},{day},{i * 0.25}\n")
+    return path
+
+
+def import_in_subprocess(csv_path: Path, db: Path) -> tuple[str, int, float]:
+    """Run the import in a fresh interpreter; return (stdout, max RSS in KiB, seconds)."""
+    command = [sys.executable, "-m", "intelligentos", "import", str(csv_path), "--db", str(db)]
+    time_binary = shutil.which("time") or "/usr/bin/time"
+    use_time = os.access(time_binary, os.X_OK)
+    if use_time:
+        command = [time_binary, "-v", *command]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    if use_time:
+        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+        assert match, result.stderr
+        return result.stdout, int(match.group(1)), elapsed
+    return result.stdout, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, elapsed
+
+
+def test_a_large_import_is_fast_and_memory_does_not_grow_with_the_file(tmp_path, mini_catalog):
+    stores = []
+    for name in ("small", "large"):
+        db = tmp_path / f"{name}.db"
+        assert (
+            run("init", "--db", str(db), "--catalog", str(mini_catalog), "--no-demo").exit_code == 0
+        )
+        stores.append(db)
+    small = big_csv(tmp_path / "small.csv", 20_000)
+    large = big_csv(tmp_path / "large.csv", 200_000)
+    out_small, rss_small, _ = import_in_subprocess(small, stores[0])
+    out_large, rss_large, seconds = import_in_subprocess(large, stores[1])
+    assert "20,000 were inserted" in out_small
+    assert "200,000 valid row(s) in 1 file(s): 200,000 were inserted, 0 updated, 0 unchanged." in (
+        out_large
+    )
+    assert count(stores[1]) == 200_000
+    assert seconds < 15, f"200k rows took {seconds:.1f} s"
+    measures = f"max RSS: 20k rows {rss_small / 1024:.0f} MB, 200k rows {rss_large / 1024:.0f} MB"
+    assert rss_large < 200 * 1024, measures
+    assert rss_large - rss_small < 40 * 1024, measures
+    assert query(stores[1], "PRAGMA integrity_check") == [("ok",)]
