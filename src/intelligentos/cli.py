@@ -481,8 +481,10 @@ def import_observations(
                     else:
                         # Staged even after a problem, so duplicates are reported as well.
                         staging.add(
-                            (r.kpi_id, r.period, r.value, r.source, r.file_index, r.row)
-                            for r in item
+                            [
+                                (r.kpi_id, r.period, r.value, r.source, r.file_index, r.row)
+                                for r in item
+                            ]
                         )
         for file_index, row, first_file, first_row in staging.duplicates():
             report(

@@ -11,14 +11,14 @@ import codecs
 import csv
 import io
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from intelligentos.formatting import literal
 
@@ -40,44 +40,31 @@ class Problem:
         return f"{literal(self.file)}:{self.row}:{literal(self.column)}: {literal(self.message)}"
 
 
-class ObservationIn(BaseModel):
-    """One observation as it arrives from a file."""
+class ObservationIn(TypedDict):
+    """One observation as it arrives from a file (validated by pydantic-core in batches;
+    the checks pydantic has no native type for follow in :func:`validate_rows`)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
-    kpi_id: str = Field(min_length=1)
-    period: str = Field(min_length=1)
-    value: float = Field(allow_inf_nan=False)
-    source: str | None = None
-
-    @field_validator("period")
-    @classmethod
-    def _iso_period(cls, period: str) -> str:
-        try:
-            if "T" in period or " " in period:
-                datetime.fromisoformat(period)
-            else:
-                date.fromisoformat(period)
-        except ValueError:
-            raise ValueError("not an ISO-8601 date or datetime (e.g. 2026-11-27)") from None
-        return period
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value_text(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip() == "":
-            raise ValueError("empty value")
-        if isinstance(value, bool):
-            raise ValueError("a boolean is not a number")
-        return value
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _empty_source(cls, source: Any) -> Any:
-        return None if isinstance(source, str) and not source.strip() else source
+    kpi_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    period: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    source: NotRequired[str | None]
 
 
+ROW_ADAPTER = TypeAdapter(ObservationIn)
 BATCH_ADAPTER = TypeAdapter(list[ObservationIn])
+
+
+def period_problem(period: str) -> str | None:
+    try:
+        if len(period) > 10:
+            datetime.fromisoformat(period)
+        else:
+            date.fromisoformat(period)
+    except ValueError:
+        return "not an ISO-8601 date or datetime (e.g. 2026-11-27)"
+    return None
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
@@ -266,37 +253,44 @@ def validate_rows(
     batch: list[Raw] = []
 
     def flush() -> Iterator[list[ValidRow] | Problem]:
+        records = [fields for _, fields in batch]
+        bad: dict[int, list] = {}
         try:
-            parsed = BATCH_ADAPTER.validate_python([fields for _, fields in batch])
-            bad: dict[int, list] = {}
+            parsed = BATCH_ADAPTER.validate_python(records)
         except ValidationError as error:
-            bad = {}
             for item in error.errors():
                 bad.setdefault(item["loc"][0], []).append(item)
-            parsed = [None] * len(batch)
-            for index, (_, fields) in enumerate(batch):
-                if index not in bad:
-                    parsed[index] = ObservationIn.model_validate(fields)
+            parsed = [
+                None if index in bad else ROW_ADAPTER.validate_python(fields)
+                for index, fields in enumerate(records)
+            ]
         good = []
-        for index, ((row, _), model) in enumerate(zip(batch, parsed, strict=True)):
+        for index, ((row, fields), model) in enumerate(zip(batch, parsed, strict=True)):
             if index in bad:
                 for item in bad[index]:
                     column = str(item["loc"][1]) if len(item["loc"]) > 1 else "-"
-                    message = item["msg"].removeprefix("Value error, ")
-                    if item["type"] == "extra_forbidden":
-                        message = "unexpected field"
-                    elif item["type"] == "missing":
-                        message = "required field is missing"
-                    yield Problem(name, row, column, message)
+                    yield Problem(name, row, column, _message(item))
                 continue
-            if model.kpi_id not in kpi_ids:
-                yield Problem(name, row, "kpi_id", f"unknown KPI id {model.kpi_id!r}")
+            raw_value = fields.get("value")
+            if raw_value is True or raw_value is False:
+                yield Problem(name, row, "value", "a boolean is not a number")
                 continue
-            if not math.isfinite(model.value):
-                yield Problem(name, row, "value", "not a finite number")
+            if model["kpi_id"] not in kpi_ids:
+                yield Problem(name, row, "kpi_id", f"unknown KPI id {model['kpi_id']!r}")
+                continue
+            problem = period_problem(model["period"])
+            if problem:
+                yield Problem(name, row, "period", problem)
                 continue
             good.append(
-                ValidRow(model.kpi_id, model.period, model.value, model.source, file_index, row)
+                ValidRow(
+                    model["kpi_id"],
+                    model["period"],
+                    model["value"],
+                    model.get("source") or None,
+                    file_index,
+                    row,
+                )
             )
         batch.clear()
         if good:
@@ -315,6 +309,16 @@ def validate_rows(
         yield from flush()
     if not any_row:
         yield Problem(name, 0, "-", "no observations in the file")
+
+
+def _message(item: dict) -> str:
+    if item["type"] == "extra_forbidden":
+        return "unexpected field"
+    if item["type"] == "missing":
+        return "required field is missing"
+    if isinstance(item.get("input"), str) and not item["input"].strip():
+        return "empty value"
+    return item["msg"]
 
 
 def decode_probe(path: Path) -> str | None:

@@ -24,8 +24,9 @@ CREATE TEMP TABLE IF NOT EXISTS import_stage (
     value      REAL NOT NULL,
     source     TEXT,
     file_index INTEGER NOT NULL,
-    row        INTEGER NOT NULL
-)
+    row        INTEGER NOT NULL,
+    PRIMARY KEY (kpi_id, period)
+) WITHOUT ROWID
 """
 MERGE = """
 INSERT INTO observations (kpi_id, period, value, source, ingested_at)
@@ -42,16 +43,6 @@ SELECT
 FROM temp.import_stage AS s
 LEFT JOIN observations AS o ON o.kpi_id = s.kpi_id AND o.period = s.period
 """
-DUPLICATES = """
-SELECT file_index, row, first_file, first_row FROM (
-    SELECT file_index, row,
-           first_value(file_index) OVER w AS first_file,
-           first_value(row) OVER w AS first_row,
-           row_number() OVER w AS n
-    FROM temp.import_stage
-    WINDOW w AS (PARTITION BY kpi_id, period ORDER BY file_index, row)
-) WHERE n > 1 ORDER BY file_index, row
-"""
 
 
 @dataclass(frozen=True)
@@ -67,6 +58,7 @@ class Staging:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.rows = 0
+        self.duplicate_rows: list[tuple[int, int, int, int]] = []
         with store._lock:
             conn = store._conn
             # Never write into a damaged file: a cheap structural check before anything else.
@@ -83,24 +75,40 @@ class Staging:
             conn.execute(STAGE_SCHEMA)
             conn.execute("DELETE FROM temp.import_stage")
 
-    def add(self, rows: Iterable[tuple]) -> None:
-        """Stage (kpi_id, period, value, source, file_index, row) tuples."""
+    def add(self, rows: list[tuple]) -> None:
+        """Stage (kpi_id, period, value, source, file_index, row) tuples.
+
+        The primary key drops a second row for the same (kpi_id, period); only when that
+        happens is the batch looked at row by row, to say which row repeats which.
+        """
         with self.store._lock:
             conn = self.store._conn
             conn.execute("BEGIN")  # temp tables only: no lock on the store itself
             try:
                 cursor = conn.executemany(
-                    "INSERT INTO temp.import_stage VALUES (?, ?, ?, ?, ?, ?)", rows
+                    "INSERT OR IGNORE INTO temp.import_stage VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
-                self.rows += max(cursor.rowcount, 0)
+                staged = max(cursor.rowcount, 0)
+                if staged < len(rows):
+                    self._find_duplicates(conn, rows)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self.rows += staged
 
-    def duplicates(self) -> Iterator[tuple[int, int, int, int]]:
-        with self.store._lock:
-            yield from self.store._conn.execute(DUPLICATES).fetchall()
+    def _find_duplicates(self, conn, rows: list[tuple]) -> None:
+        for kpi_id, period, _value, _source, file_index, row in rows:
+            first = conn.execute(
+                "SELECT file_index, row FROM temp.import_stage WHERE kpi_id = ? AND period = ?",
+                (kpi_id, period),
+            ).fetchone()
+            if first is not None and tuple(first) != (file_index, row):
+                self.duplicate_rows.append((file_index, row, first[0], first[1]))
+
+    def duplicates(self) -> list[tuple[int, int, int, int]]:
+        """(file, row, first file, first row) of every repeated (kpi_id, period)."""
+        return sorted(self.duplicate_rows)
 
     def preview(self) -> MergeCounts:
         """What :meth:`merge` would do, without writing (for --dry-run)."""

@@ -214,6 +214,10 @@ INSERT_ALERT = (
 UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = :{c}' for c in ALERT_COLUMNS)} WHERE id = :id"
 
 
+BUSY_TIMEOUT_MS = 5000
+SET_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"
+
+
 def set_user_version(version: int) -> str:
     return f"PRAGMA user_version = {int(version)}"
 

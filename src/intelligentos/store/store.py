@@ -40,12 +40,13 @@ from intelligentos.store.schema import (
     MIGRATIONS,
     SCHEMA_V1,
     SCHEMA_VERSION,
+    SELECT_CATALOG_TABLE,
+    SET_BUSY_TIMEOUT,
     UPDATE_ALERT,
     set_user_version,
 )
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 5000
 LOCK_PATIENCE_SECONDS = 60.0
 
 
@@ -142,7 +143,7 @@ class Store:
             conn = sqlite3.connect(
                 uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
             )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(SET_BUSY_TIMEOUT)
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -240,7 +241,7 @@ class Store:
 
     def read_catalog(self) -> Catalog:
         def rows(table: str) -> list[dict]:
-            return self._query(f"SELECT * FROM {table} ORDER BY position")
+            return self._query(SELECT_CATALOG_TABLE[table])
 
         def loads(text: str | None) -> list:
             return json.loads(text) if text else []
@@ -685,6 +686,8 @@ def create_store(
             )
             conn.execute(set_user_version(SCHEMA_VERSION))
             conn.execute("COMMIT")
+            # Set WAL now, so the first open of the new store does not rewrite its header.
+            conn.execute("PRAGMA journal_mode = WAL")
         finally:
             conn.close()
         for suffix in ("-wal", "-shm"):
