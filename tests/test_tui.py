@@ -50,7 +50,7 @@ async def test_dashboard_shows_ceo_strip_and_five_engine_panels(app):
         for panel in panels:
             assert panel.table.row_count == len(app.catalog.kpis_of_engine(panel.engine_id))
         header = screen.query_one(CockpitHeader).render().plain
-        assert "demo.db" in header and "as of 2026-11-27" in header and "09:30:00" in header
+        assert "demo.db" in header and "as of 2026-11-27" in header and "09:30" in header
         assert focused_table(app).engine_id == "growth"
 
 
@@ -113,7 +113,7 @@ async def test_selection_card_follows_the_cursor(app):
 
 async def drill_to(pilot, predicate) -> None:
     screen = pilot.app.screen
-    node = screen.find_node(predicate)
+    node = screen.reveal(predicate)
     assert node is not None
     screen.query_one(LineageTree).move_cursor(node, animate=False)
     await pilot.pause()

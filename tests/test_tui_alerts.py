@@ -59,17 +59,35 @@ async def test_firing_alerts_flash_rows_panels_and_header(demo_store, tmp_path):
         assert app.screen.query_one("#ceo-gross_margin").has_class("-alerting")
 
 
-async def test_pulse_toggles_when_animations_are_on(demo_store, tmp_path):
+async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
+    demo_store, tmp_path, monkeypatch
+):
+    from intelligentos.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "FLASH_SECONDS", 1.5)
     app = make_app(demo_store, tmp_path / "config")
     app.animation_level = "full"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         growth = app.screen.query_one("#panel-growth")
+        table = app.screen.query_one("#table-growth", KpiTable)
+
+        def beat() -> tuple[bool, bool]:
+            name = table.get_row("win_rate")[1]
+            return (
+                "reverse" in growth.border_title,  # the title reads back as markup
+                any("reverse" in str(span.style) for span in name.spans),
+            )
+
         seen = set()
-        for _ in range(6):
-            await pilot.pause(0.35)
-            seen.add(growth.has_class("-pulse"))
-        assert seen == {True, False}
+        for _ in range(4):
+            await pilot.pause(0.45)
+            seen.add(beat())
+        assert len(seen) == 2  # it pulsed
+        await pilot.pause(1.5)
+        steady = {beat() for _ in range(3) if await pilot.pause(0.45) is None}
+        assert steady == {(True, True)}  # settled, highlighted
+        assert app.pulsing_kpis() == set() and "win_rate" in app.flashing_kpis
 
 
 async def test_acknowledge_from_a_dashboard_row_stops_the_flash_and_persists(demo_store, tmp_path):

@@ -107,6 +107,7 @@ def launch(
     bench_report: Annotated[Path | None, typer.Option(hidden=True)] = None,
     bench_idle: Annotated[float, typer.Option(hidden=True)] = 0.0,
     bench_drill: Annotated[str | None, typer.Option(hidden=True)] = None,
+    bench_settle: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     if ctx.invoked_subcommand is not None:
@@ -120,7 +121,7 @@ def launch(
     from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.bench import BenchPlan
 
-    bench = BenchPlan(bench_report, bench_idle, bench_drill) if bench_report else None
+    bench = BenchPlan(bench_report, bench_idle, bench_drill, bench_settle) if bench_report else None
     cockpit = CockpitApp(
         store_path, theme_name=theme, user=acting_user(user), bell=bell, bench=bench
     )

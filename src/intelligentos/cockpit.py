@@ -101,6 +101,7 @@ class NodeStatus:
     def __init__(self, graph: LineageGraph, snaps: Mapping[str, KpiSnapshot]):
         self.graph = graph
         self.snaps = snaps
+        self._shown: dict[int, Status] = {}
 
     def _source_status(self, kpi_ids: Sequence[str]) -> Status:
         states = [self.snaps[k].status for k in kpi_ids if k in self.snaps]
@@ -120,9 +121,15 @@ class NodeStatus:
 
     def of(self, node: LineageNode) -> Status:
         """Shown status: a KPI's own; any other node's worst of itself and its children."""
+        known = self._shown.get(id(node))
+        if known is not None:
+            return known
         if node.kind in ("kpi", "objective", "theme", "engine"):
-            return self.own(node)
-        return worst([self.own(node), *(self.of(child) for child in node.children)])
+            shown = self.own(node)
+        else:
+            shown = worst([self.own(node), *(self.of(child) for child in node.children)])
+        self._shown[id(node)] = shown
+        return shown
 
     def freshness(self, node: LineageNode) -> str:
         if node.kind == "kpi" and node.id in self.snaps:

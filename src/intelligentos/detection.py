@@ -86,8 +86,18 @@ def is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+_INFINITE = (math.inf, -math.inf)
+
+
+class Clean(list):
+    """Points already filtered by :func:`present` (so each rule need not filter again)."""
+
+
 def present(points: Sequence[Point]) -> list[Point]:
-    return [(p, v) for p, v in points if not is_missing(v) and math.isfinite(v)]
+    """Points with a finite value (``v == v`` is false only for NaN). Hot: keep it lean."""
+    if type(points) is Clean:
+        return points
+    return Clean((p, v) for p, v in points if v is not None and v == v and v not in _INFINITE)
 
 
 def adverse_sign(kpi: Kpi) -> int:
@@ -226,9 +236,12 @@ def drift(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
         return None
     recent = values[-DRIFT_RECENT:]
     baseline = values[-DRIFT_RECENT - size : -DRIFT_RECENT]
-    centre = statistics.fmean(baseline)
-    sigma = moving_range_sigma(baseline)
-    if sigma == 0:
+    try:
+        centre = statistics.fmean(baseline)
+        sigma = moving_range_sigma(baseline)
+    except OverflowError:  # values near the float limit: no meaningful control chart
+        return None
+    if sigma == 0 or not math.isfinite(sigma) or not math.isfinite(centre):
         return None
     sign = adverse_sign(kpi)
 
@@ -312,6 +325,7 @@ RULES = {
 def evaluate_kpi(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> dict[Rule, Finding]:
     """Every rule that fires for one KPI. A stale KPI is judged on staleness alone: its
     last value is old news, so value rules are not re-applied to it."""
+    points = present(points)  # once, so each rule scans an already clean list
     disabled = set(kpi.detection.disabled_rules)
     stale_finding = None if Rule.STALE in disabled else stale(kpi, points, now)
     if stale_finding:

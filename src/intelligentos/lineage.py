@@ -50,6 +50,18 @@ class LineageGraph:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
+    def warm(self) -> LineageGraph:
+        """Build every index now (e.g. in a worker), not on the first drill-down."""
+        for index in (
+            self.children,
+            self.objectives_by_kpi,
+            self.kpis_by_field,
+            self.kpis_by_system,
+            self.kpis_by_workflow,
+        ):
+            assert index is not None
+        return self
+
     @cached_property
     def children(self) -> dict[str, list[Kpi]]:
         index: dict[str, list[Kpi]] = defaultdict(list)

@@ -34,6 +34,7 @@ from intelligentos.tui.themes import DEFAULT_THEME, load_themes
 from intelligentos.tui.widgets import OpenLineage
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
+FLASH_SECONDS = 10.0  # a new alert pulses this long, then stays highlighted until acked
 
 
 def system_clock() -> datetime:
@@ -97,9 +98,11 @@ class CockpitApp(App):
         self.refresh_again = False
         self.refresh_count = 0
         self.announced: set[int | None] = set()
+        self.first_seen: dict[int | None, float] = {}
         self.snooze_timer = None
         self.bench = bench
         self.lineage_painted_at: float | None = None
+        self.lineage_screen: LineageScreen | None = None
 
     @property
     def as_of(self) -> date:
@@ -174,8 +177,16 @@ class CockpitApp(App):
         store = self.store
         assert store is not None
         try:
+            first = self.catalog is None
             catalog = self.catalog or store.read_catalog()
-            graph = self.graph or LineageGraph(catalog)
+            if first:
+                # Paint the values first; the rules run right after (alerts follow).
+                windows = store.latest_windows(max(self.window, 2), until=self.until)
+                snaps = snapshots(catalog, windows, self.as_of)
+                self.call_from_thread(
+                    self._loaded, catalog, LineageGraph(catalog), snaps, store.open_alerts()
+                )
+            graph = (self.graph or LineageGraph(catalog)).warm()
             if self.fixed_as_of is None:
                 evaluate_store(store, catalog, self.clock(), graph)
             windows = store.latest_windows(max(self.window, 2), until=self.until)
@@ -199,6 +210,7 @@ class CockpitApp(App):
     def _loaded(self, catalog, graph, snaps, open_alerts) -> None:
         if self.catalog is None:
             self.catalog = catalog
+        if self.graph is None or graph is not self.graph:
             self.graph = graph
         self.snaps = snaps
         self.open_alerts = open_alerts
@@ -214,8 +226,12 @@ class CockpitApp(App):
     def _announce(self, open_alerts: list[Alert]) -> None:
         """A toast (and optionally the bell) for each alert that newly needs attention."""
         fresh = [a for a in open_alerts if a.needs_attention and a.id not in self.announced]
+        now = time.monotonic()
+        for alert in open_alerts:
+            if alert.needs_attention:
+                self.first_seen.setdefault(alert.id, now)
         self.announced |= {a.id for a in open_alerts if a.needs_attention}
-        if fresh and self.refresh_count == 0:
+        if fresh and self.refresh_count < 2:
             # At start-up one summary, not a wall of toasts.
             worst = "error" if any(a.severity is Severity.CRITICAL for a in fresh) else "warning"
             self.notify(
@@ -271,6 +287,15 @@ class CockpitApp(App):
     def flashing_kpis(self) -> set[str]:
         return {a.kpi_id for a in self.attention if a.kpi_id}
 
+    def pulsing_kpis(self) -> set[str]:
+        """Flashing KPIs whose alert is new enough to still pulse."""
+        now = time.monotonic()
+        return {
+            a.kpi_id
+            for a in self.attention
+            if a.kpi_id and now - self.first_seen.get(a.id, now) < FLASH_SECONDS
+        }
+
     @work(thread=True, group="watch", exclusive=True)
     def watch_store(self) -> None:
         """Poll ``PRAGMA data_version`` (a counter SQLite bumps when another connection
@@ -306,7 +331,16 @@ class CockpitApp(App):
     def open_lineage(self, kpi_id: str, select: str | None = None) -> None:
         if self.catalog is None or kpi_id not in self.catalog.kpis:
             return
-        self.push_screen(LineageScreen(kpi_id, select=select))
+        # One lineage screen, kept between drill-downs: pushing it again skips composing
+        # and styling its widgets, which is most of the cost of opening a screen.
+        if self.lineage_screen is None:
+            self.lineage_screen = LineageScreen(kpi_id, select=select)
+            # Installed screens survive being popped.
+            self.install_screen(self.lineage_screen, name="lineage")
+        else:
+            self.lineage_screen.start(kpi_id, select)
+        if self.lineage_screen not in self.screen_stack:
+            self.push_screen(self.lineage_screen)
 
     def _to_dashboard(self) -> DashboardScreen:
         while not isinstance(self.screen, DashboardScreen):
@@ -417,6 +451,16 @@ class CockpitApp(App):
         plan = self.bench
         assert plan is not None
         plan.ready_at = time.perf_counter()
+        if plan.idle > 0:
+            # Idle is measured in the steady state, after new alerts have finished pulsing.
+            settle = plan.settle if plan.settle is not None else FLASH_SECONDS + 1.0
+            self.set_timer(max(settle, 0.01), self._bench_idle_start)
+        else:
+            self.call_after_refresh(self._bench_idle_start)
+
+    def _bench_idle_start(self) -> None:
+        plan = self.bench
+        assert plan is not None
         plan.idle_cpu_start = time.process_time()
         plan.idle_wall_start = time.perf_counter()
         # A zero-length timer never fires: wait at least one tick.

@@ -14,6 +14,7 @@ class BenchPlan:
     report: Path
     idle: float = 0.0
     drill: str | None = None
+    settle: float | None = None  # seconds between ready and the idle window
     ready_at: float = 0.0
     drill_started: float = 0.0
     idle_cpu_start: float = 0.0

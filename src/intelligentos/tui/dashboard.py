@@ -21,7 +21,7 @@ from intelligentos.tui.widgets import (
 )
 
 WINDOWS = (30, 90, 365)
-PULSE_SECONDS = 0.6
+PULSE_SECONDS = 0.8
 
 
 class DashboardScreen(Screen):
@@ -59,13 +59,20 @@ class DashboardScreen(Screen):
             self.set_interval(PULSE_SECONDS, self._pulse)
 
     def _pulse(self) -> None:
-        if not self.app.flashing_kpis:
+        """Beat while some alert is new (the first FLASH_SECONDS after it fired); then
+        settle on a steady highlight, so an idle cockpit costs next to nothing."""
+        if not self.is_current:
             return
-        self.pulse_on = not self.pulse_on
+        pulsing = self.app.pulsing_kpis()
+        if not pulsing and self.pulse_on:
+            return
+        self.pulse_on = not self.pulse_on if pulsing else True
         for panel in self.query(EnginePanel):
-            panel.pulse(self.pulse_on)
+            if panel.has_class("-alerting"):
+                panel.pulse(self.pulse_on)
         for card in self.query(CeoCard):
-            card.set_class(self.pulse_on and card.kpi.id in self.app.flashing_kpis, "-pulse")
+            if card.kpi.id in self.app.flashing_kpis:
+                card.pulse(self.pulse_on)
 
     # --- building from data --------------------------------------------------------------
 
@@ -100,7 +107,9 @@ class DashboardScreen(Screen):
         flashing = self.app.flashing_kpis
         for card in self.query(CeoCard):
             card.show(snaps.get(card.kpi.id))
-            card.set_class(card.kpi.id in self.app.flashing_kpis, "-alerting")
+            alerting = card.kpi.id in self.app.flashing_kpis
+            if alerting != card.has_class("-alerting"):
+                card.set_class(alerting, "-alerting")
         needle = self.filter_text.casefold()
         for panel in self.query(EnginePanel):
             rows = [

@@ -20,6 +20,8 @@ from intelligentos.lineage import LineageNode
 from intelligentos.tui.widgets import CockpitHeader, glyph
 
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
+EAGER_NODES = 60  # nodes built when a lineage opens (a screenful); the rest on demand
+WIDE_BRANCH = 60  # a branch with more children than this opens on demand
 CHART_HEIGHT = 8
 TROUBLE = (Status.WARNING, Status.CRITICAL, Status.STALE)
 
@@ -55,6 +57,16 @@ class LineageScreen(Screen):
     @property
     def kpi_id(self) -> str:
         return self.trail[self.position]
+
+    def start(self, kpi_id: str, select: str | None = None) -> None:
+        """Reuse this screen for a new drill-down from the dashboard, alerts or find."""
+        self.trail = [kpi_id]
+        self.position = 0
+        self.pending_select = select
+        if self.is_mounted:
+            self.rebuild()
+            self.query_one(LineageTree).focus()
+            self.call_after_refresh(self._painted)
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(self.app.clock, id="header")
@@ -103,26 +115,54 @@ class LineageScreen(Screen):
 
     def rebuild(self) -> None:
         graph = self.app.graph
-        status = self.status
-        root_node = graph.lineage_tree(self.kpi_id)
+        self.node_status = self.status
+        self.lineage_root = graph.lineage_tree(self.kpi_id)
         tree = self.query_one(LineageTree)
-        tree.reset(self._label(root_node, status), root_node)
-
-        def add(parent, node: LineageNode) -> None:
-            for child in node.children:
-                label = self._label(child, status)
-                if child.children:
-                    add(parent.add(label, child, expand=True), child)
-                else:
-                    parent.add_leaf(label, child)
-
-        add(tree.root, root_node)
+        tree.reset(self._label(self.lineage_root, self.node_status), self.lineage_root)
+        self._populate(tree.root, self.lineage_root, budget=EAGER_NODES)
         tree.root.expand()
         self._breadcrumbs()
         select = self.pending_select
         self.pending_select = None
-        target = self.find_node(lambda n: n.id == select) if select else None
+        target = self.reveal(lambda n: n.id == select) if select else None
         self.call_after_refresh(self._move_to, target or tree.root)
+
+    def _populate(self, parent, node: LineageNode, budget: int) -> int:
+        """Add ``node``'s children under ``parent``, depth first. Branches beyond the budget
+        (or with very many children) stay collapsed and are filled in when opened, so a
+        lineage of thousands of nodes opens as fast as a small one."""
+        status = self.node_status
+        for child in node.children:
+            label = self._label(child, status)
+            budget -= 1
+            if not child.children:
+                parent.add_leaf(label, child)
+                continue
+            eager = budget > 0 and len(child.children) <= WIDE_BRANCH
+            branch = parent.add(label, child, expand=eager)
+            if eager:
+                budget = self._populate(branch, child, budget)
+        return budget
+
+    @on(Tree.NodeExpanded)
+    def _on_expanded(self, event: Tree.NodeExpanded) -> None:
+        node = event.node
+        if node.data is not None and node.data.children and not node.children:
+            self._populate(node, node.data, budget=EAGER_NODES)
+
+    def reveal(self, predicate):
+        """The tree node for the first lineage node matching ``predicate`` (in tree
+        order), filling in and opening collapsed branches on the way."""
+        path = _path_to(self.lineage_root, predicate)
+        if path is None:
+            return None
+        current = self.query_one(LineageTree).root
+        for step in path[1:]:
+            if not current.children and current.data is not None and current.data.children:
+                self._populate(current, current.data, budget=EAGER_NODES)
+            current.expand()
+            current = next(c for c in current.children if c.data is step)
+        return current
 
     def _move_to(self, node) -> None:
         tree = self.query_one(LineageTree)
@@ -204,8 +244,7 @@ class LineageScreen(Screen):
                         text.append_text(glyph(self, snap.status))
                         text.append(f" {literal(catalog.kpis[kpi_id].name)}  ")
                         text.append(f"{snap.value_text}\n", style="dim")
-            status = self.status
-            freshness = status.freshness(node)
+            freshness = self.node_status.freshness(node)
             if freshness:
                 text.append(f"\n{freshness}\n", style="dim italic")
         self.query_one("#details-text", Static).update(text)
@@ -312,24 +351,32 @@ class LineageScreen(Screen):
 
     def action_first_field(self) -> None:
         """Jump to the first data field of the lineage: the bottom of the drill-down."""
-        node = self.find_node(lambda n: n.kind == "field")
+        node = self.reveal(lambda n: n.kind == "field")
         if node is not None:
-            self._move_to(node)
+            self.call_after_refresh(self._move_to, node)
 
     def action_follow_red(self) -> None:
         """Jump to the next node, in tree order, whose own status is not OK."""
         tree = self.query_one(LineageTree)
-        nodes = self.tree_nodes()
-        status = self.status
-        current = tree.cursor_node
-        start = nodes.index(current) + 1 if current in nodes else 0
-        for node in nodes[start:] + nodes[:start]:
-            data = node.data
-            if data is not None and data.kind != "section" and status.own(data) in TROUBLE:
-                parent = node.parent
-                while parent is not None:
-                    parent.expand()
-                    parent = parent.parent
-                self.call_after_refresh(self._move_to, node)
-                return
+        status = self.node_status
+        order = list(self.lineage_root.walk())
+        current = tree.cursor_node.data if tree.cursor_node is not None else None
+        start = next((i + 1 for i, n in enumerate(order) if n is current), 0)
+        for node in order[start:] + order[:start]:
+            if node.kind != "section" and status.own(node) in TROUBLE:
+                target = self.reveal(lambda n, wanted=node: n is wanted)
+                if target is not None:
+                    self.call_after_refresh(self._move_to, target)
+                    return
         self.notify("Nothing off track in this lineage.", timeout=3)
+
+
+def _path_to(root: LineageNode, predicate) -> list[LineageNode] | None:
+    """Root-to-node path of the first node (depth first) matching ``predicate``."""
+    stack = [(root, [root])]
+    while stack:
+        node, path = stack.pop()
+        if predicate(node):
+            return path
+        stack.extend((child, [*path, child]) for child in reversed(node.children))
+    return None

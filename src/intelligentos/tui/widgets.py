@@ -51,6 +51,9 @@ def glyph(widget: Widget, status: Status) -> Text:
     return Text(status.glyph, style=f"bold {status_colour(widget, status)}")
 
 
+CLOCK_FORMAT = "%H:%M"
+
+
 class OpenLineage(Message):
     """Ask the app to open the lineage drill-down of a KPI."""
 
@@ -80,7 +83,13 @@ class CockpitHeader(Widget):
         self.paused = False
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.refresh)
+        self.shown_clock = ""
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        # Repaint only when the shown time changes: an idle cockpit should cost nothing.
+        if self.clock().strftime(CLOCK_FORMAT) != self.shown_clock:
+            self.refresh()
 
     def render(self) -> Text:
         left = Text.assemble(
@@ -95,7 +104,8 @@ class CockpitHeader(Widget):
             right.append("⏸ paused  ", style="bold")
         if self.alerts is not None:
             right.append(f"⚑ {self.alerts} unacknowledged  ", style="bold")
-        right.append(self.clock().strftime("%H:%M:%S "))
+        self.shown_clock = self.clock().strftime(CLOCK_FORMAT)
+        right.append(self.shown_clock + " ")
         gap = max(1, self.size.width - left.cell_len - right.cell_len)
         return Text.assemble(left, " " * gap, right)
 
@@ -114,6 +124,7 @@ class CeoCard(Widget, can_focus=True):
         super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card", **kwargs)
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
+        self.pulse_on = False
 
     def show(self, snap: KpiSnapshot | None) -> None:
         self.snap = snap
@@ -122,6 +133,8 @@ class CeoCard(Widget, can_focus=True):
     def render(self) -> Text:
         width = max(self.size.width, 4)
         name = Text(fit(self.kpi.display_name, width), style="bold")
+        if self.pulse_on and self.has_class("-alerting"):
+            name.stylize("reverse")
         if self.snap is None:
             return Text.assemble(name, "\n", Text("…", style="dim"))
         line = Text.assemble(
@@ -139,6 +152,10 @@ class CeoCard(Widget, can_focus=True):
 
     def on_focus(self) -> None:
         self.post_message(KpiSelected(self.kpi.id))
+
+    def pulse(self, on: bool) -> None:
+        self.pulse_on = on
+        self.refresh()
 
     def action_open(self) -> None:
         self.post_message(OpenLineage(self.kpi.id))
@@ -175,6 +192,7 @@ class KpiTable(DataTable):
         self.engine_id = engine_id
         self.snaps: list[KpiSnapshot] = []
         self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
+        self.theme_shown: str | None = None
         self.flashing: set[str] = set()
         self.pulse_on = True
 
@@ -222,7 +240,9 @@ class KpiTable(DataTable):
         if self.layout_shown is None:
             return
         width = self.layout_shown[2]
-        for snap in self.snaps:
+        first = int(self.scroll_y)
+        visible = self.snaps[first : first + self.size.height]
+        for snap in visible:
             if snap.kpi.id in self.flashing and snap.kpi.id in self.rows:
                 self.update_cell(snap.kpi.id, "name", self._name_cell(snap, width))
 
@@ -241,11 +261,31 @@ class KpiTable(DataTable):
         return columns, spark, name
 
     def show(self, snaps: Sequence[KpiSnapshot], flashing: set[str] = frozenset()) -> None:
-        """Render rows, keeping the cursor on the same KPI."""
+        """Render rows, keeping the cursor on the same KPI. When the same KPIs are shown in
+        the same layout (a live refresh), only the rows that changed are redrawn."""
+        previous = {snap.kpi.id: snap for snap in self.snaps}
+        was_flashing = self.flashing
         self.snaps = list(snaps)
         self.flashing = set(flashing)
-        selected = self.selected_kpi_id()
         layout = self._layout()
+        same_rows = [s.kpi.id for s in self.snaps] == list(previous) and len(previous) == len(
+            self.rows
+        )
+        if (
+            layout == self.layout_shown
+            and self.columns
+            and same_rows
+            and self.theme_shown == (self.app.theme)
+        ):
+            for snap in self.snaps:
+                kpi_id = snap.kpi.id
+                if previous[kpi_id] != snap or (kpi_id in was_flashing) != (
+                    kpi_id in self.flashing
+                ):
+                    for column, cell in self._cells(snap).items():
+                        self.update_cell(kpi_id, column, cell)
+            return
+        selected = self.selected_kpi_id()
         columns, spark, name_width = layout
         self.show_header = columns == FULL_COLUMNS
         if layout != self.layout_shown or not self.columns:
@@ -261,19 +301,26 @@ class KpiTable(DataTable):
             self.layout_shown = layout
         else:
             self.clear()
+        self.theme_shown = self.app.theme
         for snap in self.snaps:
-            colour = status_colour(self, snap.status)
-            cells = {
-                "status": glyph(self, snap.status),
-                "name": self._name_cell(snap, name_width),
-                "value": Text(snap.value_text, justify="right", style="bold"),
-                "change": Text(snap.change_text, justify="right"),
-                "target": Text(snap.target_text, justify="right", style="dim"),
-                "trend": Text(" " + sparkline(snap.values, spark), style=colour),
-            }
+            cells = self._cells(snap)
             self.add_row(*(cells[c] for c in columns), key=snap.kpi.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def _cells(self, snap: KpiSnapshot) -> dict[str, Text]:
+        columns, spark, name_width = self.layout_shown
+        cells = {
+            "status": glyph(self, snap.status),
+            "name": self._name_cell(snap, name_width),
+            "value": Text(snap.value_text, justify="right", style="bold"),
+            "change": Text(snap.change_text, justify="right"),
+            "target": Text(snap.target_text, justify="right", style="dim"),
+            "trend": Text(
+                " " + sparkline(snap.values, spark), style=status_colour(self, snap.status)
+            ),
+        }
+        return {column: cells[column] for column in columns}
 
 
 class EnginePanel(Vertical):
@@ -283,7 +330,8 @@ class EnginePanel(Vertical):
         super().__init__(id=f"panel-{engine_id}", classes="engine-panel", **kwargs)
         self.engine_id = engine_id
         # "Growth Engine (Revenue)" → "Growth Engine": the panel border has little room.
-        self.border_title = literal(title.split(" (")[0])
+        self.title_text = literal(title.split(" (")[0])
+        self.border_title = Text(self.title_text)
         self.tooltip = literal(title)
 
     def compose(self):
@@ -299,9 +347,10 @@ class EnginePanel(Vertical):
             return
         tables.first().show(snaps, flashing)
         alerting = any(s.kpi.id in flashing for s in snaps)
-        self.set_class(alerting, "-alerting")
+        if alerting != self.has_class("-alerting"):
+            self.set_class(alerting, "-alerting")
         if not alerting:
-            self.remove_class("-pulse")
+            self.border_title = Text(self.title_text)
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
         parts = [f"{len(snaps)} KPIs"]
@@ -309,12 +358,15 @@ class EnginePanel(Vertical):
             parts.append(f"{troubled} off target")
         if stale:
             parts.append(f"{stale} stale")
-        self.border_subtitle = " · ".join(parts)
+        self.border_subtitle = Text(" · ".join(parts))
         self.set_class(troubled > 0, "-troubled")
 
     def pulse(self, on: bool) -> None:
+        """One beat of the flash: the border's title block and the alerting rows invert.
+        No CSS class changes, so the table is not restyled on every beat."""
         if self.has_class("-alerting"):
-            self.set_class(on, "-pulse")
+            title = f" ⚑ {self.title_text} "
+            self.border_title = Text(title, style="reverse" if on else "")
             self.table.pulse(on)
 
 
@@ -322,7 +374,7 @@ class SelectionCard(Static):
     """Details of the selected KPI, in the dashboard's sixth grid cell."""
 
     def on_mount(self) -> None:
-        self.border_title = "Selected"
+        self.border_title = Text("Selected")
 
     def show(self, snap: KpiSnapshot | None, owner: str, agent: str) -> None:
         if snap is None:
