@@ -16,7 +16,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -28,17 +27,9 @@ from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.formatting import format_change, format_value, literal
-from intelligentos.importer import Problem, decode_probe, detect_format, raw_rows, validate_rows
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.store import Store, StoreError
-from intelligentos.store.bulk import (
-    Staging,
-    alerts_with_events,
-    iter_observations,
-    kpi_ids,
-    sync_catalog,
-)
 
 app = typer.Typer(
     name="intelligentos-tui",
@@ -113,10 +104,9 @@ def launch(
     if ctx.invoked_subcommand is not None:
         return
     with open_store(db) as store:
-        # Touch the catalog and the observations index now, so a damaged file is reported
-        # here in one sentence instead of inside the running cockpit.
-        store.read_catalog()
-        store.latest_period()
+        # Touch the catalog and the observations index now (cheaply), so a damaged file is
+        # reported here in one sentence instead of inside the running cockpit.
+        store.probe()
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.bench import BenchPlan
@@ -448,6 +438,15 @@ def import_observations(
 ) -> None:
     """Import observations (kpi_id, period, value[, source]) atomically: all rows of all
     files, or nothing. Re-importing a file changes nothing."""
+    from intelligentos.importer import (
+        Problem,
+        decode_probe,
+        detect_format,
+        raw_rows,
+        validate_rows,
+    )
+    from intelligentos.store.bulk import Staging, kpi_ids
+
     with open_store(db) as store:
         try:
             staging = Staging(store)  # checks the file is sound before anything is read
@@ -523,6 +522,14 @@ def import_observations(
 @contextlib.contextmanager
 def import_progress(total_bytes: int):
     """A byte-based progress bar on a terminal; nothing when output is redirected."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     if not err.is_terminal or total_bytes < 1 << 20:
         yield None
         return
@@ -582,6 +589,8 @@ def export_observations(
     out_path: OutOption = None,
 ) -> None:
     """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
+    from intelligentos.store.bulk import iter_observations
+
     if fmt not in ("csv", "json", "jsonl"):
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
     upper = f"{until}T99" if until and len(until) == 10 else until
@@ -601,6 +610,8 @@ def export_alerts(
     db: DbOption = None, fmt: ExportFormat = "json", out_path: OutOption = None
 ) -> None:
     """Every alert with its event history (CSV: one row per event)."""
+    from intelligentos.store.bulk import alerts_with_events
+
     if fmt not in ("csv", "json", "jsonl"):
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
     with open_store(db) as store:
@@ -632,6 +643,8 @@ def sync_catalog_command(
     ] = False,
 ) -> None:
     """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
+    from intelligentos.store.bulk import sync_catalog
+
     directory = Path(catalog) if catalog else builtin_catalog_dir()
     try:
         new_catalog = load_catalog(directory)

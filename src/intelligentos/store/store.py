@@ -7,6 +7,7 @@ marker, the schema version) is checked on a read-only connection first.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -15,8 +16,6 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import sqlite_utils
 
 from intelligentos.alerts import Alert, Event, State
 from intelligentos.catalog.models import (
@@ -128,7 +127,14 @@ class Store:
         self.readonly = readonly
         self._conn = conn
         self._lock = threading.RLock()
-        self.db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+
+    @functools.cached_property
+    def db(self):
+        """A sqlite-utils view of the same connection (imported on first use: the cockpit's
+        start-up does not need it)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn, recursive_triggers=False, execute_plugins=False)
 
     # --- opening -----------------------------------------------------------------------
 
@@ -393,6 +399,11 @@ class Store:
 
     def history(self, kpi_id: str, limit: int = 100_000) -> list[tuple[str, float | None]]:
         return self.latest_windows(limit, [kpi_id])[kpi_id]
+
+    def probe(self) -> None:
+        """Touch the catalog and the observation index: a damaged file fails here."""
+        self._query("SELECT count(*) AS n FROM kpis")
+        self._query("SELECT kpi_id, period FROM observations ORDER BY kpi_id DESC LIMIT 1")
 
     def latest_period(self) -> str | None:
         row = self._query("SELECT max(period) AS period FROM observations")
@@ -667,6 +678,8 @@ def create_store(
         conn = sqlite3.connect(temp, isolation_level=None)
         try:
             conn.executescript(SCHEMA_V1)
+            import sqlite_utils
+
             db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
             conn.execute("BEGIN")
             conn.executemany(

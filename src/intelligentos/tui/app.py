@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -103,6 +104,7 @@ class CockpitApp(App):
         self.bench = bench
         self.lineage_painted_at: float | None = None
         self.lineage_screen: LineageScreen | None = None
+        self.stop_watching = threading.Event()
 
     @property
     def as_of(self) -> date:
@@ -305,7 +307,9 @@ class CockpitApp(App):
         assert store is not None
         seen = store.data_version()
         while not worker.is_cancelled:
-            time.sleep(WATCH_INTERVAL)
+            # An Event rather than sleep(): quitting wakes the watcher at once.
+            if self.stop_watching.wait(WATCH_INTERVAL):
+                return
             try:
                 version = store.data_version()
             except Exception:  # the store is closing with the app
@@ -482,6 +486,10 @@ class CockpitApp(App):
         assert plan is not None
         plan.write(self.lineage_painted_at)
         self.exit()
+
+    def exit(self, *args, **kwargs) -> None:
+        self.stop_watching.set()
+        super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
         if self.store is not None:

@@ -175,6 +175,8 @@ COMPACT_COLUMNS = ("status", "name", "value", "trend")
 # Widths include the one-cell gap before each column (the table has no cell padding).
 _FIXED_WIDTHS = {"status": 2, "value": 9, "change": 9, "target": 9}
 _RIGHT = {"value", "change", "target"}
+FIRST_ROWS = 40
+ROW_CHUNK = 150
 
 
 class KpiTable(DataTable):
@@ -193,6 +195,7 @@ class KpiTable(DataTable):
         self.snaps: list[KpiSnapshot] = []
         self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
         self.theme_shown: str | None = None
+        self.generation = 0
         self.flashing: set[str] = set()
         self.pulse_on = True
 
@@ -302,11 +305,29 @@ class KpiTable(DataTable):
         else:
             self.clear()
         self.theme_shown = self.app.theme
-        for snap in self.snaps:
+        self.generation += 1
+        # Rows the panel can show right away; the rest follow in chunks on later ticks, so
+        # a store with thousands of KPIs paints as fast as a small one.
+        first = max(FIRST_ROWS, self.size.height * 2)
+        self._append(0, first, selected)
+        if len(self.snaps) > first:
+            self.set_timer(0.01, lambda g=self.generation: self._append_rest(g, first, selected))
+
+    def _append(self, start: int, stop: int, selected: str | None) -> None:
+        columns = self.layout_shown[0]
+        for snap in self.snaps[start:stop]:
             cells = self._cells(snap)
             self.add_row(*(cells[c] for c in columns), key=snap.kpi.id)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def _append_rest(self, generation: int, start: int, selected: str | None) -> None:
+        if generation != self.generation or not self.is_attached:
+            return  # a newer show() rebuilt the table meanwhile
+        stop = start + ROW_CHUNK
+        self._append(start, stop, selected)
+        if stop < len(self.snaps):
+            self.set_timer(0.01, lambda: self._append_rest(generation, stop, selected))
 
     def _cells(self, snap: KpiSnapshot) -> dict[str, Text]:
         columns, spark, name_width = self.layout_shown
