@@ -349,6 +349,7 @@ def check(
     with open_store(db) as store:
         catalog = store.read_catalog()
         try:
+            store.ensure_intact()
             result = evaluate_store(store, catalog, now_utc())
         except StoreError as error:
             raise fail(str(error)) from error
@@ -394,6 +395,7 @@ def ack(
     """Acknowledge an alert: you own it; the flashing stops."""
     with open_store(db) as store:
         try:
+            store.ensure_intact()
             alert = acknowledge_alert(store, alert_id, acting_user(user), note, now_utc())
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
@@ -415,6 +417,7 @@ def snooze(
         raise fail(str(error)) from error
     with open_store(db) as store:
         try:
+            store.ensure_intact()
             alert = snooze_alert(store, alert_id, length, acting_user(user), note, now_utc())
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error

@@ -62,8 +62,9 @@ def periods(frequency: Frequency, end: date, days: int = HISTORY_DAYS) -> list[d
 
 def _clamp(kpi: Kpi, value: float) -> float:
     if kpi.unit is Unit.PERCENT:
-        # Most percentages are shares (≤ 100); ratios such as NRR run above 100.
-        value = min(max(value, 0.0), max(100.0, 2 * kpi.target))
+        # Most percentages are shares (≤ 100, uptime included); a KPI whose target is
+        # above 100 % (NRR) is a ratio and may run above it.
+        value = min(max(value, 0.0), 2 * kpi.target if kpi.target > 100 else 100.0)
     elif kpi.unit is Unit.SCORE:
         value = min(max(value, -100.0), 100.0)
     else:

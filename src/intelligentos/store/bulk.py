@@ -9,7 +9,6 @@ either none or all of an import's rows.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,16 +60,7 @@ class Staging:
         self.duplicate_rows: list[tuple[int, int, int, int]] = []
         with store._lock:
             conn = store._conn
-            # Never write into a damaged file: a cheap structural check before anything else.
-            try:
-                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-            except sqlite3.DatabaseError as error:
-                verdict = str(error)
-            if verdict != "ok":
-                raise StoreError(
-                    f"{store.path} is damaged ({verdict}); nothing was imported and the "
-                    "file was left untouched."
-                )
+            store.ensure_intact("nothing was imported")
             conn.execute("PRAGMA temp_store = FILE")
             conn.execute(STAGE_SCHEMA)
             conn.execute("DELETE FROM temp.import_stage")

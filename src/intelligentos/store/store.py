@@ -400,6 +400,20 @@ class Store:
     def history(self, kpi_id: str, limit: int = 100_000) -> list[tuple[str, float | None]]:
         return self.latest_windows(limit, [kpi_id])[kpi_id]
 
+    def ensure_intact(self, consequence: str = "nothing was written") -> None:
+        """Never write into a damaged file: a structural check (``PRAGMA quick_check``,
+        linear in the file's size) before a write that was not asked for interactively."""
+        with self._lock:
+            try:
+                verdict = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as error:
+                verdict = str(error)
+        if verdict != "ok":
+            raise StoreError(
+                f"{self.path} is damaged ({verdict}); {consequence} and the file was left "
+                "untouched."
+            )
+
     def probe(self) -> None:
         """Touch the catalog and the observation index: a damaged file fails here."""
         self._query("SELECT count(*) AS n FROM kpis")

@@ -189,6 +189,15 @@ class CockpitApp(App):
                     self._loaded, catalog, LineageGraph(catalog), snaps, store.open_alerts()
                 )
             graph = (self.graph or LineageGraph(catalog)).warm()
+            if first and not store.readonly:
+                # Once per session, off the event loop: a damaged file is never written.
+                try:
+                    store.ensure_intact("the cockpit will not write to it")
+                except StoreError as error:
+                    store.readonly = True
+                    self.call_from_thread(
+                        self.notify, str(error), severity="error", timeout=30, markup=False
+                    )
             if self.fixed_as_of is None:
                 evaluate_store(store, catalog, self.clock(), graph)
             windows = store.latest_windows(max(self.window, 2), until=self.until)
