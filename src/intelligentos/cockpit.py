@@ -102,6 +102,7 @@ class NodeStatus:
         self.graph = graph
         self.snaps = snaps
         self._shown: dict[int, Status] = {}
+        self._sources: dict[tuple[str, str], Status] = {}
 
     def _source_status(self, kpi_ids: Sequence[str]) -> Status:
         states = [self.snaps[k].status for k in kpi_ids if k in self.snaps]
@@ -113,10 +114,17 @@ class NodeStatus:
         if node.kind == "kpi":
             snap = self.snaps.get(node.id)
             return snap.status if snap else Status.NO_DATA
-        if node.kind == "field":
-            return self._source_status(self.graph.kpis_by_field.get(node.id, []))
-        if node.kind == "system":
-            return self._source_status(self.graph.kpis_by_system.get(node.id, []))
+        if node.kind in ("field", "system"):
+            # A system repeats under every step that writes to it: judge it once.
+            key = (node.kind, node.id)
+            if key not in self._sources:
+                index = (
+                    self.graph.kpis_by_field
+                    if node.kind == "field"
+                    else (self.graph.kpis_by_system)
+                )
+                self._sources[key] = self._source_status(index.get(node.id, []))
+            return self._sources[key]
         return Status.OK
 
     def of(self, node: LineageNode) -> Status:

@@ -230,8 +230,10 @@ class CockpitApp(App):
         if isinstance(self.screen, AlertsScreen):
             self.screen.reload()
         self._schedule_snooze_expiry(open_alerts)
-        if self.refresh_count == 0 and self.bench is not None:
-            self.call_after_refresh(self._bench_ready)
+        if self.refresh_count == 0:
+            if self.bench is not None:
+                self.call_after_refresh(self._bench_ready)
+            self.call_after_refresh(self.run_worker, self._prewarm_lineage(), group="prewarm")
         self.refresh_count += 1
 
     def _announce(self, open_alerts: list[Alert]) -> None:
@@ -354,6 +356,24 @@ class CockpitApp(App):
             self.lineage_screen.start(kpi_id, select)
         if self.lineage_screen not in self.screen_stack:
             self.push_screen(self.lineage_screen)
+
+    async def _prewarm_lineage(self) -> None:
+        """Compose the lineage screen once, right after the first paint and without showing
+        it (updates are batched), so the first drill-down is as quick as the later ones."""
+        if self.lineage_screen is not None or self.catalog is None:
+            return
+        if not isinstance(self.screen, DashboardScreen):
+            return
+        first = next(iter(self.catalog.kpis))
+        screen = LineageScreen(first)
+        self.lineage_screen = screen
+        self.install_screen(screen, name="lineage")
+        focused = self.screen.focused
+        with self.batch_update():
+            await self.push_screen(screen)
+            await self.pop_screen()
+        if focused is not None and focused.is_attached:
+            focused.focus()
 
     def _to_dashboard(self) -> DashboardScreen:
         while not isinstance(self.screen, DashboardScreen):

@@ -64,6 +64,9 @@ class LineageScreen(Screen):
         self.position = 0
         self.pending_select = select
         if self.is_mounted:
+            header = self.query_one(CockpitHeader)
+            header.alerts = len(self.app.attention)
+            header.refresh()
             self.rebuild()
             self.query_one(LineageTree).focus()
             self.call_after_refresh(self._painted)
@@ -83,6 +86,7 @@ class LineageScreen(Screen):
         header = self.query_one(CockpitHeader)
         header.store_name = self.app.store_path.name
         header.as_of = self.app.as_of.isoformat()
+        header.alerts = len(self.app.attention)
         self.rebuild()
         self.query_one(LineageTree).focus()
         self.call_after_refresh(self._painted)
