@@ -102,7 +102,9 @@ class Figure:
 
 
 def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -> float:
-    """Run ``argv`` attached to a 120×40 pseudo-terminal; return seconds from exec to exit."""
+    """Run ``argv`` attached to a 120×40 pseudo-terminal; return the wall-clock time just
+    before the process was spawned (callers subtract it from the child's reported paint
+    time)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     environment = {
@@ -123,19 +125,18 @@ def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    started = time.perf_counter()
+    spawned = time.time()
     process = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, env=environment, close_fds=True
     )
     try:
         process.wait(timeout=timeout)
     finally:
-        elapsed = time.perf_counter() - started
         os.close(slave)
         os.close(master)
     if process.returncode != 0:
         raise RuntimeError(f"{argv[:3]}… exited {process.returncode}")
-    return elapsed
+    return spawned
 
 
 def cockpit_argv(
@@ -172,18 +173,29 @@ def cockpit_run(
 ):
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
-        seconds = run_in_pty(
+        spawned = run_in_pty(
             cockpit_argv(store, report, idle, drill, settle),
             env={"INTELLIGENTOS_CONFIG_DIR": str(config)},
         )
-        return seconds, json.loads(report.read_text())
+        result = json.loads(report.read_text())
+        return result["ready_epoch"] - spawned, result
+
+
+def floor_run() -> float:
+    """Seconds from spawning the minimal app to its first paint."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "floor.txt"
+        spawned = run_in_pty(
+            [sys.executable, str(HERE / "floor_app.py")], env={"FLOOR_REPORT": str(report)}
+        )
+        return float(report.read_text()) - spawned
 
 
 # --- measurements ----------------------------------------------------------------------------
 
 
 def measure_startup(store: Path, config: Path, reps: int, label: str) -> Figure:
-    floor = [run_in_pty([sys.executable, str(HERE / "floor_app.py")]) for _ in range(reps)]
+    floor = [floor_run() for _ in range(reps)]
     samples = [cockpit_run(store, config)[0] for _ in range(reps)]
     return Figure("startup", label, samples, "s", "≤ 1.5 × floor", floor, 1.5)
 

@@ -64,7 +64,7 @@ async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
 ):
     from intelligentos.tui import app as app_module
 
-    monkeypatch.setattr(app_module, "FLASH_SECONDS", 1.5)
+    monkeypatch.setattr(app_module, "FLASH_SECONDS", 4.0)
     app = make_app(demo_store, tmp_path / "config")
     app.animation_level = "full"
     async with app.run_test(size=SIZE) as pilot:
@@ -80,12 +80,21 @@ async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
             )
 
         seen = set()
-        for _ in range(4):
-            await pilot.pause(0.45)
+        for _ in range(12):  # a beat is 0.8 s; stop as soon as both phases were seen
+            await pilot.pause(0.2)
             seen.add(beat())
+            if len(seen) == 2:
+                break
         assert len(seen) == 2  # it pulsed
-        await pilot.pause(1.5)
-        steady = {beat() for _ in range(3) if await pilot.pause(0.45) is None}
+        for _ in range(60):  # then the pulse ends (slow machines included)
+            if not app.pulsing_kpis():
+                break
+            await pilot.pause(0.2)
+        await pilot.pause(1.0)
+        steady = set()
+        for _ in range(3):
+            await pilot.pause(0.4)
+            steady.add(beat())
         assert steady == {(True, True)}  # settled, highlighted
         assert app.pulsing_kpis() == set() and "win_rate" in app.flashing_kpis
 

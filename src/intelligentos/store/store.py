@@ -400,6 +400,20 @@ class Store:
     def history(self, kpi_id: str, limit: int = 100_000) -> list[tuple[str, float | None]]:
         return self.latest_windows(limit, [kpi_id])[kpi_id]
 
+    def integrity_verdict(self) -> str:
+        """``PRAGMA quick_check`` on a separate read-only connection, so a long check (it is
+        linear in the file's size) never holds this store's lock."""
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            return str(error)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            return str(error)
+        finally:
+            conn.close()
+
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
         """Never write into a damaged file: a structural check (``PRAGMA quick_check``,
         linear in the file's size) before a write that was not asked for interactively."""

@@ -105,6 +105,8 @@ class CockpitApp(App):
         self.lineage_painted_at: float | None = None
         self.lineage_screen: LineageScreen | None = None
         self.stop_watching = threading.Event()
+        self.integrity: str | None = None
+        self.integrity_known = threading.Event()
 
     @property
     def as_of(self) -> date:
@@ -125,8 +127,14 @@ class CockpitApp(App):
             self.exit(return_code=1, message=str(error))
             return
         self.push_screen(DashboardScreen())
+        threading.Thread(target=self._check_integrity, daemon=True).start()
         self.request_refresh()
         self.watch_store()
+
+    def _check_integrity(self) -> None:
+        # A daemon thread, not a worker: quitting never waits for a long check.
+        self.integrity = self.store.integrity_verdict() if self.store else None
+        self.integrity_known.set()
 
     def _setup_themes(self) -> None:
         themes, problems = load_themes([builtin_themes_dir(), self.config_path / "themes"])
@@ -233,7 +241,7 @@ class CockpitApp(App):
         if self.refresh_count == 0:
             if self.bench is not None:
                 self.call_after_refresh(self._bench_ready)
-            self.call_after_refresh(self.run_worker, self._prewarm_lineage(), group="prewarm")
+            self.call_after_refresh(self._start_prewarm)
         self.refresh_count += 1
 
     def _announce(self, open_alerts: list[Alert]) -> None:
@@ -356,6 +364,11 @@ class CockpitApp(App):
             self.lineage_screen.start(kpi_id, select)
         if self.lineage_screen not in self.screen_stack:
             self.push_screen(self.lineage_screen)
+
+    def _start_prewarm(self) -> None:
+        if self.is_running and not self.stop_watching.is_set():
+            # Only an optimisation: a failure (say, quitting meanwhile) must not end the app.
+            self.run_worker(self._prewarm_lineage(), group="prewarm", exit_on_error=False)
 
     async def _prewarm_lineage(self) -> None:
         """Compose the lineage screen once, right after the first paint and without showing
@@ -484,6 +497,7 @@ class CockpitApp(App):
         plan = self.bench
         assert plan is not None
         plan.ready_at = time.perf_counter()
+        plan.ready_epoch = time.time()
         if plan.idle > 0:
             # Idle is measured in the steady state, after new alerts have finished pulsing.
             settle = plan.settle if plan.settle is not None else FLASH_SECONDS + 1.0
@@ -518,6 +532,7 @@ class CockpitApp(App):
 
     def exit(self, *args, **kwargs) -> None:
         self.stop_watching.set()
+        self.integrity_known.set()  # a refresh waiting for the check must not hold up quitting
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:

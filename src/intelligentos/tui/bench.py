@@ -16,6 +16,7 @@ class BenchPlan:
     drill: str | None = None
     settle: float | None = None  # seconds between ready and the idle window
     ready_at: float = 0.0
+    ready_epoch: float = 0.0  # wall-clock time of the first full paint (vs. the spawn time)
     drill_started: float = 0.0
     idle_cpu_start: float = 0.0
     idle_wall_start: float = 0.0
@@ -33,6 +34,7 @@ class BenchPlan:
         if self.drill and lineage_painted_at:
             drill_ms = (lineage_painted_at - self.drill_started) * 1000
         report = {
+            "ready_epoch": self.ready_epoch,
             "drill_ms": drill_ms,
             "idle_seconds": self.idle_seconds,
             "idle_cpu_percent": self.idle_cpu_percent,
