@@ -225,6 +225,7 @@ async def test_insert_by_another_process_raises_the_alert_without_restart(demo_s
                 break
         assert "csat" in app.flashing_kpis
         assert app.snaps["csat"].latest == 55.0
+        await settle(pilot)  # the panel is repainted on the next refresh
         assert app.screen.query_one("#panel-retention").has_class("-alerting")
 
 

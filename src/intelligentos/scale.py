@@ -48,6 +48,31 @@ def _pipeline(function: str) -> Workflow:
     )
 
 
+def _leading_under(
+    parent: Kpi, kpi_id: str, *, name: str, formula: str, rolls_up_to: str, lineage
+) -> Kpi:
+    """A daily leading indicator owned, measured and targeted like ``parent``."""
+    return Kpi(
+        id=kpi_id,
+        name=name,
+        level=Level.LEADING,
+        unit=parent.unit,
+        direction=parent.direction,
+        target=parent.target,
+        warning=parent.warning,
+        critical=parent.critical,
+        frequency=Frequency.DAILY,
+        formula=formula,
+        engine=parent.engine,
+        owner_function=parent.owner_function,
+        owner_agent=parent.owner_agent,
+        rolls_up_to=rolls_up_to,
+        weight=0.001,
+        lineage=lineage,
+        source="scale",
+    )
+
+
 def scaled_catalog(base: Catalog, total_kpis: int) -> Catalog:
     """``base`` plus synthetic daily KPIs until there are ``total_kpis`` in all."""
     systems = dict(base.systems)
@@ -58,70 +83,43 @@ def scaled_catalog(base: Catalog, total_kpis: int) -> Catalog:
         workflows[f"pipeline_{function}"] = _pipeline(function)
     parents = [k for k in base.kpis.values() if k.level is not Level.CEO]
     kpis = dict(base.kpis)
+
+    def link(label: str, parent: Kpi, step: int, first_field: int, second_field: int):
+        return LineageLink(
+            metric=label,
+            workflow=f"pipeline_{parent.owner_function}",
+            step=f"stage_{step % 10}",
+            fields=(
+                warehouse_fields[first_field % len(warehouse_fields)],
+                warehouse_fields[second_field % len(warehouse_fields)],
+            ),
+        )
+
     index = 0
     while len(kpis) < total_kpis:
         parent = parents[index % len(parents)]
         kpi_id = f"synthetic_{index:05d}"
-        field_a = warehouse_fields[(index * 7) % len(warehouse_fields)]
-        field_b = warehouse_fields[(index * 7 + 3) % len(warehouse_fields)]
-        kpis[kpi_id] = Kpi(
-            id=kpi_id,
+        kpis[kpi_id] = _leading_under(
+            parent,
+            kpi_id,
             name=f"{parent.display_name} · segment {index:05d}",
-            level=Level.LEADING,
-            unit=parent.unit,
-            direction=parent.direction,
-            target=parent.target,
-            warning=parent.warning,
-            critical=parent.critical,
-            frequency=Frequency.DAILY,
             formula=f"{parent.formula} (segment {index})",
-            engine=parent.engine,
-            owner_function=parent.owner_function,
-            owner_agent=parent.owner_agent,
             # Every fourth rolls up to the same KPI: a "rolls up from" hundreds wide.
             rolls_up_to=parents[0].id if index % 4 == 0 else parent.id,
-            weight=0.001,
-            lineage=(
-                LineageLink(
-                    metric=f"Segment {index} events",
-                    workflow=f"pipeline_{parent.owner_function}",
-                    step=f"stage_{index % 10}",
-                    fields=(field_a, field_b),
-                ),
-            ),
-            source="scale",
+            lineage=(link(f"Segment {index} events", parent, index, index * 7, index * 7 + 3),),
         )
         index += 1
     mega_parent = parents[1]
-    kpis["mega_lineage"] = Kpi(
-        id="mega_lineage",
+    kpis["mega_lineage"] = _leading_under(
+        mega_parent,
+        "mega_lineage",
         name="Enterprise data quality index",
-        level=Level.LEADING,
-        unit=mega_parent.unit,
-        direction=mega_parent.direction,
-        target=mega_parent.target,
-        warning=mega_parent.warning,
-        critical=mega_parent.critical,
-        frequency=Frequency.DAILY,
         formula="Weighted share of warehouse measures passing their checks",
-        engine=mega_parent.engine,
-        owner_function=mega_parent.owner_function,
-        owner_agent=mega_parent.owner_agent,
         rolls_up_to=mega_parent.id,
-        weight=0.001,
         lineage=tuple(
-            LineageLink(
-                metric=f"Checks on fact table {i:03d}",
-                workflow=f"pipeline_{mega_parent.owner_function}",
-                step=f"stage_{i % 10}",
-                fields=(
-                    warehouse_fields[(i * 2) % len(warehouse_fields)],
-                    warehouse_fields[(i * 2 + 1) % len(warehouse_fields)],
-                ),
-            )
+            link(f"Checks on fact table {i:03d}", mega_parent, i, i * 2, i * 2 + 1)
             for i in range(MEGA_LINKS)
         ),
-        source="scale",
     )
     if len(kpis) > total_kpis:
         kpis.pop(f"synthetic_{index - 1:05d}")
