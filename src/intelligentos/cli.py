@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import getpass
 import json
 import sqlite3
 import sys
@@ -29,6 +28,7 @@ from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_a
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
+from intelligentos.settings import current_user
 from intelligentos.store import Store, StoreError
 
 app = typer.Typer(
@@ -295,12 +295,7 @@ STATES = ("firing", "acknowledged", "snoozed", "resolved")
 
 
 def acting_user(user: str | None) -> str:
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return user or current_user()
 
 
 def now_utc() -> datetime:

@@ -10,17 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from intelligentos.catalog.models import Catalog, Kpi
-from intelligentos.detection import Status, is_missing, target_status
+from intelligentos.detection import Status, age_days, present, stale_limit_days, target_status
 from intelligentos.formatting import format_change, format_value
-from intelligentos.lineage import LineageGraph, LineageNode, split_field_id
-
-STALE_AFTER_PERIODS = 2.0
+from intelligentos.lineage import LineageGraph, LineageNode
 
 Window = Sequence[tuple[str, float | None]]
-
-
-def period_date(period: str) -> date:
-    return date.fromisoformat(period[:10])
 
 
 @dataclass(frozen=True)
@@ -67,17 +61,14 @@ class KpiSnapshot:
         return f"updated {self.age_days} d ago"
 
 
-def is_stale(kpi: Kpi, age_days: int) -> bool:
-    periods = kpi.detection.stale_periods or STALE_AFTER_PERIODS
-    return age_days > periods * kpi.frequency.days
-
-
 def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:
-    present = [(p, v) for p, v in window if not is_missing(v)]
-    if not present:
+    """Status by the same rules the alerts use: stale first, then the target band."""
+    values = present(window)
+    if not values:
         return KpiSnapshot(kpi, tuple(window), Status.NO_DATA, None)
-    age = (as_of - period_date(present[-1][0])).days
-    status = Status.STALE if is_stale(kpi, age) else target_status(kpi, present[-1][1])
+    age = age_days(values, as_of)
+    stale = age > stale_limit_days(kpi)
+    status = Status.STALE if stale else target_status(kpi, values[-1][1])
     return KpiSnapshot(kpi, tuple(window), status, age)
 
 
@@ -171,7 +162,3 @@ def dependents(graph: LineageGraph, kind: str, node_id: str) -> list[str]:
             if any(link.workflow == workflow and link.step == step for link in k.lineage)
         ]
     return []
-
-
-def system_of_field(field_id: str) -> str:
-    return split_field_id(field_id)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import tomllib
@@ -9,6 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intelligentos.paths import config_dir
+
+
+def current_user() -> str:
+    """The OS user name, the default actor for acknowledgements."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 @dataclass

@@ -433,10 +433,6 @@ class Store:
         self._query("SELECT count(*) AS n FROM kpis")
         self._query("SELECT kpi_id, period FROM observations ORDER BY kpi_id DESC LIMIT 1")
 
-    def latest_period(self) -> str | None:
-        row = self._query("SELECT max(period) AS period FROM observations")
-        return row[0]["period"] if row else None
-
     def upsert_observations(self, observations: Iterable[Observation]) -> int:
         """Insert or update observations in one transaction; return how many were written."""
         written = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sqlite3
 import threading
 import time
@@ -23,7 +22,7 @@ from intelligentos.evaluation import acknowledge_alert, evaluate_store
 from intelligentos.formatting import literal
 from intelligentos.lineage import LineageGraph
 from intelligentos.paths import builtin_themes_dir, config_dir
-from intelligentos.settings import Settings
+from intelligentos.settings import Settings, current_user
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.alerts_screen import AckScreen, AlertsScreen
 from intelligentos.tui.bench import BenchPlan
@@ -40,13 +39,6 @@ FLASH_SECONDS = 10.0  # a new alert pulses this long, then stays highlighted unt
 
 def system_clock() -> datetime:
     return datetime.now().astimezone()
-
-
-def default_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class CockpitApp(App):
@@ -91,7 +83,7 @@ class CockpitApp(App):
         self.snaps: dict[str, KpiSnapshot] = {}
         self.open_alerts: list[Alert] = []
         self.cockpit_themes: list[str] = []
-        self.user = user or default_user()
+        self.user = user or current_user()
         self.ring_bell = bell
         self.paused = False
         self.stale_while_paused = False
@@ -227,10 +219,8 @@ class CockpitApp(App):
             self.request_refresh()
 
     def _loaded(self, catalog, graph, snaps, open_alerts) -> None:
-        if self.catalog is None:
-            self.catalog = catalog
-        if self.graph is None or graph is not self.graph:
-            self.graph = graph
+        self.catalog = catalog
+        self.graph = graph
         self.snaps = snaps
         self.open_alerts = open_alerts
         self._announce(open_alerts)

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input
 from intelligentos.cockpit import KpiSnapshot
 from intelligentos.evaluation import alerts_of_kpi
 from intelligentos.tui.widgets import (
+    BREAKPOINTS,
     CeoCard,
     CockpitHeader,
     EnginePanel,
@@ -26,7 +27,7 @@ PULSE_SECONDS = 0.8
 
 class DashboardScreen(Screen):
     AUTO_FOCUS = ""  # focus goes to the first panel once data has arrived
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS
 
     BINDINGS = [
         Binding("1", "window(30)", "30", show=False),

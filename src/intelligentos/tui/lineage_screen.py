@@ -17,7 +17,7 @@ from intelligentos.cockpit import NodeStatus, dependents
 from intelligentos.detection import Status
 from intelligentos.formatting import format_value, literal
 from intelligentos.lineage import LineageNode
-from intelligentos.tui.widgets import CockpitHeader, glyph
+from intelligentos.tui.widgets import BREAKPOINTS, CockpitHeader, glyph
 
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
 EAGER_NODES = 60  # nodes built when a lineage opens (a screenful); the rest on demand
@@ -34,7 +34,7 @@ class LineageTree(Tree[LineageNode]):
 
 
 class LineageScreen(Screen):
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("left_square_bracket", "history(-1)", "History ←"),
@@ -182,9 +182,6 @@ class LineageScreen(Screen):
             found.append(node)
             stack.extend(reversed(node.children))
         return found
-
-    def find_node(self, predicate):
-        return next((n for n in self.tree_nodes() if n.data and predicate(n.data)), None)
 
     def _breadcrumbs(self) -> None:
         names = self.app.catalog.kpis

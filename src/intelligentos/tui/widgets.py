@@ -52,6 +52,8 @@ def glyph(widget: Widget, status: Status) -> Text:
 
 
 CLOCK_FORMAT = "%H:%M"
+# Screen classes by terminal width; cockpit.tcss lays panels out by them.
+BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
 
 
 class OpenLineage(Message):
