@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from textual.widgets._tooltip import Tooltip
+
 from intelligentos.bootstrap import init_store
 from intelligentos.detection import Status
 from intelligentos.settings import Settings
@@ -366,3 +368,27 @@ async def test_names_are_never_interpreted_as_markup(tmp_path):
         await settle(pilot)
         tree = app.screen.query_one(LineageTree)
         assert SHOWN in tree.root.label.plain
+
+
+async def test_hostile_engine_names_are_literal_in_tooltips_and_titles(tmp_path):
+    """Tooltips are parsed as markup when given a plain string: a name must never be."""
+    files = dict(MINI_CATALOG)
+    files["org.toml"] = files["org.toml"].replace(
+        'name = "Growth"\nowners', 'name = "Growth [/bold] ([link=x]Revenue[/link])"\nowners', 1
+    )
+    catalog = write_catalog(tmp_path / "c", files)
+    store = tmp_path / "s.db"
+    init_store(store, catalog, end=DEMO_END)
+    app = make_app(store, tmp_path / "config")
+    async with app.run_test(size=SIZE, tooltips=True) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#panel-growth", EnginePanel)
+        await pilot.hover("#panel-growth", offset=(2, 0))
+        await pilot.pause(0.6)  # the tooltip shows after a delay
+        await pilot.pause()
+        tooltip = panel.tooltip
+        assert not isinstance(tooltip, str), "a str tooltip is parsed as markup"
+        assert "[/bold]" in tooltip.plain and "[link=x]" in tooltip.plain
+        shown = app.screen.query_one(Tooltip)
+        assert shown.display and "[link=x]Revenue[/link]" in str(shown.render())
+        assert app.return_code is None

@@ -355,7 +355,7 @@ class EnginePanel(Vertical):
         # "Growth Engine (Revenue)" → "Growth Engine": the panel border has little room.
         self.title_text = literal(title.split(" (")[0])
         self.border_title = Text(self.title_text)
-        self.tooltip = literal(title)
+        self.tooltip = Text(literal(title))
 
     def compose(self):
         yield KpiTable(self.engine_id)
