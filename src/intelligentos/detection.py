@@ -1,4 +1,5 @@
-"""Deviation rules (SPEC.md §4) as pure functions over a KPI and its observations.
+"""Deviation rules (target band, anomaly, drift, stale data) as pure functions over a KPI
+and its observations.
 
 Each rule returns a :class:`Finding` when its condition holds, else ``None``. Missing values
 (``None``/NaN) are ignored. Defaults can be overridden per KPI in the catalog
@@ -10,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -80,6 +81,7 @@ class Finding:
 
 
 Point = tuple[str, float | None]
+PresentPoint = tuple[str, float]
 
 
 def is_missing(value: float | None) -> bool:
@@ -89,11 +91,11 @@ def is_missing(value: float | None) -> bool:
 _INFINITE = (math.inf, -math.inf)
 
 
-class Clean(list):
+class Clean(list[PresentPoint]):
     """Points already filtered by :func:`present` (so each rule need not filter again)."""
 
 
-def present(points: Sequence[Point]) -> list[Point]:
+def present(points: Sequence[Point]) -> Clean:
     """Points with a finite value (``v == v`` is false only for NaN). Hot: keep it lean."""
     if type(points) is Clean:
         return points
@@ -128,7 +130,8 @@ def shortfall(kpi: Kpi, value: float) -> float:
 
 def target_status(kpi: Kpi, value: float | None) -> Status:
     """Status of one value against the KPI's target band (warning/critical thresholds)."""
-    if is_missing(value):
+    # The explicit None test is what lets the type checker narrow ``value`` to a float.
+    if value is None or is_missing(value):
         return Status.NO_DATA
     gap = shortfall(kpi, value)
     if gap > kpi.critical:
@@ -315,7 +318,9 @@ def stale(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> Finding | 
     )
 
 
-RULES = {
+Check = Callable[[Kpi, Sequence[Point]], Finding | None]
+
+RULES: dict[Rule, Check] = {
     Rule.TARGET: target_band,
     Rule.ANOMALY: anomaly,
     Rule.DRIFT: drift,
@@ -330,7 +335,7 @@ def evaluate_kpi(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> dic
     stale_finding = None if Rule.STALE in disabled else stale(kpi, points, now)
     if stale_finding:
         return {Rule.STALE: stale_finding}
-    findings = {}
+    findings: dict[Rule, Finding] = {}
     for rule, check in RULES.items():
         if rule.value in disabled:
             continue
@@ -353,7 +358,7 @@ def stale_sources(
     kpis_by_system: dict[str, list[str]], stale_kpis: set[str], kpis_with_data: set[str]
 ) -> dict[str, list[str]]:
     """Systems whose every KPI (with any data) is stale, with those KPIs."""
-    out = {}
+    out: dict[str, list[str]] = {}
     for system, kpi_ids in kpis_by_system.items():
         fed = [k for k in kpi_ids if k in kpis_with_data]
         if fed and all(k in stale_kpis for k in fed):

@@ -11,16 +11,20 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NotRequired
+from typing import TYPE_CHECKING, Annotated, NotRequired, Protocol
 
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from intelligentos.formatting import literal
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 REQUIRED_COLUMNS = ("kpi_id", "period", "value")
 OPTIONAL_COLUMNS = ("source",)
@@ -44,6 +48,8 @@ class ObservationIn(TypedDict):
     """One observation as it arrives from a file (validated by pydantic-core in batches;
     the checks pydantic has no native type for follow in :func:`validate_rows`)."""
 
+    # A TypedDict may not carry non-field attributes, but pydantic < 2.7 (still allowed by
+    # the dependency floor) has no ``with_config`` decorator to set the config otherwise.
     __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     kpi_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -80,24 +86,30 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
     return fmt
 
 
+class ReadInto(Protocol):
+    """The one method :class:`CountingReader` needs from the file it wraps."""
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int | None: ...
+
+
 class CountingReader(io.RawIOBase):
     """A binary file that reports how many bytes have been read (for a progress bar)."""
 
-    def __init__(self, raw, on_read: Callable[[int], None] | None) -> None:
+    def __init__(self, raw: ReadInto, on_read: Callable[[int], None] | None) -> None:
         self.raw = raw
         self.on_read = on_read
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         count = self.raw.readinto(buffer)
         if count and self.on_read:
             self.on_read(count)
         return count or 0
 
 
-Raw = tuple[int, dict[str, Any]]  # (row number in the file, fields)
+Raw = tuple[int, dict[str, object]]  # (row number in the file, fields)
 
 
 def _csv_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
@@ -216,7 +228,9 @@ def _json_array_rows(text: io.TextIOBase, name: str) -> Iterator[Raw | Problem]:
         yield index, item
 
 
-def raw_rows(path: Path, fmt: str, on_read=None) -> Iterator[Raw | Problem]:
+def raw_rows(
+    path: Path, fmt: str, on_read: Callable[[int], None] | None = None
+) -> Iterator[Raw | Problem]:
     """Rows of one file as (row number, fields), or problems; decoding is strict UTF-8."""
     name = str(path)
     try:
@@ -254,19 +268,24 @@ def validate_rows(
 
     def flush() -> Iterator[list[ValidRow] | Problem]:
         records = [fields for _, fields in batch]
-        bad: dict[int, list] = {}
+        bad: dict[int, list[ErrorDetails]] = {}
+        parsed: Sequence[ObservationIn | None]
         try:
             parsed = BATCH_ADAPTER.validate_python(records)
         except ValidationError as error:
             for item in error.errors():
-                bad.setdefault(item["loc"][0], []).append(item)
+                position = item["loc"][0]
+                # Errors of a list are located by the item's index first.
+                assert isinstance(position, int)
+                bad.setdefault(position, []).append(item)
             parsed = [
                 None if index in bad else ROW_ADAPTER.validate_python(fields)
                 for index, fields in enumerate(records)
             ]
-        good = []
+        good: list[ValidRow] = []
         for index, ((row, fields), model) in enumerate(zip(batch, parsed, strict=True)):
-            if index in bad:
+            # Only rows with errors were left unparsed.
+            if model is None:
                 for item in bad[index]:
                     column = str(item["loc"][1]) if len(item["loc"]) > 1 else "-"
                     yield Problem(name, row, column, _message(item))
@@ -311,7 +330,7 @@ def validate_rows(
         yield Problem(name, 0, "-", "no observations in the file")
 
 
-def _message(item: dict) -> str:
+def _message(item: ErrorDetails) -> str:
     if item["type"] == "extra_forbidden":
         return "unexpected field"
     if item["type"] == "missing":

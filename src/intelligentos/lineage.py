@@ -7,6 +7,7 @@ label, children) that each front end renders its own way.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -26,7 +27,7 @@ class LineageNode:
         self.children.append(child)
         return child
 
-    def walk(self):
+    def walk(self) -> Iterator[LineageNode]:
         yield self
         for child in self.children:
             yield from child.walk()
@@ -47,7 +48,7 @@ def field_label(field_id: str) -> str:
 class LineageGraph:
     """Indexes over a catalog for walking roll-ups up and lineage down."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
     def warm(self) -> LineageGraph:

@@ -49,7 +49,13 @@ def _pipeline(function: str) -> Workflow:
 
 
 def _leading_under(
-    parent: Kpi, kpi_id: str, *, name: str, formula: str, rolls_up_to: str, lineage
+    parent: Kpi,
+    kpi_id: str,
+    *,
+    name: str,
+    formula: str,
+    rolls_up_to: str,
+    lineage: tuple[LineageLink, ...],
 ) -> Kpi:
     """A daily leading indicator owned, measured and targeted like ``parent``."""
     return Kpi(
@@ -84,7 +90,9 @@ def scaled_catalog(base: Catalog, total_kpis: int) -> Catalog:
     parents = [k for k in base.kpis.values() if k.level is not Level.CEO]
     kpis = dict(base.kpis)
 
-    def link(label: str, parent: Kpi, step: int, first_field: int, second_field: int):
+    def link(
+        label: str, parent: Kpi, step: int, first_field: int, second_field: int
+    ) -> LineageLink:
         return LineageLink(
             metric=label,
             workflow=f"pipeline_{parent.owner_function}",

@@ -1,13 +1,13 @@
 """Governance rules of the architecture, as pure functions over a parsed catalog.
 
-The rules (SPEC.md §2): no dangling references, no side-KPIs (every KPI reaches a CEO KPI
+The rules are: no dangling references, no side-KPIs (every KPI reaches a CEO KPI
 through roll-ups), no roll-up cycles, lineage down to at least one data field for every KPI,
 and exactly one owner function per KPI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ def validate_catalog(catalog: Catalog) -> list[Violation]:
 
 
 def _missing(
-    catalog_part: dict, ids: tuple[str, ...] | list[str], file: str, key: str, what: str
+    catalog_part: Mapping[str, object], ids: Iterable[str], file: str, key: str, what: str
 ) -> Iterator[Violation]:
     for ref in ids:
         if ref not in catalog_part:
@@ -125,15 +125,15 @@ def check_ownership(catalog: Catalog) -> Iterator[Violation]:
             )
     for agent in catalog.agents.values():
         for kpi_id in agent.owns:
-            kpi = catalog.kpis.get(kpi_id)
-            if kpi is None or agent.function is None or kpi.owner_function is None:
+            owned = catalog.kpis.get(kpi_id)
+            if owned is None or agent.function is None or owned.owner_function is None:
                 continue
-            if kpi.owner_function != agent.function:
+            if owned.owner_function != agent.function:
                 yield Violation(
                     "ownership",
                     agent.source,
                     f"agent.{agent.id}.owns",
-                    f"claims KPI '{kpi_id}', which is owned by function '{kpi.owner_function}'",
+                    f"claims KPI '{kpi_id}', which is owned by function '{owned.owner_function}'",
                 )
 
 

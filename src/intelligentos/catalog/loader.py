@@ -24,9 +24,10 @@ from intelligentos.catalog.models import (
     System,
     Theme,
     Workflow,
+    _Entity,
 )
 
-ENTITY_KINDS: dict[str, tuple[str, type]] = {
+ENTITY_KINDS: dict[str, tuple[str, type[_Entity]]] = {
     "kpi": ("kpis", Kpi),
     "engine": ("engines", Engine),
     "function": ("functions", Function),
@@ -41,7 +42,7 @@ ENTITY_KINDS: dict[str, tuple[str, type]] = {
 class CatalogError(Exception):
     """The catalog cannot be used; ``violations`` says where and why."""
 
-    def __init__(self, violations: list[Violation]):
+    def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
         first = violations[0] if violations else None
         summary = f"{len(violations)} catalog problem(s)"
@@ -63,7 +64,7 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
     if not files:
         return Catalog(), [Violation("catalog", str(directory), "", "no *.toml files in catalog")]
 
-    collected: dict[str, dict[str, object]] = {attr: {} for attr, _ in ENTITY_KINDS.values()}
+    collected: dict[str, dict[str, _Entity]] = {attr: {} for attr, _ in ENTITY_KINDS.values()}
     for path in files:
         relative = path.relative_to(directory).as_posix()
         try:
@@ -88,7 +89,7 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                     problems.append(Violation("schema", relative, key, "must be a table"))
                     continue
                 if entity_id in collected[attr]:
-                    other = collected[attr][entity_id].source  # type: ignore[attr-defined]
+                    other = collected[attr][entity_id].source
                     problems.append(
                         Violation("duplicate", relative, key, f"already defined in {other}")
                     )
@@ -108,7 +109,9 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                         )
                     continue
                 collected[attr][entity_id] = entity
-    return Catalog(**collected), problems
+    # Keyed by attribute name at run time, so pydantic (not the type checker) matches each
+    # dict to its field; every dict only ever holds instances of that field's model.
+    return Catalog.model_validate(collected), problems
 
 
 def load_catalog(directory: Path) -> Catalog:

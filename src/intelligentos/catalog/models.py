@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Level(StrEnum):
@@ -52,7 +52,7 @@ class _Entity(BaseModel):
 
 
 class DetectionOverrides(BaseModel):
-    """Per-KPI overrides of the detection defaults in SPEC.md §4."""
+    """Per-KPI overrides of the detection defaults (see :mod:`intelligentos.detection`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -100,7 +100,7 @@ class Kpi(_Entity):
 
     @field_validator("critical")
     @classmethod
-    def _critical_not_below_warning(cls, critical: float, info) -> float:
+    def _critical_not_below_warning(cls, critical: float, info: ValidationInfo) -> float:
         warning = info.data.get("warning")
         if warning is not None and critical < warning:
             raise ValueError("critical threshold must be at least the warning threshold")
