@@ -1,15 +1,57 @@
-"""The user's small config file (``config.toml`` in the config directory)."""
+"""The user's settings: ``config.toml`` in the config directory, plus environment overrides.
+
+Values come from, highest priority first: keyword arguments, ``INTELLIGENTOS_*``
+environment variables (``__`` separates a section from its key, e.g.
+``INTELLIGENTOS_THEME=nord`` or ``INTELLIGENTOS_COCKPIT__BELL=true``), then the file;
+tables merge key by key across sources::
+
+    theme = "nord"
+
+    [keymap]             # binding id -> comma-separated keys
+    alerts = "ctrl+a"
+
+    [cockpit]
+    bell = true          # ring the terminal bell on new alerts
+    user = "alice"       # who acknowledges alerts; the OS user when absent
+
+Keys the cockpit does not know are ignored when loading and kept when saving, so the file
+can carry settings for newer versions. Comments are not kept when the cockpit saves.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
-import json
 import os
+import tempfile
 import tomllib
+from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
+
+import tomli_w
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from intelligentos.paths import config_dir
+
+CONFIG_FILE_NAME = "config.toml"
+ENV_PREFIX = "INTELLIGENTOS_"
+
+_HEADER = (
+    "# IntelligentOS cockpit settings. The cockpit rewrites this file when a setting is\n"
+    "# changed in the app; comments are not kept.\n\n"
+)
+# Everything that can go wrong reading the file or the environment: tomllib, UTF-8 and
+# pydantic(-settings) errors are all ValueErrors, an unreadable file is an OSError.
+_LOAD_ERRORS = (OSError, ValueError)
 
 
 def current_user() -> str:
@@ -20,30 +62,237 @@ def current_user() -> str:
         return "unknown"
 
 
-@dataclass
-class Settings:
+def config_file(directory: Path | None = None) -> Path:
+    """``config.toml`` in ``directory``, by default the user's config directory."""
+    return (config_dir() if directory is None else directory) / CONFIG_FILE_NAME
+
+
+class ConfigFileError(OSError, ValueError):
+    """The existing config file cannot be safely rewritten (it is not UTF-8 TOML).
+
+    An OSError so that callers already guarding a save against I/O errors handle it too.
+    """
+
+
+class CockpitSection(BaseModel):
+    """The ``[cockpit]`` table."""
+
+    bell: bool = False
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class _Sources:
+    toml_file: Path | None = None
+    environment: bool = True
+
+
+# Direct construction: keyword arguments and the environment, never the user's file.
+_DIRECT = _Sources()
+# Which sources the next construction reads. A context variable rather than a class
+# attribute: it is private to the current thread / asyncio task, so concurrent loads of
+# different directories cannot see each other's file.
+_SOURCES: ContextVar[_Sources] = ContextVar("intelligentos_settings_sources", default=_DIRECT)
+
+
+class CockpitSettings(BaseSettings):
+    """The cockpit's settings.
+
+    ``CockpitSettings.load(directory)`` reads keyword overrides, the environment and
+    ``config.toml``. Loading never fails because of the file or the environment: a source
+    that cannot be used (bad TOML, not UTF-8, unreadable, wrong value types) is skipped
+    whole and ``settings.problem`` says what was ignored, in one sentence per ignored
+    source naming it (the file's path, or the environment); it is None when everything
+    was used.
+
+    Constructing directly, ``CockpitSettings(theme="nord")``, reads keyword arguments and
+    the environment but never the file, so it cannot pick up the user's real config.
+
+    A new section is a field whose type is a pydantic model (a ``[table]``) or a list of
+    models (an ``[[array of tables]]``); loading and saving need no other change.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        # INTELLIGENTOS_DB, INTELLIGENTOS_CONFIG_DIR and keys from newer versions share the
+        # prefix and the file; they are not settings of this model.
+        extra="ignore",
+        # `INTELLIGENTOS_THEME=` in a shell means "unset", not a theme named "".
+        env_ignore_empty=True,
+    )
+
     theme: str | None = None
+    keymap: dict[str, str] = Field(default_factory=dict)
+    cockpit: CockpitSection = Field(default_factory=CockpitSection)
+
+    _problem: str | None = PrivateAttr(default=None)
+
+    @property
+    def problem(self) -> str | None:
+        """Why ``load()`` ignored the config file or the environment, or None."""
+        return self._problem
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> Settings:
-        path = (directory or config_dir()) / "config.toml"
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            # A missing or unreadable config must never stop the cockpit from starting.
-            return cls()
-        theme = data.get("theme")
-        return cls(theme=theme if isinstance(theme, str) else None)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No .env or secrets directory: a .env in whatever directory the cockpit is started
+        # from must not change its behaviour.
+        chosen = _SOURCES.get()
+        sources = [init_settings]
+        if chosen.environment:
+            sources.append(env_settings)
+        if chosen.toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=chosen.toml_file))
+        return tuple(sources)
 
-    def save(self, directory: Path | None = None) -> Path:
-        directory = directory or config_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / "config.toml"
-        lines = ["# IntelligentOS cockpit settings (written by the cockpit)\n"]
-        if self.theme:
-            # JSON string literals are valid TOML basic strings.
-            lines.append(f"theme = {json.dumps(self.theme)}\n")
-        temp = path.with_suffix(".tmp")
-        temp.write_text("".join(lines), encoding="utf-8")
-        os.replace(temp, path)
+    @classmethod
+    def load(cls, directory: Path | None = None, **overrides: Any) -> Self:
+        """Settings from ``overrides``, the environment and ``config.toml`` in ``directory``
+        (by default the user's config directory), in that priority.
+
+        Raises only if ``overrides`` themselves are invalid.
+        """
+        path = config_file(directory)
+        everything = cls._try(_Sources(path, environment=True), overrides)
+        if not isinstance(everything, Exception):
+            return everything
+        # Find the culprit by dropping one source at a time, keeping whatever still works.
+        without_file = cls._try(_Sources(None, environment=True), overrides)
+        without_env = cls._try(_Sources(path, environment=False), overrides)
+        if not isinstance(without_file, Exception):
+            settings, problem = without_file, _file_problem(path, everything)
+        elif not isinstance(without_env, Exception):
+            settings, problem = without_env, _env_problem(without_file)
+        else:
+            settings = cls._build(_Sources(None, environment=False), overrides)
+            problem = f"{_file_problem(path, without_env)} {_env_problem(without_file)}"
+        settings._problem = problem
+        return settings
+
+    @classmethod
+    def _build(cls, sources: _Sources, overrides: dict[str, Any]) -> Self:
+        token = _SOURCES.set(sources)
+        try:
+            return cls(**overrides)
+        finally:
+            _SOURCES.reset(token)
+
+    @classmethod
+    def _try(cls, sources: _Sources, overrides: dict[str, Any]) -> Self | Exception:
+        try:
+            return cls._build(sources, overrides)
+        except _LOAD_ERRORS as error:
+            return error
+
+    def save(self, directory: Path | None = None, *, fields: Iterable[str] = ("theme",)) -> Path:
+        """Write the top-level settings named in ``fields`` to ``config.toml`` in
+        ``directory`` (by default the user's config directory) and return its path.
+
+        Every other key and table already in the file is kept, as are unknown keys inside
+        a saved section; a setting that is None is removed (TOML has no null). The file is
+        replaced atomically with mode 0600, creating the directory if needed.
+
+        Raises ConfigFileError (an OSError) and leaves the file untouched if it exists but
+        is not UTF-8 TOML; other OSErrors if it cannot be read or written; ValueError for a
+        name in ``fields`` that is not a setting.
+        """
+        names = list(dict.fromkeys(fields))
+        unknown = [name for name in names if name not in type(self).model_fields]
+        if unknown:
+            raise ValueError(f"Not a setting: {', '.join(unknown)}")
+        path = config_file(directory)
+        document = _read_document(path)
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                document[name] = _merged_section(document.get(name), value)
+            else:
+                dumped = self.model_dump(mode="json", include={name}, exclude_none=True)
+                if name in dumped:
+                    document[name] = dumped[name]
+                else:
+                    document.pop(name, None)
+        _write_privately(path, _HEADER + tomli_w.dumps(document))
         return path
+
+
+# Existing callers say `Settings.load(directory).theme` and `Settings(theme=...).save(...)`.
+Settings = CockpitSettings
+
+
+def _merged_section(existing: object, section: BaseModel) -> dict[str, Any]:
+    # Keys this version does not know (from a newer version or a hand edit) stay; the ones
+    # it knows are its own, so a None value removes them.
+    table = dict(existing) if isinstance(existing, dict) else {}
+    for key in type(section).model_fields:
+        table.pop(key, None)
+    table.update(section.model_dump(mode="json", exclude_none=True))
+    return table
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        # Rewriting would lose whatever the user meant to write; let them fix it instead.
+        raise ConfigFileError(
+            f"Not saving settings: {path} is not valid UTF-8 TOML ({error}); fix or remove it."
+        ) from error
+
+
+def _write_privately(path: Path, text: str) -> None:
+    # Dotfile managers often symlink the config: replace the file it points to, not the link.
+    target = path.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # mkstemp creates the file 0600 (the config may hold secrets) with a unique name, so
+    # concurrent saves never write into each other's temporary file; os.replace then makes
+    # a reader see the old or the new file, never half of one.
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _file_problem(path: Path, error: Exception) -> str:
+    if isinstance(error, tomllib.TOMLDecodeError):
+        return f"Ignored {path}, which is not valid TOML: {error}."
+    if isinstance(error, UnicodeDecodeError):
+        return f"Ignored {path}, which is not UTF-8 text."
+    if isinstance(error, OSError):
+        return f"Ignored {path}, which cannot be read: {error.strerror or error}."
+    if isinstance(error, ValidationError):
+        return f"Ignored {path}, which has {_describe(error)}."
+    return f"Ignored {path}: {error}."
+
+
+def _env_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return f"Ignored the {ENV_PREFIX}* environment variables, which have {_describe(error)}."
+    return f"Ignored the {ENV_PREFIX}* environment variables: {error}."
+
+
+def _describe(error: ValidationError) -> str:
+    # Never the offending value itself: the config may hold secrets and problems are shown.
+    errors = error.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"a bad value for {where}: {first['msg']}{more}"

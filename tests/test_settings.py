@@ -1,0 +1,342 @@
+"""config.toml plus INTELLIGENTOS_* environment overrides: loading never fails, saving keeps
+what it does not own."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from intelligentos.settings import (
+    CockpitSection,
+    CockpitSettings,
+    ConfigFileError,
+    Settings,
+    config_file,
+)
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No setting leaks in from the developer's shell, and the default config directory is
+    a throwaway one."""
+    for name in list(os.environ):
+        if name.upper().startswith("INTELLIGENTOS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("INTELLIGENTOS_CONFIG_DIR", str(tmp_path / "default-config"))
+
+
+def write_config(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_config(directory: Path) -> dict:
+    return tomllib.loads((directory / "config.toml").read_text(encoding="utf-8"))
+
+
+FULL = """
+theme = "nord"
+
+[keymap]
+alerts = "ctrl+a"
+quit = "q,ctrl+q"
+
+[cockpit]
+bell = true
+user = "alice"
+"""
+
+# Everything here except `theme` belongs to someone else: a theme save must keep it all.
+FOREIGN = """
+theme = "old"
+future_setting = 42
+
+[keymap]
+alerts = "ctrl+a"
+
+[cockpit]
+bell = true
+from_a_newer_version = "keep me"
+
+[[notify]]
+channel = "slack"
+kpis = ["win_rate"]
+
+[[notify]]
+channel = "email"
+to = "ops@example.com"
+"""
+
+
+def test_no_file_gives_defaults(tmp_path):
+    settings = CockpitSettings.load(tmp_path / "config")
+    assert settings.theme is None
+    assert settings.keymap == {}
+    assert settings.cockpit == CockpitSection(bell=False, user=None)
+    assert settings.problem is None
+    assert not (tmp_path / "config").exists()
+
+
+def test_reads_theme_keymap_and_cockpit_section_from_the_file(tmp_path):
+    write_config(tmp_path, FULL)
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme == "nord"
+    assert settings.keymap == {"alerts": "ctrl+a", "quit": "q,ctrl+q"}
+    assert settings.cockpit.bell is True
+    assert settings.cockpit.user == "alice"
+    assert settings.problem is None
+
+
+def test_default_directory_is_the_config_dir(tmp_path):
+    write_config(tmp_path / "default-config", 'theme = "from-default-dir"\n')
+    assert config_file() == tmp_path / "default-config" / "config.toml"
+    assert CockpitSettings.load().theme == "from-default-dir"
+
+
+def test_environment_beats_the_file_key_by_key(tmp_path, monkeypatch):
+    write_config(tmp_path, FULL.replace("bell = true", "bell = false"))
+    monkeypatch.setenv("INTELLIGENTOS_THEME", "dracula")
+    monkeypatch.setenv("INTELLIGENTOS_COCKPIT__BELL", "true")
+    monkeypatch.setenv("INTELLIGENTOS_KEYMAP__QUIT", "ctrl+c")
+    # Variables with the prefix that are not settings must not disturb loading.
+    monkeypatch.setenv("INTELLIGENTOS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("INTELLIGENTOS_SOMETHING_ELSE", "x")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme == "dracula"
+    assert settings.cockpit.bell is True
+    # Tables merge key by key: the rest still comes from the file.
+    assert settings.cockpit.user == "alice"
+    assert settings.keymap == {"alerts": "ctrl+a", "quit": "ctrl+c"}
+    assert settings.problem is None
+
+
+def test_an_empty_environment_variable_means_unset(tmp_path, monkeypatch):
+    write_config(tmp_path, 'theme = "nord"\n')
+    monkeypatch.setenv("INTELLIGENTOS_THEME", "")
+    assert CockpitSettings.load(tmp_path).theme == "nord"
+
+
+BROKEN_FILES = {
+    "bad TOML": (b"theme = \n[cockpit\n", "not valid TOML"),
+    "wrong type": (b'theme = "nord"\n[cockpit]\nbell = "loud"\n', "cockpit.bell"),
+    "keymap not a table": (b'keymap = "ctrl+a"\n', "keymap"),
+    "keymap value not a string": (b"[keymap]\nalerts = 1\n", "keymap.alerts"),
+    "not UTF-8": (b'theme = "caf\xe9"\n', "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("content, reason", BROKEN_FILES.values(), ids=BROKEN_FILES.keys())
+def test_a_broken_file_gives_defaults_and_a_problem_and_is_left_alone(
+    tmp_path, monkeypatch, content, reason
+):
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    monkeypatch.setenv("INTELLIGENTOS_COCKPIT__USER", "bob")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme is None
+    assert settings.keymap == {}
+    # The environment still counts.
+    assert settings.cockpit == CockpitSection(bell=False, user="bob")
+    assert settings.problem is not None
+    assert str(path) in settings.problem
+    assert reason in settings.problem
+    assert settings.problem.endswith(".")
+    assert path.read_bytes() == content
+
+
+def test_a_problem_never_quotes_the_offending_value(tmp_path):
+    write_config(tmp_path, '[cockpit]\nuser = ["s3cr3t-token"]\n')
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.problem is not None
+    assert "cockpit.user" in settings.problem
+    assert "s3cr3t" not in settings.problem
+
+
+@POSIX_ONLY
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
+def test_an_unreadable_file_gives_defaults_and_a_problem(tmp_path):
+    path = write_config(tmp_path, FULL)
+    path.chmod(0)
+    try:
+        settings = CockpitSettings.load(tmp_path)
+    finally:
+        path.chmod(0o600)
+    assert settings.theme is None
+    assert settings.problem is not None
+    assert str(path) in settings.problem
+    assert "cannot be read" in settings.problem
+
+
+def test_a_file_that_fails_to_open_gives_defaults_and_a_problem(tmp_path, monkeypatch):
+    """The same as the chmod test above, for when the tests run as root."""
+    path = write_config(tmp_path, FULL)
+    real_open = Path.open
+
+    def refusing_open(self, *args, **kwargs):
+        if self.name == "config.toml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing_open)
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme is None
+    assert settings.problem == f"Ignored {path}, which cannot be read: Permission denied."
+
+
+def test_a_bad_environment_variable_keeps_the_file_and_is_reported(tmp_path, monkeypatch):
+    write_config(tmp_path, FULL)
+    monkeypatch.setenv("INTELLIGENTOS_COCKPIT__BELL", "perhaps")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme == "nord"
+    assert settings.cockpit.bell is True
+    assert settings.problem is not None
+    assert "INTELLIGENTOS_* environment" in settings.problem
+    assert "cockpit.bell" in settings.problem
+    assert "config.toml" not in settings.problem
+
+
+def test_a_bad_file_and_a_bad_environment_still_give_defaults(tmp_path, monkeypatch):
+    path = write_config(tmp_path, "theme = \n")
+    monkeypatch.setenv("INTELLIGENTOS_COCKPIT__BELL", "perhaps")
+    monkeypatch.setenv("INTELLIGENTOS_THEME", "dracula")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme is None
+    assert settings.cockpit.bell is False
+    assert settings.problem is not None
+    assert str(path) in settings.problem
+    assert "environment" in settings.problem
+
+
+def test_keyword_arguments_beat_the_file_and_the_environment(tmp_path, monkeypatch):
+    write_config(tmp_path, FULL)
+    monkeypatch.setenv("INTELLIGENTOS_THEME", "dracula")
+    settings = CockpitSettings.load(tmp_path, theme="solarized")
+    assert settings.theme == "solarized"
+    assert settings.cockpit.user == "alice"
+
+
+def test_direct_construction_never_reads_the_users_file(tmp_path):
+    write_config(tmp_path / "default-config", FULL)
+    assert CockpitSettings(theme="solarized").theme == "solarized"
+    assert CockpitSettings(theme="solarized").cockpit.bell is False
+    assert CockpitSettings().theme is None
+
+
+def test_settings_is_the_old_name_and_keeps_the_old_calls_working(tmp_path):
+    assert Settings is CockpitSettings
+    path = Settings(theme="nord").save(tmp_path / "config")
+    assert path == tmp_path / "config" / "config.toml"
+    assert Settings.load(tmp_path / "config").theme == "nord"
+
+
+def test_a_theme_save_keeps_every_key_and_table_it_does_not_own(tmp_path):
+    write_config(tmp_path, FOREIGN)
+    before = tomllib.loads(FOREIGN)
+    Settings(theme="nord").save(tmp_path)
+    after = read_config(tmp_path)
+    assert after == {**before, "theme": "nord"}
+    assert after["notify"][1] == {"channel": "email", "to": "ops@example.com"}
+    assert after["keymap"] == {"alerts": "ctrl+a"}
+
+
+def test_saving_no_theme_removes_the_key(tmp_path):
+    write_config(tmp_path, FOREIGN)
+    CockpitSettings(theme=None).save(tmp_path)
+    after = read_config(tmp_path)
+    assert "theme" not in after
+    assert after["future_setting"] == 42
+
+
+def test_saving_a_section_keeps_its_unknown_keys(tmp_path):
+    write_config(tmp_path, FOREIGN)
+    settings = CockpitSettings.load(tmp_path)
+    settings.cockpit.bell = False
+    settings.cockpit.user = "carol"
+    settings.keymap = {"refresh": "r"}
+    settings.save(tmp_path, fields=["cockpit", "keymap"])
+    after = read_config(tmp_path)
+    assert after["cockpit"] == {"bell": False, "user": "carol", "from_a_newer_version": "keep me"}
+    assert after["keymap"] == {"refresh": "r"}  # the keymap is owned whole
+    assert after["theme"] == "old"
+    assert len(after["notify"]) == 2
+    again = CockpitSettings.load(tmp_path)
+    assert again.cockpit == CockpitSection(bell=False, user="carol")
+    assert again.problem is None
+
+
+def test_saving_a_section_with_none_removes_that_key(tmp_path):
+    write_config(tmp_path, FULL)
+    CockpitSettings(cockpit=CockpitSection(bell=True, user=None)).save(tmp_path, fields=["cockpit"])
+    assert read_config(tmp_path)["cockpit"] == {"bell": True}
+
+
+def test_saving_an_unknown_field_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="nonsense"):
+        CockpitSettings().save(tmp_path, fields=["theme", "nonsense"])
+    assert not (tmp_path / "config.toml").exists()
+
+
+@POSIX_ONLY
+def test_save_creates_the_directory_and_writes_mode_0600(tmp_path):
+    directory = tmp_path / "deep" / "config"
+    path = Settings(theme="nord").save(directory)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text(encoding="utf-8").startswith("# IntelligentOS cockpit settings")
+
+
+@POSIX_ONLY
+def test_save_tightens_an_existing_world_readable_file(tmp_path):
+    path = write_config(tmp_path, FOREIGN)
+    path.chmod(0o644)
+    Settings(theme="nord").save(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"theme = \n[[notify]\n", b'theme = "caf\xe9"\n'],
+    ids=["bad TOML", "not UTF-8"],
+)
+def test_save_refuses_to_overwrite_a_broken_file(tmp_path, content):
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    with pytest.raises(OSError, match="not valid UTF-8 TOML") as raised:
+        Settings(theme="nord").save(tmp_path)
+    assert isinstance(raised.value, ConfigFileError)
+    assert isinstance(raised.value, ValueError)
+    assert str(path) in str(raised.value)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # no temp file left
+
+
+@POSIX_ONLY
+def test_save_through_a_symlink_updates_the_target(tmp_path):
+    real = write_config(tmp_path / "dotfiles", FOREIGN)
+    (tmp_path / "config").mkdir()
+    link = tmp_path / "config" / "config.toml"
+    link.symlink_to(real)
+    Settings(theme="nord").save(tmp_path / "config")
+    assert link.is_symlink()
+    assert read_config(tmp_path / "dotfiles")["theme"] == "nord"
+
+
+def test_concurrent_loads_of_different_directories_do_not_mix(tmp_path):
+    directories = []
+    for index in range(8):
+        directory = tmp_path / f"config-{index}"
+        write_config(directory, f'theme = "theme-{index}"\n')
+        directories.append(directory)
+    jobs = directories * 25
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        themes = list(pool.map(lambda d: CockpitSettings.load(d).theme, jobs))
+    assert themes == [f"theme-{d.name.split('-')[1]}" for d in jobs]
