@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.alerts import parse_stamp
-from intelligentos.bootstrap import init_store, today
+from intelligentos.bootstrap import init_store
 from intelligentos.cli import app
+from intelligentos.clock import parse_stamp
+from intelligentos.clock import utc_today as today
 
 runner = CliRunner()
 

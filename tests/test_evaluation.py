@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.alerts import SYSTEM_ACTOR, Alert, State, open_alert, stamp
+from intelligentos.alerts import SYSTEM_ACTOR, Alert, State, open_alert
+from intelligentos.clock import stamp
 from intelligentos.demo import PLANTS, periods
 from intelligentos.detection import (
     ANOMALY_WINDOW,

@@ -245,7 +245,7 @@ def test_import_refuses_a_store_damaged_in_the_middle(store, tmp_path):
 # --- SQL is parameterised everywhere outside the schema module ---------------------------
 
 PACKAGE = Path(intelligentos.__file__).parent
-SQL_METHODS = {"execute", "executemany", "executescript", "_query"}
+SQL_METHODS = {"execute", "executemany", "executescript", "query"}
 # Known, reported offenders in store.py (not ours to edit); each interpolates a module-level
 # constant or a fixed table name, never user data. Move them into schema.py and drop them here.
 ALLOWED: set[tuple[str, str]] = set()
@@ -285,7 +285,7 @@ def test_the_scan_catches_string_formatted_sql(tmp_path):
         "conn.execute('SELECT %s' % x)\n"
         "conn.execute('SELECT {}'.format(x))\n"
         "conn.executemany(f'INSERT INTO {t} VALUES (?)', rows)\n"
-        "store._query('SELECT ' + f'{x}')\n"
+        "store.query('SELECT ' + f'{x}')\n"
         "conn.execute('SELECT ?', (x,))\n"
         "conn.execute(CONSTANT[t])\n",
         encoding="utf-8",

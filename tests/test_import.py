@@ -452,3 +452,30 @@ def test_a_large_import_is_fast_and_memory_does_not_grow_with_the_file(tmp_path,
     assert rss_large < 200 * 1024, measures
     assert rss_large - rss_small < 40 * 1024, measures
     assert query(stores[1], "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_sync_resolves_a_removed_kpis_alerts_through_the_lifecycle(mini_store, tmp_path):
+    """Every transition is in the event log: a pruned KPI's open alerts are resolved with a
+    'resolve' event saying why, never by a silent UPDATE."""
+    was_open = [
+        (alert_id, state)
+        for alert_id, state in query(
+            mini_store,
+            "SELECT id, state FROM alerts WHERE kpi_id = 'win_rate' AND state != 'resolved'",
+        )
+    ]
+    assert was_open
+    catalog = write_catalog(tmp_path / "smaller", catalog_without_win_rate())
+    pruned = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog), "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    for alert_id, state in was_open:
+        last = query(
+            mini_store,
+            "SELECT action, from_state, to_state, note FROM alert_events WHERE alert_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (alert_id,),
+        )[0]
+        assert last[:3] == ("resolve", state, "resolved")
+        assert "removed from the catalog" in last[3]
+        resolved_at = query(mini_store, "SELECT resolved_at FROM alerts WHERE id = ?", (alert_id,))
+        assert resolved_at[0][0]

@@ -17,8 +17,8 @@ from intelligentos.alerts import (
     reconcile,
     regroup,
     snooze,
-    stamp,
 )
+from intelligentos.clock import stamp
 from intelligentos.detection import Finding, Rule, Severity
 
 NOW = datetime(2026, 11, 27, 9, 30)

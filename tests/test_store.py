@@ -19,15 +19,19 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def table_names(store: Store) -> set[str]:
+    return {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def test_new_store_has_schema_wal_and_owner_only_permissions(mini_catalog, tmp_path):
     path = tmp_path / "s.db"
     init_store(path, mini_catalog, demo=False)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with Store.open(path) as store:
-        mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
-        version = store.db.execute("PRAGMA user_version").fetchone()[0]
-        timeout = store.db.execute("PRAGMA busy_timeout").fetchone()[0]
-        tables = set(store.db.table_names())
+        mode = store.reader().execute("PRAGMA journal_mode").fetchone()[0]
+        version = store.reader().execute("PRAGMA user_version").fetchone()[0]
+        timeout = store.reader().execute("PRAGMA busy_timeout").fetchone()[0]
+        tables = table_names(store)
     assert mode == "wal"
     assert version == SCHEMA_VERSION
     assert timeout >= 1000
@@ -51,8 +55,8 @@ def test_observations_unique_per_kpi_and_period_and_upsert(mini_catalog, tmp_pat
         store.upsert_observations([Observation("win_rate", "2026-01-05", 20.0, "crm")])
         store.upsert_observations([Observation("win_rate", "2026-01-05", 21.5, "crm")])
         assert store.history("win_rate") == [("2026-01-05", 21.5)]
-        with pytest.raises(sqlite3.IntegrityError):
-            store.db.execute(
+        with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
+            conn.execute(
                 "INSERT INTO observations (kpi_id, period, value) "
                 "VALUES ('win_rate', '2026-01-05', 1)"
             )
@@ -70,11 +74,15 @@ def test_latest_windows_returns_the_latest_points_oldest_first(demo_store):
 
 def test_latest_window_query_uses_the_primary_key_index(demo_store):
     with Store.open(demo_store) as store:
-        plan = store.db.execute(
-            "EXPLAIN QUERY PLAN SELECT period, value FROM observations WHERE kpi_id = ? "
-            "AND period <= ? ORDER BY period DESC LIMIT 30",
-            ("uptime", "9"),
-        ).fetchall()
+        plan = (
+            store.reader()
+            .execute(
+                "EXPLAIN QUERY PLAN SELECT period, value FROM observations WHERE kpi_id = ? "
+                "AND period <= ? ORDER BY period DESC LIMIT 30",
+                ("uptime", "9"),
+            )
+            .fetchall()
+        )
     text = " ".join(str(row[-1]) for row in plan)
     assert "PRIMARY KEY" in text and "TEMP B-TREE" not in text
 
@@ -153,8 +161,8 @@ def test_migrations_upgrade_older_stores(tmp_path, mini_catalog, monkeypatch):
     )
     monkeypatch.setattr(store_module, "MIGRATIONS", schema.MIGRATIONS)
     with Store.open(path) as store:
-        assert "added_later" in store.db.table_names()
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert "added_later" in table_names(store)
+        assert store.reader().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
 
 
 def test_create_store_is_atomic_when_building_fails(tmp_path, mini_catalog):

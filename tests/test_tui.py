@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from textual.widgets._tooltip import Tooltip
 
 from intelligentos.bootstrap import init_store

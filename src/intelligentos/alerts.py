@@ -1,4 +1,4 @@
-"""The alert lifecycle (SPEC.md §4) as a pure state machine.
+"""The alert lifecycle as a pure state machine.
 
 States: ``firing`` → ``acknowledged`` → ``resolved``; ``snoozed`` only after
 acknowledgement, back to ``firing`` when the snooze expires while the condition holds.
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from intelligentos.catalog.models import Catalog
+from intelligentos.clock import stamp, utc_naive
 from intelligentos.detection import Finding, Severity
 
 SYSTEM_ACTOR = "intelligentos"
@@ -26,23 +28,11 @@ class State(StrEnum):
     RESOLVED = "resolved"
 
 
+OPEN_STATES = (State.FIRING, State.ACKNOWLEDGED, State.SNOOZED)
+
+
 class LifecycleError(ValueError):
     """A person asked for a transition the lifecycle does not allow."""
-
-
-def stamp(moment: datetime) -> str:
-    """ISO-8601 in UTC with a Z, the store's timestamp format (naive means UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=0).isoformat() + "Z"
-
-
-def parse_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=None)
-
-
-def utc_naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -94,6 +84,16 @@ class Alert:
     def needs_attention(self) -> bool:
         """Firing, unacknowledged and not grouped under a stale-source alert: it flashes."""
         return self.state is State.FIRING and self.parent_alert_id is None
+
+
+def subject_name(alert: Alert, catalog: Catalog | None) -> str:
+    """What an alert is about, by name: its KPI, or the source system of a stale source
+    (the id when the catalog does not know it)."""
+    if alert.kpi_id:
+        kpi = catalog.kpis.get(alert.kpi_id) if catalog else None
+        return kpi.name if kpi else alert.kpi_id
+    system = catalog.systems.get(alert.system_id or "") if catalog else None
+    return system.name if system else (alert.system_id or "")
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,20 @@ def snooze(
     snoozed = replace(alert, state=State.SNOOZED, snoozed_until=until, updated_at=at)
     text = f"snoozed until {until}" + (f": {note}" if note else "")
     return snoozed, Event(at, actor, "snooze", alert.state, State.SNOOZED, text, alert.value)
+
+
+def withdraw(alert: Alert, reason: str, now: datetime) -> tuple[Alert, Event]:
+    """Resolve an open alert whose subject is gone (its KPI or system left the catalog):
+    the condition can no longer be judged, so nobody should keep owning it."""
+    if alert.state is State.RESOLVED:
+        raise LifecycleError(f"alert {alert.id} is already resolved")
+    at = stamp(now)
+    resolved = replace(
+        alert, state=State.RESOLVED, resolved_at=at, updated_at=at, snoozed_until=None
+    )
+    return resolved, Event(
+        at, SYSTEM_ACTOR, "resolve", alert.state, State.RESOLVED, reason, alert.value
+    )
 
 
 def regroup(alert: Alert, parent_alert_id: int | None, now: datetime) -> Alert:

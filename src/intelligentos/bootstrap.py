@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from intelligentos.catalog import Catalog, CatalogError, load_catalog, validate_catalog
+from intelligentos.clock import utc_today
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS, demo_observations
 from intelligentos.paths import builtin_catalog_dir, default_db_path
-from intelligentos.scale import scaled_catalog
 from intelligentos.store import create_store
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def init_store(
@@ -35,11 +31,13 @@ def init_store(
     catalog_dir = Path(catalog_dir) if catalog_dir else builtin_catalog_dir()
     catalog = load_catalog(catalog_dir)
     if scale_kpis:
+        from intelligentos.scale import scaled_catalog  # benchmarks only: off the launch path
+
         catalog = scaled_catalog(catalog, scale_kpis)
         problems = validate_catalog(catalog)
         if problems:
             raise CatalogError(problems)
-    end = end or today()
+    end = end or utc_today()
     observations = demo_observations(catalog, end, seed, days=history_days) if demo else ()
     meta = {"catalog": str(catalog_dir.resolve()), "created": end.isoformat()}
     if demo:

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -19,9 +19,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from intelligentos.alerts import Alert, LifecycleError, parse_duration
-from intelligentos.bootstrap import init_store, resolve_store, today
+from intelligentos.alerts import Alert, LifecycleError, State, parse_duration, subject_name
+from intelligentos.bootstrap import init_store, resolve_store
 from intelligentos.catalog import CatalogError, Level, check_catalog, load_catalog
+from intelligentos.clock import period_upper_bound, utc_now, utc_today
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
@@ -231,7 +232,7 @@ def kpis(
     with open_store(db) as store:
         catalog = store.read_catalog()
         windows = store.latest_windows(2)
-    as_of = today()
+    as_of = utc_today()
     records = []
     for kpi in catalog.kpis.values():
         window = windows.get(kpi.id, [])
@@ -291,27 +292,18 @@ UserOption = Annotated[
     str | None,
     typer.Option("--user", help="Who is acting [default: the OS user name]", show_default=False),
 ]
-STATES = ("firing", "acknowledged", "snoozed", "resolved")
+STATES = tuple(state.value for state in State)
 
 
 def acting_user(user: str | None) -> str:
     return user or current_user()
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def alert_record(alert: Alert, catalog) -> dict:
     record = {key: value for key, value in asdict(alert).items()}
     record["severity"] = alert.severity.value
     record["state"] = alert.state.value
-    if alert.kpi_id:
-        kpi = catalog.kpis.get(alert.kpi_id)
-        record["subject"] = kpi.name if kpi else alert.kpi_id
-    else:
-        system = catalog.systems.get(alert.system_id or "")
-        record["subject"] = system.name if system else alert.system_id
+    record["subject"] = subject_name(alert, catalog)
     record["needs_attention"] = alert.needs_attention
     return record
 
@@ -345,7 +337,7 @@ def check(
         catalog = store.read_catalog()
         try:
             store.ensure_intact()
-            result = evaluate_store(store, catalog, now_utc())
+            result = evaluate_store(store, catalog, utc_now())
         except StoreError as error:
             raise fail(str(error)) from error
         records = [alert_record(a, catalog) for a in result.open_alerts]
@@ -391,7 +383,7 @@ def ack(
     with open_store(db) as store:
         try:
             store.ensure_intact()
-            alert = acknowledge_alert(store, alert_id, acting_user(user), note, now_utc())
+            alert = acknowledge_alert(store, alert_id, acting_user(user), note, utc_now())
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
@@ -413,7 +405,7 @@ def snooze(
     with open_store(db) as store:
         try:
             store.ensure_intact()
-            alert = snooze_alert(store, alert_id, length, acting_user(user), note, now_utc())
+            alert = snooze_alert(store, alert_id, length, acting_user(user), note, utc_now())
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
@@ -443,12 +435,12 @@ def import_observations(
         raw_rows,
         validate_rows,
     )
-    from intelligentos.store.bulk import Staging, kpi_ids
+    from intelligentos.store.bulk import Staging
 
     with open_store(db) as store:
         try:
             staging = Staging(store)  # checks the file is sound before anything is read
-            known = kpi_ids(store)
+            known = store.kpi_ids()
         except StoreError as error:
             raise fail(str(error)) from error
         problems: list[Problem] = []
@@ -587,14 +579,11 @@ def export_observations(
     out_path: OutOption = None,
 ) -> None:
     """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
-    from intelligentos.store.bulk import iter_observations
-
     if fmt not in ("csv", "json", "jsonl"):
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
-    upper = f"{until}T99" if until and len(until) == 10 else until
     with open_store(db) as store, output_stream(out_path) as handle:
         count = write_records(
-            iter_observations(store, kpi, since, upper),
+            store.iter_observations(kpi, since, period_upper_bound(until)),
             ["kpi_id", "period", "value", "source"],
             fmt,
             handle,

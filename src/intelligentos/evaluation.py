@@ -7,11 +7,13 @@ No SQL here (the store does that) and no Textual.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from intelligentos.alerts import (
     Alert,
+    Event,
     LifecycleError,
     State,
     acknowledge,
@@ -90,13 +92,12 @@ def evaluate_store(
         sources = stale_sources(graph.kpis_by_system, stale_kpis, with_data)
         open_by_key = {alert.key: alert for alert in store.open_alerts()}
 
-        def apply(before: Alert | None, after: Alert, event) -> Alert:
-            if after != before:
-                after = store.save_alert(after)
+        def apply(before: Alert | None, after: Alert, event: Event | None) -> Alert:
+            if after == before and event is None:
+                return after  # nothing moved: an evaluation without news writes nothing
             if event is not None:
-                store.append_event(after.id, event)
                 result.transitions += 1
-            return after
+            return store.record(after, event)
 
         source_alert_ids: dict[str, int] = {}
         source_keys = {key for key in open_by_key if key[1] is not None}
@@ -152,16 +153,20 @@ def evaluate_store(
     return result
 
 
-def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
-    """Acknowledge one alert (CLI and cockpit share this); raises LifecycleError."""
+def change_alert(
+    store: Store, alert_id: int, transition: Callable[[Alert], tuple[Alert, Event]]
+) -> Alert:
+    """Apply a person's lifecycle transition to one alert and log it, in one transaction
+    (the CLI and the cockpit share this); raises :class:`LifecycleError`."""
     with store.transaction():
         alert = store.alert(alert_id)
         if alert is None:
             raise LifecycleError(f"there is no alert {alert_id}")
-        new, event = acknowledge(alert, actor, note, now)
-        store.save_alert(new)
-        store.append_event(alert_id, event)
-        return new
+        return store.record(*transition(alert))
+
+
+def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    return change_alert(store, alert_id, lambda alert: acknowledge(alert, actor, note, now))
 
 
 def snooze_alert(
@@ -172,14 +177,7 @@ def snooze_alert(
     note: str | None,
     now: datetime,
 ) -> Alert:
-    with store.transaction():
-        alert = store.alert(alert_id)
-        if alert is None:
-            raise LifecycleError(f"there is no alert {alert_id}")
-        new, event = snooze(alert, duration, actor, note, now)
-        store.save_alert(new)
-        store.append_event(alert_id, event)
-        return new
+    return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))
 
 
 def alerts_of_kpi(alerts: list[Alert], kpi_id: str) -> list[Alert]:

@@ -8,13 +8,18 @@ either none or all of an import's rows.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from intelligentos.alerts import withdraw
 from intelligentos.catalog.models import Catalog
-from intelligentos.store.store import Store, StoreError, _catalog_rows
+from intelligentos.clock import stamp, utc_now
+from intelligentos.store.catalog_rows import Row
+from intelligentos.store.store import Store, StoreError
+
+# (kpi_id, period, value, source, file index, row number)
+StagedRow = tuple[str, str, float, str | None, int, int]
 
 STAGE_SCHEMA = """
 CREATE TEMP TABLE IF NOT EXISTS import_stage (
@@ -52,27 +57,26 @@ class MergeCounts:
 
 
 class Staging:
-    """A private staging area for one import on one connection."""
+    """A private staging area for one import, on the store's writer connection (TEMP tables
+    belong to one connection, and the merge must see them)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.rows = 0
         self.duplicate_rows: list[tuple[int, int, int, int]] = []
-        with store._lock:
-            conn = store._conn
-            store.ensure_intact("nothing was imported")
+        store.ensure_intact("nothing was imported")
+        with store.session() as conn:
             conn.execute("PRAGMA temp_store = FILE")
             conn.execute(STAGE_SCHEMA)
             conn.execute("DELETE FROM temp.import_stage")
 
-    def add(self, rows: list[tuple]) -> None:
+    def add(self, rows: list[StagedRow]) -> None:
         """Stage (kpi_id, period, value, source, file_index, row) tuples.
 
         The primary key drops a second row for the same (kpi_id, period); only when that
         happens is the batch looked at row by row, to say which row repeats which.
         """
-        with self.store._lock:
-            conn = self.store._conn
+        with self.store.session() as conn:
             conn.execute("BEGIN")  # temp tables only: no lock on the store itself
             try:
                 cursor = conn.executemany(
@@ -87,7 +91,7 @@ class Staging:
             conn.execute("COMMIT")
             self.rows += staged
 
-    def _find_duplicates(self, conn, rows: list[tuple]) -> None:
+    def _find_duplicates(self, conn: sqlite3.Connection, rows: list[StagedRow]) -> None:
         for kpi_id, period, _value, _source, file_index, row in rows:
             first = conn.execute(
                 "SELECT file_index, row FROM temp.import_stage WHERE kpi_id = ? AND period = ?",
@@ -102,63 +106,32 @@ class Staging:
 
     def preview(self) -> MergeCounts:
         """What :meth:`merge` would do, without writing (for --dry-run)."""
-        with self.store._lock:
-            inserted, updated, unchanged = self.store._conn.execute(COUNT_CHANGES).fetchone()
+        with self.store.session() as conn:
+            inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
     def merge(self, now: datetime | None = None) -> MergeCounts:
         """Upsert every staged row into ``observations`` in one write transaction."""
-        moment = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = stamp(now or utc_now())
         with self.store.transaction() as conn:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
             conn.execute(MERGE, (moment,))
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
     def close(self) -> None:
-        with self.store._lock:
-            self.store._conn.execute("DROP TABLE IF EXISTS temp.import_stage")
-
-
-def kpi_ids(store: Store) -> set[str]:
-    return {row["id"] for row in store._query("SELECT id FROM kpis")}
+        with self.store.session() as conn:
+            conn.execute("DROP TABLE IF EXISTS temp.import_stage")
 
 
 # --- export ------------------------------------------------------------------------------
 
 
-def iter_observations(
-    store: Store, kpi_id: str | None = None, since: str | None = None, until: str | None = None
-) -> Iterator[dict]:
-    """Observations in (kpi_id, period) order, streamed in pages (bounded memory)."""
-    after = ("", "")
-    while True:
-        with store._lock:
-            rows = store._conn.execute(
-                "SELECT kpi_id, period, value, source, ingested_at FROM observations "
-                "WHERE (kpi_id, period) > (?1, ?2) "
-                "AND (?3 IS NULL OR kpi_id = ?3) AND (?4 IS NULL OR period >= ?4) "
-                "AND (?5 IS NULL OR period <= ?5) ORDER BY kpi_id, period LIMIT 5000",
-                (after[0], after[1], kpi_id, since, until),
-            ).fetchall()
-        if not rows:
-            return
-        for kpi, period, value, source, ingested in rows:
-            yield {
-                "kpi_id": kpi,
-                "period": period,
-                "value": value,
-                "source": source,
-                "ingested_at": ingested,
-            }
-        after = (rows[-1][0], rows[-1][1])
-
-
-def alerts_with_events(store: Store) -> list[dict]:
-    alerts = store._query("SELECT * FROM alerts ORDER BY id")
-    events: dict[int, list[dict]] = {}
-    for event in store._query("SELECT * FROM alert_events ORDER BY alert_id, id"):
+def alerts_with_events(store: Store) -> list[Row]:
+    """Every alert as its row, with its events' rows under ``events``."""
+    events: dict[int, list[Row]] = {}
+    for event in store.event_rows():
         events.setdefault(event["alert_id"], []).append(event)
-    return [{**alert, "events": events.get(alert["id"], [])} for alert in alerts]
+    return [{**alert, "events": events.get(alert["id"], [])} for alert in store.alert_rows()]
 
 
 # --- catalog re-sync ---------------------------------------------------------------------
@@ -170,55 +143,39 @@ class SyncReport:
     removed: list[str]
     kept: int
     pruned_observations: int
+    resolved_alerts: int = 0
 
 
-def kpis_with_history(store: Store, ids: Iterable[str]) -> dict[str, int]:
-    wanted = json.dumps(sorted(ids))
-    rows = store._query(
-        "SELECT kpi_id, count(*) AS n FROM observations "
-        "WHERE kpi_id IN (SELECT value FROM json_each(?)) GROUP BY kpi_id",
-        (wanted,),
-    )
-    return {row["kpi_id"]: row["n"] for row in rows}
-
-
-def sync_catalog(store: Store, catalog: Catalog, *, prune: bool = False) -> SyncReport:
+def sync_catalog(
+    store: Store, catalog: Catalog, *, prune: bool = False, now: datetime | None = None
+) -> SyncReport:
     """Replace the catalog tables with ``catalog`` in one transaction, keeping observations
-    and alert history. A removed KPI that has observations is refused unless ``prune``."""
-    from intelligentos.store.schema import CATALOG_TABLES, DELETE_CATALOG_TABLE
-
-    with store.transaction() as conn:
-        existing = {row[0] for row in conn.execute("SELECT id FROM kpis")}
+    and alert history. A removed KPI that has observations is refused unless ``prune``;
+    a removed KPI's or system's open alerts are resolved through the lifecycle, each with
+    its event."""
+    moment = now or utc_now()
+    with store.transaction():
+        existing = store.kpi_ids()
         removed = sorted(existing - set(catalog.kpis))
         added = sorted(set(catalog.kpis) - existing)
-        history = kpis_with_history(store, removed) if removed else {}
+        history = store.observation_counts(removed) if removed else {}
         if history and not prune:
             listed = ", ".join(f"{k} ({n} observations)" for k, n in sorted(history.items()))
             raise StoreError(
                 f"The new catalog drops KPIs that have history: {listed}; nothing was "
                 "changed. Pass --prune to delete their observations."
             )
-        pruned = 0
-        if removed:
-            gone = json.dumps(removed)
-            pruned = conn.execute(
-                "DELETE FROM observations WHERE kpi_id IN (SELECT value FROM json_each(?))",
-                (gone,),
-            ).rowcount
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            conn.execute(
-                "UPDATE alerts SET state = 'resolved', resolved_at = ?, updated_at = ? "
-                "WHERE state != 'resolved' AND kpi_id IN (SELECT value FROM json_each(?))",
-                (now, now, gone),
-            )
-        for table in CATALOG_TABLES:
-            conn.execute(DELETE_CATALOG_TABLE[table])
-        for table, rows in _catalog_rows(catalog).items():
-            if rows:
-                store.db[table].insert_all(rows)
-        conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('catalog_synced', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),),
-        )
-    return SyncReport(added, removed, len(existing & set(catalog.kpis)), pruned)
+        pruned = store.delete_observations(removed) if removed else 0
+        resolved = 0
+        for alert in store.open_alerts():
+            if alert.kpi_id in removed:
+                reason = f"KPI {alert.kpi_id} was removed from the catalog"
+            elif alert.system_id is not None and alert.system_id not in catalog.systems:
+                reason = f"system {alert.system_id} was removed from the catalog"
+            else:
+                continue
+            store.record(*withdraw(alert, reason, moment))
+            resolved += 1
+        store.write_catalog(catalog)
+        store.set_meta("catalog_synced", stamp(moment))
+    return SyncReport(added, removed, len(existing & set(catalog.kpis)), pruned, resolved)

@@ -185,7 +185,8 @@ SELECT_CATALOG_TABLE = {
     table: f"SELECT * FROM {table} ORDER BY position"
     for table in CATALOG_TABLES
     if table != "lineage"
-}
+} | {"lineage": "SELECT * FROM lineage ORDER BY kpi_id, link, position"}
+
 DELETE_CATALOG_TABLE = {table: f"DELETE FROM {table}" for table in CATALOG_TABLES}
 ALERT_COLUMNS = (
     "kpi_id",
@@ -214,8 +215,18 @@ INSERT_ALERT = (
 UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = :{c}' for c in ALERT_COLUMNS)} WHERE id = :id"
 
 
-BUSY_TIMEOUT_MS = 5000
-SET_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"
+# Readers rarely wait in WAL mode; the writer waits in short slices so that closing the
+# store can stop it between two attempts.
+READER_BUSY_TIMEOUT_MS = 5000
+WRITER_BUSY_TIMEOUT_MS = 100
+SET_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {READER_BUSY_TIMEOUT_MS}"
+SET_WRITER_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {WRITER_BUSY_TIMEOUT_MS}"
+TABLE_NAMES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+
+
+def count_rows(table: str) -> str:
+    """``SELECT count(*)`` of a table named by the schema itself (never by user input)."""
+    return f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}"'
 
 
 def set_user_version(version: int) -> str:

@@ -7,46 +7,41 @@ marker, the schema version) is checked on a read-only connection first.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from intelligentos.alerts import Alert, Event, State
-from intelligentos.catalog.models import (
-    Agent,
-    Catalog,
-    Engine,
-    Function,
-    Kpi,
-    LineageLink,
-    Objective,
-    Step,
-    System,
-    Theme,
-    Workflow,
-)
+from intelligentos.alerts import OPEN_STATES, Alert, Event, State
+from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
+from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
     ALERT_COLUMNS,
     APP_ID,
+    CATALOG_TABLES,
+    DELETE_CATALOG_TABLE,
     INSERT_ALERT,
     MIGRATIONS,
     SCHEMA_V1,
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
     SET_BUSY_TIMEOUT,
+    SET_WRITER_BUSY_TIMEOUT,
+    TABLE_NAMES,
     UPDATE_ALERT,
+    count_rows,
     set_user_version,
 )
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 LOCK_PATIENCE_SECONDS = 60.0
+NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
 
 class StoreError(Exception):
@@ -120,62 +115,122 @@ def identify_store(path: Path) -> int:
 
 
 class Store:
-    """A connection to one store file. Thread-safe: calls are serialised by a lock."""
+    """One store file, shared by the threads of one process.
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool):
+    Every thread reads through a connection of its own (WAL lets readers run beside a
+    writer, in this process or another). Writes go through one writer connection, one
+    transaction at a time. Waiting for another process's write lock happens in short
+    slices with nothing held that readers need, and :meth:`close` ends such a wait (and
+    interrupts running statements) at once, so that quitting never waits on the store.
+    """
+
+    def __init__(self, path: Path, readonly: bool) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        self._conn = conn
-        self._lock = threading.RLock()
+        self._uri = f"{self.path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._writing_thread: int | None = None
+        self._closed = threading.Event()
 
-    @functools.cached_property
-    def db(self):
-        """A sqlite-utils view of the same connection (imported on first use: the cockpit's
-        start-up does not need it)."""
-        import sqlite_utils
-
-        return sqlite_utils.Database(self._conn, recursive_triggers=False, execute_plugins=False)
-
-    # --- opening -----------------------------------------------------------------------
+    # --- opening and closing -------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        """Open our store at ``path`` (migrating an older schema); raise :class:`StoreError`
+        for anything else. Blocking: the cockpit calls it from a worker thread."""
         path = Path(path)
         version = identify_store(path)
         if not readonly and not os.access(path, os.W_OK):
             readonly = True
-        uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+        store = cls(path, readonly)
         try:
-            conn = sqlite3.connect(
-                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
-            )
-            conn.execute(SET_BUSY_TIMEOUT)
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+                with store._write_lock:
+                    writer = store._writer_connection()
+                    writer.execute("PRAGMA journal_mode = WAL")
+            store.reader()
         except sqlite3.Error as error:
+            store.close()
             raise StoreError(_describe_sqlite_error(path, error)) from error
-        store = cls(path, conn, readonly)
         if version < SCHEMA_VERSION:
             if readonly:
+                store.close()
                 raise StoreError(
                     f"{path} uses schema {version} and needs an upgrade, but it is read-only."
                 )
             store._migrate(version)
         return store
 
+    def _connect(self, busy_timeout: str) -> sqlite3.Connection:
+        if self._closed.is_set():
+            raise StoreError(f"{self.path} is closed.")
+        conn = sqlite3.connect(
+            self._uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
+        )
+        conn.execute(busy_timeout)
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The one connection that writes; call with the write lock held."""
+        if self._writer is None:
+            self._writer = self._connect(SET_WRITER_BUSY_TIMEOUT)
+            self._writer.execute("PRAGMA synchronous = NORMAL")
+        return self._writer
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection for reading (the writer's, inside a transaction of
+        this thread, so that a transaction reads what it has written)."""
+        if self._writing_thread == threading.get_ident() and self._writer is not None:
+            return self._writer
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(SET_BUSY_TIMEOUT)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        return conn
+
     def _migrate(self, version: int) -> None:
-        with self.transaction():
+        with self.transaction() as conn:
             while version < SCHEMA_VERSION:
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
-                        self._conn.execute(statement)
+                        conn.execute(statement)
                 version += 1
-                self._conn.execute(set_user_version(version))
+                conn.execute(set_user_version(version))
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def close(self, grace: float = 0.05) -> None:
+        """Close every connection of every thread. A write in flight gets ``grace``
+        seconds to finish; after that it is interrupted (its transaction rolls back whole),
+        as are running reads, and a wait for another process's lock ends at once."""
+        writer_idle = self._write_lock.acquire(timeout=grace)
+        self._closed.set()
+        if writer_idle:
+            self._write_lock.release()
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        writer = self._writer
+        for conn in connections:
+            # Interrupting an idle connection would also stop the checkpoint that closing
+            # the last connection runs, so the writer is interrupted only when busy.
+            if conn is not writer or not writer_idle:
+                conn.interrupt()
+        # The writer last: the last connection to close checkpoints the WAL into the file.
+        connections.sort(key=lambda conn: conn is writer)
+        for conn in connections:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+        self._writer = None
 
     def __enter__(self) -> Store:
         return self
@@ -183,245 +238,194 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- transactions --------------------------------------------------------------------
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction. BEGIN IMMEDIATE takes the write lock up front; when
-        another process holds it past the busy timeout, retry with backoff rather than
-        surface "database is locked" to the user."""
+        """One write transaction on the writer connection. BEGIN IMMEDIATE takes the write
+        lock up front; while another process holds it, retry with backoff (up to
+        ``LOCK_PATIENCE_SECONDS``) rather than surface "database is locked" to the user."""
         if self.readonly:
             raise StoreError(f"{self.path} is read-only; the change cannot be saved.")
-        with self._lock:
-            self._begin_immediate()
+        with self._write_lock:
+            conn = self._writer_connection()
+            self._begin_immediate(conn)
+            self._writing_thread = threading.get_ident()
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
                 raise
             else:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
+            finally:
+                self._writing_thread = None
 
-    def _begin_immediate(self) -> None:
+    @contextlib.contextmanager
+    def session(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection without a transaction: for work on its private TEMP
+        tables (staging an import) that a later :meth:`transaction` merges."""
+        with self._write_lock:
+            yield self._writer_connection()
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         delay = 0.05
         deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
         while True:
+            if self._closed.is_set():
+                raise StoreError(f"{self.path} was closed; nothing was written.")
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
                 busy = "locked" in str(error) or "busy" in str(error)
-                if not busy or time.monotonic() > deadline:
-                    if busy:
-                        raise StoreError(
-                            f"{self.path} stayed locked by another process for "
-                            f"{LOCK_PATIENCE_SECONDS:.0f} s; try again."
-                        ) from error
+                if not busy:
                     raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"{self.path} stayed locked by another process for "
+                        f"{LOCK_PATIENCE_SECONDS:.0f} s; try again."
+                    ) from error
+            # Wake at once when the store closes (the app is quitting).
+            self._closed.wait(delay)
+            delay = min(delay * 2, 0.5)
 
-    def _query(self, sql: str, params: Sequence | dict = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            cursor = self._conn.execute(sql, params)
-            columns = [c[0] for c in cursor.description or ()]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+        """Rows as dicts, read on this thread's connection."""
+        cursor = self.reader().execute(sql, params)
+        columns = [c[0] for c in cursor.description or ()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     # --- metadata ----------------------------------------------------------------------
 
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file (cheap to poll)."""
-        with self._lock:
-            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self.reader().execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def meta(self) -> dict[str, str]:
-        return {
-            row["key"]: row["value"] for row in self._query("SELECT key, value FROM store_meta")
-        }
+        return {row["key"]: row["value"] for row in self.query("SELECT key, value FROM store_meta")}
 
     def table_counts(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                name: self.db[name].count for name in self.db.table_names() if name != "store_meta"
-            }
+        names = [row["name"] for row in self.query(TABLE_NAMES)]
+        return {
+            name: self.reader().execute(count_rows(name)).fetchone()[0]
+            for name in names
+            if name != "store_meta"
+        }
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the store; call inside :meth:`transaction`."""
+        self.reader().execute(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # --- catalog -----------------------------------------------------------------------
 
     def read_catalog(self) -> Catalog:
-        def rows(table: str) -> list[dict]:
-            return self._query(SELECT_CATALOG_TABLE[table])
-
-        def loads(text: str | None) -> list:
-            return json.loads(text) if text else []
-
-        lineage: dict[str, dict[int, dict]] = {}
-        for row in self._query("SELECT * FROM lineage ORDER BY kpi_id, link, position"):
-            link = lineage.setdefault(row["kpi_id"], {}).setdefault(
-                row["link"],
-                {
-                    "metric": row["metric"],
-                    "workflow": row["workflow_id"],
-                    "step": row["step_id"],
-                    "fields": [],
-                },
-            )
-            link["fields"].append(row["field_id"])
-        steps: dict[str, list[Step]] = {}
-        for row in rows("steps"):
-            steps.setdefault(row["workflow_id"], []).append(
-                Step(id=row["step_id"], name=row["name"], system=row["system_id"])
-            )
-        tables: dict[str, dict[str, list[str]]] = {}
-        for row in rows("fields"):
-            tables.setdefault(row["system_id"], {}).setdefault(row["table_name"], []).append(
-                row["field_name"]
-            )
-        return Catalog(
-            engines={
-                r["id"]: Engine(
-                    id=r["id"],
-                    name=r["name"],
-                    description=r["description"] or "",
-                    owners=loads(r["owners"]),
-                    rollup_kpis=loads(r["rollup_kpis"]),
-                    source=r["source"] or "",
-                )
-                for r in rows("engines")
-            },
-            functions={
-                r["id"]: Function(
-                    id=r["id"], name=r["name"], agent=r["agent_id"], source=r["source"] or ""
-                )
-                for r in rows("functions")
-            },
-            agents={
-                r["id"]: Agent(
-                    id=r["id"],
-                    name=r["name"],
-                    function=r["function_id"],
-                    owns=loads(r["owns"]),
-                    supports=loads(r["supports"]),
-                    rules=loads(r["rules"]),
-                    source=r["source"] or "",
-                )
-                for r in rows("agents")
-            },
-            themes={
-                r["id"]: Theme(id=r["id"], name=r["name"], source=r["source"] or "")
-                for r in rows("themes")
-            },
-            objectives={
-                r["id"]: Objective(
-                    id=r["id"],
-                    name=r["name"],
-                    theme=r["theme_id"],
-                    ceo_kpis=loads(r["ceo_kpis"]),
-                    functional_kpis=loads(r["functional_kpis"]),
-                    source=r["source"] or "",
-                )
-                for r in rows("objectives")
-            },
-            workflows={
-                r["id"]: Workflow(
-                    id=r["id"],
-                    name=r["name"],
-                    owner_function=r["owner_function_id"],
-                    description=r["description"] or "",
-                    steps=steps.get(r["id"], []),
-                    source=r["source"] or "",
-                )
-                for r in rows("workflows")
-            },
-            systems={
-                r["id"]: System(
-                    id=r["id"],
-                    name=r["name"],
-                    kind=r["kind"] or "",
-                    tables=tables.get(r["id"], {}),
-                    source=r["source"] or "",
-                )
-                for r in rows("systems")
-            },
-            kpis={
-                r["id"]: Kpi(
-                    id=r["id"],
-                    name=r["name"],
-                    short_name=r["short_name"] or "",
-                    level=r["level"],
-                    unit=r["unit"],
-                    direction=r["direction"],
-                    target=r["target"],
-                    warning=r["warning"],
-                    critical=r["critical"],
-                    frequency=r["frequency"],
-                    formula=r["formula"],
-                    engine=r["engine_id"],
-                    owner_function=r["owner_function_id"],
-                    owner_agent=r["owner_agent_id"],
-                    rolls_up_to=r["rolls_up_to"],
-                    weight=r["weight"] if r["weight"] is not None else 1.0,
-                    description=r["description"] or "",
-                    lineage=[
-                        LineageLink(**link) for _, link in sorted(lineage.get(r["id"], {}).items())
-                    ],
-                    detection=json.loads(r["detection"]) if r["detection"] else {},
-                    source=r["source"] or "",
-                )
-                for r in rows("kpis")
-            },
+        return catalog_from_rows(
+            {table: self.query(sql) for table, sql in SELECT_CATALOG_TABLE.items()}
         )
+
+    def write_catalog(self, catalog: Catalog) -> None:
+        """Replace every catalog table with ``catalog``; call inside :meth:`transaction`."""
+        conn = self.reader()
+        for table in CATALOG_TABLES:
+            conn.execute(DELETE_CATALOG_TABLE[table])
+        _insert_catalog(conn, catalog)
+
+    def kpi_ids(self) -> set[str]:
+        return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
     # --- observations ------------------------------------------------------------------
 
     def latest_windows(
         self, size: int, kpi_ids: Iterable[str] | None = None, until: str | None = None
     ) -> dict[str, list[tuple[str, float | None]]]:
-        """The latest ``size`` observations of each KPI, oldest first.
+        """The latest ``size`` observations of each KPI, oldest first; ``until`` bounds
+        the periods read (see :func:`intelligentos.clock.period_upper_bound`).
 
         One indexed range scan per KPI (the primary key is ``(kpi_id, period)``), so the
         cost grows with what is shown, not with the length of the history.
         """
+        conn = self.reader()
         ids = (
             list(kpi_ids)
             if kpi_ids is not None
-            else [r["id"] for r in self._query("SELECT id FROM kpis ORDER BY position")]
+            else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
         )
-        upper = until or "\uffff"
+        upper = until or NO_UPPER_BOUND
         windows: dict[str, list[tuple[str, float | None]]] = {}
-        with self._lock:
-            for kpi_id in ids:
-                rows = self._conn.execute(
-                    "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
-                    "ORDER BY period DESC LIMIT ?",
-                    (kpi_id, upper, size),
-                ).fetchall()
-                rows.reverse()
-                windows[kpi_id] = rows
+        for kpi_id in ids:
+            rows = conn.execute(
+                "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
+                "ORDER BY period DESC LIMIT ?",
+                (kpi_id, upper, size),
+            ).fetchall()
+            rows.reverse()
+            windows[kpi_id] = rows
         return windows
 
-    def history(self, kpi_id: str, limit: int = 100_000) -> list[tuple[str, float | None]]:
-        return self.latest_windows(limit, [kpi_id])[kpi_id]
+    def history(
+        self, kpi_id: str, limit: int = 100_000, until: str | None = None
+    ) -> list[tuple[str, float | None]]:
+        return self.latest_windows(limit, [kpi_id], until)[kpi_id]
+
+    def observation_counts(self, kpi_ids: Iterable[str]) -> dict[str, int]:
+        wanted = json.dumps(sorted(kpi_ids))
+        rows = self.query(
+            "SELECT kpi_id, count(*) AS n FROM observations "
+            "WHERE kpi_id IN (SELECT value FROM json_each(?)) GROUP BY kpi_id",
+            (wanted,),
+        )
+        return {row["kpi_id"]: row["n"] for row in rows}
+
+    def delete_observations(self, kpi_ids: Iterable[str]) -> int:
+        """Delete every observation of these KPIs; call inside :meth:`transaction`."""
+        cursor = self.reader().execute(
+            "DELETE FROM observations WHERE kpi_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(kpi_ids)),),
+        )
+        return cursor.rowcount
+
+    def iter_observations(
+        self,
+        kpi_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        page: int = 5000,
+    ) -> Iterator[Row]:
+        """Observations in (kpi_id, period) order, read in pages (bounded memory)."""
+        after = ("", "")
+        while True:
+            rows = self.query(
+                "SELECT kpi_id, period, value, source, ingested_at FROM observations "
+                "WHERE (kpi_id, period) > (?1, ?2) "
+                "AND (?3 IS NULL OR kpi_id = ?3) AND (?4 IS NULL OR period >= ?4) "
+                "AND (?5 IS NULL OR period <= ?5) ORDER BY kpi_id, period LIMIT ?6",
+                (after[0], after[1], kpi_id, since, until, page),
+            )
+            if not rows:
+                return
+            yield from rows
+            after = (rows[-1]["kpi_id"], rows[-1]["period"])
 
     def integrity_verdict(self) -> str:
-        """``PRAGMA quick_check`` on a separate read-only connection, so a long check (it is
-        linear in the file's size) never holds this store's lock."""
+        """``PRAGMA quick_check`` (linear in the file's size) on this thread's connection:
+        ``"ok"``, or what is wrong."""
         try:
-            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error as error:
-            return str(error)
-        try:
-            return conn.execute("PRAGMA quick_check").fetchone()[0]
+            verdict: str = self.reader().execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as error:
             return str(error)
-        finally:
-            conn.close()
+        return verdict
 
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
-        """Never write into a damaged file: a structural check (``PRAGMA quick_check``,
-        linear in the file's size) before a write that was not asked for interactively."""
-        with self._lock:
-            try:
-                verdict = self._conn.execute("PRAGMA quick_check").fetchone()[0]
-            except sqlite3.DatabaseError as error:
-                verdict = str(error)
+        """Never write into a damaged file: a structural check before a write that was not
+        asked for interactively."""
+        verdict = self.integrity_verdict()
         if verdict != "ok":
             raise StoreError(
                 f"{self.path} is damaged ({verdict}); {consequence} and the file was left "
@@ -430,8 +434,8 @@ class Store:
 
     def probe(self) -> None:
         """Touch the catalog and the observation index: a damaged file fails here."""
-        self._query("SELECT count(*) AS n FROM kpis")
-        self._query("SELECT kpi_id, period FROM observations ORDER BY kpi_id DESC LIMIT 1")
+        self.query("SELECT count(*) AS n FROM kpis")
+        self.query("SELECT kpi_id, period FROM observations ORDER BY kpi_id DESC LIMIT 1")
 
     def upsert_observations(self, observations: Iterable[Observation]) -> int:
         """Insert or update observations in one transaction; return how many were written."""
@@ -450,7 +454,7 @@ class Store:
     # --- alerts ----------------------------------------------------------------------------
 
     @staticmethod
-    def _alert(row: dict) -> Alert:
+    def _alert(row: Mapping[str, Any]) -> Alert:
         return Alert(
             **{
                 **row,
@@ -462,8 +466,8 @@ class Store:
 
     def alerts(self, states: Iterable[str] | None = None) -> list[Alert]:
         """Alerts, most severe and oldest first; optionally only some states."""
-        wanted = json.dumps(list(states)) if states is not None else None
-        rows = self._query(
+        wanted = json.dumps([str(s) for s in states]) if states is not None else None
+        rows = self.query(
             "SELECT * FROM alerts WHERE ?1 IS NULL OR state IN (SELECT value FROM json_each(?1)) "
             "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
             "opened_at, id",
@@ -472,43 +476,55 @@ class Store:
         return [self._alert(row) for row in rows]
 
     def open_alerts(self) -> list[Alert]:
-        return self.alerts(["firing", "acknowledged", "snoozed"])
+        return self.alerts(OPEN_STATES)
 
     def alert(self, alert_id: int) -> Alert | None:
-        rows = self._query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        rows = self.query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
         return self._alert(rows[0]) if rows else None
 
     def save_alert(self, alert: Alert) -> Alert:
         """Insert a new alert or update an existing one; call inside :meth:`transaction`."""
-        values = {c: getattr(alert, c) for c in ALERT_COLUMNS}
+        values: dict[str, Any] = {c: getattr(alert, c) for c in ALERT_COLUMNS}
         values["severity"] = alert.severity.value
         values["state"] = alert.state.value
-        with self._lock:
-            if alert.id is None:
-                cursor = self._conn.execute(INSERT_ALERT, values)
-                return replace(alert, id=cursor.lastrowid)
-            self._conn.execute(UPDATE_ALERT, {**values, "id": alert.id})
-            return alert
+        conn = self.reader()
+        if alert.id is None:
+            cursor = conn.execute(INSERT_ALERT, values)
+            return replace(alert, id=cursor.lastrowid)
+        conn.execute(UPDATE_ALERT, {**values, "id": alert.id})
+        return alert
 
     def append_event(self, alert_id: int, event: Event) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO alert_events (alert_id, at, actor, action, from_state, to_state, "
-                "note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    alert_id,
-                    event.at,
-                    event.actor,
-                    event.action,
-                    event.from_state.value if event.from_state else None,
-                    event.to_state.value,
-                    event.note,
-                    event.value,
-                ),
-            )
+        """Log a transition; call inside :meth:`transaction`, with the alert's change."""
+        self.reader().execute(
+            "INSERT INTO alert_events (alert_id, at, actor, action, from_state, to_state, "
+            "note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert_id,
+                event.at,
+                event.actor,
+                event.action,
+                event.from_state.value if event.from_state else None,
+                event.to_state.value,
+                event.note,
+                event.value,
+            ),
+        )
 
-    def alert_events(self, alert_id: int) -> list[Event]:
-        rows = self._query("SELECT * FROM alert_events WHERE alert_id = ? ORDER BY id", (alert_id,))
+    def record(self, alert: Alert, event: Event | None) -> Alert:
+        """Save an alert and log its transition together; call inside :meth:`transaction`."""
+        saved = self.save_alert(alert)
+        if event is not None:
+            assert saved.id is not None
+            self.append_event(saved.id, event)
+        return saved
+
+    def alert_events(self, alert_id: int | None = None) -> list[Event]:
+        """The transitions of one alert (of every alert when ``None``), oldest first."""
+        rows = self.query(
+            "SELECT * FROM alert_events WHERE ?1 IS NULL OR alert_id = ?1 ORDER BY alert_id, id",
+            (alert_id,),
+        )
         return [
             Event(
                 at=r["at"],
@@ -523,143 +539,25 @@ class Store:
             for r in rows
         ]
 
+    def alert_rows(self) -> list[Row]:
+        """Every alert as its plain row, by id (for export)."""
+        return self.query("SELECT * FROM alerts ORDER BY id")
+
+    def event_rows(self) -> list[Row]:
+        """Every alert event as its plain row, by alert and order (for export)."""
+        return self.query("SELECT * FROM alert_events ORDER BY alert_id, id")
+
 
 # --- creating a store ------------------------------------------------------------------
 
 
-def _catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
-    def listed(items) -> str:
-        return json.dumps(list(items))
+def _insert_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    import sqlite_utils  # not needed on the cockpit's start-up path
 
-    fields = []
-    for system in catalog.systems.values():
-        for table, names in system.tables.items():
-            for name in names:
-                fields.append(
-                    {
-                        "id": f"{system.id}.{table}.{name}",
-                        "system_id": system.id,
-                        "table_name": table,
-                        "field_name": name,
-                        "position": len(fields),
-                    }
-                )
-    steps = [
-        {
-            "id": f"{w.id}.{s.id}",
-            "workflow_id": w.id,
-            "step_id": s.id,
-            "name": s.name,
-            "system_id": s.system,
-            "position": i,
-        }
-        for w in catalog.workflows.values()
-        for i, s in enumerate(w.steps)
-    ]
-    lineage = [
-        {
-            "kpi_id": k.id,
-            "link": li,
-            "metric": link.metric,
-            "workflow_id": link.workflow,
-            "step_id": link.step,
-            "field_id": f,
-            "position": fi,
-        }
-        for k in catalog.kpis.values()
-        for li, link in enumerate(k.lineage)
-        for fi, f in enumerate(link.fields)
-    ]
-    return {
-        "engines": [
-            {
-                "id": e.id,
-                "name": e.name,
-                "description": e.description,
-                "owners": listed(e.owners),
-                "rollup_kpis": listed(e.rollup_kpis),
-                "position": i,
-                "source": e.source,
-            }
-            for i, e in enumerate(catalog.engines.values())
-        ],
-        "functions": [
-            {"id": f.id, "name": f.name, "agent_id": f.agent, "position": i, "source": f.source}
-            for i, f in enumerate(catalog.functions.values())
-        ],
-        "agents": [
-            {
-                "id": a.id,
-                "name": a.name,
-                "function_id": a.function,
-                "owns": listed(a.owns),
-                "supports": listed(a.supports),
-                "rules": listed(a.rules),
-                "position": i,
-                "source": a.source,
-            }
-            for i, a in enumerate(catalog.agents.values())
-        ],
-        "themes": [
-            {"id": t.id, "name": t.name, "position": i, "source": t.source}
-            for i, t in enumerate(catalog.themes.values())
-        ],
-        "objectives": [
-            {
-                "id": o.id,
-                "name": o.name,
-                "theme_id": o.theme,
-                "ceo_kpis": listed(o.ceo_kpis),
-                "functional_kpis": listed(o.functional_kpis),
-                "position": i,
-                "source": o.source,
-            }
-            for i, o in enumerate(catalog.objectives.values())
-        ],
-        "systems": [
-            {"id": s.id, "name": s.name, "kind": s.kind, "position": i, "source": s.source}
-            for i, s in enumerate(catalog.systems.values())
-        ],
-        "fields": fields,
-        "workflows": [
-            {
-                "id": w.id,
-                "name": w.name,
-                "owner_function_id": w.owner_function,
-                "description": w.description,
-                "position": i,
-                "source": w.source,
-            }
-            for i, w in enumerate(catalog.workflows.values())
-        ],
-        "steps": steps,
-        "kpis": [
-            {
-                "id": k.id,
-                "name": k.name,
-                "short_name": k.short_name,
-                "level": k.level.value,
-                "unit": k.unit.value,
-                "direction": k.direction.value,
-                "target": k.target,
-                "warning": k.warning,
-                "critical": k.critical,
-                "frequency": k.frequency.value,
-                "formula": k.formula,
-                "engine_id": k.engine,
-                "owner_function_id": k.owner_function,
-                "owner_agent_id": k.owner_agent,
-                "rolls_up_to": k.rolls_up_to,
-                "weight": k.weight,
-                "description": k.description,
-                "detection": k.detection.model_dump_json(exclude_defaults=True),
-                "position": i,
-                "source": k.source,
-            }
-            for i, k in enumerate(catalog.kpis.values())
-        ],
-        "lineage": lineage,
-    }
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    for table, rows in catalog_to_rows(catalog).items():
+        if rows:
+            db[table].insert_all(rows)
 
 
 def _refuse_to_replace(path: Path, force: bool) -> None:
@@ -702,17 +600,12 @@ def create_store(
         conn = sqlite3.connect(temp, isolation_level=None)
         try:
             conn.executescript(SCHEMA_V1)
-            import sqlite_utils
-
-            db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
             conn.execute("BEGIN")
             conn.executemany(
                 "INSERT INTO store_meta (key, value) VALUES (?, ?)",
                 [("app", APP_ID), *sorted((meta or {}).items())],
             )
-            for table, rows in _catalog_rows(catalog).items():
-                if rows:
-                    db[table].insert_all(rows)
+            _insert_catalog(conn, catalog)
             conn.executemany(
                 "INSERT INTO observations (kpi_id, period, value, source, ingested_at) "
                 "VALUES (?, ?, ?, ?, ?)",

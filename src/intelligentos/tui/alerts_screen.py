@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
-from intelligentos.alerts import Alert, parse_duration, parse_stamp, utc_naive
+from intelligentos.alerts import Alert, parse_duration
+from intelligentos.clock import parse_stamp, utc_naive
 from intelligentos.detection import Severity
 from intelligentos.evaluation import snooze_alert
 from intelligentos.formatting import literal

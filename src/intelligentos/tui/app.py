@@ -14,8 +14,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from intelligentos.alerts import Alert, LifecycleError, State, parse_stamp, utc_naive
+from intelligentos.alerts import Alert, LifecycleError, State
 from intelligentos.catalog.models import Catalog
+from intelligentos.clock import parse_stamp, utc_naive
 from intelligentos.cockpit import KpiSnapshot, snapshots
 from intelligentos.detection import Severity
 from intelligentos.evaluation import acknowledge_alert, evaluate_store
