@@ -23,7 +23,7 @@ def test_dashboard(snap_compare, cockpit, size):
 def test_lineage(snap_compare, cockpit):
     async def open_lineage(pilot):
         await settle(pilot)
-        pilot.app.open_lineage("win_rate")
+        pilot.app.navigator.open_lineage("win_rate")
         await settle(pilot)
 
     assert snap_compare(cockpit, terminal_size=(120, 40), run_before=open_lineage)

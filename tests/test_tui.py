@@ -12,9 +12,10 @@ from intelligentos.bootstrap import init_store
 from intelligentos.detection import Status
 from intelligentos.settings import Settings
 from intelligentos.tui.dashboard import DashboardScreen
+from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.help import HelpScreen
 from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
-from intelligentos.tui.widgets import CeoCard, CockpitHeader, EnginePanel, KpiTable
+from intelligentos.tui.widgets import CeoCard, EnginePanel, KpiTable
 
 from .conftest import DEMO_END, MINI_CATALOG, write_catalog
 from .tui_helpers import make_app, settle
@@ -49,7 +50,7 @@ async def test_dashboard_shows_ceo_strip_and_five_engine_panels(app):
             "brand",
         ]
         for panel in panels:
-            assert panel.table.row_count == len(app.catalog.kpis_of_engine(panel.engine_id))
+            assert panel.table.row_count == len(app.data.catalog.kpis_of_engine(panel.engine_id))
         header = screen.query_one(CockpitHeader).render().plain
         assert "demo.db" in header and "as of 2026-11-27" in header and "09:30" in header
         assert focused_table(app).engine_id == "growth"
@@ -58,7 +59,7 @@ async def test_dashboard_shows_ceo_strip_and_five_engine_panels(app):
 async def test_only_visible_windows_are_loaded(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert max(len(s.window) for s in app.snaps.values()) == 30
+        assert max(len(s.window) for s in app.data.snaps.values()) == 30
 
 
 async def test_rows_and_panels_navigate_with_arrows_and_hjkl(app):
@@ -106,7 +107,7 @@ async def test_selection_card_follows_the_cursor(app):
         table = focused_table(app)
         await pilot.press("down")
         await pilot.pause()
-        selected = app.catalog.kpis[table.selected_kpi_id()]
+        selected = app.data.catalog.kpis[table.selected_kpi_id()]
         card_text = str(app.screen.query_one("#selection").render())
         assert selected.name in card_text
         assert selected.formula[:20] in card_text
@@ -133,11 +134,11 @@ async def test_drill_down_three_levels_back_and_history(app):
         screen = app.screen
         assert isinstance(screen, LineageScreen) and screen.kpi_id == kpi_id
         # Level 2: a child KPI that rolls up into it.
-        child = app.graph.children[kpi_id][0]
+        child = app.data.graph.children[kpi_id][0]
         await drill_to(pilot, lambda n: n.kind == "kpi" and n.id == child.id)
         assert screen.kpi_id == child.id
         # Level 3: back up to the CEO KPI from the child's upward context.
-        ceo = app.graph.ceo_kpi_of(child.id)
+        ceo = app.data.graph.ceo_kpi_of(child.id)
         await drill_to(pilot, lambda n: n.kind == "kpi" and n.id == ceo.id)
         assert screen.trail == [kpi_id, child.id, ceo.id] and screen.position == 2
         crumbs = str(screen.query_one("#breadcrumbs").render())
@@ -179,10 +180,10 @@ async def test_kpi_details_show_formula_owner_rules_and_chart(app):
         await pilot.press("enter")
         await settle(pilot)
         screen = app.screen
-        kpi = app.catalog.kpis[screen.kpi_id]
+        kpi = app.data.catalog.kpis[screen.kpi_id]
         details = str(screen.query_one("#details-text").render())
         assert kpi.formula[:30] in details
-        agent = app.catalog.agents[kpi.owner_agent]
+        agent = app.data.catalog.agents[kpi.owner_agent]
         assert agent.name in details and agent.rules[0][:30] in details
         chart = str(screen.query_one("#chart").render())
         assert "┄" in chart and "target" in chart
@@ -195,7 +196,7 @@ async def test_kpi_details_show_formula_owner_rules_and_chart(app):
 async def test_follow_the_red_jumps_to_a_deviating_node(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.open_lineage("brand_health")
+        app.navigator.open_lineage("brand_health")
         await settle(pilot)
         screen = app.screen
         await pilot.press("r")
@@ -224,7 +225,7 @@ async def test_palette_jumps_to_a_kpi_by_fuzzy_name(app):
 async def test_palette_jumps_to_a_system(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.jump_to("system", "social_listening")
+        app.navigator.jump_to("system", "social_listening")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, LineageScreen)
@@ -237,13 +238,13 @@ async def test_slash_filters_rows_by_name_and_escape_clears(app):
         await pilot.press("slash", *"rate")
         await pilot.pause()
         tables = [t for t in app.screen.query(KpiTable) if t.parent.display]
-        names = [app.catalog.kpis[k.value].name for t in tables for k in t.rows]
+        names = [app.data.catalog.kpis[k.value].name for t in tables for k in t.rows]
         assert len(names) > 3 and all("rate" in n.lower() for n in names)
         assert not app.screen.query_one("#panel-brand").display
         await pilot.press("escape")
         await pilot.pause()
         total = sum(t.row_count for t in app.screen.query(KpiTable))
-        assert total == sum(1 for k in app.catalog.kpis.values() if k.level.value != "ceo")
+        assert total == sum(1 for k in app.data.catalog.kpis.values() if k.level.value != "ceo")
 
 
 async def test_window_keys_switch_sparkline_period(app):
@@ -252,10 +253,10 @@ async def test_window_keys_switch_sparkline_period(app):
         await pilot.press("2")
         await settle(pilot)
         assert app.window == 90
-        assert len(app.snaps["uptime"].window) == 90
+        assert len(app.data.snaps["uptime"].window) == 90
         await pilot.press("3")
         await settle(pilot)
-        assert len(app.snaps["uptime"].window) == 365
+        assert len(app.data.snaps["uptime"].window) == 365
         await pilot.press("w")
         await settle(pilot)
         assert app.window == 30

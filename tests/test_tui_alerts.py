@@ -11,9 +11,11 @@ from textual.widgets import DataTable
 
 from intelligentos.alerts import State
 from intelligentos.store import Store
-from intelligentos.tui.alerts_screen import AckScreen, AlertsScreen, EventsScreen, SnoozeScreen
+from intelligentos.tui.alerts_screen import AlertsScreen
+from intelligentos.tui.dialogs import EventsDialog, PromptDialog
+from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.lineage_screen import LineageScreen
-from intelligentos.tui.widgets import CockpitHeader, KpiTable
+from intelligentos.tui.widgets import KpiTable
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 
@@ -55,17 +57,13 @@ async def test_firing_alerts_flash_rows_panels_and_header(demo_store, tmp_path):
         name = app.screen.query_one("#table-growth", KpiTable).get_row("win_rate")[1]
         assert any("reverse" in str(span.style) for span in name.spans)  # steady highlight
         header = app.screen.query_one(CockpitHeader).render().plain
-        assert f"⚑ {len(app.attention)} unacknowledged" in header
+        assert f"⚑ {len(app.data.attention)} unacknowledged" in header
         assert app.screen.query_one("#ceo-gross_margin").has_class("-alerting")
 
 
-async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
-    demo_store, tmp_path, monkeypatch
-):
-    from intelligentos.tui import app as app_module
-
-    monkeypatch.setattr(app_module, "FLASH_SECONDS", 4.0)
+async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
+    app.announcer.flash_seconds = 4.0
     app.animation_level = "full"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -106,7 +104,7 @@ async def test_acknowledge_from_a_dashboard_row_stops_the_flash_and_persists(dem
         await select_row(pilot, "growth", "win_rate")
         await pilot.press("A")
         await pilot.pause()
-        assert isinstance(app.screen, AckScreen)
+        assert isinstance(app.screen, PromptDialog)
         await pilot.press(*"known: CRM migration", "enter")
         await settle(pilot)
         assert "win_rate" not in app.flashing_kpis
@@ -128,14 +126,14 @@ async def test_acknowledge_from_the_alerts_screen_with_a_markup_note(demo_store,
         assert first.needs_attention
         await pilot.press("a")
         await pilot.pause()
-        app.screen.query_one("#note").value = note
+        app.screen.query_one("#answer").value = note
         await pilot.press("enter")
         await settle(pilot)
         row = screen.query_one(DataTable).get_row(str(first.id))
         assert "[b]known[/b] \\x1b[31m" in row[-1].plain
         await pilot.press("e")
         await settle(pilot)
-        assert isinstance(app.screen, EventsScreen)
+        assert isinstance(app.screen, EventsDialog)
         events = app.screen.query_one(DataTable)
         assert [str(events.get_row_at(i)[2]) for i in range(events.row_count)] == [
             "open",
@@ -166,8 +164,8 @@ async def test_snooze_expiry_refires(demo_store, tmp_path):
         table.move_cursor(row=table.get_row_index(str(turnover.id)))
         await pilot.press("s")
         await pilot.pause()
-        assert isinstance(app.screen, SnoozeScreen)
-        app.screen.query_one("#duration").value = "1h"
+        assert isinstance(app.screen, PromptDialog)
+        app.screen.query_one("#answer").value = "1h"
         await pilot.press("enter")
         await settle(pilot)
         assert stored_alerts(demo_store, "turnover")[0].state is State.SNOOZED
@@ -224,7 +222,7 @@ async def test_insert_by_another_process_raises_the_alert_without_restart(demo_s
             if "csat" in app.flashing_kpis:
                 break
         assert "csat" in app.flashing_kpis
-        assert app.snaps["csat"].latest == 55.0
+        assert app.data.snaps["csat"].latest == 55.0
         await settle(pilot)  # the panel is repainted on the next refresh
         assert app.screen.query_one("#panel-retention").has_class("-alerting")
 

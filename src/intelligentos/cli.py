@@ -95,11 +95,14 @@ def launch(
         str | None,
         typer.Option("--user", help="Who acknowledges [default: the OS user name]"),
     ] = None,
-    bell: Annotated[bool, typer.Option(help="Ring the terminal bell on new alerts")] = False,
-    bench_report: Annotated[Path | None, typer.Option(hidden=True)] = None,
-    bench_idle: Annotated[float, typer.Option(hidden=True)] = 0.0,
-    bench_drill: Annotated[str | None, typer.Option(hidden=True)] = None,
-    bench_settle: Annotated[float | None, typer.Option(hidden=True)] = None,
+    bell: Annotated[
+        bool | None,
+        typer.Option(
+            "--bell/--no-bell",
+            help="Ring the terminal bell on new alerts [default: the config's cockpit.bell]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     if ctx.invoked_subcommand is not None:
@@ -110,12 +113,8 @@ def launch(
         store.probe()
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
-    from intelligentos.tui.bench import BenchPlan
 
-    bench = BenchPlan(bench_report, bench_idle, bench_drill, bench_settle) if bench_report else None
-    cockpit = CockpitApp(
-        store_path, theme_name=theme, user=acting_user(user), bell=bell, bench=bench
-    )
+    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell)
     cockpit.run()
     raise typer.Exit(cockpit.return_code or 0)
 

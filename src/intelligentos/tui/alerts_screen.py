@@ -1,26 +1,24 @@
-"""The alerts screen (key ``a``) and the acknowledge / snooze / event-history modals."""
+"""The alerts screen (key ``a``): every alert by severity and age, filtered by state."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 
-from intelligentos.alerts import Alert, parse_duration
+from intelligentos.alerts import OPEN_STATES, Alert, State
 from intelligentos.clock import parse_stamp, utc_naive
 from intelligentos.detection import Severity
-from intelligentos.evaluation import snooze_alert
 from intelligentos.formatting import literal
-from intelligentos.tui.widgets import CockpitHeader
+from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.dialogs import EventsDialog
+from intelligentos.tui.header import CockpitHeader
+from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
 
-STATE_FILTERS = ("open", "firing", "acknowledged", "snoozed", "resolved", "all")
-OPEN_STATES = ("firing", "acknowledged", "snoozed")
+# "open" is every state but resolved; "all" is every state.
+STATE_FILTERS = ("open", *(state.value for state in State), "all")
 SEVERITY_GLYPH = {Severity.CRITICAL: "■", Severity.WARNING: "▲", Severity.INFO: "●"}
 
 
@@ -32,112 +30,18 @@ def age_text(seconds: float) -> str:
     return f"{seconds / 86400:.0f} d"
 
 
-class AckScreen(ModalScreen[str | None]):
-    """Ask for the acknowledgement note. The note is plain text, never markup."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, subject: str, user: str, count: int = 1) -> None:
-        super().__init__()
-        self.subject = subject
-        self.user = user
-        self.count = count
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            title = Text("Acknowledge ", style="bold")
-            title.append(literal(self.subject))
-            if self.count > 1:
-                title.append(f"  ({self.count} alerts)", style="dim")
-            yield Static(title)
-            yield Static(
-                Text(f"as {literal(self.user)}; the note is kept in the store", style="dim")
-            )
-            yield Input(placeholder="Note, e.g. known: CRM migration", id="note")
-            with Horizontal(classes="buttons"):
-                yield Button("Acknowledge", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        self.dismiss(self.query_one("#note", Input).value)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class SnoozeScreen(ModalScreen[timedelta | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, subject: str) -> None:
-        super().__init__()
-        self.subject = subject
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            title = Text("Snooze ", style="bold")
-            title.append(literal(self.subject))
-            yield Static(title)
-            yield Static(Text("for how long? 30m, 4h, 2d, 1w", style="dim"))
-            yield Input(value="4h", id="duration")
-            yield Static(id="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Snooze", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
-        try:
-            self.dismiss(parse_duration(self.query_one("#duration", Input).value))
-        except ValueError as error:
-            self.query_one("#error", Static).update(Text(literal(str(error)), style="bold red"))
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class EventsScreen(ModalScreen):
-    BINDINGS = [Binding("escape,e,q", "dismiss", "Close")]
-
-    def __init__(self, title: str, events) -> None:
-        super().__init__()
-        self.title_text = title
-        self.events = events
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Static(Text(literal(self.title_text), style="bold"))
-            table = DataTable(id="events", cursor_type="row")
-            table.add_columns("at", "who", "action", "from → to", "value", "note")
-            for event in self.events:
-                table.add_row(
-                    event.at,
-                    Text(literal(event.actor)),
-                    event.action,
-                    f"{event.from_state.value if event.from_state else '—'} → "
-                    f"{event.to_state.value}",
-                    "" if event.value is None else f"{event.value:.4g}",
-                    Text(literal(event.note or "")),
-                )
-            yield table
-
-
-class AlertsScreen(Screen):
+class AlertsScreen(CockpitScreen):
     """Alerts by severity and age, filterable by state; acknowledge, snooze, drill, history."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("a", "acknowledge", "Acknowledge"),
-        Binding("s", "snooze", "Snooze"),
-        Binding("enter", "lineage", "Lineage"),
-        Binding("e", "events", "History"),
-        Binding("f", "cycle_filter", "State filter"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("escape", "app.pop_screen", "Back", id="alerts-back"),
+        Binding("a", "acknowledge", "Acknowledge", id="alerts-acknowledge"),
+        Binding("s", "snooze", "Snooze", id="alerts-snooze"),
+        Binding("enter", "lineage", "Lineage", id="alerts-lineage"),
+        Binding("e", "events", "History", id="alerts-history"),
+        Binding("f", "cycle_filter", "State filter", id="alerts-filter"),
+        Binding("down,j", "cursor_down", "Next alert", show=False, id="alerts-down"),
+        Binding("up,k", "cursor_up", "Previous alert", show=False, id="alerts-up"),
     ]
 
     def __init__(self) -> None:
@@ -146,17 +50,13 @@ class AlertsScreen(Screen):
         self.shown: dict[int, Alert] = {}
 
     def compose(self) -> ComposeResult:
-        yield CockpitHeader(self.app.clock, id="header")
+        yield CockpitHeader(id="header")
         yield Static(id="alerts-title")
         yield DataTable(id="alerts-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        header = self.query_one(CockpitHeader)
-        header.store_name = self.app.store_path.name
-        header.as_of = self.app.as_of.isoformat()
-        header.alerts = len(self.app.attention)
-        table = self.query_one(DataTable)
+        table: DataTable[str | Text] = self.query_one(DataTable)
         for label in (
             "",
             "subject",
@@ -178,15 +78,25 @@ class AlertsScreen(Screen):
     def action_cursor_up(self) -> None:
         self.query_one(DataTable).action_cursor_up()
 
-    @work(thread=True, exclusive=True, group="alerts")
+    def data_changed(self) -> None:
+        self.reload()
+
     def reload(self) -> None:
-        states = None
-        if self.state_filter == "open":
+        self.load_alerts(self.state_filter)
+
+    @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
+    def load_alerts(self, state_filter: str) -> None:
+        states: tuple[str, ...] | None = None
+        if state_filter == "open":
             states = OPEN_STATES
-        elif self.state_filter != "all":
-            states = (self.state_filter,)
-        alerts = self.app.store.alerts(states)
-        self.app.call_from_thread(self._show, alerts)
+        elif state_filter != "all":
+            states = (state_filter,)
+        self.post_message(AlertsLoaded(state_filter, self.cockpit.services.alerts(states)))
+
+    @on(AlertsLoaded)
+    def _alerts_loaded(self, message: AlertsLoaded) -> None:
+        if message.state_filter == self.state_filter:
+            self._show(message.alerts)
 
     def _ordered(self, alerts: list[Alert]) -> list[tuple[Alert, bool]]:
         """Parents first by severity and age, each followed by the alerts grouped under it."""
@@ -208,7 +118,8 @@ class AlertsScreen(Screen):
         selected = self.selected()
         table.clear()
         self.shown = {a.id: a for a in alerts}
-        now = utc_naive(self.app.clock())
+        now = utc_naive(self.cockpit.clock())
+        data = self.data
         theme = self.app.current_theme
         colour = {
             Severity.CRITICAL: theme.error,
@@ -218,7 +129,10 @@ class AlertsScreen(Screen):
         for alert, grouped in self._ordered(alerts):
             subject = Text("  └ " if grouped else "")
             subject.append(
-                literal(self.app.subject_name(alert)), style="bold" if alert.needs_attention else ""
+                literal(
+                    data.subject_name(alert) if data else alert.kpi_id or alert.system_id or ""
+                ),
+                style="bold" if alert.needs_attention else "",
             )
             owner = ""
             if alert.acked_by:
@@ -246,7 +160,6 @@ class AlertsScreen(Screen):
             style="dim",
         )
         self.query_one("#alerts-title", Static).update(title)
-        self.query_one(CockpitHeader).alerts = len(self.app.attention)
 
     def selected(self) -> Alert | None:
         table = self.query_one(DataTable)
@@ -263,18 +176,12 @@ class AlertsScreen(Screen):
     def action_acknowledge(self) -> None:
         alert = self.selected()
         if alert is not None:
-            self.app.acknowledge([alert])
+            self.cockpit.acknowledge([alert])
 
     def action_snooze(self) -> None:
         alert = self.selected()
-        if alert is None:
-            return
-
-        def chosen(duration: timedelta | None) -> None:
-            if duration is not None:
-                self.app.run_lifecycle(snooze_alert, [alert.id], duration, self.app.user, None)
-
-        self.app.push_screen(SnoozeScreen(self.app.subject_name(alert)), chosen)
+        if alert is not None:
+            self.cockpit.snooze(alert)
 
     @on(DataTable.RowSelected, "#alerts-table")
     def _on_row_selected(self) -> None:
@@ -284,16 +191,24 @@ class AlertsScreen(Screen):
         alert = self.selected()
         if alert is None:
             return
+        navigator = self.cockpit.navigator
         if alert.kpi_id:
-            self.app.open_lineage(alert.kpi_id)
+            navigator.open_lineage(alert.kpi_id)
         elif alert.system_id:
-            self.app.jump_to("system", alert.system_id)
+            navigator.jump_to("system", alert.system_id)
 
-    @work(thread=True, exclusive=True, group="events")
     def action_events(self) -> None:
         alert = self.selected()
-        if alert is None:
-            return
-        events = self.app.store.alert_events(alert.id)
-        title = f"Alert {alert.id}: {self.app.subject_name(alert)} · {alert.rule}"
-        self.app.call_from_thread(self.app.push_screen, EventsScreen(title, events))
+        if alert is not None and alert.id is not None and self.data is not None:
+            title = f"Alert {alert.id}: {self.data.subject_name(alert)} · {alert.rule}"
+            self.load_events(alert, title)
+
+    @work(thread=True, exclusive=True, group="events", exit_on_error=False)
+    def load_events(self, alert: Alert, title: str) -> None:
+        assert alert.id is not None
+        self.post_message(EventsLoaded(alert, title, self.cockpit.services.events(alert.id)))
+
+    @on(EventsLoaded)
+    def _events_loaded(self, message: EventsLoaded) -> None:
+        if self.is_current:
+            self.app.push_screen(EventsDialog(message.title, message.events))

@@ -6,17 +6,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from intelligentos.cockpit import KpiSnapshot
-from intelligentos.evaluation import alerts_of_kpi
+from intelligentos.services.data import CockpitData
+from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.header import CockpitHeader
+from intelligentos.tui.messages import KpiSelected
 from intelligentos.tui.widgets import (
     BREAKPOINTS,
     CeoCard,
-    CockpitHeader,
     EnginePanel,
-    KpiSelected,
     KpiTable,
     SelectionCard,
 )
@@ -25,22 +25,24 @@ WINDOWS = (30, 90, 365)
 PULSE_SECONDS = 0.8
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(CockpitScreen):
+    """The CEO strip, the five engine panels and the selected KPI's card."""
+
     AUTO_FOCUS = ""  # focus goes to the first panel once data has arrived
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
 
     BINDINGS = [
-        Binding("1", "window(30)", "30", show=False),
-        Binding("2", "window(90)", "90", show=False),
-        Binding("3", "window(365)", "365", show=False),
-        Binding("w", "cycle_window", "Window"),
-        Binding("A", "acknowledge", "Ack"),
-        Binding("slash", "filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("1", "window(30)", "Window: 30 periods", show=False, id="window-30"),
+        Binding("2", "window(90)", "Window: 90 periods", show=False, id="window-90"),
+        Binding("3", "window(365)", "Window: 365 periods", show=False, id="window-365"),
+        Binding("w", "cycle_window", "Window", id="window-cycle"),
+        Binding("A", "acknowledge", "Ack", id="acknowledge-kpi", tooltip="Acknowledge"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows by name"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield CockpitHeader(self.app.clock, id="header")
+        yield CockpitHeader(id="header")
         yield Grid(id="ceo-strip")
         with Grid(id="engines"):
             yield SelectionCard(id="selection")
@@ -64,7 +66,7 @@ class DashboardScreen(Screen):
         settle on a steady highlight, so an idle cockpit costs next to nothing."""
         if not self.is_current:
             return
-        pulsing = self.app.pulsing_kpis()
+        pulsing = self.cockpit.pulsing_kpis()
         if not pulsing and self.pulse_on:
             return
         self.pulse_on = not self.pulse_on if pulsing else True
@@ -72,14 +74,18 @@ class DashboardScreen(Screen):
             if panel.has_class("-alerting"):
                 panel.pulse(self.pulse_on)
         for card in self.query(CeoCard):
-            if card.kpi.id in self.app.flashing_kpis:
+            if card.kpi.id in self.cockpit.flashing_kpis:
                 card.pulse(self.pulse_on)
 
     # --- building from data --------------------------------------------------------------
 
-    def populate(self, snaps: dict[str, KpiSnapshot]) -> None:
+    def data_changed(self) -> None:
+        if self.data is not None:
+            self.populate(self.data)
+
+    def populate(self, data: CockpitData) -> None:
         """First data: build the cards and panels for the catalog, then show values."""
-        catalog = self.app.catalog
+        catalog = data.catalog
         strip = self.query_one("#ceo-strip")
         if not strip.children:
             strip.mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
@@ -89,7 +95,7 @@ class DashboardScreen(Screen):
                 before="#selection",
             )
             self.call_after_refresh(self._first_focus)
-        self.call_after_refresh(self.refresh_values, snaps)
+        self.call_after_refresh(self.refresh_values, data.snaps)
 
     def _first_focus(self) -> None:
         tables = list(self.query(KpiTable))
@@ -97,25 +103,21 @@ class DashboardScreen(Screen):
             tables[0].focus()
 
     def refresh_values(self, snaps: dict[str, KpiSnapshot]) -> None:
+        data = self.data
+        if data is None or not self.is_attached:
+            return  # the app is being torn down
         self.snaps = snaps
-        header = self.query_one(CockpitHeader)
-        header.store_name = self.app.store_path.name
-        header.as_of = self.app.as_of.isoformat()
-        header.window = self.app.window
-        header.alerts = len(self.app.attention)
-        header.paused = self.app.paused
-        header.refresh()
-        flashing = self.app.flashing_kpis
+        flashing = data.flashing_kpis
         for card in self.query(CeoCard):
             card.show(snaps.get(card.kpi.id))
-            alerting = card.kpi.id in self.app.flashing_kpis
+            alerting = card.kpi.id in flashing
             if alerting != card.has_class("-alerting"):
                 card.set_class(alerting, "-alerting")
         needle = self.filter_text.casefold()
         for panel in self.query(EnginePanel):
             rows = [
                 snaps[k.id]
-                for k in self.app.catalog.kpis_of_engine(panel.engine_id)
+                for k in data.catalog.kpis_of_engine(panel.engine_id)
                 if k.id in snaps and needle in k.name.casefold()
             ]
             panel.show(rows, flashing)
@@ -136,7 +138,9 @@ class DashboardScreen(Screen):
         if snap is None:
             card.show(None, "", "")
             return
-        catalog = self.app.catalog
+        if self.data is None:
+            return
+        catalog = self.data.catalog
         function = catalog.functions.get(snap.kpi.owner_function or "")
         agent = catalog.agents.get(snap.kpi.owner_agent or "")
         card.show(snap, function.name if function else "—", agent.name if agent else "—")
@@ -148,17 +152,18 @@ class DashboardScreen(Screen):
     # --- actions -------------------------------------------------------------------------
 
     def action_window(self, size: int) -> None:
-        self.app.set_window(size)
+        self.cockpit.set_window(size)
 
     def action_cycle_window(self) -> None:
-        index = WINDOWS.index(self.app.window) if self.app.window in WINDOWS else -1
-        self.app.set_window(WINDOWS[(index + 1) % len(WINDOWS)])
+        window = self.cockpit.window
+        index = WINDOWS.index(window) if window in WINDOWS else -1
+        self.cockpit.set_window(WINDOWS[(index + 1) % len(WINDOWS)])
 
     def action_acknowledge(self) -> None:
         kpi_id = self._selected_kpi_id()
-        if kpi_id is None:
+        if kpi_id is None or self.data is None:
             return
-        self.app.acknowledge(alerts_of_kpi(self.app.open_alerts, kpi_id))
+        self.cockpit.acknowledge(self.data.alerts_of_kpi(kpi_id))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -8,13 +8,15 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from intelligentos.formatting import literal
+from intelligentos.tui.base import cockpit_of
 
 
 class FindProvider(Provider):
     def _entries(self) -> list[tuple[str, str, str]]:
-        catalog = getattr(self.app, "catalog", None)
-        if catalog is None:
+        data = cockpit_of(self.app).data
+        if data is None:
             return []
+        catalog = data.catalog
         entries = [("KPI", k.id, k.name) for k in catalog.kpis.values()]
         entries += [("Engine", e.id, e.name) for e in catalog.engines.values()]
         entries += [("Workflow", w.id, w.name) for w in catalog.workflows.values()]
@@ -32,7 +34,7 @@ class FindProvider(Provider):
                 yield Hit(
                     score,
                     matcher.highlight(text),
-                    partial(self.app.jump_to, kind.lower(), entity_id),
+                    partial(cockpit_of(self.app).navigator.jump_to, kind.lower(), entity_id),
                     help=f"Go to {kind.lower()} {escape(literal(entity_id))}",
                 )
 
@@ -41,6 +43,6 @@ class FindProvider(Provider):
             if kind in ("KPI", "Engine"):
                 yield DiscoveryHit(
                     f"{kind}: {escape(literal(name))}",
-                    partial(self.app.jump_to, kind.lower(), entity_id),
+                    partial(cockpit_of(self.app).navigator.jump_to, kind.lower(), entity_id),
                     help=f"Go to {kind.lower()} {escape(literal(entity_id))}",
                 )

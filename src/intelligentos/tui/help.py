@@ -1,10 +1,13 @@
-"""`?`: every key binding of the app and its screens, in one modal table."""
+"""`?`: every key binding of the cockpit, made from the bindings themselves (with the user's
+remapped keys), so the table can never drift from what the keys do."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
@@ -17,50 +20,76 @@ KEY_NAMES = {
     "escape": "Esc",
     "enter": "Enter",
     "tab": "Tab",
-    "ctrl+p": "Ctrl+P",
-    "ctrl+q": "Ctrl+Q",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
 }
-
-# Keys that widgets inherit from Textual and that users need to know about.
-WIDGET_KEYS = [
-    ("Dashboard", "↑ ↓ / j k", "Move between KPI rows"),
-    ("Dashboard", "← → / h l", "Move between panels (and CEO cards)"),
-    ("Dashboard", "Tab / Shift+Tab", "Next / previous panel"),
-    ("Dashboard", "Enter", "Open the KPI's lineage drill-down"),
-    ("Lineage", "↑ ↓ / j k", "Move in the tree"),
-    ("Lineage", "Enter", "Drill into a KPI node, or fold a branch"),
-]
 
 
 def key_label(keys: str) -> str:
-    return " / ".join(KEY_NAMES.get(k, k) for k in keys.split(","))
+    """``"down,j"`` → ``"↓ / j"``; ``"ctrl+p"`` → ``"Ctrl+P"``."""
+    labels = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key in KEY_NAMES:
+            labels.append(KEY_NAMES[key])
+        elif "+" in key:
+            labels.append("+".join(part.capitalize() for part in key.split("+")))
+        else:
+            labels.append(key)
+    return " / ".join(labels)
 
 
-def binding_rows(owners: list[tuple[str, list]]) -> list[tuple[str, str, str]]:
+def binding_rows(
+    owners: Iterable[tuple[str, Iterable[BindingType]]], keymap: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """(where, keys, action) for every binding with a description; a binding whose id the
+    keymap names shows the user's keys."""
     rows = []
     for where, bindings in owners:
         for binding in bindings:
-            if isinstance(binding, Binding):
-                keys, description = binding.key, binding.description
-            else:
-                keys, description = binding[0], binding[2] if len(binding) > 2 else binding[1]
-            if description:
-                rows.append((where, key_label(keys), description))
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            rows.append((where, key_label(keys), binding.description))
     return rows
 
 
-class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
+    """Every place the cockpit binds keys, in the order the help lists them."""
+    # Imported here: these modules import the app's widgets, and the app imports this one.
+    from intelligentos.tui.alerts_screen import AlertsScreen
+    from intelligentos.tui.app import CockpitApp
+    from intelligentos.tui.dashboard import DashboardScreen
+    from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+    from intelligentos.tui.widgets import CeoCard, KpiTable
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    return [
+        ("Everywhere", CockpitApp.BINDINGS),
+        ("Dashboard", DashboardScreen.BINDINGS),
+        ("Dashboard rows", KpiTable.BINDINGS),
+        ("CEO strip", CeoCard.BINDINGS),
+        ("Lineage", LineageScreen.BINDINGS),
+        ("Lineage tree", LineageTree.BINDINGS),
+        ("Alerts", AlertsScreen.BINDINGS),
+    ]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help-close")]
+
+    def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()
-        self.rows = rows
+        self.rows = binding_rows(cockpit_bindings(), keymap)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
             yield Static(Text("Keys  (Esc closes)", style="bold"), id="help-title")
-            table = DataTable(id="help-table", cursor_type="row", show_cursor=False)
+            table: DataTable[str | Text] = DataTable(
+                id="help-table", cursor_type="row", show_cursor=False
+            )
             table.add_columns("Where", "Key", "Action")
-            for where, key, action in self.rows + WIDGET_KEYS:
+            for where, key, action in self.rows:
                 table.add_row(where, Text(key, style="bold"), action)
             yield table

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
 
 from intelligentos.charts import history_chart
 from intelligentos.cockpit import NodeStatus, dependents
 from intelligentos.detection import Status
 from intelligentos.formatting import format_value, literal
 from intelligentos.lineage import LineageNode
-from intelligentos.tui.widgets import BREAKPOINTS, CockpitHeader, glyph
+from intelligentos.services.data import CockpitData
+from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.header import CockpitHeader
+from intelligentos.tui.messages import HistoryLoaded
+from intelligentos.tui.widgets import BREAKPOINTS, glyph
 
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
 EAGER_NODES = 60  # nodes built when a lineage opens (a screenful); the rest on demand
@@ -28,51 +32,51 @@ TROUBLE = (Status.WARNING, Status.CRITICAL, Status.STALE)
 
 class LineageTree(Tree[LineageNode]):
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Next node", show=False, id="tree-down"),
+        Binding("up,k", "cursor_up", "Previous node", show=False, id="tree-up"),
+        Binding("enter", "select_cursor", "Drill into a KPI node, or fold a branch", show=False),
     ]
 
 
-class LineageScreen(Screen):
+class LineageScreen(CockpitScreen):
+    """One screen for every drill-down: :meth:`start` points it at a KPI."""
+
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("left_square_bracket", "history(-1)", "History ←"),
-        Binding("right_square_bracket", "history(1)", "History →"),
-        Binding("r", "follow_red", "Follow the red"),
-        Binding("f", "first_field", "Data field"),
-        Binding("z", "zoom", "Zoom chart"),
-        Binding("d", "dashboard", "Dashboard"),
+        Binding("escape", "back", "Back", id="lineage-back"),
+        Binding("left_square_bracket", "history(-1)", "History ←", id="lineage-history-back"),
+        Binding("right_square_bracket", "history(1)", "History →", id="lineage-history-forward"),
+        Binding("r", "follow_red", "Follow the red", id="lineage-follow-red"),
+        Binding("f", "first_field", "Data field", id="lineage-first-field"),
+        Binding("z", "zoom", "Zoom chart", id="lineage-zoom"),
+        Binding("d", "dashboard", "Dashboard", id="lineage-dashboard"),
     ]
 
-    def __init__(self, kpi_id: str, select: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.trail: list[str] = [kpi_id]
+        self.trail: list[str] = []
         self.position = 0
-        self.pending_select = select
+        self.pending_select: str | None = None
         self.zoom = ZOOMS[1]
         self.history: list[tuple[str, float | None]] = []
         self.history_kpi: str | None = None
+        self.details_kpi: str | None = None  # the KPI whose details are shown
 
     @property
     def kpi_id(self) -> str:
         return self.trail[self.position]
 
     def start(self, kpi_id: str, select: str | None = None) -> None:
-        """Reuse this screen for a new drill-down from the dashboard, alerts or find."""
+        """Point the screen at a new drill-down from the dashboard, alerts or find."""
         self.trail = [kpi_id]
         self.position = 0
         self.pending_select = select
         if self.is_mounted:
-            header = self.query_one(CockpitHeader)
-            header.alerts = len(self.app.attention)
-            header.refresh()
             self.rebuild()
             self.query_one(LineageTree).focus()
-            self.call_after_refresh(self._painted)
 
     def compose(self) -> ComposeResult:
-        yield CockpitHeader(self.app.clock, id="header")
+        yield CockpitHeader(id="header")
         yield Static(id="breadcrumbs")
         with Horizontal(id="lineage-body"):
             yield LineageTree(Text(""), id="lineage-tree")
@@ -83,22 +87,31 @@ class LineageScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        header = self.query_one(CockpitHeader)
-        header.store_name = self.app.store_path.name
-        header.as_of = self.app.as_of.isoformat()
-        header.alerts = len(self.app.attention)
-        self.rebuild()
+        if self.trail:
+            self.rebuild()
         self.query_one(LineageTree).focus()
-        self.call_after_refresh(self._painted)
 
-    def _painted(self) -> None:
-        self.app.lineage_painted_at = time.perf_counter()
+    def _data(self) -> CockpitData:
+        data = self.data
+        assert data is not None, "the lineage opens only once data is shown"
+        return data
+
+    def data_changed(self) -> None:
+        """A refresh: statuses, values and history as they are now, on the same node."""
+        if not self.trail or not self.is_mounted:
+            return
+        cursor = self.query_one(LineageTree).cursor_node
+        node = cursor.data if cursor is not None else None
+        self.pending_select = node.id if node is not None and node.kind != "section" else None
+        self.rebuild()
+        self.details_kpi = None  # reload the chart: the history may have grown
 
     # --- the tree --------------------------------------------------------------------------
 
     @property
     def status(self) -> NodeStatus:
-        return NodeStatus(self.app.graph, self.app.snaps)
+        data = self._data()
+        return NodeStatus(data.graph, data.snaps)
 
     def _label(self, node: LineageNode, status: NodeStatus) -> Text:
         text = Text()
@@ -118,7 +131,7 @@ class LineageScreen(Screen):
         return text
 
     def rebuild(self) -> None:
-        graph = self.app.graph
+        graph = self._data().graph
         self.node_status = self.status
         self.lineage_root = graph.lineage_tree(self.kpi_id)
         tree = self.query_one(LineageTree)
@@ -131,7 +144,7 @@ class LineageScreen(Screen):
         target = self.reveal(lambda n: n.id == select) if select else None
         self.call_after_refresh(self._move_to, target or tree.root)
 
-    def _populate(self, parent, node: LineageNode, budget: int) -> int:
+    def _populate(self, parent: TreeNode[LineageNode], node: LineageNode, budget: int) -> int:
         """Add ``node``'s children under ``parent``, depth first. Branches beyond the budget
         (or with very many children) stay collapsed and are filled in when opened, so a
         lineage of thousands of nodes opens as fast as a small one."""
@@ -154,7 +167,7 @@ class LineageScreen(Screen):
         if node.data is not None and node.data.children and not node.children:
             self._populate(node, node.data, budget=EAGER_NODES)
 
-    def reveal(self, predicate):
+    def reveal(self, predicate: Callable[[LineageNode], bool]) -> TreeNode[LineageNode] | None:
         """The tree node for the first lineage node matching ``predicate`` (in tree
         order), filling in and opening collapsed branches on the way."""
         path = _path_to(self.lineage_root, predicate)
@@ -168,14 +181,15 @@ class LineageScreen(Screen):
             current = next(c for c in current.children if c.data is step)
         return current
 
-    def _move_to(self, node) -> None:
+    def _move_to(self, node: TreeNode[LineageNode]) -> None:
         tree = self.query_one(LineageTree)
         tree.move_cursor(node, animate=False)
-        self.show_details(node.data)
+        if node.data is not None:
+            self.show_details(node.data)
 
-    def tree_nodes(self) -> list:
+    def tree_nodes(self) -> list[TreeNode[LineageNode]]:
         tree = self.query_one(LineageTree)
-        found = []
+        found: list[TreeNode[LineageNode]] = []
         stack = [tree.root]
         while stack:
             node = stack.pop()
@@ -184,7 +198,7 @@ class LineageScreen(Screen):
         return found
 
     def _breadcrumbs(self) -> None:
-        names = self.app.catalog.kpis
+        names = self._data().catalog.kpis
         text = Text("Dashboard", style="dim")
         for index, kpi_id in enumerate(self.trail):
             text.append(" › ", style="dim")
@@ -209,12 +223,16 @@ class LineageScreen(Screen):
             self.drill(node.id)
 
     def show_details(self, node: LineageNode) -> None:
-        catalog = self.app.catalog
+        data = self._data()
+        catalog = data.catalog
         text = Text()
         if node.kind == "kpi" and node.id in catalog.kpis:
             self._kpi_details(node.id, text)
-            self.load_history(node.id)
+            if node.id != self.details_kpi:
+                self.details_kpi = node.id
+                self.load_history(node.id, self.zoom)
         else:
+            self.details_kpi = None
             self.query_one("#chart", Static).update("")
             self.query_one("#observations", Static).update("")
             text.append(f"{node.detail or node.kind}\n", style="dim")
@@ -236,11 +254,11 @@ class LineageScreen(Screen):
                 for step in workflow.steps:
                     text.append(f"  {literal(step.name)} → {literal(step.system)}\n")
                 text.append("\n")
-            kpi_ids = dependents(self.app.graph, node.kind, node.id)
+            kpi_ids = dependents(data.graph, node.kind, node.id)
             if kpi_ids:
                 text.append(f"KPIs that depend on it ({len(kpi_ids)})\n", style="dim")
                 for kpi_id in kpi_ids:
-                    snap = self.app.snaps.get(kpi_id)
+                    snap = data.snaps.get(kpi_id)
                     if snap:
                         text.append_text(glyph(self, snap.status))
                         text.append(f" {literal(catalog.kpis[kpi_id].name)}  ")
@@ -251,9 +269,10 @@ class LineageScreen(Screen):
         self.query_one("#details-text", Static).update(text)
 
     def _kpi_details(self, kpi_id: str, text: Text) -> None:
-        catalog = self.app.catalog
+        data = self._data()
+        catalog = data.catalog
         kpi = catalog.kpis[kpi_id]
-        snap = self.app.snaps.get(kpi_id)
+        snap = data.snaps.get(kpi_id)
         text.append(literal(kpi.name), style="bold")
         text.append(f"  {kpi.level.value} KPI · {kpi.engine} engine\n", style="dim")
         if snap:
@@ -282,18 +301,20 @@ class LineageScreen(Screen):
             for rule in agent.rules:
                 text.append(f"  • {literal(rule)}\n")
 
-    @work(thread=True, exclusive=True, group="history")
-    def load_history(self, kpi_id: str) -> None:
-        limit = self.zoom or 100_000
-        history = self.app.store.latest_windows(limit, [kpi_id], until=self.app.until)[kpi_id]
-        self.app.call_from_thread(self._show_history, kpi_id, history)
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def load_history(self, kpi_id: str, zoom: int) -> None:
+        history = self.cockpit.services.history(kpi_id, zoom or None)
+        self.post_message(HistoryLoaded(kpi_id, zoom, history))
 
-    def _show_history(self, kpi_id: str, history: list[tuple[str, float | None]]) -> None:
-        self.history, self.history_kpi = history, kpi_id
+    @on(HistoryLoaded)
+    def _history_loaded(self, message: HistoryLoaded) -> None:
+        if (message.kpi_id, message.zoom) != (self.details_kpi, self.zoom):
+            return  # for a KPI or zoom no longer shown
+        self.history, self.history_kpi = message.history, message.kpi_id
         self._draw_chart()
 
     def _draw_chart(self) -> None:
-        kpi = self.app.catalog.kpis.get(self.history_kpi or "")
+        kpi = self._data().catalog.kpis.get(self.history_kpi or "")
         chart = self.query_one("#chart", Static)
         if kpi is None or not self.history:
             chart.update(Text("No observations yet.", style="dim"))
@@ -347,8 +368,8 @@ class LineageScreen(Screen):
 
     def action_zoom(self) -> None:
         self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]
-        if self.history_kpi:
-            self.load_history(self.history_kpi)
+        if self.details_kpi:
+            self.load_history(self.details_kpi, self.zoom)
 
     def action_first_field(self) -> None:
         """Jump to the first data field of the lineage: the bottom of the drill-down."""
@@ -372,7 +393,9 @@ class LineageScreen(Screen):
         self.notify("Nothing off track in this lineage.", timeout=3)
 
 
-def _path_to(root: LineageNode, predicate) -> list[LineageNode] | None:
+def _path_to(
+    root: LineageNode, predicate: Callable[[LineageNode], bool]
+) -> list[LineageNode] | None:
     """Root-to-node path of the first node (depth first) matching ``predicate``."""
     stack = [(root, [root])]
     while stack:

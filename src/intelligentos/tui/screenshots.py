@@ -41,7 +41,7 @@ async def _shoot(store: Path, config: Path, out: Path, shot) -> Path:
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         if lineage_of:
-            app.open_lineage(lineage_of)
+            app.navigator.open_lineage(lineage_of)
             await settle(pilot)
         path = out / f"{stem}.svg"
         app.save_screenshot(filename=path.name, path=str(out))

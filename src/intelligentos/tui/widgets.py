@@ -1,4 +1,4 @@
-"""Cockpit widgets: header, CEO KPI cards, engine panels, the selection card.
+"""Cockpit widgets: CEO KPI cards, engine panels and their KPI tables, the selection card.
 
 Every piece of user text reaches the screen as a ``rich.text.Text`` built from
 :func:`literal`, never as markup.
@@ -6,13 +6,11 @@ Every piece of user text reaches the screen as a ``rich.text.Text`` built from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -21,6 +19,7 @@ from intelligentos.charts import sparkline
 from intelligentos.cockpit import KpiSnapshot
 from intelligentos.detection import Status
 from intelligentos.formatting import literal
+from intelligentos.tui.messages import KpiSelected, OpenLineage
 
 
 def status_colour(widget: Widget, status: Status) -> str:
@@ -51,75 +50,18 @@ def glyph(widget: Widget, status: Status) -> Text:
     return Text(status.glyph, style=f"bold {status_colour(widget, status)}")
 
 
-CLOCK_FORMAT = "%H:%M"
 # Screen classes by terminal width; cockpit.tcss lays panels out by them.
 BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
-
-
-class OpenLineage(Message):
-    """Ask the app to open the lineage drill-down of a KPI."""
-
-    def __init__(self, kpi_id: str) -> None:
-        super().__init__()
-        self.kpi_id = kpi_id
-
-
-class KpiSelected(Message):
-    """A KPI became the selection (row highlighted or card focused)."""
-
-    def __init__(self, kpi_id: str) -> None:
-        super().__init__()
-        self.kpi_id = kpi_id
-
-
-class CockpitHeader(Widget):
-    """One line: product, store, as-of date, window, unacknowledged alerts and a clock."""
-
-    def __init__(self, clock: Callable[[], datetime], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.clock = clock
-        self.store_name = ""
-        self.as_of = ""
-        self.window = 0
-        self.alerts: int | None = None
-        self.paused = False
-
-    def on_mount(self) -> None:
-        self.shown_clock = ""
-        self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        # Repaint only when the shown time changes: an idle cockpit should cost nothing.
-        if self.clock().strftime(CLOCK_FORMAT) != self.shown_clock:
-            self.refresh()
-
-    def render(self) -> Text:
-        left = Text.assemble(
-            (" ◆ IntelligentOS cockpit ", "bold"),
-            ("  "),
-            (literal(self.store_name), "italic"),
-            (f"  ·  as of {self.as_of}" if self.as_of else ""),
-            (f"  ·  window {self.window}" if self.window else ""),
-        )
-        right = Text()
-        if self.paused:
-            right.append("⏸ paused  ", style="bold")
-        if self.alerts is not None:
-            right.append(f"⚑ {self.alerts} unacknowledged  ", style="bold")
-        self.shown_clock = self.clock().strftime(CLOCK_FORMAT)
-        right.append(self.shown_clock + " ")
-        gap = max(1, self.size.width - left.cell_len - right.cell_len)
-        return Text.assemble(left, " " * gap, right)
 
 
 class CeoCard(Widget, can_focus=True):
     """A CEO KPI: name, then status glyph, value and change. Enter drills into it."""
 
     BINDINGS = [
-        Binding("enter", "open", "Lineage"),
-        Binding("left,h", "move(-1)", "Previous", show=False),
-        Binding("right,l", "move(1)", "Next", show=False),
-        Binding("down,j", "leave", "To panels", show=False),
+        Binding("enter", "open", "Lineage", id="card-open", tooltip="Lineage drill-down"),
+        Binding("left,h", "move(-1)", "Previous CEO KPI", show=False, id="card-previous"),
+        Binding("right,l", "move(1)", "Next CEO KPI", show=False, id="card-next"),
+        Binding("down,j", "leave", "Down to the engine panels", show=False, id="card-down"),
     ]
 
     def __init__(self, kpi: Kpi, **kwargs) -> None:
@@ -185,10 +127,19 @@ class KpiTable(DataTable):
     """The KPI rows of one engine panel. Arrow keys and h/j/k/l move; Enter drills down."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("left,h", "panel(-1)", "Prev panel", show=False),
-        Binding("right,l", "panel(1)", "Next panel", show=False),
+        Binding("down,j", "cursor_down", "Next KPI row", show=False, id="row-down"),
+        Binding(
+            "up,k",
+            "cursor_up",
+            "Previous KPI row (up from the top: CEO strip)",
+            show=False,
+            id="row-up",
+        ),
+        Binding("left,h", "panel(-1)", "Previous panel", show=False, id="panel-previous"),
+        Binding("right,l", "panel(1)", "Next panel", show=False, id="panel-next"),
+        Binding(
+            "enter", "select_cursor", "Lineage drill-down of the KPI", show=False, id="row-open"
+        ),
     ]
 
     def __init__(self, engine_id: str, **kwargs) -> None:

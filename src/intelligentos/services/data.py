@@ -1,0 +1,140 @@
+"""The cockpit's data: one immutable :class:`CockpitData` per refresh, made off the event
+loop by :class:`DataService` (evaluate the rules, then read the visible windows).
+
+Screens only read a :class:`CockpitData`; a refresh replaces it whole, so nothing ever sees
+half of one refresh and half of another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+
+from intelligentos.alerts import Alert, Event, subject_name
+from intelligentos.catalog.models import Catalog
+from intelligentos.clock import period_upper_bound
+from intelligentos.cockpit import KpiSnapshot, snapshots
+from intelligentos.evaluation import evaluate_store
+from intelligentos.lineage import LineageGraph
+from intelligentos.store import Store, StoreError
+
+History = list[tuple[str, float | None]]
+
+
+@dataclass(frozen=True)
+class CockpitData:
+    """Everything the screens show after one refresh."""
+
+    catalog: Catalog
+    graph: LineageGraph
+    snaps: dict[str, KpiSnapshot]
+    open_alerts: list[Alert]
+    window: int
+    evaluated: bool  # False for the first, values-only read at start-up
+    as_of: date
+
+    @cached_property
+    def attention(self) -> list[Alert]:
+        """Firing, unacknowledged alerts that are not grouped under another."""
+        return [a for a in self.open_alerts if a.needs_attention]
+
+    @cached_property
+    def flashing_kpis(self) -> frozenset[str]:
+        return frozenset(a.kpi_id for a in self.attention if a.kpi_id)
+
+    def subject_name(self, alert: Alert) -> str:
+        return subject_name(alert, self.catalog)
+
+    def alerts_of_kpi(self, kpi_id: str) -> list[Alert]:
+        return [a for a in self.open_alerts if a.kpi_id == kpi_id]
+
+
+@dataclass
+class DataService:
+    """Opens one store and reads it for the cockpit. Every method blocks: call them from
+    worker threads. The store gives each thread its own read connection."""
+
+    path: Path
+    clock: Callable[[], datetime]
+    fixed_as_of: date | None = None
+    store: Store | None = field(default=None, init=False)
+    integrity_checked: bool = field(default=False, init=False)
+
+    @property
+    def as_of(self) -> date:
+        return self.fixed_as_of or self.clock().date()
+
+    @property
+    def until(self) -> str | None:
+        """Upper bound on periods read: only when viewing the cockpit as of a past date."""
+        return period_upper_bound(self.fixed_as_of)
+
+    def open(self) -> Store:
+        """Open the store (and migrate an older schema); raises :class:`StoreError`."""
+        self.store = Store.open(self.path)
+        return self.store
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError(f"{self.path} is not open.")
+        return self.store
+
+    def read(
+        self, window: int, catalog: Catalog | None = None, graph: LineageGraph | None = None
+    ) -> CockpitData:
+        """The visible windows and open alerts, without evaluating (fast: the first paint)."""
+        store = self._store()
+        catalog = catalog or store.read_catalog()
+        graph = graph or LineageGraph(catalog)
+        windows = store.latest_windows(max(window, 2), until=self.until)
+        return CockpitData(
+            catalog=catalog,
+            graph=graph,
+            snaps=snapshots(catalog, windows, self.as_of),
+            open_alerts=store.open_alerts(),
+            window=window,
+            evaluated=False,
+            as_of=self.as_of,
+        )
+
+    def check_integrity(self) -> str | None:
+        """Once per session: a damaged file is never written. The problem, if any (the
+        store is then treated as read-only)."""
+        store = self._store()
+        if self.integrity_checked or store.readonly:
+            return None
+        self.integrity_checked = True
+        try:
+            store.ensure_intact("the cockpit will not write to it")
+        except StoreError as error:
+            store.readonly = True
+            return str(error)
+        return None
+
+    def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
+        """Run the rules (writing alert changes; not when viewing the past), then read."""
+        store = self._store()
+        catalog = previous.catalog if previous else store.read_catalog()
+        graph = (previous.graph if previous else LineageGraph(catalog)).warm()
+        if self.fixed_as_of is None:
+            evaluate_store(store, catalog, self.clock(), graph)
+        return replace(self.read(window, catalog, graph), evaluated=True)
+
+    def history(self, kpi_id: str, limit: int | None) -> History:
+        return self._store().history(kpi_id, limit or 100_000, until=self.until)
+
+    def alerts(self, states: Iterable[str] | None) -> list[Alert]:
+        return self._store().alerts(states)
+
+    def events(self, alert_id: int) -> list[Event]:
+        return self._store().alert_events(alert_id)
+
+    def data_version(self) -> int:
+        return self._store().data_version()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()

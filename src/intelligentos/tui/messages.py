@@ -1,0 +1,91 @@
+"""Messages the cockpit's workers and widgets post. Workers never touch a widget: they post
+one of these, and a handler on the event loop applies it (or drops it when stale)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from intelligentos.alerts import Alert, Event
+from intelligentos.services.data import CockpitData, History
+from intelligentos.store import Store
+
+
+@dataclass
+class StoreOpened(Message):
+    store: Store
+
+
+@dataclass
+class StoreFailed(Message):
+    """The store could not be opened: the cockpit ends with this sentence."""
+
+    error: str
+
+
+@dataclass
+class DataLoaded(Message):
+    """A refresh's result; ``request`` numbers the refresh that made it."""
+
+    data: CockpitData
+    request: int
+
+
+@dataclass
+class RefreshEnded(Message):
+    """A refresh finished (with data or not): the next one may start."""
+
+    request: int
+    problem: str | None = None
+
+
+@dataclass
+class StoreChanged(Message):
+    """Another connection committed to the store."""
+
+
+@dataclass
+class IntegrityFailed(Message):
+    error: str
+
+
+@dataclass
+class LifecycleApplied(Message):
+    """Acknowledge or snooze is done; ``problems`` are the sentences of refused ones."""
+
+    problems: list[str]
+
+
+@dataclass
+class HistoryLoaded(Message):
+    kpi_id: str
+    zoom: int | None
+    history: History
+
+
+@dataclass
+class AlertsLoaded(Message):
+    state_filter: str
+    alerts: list[Alert]
+
+
+@dataclass
+class EventsLoaded(Message):
+    alert: Alert
+    title: str
+    events: list[Event]
+
+
+@dataclass
+class OpenLineage(Message):
+    """Ask for the lineage drill-down of a KPI."""
+
+    kpi_id: str
+
+
+@dataclass
+class KpiSelected(Message):
+    """A KPI became the selection (row highlighted or card focused)."""
+
+    kpi_id: str

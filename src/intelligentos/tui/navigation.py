@@ -1,0 +1,96 @@
+"""Where the user is: the dashboard at the bottom of the screen stack, a lineage drill-down
+(one screen, reused), the alerts screen and help on top; jumps from the find palette."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from intelligentos.tui.alerts_screen import AlertsScreen
+from intelligentos.tui.dashboard import DashboardScreen
+from intelligentos.tui.help import HelpScreen
+from intelligentos.tui.lineage_screen import LineageScreen
+
+if TYPE_CHECKING:
+    from intelligentos.tui.app import CockpitApp
+
+JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
+
+
+class Navigator:
+    """Opens screens for the app. The lineage screen is composed once (right after the
+    first paint, see :meth:`prewarm`) and reused: pushing it again skips composing and
+    styling its widgets, which is most of the cost of opening a screen."""
+
+    def __init__(self, app: CockpitApp) -> None:
+        self.app = app
+        self.lineage_screen: LineageScreen | None = None
+
+    def _lineage(self) -> LineageScreen:
+        if self.lineage_screen is None:
+            self.lineage_screen = LineageScreen()
+            # Installed screens survive being popped.
+            self.app.install_screen(self.lineage_screen, name="lineage")
+        return self.lineage_screen
+
+    def open_lineage(self, kpi_id: str, select: str | None = None) -> None:
+        data = self.app.data
+        if data is None or kpi_id not in data.catalog.kpis:
+            return
+        screen = self._lineage()
+        screen.start(kpi_id, select)
+        if screen not in self.app.screen_stack:
+            self.app.push_screen(screen)
+
+    async def prewarm(self) -> None:
+        """Compose the lineage screen without showing it (updates are batched), so the
+        first drill-down is as quick as the later ones. Only an optimisation: skipped
+        when the user has already moved on."""
+        app = self.app
+        if self.lineage_screen is not None or not isinstance(app.screen, DashboardScreen):
+            return
+        if not app.is_running or app.stop_watching.is_set():
+            return
+        screen = self._lineage()
+        focused = app.screen.focused
+        with app.batch_update():
+            await app.push_screen(screen)
+            await app.pop_screen()
+        if focused is not None and focused.is_attached:
+            focused.focus()
+
+    def to_dashboard(self) -> DashboardScreen:
+        while not isinstance(self.app.screen, DashboardScreen):
+            self.app.pop_screen()
+        return self.app.screen
+
+    def jump_to(self, kind: str, entity_id: str) -> None:
+        """Palette target: a KPI or engine directly; a workflow, system or field through the
+        lineage of the first KPI that depends on it, with that node selected."""
+        data = self.app.data
+        if data is None:
+            return
+        dashboard = self.to_dashboard()
+        if kind == "engine":
+            dashboard.focus_engine(entity_id)
+            return
+        if kind == "kpi":
+            self.open_lineage(entity_id)
+            return
+        index = {
+            "workflow": data.graph.kpis_by_workflow,
+            "system": data.graph.kpis_by_system,
+            "field": data.graph.kpis_by_field,
+        }[kind]
+        kpi_ids = index.get(entity_id, [])
+        if kpi_ids:
+            self.open_lineage(kpi_ids[0], select=entity_id)
+        else:
+            self.app.notify(f"No KPI depends on {entity_id}.", markup=False)
+
+    def alerts(self) -> None:
+        if not isinstance(self.app.screen, AlertsScreen):
+            self.app.push_screen(AlertsScreen())
+
+    def help(self) -> None:
+        if not isinstance(self.app.screen, HelpScreen):
+            self.app.push_screen(HelpScreen(self.app.settings.keymap))
