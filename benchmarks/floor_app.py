@@ -1,7 +1,7 @@
 """The startup floor: a minimal Textual app that shows one line, then exits once painted.
 
 With FLOOR_REPORT set, it writes the wall-clock time of that first paint there, the same
-moment the cockpit reports (``--bench-report``)."""
+moment benchmarks/probe.py reports for the cockpit (``ready_epoch``)."""
 
 import os
 import time

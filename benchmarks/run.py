@@ -5,6 +5,9 @@
 Every figure with a floor is printed as a ratio against that floor, measured in the same
 run, because absolute times on shared machines are noisy. ``--tiny`` runs everything on a
 small store in a few seconds (the test suite does this so the benchmark never rots).
+
+The cockpit runs unchanged in a pseudo-terminal under ``benchmarks/probe.py``, a subclass of
+the app that watches it and reports start-up, drill-down, idle CPU and memory.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import sqlite3
 import statistics
 import struct
@@ -101,7 +105,16 @@ class Figure:
 # --- processes in a pseudo-terminal ---------------------------------------------------------
 
 
-def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -> float:
+# CSI sequences, OSC strings and two-character escapes: what a full-screen app writes.
+ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-_])")
+
+
+def terminal_text(raw: bytes, limit: int = 3000) -> str:
+    """The end of what a child wrote to its terminal, as plain text."""
+    return ESCAPES.sub("", raw.decode(errors="replace")).strip()[-limit:]
+
+
+def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 180) -> float:
     """Run ``argv`` attached to a 120×40 pseudo-terminal; return the wall-clock time just
     before the process was spawned (callers subtract it from the child's reported paint
     time)."""
@@ -114,14 +127,18 @@ def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -
         "LINES": str(ROWS),
         **(env or {}),
     }
+    tail = bytearray()  # the end of the output: a failing child's traceback is there
 
     def drain() -> None:
         while True:
             try:
-                if not os.read(master, 65536):
-                    return
+                chunk = os.read(master, 65536)
             except OSError:
                 return
+            if not chunk:
+                return
+            tail.extend(chunk)
+            del tail[:-65536]
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
@@ -129,38 +146,48 @@ def run_in_pty(argv: list[str], env: dict | None = None, timeout: float = 120) -
     process = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, env=environment, close_fds=True
     )
+    timed_out = False
     try:
         process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        process.kill()
+        process.wait()
     finally:
         os.close(slave)
+        reader.join(timeout=5)  # the child has gone: the read ends with EIO
         os.close(master)
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv[:3]}… exited {process.returncode}")
+    if timed_out or process.returncode != 0:
+        ending = f"ran over {timeout:.0f} s" if timed_out else f"exited {process.returncode}"
+        raise RuntimeError(f"{argv[:3]}… {ending}:\n{terminal_text(bytes(tail))}")
     return spawned
 
 
 def cockpit_argv(
     store: Path,
+    config: Path,
     report: Path,
     idle: float = 0.0,
     drill: str | None = None,
     settle: float | None = None,
-):
+) -> list[str]:
+    """The real cockpit, run by the probe (benchmarks/probe.py), which measures it."""
     argv = [
         sys.executable,
-        "-m",
-        "intelligentos",
+        str(HERE / "probe.py"),
         "--db",
         str(store),
-        "--bench-report",
+        "--config",
+        str(config),
+        "--report",
         str(report),
-        "--bench-idle",
+        "--idle",
         str(idle),
     ]
     if drill:
-        argv += ["--bench-drill", drill]
+        argv += ["--drill", drill]
     if settle is not None:
-        argv += ["--bench-settle", str(settle)]
+        argv += ["--settle", str(settle)]
     return argv
 
 
@@ -170,15 +197,23 @@ def cockpit_run(
     idle: float = 0.0,
     drill: str | None = None,
     settle: float | None = None,
-):
+) -> tuple[float, dict]:
+    """Seconds from spawning the cockpit to its first paint with data, and the probe's
+    report."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         spawned = run_in_pty(
-            cockpit_argv(store, report, idle, drill, settle),
+            cockpit_argv(store, config, report, idle, drill, settle),
             env={"INTELLIGENTOS_CONFIG_DIR": str(config)},
         )
         result = json.loads(report.read_text())
-        return result["ready_epoch"] - spawned, result
+    if result.get("error"):
+        raise RuntimeError(f"the probe failed: {result['error']}")
+    if drill and not (result["drill_ms"] or 0) > 0:
+        raise RuntimeError(f"the probe measured no drill-down: {result}")
+    if idle > 0 and result["idle_cpu_percent"] is None:
+        raise RuntimeError(f"the probe measured no idle window: {result}")
+    return result["ready_epoch"] - spawned, result
 
 
 def floor_run() -> float:
@@ -242,15 +277,22 @@ async def _live(store_path: Path, config: Path, samples: int) -> list[float]:
     latencies = []
     async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
         # Measure the running cockpit: after the first paint and the first evaluation.
-        while app.refresh_count < 2:
+        deadline = time.time() + 60
+        while app.data is None or not app.data.evaluated:
+            if time.time() > deadline:
+                raise RuntimeError("the cockpit did not evaluate its store within 60 s")
             await pilot.pause(0.05)
+        data = app.data
         candidates = [
             k
-            for k in app.catalog.kpis.values()
-            if k.id not in app.flashing_kpis
+            for k in data.catalog.kpis.values()
+            if k.id not in data.flashing_kpis
             and k.level.value != "ceo"
-            and app.snaps[k.id].status.value not in ("stale", "no-data")
+            and k.id in data.snaps
+            and data.snaps[k.id].status.value not in ("stale", "no-data")
         ]
+        if not candidates:
+            raise RuntimeError("no KPI is free to breach: the live latency cannot be measured")
         for index, kpi in enumerate(candidates[:samples]):
             period = f"2026-11-27T{12 + index // 60:02d}:{index % 60:02d}:00"
             result = subprocess.run(
@@ -269,7 +311,9 @@ async def _live(store_path: Path, config: Path, samples: int) -> list[float]:
             )
             committed = float(result.stdout.strip())
             deadline = time.time() + 10
-            while kpi.id not in app.flashing_kpis and time.time() < deadline:
+            while not (app.data is not None and kpi.id in app.data.flashing_kpis):
+                if time.time() > deadline:
+                    raise RuntimeError(f"no alert on {kpi.id} within 10 s of breaching it")
                 await asyncio.sleep(0.005)
             latencies.append(time.time() - committed)
     return latencies

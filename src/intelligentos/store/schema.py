@@ -218,7 +218,7 @@ UPDATE_ALERT = f"UPDATE alerts SET {', '.join(f'{c} = :{c}' for c in ALERT_COLUM
 # Readers rarely wait in WAL mode; the writer waits in short slices so that closing the
 # store can stop it between two attempts.
 READER_BUSY_TIMEOUT_MS = 5000
-WRITER_BUSY_TIMEOUT_MS = 100
+WRITER_BUSY_TIMEOUT_MS = 20
 SET_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {READER_BUSY_TIMEOUT_MS}"
 SET_WRITER_BUSY_TIMEOUT = f"PRAGMA busy_timeout = {WRITER_BUSY_TIMEOUT_MS}"
 TABLE_NAMES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"

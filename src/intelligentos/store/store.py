@@ -167,7 +167,7 @@ class Store:
 
     def _connect(self, busy_timeout: str) -> sqlite3.Connection:
         if self._closed.is_set():
-            raise StoreError(f"{self.path} is closed.")
+            raise StoreError(f"{self.path} was closed.")
         conn = sqlite3.connect(
             self._uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
         )
@@ -189,11 +189,23 @@ class Store:
         if self._writing_thread == threading.get_ident() and self._writer is not None:
             return self._writer
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._closed.is_set():
+            # Each thread closes its own connection: closing one that another thread is
+            # using can crash the interpreter.
+            self._local.conn = None
+            self._forget(conn)
+            conn.close()
+            conn = None
         if conn is None:
             conn = self._connect(SET_BUSY_TIMEOUT)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
         return conn
+
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
 
     def _migrate(self, version: int) -> None:
         with self.transaction() as conn:
@@ -208,29 +220,38 @@ class Store:
     def closed(self) -> bool:
         return self._closed.is_set()
 
-    def close(self, grace: float = 0.05) -> None:
-        """Close every connection of every thread. A write in flight gets ``grace``
-        seconds to finish; after that it is interrupted (its transaction rolls back whole),
-        as are running reads, and a wait for another process's lock ends at once."""
+    def close(self, grace: float = 0.03) -> None:
+        """Close the store for every thread, from any thread.
+
+        A write in flight gets ``grace`` seconds to finish; after that it is interrupted
+        (its transaction rolls back whole), as are running reads, and a wait for another
+        process's lock ends at once. Connections are closed by the thread that uses them
+        (this one's now, the writer's when its transaction ends, other threads' on their
+        next call, which then raises :class:`StoreError`)."""
         writer_idle = self._write_lock.acquire(timeout=grace)
         self._closed.set()
-        if writer_idle:
-            self._write_lock.release()
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        writer = self._writer
-        for conn in connections:
-            # Interrupting an idle connection would also stop the checkpoint that closing
-            # the last connection runs, so the writer is interrupted only when busy.
-            if conn is not writer or not writer_idle:
-                conn.interrupt()
-        # The writer last: the last connection to close checkpoints the WAL into the file.
-        connections.sort(key=lambda conn: conn is writer)
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
-        self._writer = None
+        try:
+            with self._connections_lock:
+                connections = list(self._connections)
+            for conn in connections:
+                # Interrupting an idle connection would also stop the checkpoint that
+                # closing the last connection runs: only a busy writer is interrupted.
+                if conn is not self._writer or not writer_idle:
+                    conn.interrupt()
+            own: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if own is not None:
+                self._local.conn = None
+                self._forget(own)
+                own.close()
+            if writer_idle and self._writer is not None:
+                # Last, so that it checkpoints the WAL into the file when no reader of
+                # another thread is left.
+                self._forget(self._writer)
+                self._writer.close()
+                self._writer = None
+        finally:
+            if writer_idle:
+                self._write_lock.release()
 
     def __enter__(self) -> Store:
         return self
@@ -247,8 +268,7 @@ class Store:
         ``LOCK_PATIENCE_SECONDS``) rather than surface "database is locked" to the user."""
         if self.readonly:
             raise StoreError(f"{self.path} is read-only; the change cannot be saved.")
-        with self._write_lock:
-            conn = self._writer_connection()
+        with self.session() as conn:
             self._begin_immediate(conn)
             self._writing_thread = threading.get_ident()
             try:
@@ -264,10 +284,18 @@ class Store:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[sqlite3.Connection]:
-        """The writer connection without a transaction: for work on its private TEMP
-        tables (staging an import) that a later :meth:`transaction` merges."""
+        """The writer connection, this thread's alone until the block ends, without a
+        transaction: for work on its private TEMP tables (staging an import) that a later
+        :meth:`transaction` merges."""
         with self._write_lock:
-            yield self._writer_connection()
+            try:
+                yield self._writer_connection()
+            finally:
+                if self._closed.is_set() and self._writer is not None:
+                    # The store was closed meanwhile: the writer's user closes it.
+                    self._forget(self._writer)
+                    self._writer.close()
+                    self._writer = None
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         delay = 0.05

@@ -1,0 +1,126 @@
+"""Another process holds the store's write lock: readers go on, the cockpit stays correct,
+and quitting never waits for the lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from intelligentos.store import Store, StoreError
+from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+
+from .tui_helpers import make_app
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()  # hold it until the test closes our stdin
+"""
+
+
+@pytest.fixture
+def write_locked(demo_store: Path) -> Iterator[Path]:
+    """The demo store while another process holds its write lock."""
+    Store.open(demo_store).close()  # in WAL mode before the other process locks it
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(demo_store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    try:
+        yield demo_store
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_locked):
+    store = Store.open(write_locked)
+    outcome: list[BaseException | None] = []
+
+    def write() -> None:
+        try:
+            with store.transaction():
+                pass
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    time.sleep(0.3)  # the writer is now waiting for the other process's lock
+    assert writer.is_alive()
+    started = time.perf_counter()
+    windows = store.latest_windows(30)  # another thread's read is not held up by the wait
+    assert time.perf_counter() - started < 1.0
+    assert len(windows["uptime"]) == 30
+    started = time.perf_counter()
+    store.close()
+    writer.join(timeout=5)
+    assert time.perf_counter() - started < 0.1
+    assert not writer.is_alive()
+    assert isinstance(outcome[0], StoreError) and "closed" in str(outcome[0])
+
+
+async def test_cockpit_drills_correctly_and_quits_at_once_while_the_store_is_locked(
+    write_locked, tmp_path
+):
+    app = make_app(write_locked, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        # The values are read and painted; the rules wait for the lock in the background.
+        for _ in range(100):
+            if app.data is not None and app.navigator.lineage_screen is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.data is not None and not app.data.evaluated
+        refresh = [w for w in app.workers if w.group == "refresh" and w.is_running]
+        assert refresh, "the evaluation should be waiting for the write lock"
+
+        await pilot.press("enter")  # drill into the first KPI of the first panel
+        for _ in range(100):
+            if isinstance(app.screen, LineageScreen) and app.screen.history_kpi:
+                break
+            await pilot.pause(0.05)
+        screen = app.screen
+        assert isinstance(screen, LineageScreen)
+        first = screen.kpi_id
+        assert screen.history_kpi == first
+        # Move down to its CEO KPI (first under "Rolls up to"): details and chart follow.
+        tree = screen.query_one(LineageTree)
+        ceo = app.data.graph.ceo_kpi_of(first).id
+        assert ceo is not None and ceo != first
+        for _ in range(20):
+            node = tree.cursor_node
+            if node is not None and node.data is not None and node.data.id == ceo:
+                break
+            await pilot.press("down")
+        assert tree.cursor_node is not None and tree.cursor_node.data.id == ceo
+        for _ in range(100):
+            if screen.history_kpi == ceo:
+                break
+            await pilot.pause(0.05)
+        assert screen.history_kpi == ceo
+        chart = str(screen.query_one("#chart").render())
+        target = app.data.catalog.kpis[ceo].target
+        assert "History" in chart and f"{target:g}"[:2] in chart
+
+        started = time.perf_counter()
+        await pilot.press("q")
+        for _ in range(200):
+            if not any(w.is_running for w in app.workers):
+                break
+            await pilot.pause(0.005)
+        quit_seconds = time.perf_counter() - started
+        assert not any(w.is_running for w in app.workers)
+        assert quit_seconds < 0.1, f"quitting took {quit_seconds * 1000:.0f} ms"
