@@ -159,7 +159,9 @@ def reconcile(
     threshold do not re-fire an acknowledged alert again and again."""
     at = stamp(now)
     expired = (
-        alert.state is State.SNOOZED and bool(alert.snoozed_until) and (alert.snoozed_until <= at)
+        alert.state is State.SNOOZED
+        and alert.snoozed_until is not None
+        and alert.snoozed_until <= at
     )
     if finding is None:
         if expired and not may_resolve:

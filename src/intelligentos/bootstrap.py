@@ -26,12 +26,12 @@ def init_store(
 ) -> Catalog:
     """Create a store at ``path`` from a catalog directory, with or without demo history.
 
-    ``scale_kpis`` grows the catalog with synthetic KPIs (benchmarks: enterprise scale).
+    ``scale_kpis`` grows the catalog with synthetic KPIs (an enterprise-scale store).
     """
     catalog_dir = Path(catalog_dir) if catalog_dir else builtin_catalog_dir()
     catalog = load_catalog(catalog_dir)
     if scale_kpis:
-        from intelligentos.scale import scaled_catalog  # benchmarks only: off the launch path
+        from intelligentos.scale import scaled_catalog  # rarely needed: off the launch path
 
         catalog = scaled_catalog(catalog, scale_kpis)
         problems = validate_catalog(catalog)

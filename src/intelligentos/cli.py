@@ -7,11 +7,11 @@ import csv
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ from rich.tree import Tree
 
 from intelligentos.alerts import Alert, LifecycleError, State, parse_duration, subject_name
 from intelligentos.bootstrap import init_store, resolve_store
-from intelligentos.catalog import CatalogError, Level, check_catalog, load_catalog
+from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
 from intelligentos.clock import period_upper_bound, utc_now, utc_today
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
@@ -131,7 +131,9 @@ def init(
     ] = None,
     scale_kpis: Annotated[
         int | None,
-        typer.Option(help="Grow the catalog to this many KPIs (enterprise-scale benchmarks)"),
+        typer.Option(
+            help="Grow the catalog to this many synthetic KPIs (an enterprise-scale store)"
+        ),
     ] = None,
     history_days: Annotated[int, typer.Option(help="Days of demo history", min=30)] = HISTORY_DAYS,
 ) -> None:
@@ -260,14 +262,17 @@ def kpis(
     for column in ("latest", "change", "target"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for record, kpi in zip(records, catalog.kpis.values(), strict=True):
+    for kpi in catalog.kpis.values():
+        window = windows.get(kpi.id, [])
+        value = window[-1][1] if window else None
+        previous = window[-2][1] if len(window) > 1 else None
         table.add_row(
             Text(literal(kpi.id), style="bold" if kpi.level is Level.CEO else ""),
             Text(literal(kpi.name)),
-            format_value(record["value"], kpi.unit),
-            format_change(record["value"], record["previous"], kpi.unit),
+            format_value(value, kpi.unit),
+            format_change(value, previous, kpi.unit),
             format_value(kpi.target, kpi.unit),
-            record["status"],
+            snapshot(kpi, window, as_of).status.value,
         )
     out.print(table)
 
@@ -298,8 +303,8 @@ def acting_user(user: str | None) -> str:
     return user or current_user()
 
 
-def alert_record(alert: Alert, catalog) -> dict:
-    record = {key: value for key, value in asdict(alert).items()}
+def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
+    record = dict(asdict(alert))
     record["severity"] = alert.severity.value
     record["state"] = alert.state.value
     record["subject"] = subject_name(alert, catalog)
@@ -307,7 +312,7 @@ def alert_record(alert: Alert, catalog) -> dict:
     return record
 
 
-def print_alerts(records: list[dict], title: str) -> None:
+def print_alerts(records: list[dict[str, Any]], title: str) -> None:
     table = Table(title=title, title_justify="left")
     for column in ("id", "severity", "state", "subject", "rule", "value", "message"):
         table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity", "state"))
@@ -509,7 +514,7 @@ def import_observations(
 
 
 @contextlib.contextmanager
-def import_progress(total_bytes: int):
+def import_progress(total_bytes: int) -> Iterator[Callable[[int], None] | None]:
     """A byte-based progress bar on a terminal; nothing when output is redirected."""
     from rich.progress import (
         BarColumn,
@@ -537,7 +542,7 @@ OutOption = Annotated[
 
 
 @contextlib.contextmanager
-def output_stream(path: Path | None):
+def output_stream(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
@@ -547,7 +552,9 @@ def output_stream(path: Path | None):
     temp.replace(path)
 
 
-def write_records(records, fieldnames: list[str], fmt: str, handle) -> int:
+def write_records(
+    records: Iterable[dict[str, Any]], fieldnames: list[str], fmt: str, handle: TextIO
+) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(handle, fieldnames=fieldnames, extrasaction="ignore")

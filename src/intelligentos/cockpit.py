@@ -67,7 +67,7 @@ def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:
     if not values:
         return KpiSnapshot(kpi, tuple(window), Status.NO_DATA, None)
     age = age_days(values, as_of)
-    stale = age > stale_limit_days(kpi)
+    stale = age is not None and age > stale_limit_days(kpi)
     status = Status.STALE if stale else target_status(kpi, values[-1][1])
     return KpiSnapshot(kpi, tuple(window), status, age)
 

@@ -99,14 +99,15 @@ def evaluate_store(
                 result.transitions += 1
             return store.record(after, event)
 
+        event: Event | None
         source_alert_ids: dict[str, int] = {}
-        source_keys = {key for key in open_by_key if key[1] is not None}
-        for system_id in sorted(set(sources) | {key[1] for key in source_keys}):
+        alerting_systems = {system for _, system, _ in open_by_key if system is not None}
+        for system_id in sorted(set(sources) | alerting_systems):
             key = (None, system_id, Rule.STALE_SOURCE.value)
             alert = open_by_key.get(key)
             fed = sources.get(system_id)
             system = catalog.systems.get(system_id)
-            finding = None
+            finding: Finding | None = None
             if fed:
                 finding = Finding(
                     Rule.STALE_SOURCE,
@@ -126,7 +127,7 @@ def evaluate_store(
                 saved = apply(alert, new, event)
             else:
                 continue
-            if saved.is_open:
+            if saved.is_open and saved.id is not None:
                 source_alert_ids[system_id] = saved.id
 
         for kpi in catalog.kpis.values():

@@ -1,4 +1,4 @@
-"""An enterprise-scale catalog for benchmarks: the built-in catalog grown to N KPIs.
+"""An enterprise-scale catalog: the built-in catalog grown to N synthetic KPIs.
 
 Deterministic and valid under every governance rule: each synthetic KPI rolls up (through
 the built-in tree) to a CEO KPI, has one owner function and lineage down to data fields.

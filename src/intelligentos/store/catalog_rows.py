@@ -178,17 +178,22 @@ def catalog_from_rows(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Cata
             },
         )
         link["fields"].append(row["field_id"])
-    nested = {
-        "systems": lambda row: {"tables": system_tables.get(row["id"], {})},
-        "workflows": lambda row: {"steps": steps.get(row["id"], [])},
-        "kpis": lambda row: {
-            "lineage": [LineageLink(**link) for _, link in sorted(links.get(row["id"], {}).items())]
-        },
-    }
+
+    def children(section: str, entity_id: str) -> dict[str, Any]:
+        """What the child tables hold for one entity, by model field."""
+        if section == "systems":
+            return {"tables": system_tables.get(entity_id, {})}
+        if section == "workflows":
+            return {"steps": steps.get(entity_id, [])}
+        if section == "kpis":
+            kpi_links = sorted(links.get(entity_id, {}).items())
+            return {"lineage": [LineageLink(**link) for _, link in kpi_links]}
+        return {}
+
     sections: dict[str, dict[str, BaseModel]] = {}
     for spec in ENTITY_TABLES:
-        children = nested.get(spec.section, lambda row: {})
         sections[spec.section] = {
-            row["id"]: spec.from_row(row, **children(row)) for row in tables[spec.table]
+            row["id"]: spec.from_row(row, **children(spec.section, row["id"]))
+            for row in tables[spec.table]
         }
     return Catalog.model_validate(sections)

@@ -88,7 +88,7 @@ def identify_store(path: Path) -> int:
     except sqlite3.Error as error:
         raise StoreError(_describe_sqlite_error(path, error)) from error
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         has_meta = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_meta'"
         ).fetchone()
@@ -585,7 +585,7 @@ def _insert_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
     db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     for table, rows in catalog_to_rows(catalog).items():
         if rows:
-            db[table].insert_all(rows)
+            db.table(table).insert_all(rows)
 
 
 def _refuse_to_replace(path: Path, force: bool) -> None:

@@ -101,7 +101,7 @@ class AlertsScreen(CockpitScreen):
     def _ordered(self, alerts: list[Alert]) -> list[tuple[Alert, bool]]:
         """Parents first by severity and age, each followed by the alerts grouped under it."""
         ids = {a.id for a in alerts}
-        children: dict[int, list[Alert]] = {}
+        children: dict[int | None, list[Alert]] = {}
         for alert in alerts:
             if alert.parent_alert_id in ids:
                 children.setdefault(alert.parent_alert_id, []).append(alert)
@@ -117,7 +117,7 @@ class AlertsScreen(CockpitScreen):
         table = self.query_one(DataTable)
         selected = self.selected()
         table.clear()
-        self.shown = {a.id: a for a in alerts}
+        self.shown = {a.id: a for a in alerts if a.id is not None}
         now = utc_naive(self.cockpit.clock())
         data = self.data
         theme = self.app.current_theme

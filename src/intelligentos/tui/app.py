@@ -58,7 +58,7 @@ class CockpitApp(App[None]):
     """The IntelligentOS cockpit on one store file. Tests build it exactly as the CLI does."""
 
     TITLE = "IntelligentOS cockpit"
-    # Absolute, so that a subclass defined elsewhere (the benchmark's probe) finds it too.
+    # Absolute, so that a subclass defined in another directory finds it too.
     CSS_PATH = str(Path(__file__).with_name("cockpit.tcss"))
     COMMANDS = App.COMMANDS | {FindProvider}
     BINDINGS = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 
 from rich.text import Text
@@ -162,7 +164,7 @@ class LineageScreen(CockpitScreen):
         return budget
 
     @on(Tree.NodeExpanded)
-    def _on_expanded(self, event: Tree.NodeExpanded) -> None:
+    def _on_expanded(self, event: Tree.NodeExpanded[LineageNode]) -> None:
         node = event.node
         if node.data is not None and node.data.children and not node.children:
             self._populate(node, node.data, budget=EAGER_NODES)
@@ -212,12 +214,12 @@ class LineageScreen(CockpitScreen):
     # --- details -----------------------------------------------------------------------------
 
     @on(Tree.NodeHighlighted)
-    def _on_highlighted(self, event: Tree.NodeHighlighted) -> None:
+    def _on_highlighted(self, event: Tree.NodeHighlighted[LineageNode]) -> None:
         if event.node.data is not None:
             self.show_details(event.node.data)
 
     @on(Tree.NodeSelected)
-    def _on_selected(self, event: Tree.NodeSelected) -> None:
+    def _on_selected(self, event: Tree.NodeSelected[LineageNode]) -> None:
         node = event.node.data
         if node is not None and node.kind == "kpi" and node.id != self.kpi_id:
             self.drill(node.id)
@@ -386,7 +388,7 @@ class LineageScreen(CockpitScreen):
         start = next((i + 1 for i, n in enumerate(order) if n is current), 0)
         for node in order[start:] + order[:start]:
             if node.kind != "section" and status.own(node) in TROUBLE:
-                target = self.reveal(lambda n, wanted=node: n is wanted)
+                target = self.reveal(functools.partial(operator.is_, node))
                 if target is not None:
                     self.call_after_refresh(self._move_to, target)
                     return

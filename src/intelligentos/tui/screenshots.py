@@ -7,6 +7,8 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from intelligentos.bootstrap import init_store
 from intelligentos.demo import DEFAULT_SEED
 from intelligentos.tui.app import CockpitApp
@@ -15,7 +17,8 @@ SHOT_END = date(2026, 11, 27)
 SHOT_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
 # (file stem, terminal size, theme, KPI whose lineage to open or None for the dashboard)
-SHOTS = [
+Shot = tuple[str, tuple[int, int], str, str | None]
+SHOTS: list[Shot] = [
     ("dashboard-80x24", (80, 24), "intelligentos-dark", None),
     ("dashboard-120x40", (120, 40), "intelligentos-dark", None),
     ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
@@ -25,7 +28,7 @@ SHOTS = [
 ]
 
 
-async def settle(pilot) -> None:
+async def settle(pilot: Pilot[None]) -> None:
     """Wait for every worker but the store watcher (it lives as long as the app)."""
     for _ in range(3):
         busy = [w for w in pilot.app.workers if w.group != "watch"]
@@ -34,7 +37,7 @@ async def settle(pilot) -> None:
         await pilot.pause()
 
 
-async def _shoot(store: Path, config: Path, out: Path, shot) -> Path:
+async def _shoot(store: Path, config: Path, out: Path, shot: Shot) -> Path:
     stem, size, theme, lineage_of = shot
     app = CockpitApp(store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config)
     app.animation_level = "none"  # a steady highlight instead of a pulse: stable images

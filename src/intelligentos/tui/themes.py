@@ -29,9 +29,24 @@ def theme_from_file(path: Path) -> Theme:
     name = data.get("name") or path.stem
     if "primary" not in data:
         raise ValueError(f"{path}: a theme needs at least a 'primary' colour")
-    colours = {key: str(data[key]) for key in _COLOUR_KEYS if key in data}
+    colours = {key: str(data[key]) if key in data else None for key in _COLOUR_KEYS}
     variables = {str(k): str(v) for k, v in data.get("variables", {}).items()}
-    return Theme(name=str(name), dark=bool(data.get("dark", True)), variables=variables, **colours)
+    return Theme(
+        name=str(name),
+        primary=str(data["primary"]),
+        secondary=colours["secondary"],
+        accent=colours["accent"],
+        foreground=colours["foreground"],
+        background=colours["background"],
+        surface=colours["surface"],
+        panel=colours["panel"],
+        boost=colours["boost"],
+        success=colours["success"],
+        warning=colours["warning"],
+        error=colours["error"],
+        dark=bool(data.get("dark", True)),
+        variables=variables,
+    )
 
 
 def load_themes(directories: Iterable[Path]) -> tuple[list[Theme], list[str]]:

@@ -7,8 +7,10 @@ Every piece of user text reaches the screen as a ``rich.text.Text`` built from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widget import Widget
@@ -64,8 +66,8 @@ class CeoCard(Widget, can_focus=True):
         Binding("down,j", "leave", "Down to the engine panels", show=False, id="card-down"),
     ]
 
-    def __init__(self, kpi: Kpi, **kwargs) -> None:
-        super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card", **kwargs)
+    def __init__(self, kpi: Kpi) -> None:
+        super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card")
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
         self.pulse_on = False
@@ -123,7 +125,7 @@ FIRST_ROWS = 40
 ROW_CHUNK = 150
 
 
-class KpiTable(DataTable):
+class KpiTable(DataTable[Text]):
     """The KPI rows of one engine panel. Arrow keys and h/j/k/l move; Enter drills down."""
 
     BINDINGS = [
@@ -137,19 +139,17 @@ class KpiTable(DataTable):
         ),
         Binding("left,h", "panel(-1)", "Previous panel", show=False, id="panel-previous"),
         Binding("right,l", "panel(1)", "Next panel", show=False, id="panel-next"),
-        Binding(
-            "enter", "select_cursor", "Lineage drill-down of the KPI", show=False, id="row-open"
-        ),
+        Binding("enter", "select_cursor", "Lineage drill-down", show=False, id="row-open"),
     ]
 
-    def __init__(self, engine_id: str, **kwargs) -> None:
-        super().__init__(id=f"table-{engine_id}", cursor_type="row", cell_padding=0, **kwargs)
+    def __init__(self, engine_id: str) -> None:
+        super().__init__(id=f"table-{engine_id}", cursor_type="row", cell_padding=0)
         self.engine_id = engine_id
         self.snaps: list[KpiSnapshot] = []
         self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
         self.theme_shown: str | None = None
         self.generation = 0
-        self.flashing: set[str] = set()
+        self.flashing: AbstractSet[str] = frozenset()
         self.pulse_on = True
 
     def action_panel(self, step: int) -> None:
@@ -167,8 +167,9 @@ class KpiTable(DataTable):
         super().action_cursor_up()
 
     def on_focus(self) -> None:
-        if self.row_count:
-            self.post_message(KpiSelected(self.selected_kpi_id()))
+        kpi_id = self.selected_kpi_id()
+        if kpi_id is not None:
+            self.post_message(KpiSelected(kpi_id))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.has_focus and event.row_key.value:
@@ -216,13 +217,13 @@ class KpiTable(DataTable):
         name = max(6, width - fixed)
         return columns, spark, name
 
-    def show(self, snaps: Sequence[KpiSnapshot], flashing: set[str] = frozenset()) -> None:
+    def show(self, snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str] = frozenset()) -> None:
         """Render rows, keeping the cursor on the same KPI. When the same KPIs are shown in
         the same layout (a live refresh), only the rows that changed are redrawn."""
         previous = {snap.kpi.id: snap for snap in self.snaps}
         was_flashing = self.flashing
         self.snaps = list(snaps)
-        self.flashing = set(flashing)
+        self.flashing = frozenset(flashing)
         layout = self._layout()
         same_rows = [s.kpi.id for s in self.snaps] == list(previous) and len(previous) == len(
             self.rows
@@ -266,8 +267,14 @@ class KpiTable(DataTable):
         if len(self.snaps) > first:
             self.set_timer(0.01, lambda g=self.generation: self._append_rest(g, first, selected))
 
+    @property
+    def drawn_layout(self) -> tuple[tuple[str, ...], int, int]:
+        """(columns, sparkline width, name width) the rows are drawn for."""
+        assert self.layout_shown is not None, "rows are drawn only after a layout"
+        return self.layout_shown
+
     def _append(self, start: int, stop: int, selected: str | None) -> None:
-        columns = self.layout_shown[0]
+        columns = self.drawn_layout[0]
         for snap in self.snaps[start:stop]:
             cells = self._cells(snap)
             self.add_row(*(cells[c] for c in columns), key=snap.kpi.id)
@@ -283,7 +290,7 @@ class KpiTable(DataTable):
             self.set_timer(0.01, lambda: self._append_rest(generation, stop, selected))
 
     def _cells(self, snap: KpiSnapshot) -> dict[str, Text]:
-        columns, spark, name_width = self.layout_shown
+        columns, spark, name_width = self.drawn_layout
         cells = {
             "status": glyph(self, snap.status),
             "name": self._name_cell(snap, name_width),
@@ -300,22 +307,22 @@ class KpiTable(DataTable):
 class EnginePanel(Vertical):
     """A bordered panel of one engine's KPIs; the border title counts its troubles."""
 
-    def __init__(self, engine_id: str, title: str, **kwargs) -> None:
-        super().__init__(id=f"panel-{engine_id}", classes="engine-panel", **kwargs)
+    def __init__(self, engine_id: str, title: str) -> None:
+        super().__init__(id=f"panel-{engine_id}", classes="engine-panel")
         self.engine_id = engine_id
         # "Growth Engine (Revenue)" → "Growth Engine": the panel border has little room.
         self.title_text = literal(title.split(" (")[0])
         self.border_title = Text(self.title_text)
         self.tooltip = Text(literal(title))
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield KpiTable(self.engine_id)
 
     @property
     def table(self) -> KpiTable:
         return self.query_one(KpiTable)
 
-    def show(self, snaps: Sequence[KpiSnapshot], flashing: set[str] = frozenset()) -> None:
+    def show(self, snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str] = frozenset()) -> None:
         tables = self.query(KpiTable)
         if not tables:  # not composed yet, or already torn down
             return
