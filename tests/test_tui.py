@@ -392,3 +392,43 @@ async def test_hostile_engine_names_are_literal_in_tooltips_and_titles(tmp_path)
         shown = app.screen.query_one(Tooltip)
         assert shown.display and "[link=x]Revenue[/link]" in str(shown.render())
         assert app.return_code is None
+
+
+async def test_keys_remapped_in_config_work_and_help_shows_them(demo_store, tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text(
+        '[keymap]\nalerts = "x"\nlineage-follow-red = "R"\n', encoding="utf-8"
+    )
+    app = make_app(demo_store, config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)  # "a" no longer opens alerts
+        await pilot.press("x")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "AlertsScreen"
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        from textual.widgets import DataTable
+
+        table = app.screen.query_one(DataTable)
+        rows = {
+            (str(r[1]), str(r[2])) for r in (table.get_row_at(i) for i in range(table.row_count))
+        }
+        assert ("x", "Alerts") in rows and ("R", "Follow the red") in rows
+        assert ("a", "Alerts") not in rows
+
+
+def test_help_lists_every_binding_the_cockpit_has():
+    """Generated from the bindings themselves: each described binding of every screen and
+    widget is in the help, and every binding has an id so that it can be remapped."""
+    from intelligentos.tui.help import binding_rows, cockpit_bindings
+
+    owners = cockpit_bindings()
+    rows = binding_rows(owners, {})
+    described = [b for _, bindings in owners for b in bindings if b.description]
+    assert len(rows) == len(described) >= 35
+    ids = [b.id for _, bindings in owners for b in bindings]
+    assert all(ids), [b for _, bindings in owners for b in bindings if not b.id]

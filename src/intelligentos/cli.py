@@ -29,7 +29,7 @@ from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_a
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
-from intelligentos.settings import current_user
+from intelligentos.settings import acting_user
 from intelligentos.store import Store, StoreError
 
 app = typer.Typer(
@@ -297,10 +297,6 @@ UserOption = Annotated[
     typer.Option("--user", help="Who is acting [default: the OS user name]", show_default=False),
 ]
 STATES = tuple(state.value for state in State)
-
-
-def acting_user(user: str | None) -> str:
-    return user or current_user()
 
 
 def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
@@ -661,6 +657,11 @@ def sync_catalog_command(
                 f" ({', '.join(report.removed)}; {report.pruned_observations} observation(s) "
                 "deleted)"
                 if report.removed
+                else ""
+            )
+            + (
+                f"; {report.resolved_alerts} open alert(s) of removed KPIs resolved"
+                if report.resolved_alerts
                 else ""
             )
             + "."

@@ -15,7 +15,6 @@ from intelligentos.alerts import (
     Alert,
     Event,
     LifecycleError,
-    State,
     acknowledge,
     open_alert,
     reconcile,
@@ -60,10 +59,6 @@ class EvaluationResult:
     transitions: int = 0
     open_alerts: list[Alert] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def needing_attention(self) -> list[Alert]:
-        return [a for a in self.open_alerts if a.needs_attention]
 
 
 def evaluate_store(
@@ -179,7 +174,3 @@ def snooze_alert(
     now: datetime,
 ) -> Alert:
     return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))
-
-
-def alerts_of_kpi(alerts: list[Alert], kpi_id: str) -> list[Alert]:
-    return [a for a in alerts if a.kpi_id == kpi_id and a.state is not State.RESOLVED]

@@ -32,9 +32,6 @@ class LineageNode:
         for child in self.children:
             yield from child.walk()
 
-    def leaves(self) -> list[LineageNode]:
-        return [node for node in self.walk() if not node.children]
-
 
 def split_field_id(field_id: str) -> tuple[str, str, str]:
     system, table, name = field_id.split(".", 2)
@@ -128,15 +125,6 @@ class LineageGraph:
             return kpi
         chain = self.chain_up(kpi_id)
         return chain[-1] if chain else kpi
-
-    def descendants(self, kpi_id: str) -> list[Kpi]:
-        found: list[Kpi] = []
-        stack = list(reversed(self.children.get(kpi_id, [])))
-        while stack:
-            kpi = stack.pop()
-            found.append(kpi)
-            stack.extend(reversed(self.children.get(kpi.id, [])))
-        return found
 
     # --- trees -----------------------------------------------------------------------
 

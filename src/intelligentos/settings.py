@@ -296,3 +296,10 @@ def _describe(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"a bad value for {where}: {first['msg']}{more}"
+
+
+def acting_user(explicit: str | None = None, settings: CockpitSettings | None = None) -> str:
+    """Who acknowledges or snoozes: the user named on the command line, else the config's
+    ``cockpit.user``, else the OS user."""
+    configured = (settings or CockpitSettings.load()).cockpit.user
+    return explicit or configured or current_user()

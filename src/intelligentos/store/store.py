@@ -216,10 +216,6 @@ class Store:
                 version += 1
                 conn.execute(set_user_version(version))
 
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
     def close(self, grace: float = 0.03) -> None:
         """Close the store for every thread, from any thread.
 

@@ -28,7 +28,7 @@ from intelligentos.formatting import literal
 from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.services.alerting import AlertService, Announcer
 from intelligentos.services.data import CockpitData, DataService
-from intelligentos.settings import CockpitSettings, current_user
+from intelligentos.settings import CockpitSettings, acting_user
 from intelligentos.store import StoreError
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
@@ -95,7 +95,7 @@ class CockpitApp(App[None]):
         self.config_path = config_path or config_dir()
         self.settings = CockpitSettings.load(self.config_path)
         self.requested_theme = theme_name
-        self.user = user or self.settings.cockpit.user or current_user()
+        self.user = acting_user(user, self.settings)
         self.ring_bell = self.settings.cockpit.bell if bell is None else bell
         # Through the app, so that a clock swapped in later (tests) reaches the services.
         self.services = DataService(self.store_path, lambda: self.clock(), as_of)

@@ -36,7 +36,13 @@ class LineageTree(Tree[LineageNode]):
     BINDINGS = [
         Binding("down,j", "cursor_down", "Next node", show=False, id="tree-down"),
         Binding("up,k", "cursor_up", "Previous node", show=False, id="tree-up"),
-        Binding("enter", "select_cursor", "Drill into a KPI node, or fold a branch", show=False),
+        Binding(
+            "enter",
+            "select_cursor",
+            "Drill into a KPI node, or fold a branch",
+            show=False,
+            id="tree-open",
+        ),
     ]
 
 
