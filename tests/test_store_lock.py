@@ -59,8 +59,10 @@ def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_lock
 
     writer = threading.Thread(target=write)
     writer.start()
-    time.sleep(0.3)  # the writer is now waiting for the other process's lock
-    assert writer.is_alive()
+    deadline = time.monotonic() + 5
+    while not store._write_lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the writer has started waiting for the other process
+    assert writer.is_alive() and store._write_lock.locked()
     started = time.perf_counter()
     windows = store.latest_windows(30)  # another thread's read is not held up by the wait
     assert time.perf_counter() - started < 1.0

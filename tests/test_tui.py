@@ -215,7 +215,13 @@ async def test_palette_jumps_to_a_kpi_by_fuzzy_name(app):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"uptime")
-        await pilot.pause(0.5)
+        from textual.command import CommandList
+
+        for _ in range(100):  # the palette searches in the background: wait for its hits
+            hits = app.screen.query(CommandList)
+            if hits and hits.first().option_count:
+                break
+            await pilot.pause(0.02)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LineageScreen)
@@ -384,8 +390,11 @@ async def test_hostile_engine_names_are_literal_in_tooltips_and_titles(tmp_path)
         await settle(pilot)
         panel = app.screen.query_one("#panel-growth", EnginePanel)
         await pilot.hover("#panel-growth", offset=(2, 0))
-        await pilot.pause(0.6)  # the tooltip shows after a delay
-        await pilot.pause()
+        for _ in range(100):  # the tooltip shows after a delay
+            shown = app.screen.query(Tooltip)
+            if shown and shown.first().display:
+                break
+            await pilot.pause(0.02)
         tooltip = panel.tooltip
         assert not isinstance(tooltip, str), "a str tooltip is parsed as markup"
         assert "[/bold]" in tooltip.plain and "[link=x]" in tooltip.plain
