@@ -441,3 +441,29 @@ def test_help_lists_every_binding_the_cockpit_has():
     assert len(rows) == len(described) >= 35
     ids = [b.id for _, bindings in owners for b in bindings]
     assert all(ids), [b for _, bindings in owners for b in bindings if not b.id]
+
+
+async def test_stale_results_from_workers_are_dropped(app):
+    """A refresh older than the one shown, data for another window, or a history for a KPI
+    no longer selected never replace what is on the screen."""
+    import dataclasses
+
+    from intelligentos.tui.messages import DataLoaded, HistoryLoaded
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = app.data
+        app.post_message(DataLoaded(dataclasses.replace(shown, snaps={}), 0))
+        newer = app.applied_request + 1
+        app.post_message(DataLoaded(dataclasses.replace(shown, window=365), newer))
+        await pilot.pause()
+        assert app.data is shown
+        app.navigator.open_lineage("win_rate")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LineageScreen) and screen.history_kpi == "win_rate"
+        history = screen.history
+        screen.post_message(HistoryLoaded("uptime", screen.zoom, [("2026-01-01", 1.0)]))
+        screen.post_message(HistoryLoaded("win_rate", 0, [("2026-01-01", 1.0)]))
+        await pilot.pause()
+        assert screen.history_kpi == "win_rate" and screen.history is history

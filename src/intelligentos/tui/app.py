@@ -107,6 +107,7 @@ class CockpitApp(App[None]):
         self.set_reactive(CockpitApp.window, window)
         # Refreshes: at most one in flight; a request meanwhile runs once more after it.
         self.requests = 0
+        self.applied_request = 0
         self.refreshing = False
         self.refresh_again = False
         self.stale_while_paused = False
@@ -213,8 +214,11 @@ class CockpitApp(App[None]):
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:
         data = message.data
-        if data.window != self.window:
-            return  # made for a window no longer shown; a refresh for the new one follows
+        if message.request < self.applied_request or data.window != self.window:
+            # From an older refresh, or for a window no longer shown (a refresh for the
+            # new one follows): showing it would step back in time.
+            return
+        self.applied_request = message.request
         self.data = data
         self.attention_count = len(data.attention)
         self._announce(data)
