@@ -225,8 +225,13 @@ class CockpitApp(App[None]):
         self._schedule_snooze_expiry(data.open_alerts)
         self._data_changed()
         if self.loads == 0:
-            self.call_after_refresh(self.navigator.prewarm)
+            self.call_after_refresh(self._prewarm)
         self.loads += 1
+
+    @work(group="prewarm", exit_on_error=False)
+    async def _prewarm(self) -> None:
+        # A worker that may fail: it is only an optimisation (say, quitting meanwhile).
+        await self.navigator.prewarm()
 
     def _data_changed(self) -> None:
         for screen in self.screen_stack:

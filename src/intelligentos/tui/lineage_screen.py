@@ -105,14 +105,18 @@ class LineageScreen(CockpitScreen):
         return data
 
     def data_changed(self) -> None:
-        """A refresh: statuses, values and history as they are now, on the same node."""
+        """A refresh: statuses, values and history as they are now. The tree keeps its
+        shape, its open branches and its cursor; only labels and details change."""
         if not self.trail or not self.is_mounted:
             return
+        self.node_status = self.status
+        for tree_node in self.tree_nodes():
+            if tree_node.data is not None:
+                tree_node.set_label(self._label(tree_node.data, self.node_status))
         cursor = self.query_one(LineageTree).cursor_node
-        node = cursor.data if cursor is not None else None
-        self.pending_select = node.id if node is not None and node.kind != "section" else None
-        self.rebuild()
-        self.details_kpi = None  # reload the chart: the history may have grown
+        self.details_kpi = None  # reload the chart too: the history may have grown
+        if cursor is not None and cursor.data is not None:
+            self.show_details(cursor.data)
 
     # --- the tree --------------------------------------------------------------------------
 
