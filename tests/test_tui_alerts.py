@@ -241,3 +241,25 @@ async def test_pause_holds_live_refresh_until_resumed(demo_store, tmp_path):
         await pilot.press("p")
         await settle(pilot)
         assert "csat" in app.flashing_kpis
+
+
+async def test_an_open_lineage_follows_a_change_by_another_process(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.navigator.open_lineage("csat")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LineageScreen)
+        tree = screen.query_one("#lineage-tree")
+        tree.root.children[0].collapse()  # the user's fold survives the refresh
+        await pilot.pause()
+        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if screen.history and screen.history[-1] == ("2026-11-27T12:00:00", 55.0):
+                break
+        assert screen.history[-1] == ("2026-11-27T12:00:00", 55.0)
+        assert "55.0%" in str(screen.query_one("#details-text").render())
+        assert "■" in tree.root.label.plain  # critical now, in the tree as well
+        assert not tree.root.children[0].is_expanded
