@@ -263,3 +263,38 @@ async def test_an_open_lineage_follows_a_change_by_another_process(demo_store, t
         assert "55.0%" in str(screen.query_one("#details-text").render())
         assert "■" in tree.root.label.plain  # critical now, in the tree as well
         assert not tree.root.children[0].is_expanded
+
+
+async def test_alert_rows_written_by_other_tools_are_shown_literally(demo_store, tmp_path):
+    """The alerts and event tables are public: markup in them is text, never styling."""
+    import sqlite3
+
+    conn = sqlite3.connect(demo_store)
+    cursor = conn.execute(
+        "INSERT INTO alerts (kpi_id, rule, severity, state, opened_at, updated_at, message) "
+        "VALUES ('csat', '[/bold]', 'warning', 'firing', '2026-11-27T09:00:00Z', "
+        "'2026-11-27T09:00:00Z', '[link=x]m[/link]')"
+    )
+    conn.execute(
+        "INSERT INTO alert_events (alert_id, at, actor, action, to_state, note) "
+        "VALUES (?, '2026-11-27T09:00:00Z', '[b]bot', '[/i]open', 'firing', '[red]n')",
+        (cursor.lastrowid,),
+    )
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        row = next(r for r in screen.shown.values() if r.rule == "[/bold]")
+        table.move_cursor(row=table.get_row_index(str(row.id)))
+        assert table.get_row(str(row.id))[2].plain == "[/bold]"
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EventsDialog)
+        events = app.screen.query_one(DataTable)
+        cells = [c.plain for c in events.get_row_at(0)]
+        assert cells[1:3] == ["[b]bot", "[/i]open"] and cells[-1] == "[red]n"

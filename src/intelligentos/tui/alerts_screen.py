@@ -56,7 +56,7 @@ class AlertsScreen(CockpitScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table: DataTable[str | Text] = self.query_one(DataTable)
+        table: DataTable[Text] = self.query_one(DataTable)
         for label in (
             "",
             "subject",
@@ -143,12 +143,14 @@ class AlertsScreen(CockpitScreen):
             table.add_row(
                 Text(SEVERITY_GLYPH[alert.severity], style=f"bold {colour[alert.severity]}"),
                 subject,
-                alert.rule,
+                # Text, never a plain str cell: that would be parsed as markup, and the
+                # alerts table is public (other tools may write it).
+                Text(literal(alert.rule)),
                 Text(alert.state.value, style="bold" if alert.needs_attention else "dim"),
-                "" if alert.value is None else f"{alert.value:.4g}",
-                "" if alert.expected is None else f"{alert.expected:.4g}",
-                "" if deviation is None else f"{deviation:.3g}",
-                age_text((now - parse_stamp(alert.opened_at)).total_seconds()),
+                Text("" if alert.value is None else f"{alert.value:.4g}"),
+                Text("" if alert.expected is None else f"{alert.expected:.4g}"),
+                Text("" if deviation is None else f"{deviation:.3g}"),
+                Text(age_text((now - parse_stamp(alert.opened_at)).total_seconds())),
                 Text(literal(owner)),
                 key=str(alert.id),
             )

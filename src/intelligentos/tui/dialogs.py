@@ -82,16 +82,20 @@ class EventsDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static(Text(literal(self.title_text), style="bold"))
-            table: DataTable[str | Text] = DataTable(id="events", cursor_type="row")
+            table: DataTable[Text] = DataTable(id="events", cursor_type="row")
             table.add_columns("at", "who", "action", "from → to", "value", "note")
             for event in self.events:
+                # Every cell is Text: a plain str cell would be parsed as markup, and the
+                # event log is a public table that other tools may write.
                 table.add_row(
-                    event.at,
+                    Text(literal(event.at)),
                     Text(literal(event.actor)),
-                    event.action,
-                    f"{event.from_state.value if event.from_state else '—'} → "
-                    f"{event.to_state.value}",
-                    "" if event.value is None else f"{event.value:.4g}",
+                    Text(literal(event.action)),
+                    Text(
+                        f"{event.from_state.value if event.from_state else '—'} → "
+                        f"{event.to_state.value}"
+                    ),
+                    Text("" if event.value is None else f"{event.value:.4g}"),
                     Text(literal(event.note or "")),
                 )
             yield table
