@@ -143,3 +143,66 @@ def test_markup_in_names_is_printed_literally(tmp_path, kpi_name):
     assert run("init", "--db", str(path), "--catalog", str(catalog)).exit_code == 0
     result = run("lineage", "win_rate", "--db", str(path))
     assert "[bold red]Churn[/]" in result.output
+
+
+# --- options given before the command --------------------------------------------------------
+
+
+def test_db_before_the_command_is_the_store_the_command_uses(demo_store, tmp_path):
+    """`intelligentos-tui --db s2.db alerts` must read s2.db, never the default store."""
+    default = tmp_path / "default.db"
+    env = {"INTELLIGENTOS_DB": str(default)}
+    run("check", "--db", str(demo_store), env=env)
+    after = runner.invoke(app, ["alerts", "--db", str(demo_store), "--json"], env=env)
+    before = runner.invoke(app, ["--db", str(demo_store), "alerts", "--json"], env=env)
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.stdout) == json.loads(after.stdout) != []
+    assert not default.exists()  # the default store was neither created nor used
+    kpis = runner.invoke(app, ["--db", str(demo_store), "kpis", "--json"], env=env)
+    assert kpis.exit_code == 0 and not default.exists()
+    text_file = tmp_path / "text.db"
+    text_file.write_text("not a store", encoding="utf-8")
+    refused = runner.invoke(app, ["--db", str(text_file), "kpis"], env=env)
+    assert refused.exit_code == 1 and "text.db" in refused.output
+    assert not default.exists()
+
+
+def test_db_given_twice_differently_is_an_error(demo_store, tmp_path):
+    other = tmp_path / "other.db"
+    result = runner.invoke(app, ["--db", str(other), "kpis", "--db", str(demo_store)])
+    assert result.exit_code == 1
+    assert "--db is given twice" in result.output
+    same = runner.invoke(app, ["--db", str(demo_store), "kpis", "--db", str(demo_store)])
+    assert same.exit_code == 0, same.output
+
+
+def test_cockpit_only_options_before_a_command_are_refused(demo_store):
+    result = runner.invoke(app, ["--theme", "intelligentos-light", "kpis", "--db", str(demo_store)])
+    assert result.exit_code == 1
+    assert "--theme applies to the cockpit" in result.output
+
+
+def test_init_honours_db_before_the_command(tmp_path):
+    target = tmp_path / "made.db"
+    result = runner.invoke(
+        app,
+        ["--db", str(target), "init", "--end", "2026-11-27"],
+        env={"INTELLIGENTOS_DB": str(tmp_path / "default.db")},
+    )
+    assert result.exit_code == 0, result.output
+    assert target.exists() and not (tmp_path / "default.db").exists()
+
+
+# --- roll-up weights ----------------------------------------------------------------------
+
+
+def test_each_level_of_the_roll_up_chain_shows_its_own_weight(demo_store):
+    """Activation Rate weighs 0.4 in Feature Adoption, which weighs 0.15 in Revenue Growth;
+    Earned Media Mentions weighs 1 in SOV, which weighs 0.3 in Brand Health."""
+    wide = {"COLUMNS": "200"}
+    activation = run("lineage", "activation_rate", "--db", str(demo_store), env=wide).output
+    assert "Feature Adoption %  (feature_adoption, functional · this KPI weighs 0.4)" in activation
+    assert "(revenue_growth, ceo · Feature Adoption % weighs 0.15)" in activation
+    media = run("lineage", "earned_media_mentions", "--db", str(demo_store), env=wide).output
+    assert "(share_of_voice, functional · this KPI weighs 1)" in media
+    assert "(brand_health, ceo · Share of Voice (SOV) weighs 0.3)" in media

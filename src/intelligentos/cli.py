@@ -7,11 +7,13 @@ import csv
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from types import MappingProxyType
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,6 +43,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+T = TypeVar("T")
+# Options given before the command's name; set by the callback, which runs first.
+_BEFORE_COMMAND: ContextVar[Mapping[str, Any]] = ContextVar(
+    "before_command", default=MappingProxyType({})
+)
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -63,10 +71,21 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def before_command(name: str, given: T | None) -> T | None:
+    """A command's option, or the same option given before the command's name
+    (``intelligentos-tui --db s2.db ack 3``): both forms mean the same; given twice with
+    different values is an error, never a silent choice."""
+    before = _BEFORE_COMMAND.get().get(name)
+    if given is not None and before is not None and given != before:
+        raise fail(f"--{name} is given twice, as {before} and as {given}; give it once.")
+    return given if given is not None else before
+
+
 @contextlib.contextmanager
 def open_store(db: Path | None) -> Iterator[Store]:
-    """The command's store; any store problem inside the block becomes one ``Error:``
-    sentence and exit status 1, never a traceback."""
+    """The command's store (``--db`` after or before the command); any store problem inside
+    the block becomes one ``Error:`` sentence and exit status 1, never a traceback."""
+    db = before_command("db", db)
     try:
         path, created = resolve_store(db)
         if created:
@@ -105,7 +124,13 @@ def launch(
     ] = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
+    _BEFORE_COMMAND.set({"db": db, "user": user})
     if ctx.invoked_subcommand is not None:
+        # --db (and --user, for the commands that act) apply to the command; the others
+        # only mean something to the cockpit, so they are refused rather than ignored.
+        for option, value in (("--theme", theme), ("--bell/--no-bell", bell)):
+            if value is not None:
+                raise fail(f"{option} applies to the cockpit, not to `{ctx.invoked_subcommand}`.")
         return
     with open_store(db) as store:
         # Touch the catalog and the observations index now (cheaply), so a damaged file is
@@ -138,6 +163,7 @@ def init(
     history_days: Annotated[int, typer.Option(help="Days of demo history", min=30)] = HISTORY_DAYS,
 ) -> None:
     """Create a KPI store from a catalog, with or without demo history."""
+    db = before_command("db", db)
     path = Path(db).expanduser() if db else default_db_path()
     try:
         end_date = date.fromisoformat(end) if end else None

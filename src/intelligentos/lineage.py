@@ -135,12 +135,14 @@ class LineageGraph:
         """Context above a KPI: the roll-up chain to its CEO KPI, then objectives and themes."""
         section = LineageNode("section", "up", "Rolls up to")
         parent = section
+        below = self.catalog.kpis[kpi_id]
         for ancestor in self.chain_up(kpi_id):
-            weight = self.catalog.kpis[kpi_id].weight if not parent.children else None
+            # Each level shows the weight of the KPI just below it, in this parent.
+            who = "this KPI" if below.id == kpi_id else below.name
             node = self.kpi_node(ancestor)
-            if weight is not None:
-                node.detail = f"{ancestor.level.value} · this KPI weighs {weight:g}"
+            node.detail = f"{ancestor.level.value} · {who} weighs {below.weight:g}"
             parent = parent.add(node)
+            below = ancestor
         ceo = self.ceo_kpi_of(kpi_id)
         for objective in self.objectives_by_kpi.get(ceo.id, []):
             theme = self.catalog.themes.get(objective.theme)
