@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import sqlite3
 import sys
@@ -24,6 +25,7 @@ from rich.tree import Tree
 from intelligentos.alerts import Alert, LifecycleError, State, parse_duration, subject_name
 from intelligentos.bootstrap import init_store, resolve_store
 from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
+from intelligentos.catalog.changes import judged_differently
 from intelligentos.clock import period_upper_bound, utc_now, utc_today
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
@@ -672,6 +674,14 @@ def sync_catalog_command(
     with open_store(db) as store:
         try:
             report = sync_catalog(store, new_catalog, prune=prune)
+            rejudged = judged_differently(report.changes)
+            touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
+            still_open: set[int | None] = set()
+            if touched:
+                # Judge the open alerts under the new targets now, through the lifecycle:
+                # an alert that still holds keeps its state and who acknowledged it.
+                evaluate_store(store, new_catalog, utc_now())
+                still_open = {a.id for a in store.open_alerts()}
         except StoreError as error:
             raise fail(str(error)) from error
     out.print(
@@ -693,6 +703,17 @@ def sync_catalog_command(
             + "."
         )
     )
+    for kpi_id, changes in itertools.groupby(report.changes, key=lambda c: c.kpi_id):
+        described = "; ".join(change.describe() for change in changes)
+        out.print(Text(literal(f"  {kpi_id}: {described}")))
+    if touched:
+        kept = sum(1 for a in touched if a.id in still_open)
+        out.print(
+            Text(
+                f"  {len(touched)} open alert(s) judged again under the new definitions: "
+                f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
+            )
+        )
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ class DataService:
     fixed_as_of: date | None = None
     store: Store | None = field(default=None, init=False)
     integrity_checked: bool = field(default=False, init=False)
+    catalog_version: int | None = field(default=None, init=False)
 
     @property
     def as_of(self) -> date:
@@ -87,7 +88,8 @@ class DataService:
     ) -> CockpitData:
         """The visible windows and open alerts, without evaluating (fast: the first paint)."""
         store = self._store()
-        catalog = catalog or store.read_catalog()
+        if catalog is None:
+            catalog, graph = self._read_catalog(store)
         graph = graph or LineageGraph(catalog)
         windows = store.latest_windows(max(window, 2), until=self.until)
         return CockpitData(
@@ -117,11 +119,21 @@ class DataService:
     def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
         """Run the rules (writing alert changes; not when viewing the past), then read."""
         store = self._store()
-        catalog = previous.catalog if previous else store.read_catalog()
-        graph = (previous.graph if previous else LineageGraph(catalog)).warm()
+        if previous is not None and store.catalog_version() == self.catalog_version:
+            catalog, graph = previous.catalog, previous.graph
+        else:
+            # First read, or the catalog was re-synced meanwhile (sync-catalog).
+            catalog, graph = self._read_catalog(store)
+        graph.warm()
         if self.fixed_as_of is None:
             evaluate_store(store, catalog, self.clock(), graph)
         return replace(self.read(window, catalog, graph), evaluated=True)
+
+    def _read_catalog(self, store: Store) -> tuple[Catalog, LineageGraph]:
+        # The version first: a re-sync between the two reads is then seen next time.
+        self.catalog_version = store.catalog_version()
+        catalog = store.read_catalog()
+        return catalog, LineageGraph(catalog)
 
     def history(self, kpi_id: str, limit: int | None) -> History:
         return self._store().history(kpi_id, limit or 100_000, until=self.until)

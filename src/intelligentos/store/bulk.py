@@ -9,10 +9,11 @@ either none or all of an import's rows.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from intelligentos.alerts import withdraw
+from intelligentos.catalog.changes import KpiChange, kpi_changes
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import stamp, utc_now
 from intelligentos.store.catalog_rows import Row
@@ -144,6 +145,7 @@ class SyncReport:
     kept: int
     pruned_observations: int
     resolved_alerts: int = 0
+    changes: list[KpiChange] = field(default_factory=list)
 
 
 def sync_catalog(
@@ -155,6 +157,7 @@ def sync_catalog(
     its event."""
     moment = now or utc_now()
     with store.transaction():
+        changes = kpi_changes(store.read_catalog(), catalog)
         existing = store.kpi_ids()
         removed = sorted(existing - set(catalog.kpis))
         added = sorted(set(catalog.kpis) - existing)
@@ -178,4 +181,5 @@ def sync_catalog(
             resolved += 1
         store.write_catalog(catalog)
         store.set_meta("catalog_synced", stamp(moment))
-    return SyncReport(added, removed, len(existing & set(catalog.kpis)), pruned, resolved)
+    kept = len(existing & set(catalog.kpis))
+    return SyncReport(added, removed, kept, pruned, resolved, changes)

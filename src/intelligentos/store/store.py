@@ -355,11 +355,21 @@ class Store:
         )
 
     def write_catalog(self, catalog: Catalog) -> None:
-        """Replace every catalog table with ``catalog``; call inside :meth:`transaction`."""
+        """Replace every catalog table with ``catalog`` and count a new catalog version;
+        call inside :meth:`transaction`."""
         conn = self.reader()
         for table in CATALOG_TABLES:
             conn.execute(DELETE_CATALOG_TABLE[table])
         _insert_catalog(conn, catalog)
+        conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def catalog_version(self) -> int:
+        """Grows with every catalog re-sync: a reader knows when to read the catalog again."""
+        rows = self.query("SELECT value FROM store_meta WHERE key = 'catalog_version'")
+        return int(rows[0]["value"]) if rows else 0
 
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}

@@ -1,0 +1,103 @@
+"""Re-syncing an edited catalog: what changed is reported, open alerts are judged again
+under the new definitions through the lifecycle, and a running cockpit follows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from intelligentos.bootstrap import init_store
+from intelligentos.cli import app
+from intelligentos.clock import utc_today
+from intelligentos.paths import builtin_catalog_dir
+from intelligentos.store import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> Path:
+    """A demo store whose history ends today: the CLI judges with the real clock."""
+    path = tmp_path / "today.db"
+    init_store(path, end=utc_today())
+    return path
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def edited_catalog(tmp_path: Path, name: str, target: str) -> Path:
+    """The built-in catalog with Win Rate renamed and given another target."""
+    directory = tmp_path / "catalog"
+    shutil.copytree(builtin_catalog_dir(), directory)
+    sales = directory / "kpis" / "sales.toml"
+    text = sales.read_text(encoding="utf-8")
+    block = text.index("[kpi.win_rate]")
+    head, tail = text[:block], text[block:]
+    tail = tail.replace('name = "Win Rate"', f'name = "{name}"', 1)
+    tail = tail.replace("target = 28.0", f"target = {target}", 1)
+    sales.write_text(head + tail, encoding="utf-8")
+    return directory
+
+
+def win_rate_target_alert(db: Path):
+    with Store.open(db) as store:
+        return next(a for a in store.open_alerts() if a.kpi_id == "win_rate" and a.rule == "target")
+
+
+def test_sync_reports_changes_and_keeps_an_acknowledged_alert_that_still_holds(
+    demo_store, tmp_path
+):
+    run("check", "--db", str(demo_store))
+    alert = win_rate_target_alert(demo_store)
+    acked = run(
+        "ack",
+        str(alert.id),
+        "--note",
+        "known: CRM migration",
+        "--user",
+        "alice",
+        "--db",
+        str(demo_store),
+    )
+    assert acked.exit_code == 0, acked.output
+    catalog = edited_catalog(tmp_path, "Win Rate (closed deals)", "27.0")
+    result = run("sync-catalog", "--db", str(demo_store), "--catalog", str(catalog))
+    assert result.exit_code == 0, result.output
+    assert "win_rate: name 'Win Rate' → 'Win Rate (closed deals)'; target 28 → 27" in (
+        result.output
+    )
+    assert "judged again under the new definitions: 0 resolved, 3 still open" in result.output
+    after = win_rate_target_alert(demo_store)
+    assert after.id == alert.id and after.state.value == "acknowledged"
+    assert after.acked_by == "alice" and after.ack_note == "known: CRM migration"
+    assert after.expected == 27.0
+    # A later check neither resolves it nor opens another one.
+    checked = json.loads(run("check", "--db", str(demo_store), "--json").stdout)
+    targets = [a for a in checked["open"] if a["kpi_id"] == "win_rate" and a["rule"] == "target"]
+    assert [a["id"] for a in targets] == [alert.id]
+
+
+def test_a_target_that_clears_the_breach_resolves_the_alert_with_an_event(demo_store, tmp_path):
+    run("check", "--db", str(demo_store))
+    alert = win_rate_target_alert(demo_store)
+    catalog = edited_catalog(tmp_path, "Win Rate", "18.0")  # the latest 18.4 % now meets it
+    result = run("sync-catalog", "--db", str(demo_store), "--catalog", str(catalog))
+    assert result.exit_code == 0, result.output
+    assert "win_rate: target 28 → 18" in result.output
+    with Store.open(demo_store) as store:
+        stored = store.alert(alert.id)
+        events = store.alert_events(alert.id)
+    assert stored is not None and stored.state.value == "resolved"
+    assert events[-1].action == "resolve"
+
+
+def test_sync_without_changes_reports_none(demo_store):
+    result = run("sync-catalog", "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert "→" not in result.output and "judged again" not in result.output
