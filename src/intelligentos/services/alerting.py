@@ -17,8 +17,6 @@ from intelligentos.store import Store, StoreError
 
 # A new alert pulses this long, then stays highlighted until acknowledged.
 FLASH_SECONDS = 10.0
-# More new alerts than this at once are summarised in one notice.
-NOTICES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -78,9 +76,10 @@ class Announcer:
     first_seen: dict[int, float] = field(default_factory=dict)
     rounds: int = 0
 
-    def news(self, attention: list[Alert], name: Callable[[Alert], str]) -> list[Notice]:
-        """Notices for the alerts among ``attention`` that are new since the last call. At
-        start-up (the first two rounds: values, then the first evaluation) one summary."""
+    def news(self, attention: list[Alert], name: Callable[[Alert], str]) -> Notice | None:
+        """One notice for the alerts among ``attention`` that are new since the last call:
+        the first call sums up everything that needs attention (the same count as the
+        header's), later ones name what one change brought, however many alerts."""
         now = self.clock()
         fresh = [a for a in attention if a.id is not None and a.id not in self.announced]
         for alert in attention:
@@ -89,24 +88,20 @@ class Announcer:
                 self.announced.add(alert.id)
         self.rounds += 1
         if not fresh:
-            return []
+            return None
         critical = any(a.severity is Severity.CRITICAL for a in fresh)
-        if self.rounds <= 2:
-            return [
-                Notice(
-                    f"{len(fresh)} alert(s) need attention: press a to review them.",
-                    critical=critical,
-                )
-            ]
-        notices = [
-            Notice(a.message, name(a), a.severity is Severity.CRITICAL)
-            for a in fresh[:NOTICES_SHOWN]
-        ]
-        if len(fresh) > NOTICES_SHOWN:
-            notices.append(
-                Notice(f"… and {len(fresh) - NOTICES_SHOWN} more: press a for the alerts screen.")
+        if self.rounds == 1:
+            return Notice(
+                f"{len(fresh)} alert(s) need attention: press a to review them.",
+                critical=critical,
             )
-        return notices
+        if len(fresh) == 1:
+            return Notice(fresh[0].message, name(fresh[0]), critical)
+        rules: dict[str, list[str]] = {}
+        for alert in fresh:
+            rules.setdefault(name(alert), []).append(alert.rule)
+        listed = "; ".join(f"{subject} ({', '.join(found)})" for subject, found in rules.items())
+        return Notice(f"{listed}. Press a to review them.", f"{len(fresh)} new alerts", critical)
 
     def pulsing(self, attention: Iterable[Alert]) -> frozenset[str]:
         """KPIs whose alert is new enough to still pulse."""

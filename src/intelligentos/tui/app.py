@@ -252,16 +252,19 @@ class CockpitApp(App[None]):
         self.notify(message.error, severity="error", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
-        notices = self.announcer.news(data.attention, data.subject_name)
-        for notice in notices:
-            self.notify(
-                literal(notice.message),
-                title=literal(notice.title),
-                severity="error" if notice.critical else "warning",
-                timeout=6,
-                markup=False,
-            )
-        if notices and self.ring_bell:
+        if not data.evaluated:
+            return  # the first paint's alerts may be resolved by the first evaluation
+        notice = self.announcer.news(data.attention, data.subject_name)
+        if notice is None:
+            return
+        self.notify(
+            literal(notice.message),
+            title=literal(notice.title),
+            severity="error" if notice.critical else "warning",
+            timeout=6,
+            markup=False,
+        )
+        if self.ring_bell:
             self.bell()
 
     def pulsing_kpis(self) -> frozenset[str]:
