@@ -178,3 +178,19 @@ def test_toml_syntax_error(tmp_path: Path):
 
 def test_missing_directory(tmp_path: Path):
     assert check_catalog(tmp_path / "nope")[0].message == "catalog directory not found"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("target = 25.0", 'target = "25"'),
+        ("weight = 0.5", 'weight = "0.5"'),
+    ],
+)
+def test_a_number_written_as_a_string_is_refused(tmp_path, old, new):
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].replace(old, new)
+    directory = write_catalog(tmp_path / "quoted", files)
+    problems = [str(v) for v in check_catalog(directory)]
+    field = old.split(" =")[0]
+    assert any(f"kpi.win_rate.{field}: [schema]" in p for p in problems), problems

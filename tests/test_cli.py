@@ -206,3 +206,33 @@ def test_each_level_of_the_roll_up_chain_shows_its_own_weight(demo_store):
     media = run("lineage", "earned_media_mentions", "--db", str(demo_store), env=wide).output
     assert "(share_of_voice, functional · this KPI weighs 1)" in media
     assert "(brand_health, ceo · Share of Voice (SOV) weighs 0.3)" in media
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kpi", "nope"], "unknown KPI 'nope'"),
+        (["--from", "2026-13-45"], "--from must be a date"),
+        (["--to", "yesterday"], "--to must be a date"),
+    ],
+)
+def test_export_refuses_an_unknown_kpi_and_invalid_dates(demo_store, args, message):
+    result = runner.invoke(app, ["export", "observations", "--db", str(demo_store), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and result.output.count("Error: ") == 1
+
+
+def test_kpis_at_80_columns_never_wraps_a_name_inside_a_word(demo_store):
+    result = runner.invoke(app, ["kpis", "--db", str(demo_store)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    words = {w for k in load_catalog(builtin_catalog_dir()).kpis.values() for w in k.name.split()}
+    lines = result.output.splitlines()
+    for line in lines:
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[2]:
+            for word in cells[2].split():
+                assert (
+                    word in words
+                    or word.rstrip("…")
+                    and any(w.startswith(word.rstrip("…")) for w in words)
+                ), (word, line)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, TextIO, TypeVar
@@ -286,7 +286,8 @@ def kpis(
         return
     table = Table(title=f"KPIs in {store.path}", title_justify="left")
     table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
-    table.add_column("name", overflow="fold")
+    # Names wrap between words, never inside one, however narrow the terminal.
+    table.add_column("name", overflow="ellipsis")
     for column in ("latest", "change", "target"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -576,6 +577,15 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
     temp.replace(path)
 
 
+def is_period(text: str) -> bool:
+    """An ISO-8601 date or date-time, as periods are written."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def write_records(
     records: Iterable[dict[str, Any]], fieldnames: list[str], fmt: str, handle: TextIO
 ) -> int:
@@ -611,6 +621,12 @@ def export_observations(
     """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
     if fmt not in ("csv", "json", "jsonl"):
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
+    for option, value in (("--from", since), ("--to", until)):
+        if value is not None and not is_period(value):
+            raise fail(f"{option} must be a date or date-time like 2026-11-27, not {value!r}.")
+    with open_store(db) as store:
+        if kpi is not None and kpi not in store.kpi_ids():
+            raise fail(f"unknown KPI {kpi!r}; `intelligentos-tui kpis` lists them.")
     with open_store(db) as store, output_stream(out_path) as handle:
         count = write_records(
             store.iter_observations(kpi, since, period_upper_bound(until)),

@@ -7,8 +7,9 @@ violations can name the file and key a person has to edit.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator
 
 
 class Level(StrEnum):
@@ -51,15 +52,21 @@ class _Entity(BaseModel):
     source: str = Field(default="", description="catalog file this entity was read from")
 
 
+# Numbers must be written as numbers: `target = "28"` in a catalog is a mistake to report,
+# not a string to convert (TOML has numbers; a quoted one usually hides a typo elsewhere).
+Number = Annotated[float, Strict()]
+Whole = Annotated[int, Strict()]
+
+
 class DetectionOverrides(BaseModel):
     """Per-KPI overrides of the detection defaults (see :mod:`intelligentos.detection`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    anomaly_threshold: float | None = None
-    anomaly_window: int | None = Field(default=None, ge=3)
-    drift_baseline: int | None = Field(default=None, ge=4)
-    stale_periods: float | None = Field(default=None, gt=0)
+    anomaly_threshold: Number | None = None
+    anomaly_window: Whole | None = Field(default=None, ge=3)
+    drift_baseline: Whole | None = Field(default=None, ge=4)
+    stale_periods: Number | None = Field(default=None, gt=0)
     disabled_rules: tuple[str, ...] = ()
 
 
@@ -80,16 +87,16 @@ class Kpi(_Entity):
     level: Level
     unit: Unit
     direction: Direction
-    target: float
-    warning: float = Field(default=0.05, ge=0, description="adverse shortfall that warns")
-    critical: float = Field(default=0.10, ge=0, description="adverse shortfall that is critical")
+    target: Number
+    warning: Number = Field(default=0.05, ge=0, description="adverse shortfall that warns")
+    critical: Number = Field(default=0.10, ge=0, description="adverse shortfall that is critical")
     frequency: Frequency
     formula: str = Field(min_length=1)
     engine: str
     owner_function: str | None = None
     owner_agent: str | None = None
     rolls_up_to: str | None = None
-    weight: float = Field(default=1.0, ge=0, le=1)
+    weight: Number = Field(default=1.0, ge=0, le=1)
     description: str = ""
     lineage: tuple[LineageLink, ...] = ()
     detection: DetectionOverrides = DetectionOverrides()
