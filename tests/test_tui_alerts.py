@@ -298,3 +298,29 @@ async def test_alert_rows_written_by_other_tools_are_shown_literally(demo_store,
         events = app.screen.query_one(DataTable)
         cells = [c.plain for c in events.get_row_at(0)]
         assert cells[1:3] == ["[b]bot", "[/i]open"] and cells[-1] == "[red]n"
+
+
+async def test_every_screen_shows_the_same_header_counts_after_an_acknowledgement(
+    demo_store, tmp_path
+):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = len(app.data.attention)
+        await select_row(pilot, "people", "turnover")
+        await pilot.press("A")
+        await pilot.pause()
+        await pilot.press(*"on it", "enter")
+        await settle(pilot)
+        expected = f"⚑ {before - 1} unacknowledged"
+        assert len(app.data.attention) == before - 1
+        assert expected in app.screen.query_one(CockpitHeader).render().plain
+        await pilot.press("a")
+        await settle(pilot)
+        assert expected in app.screen.query_one(CockpitHeader).render().plain
+        await pilot.press("escape", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+        assert expected in app.screen.query_one(CockpitHeader).render().plain
+        await pilot.press("p")
+        assert "paused" in app.screen.query_one(CockpitHeader).render().plain
