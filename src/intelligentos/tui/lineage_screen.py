@@ -14,6 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from intelligentos.catalog.models import Catalog
 from intelligentos.charts import history_chart
 from intelligentos.cockpit import NodeStatus, dependents
 from intelligentos.detection import Status
@@ -69,6 +70,8 @@ class LineageScreen(CockpitScreen):
         self.history: list[tuple[str, float | None]] = []
         self.history_kpi: str | None = None
         self.details_kpi: str | None = None  # the KPI whose details are shown
+        self.lineage_catalog: Catalog | None = None  # the catalog the tree was built from
+        self.orphaned = False
 
     @property
     def kpi_id(self) -> str:
@@ -76,6 +79,7 @@ class LineageScreen(CockpitScreen):
 
     def start(self, kpi_id: str, select: str | None = None) -> None:
         """Point the screen at a new drill-down from the dashboard, alerts or find."""
+        self.orphaned = False
         self.trail = [kpi_id]
         self.position = 0
         self.pending_select = select
@@ -99,6 +103,10 @@ class LineageScreen(CockpitScreen):
             self.rebuild()
         self.query_one(LineageTree).focus()
 
+    def on_screen_resume(self) -> None:
+        if self.orphaned:
+            self.app.pop_screen()  # its KPI left the catalog while another screen was on top
+
     def _data(self) -> CockpitData:
         data = self.data
         assert data is not None, "the lineage opens only once data is shown"
@@ -108,6 +116,18 @@ class LineageScreen(CockpitScreen):
         """A refresh: statuses, values and history as they are now. The tree keeps its
         shape, its open branches and its cursor; only labels and details change."""
         if not self.trail or not self.is_mounted:
+            return
+        data = self._data()
+        if data.catalog is not self.lineage_catalog:
+            # The catalog was re-synced: names, links and even the KPIs may have changed.
+            trail = [k for k in self.trail if k in data.catalog.kpis]
+            if not trail:
+                self.orphaned = True  # its KPI left the catalog: back to the dashboard
+                if self.is_current:
+                    self.app.pop_screen()
+                return
+            self.trail, self.position = trail, min(self.position, len(trail) - 1)
+            self.rebuild()
             return
         self.node_status = self.status
         for tree_node in self.tree_nodes():
@@ -143,6 +163,7 @@ class LineageScreen(CockpitScreen):
         return text
 
     def rebuild(self) -> None:
+        self.lineage_catalog = self._data().catalog
         graph = self._data().graph
         self.node_status = self.status
         self.lineage_root = graph.lineage_tree(self.kpi_id)
