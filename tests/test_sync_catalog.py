@@ -101,3 +101,44 @@ def test_sync_without_changes_reports_none(demo_store):
     result = run("sync-catalog", "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert "→" not in result.output and "judged again" not in result.output
+
+
+async def test_a_running_cockpit_follows_a_sync_and_keeps_the_acknowledgement(demo_store, tmp_path):
+    from datetime import datetime
+
+    from intelligentos.tui.lineage_screen import LineageScreen
+    from intelligentos.tui.widgets import KpiTable
+
+    from .tui_helpers import make_app, settle
+
+    app = make_app(demo_store, tmp_path / "config")
+    app.clock = lambda: datetime.now().astimezone()  # the store's history ends today
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        alert = win_rate_target_alert(demo_store)
+        app.acknowledge([alert])
+        await pilot.pause()
+        await pilot.press(*"known: CRM", "enter")
+        await settle(pilot)
+        app.navigator.open_lineage("win_rate")
+        await settle(pilot)
+        catalog = edited_catalog(tmp_path, "Win Rate (closed deals)", "27.0")
+        result = run("sync-catalog", "--db", str(demo_store), "--catalog", str(catalog))
+        assert result.exit_code == 0, result.output
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if app.data.catalog.kpis["win_rate"].name == "Win Rate (closed deals)":
+                break
+        await settle(pilot)
+        assert app.data.catalog.kpis["win_rate"].target == 27.0
+        screen = app.screen
+        assert isinstance(screen, LineageScreen)
+        assert "Win Rate (closed deals)" in screen.query_one("#lineage-tree").root.label.plain
+        await pilot.press("escape")
+        await settle(pilot)
+        table = app.screen.query_one("#table-growth", KpiTable)
+        assert table.get_row("win_rate")[1].plain.startswith("Win Rate (closed")
+        after = win_rate_target_alert(demo_store)
+        assert after.id == alert.id and after.state.value == "acknowledged"
+        assert after.acked_by == "tester"
+        assert not [a for a in app.data.attention if a.kpi_id == "win_rate" and a.rule == "target"]
