@@ -467,3 +467,45 @@ async def test_stale_results_from_workers_are_dropped(app):
         screen.post_message(HistoryLoaded("win_rate", 0, [("2026-01-01", 1.0)]))
         await pilot.pause()
         assert screen.history_kpi == "win_rate" and screen.history is history
+
+
+async def test_footer_offers_resume_while_paused_and_find_once(app):
+    from textual.widgets import Footer
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+
+        def footer_text() -> str:
+            footer = app.screen.query_one(Footer)
+            return " ".join(str(item.render()) for item in footer.query("FooterKey"))
+
+        assert "Pause live" in footer_text() and "Resume live" not in footer_text()
+        assert footer_text().count("Find") == 1
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.paused and "Resume live" in footer_text()
+        assert "Pause live" not in footer_text()
+        await pilot.press("p")
+        await pilot.pause()
+        assert not app.paused and "Pause live" in footer_text()
+
+
+async def test_palette_theme_commands_offer_the_cockpits_themes(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Theme" not in titles
+        assert {f"Theme: {name}" for name in app.cockpit_themes} <= set(titles)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Theme: intelligentos-light")
+        from textual.command import CommandList
+
+        for _ in range(100):
+            hits = app.screen.query(CommandList)
+            if hits and hits.first().option_count:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "intelligentos-light"

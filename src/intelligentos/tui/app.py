@@ -10,15 +10,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from rich.console import RenderableType
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 
@@ -63,10 +65,14 @@ class CockpitApp(App[None]):
     COMMANDS = App.COMMANDS | {FindProvider}
     BINDINGS = [
         Binding("a", "alerts", "Alerts", id="alerts", tooltip="Every alert, by severity"),
-        Binding("p", "toggle_pause", "Pause live", id="pause", tooltip="Pause live refresh"),
+        Binding("p", "pause", "Pause live", id="pause", tooltip="Pause live refresh"),
+        Binding("p", "resume", "Resume live", id="resume", tooltip="Resume live refresh"),
         Binding("ctrl+r", "refresh", "Refresh", id="refresh", tooltip="Evaluate and reload"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Every key"),
-        Binding("ctrl+p", "command_palette", "Find", id="find", tooltip="Jump to anything"),
+        # Not in the footer's list: the footer shows the palette's key at its right end.
+        Binding(
+            "ctrl+p", "command_palette", "Find", id="find", show=False, tooltip="Jump to anything"
+        ),
         Binding("t", "next_theme", "Theme", id="theme", tooltip="Next colour theme"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -384,6 +390,23 @@ class CockpitApp(App[None]):
 
     # --- actions ---------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers "Pause live" or "Resume live", whichever applies."""
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def watch_paused(self) -> None:
+        self.refresh_bindings()
+
+    def action_pause(self) -> None:
+        self.action_toggle_pause()
+
+    def action_resume(self) -> None:
+        self.action_toggle_pause()
+
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         if self.paused:
@@ -397,6 +420,22 @@ class CockpitApp(App[None]):
     def action_refresh(self) -> None:
         self.stale_while_paused = False
         self.request_refresh(even_when_paused=True)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands, with one per cockpit theme instead of Textual's theme
+        picker (which would also offer themes the cockpit is not styled for)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Theme":
+                yield command
+        for name in self.cockpit_themes:
+            yield SystemCommand(
+                f"Theme: {name}",
+                "Switch the cockpit to this colour theme",
+                partial(self._use_theme, name),
+            )
+
+    def _use_theme(self, name: str) -> None:
+        self.theme = name
 
     def action_next_theme(self) -> None:
         names = self.cockpit_themes or [DEFAULT_THEME]
