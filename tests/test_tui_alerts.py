@@ -324,3 +324,23 @@ async def test_every_screen_shows_the_same_header_counts_after_an_acknowledgemen
         assert expected in app.screen.query_one(CockpitHeader).render().plain
         await pilot.press("p")
         assert "paused" in app.screen.query_one(CockpitHeader).render().plain
+
+
+FUTURE = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=10)
+conn.execute("INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, ?)",
+             ("csat", "2026-11-29", 91.0, "typo"))
+conn.commit()
+"""
+
+
+async def test_an_observation_dated_after_the_as_of_date_is_flagged(demo_store, tmp_path):
+    subprocess.run([sys.executable, "-c", FUTURE, str(demo_store)], check=True)
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.data.snaps["csat"].freshness_text == "dated 2 d after the as-of date"
+        await select_row(pilot, "retention", "csat")
+        card = str(app.screen.query_one("#selection").render())
+        assert "dated 2 d after the as-of date" in card and "updated today" not in card

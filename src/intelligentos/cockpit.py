@@ -54,11 +54,18 @@ class KpiSnapshot:
 
     @property
     def freshness_text(self) -> str:
-        if self.age_days is None:
-            return "no data"
-        if self.age_days <= 0:
-            return "updated today"
-        return f"updated {self.age_days} d ago"
+        return freshness(self.age_days)
+
+
+def freshness(age_days: int | None) -> str:
+    """How old the latest observation is, as of the cockpit's date."""
+    if age_days is None:
+        return "no data"
+    if age_days < 0:
+        # A period after the as-of date (a typo, or a forecast loaded as actuals) is news
+        # to flag, not a sign of fresh data.
+        return f"dated {-age_days} d after the as-of date"
+    return "updated today" if age_days == 0 else f"updated {age_days} d ago"
 
 
 def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:
@@ -142,8 +149,7 @@ class NodeStatus:
         known = [a for a in ages if a is not None]
         if not known:
             return ""
-        freshest = min(known)
-        return "updated today" if freshest <= 0 else f"updated {freshest} d ago"
+        return freshness(min(known))
 
 
 def dependents(graph: LineageGraph, kind: str, node_id: str) -> list[str]:
