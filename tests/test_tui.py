@@ -509,3 +509,11 @@ async def test_palette_theme_commands_offer_the_cockpits_themes(app):
         await pilot.press("enter")
         await pilot.pause()
         assert app.theme == "intelligentos-light"
+
+
+def test_help_writes_every_key_in_one_notation():
+    from intelligentos.tui.help import binding_rows, cockpit_bindings
+
+    keys = [key for _, key, _ in binding_rows(cockpit_bindings(), {})]
+    assert "Ctrl+R" in keys and "Ctrl+P" in keys and "Esc" in keys
+    assert not [k for k in keys if "ctrl" in k or "^" in k or "escape" in k or "_" in k]
