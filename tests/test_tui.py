@@ -481,6 +481,10 @@ async def test_footer_offers_resume_while_paused_and_find_once(app):
 
         assert "Pause live" in footer_text() and "Resume live" not in footer_text()
         assert footer_text().count("Find") == 1
+        # Every footer entry fits at 120 columns: nothing is cut off at the right.
+        footer = app.screen.query_one(Footer)
+        assert sum(item.size.width for item in footer.query("FooterKey")) <= 120
+        assert "Quit" in footer_text()
         await pilot.press("p")
         await pilot.pause()
         assert app.paused and "Resume live" in footer_text()
