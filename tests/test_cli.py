@@ -231,8 +231,19 @@ def test_kpis_at_80_columns_never_wraps_a_name_inside_a_word(demo_store):
         cells = [c.strip() for c in line.split("│")]
         if len(cells) > 2 and cells[2]:
             for word in cells[2].split():
-                assert (
-                    word in words
-                    or word.rstrip("…")
-                    and any(w.startswith(word.rstrip("…")) for w in words)
+                assert word in words or (
+                    word.rstrip("…") and any(w.startswith(word.rstrip("…")) for w in words)
                 ), (word, line)
+
+
+def test_user_before_the_command_is_who_acknowledges(demo_store):
+    run("check", "--db", str(demo_store))
+    alerts = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)
+    firing = next(a for a in alerts if a["state"] == "firing")
+    result = runner.invoke(
+        app,
+        ["--user", "carol", "--db", str(demo_store), "ack", str(firing["id"]), "--note", "mine"],
+    )
+    assert result.exit_code == 0, result.output
+    after = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)
+    assert next(a for a in after if a["id"] == firing["id"])["acked_by"] == "carol"

@@ -124,13 +124,13 @@ async def test_acknowledge_from_the_alerts_screen_with_a_markup_note(demo_store,
         assert isinstance(screen, AlertsScreen)
         first = screen.selected()
         assert first.needs_attention
-        await pilot.press("a")
+        await pilot.press("A")
         await pilot.pause()
         app.screen.query_one("#answer").value = note
         await pilot.press("enter")
         await settle(pilot)
-        row = screen.query_one(DataTable).get_row(str(first.id))
-        assert "[b]known[/b] \\x1b[31m" in row[-1].plain
+        assert screen.selected().id == first.id
+        assert "[b]known[/b] \\x1b[31m" in str(screen.query_one("#alerts-detail").render())
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, EventsDialog)
@@ -291,7 +291,7 @@ async def test_alert_rows_written_by_other_tools_are_shown_literally(demo_store,
         table = screen.query_one(DataTable)
         row = next(r for r in screen.shown.values() if r.rule == "[/bold]")
         table.move_cursor(row=table.get_row_index(str(row.id)))
-        assert table.get_row(str(row.id))[2].plain == "[/bold]"
+        assert table.get_cell(str(row.id), "rule").plain == "[/bold]"
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, EventsDialog)

@@ -5,18 +5,24 @@ acknowledgement, back to ``firing`` when the snooze expires while the condition 
 Every transition returns the new alert and the :class:`Event` to append to the log.
 An alert is identified by its subject (a KPI, or a source system for ``stale-source``) and
 rule; a resolved alert never reopens.
+
+Also what an alert says to people (value by unit, deviation per rule, owner, when the breach
+began), so the cockpit and the CLI word an alert the same way.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from intelligentos.catalog.models import Catalog
+from intelligentos.catalog.models import Catalog, Direction, Kpi
 from intelligentos.clock import stamp, utc_naive
-from intelligentos.detection import Finding, Severity
+from intelligentos.detection import Finding, Rule, Severity, stale_limit_days
+from intelligentos.formatting import format_value
 
 SYSTEM_ACTOR = "intelligentos"
 
@@ -37,9 +43,15 @@ class LifecycleError(ValueError):
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 
+# A snooze hides an alert that still holds; a month is as long as that may stay out of
+# sight before someone has to look again (acknowledged alerts do not flash anyway).
+MAX_SNOOZE = timedelta(days=30)
+_TOO_LONG = "a snooze lasts at most 30 days; acknowledging is enough to stop the flashing"
+
 
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``4h``, ``1.5d``, ``2w`` → timedelta; anything else raises ValueError."""
+    """``30m``, ``4h``, ``1.5d``, ``2w`` → timedelta, at most :data:`MAX_SNOOZE`; anything
+    else raises ValueError with a sentence for the user."""
     match = _DURATION.match(text or "")
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30m, 4h, 2d or 1w")
@@ -47,7 +59,22 @@ def parse_duration(text: str) -> timedelta:
     if amount <= 0:
         raise ValueError("a snooze must last longer than zero")
     minutes = {"m": 1, "min": 1, "h": 60, "d": 1440, "w": 10080}[unit]
-    return timedelta(minutes=amount * minutes)
+    duration = timedelta(minutes=amount * minutes)
+    if duration > MAX_SNOOZE:
+        raise ValueError(f"{text.strip()!r} is too long: {_TOO_LONG}")
+    return duration
+
+
+def check_note(note: str) -> str:
+    """The acknowledgement note, unchanged, if it has something to read; a blank one (only
+    spaces or invisible characters) raises :class:`LifecycleError`: an acknowledgement
+    without a reason tells the next person nothing."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in note):
+        raise LifecycleError(
+            "a note is required to acknowledge: say why, or who is on it (e.g. known: CRM "
+            "migration)"
+        )
+    return note
 
 
 @dataclass(frozen=True)
@@ -215,6 +242,7 @@ def reconcile(
 
 
 def acknowledge(alert: Alert, actor: str, note: str, now: datetime) -> tuple[Alert, Event]:
+    check_note(note)
     if alert.state is State.RESOLVED:
         raise LifecycleError(f"alert {alert.id} is resolved; there is nothing to acknowledge")
     if alert.state is State.ACKNOWLEDGED:
@@ -234,13 +262,25 @@ def acknowledge(alert: Alert, actor: str, note: str, now: datetime) -> tuple[Ale
     )
 
 
+def snooze_refusal(alert: Alert) -> str | None:
+    """Why ``alert`` cannot be snoozed, or ``None``: known before asking for how long."""
+    if alert.state is State.RESOLVED:
+        return f"alert {alert.id} is resolved; there is nothing to snooze"
+    if alert.state not in (State.ACKNOWLEDGED, State.SNOOZED):
+        return f"alert {alert.id} is {alert.state.value}; acknowledge it before snoozing"
+    return None
+
+
 def snooze(
     alert: Alert, duration: timedelta, actor: str, note: str | None, now: datetime
 ) -> tuple[Alert, Event]:
-    if alert.state not in (State.ACKNOWLEDGED, State.SNOOZED):
-        raise LifecycleError(
-            f"alert {alert.id} is {alert.state.value}; acknowledge it before snoozing"
-        )
+    refusal = snooze_refusal(alert)
+    if refusal:
+        raise LifecycleError(refusal)
+    if duration > MAX_SNOOZE:
+        raise LifecycleError(_TOO_LONG)
+    if duration <= timedelta(0):
+        raise LifecycleError("a snooze must last longer than zero")
     at = stamp(now)
     until = stamp(utc_naive(now) + duration)
     snoozed = replace(alert, state=State.SNOOZED, snoozed_until=until, updated_at=at)
@@ -267,3 +307,146 @@ def regroup(alert: Alert, parent_alert_id: int | None, now: datetime) -> Alert:
     if alert.parent_alert_id == parent_alert_id:
         return alert
     return replace(alert, parent_alert_id=parent_alert_id, updated_at=stamp(now))
+
+
+# --- what an alert says to people ----------------------------------------------------------
+
+UNASSIGNED = "unassigned"
+
+
+def number_text(value: float | None, kpi: Kpi | None) -> str:
+    """A value of ``kpi`` formatted by its unit (``63.8%``, ``$2.4M``); ``—`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    # Values written by other tools may belong to a KPI the catalog no longer knows.
+    return format_value(value, kpi.unit) if kpi else f"{value:.4g}"
+
+
+def value_text(alert: Alert, kpi: Kpi | None) -> str:
+    """The value that triggered the alert, formatted by the KPI's unit (``63.8%``)."""
+    return number_text(alert.value, kpi)
+
+
+def expected_text(alert: Alert, kpi: Kpi | None) -> str:
+    """What the rule expected (target, median, control-chart centre), by unit; ``—`` for
+    rules without an expected value (stale data, stale source)."""
+    return number_text(alert.expected, kpi)
+
+
+def _side(alert: Alert) -> str:
+    if alert.value is None or alert.expected is None:
+        return "off"
+    return "below" if alert.value < alert.expected else "above"
+
+
+def deviation_text(alert: Alert, kpi: Kpi | None) -> str:
+    """The deviation in the rule's own terms. ``deviation`` holds the adverse shortfall as a
+    fraction of the target (target), the robust z-score (anomaly), the latest point's
+    distance from the centre line in σ (drift), days since the last observation (stale) or
+    the number of stale KPIs fed (stale-source): a bare number would mix all of these."""
+    deviation = alert.deviation
+    if alert.rule == Rule.ANOMALY and deviation is None and alert.value is not None:
+        # An infinite z (a constant history) is stored as no deviation.
+        return f"∞ σ {_side(alert)} median"
+    if deviation is None or math.isnan(deviation):
+        return "—"
+    if alert.rule == Rule.TARGET:
+        if kpi is not None and kpi.direction is Direction.HIGHER:
+            side = "below"
+        elif kpi is not None and kpi.direction is Direction.LOWER:
+            side = "above"
+        else:
+            side = _side(alert)
+        return f"{deviation * 100:.1f} % {side} target"
+    if alert.rule == Rule.ANOMALY:
+        return f"{abs(deviation):.1f} σ {'below' if deviation < 0 else 'above'} median"
+    if alert.rule == Rule.DRIFT:
+        return f"{abs(deviation):.1f} σ {_side(alert)} centre"
+    if alert.rule == Rule.STALE:
+        days = kpi.frequency.days if kpi else 1
+        if days == 1:
+            return f"{deviation:.0f} d without data"
+        periods = int(deviation // days)
+        return f"{periods} period{'' if periods == 1 else 's'} late"
+    if alert.rule == Rule.STALE_SOURCE:
+        count = int(deviation)
+        return f"{count} KPI{'' if count == 1 else 's'} stale"
+    return f"{deviation:.3g}"
+
+
+def _kpi_owner(kpi: Kpi, catalog: Catalog) -> str:
+    agent = catalog.agents.get(kpi.owner_agent or "")
+    function = catalog.functions.get(kpi.owner_function or "")
+    if agent is None and function is not None:
+        agent = catalog.agents.get(function.agent)
+    if agent is not None:
+        return agent.name
+    return function.name if function else UNASSIGNED
+
+
+def fed_kpis(system_id: str, catalog: Catalog) -> list[str]:
+    """The KPIs whose lineage reads a field of ``system_id``, in catalog order."""
+    return [
+        kpi.id
+        for kpi in catalog.kpis.values()
+        if any(f.split(".", 1)[0] == system_id for link in kpi.lineage for f in link.fields)
+    ]
+
+
+def owner_name(alert: Alert, catalog: Catalog | None, fed: Iterable[str] | None = None) -> str:
+    """Who owns the condition, never blank: the KPI's owner agent (else its function), or
+    for a stale source the owners of the KPIs it feeds (``fed``, by id; found through the
+    catalog's lineage when not given)."""
+    if catalog is None:
+        return UNASSIGNED
+    if alert.kpi_id:
+        kpi = catalog.kpis.get(alert.kpi_id)
+        return _kpi_owner(kpi, catalog) if kpi else UNASSIGNED
+    if fed is None:
+        fed = fed_kpis(alert.system_id or "", catalog)
+    kpis = (catalog.kpis.get(kpi_id) for kpi_id in fed)
+    owners = dict.fromkeys(_kpi_owner(kpi, catalog) for kpi in kpis if kpi is not None)
+    owners.pop(UNASSIGNED, None)
+    return ", ".join(owners) or UNASSIGNED
+
+
+def acknowledgement_text(alert: Alert) -> str:
+    """Who acknowledged it, their note, and until when it is snoozed; empty if nobody."""
+    text = f"{alert.acked_by}: {alert.ack_note or ''}" if alert.acked_by else ""
+    if alert.snoozed_until:
+        until = alert.snoozed_until.removesuffix("Z").replace("T", " ")[:16]
+        text += f"{' · ' if text else ''}snoozed until {until} UTC"
+    return text
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return utc_naive(datetime.fromisoformat(text)) if text else None
+    except ValueError:
+        return None  # the alerts table is public: another tool may have written anything
+
+
+def breach_start(
+    alert: Alert, kpi: Kpi | None, grouped: Iterable[datetime | None] = ()
+) -> datetime | None:
+    """When the breach began (naive UTC), as well as the alert knows it.
+
+    ``period`` is the observation that triggered the alert (later refreshed to the latest
+    breaching one), so the breach began at the earlier of that period and ``opened_at``:
+    an alert opened today on last month's figure is a month old. For stale data the breach
+    began when the next observation became overdue: the last period plus the KPI's stale
+    limit. A stale source has no period of its own: it began when the last of the KPIs it
+    feeds went stale, the latest of ``grouped`` (the breach starts of the alerts grouped
+    under it), else at ``opened_at``. ``None`` when not even ``opened_at`` can be read.
+    """
+    opened = _moment(alert.opened_at)
+    if alert.rule == Rule.STALE_SOURCE:
+        starts = [start for start in grouped if start is not None]
+        began = max(starts) if starts else None
+    else:
+        began = _moment(alert.period)
+    if began is not None and alert.rule == Rule.STALE and kpi is not None:
+        began += timedelta(days=stale_limit_days(kpi))
+    if began is None or opened is None:
+        return began or opened
+    return min(began, opened)

@@ -329,30 +329,54 @@ STATES = tuple(state.value for state in State)
 
 
 def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
+    """An alert as JSON, with the same readable texts as the cockpit's alerts screen."""
+    from intelligentos import alerts as wording
+
+    kpi = catalog.kpis.get(alert.kpi_id or "")
     record = dict(asdict(alert))
     record["severity"] = alert.severity.value
     record["state"] = alert.state.value
     record["subject"] = subject_name(alert, catalog)
     record["needs_attention"] = alert.needs_attention
+    record["value_text"] = wording.value_text(alert, kpi)
+    record["expected_text"] = wording.expected_text(alert, kpi)
+    record["deviation_text"] = wording.deviation_text(alert, kpi)
+    record["owner"] = wording.owner_name(alert, catalog)
+    record["acknowledgement"] = wording.acknowledgement_text(alert)
     return record
 
 
 def print_alerts(records: list[dict[str, Any]], title: str) -> None:
+    """The alerts as a table, worded as on the cockpit's alerts screen. Columns join as the
+    terminal widens (expected and owner, then the detector's message): more columns than fit
+    would fold every cell into a word per line. ``--json`` always has every field."""
+    columns = ["id", "severity", "state", "subject", "rule", "value", "deviation"]
+    if out.width >= 100:
+        columns[6:6] = ["expected"]
+        columns.append("owner")
+    if out.width >= 140:
+        columns.append("message")
     table = Table(title=title, title_justify="left")
-    for column in ("id", "severity", "state", "subject", "rule", "value", "message"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity", "state"))
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity"))
     for r in records:
-        grouped = f" (under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
-        value = "" if r["value"] is None else f"{r['value']:.4g}"
-        table.add_row(
-            str(r["id"]),
-            r["severity"],
-            r["state"] + grouped,
-            Text(literal(r["subject"])),
-            r["rule"],
-            value,
-            Text(literal(r["message"])),
-        )
+        grouped = f"\n(under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
+        owner = Text(literal(r["owner"]))
+        if r["acknowledgement"]:
+            owner.append(f"\nacknowledged by {literal(r['acknowledgement'])}", style="dim")
+        cells: dict[str, str | Text] = {
+            "id": str(r["id"]),
+            "severity": r["severity"],
+            "state": r["state"] + grouped,
+            "subject": Text(literal(r["subject"])),
+            "rule": Text(literal(r["rule"])),
+            "value": Text(r["value_text"]),
+            "expected": Text(r["expected_text"]),
+            "deviation": Text(literal(r["deviation_text"])),
+            "owner": owner,
+            "message": Text(literal(r["message"])),
+        }
+        table.add_row(*(cells[column] for column in columns))
     out.print(table)
 
 
@@ -404,15 +428,23 @@ def alerts(
 @app.command()
 def ack(
     alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
-    note: Annotated[str, typer.Option("--note", help="Why, and who owns it")],
+    note: Annotated[str, typer.Option("--note", help="Why, and who owns it (not blank)")],
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
     """Acknowledge an alert: you own it; the flashing stops."""
+    from intelligentos.alerts import check_note
+
+    try:
+        check_note(note)  # before the store is opened: a blank note never gets that far
+    except LifecycleError as error:
+        raise fail(str(error)) from error
     with open_store(db) as store:
         try:
             store.ensure_intact()
-            alert = acknowledge_alert(store, alert_id, acting_user(user), note, utc_now())
+            alert = acknowledge_alert(
+                store, alert_id, acting_user(before_command("user", user)), note, utc_now()
+            )
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
@@ -421,12 +453,15 @@ def ack(
 @app.command()
 def snooze(
     alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
-    duration: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 4h, 2d, 1w")],
+    duration: Annotated[
+        str, typer.Option("--for", help="How long, e.g. 30m, 4h, 2d, 1w; at most 30d")
+    ],
     db: DbOption = None,
     user: UserOption = None,
     note: Annotated[str | None, typer.Option("--note", help="Optional note")] = None,
 ) -> None:
-    """Snooze an acknowledged alert; it fires again when the snooze ends if still true."""
+    """Snooze an acknowledged alert (at most 30 days); it fires again when the snooze ends
+    if still true."""
     try:
         length = parse_duration(duration)
     except ValueError as error:
@@ -434,7 +469,9 @@ def snooze(
     with open_store(db) as store:
         try:
             store.ensure_intact()
-            alert = snooze_alert(store, alert_id, length, acting_user(user), note, utc_now())
+            alert = snooze_alert(
+                store, alert_id, length, acting_user(before_command("user", user)), note, utc_now()
+            )
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))

@@ -54,6 +54,15 @@ def format_change(current: float | None, previous: float | None, unit: Unit | st
     return text.replace("-", "−")
 
 
+def format_age(seconds: float) -> str:
+    """A duration as people say it at a glance: ``12 min``, ``5 h``, ``26 d``."""
+    if seconds < 3600:
+        return f"{max(int(seconds // 60), 0)} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
 def _escape(ch: str) -> str:
     return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 

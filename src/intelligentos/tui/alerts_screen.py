@@ -2,41 +2,150 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from intelligentos.alerts import OPEN_STATES, Alert, State
-from intelligentos.clock import parse_stamp, utc_naive
+from intelligentos.alerts import (
+    OPEN_STATES,
+    Alert,
+    State,
+    acknowledgement_text,
+    breach_start,
+    deviation_text,
+    expected_text,
+    number_text,
+    owner_name,
+    subject_name,
+    value_text,
+)
+from intelligentos.catalog.models import Kpi
+from intelligentos.clock import utc_naive
 from intelligentos.detection import Severity
-from intelligentos.formatting import literal
+from intelligentos.formatting import format_age, literal
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dialogs import EventsDialog
 from intelligentos.tui.header import CockpitHeader
+from intelligentos.tui.help import key_label
 from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
+from intelligentos.tui.widgets import fit
 
 # "open" is every state but resolved; "all" is every state.
 STATE_FILTERS = ("open", *(state.value for state in State), "all")
 SEVERITY_GLYPH = {Severity.CRITICAL: "■", Severity.WARNING: "▲", Severity.INFO: "●"}
 
 
-def age_text(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{max(int(seconds // 60), 0)} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    cap: int | None = None  # never wider: longer text is cut with "…"
+    # A growing column starts at ``minimum`` and takes what the others leave, up to ``cap``.
+    grows: bool = False
+    minimum: int = 0
+
+
+COLUMNS = (
+    Column("severity", "", cap=1),
+    Column("id", "#", cap=8),
+    Column("subject", "subject", cap=40, grows=True, minimum=12),
+    Column("rule", "rule", cap=16),
+    Column("state", "state", cap=12),
+    Column("value", "value", cap=12),
+    Column("expected", "expected", cap=12),
+    Column("deviation", "deviation", cap=24),
+    Column("age", "age", cap=6),
+    Column("owner", "owner", cap=36, grows=True, minimum=12),
+    Column("ack", "acknowledged", cap=44, grows=True, minimum=16),
+    Column("message", "message", grows=True, minimum=30),
+)
+BY_KEY = {column.key: column for column in COLUMNS}
+# Kept at any width (text is cut instead): what the alert is and how bad.
+REQUIRED = ("severity", "id", "subject", "rule", "state", "value", "age")
+# Added while they fit, in this order; the detail line under the table shows them anyway.
+# Who acknowledged (only shown when someone did) goes before the catalog owner: it says
+# who is on it now.
+OPTIONAL = ("deviation", "expected", "ack", "owner", "message")
+# The subject keeps this much before optional columns may take the room.
+SUBJECT_COMFORT = 18
+PADDING = 2  # DataTable's cell padding: one cell on each side
+SCROLLBAR = 2  # room for the vertical scrollbar, so that no column hides under it
+
+
+def plan_columns(rows: Sequence[Mapping[str, str]], width: int) -> dict[str, int]:
+    """Which columns to show at ``width`` cells, and how wide, in display order. The
+    required columns always stay; optional ones join by priority while they fit; what is
+    left widens the growing columns (subject first; the message, last, takes the rest)."""
+
+    def natural(key: str) -> int:
+        column = BY_KEY[key]
+        widest = max([cell_len(column.label), *(cell_len(row[key]) for row in rows)])
+        return min(widest, column.cap or widest)
+
+    def start(key: str) -> int:
+        column = BY_KEY[key]
+        return min(natural(key), column.minimum) if column.grows else natural(key)
+
+    widths = {key: start(key) for key in REQUIRED}
+    budget = width - sum(w + PADDING for w in widths.values())
+    subject_reserve = max(min(natural("subject"), SUBJECT_COMFORT) - widths["subject"], 0)
+    for key in OPTIONAL:
+        if not any(row[key] for row in rows):
+            continue  # a column with nothing in it (no one acknowledged yet)
+        need = start(key) + PADDING
+        if need <= budget - subject_reserve:
+            widths[key] = start(key)
+            budget -= need
+    for key in ("subject", "owner", "ack", "message"):
+        if key in widths and budget > 0:
+            grow = max(min(budget, natural(key) - widths[key]), 0)
+            widths[key] += grow
+            budget -= grow
+    if budget < 0:  # narrower than the required columns: the subject gives way
+        widths["subject"] = max(widths["subject"] + budget, 1)
+    return {column.key: widths[column.key] for column in COLUMNS if column.key in widths}
 
 
 class AlertsScreen(CockpitScreen):
-    """Alerts by severity and age, filterable by state; acknowledge, snooze, drill, history."""
+    """Alerts by severity and age, filterable by state; acknowledge, snooze, drill, history.
+
+    The table shows what fits the terminal's width (see :func:`plan_columns`); the line
+    under it tells everything about the selected alert, including its whole message."""
+
+    DEFAULT_CSS = """
+    AlertsScreen #alerts-detail {
+        height: auto;
+        max-height: 8;
+        padding: 0 1;
+        background: $surface;
+    }
+    """
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="alerts-back"),
-        Binding("a", "acknowledge", "Acknowledge", id="alerts-acknowledge"),
-        Binding("s", "snooze", "Snooze", id="alerts-snooze"),
+        # Shift+A as on the dashboard: plain `a` opens this screen, so `a a Enter` from the
+        # dashboard must not acknowledge anything.
+        Binding(
+            "A",
+            "acknowledge",
+            "Acknowledge",
+            id="alerts-acknowledge",
+            tooltip="Acknowledge the selected alert, with a note",
+        ),
+        Binding(
+            "s",
+            "snooze",
+            "Snooze",
+            id="alerts-snooze",
+            tooltip="Snooze an acknowledged alert, for up to 30 days",
+        ),
         Binding("enter", "lineage", "Lineage", id="alerts-lineage"),
         Binding("e", "events", "History", id="alerts-history"),
         Binding("f", "cycle_filter", "State filter", id="alerts-filter"),
@@ -48,29 +157,24 @@ class AlertsScreen(CockpitScreen):
         super().__init__()
         self.state_filter = "open"
         self.shown: dict[int, Alert] = {}
+        self.alerts: list[Alert] = []
+        self.began: dict[int | None, datetime | None] = {}
+        self.laid_out_width = 0
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
         yield Static(id="alerts-title")
         yield DataTable(id="alerts-table", cursor_type="row")
+        yield Static(id="alerts-detail")
         yield Footer()
 
     def on_mount(self) -> None:
-        table: DataTable[Text] = self.query_one(DataTable)
-        for label in (
-            "",
-            "subject",
-            "rule",
-            "state",
-            "value",
-            "expected",
-            "deviation",
-            "age",
-            "owner / note",
-        ):
-            table.add_column(label, key=label or "severity")
         self.reload()
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self.laid_out_width:
+            self._show(self.alerts)
 
     def action_cursor_down(self) -> None:
         self.query_one(DataTable).action_cursor_down()
@@ -98,15 +202,72 @@ class AlertsScreen(CockpitScreen):
         if message.state_filter == self.state_filter:
             self._show(message.alerts)
 
-    def _ordered(self, alerts: list[Alert]) -> list[tuple[Alert, bool]]:
-        """Parents first by severity and age, each followed by the alerts grouped under it."""
-        ids = {a.id for a in alerts}
-        children: dict[int | None, list[Alert]] = {}
+    # --- what each alert reads as ----------------------------------------------------------
+
+    def _kpi(self, alert: Alert) -> Kpi | None:
+        data = self.data
+        return data.catalog.kpis.get(alert.kpi_id or "") if data else None
+
+    def _breach_starts(self, alerts: list[Alert]) -> dict[int | None, datetime | None]:
+        """When each alert's breach began; a stale source's follows the alerts under it."""
+        starts = {a.id: breach_start(a, self._kpi(a)) for a in alerts}
+        grouped: dict[int, list[datetime | None]] = {}
         for alert in alerts:
+            if alert.parent_alert_id is not None:
+                grouped.setdefault(alert.parent_alert_id, []).append(starts[alert.id])
+        for alert in alerts:
+            if alert.id in grouped:
+                starts[alert.id] = breach_start(alert, self._kpi(alert), grouped[alert.id])
+        return starts
+
+    def _began(self, alert: Alert) -> datetime | None:
+        return self.began.get(alert.id)
+
+    def _owner(self, alert: Alert) -> str:
+        data = self.data
+        if data is None:
+            return owner_name(alert, None)
+        fed = data.graph.kpis_by_system.get(alert.system_id or "", []) if alert.system_id else []
+        return owner_name(alert, data.catalog, fed)
+
+    def _subject(self, alert: Alert) -> str:
+        return subject_name(alert, self.data.catalog if self.data else None)
+
+    def _cells(self, alert: Alert, grouped: bool, now: datetime) -> dict[str, str]:
+        """Every column's text for one alert, made literal (user text is never markup)."""
+        kpi = self._kpi(alert)
+        began = self._began(alert)
+        return {
+            "severity": SEVERITY_GLYPH.get(alert.severity, "●"),
+            "id": str(alert.id),
+            "subject": ("  └ " if grouped else "") + literal(self._subject(alert)),
+            "rule": literal(alert.rule),
+            "state": alert.state.value,
+            "value": value_text(alert, kpi),
+            "expected": expected_text(alert, kpi),
+            "deviation": literal(deviation_text(alert, kpi)),
+            "age": "—" if began is None else format_age((now - began).total_seconds()),
+            "owner": literal(self._owner(alert)),
+            "ack": literal(acknowledgement_text(alert)),
+            "message": literal(" ".join(alert.message.split())),
+        }
+
+    def _ordered(self, alerts: list[Alert]) -> list[tuple[Alert, bool]]:
+        """Most severe first, then the oldest breach; each alert grouped under a stale
+        source follows it."""
+
+        def rank(alert: Alert) -> tuple[int, datetime, int]:
+            began = self._began(alert) or datetime.max
+            return (-alert.severity.rank, began, alert.id or 0)
+
+        ids = {a.id for a in alerts}
+        ranked = sorted(alerts, key=rank)
+        children: dict[int | None, list[Alert]] = {}
+        for alert in ranked:
             if alert.parent_alert_id in ids:
                 children.setdefault(alert.parent_alert_id, []).append(alert)
         rows = []
-        for alert in alerts:
+        for alert in ranked:
             if alert.parent_alert_id in ids:
                 continue
             rows.append((alert, False))
@@ -114,54 +275,97 @@ class AlertsScreen(CockpitScreen):
         return rows
 
     def _show(self, alerts: list[Alert]) -> None:
-        table = self.query_one(DataTable)
+        table: DataTable[Text] = self.query_one(DataTable)
         selected = self.selected()
-        table.clear()
+        self.alerts = alerts
+        self.began = self._breach_starts(alerts)
         self.shown = {a.id: a for a in alerts if a.id is not None}
         now = utc_naive(self.cockpit.clock())
-        data = self.data
+        rows = [
+            (alert, self._cells(alert, grouped, now)) for alert, grouped in self._ordered(alerts)
+        ]
+        width = self.size.width or self.app.size.width
+        self.laid_out_width = width
+        plan = plan_columns([cells for _, cells in rows], width - SCROLLBAR)
+        table.clear(columns=True)
+        for key, column_width in plan.items():
+            table.add_column(BY_KEY[key].label, width=column_width, key=key)
         theme = self.app.current_theme
         colour = {
             Severity.CRITICAL: theme.error,
             Severity.WARNING: theme.warning,
             Severity.INFO: theme.foreground,
         }
-        for alert, grouped in self._ordered(alerts):
-            subject = Text("  └ " if grouped else "")
-            subject.append(
-                literal(
-                    data.subject_name(alert) if data else alert.kpi_id or alert.system_id or ""
-                ),
-                style="bold" if alert.needs_attention else "",
-            )
-            owner = ""
-            if alert.acked_by:
-                owner = f"{alert.acked_by}: {alert.ack_note or ''}"
-            if alert.snoozed_until:
-                owner += f" (until {alert.snoozed_until[11:16]} UTC)"
-            deviation = alert.deviation
-            table.add_row(
-                Text(SEVERITY_GLYPH[alert.severity], style=f"bold {colour[alert.severity]}"),
-                subject,
-                # Text, never a plain str cell: that would be parsed as markup, and the
-                # alerts table is public (other tools may write it).
-                Text(literal(alert.rule)),
-                Text(alert.state.value, style="bold" if alert.needs_attention else "dim"),
-                Text("" if alert.value is None else f"{alert.value:.4g}"),
-                Text("" if alert.expected is None else f"{alert.expected:.4g}"),
-                Text("" if deviation is None else f"{deviation:.3g}"),
-                Text(age_text((now - parse_stamp(alert.opened_at)).total_seconds())),
-                Text(literal(owner)),
-                key=str(alert.id),
-            )
+        for alert, cells in rows:
+            styles = {
+                "severity": f"bold {colour.get(alert.severity, theme.foreground)}",
+                "subject": "bold" if alert.needs_attention else "",
+                "state": "bold" if alert.needs_attention else "dim",
+                "id": "dim",
+            }
+            # Text, never a plain str cell: that would be parsed as markup, and the alerts
+            # table is public (other tools may write it). The cells are already literal.
+            row = []
+            for key, column_width in plan.items():
+                text = cells[key]
+                if cell_len(text) > column_width:
+                    text = fit(text, column_width)
+                row.append(Text(text, style=styles.get(key, ""), no_wrap=True))
+            table.add_row(*row, key=str(alert.id))
         if selected is not None and str(selected.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected.id)), animate=False)
-        title = Text(f" Alerts: {len(alerts)} ({self.state_filter})", style="bold")
+        self._show_title(len(alerts))
+        self._show_detail()
+
+    def _show_title(self, count: int) -> None:
+        keymap = self.cockpit.settings.keymap
+        keys = {
+            binding.id: key_label(keymap.get(binding.id, binding.key))
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding) and binding.id
+        }
+        title = Text(f" Alerts: {count} ({self.state_filter})", style="bold")
         title.append(
-            "   f: state filter · a: acknowledge · s: snooze · Enter: lineage · e: history",
+            f"   {keys['alerts-filter']}: state filter · {keys['alerts-acknowledge']}: "
+            f"acknowledge · {keys['alerts-snooze']}: snooze · {keys['alerts-lineage']}: "
+            f"lineage · {keys['alerts-history']}: history",
             style="dim",
         )
         self.query_one("#alerts-title", Static).update(title)
+
+    def _show_detail(self) -> None:
+        """Everything about the selected alert, whatever the table has room for."""
+        detail = self.query_one("#alerts-detail", Static)
+        alert = self.selected()
+        if alert is None:
+            detail.update(Text("No alerts here: f shows other states.", style="dim"))
+            return
+        kpi = self._kpi(alert)
+        began = self._began(alert)
+        text = Text(f"#{alert.id} ", style="bold")
+        text.append(literal(self._subject(alert)), style="bold")
+        text.append(f" · {literal(alert.rule)} · {alert.severity.value} · {alert.state.value}")
+        text.append(f"  {value_text(alert, kpi)}")
+        if alert.expected is not None:
+            text.append(f" (expected {expected_text(alert, kpi)})")
+        text.append(f": {literal(deviation_text(alert, kpi))}")
+        if began is not None:
+            now = utc_naive(self.cockpit.clock())
+            since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+            text.append(f" · since {since} ({format_age((now - began).total_seconds())})")
+        text.append(f" · owner {literal(self._owner(alert))}")
+        acknowledged = acknowledgement_text(alert)
+        if acknowledged:
+            text.append("\nacknowledged by ", style="dim")
+            text.append(literal(acknowledged))
+        if alert.message:
+            text.append("\n")
+            text.append(literal(alert.message))
+        detail.update(text)
+
+    @on(DataTable.RowHighlighted, "#alerts-table")
+    def _on_row_highlighted(self) -> None:
+        self._show_detail()
 
     def selected(self) -> Alert | None:
         table = self.query_one(DataTable)
@@ -213,4 +417,9 @@ class AlertsScreen(CockpitScreen):
     @on(EventsLoaded)
     def _events_loaded(self, message: EventsLoaded) -> None:
         if self.is_current:
-            self.app.push_screen(EventsDialog(message.title, message.events))
+            kpi = self._kpi(message.alert)
+            self.app.push_screen(
+                EventsDialog(
+                    message.title, message.events, value_text=lambda v: number_text(v, kpi)
+                )
+            )

@@ -330,12 +330,21 @@ class CockpitApp(App[None]):
     # --- alert lifecycle -------------------------------------------------------------------
 
     def acknowledge(self, alerts: list[Alert]) -> None:
-        """Ask for a note, then acknowledge every given alert that is not yet owned."""
+        """Ask for a note, then acknowledge every given alert that is not yet owned. The
+        dialog names the subject and the rules, and refuses a blank note."""
+        from intelligentos.alerts import check_note
+
         targets = [a for a in alerts if a.state in (State.FIRING, State.SNOOZED) and a.id]
         if not targets or self.data is None:
-            self.notify("Nothing to acknowledge here.", timeout=3)
+            owned = [a for a in alerts if a.state is State.ACKNOWLEDGED and a.acked_by]
+            if len(alerts) == 1 and owned:
+                reason = f"Alert {owned[0].id} is already acknowledged by {owned[0].acked_by}."
+            else:
+                reason = "Nothing to acknowledge here."
+            self.notify(literal(reason), timeout=3, markup=False)
             return
-        subject = self.data.subject_name(targets[0])
+        rules = ", ".join(dict.fromkeys(a.rule for a in targets))
+        subject = f"{self.data.subject_name(targets[0])} · {rules}"
         if len(targets) > 1:
             subject += f"  ({len(targets)} alerts)"
         ids = [a.id for a in targets if a.id is not None]
@@ -349,15 +358,28 @@ class CockpitApp(App[None]):
         prompt = Prompt(
             "Acknowledge",
             subject,
-            f"as {self.user}; the note is kept in the store",
-            parse=str,
+            f"as {self.user}; a note is required and kept in the store",
+            parse=check_note,
             placeholder="Note, e.g. known: CRM migration",
         )
         self.push_screen(PromptDialog(prompt), chosen)
 
     def snooze(self, alert: Alert) -> None:
-        """Ask how long, then snooze one acknowledged alert."""
+        """Ask how long (at most 30 days), then snooze one acknowledged alert. An alert that
+        cannot be snoozed is refused at once, before asking anything."""
+        from intelligentos.alerts import snooze_refusal
+
         if self.data is None or alert.id is None:
+            return
+        refusal = snooze_refusal(alert)
+        if refusal:
+            self.notify(
+                literal(f"{refusal[0].upper()}{refusal[1:]}."),
+                title="Acknowledge it first" if alert.state is State.FIRING else "Not snoozed",
+                severity="warning",
+                timeout=4,
+                markup=False,
+            )
             return
         alert_id = alert.id
 
@@ -369,8 +391,8 @@ class CockpitApp(App[None]):
 
         prompt = Prompt(
             "Snooze",
-            self.data.subject_name(alert),
-            "for how long? 30m, 4h, 2d, 1w",
+            f"{self.data.subject_name(alert)} · {alert.rule}",
+            "for how long? 30m, 4h, 2d, 1w (at most 30d)",
             parse=parse_duration,
             value="4h",
         )
