@@ -142,3 +142,44 @@ async def test_a_running_cockpit_follows_a_sync_and_keeps_the_acknowledgement(de
         assert after.id == alert.id and after.state.value == "acknowledged"
         assert after.acked_by == "tester"
         assert not [a for a in app.data.attention if a.kpi_id == "win_rate" and a.rule == "target"]
+
+
+async def test_the_dashboard_rebuilds_for_a_catalog_with_other_ceo_kpis_and_engines(
+    demo_store, tmp_path
+):
+    from datetime import datetime
+
+    from intelligentos.tui.widgets import CeoCard, EnginePanel
+
+    from .tui_helpers import make_app, settle
+
+    directory = tmp_path / "catalog"
+    shutil.copytree(builtin_catalog_dir(), directory)
+    engines = directory / "engines.toml"
+    engines.write_text(
+        engines.read_text(encoding="utf-8").replace(
+            'name = "Brand Engine', 'name = "Story Engine', 1
+        ),
+        encoding="utf-8",
+    )
+    ceo = directory / "kpis" / "ceo.toml"
+    ceo.write_text(
+        ceo.read_text(encoding="utf-8").replace('name = "Cash Runway"', 'name = "Runway"', 1),
+        encoding="utf-8",
+    )
+    app = make_app(demo_store, tmp_path / "config")
+    app.clock = lambda: datetime.now().astimezone()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        result = run("sync-catalog", "--db", str(demo_store), "--catalog", str(directory))
+        assert result.exit_code == 0, result.output
+        for _ in range(50):
+            await pilot.pause(0.1)
+            panel = app.screen.query("#panel-brand")
+            if panel and "Story Engine" in panel.first(EnginePanel).title_text:
+                break
+        await settle(pilot)
+        assert "Story Engine" in app.screen.query_one("#panel-brand", EnginePanel).title_text
+        card = app.screen.query_one("#ceo-cash_runway", CeoCard)
+        assert "Runway" in card.render().plain and "Cash" not in card.render().plain
+        assert len(app.screen.query(EnginePanel)) == 5 and len(app.screen.query(CeoCard)) == 10

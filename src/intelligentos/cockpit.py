@@ -9,8 +9,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from intelligentos.catalog.models import Catalog, Kpi
-from intelligentos.detection import Status, age_days, present, stale_limit_days, target_status
+from intelligentos.catalog.models import Catalog, Direction, Kpi, Unit
+from intelligentos.detection import (
+    Status,
+    age_days,
+    is_missing,
+    present,
+    stale_limit_days,
+    target_status,
+)
 from intelligentos.formatting import format_change, format_value
 from intelligentos.lineage import LineageGraph, LineageNode
 
@@ -49,8 +56,62 @@ class KpiSnapshot:
         return format_change(self.latest, self.previous, self.kpi.unit)
 
     @property
+    def change_vs_previous_text(self) -> str:
+        """The change labelled as such, so it is never read as the gap to target."""
+        if self.latest is None:
+            return ""
+        if self.previous is None:
+            return "no value for the previous period"
+        return f"{self.change_text} vs previous period"
+
+    @property
     def target_text(self) -> str:
         return format_value(self.kpi.target, self.kpi.unit)
+
+    def _amount(self, amount: float) -> str:
+        # Percentages differ in points, like the change column does.
+        if self.kpi.unit in (Unit.PERCENT, Unit.SCORE):
+            return f"{amount:.1f} pt"
+        return format_value(amount, self.kpi.unit)
+
+    @property
+    def gap_text(self) -> str:
+        """Distance from target, by side: "13.5 pt below target 30.0%"."""
+        target = f"target {self.target_text}"
+        value = self.latest
+        if value is None or is_missing(value):
+            return target
+        gap = value - self.kpi.target
+        amount = self._amount(abs(gap))
+        if amount == self._amount(0.0):
+            return f"on {target}"
+        return f"{amount} {'above' if gap > 0 else 'below'} {target}"
+
+    @property
+    def thresholds_text(self) -> str:
+        """The KPI's warning and critical thresholds read as what they are: adverse
+        shortfalls as a share of |target|, with the values where they start."""
+        kpi = self.kpi
+        scale = abs(kpi.target) or 1.0  # as detection.shortfall does for a zero target
+        side, again = {
+            Direction.HIGHER: ("below target", "below"),
+            Direction.LOWER: ("above target", "above"),
+            Direction.BAND: ("away from target", "away"),
+        }[kpi.direction]
+
+        def starts(share: float) -> str:
+            low = format_value(kpi.target - share * scale, kpi.unit)
+            high = format_value(kpi.target + share * scale, kpi.unit)
+            if kpi.direction is Direction.HIGHER:
+                return f"under {low}"
+            if kpi.direction is Direction.LOWER:
+                return f"over {high}"
+            return f"outside {low}–{high}"
+
+        return (
+            f"warning when {_share(kpi.warning)} {side} ({starts(kpi.warning)}), "
+            f"critical when {_share(kpi.critical)} {again} ({starts(kpi.critical)})"
+        )
 
     @property
     def freshness_text(self) -> str:
@@ -66,6 +127,10 @@ def freshness(age_days: int | None) -> str:
         # to flag, not a sign of fresh data.
         return f"dated {-age_days} d after the as-of date"
     return "updated today" if age_days == 0 else f"updated {age_days} d ago"
+
+
+def _share(fraction: float) -> str:
+    return f"{round(fraction * 100, 1):g}%"
 
 
 def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:

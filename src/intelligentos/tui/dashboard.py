@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 
 from intelligentos.cockpit import KpiSnapshot
+from intelligentos.formatting import literal
 from intelligentos.services.data import CockpitData
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.header import CockpitHeader
@@ -25,6 +28,15 @@ WINDOWS = (30, 90, 365)
 PULSE_SECONDS = 0.8
 
 
+def _structure(data: CockpitData) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """What the dashboard's cards and panels are built from: CEO KPIs and engines."""
+    catalog = data.catalog
+    return (
+        tuple(kpi.id for kpi in catalog.ceo_kpis()),
+        tuple((engine.id, engine.name) for engine in catalog.engines.values()),
+    )
+
+
 class DashboardScreen(CockpitScreen):
     """The CEO strip, the five engine panels and the selected KPI's card."""
 
@@ -37,7 +49,16 @@ class DashboardScreen(CockpitScreen):
         Binding("3", "window(365)", "Window: 365 periods", show=False, id="window-365"),
         Binding("w", "cycle_window", "Window", id="window-cycle"),
         Binding("A", "acknowledge", "Ack", id="acknowledge-kpi", tooltip="Acknowledge"),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows by name"),
+        # Priority: the app runs it as the key arrives, before it forwards the keys typed
+        # right after it, so they reach the box (an Input, where "/" is just a character).
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="filter",
+            tooltip="Filter rows by name",
+            priority=True,
+        ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
     ]
 
@@ -46,6 +67,7 @@ class DashboardScreen(CockpitScreen):
         yield Grid(id="ceo-strip")
         with Grid(id="engines"):
             yield SelectionCard(id="selection")
+        yield Static(id="filter-empty")
         yield Input(placeholder="Filter KPIs by name (Enter keeps, Esc clears)", id="filter")
         yield Footer()
 
@@ -53,9 +75,11 @@ class DashboardScreen(CockpitScreen):
         super().__init__()
         self.filter_text = ""
         self.snaps: dict[str, KpiSnapshot] = {}
+        self.structure: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
+        self.query_one("#filter-empty").display = False
         self.pulse_on = True
         if self.app.animation_level != "none":
             # Reduced motion (TEXTUAL_ANIMATIONS=none) keeps a steady highlight instead.
@@ -70,12 +94,12 @@ class DashboardScreen(CockpitScreen):
         if not pulsing and self.pulse_on:
             return
         self.pulse_on = not self.pulse_on if pulsing else True
+        # Every panel and card keeps the beat, alerting or not, so one that starts alerting
+        # later (say, when a filter is cleared) shows the current phase, not a stale one.
         for panel in self.query(EnginePanel):
-            if panel.has_class("-alerting"):
-                panel.pulse(self.pulse_on)
+            panel.pulse(self.pulse_on)
         for card in self.query(CeoCard):
-            if card.kpi.id in self.cockpit.flashing_kpis:
-                card.pulse(self.pulse_on)
+            card.pulse(self.pulse_on)
 
     # --- building from data --------------------------------------------------------------
 
@@ -84,18 +108,32 @@ class DashboardScreen(CockpitScreen):
             self.populate(self.data)
 
     def populate(self, data: CockpitData) -> None:
-        """First data: build the cards and panels for the catalog, then show values."""
-        catalog = data.catalog
+        """Build the cards and panels for the catalog (again when a re-synced catalog has
+        other CEO KPIs or engines), then show the values."""
         strip = self.query_one("#ceo-strip")
         if not strip.children:
-            strip.mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
-            grid = self.query_one("#engines")
-            grid.mount_all(
-                (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
-                before="#selection",
-            )
+            self._mount_structure(data)
             self.call_after_refresh(self._first_focus)
+        elif _structure(data) != self.structure:
+            self.call_later(self._rebuild, data)
+            return
         self.call_after_refresh(self.refresh_values, data.snaps)
+
+    def _mount_structure(self, data: CockpitData) -> None:
+        catalog = data.catalog
+        self.structure = _structure(data)
+        self.query_one("#ceo-strip").mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
+        self.query_one("#engines").mount_all(
+            (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
+            before="#selection",
+        )
+
+    async def _rebuild(self, data: CockpitData) -> None:
+        await self.query(CeoCard).remove()
+        await self.query(EnginePanel).remove()
+        self._mount_structure(data)
+        self.call_after_refresh(self.refresh_values, data.snaps)
+        self.call_after_refresh(self._first_focus)
 
     def _first_focus(self) -> None:
         tables = list(self.query(KpiTable))
@@ -114,6 +152,7 @@ class DashboardScreen(CockpitScreen):
             if alerting != card.has_class("-alerting"):
                 card.set_class(alerting, "-alerting")
         needle = self.filter_text.casefold()
+        matched = False
         for panel in self.query(EnginePanel):
             rows = [
                 snaps[k.id]
@@ -122,7 +161,20 @@ class DashboardScreen(CockpitScreen):
             ]
             panel.show(rows, flashing)
             panel.display = bool(rows) or not needle
+            matched = matched or bool(rows)
+        self._show_no_match(bool(needle) and not matched)
         self._show_selection(self._selected_kpi_id())
+
+    def _show_no_match(self, empty: bool) -> None:
+        """Say so when the filter hides every panel, rather than leave a blank screen."""
+        note = self.query_one("#filter-empty", Static)
+        if empty:
+            note.update(
+                Text.assemble(
+                    "No KPI matches '", (literal(self.filter_text), "bold"), "'  (Esc clears)"
+                )
+            )
+        note.display = empty
 
     def _selected_kpi_id(self) -> str | None:
         focused = self.focused
@@ -167,8 +219,12 @@ class DashboardScreen(CockpitScreen):
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
+        if self.focused is box:
+            raise SkipAction()  # a priority binding: "/" typed in the box is a character
         box.display = True
-        box.focus()
+        # At once, not later as focus() does: keys typed right after "/" may already be
+        # queued, and must reach the box rather than the dashboard's bindings ("w").
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -311,7 +311,8 @@ class LineageScreen(CockpitScreen):
         if snap:
             text.append_text(glyph(self, snap.status))
             text.append(f" {snap.status.value}  {snap.value_text}", style="bold")
-            text.append(f"  {snap.change_text} vs previous · {snap.freshness_text}\n")
+            text.append(f"  {snap.change_vs_previous_text} · {snap.freshness_text}\n")
+            text.append(f"{snap.gap_text}\n")
         if kpi.description:
             text.append(literal(kpi.description) + "\n")
         text.append("\nFormula  ", style="dim")
@@ -319,10 +320,9 @@ class LineageScreen(CockpitScreen):
         text.append("Unit     ", style="dim")
         text.append(f"{kpi.unit.value}, {kpi.direction.value} is better, {kpi.frequency.value}\n")
         text.append("Target   ", style="dim")
-        text.append(
-            f"{format_value(kpi.target, kpi.unit)}  (warning beyond {kpi.warning:.0%}, "
-            f"critical beyond {kpi.critical:.0%} adverse)\n"
-        )
+        text.append(f"{format_value(kpi.target, kpi.unit)}\n")
+        if snap:
+            text.append(f"         {snap.thresholds_text}\n")
         function = catalog.functions.get(kpi.owner_function or "")
         agent = catalog.agents.get(kpi.owner_agent or "")
         text.append("Owner    ", style="dim")

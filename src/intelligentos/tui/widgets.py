@@ -6,8 +6,10 @@ Every piece of user text reaches the screen as a ``rich.text.Text`` built from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,6 +27,10 @@ from intelligentos.tui.messages import KpiSelected, OpenLineage
 
 
 def status_colour(widget: Widget, status: Status) -> str:
+    if widget.app.no_color:
+        # Without colour a status colour turns into a grey of its luminance, and the error
+        # red is the darkest of them: status is told by glyph and emphasis instead.
+        return ""
     theme = widget.app.current_theme
     return {
         Status.OK: theme.success,
@@ -36,7 +42,9 @@ def status_colour(widget: Widget, status: Status) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """Shorten to ``width`` cells at a word boundary, marking the cut with an ellipsis."""
+    """Shorten to ``width`` cells at a word boundary, marking the cut with an ellipsis. A
+    word boundary that would keep less than half the room gives way to a cut inside the
+    word: "Pulse Participat…" says more than "Pulse…"."""
     text = literal(text)
     if len(text) <= width:
         return text
@@ -44,11 +52,70 @@ def fit(text: str, width: int) -> str:
         return "…"[:width]
     cut = text[: width - 1]
     if " " in cut and not text[width - 1].isspace():
-        cut = cut.rsplit(" ", 1)[0]
+        at_word = cut.rsplit(" ", 1)[0].rstrip()
+        if len(at_word) * 2 >= width - 1:
+            cut = at_word
     return cut.rstrip() + "…"
 
 
+def _common_prefix(first: str, second: str) -> int:
+    size = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        size += 1
+    return size
+
+
+def _cut_apart(name: str, rivals: Sequence[str], width: int) -> str:
+    """``name`` in ``width`` cells, keeping the first character where it differs from
+    every rival (names that start the way its plain cut would)."""
+    differs_at = max(_common_prefix(name, rival) for rival in rivals)
+    if differs_at >= len(name) or width < 4:
+        return fit(name, width)  # a rival starts with all of it: nothing tells them apart
+    if differs_at < width - 1:
+        cut = name[: width - 1]
+        return (cut.rstrip() if len(cut.rstrip()) > differs_at else cut) + "…"
+    # Too narrow for the start and the difference: keep the start, skip to the word
+    # that differs ("Lead…Diversity").
+    word = name.rfind(" ", 0, differs_at) + 1
+    tail = name[word:]
+    head = max(1, width - 1 - len(tail))
+    shown = name[:head] + "…" + tail
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def fit_apart(names: Sequence[str], width: int) -> list[str]:
+    """:func:`fit` every name of one panel; a cut name that would read as the start of
+    another name there ("Leadership…" beside "Leadership Trust") keeps the characters
+    that tell them apart ("Leadership Di…")."""
+    plain = [literal(name) for name in names]
+    shown = [fit(name, width) for name in plain]
+    ordered = sorted(set(plain))
+    for index, (name, text) in enumerate(zip(plain, shown, strict=True)):
+        if text == name:
+            continue
+        stem = text[:-1]
+        rivals = []
+        # Sorted names sharing a prefix are adjacent: a few comparisons, even for
+        # thousands of KPIs.
+        for other in ordered[bisect_left(ordered, stem) :]:
+            if not other.startswith(stem):
+                break
+            if other != name:
+                rivals.append(other)
+        if rivals:
+            shown[index] = _cut_apart(name, rivals, width)
+    return shown
+
+
+# Without colour, emphasis carries the status: critical is the boldest thing on screen.
+_NO_COLOUR_STYLE = {Status.CRITICAL: "bold reverse"}
+
+
 def glyph(widget: Widget, status: Status) -> Text:
+    if widget.app.no_color:
+        return Text(status.glyph, style=_NO_COLOUR_STYLE.get(status, "bold"))
     return Text(status.glyph, style=f"bold {status_colour(widget, status)}")
 
 
@@ -70,26 +137,35 @@ class CeoCard(Widget, can_focus=True):
         super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card")
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
-        self.pulse_on = False
+        # On between beats and once the pulse settles: a steady highlight, also with
+        # reduced motion, where no beat ever comes.
+        self.pulse_on = True
 
     def show(self, snap: KpiSnapshot | None) -> None:
         self.snap = snap
+        if snap is not None:
+            self.kpi = snap.kpi  # the catalog may have been re-synced (a new name)
         self.refresh()
+
+    def _shown_name(self, width: int) -> str:
+        cards = [c for c in self.parent.children if isinstance(c, CeoCard)] if self.parent else []
+        if self not in cards:
+            return fit(self.kpi.display_name, width)
+        # The strip is one group: "Customer…" must not stand for two CEO KPIs.
+        return fit_apart([c.kpi.display_name for c in cards], width)[cards.index(self)]
 
     def render(self) -> Text:
         width = max(self.size.width, 4)
-        name = Text(fit(self.kpi.display_name, width), style="bold")
+        name = Text(self._shown_name(width), style="bold")
         if self.pulse_on and self.has_class("-alerting"):
             name.stylize("reverse")
         if self.snap is None:
             return Text.assemble(name, "\n", Text("…", style="dim"))
-        line = Text.assemble(
-            glyph(self, self.snap.status),
-            " ",
-            (self.snap.value_text, "bold"),
-            " ",
-            (self.snap.change_text, "dim"),
-        )
+        line = Text.assemble(glyph(self, self.snap.status), " ", (self.snap.value_text, "bold"))
+        change = f" {self.snap.change_text}"
+        # A change cut mid-number ("+2.5…") misleads: it is shown whole or not at all.
+        if line.cell_len + len(change) <= width:
+            line.append(change, style="dim")
         line.truncate(width, overflow="ellipsis")
         return Text.assemble(name, "\n", line)
 
@@ -100,8 +176,10 @@ class CeoCard(Widget, can_focus=True):
         self.post_message(KpiSelected(self.kpi.id))
 
     def pulse(self, on: bool) -> None:
+        changed = on != self.pulse_on
         self.pulse_on = on
-        self.refresh()
+        if changed and self.has_class("-alerting"):
+            self.refresh()
 
     def action_open(self) -> None:
         self.post_message(OpenLineage(self.kpi.id))
@@ -118,11 +196,36 @@ class CeoCard(Widget, can_focus=True):
 
 FULL_COLUMNS = ("status", "name", "value", "change", "target", "trend")
 COMPACT_COLUMNS = ("status", "name", "value", "trend")
-# Widths include the one-cell gap before each column (the table has no cell padding).
-_FIXED_WIDTHS = {"status": 2, "value": 9, "change": 9, "target": 9}
-_RIGHT = {"value", "change", "target"}
+# Widths include the one-cell gap before each column (the table has no cell padding). The
+# number columns are as wide as their longest text in the panel (or header), no wider:
+# every cell they do not need goes to the names and the sparkline.
+_STATUS_WIDTH = 2
+_NUMBERS: dict[str, Callable[[KpiSnapshot], str]] = {
+    "value": lambda snap: snap.value_text,
+    "change": lambda snap: snap.change_text,
+    "target": lambda snap: snap.target_text,
+}
+_RIGHT = set(_NUMBERS)
+# Right of the trend column: a blank cell, then the vertical scrollbar. Kept whether or not
+# the scrollbar shows, so nothing shifts when it appears, and its one-cell thumb never
+# stands next to a sparkline where it would read as one more bar.
+_SCROLLBAR_ROOM = 2
+SPARK_MIN = 8
+# The name column grows to the panel's longest name up to this before the trend takes
+# the rest of the room (a wide 365-period sparkline is worth more than blank name cells).
+NAME_ROOM = 22
+NAME_MIN = 6
 FIRST_ROWS = 40
 ROW_CHUNK = 150
+
+
+class TableLayout(NamedTuple):
+    """How a table is drawn: its columns, each one's width, the sparkline's and the name's."""
+
+    columns: tuple[str, ...]
+    widths: tuple[int, ...]
+    spark: int
+    name: int
 
 
 class KpiTable(DataTable[Text]):
@@ -146,11 +249,13 @@ class KpiTable(DataTable[Text]):
         super().__init__(id=f"table-{engine_id}", cursor_type="row", cell_padding=0)
         self.engine_id = engine_id
         self.snaps: list[KpiSnapshot] = []
-        self.layout_shown: tuple[tuple[str, ...], int, int] | None = None
+        self.layout_shown: TableLayout | None = None
         self.theme_shown: str | None = None
         self.generation = 0
         self.flashing: AbstractSet[str] = frozenset()
         self.pulse_on = True
+        self.names_key: tuple[tuple[tuple[str, str], ...], int] | None = None
+        self.shown_names: dict[str, str] = {}
 
     def action_panel(self, step: int) -> None:
         tables = list(self.screen.query(KpiTable))
@@ -184,38 +289,60 @@ class KpiTable(DataTable[Text]):
         if self.snaps:
             self.show(self.snaps, self.flashing)
 
-    def _name_cell(self, snap: KpiSnapshot, width: int) -> Text:
-        text = Text(fit(snap.kpi.display_name, width))
+    def _name_cell(self, snap: KpiSnapshot) -> Text:
+        text = Text(self.shown_names.get(snap.kpi.id, ""))
         if snap.kpi.id in self.flashing:
             # A firing, unacknowledged alert: the row's name pulses (steady when reduced).
-            colour = self.app.current_theme.error
-            text.stylize(f"bold reverse {colour}" if self.pulse_on else f"bold {colour}")
+            if self.app.no_color:
+                text.stylize("bold reverse" if self.pulse_on else "bold underline")
+            else:
+                colour = self.app.current_theme.error
+                text.stylize(f"bold reverse {colour}" if self.pulse_on else f"bold {colour}")
         return text
 
     def pulse(self, on: bool) -> None:
         self.pulse_on = on
         if self.layout_shown is None:
             return
-        width = self.layout_shown[2]
         first = int(self.scroll_y)
         visible = self.snaps[first : first + self.size.height]
         for snap in visible:
             if snap.kpi.id in self.flashing and snap.kpi.id in self.rows:
-                self.update_cell(snap.kpi.id, "name", self._name_cell(snap, width))
+                self.update_cell(snap.kpi.id, "name", self._name_cell(snap))
 
     def selected_kpi_id(self) -> str | None:
         if not self.row_count:
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
-    def _layout(self) -> tuple[tuple[str, ...], int, int]:
-        # One cell is kept for the vertical scrollbar so that nothing shifts when it appears.
-        width = max(self.size.width - 1, 20)
+    def visible_rows(self) -> range:
+        """Indices of the rows in view (empty before the first layout)."""
+        body = self.scrollable_content_region.height - (
+            self.header_height if self.show_header else 0
+        )
+        first = round(self.scroll_y)
+        return range(first, first + max(body, 0))
+
+    def _layout(self) -> TableLayout:
+        width = max(self.size.width - _SCROLLBAR_ROOM, 20)
         columns = FULL_COLUMNS if width >= 50 else COMPACT_COLUMNS
-        spark = 12 if width >= 70 else 8
-        fixed = sum(_FIXED_WIDTHS.get(c, 0) for c in columns) + spark + 1
-        name = max(6, width - fixed)
-        return columns, spark, name
+        numbers = {}
+        for column, text in _NUMBERS.items():
+            if column in columns:
+                longest_text = max((len(text(snap)) for snap in self.snaps), default=0)
+                header = len(column) if columns == FULL_COLUMNS else 0
+                numbers[column] = 1 + max(longest_text, header)
+        # Name and trend share what the other columns leave (less the trend's leading gap).
+        room = width - _STATUS_WIDTH - sum(numbers.values()) - 1
+        longest = max((len(literal(s.kpi.display_name)) for s in self.snaps), default=0)
+        points = max((len(s.window) for s in self.snaps), default=SPARK_MIN)
+        name_wanted = min(longest, NAME_ROOM)
+        # The trend takes the rest, up to one cell per point: a 365-period window at 200
+        # columns gets every cell it can use, a 30-period one never blank padding.
+        spark = max(SPARK_MIN, min(points, room - name_wanted))
+        name = max(NAME_MIN, room - spark)
+        sizes = {"status": _STATUS_WIDTH, "name": name, "trend": spark + 1, **numbers}
+        return TableLayout(columns, tuple(sizes[c] for c in columns), spark, name)
 
     def show(self, snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str] = frozenset()) -> None:
         """Render rows, keeping the cursor on the same KPI. When the same KPIs are shown in
@@ -225,6 +352,7 @@ class KpiTable(DataTable[Text]):
         self.snaps = list(snaps)
         self.flashing = frozenset(flashing)
         layout = self._layout()
+        self._fit_names(layout.name)
         same_rows = [s.kpi.id for s in self.snaps] == list(previous) and len(previous) == len(
             self.rows
         )
@@ -243,12 +371,10 @@ class KpiTable(DataTable[Text]):
                         self.update_cell(kpi_id, column, cell)
             return
         selected = self.selected_kpi_id()
-        columns, spark, name_width = layout
-        self.show_header = columns == FULL_COLUMNS
+        self.show_header = layout.columns == FULL_COLUMNS
         if layout != self.layout_shown or not self.columns:
             self.clear(columns=True)
-            for column in columns:
-                width = {"name": name_width, "trend": spark + 1, **_FIXED_WIDTHS}[column]
+            for column, width in zip(layout.columns, layout.widths, strict=True):
                 label = {"status": "", "trend": " trend"}.get(column, column)
                 self.add_column(
                     Text(label, justify="right" if column in _RIGHT else "left"),
@@ -267,14 +393,24 @@ class KpiTable(DataTable[Text]):
         if len(self.snaps) > first:
             self.set_timer(0.01, lambda g=self.generation: self._append_rest(g, first, selected))
 
+    def _fit_names(self, width: int) -> None:
+        # Names are cut as a group (two cut alike must stay apart): only when they change.
+        key = (tuple((s.kpi.id, s.kpi.display_name) for s in self.snaps), width)
+        if key != self.names_key:
+            self.names_key = key
+            shown = fit_apart([name for _, name in key[0]], width)
+            self.shown_names = {
+                kpi_id: text for (kpi_id, _), text in zip(key[0], shown, strict=True)
+            }
+
     @property
-    def drawn_layout(self) -> tuple[tuple[str, ...], int, int]:
-        """(columns, sparkline width, name width) the rows are drawn for."""
+    def drawn_layout(self) -> TableLayout:
+        """The layout the rows are drawn for."""
         assert self.layout_shown is not None, "rows are drawn only after a layout"
         return self.layout_shown
 
     def _append(self, start: int, stop: int, selected: str | None) -> None:
-        columns = self.drawn_layout[0]
+        columns = self.drawn_layout.columns
         for snap in self.snaps[start:stop]:
             cells = self._cells(snap)
             self.add_row(*(cells[c] for c in columns), key=snap.kpi.id)
@@ -290,10 +426,10 @@ class KpiTable(DataTable[Text]):
             self.set_timer(0.01, lambda: self._append_rest(generation, stop, selected))
 
     def _cells(self, snap: KpiSnapshot) -> dict[str, Text]:
-        columns, spark, name_width = self.drawn_layout
+        columns, spark = self.drawn_layout.columns, self.drawn_layout.spark
         cells = {
             "status": glyph(self, snap.status),
-            "name": self._name_cell(snap, name_width),
+            "name": self._name_cell(snap),
             "value": Text(snap.value_text, justify="right", style="bold"),
             "change": Text(snap.change_text, justify="right"),
             "target": Text(snap.target_text, justify="right", style="dim"),
@@ -305,7 +441,11 @@ class KpiTable(DataTable[Text]):
 
 
 class EnginePanel(Vertical):
-    """A bordered panel of one engine's KPIs; the border title counts its troubles."""
+    """A bordered panel of one engine's KPIs; the border title counts its troubles.
+
+    A firing, unacknowledged alert on one of its rows makes the border heavy (cockpit.tcss)
+    and puts ⚑ in the title, with and without animations; the pulse only inverts the title
+    on and off. Alerting rows out of view are counted on the bottom border."""
 
     def __init__(self, engine_id: str, title: str) -> None:
         super().__init__(id=f"panel-{engine_id}", classes="engine-panel")
@@ -314,9 +454,18 @@ class EnginePanel(Vertical):
         self.title_text = literal(title.split(" (")[0])
         self.border_title = Text(self.title_text)
         self.tooltip = Text(literal(title))
+        self.pulse_on = True  # see CeoCard.pulse_on
+        self.counts: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield KpiTable(self.engine_id)
+
+    def on_mount(self) -> None:
+        self.watch(self.table, "scroll_y", self._show_subtitle, init=False)
+
+    def on_resize(self) -> None:
+        # The table is laid out in the same pass: count the rows in view after it.
+        self.call_after_refresh(self._show_subtitle)
 
     @property
     def table(self) -> KpiTable:
@@ -330,25 +479,64 @@ class EnginePanel(Vertical):
         alerting = any(s.kpi.id in flashing for s in snaps)
         if alerting != self.has_class("-alerting"):
             self.set_class(alerting, "-alerting")
-        if not alerting:
-            self.border_title = Text(self.title_text)
+        # Always from the state, never only on a beat: a panel that comes back from a
+        # filter, or one that never beats (reduced motion), shows its flag all the same.
+        self._show_title()
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
-        parts = [f"{len(snaps)} KPIs"]
+        self.counts = [f"{len(snaps)} KPIs"]
         if troubled:
-            parts.append(f"{troubled} off target")
+            self.counts.append(f"{troubled} off target")
         if stale:
-            parts.append(f"{stale} stale")
-        self.border_subtitle = Text(" · ".join(parts))
+            self.counts.append(f"{stale} stale")
         self.set_class(troubled > 0, "-troubled")
+        self._show_subtitle()
+
+    def _show_title(self) -> None:
+        if self.has_class("-alerting"):
+            title = f" ⚑ {self.title_text} "
+            self.border_title = Text(title, style="reverse" if self.pulse_on else "")
+        else:
+            self.border_title = Text(self.title_text)
+
+    def _out_of_view(self) -> list[str]:
+        """Hints such as "↓ 2 alerting below". Rows stay in catalog order (a live refresh
+        never reorders them under the cursor), so the border says what is out of view."""
+        table = self.table
+        shown = table.visible_rows()
+        if not shown:
+            return []
+        rows = [i for i, s in enumerate(table.snaps) if s.kpi.id in table.flashing]
+        above = sum(1 for i in rows if i < shown.start)
+        below = sum(1 for i in rows if i >= shown.stop)
+        hints = []
+        if above:
+            hints.append(f"↑ {above} alerting above")
+        if below:
+            hints.append(f"↓ {below} alerting below")
+        return hints
+
+    def _show_subtitle(self) -> None:
+        if not self.is_attached or not self.query(KpiTable):
+            return
+        hints = self._out_of_view()
+        counts = list(self.counts)
+        room = self.outer_size.width - 6  # corners, a run of border each side, two spaces
+        # A narrow panel gives up its counts, the total first, before a hint.
+        while counts and len(" · ".join(hints + counts)) > room:
+            counts.pop(0 if counts[0].endswith("KPIs") else -1)
+        self.border_subtitle = Text(" · ".join(hints + counts))
 
     def pulse(self, on: bool) -> None:
         """One beat of the flash: the border's title block and the alerting rows invert.
         No CSS class changes, so the table is not restyled on every beat."""
-        if self.has_class("-alerting"):
-            title = f" ⚑ {self.title_text} "
-            self.border_title = Text(title, style="reverse" if on else "")
+        changed = on != self.pulse_on
+        self.pulse_on = on
+        if changed and self.has_class("-alerting"):
+            self._show_title()
             self.table.pulse(on)
+        else:
+            self.table.pulse_on = on
 
 
 class SelectionCard(Static):
@@ -367,8 +555,15 @@ class SelectionCard(Static):
         text.append("  ")
         text.append_text(glyph(self, snap.status))
         text.append(f" {snap.status.value}\n")
-        text.append(f"{snap.value_text}  (target {snap.target_text}, {snap.change_text})\n")
-        text.append(f"{kpi.frequency.value}, {snap.freshness_text}\n", style="dim")
+        # The change and the gap to target on lines of their own, each saying what it is:
+        # "(target 30.0%, −14.8 pt)" read as 14.8 points short of target.
+        text.append(snap.value_text, style="bold")
+        text.append(f"  {snap.change_vs_previous_text}\n")
+        text.append(f"{snap.gap_text}\n")
+        text.append(f"{snap.thresholds_text}\n")
+        # Dim only when it matters least: a stale KPI's age is the news.
+        fresh_style = "" if snap.status is Status.STALE else "dim"
+        text.append(f"{kpi.frequency.value}, {snap.freshness_text}\n", style=fresh_style)
         text.append("Owner ", style="dim")
         text.append(f"{literal(owner)} · {literal(agent)}\n")
         text.append("Formula ", style="dim")
