@@ -111,5 +111,5 @@ class Announcer:
             for a in attention
             if a.kpi_id
             and a.id is not None
-            and now - self.first_seen.get(a.id, now) < FLASH_SECONDS
+            and now - self.first_seen.get(a.id, now) < self.flash_seconds
         )
