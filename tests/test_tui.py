@@ -521,3 +521,19 @@ def test_help_writes_every_key_in_one_notation():
     keys = [key for _, key, _ in binding_rows(cockpit_bindings(), {})]
     assert "Ctrl+R" in keys and "Ctrl+P" in keys and "Esc" in keys
     assert not [k for k in keys if "ctrl" in k or "^" in k or "escape" in k or "_" in k]
+
+
+async def test_every_screens_footer_fits_120_columns_even_while_paused(app):
+    from textual.widgets import Footer
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")  # "Resume live" is the longer label
+        for keys in ((), ("enter",), ("escape", "a")):
+            await pilot.press(*keys)
+            await settle(pilot)
+            footer = app.screen.query_one(Footer)
+            used = sum(item.size.width for item in footer.query("FooterKey"))
+            labels = " ".join(str(item.render()) for item in footer.query("FooterKey"))
+            assert used <= 118, (type(app.screen).__name__, used, labels)
+            assert "Quit" in labels and "Help" in labels

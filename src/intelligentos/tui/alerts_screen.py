@@ -135,7 +135,7 @@ class AlertsScreen(CockpitScreen):
         Binding(
             "A",
             "acknowledge",
-            "Acknowledge",
+            "Ack",  # as on the dashboard; short, so that the footer fits 120 columns
             id="alerts-acknowledge",
             tooltip="Acknowledge the selected alert, with a note",
         ),

@@ -53,12 +53,22 @@ class LineageScreen(CockpitScreen):
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
     BINDINGS = [
         Binding("escape", "back", "Back", id="lineage-back"),
-        Binding("left_square_bracket", "history(-1)", "History ←", id="lineage-history-back"),
-        Binding("right_square_bracket", "history(1)", "History →", id="lineage-history-forward"),
+        # History keys and d are in help (and the breadcrumbs), not the footer: it must fit
+        # 120 columns.
+        Binding(
+            "left_square_bracket", "history(-1)", "History ←", show=False, id="lineage-history-back"
+        ),
+        Binding(
+            "right_square_bracket",
+            "history(1)",
+            "History →",
+            show=False,
+            id="lineage-history-forward",
+        ),
         Binding("r", "follow_red", "Follow the red", id="lineage-follow-red"),
         Binding("f", "first_field", "Data field", id="lineage-first-field"),
         Binding("z", "zoom", "Zoom chart", id="lineage-zoom"),
-        Binding("d", "dashboard", "Dashboard", id="lineage-dashboard"),
+        Binding("d", "dashboard", "Dashboard", show=False, id="lineage-dashboard"),
     ]
 
     def __init__(self) -> None:
