@@ -119,3 +119,22 @@ def demo_store(demo_store_template: Path, tmp_path: Path) -> Path:
     path.write_bytes(demo_store_template.read_bytes())
     path.chmod(0o600)
     return path
+
+
+@pytest.fixture(scope="session")
+def today_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from intelligentos.clock import utc_today
+
+    path = tmp_path_factory.mktemp("today") / "today.db"
+    init_store(path, end=utc_today())
+    return path
+
+
+@pytest.fixture
+def today_store(today_store_template: Path, tmp_path: Path) -> Path:
+    """A private copy of a demo store whose history ends today: the CLI judges with the real
+    clock, so this is the store on which its planted alerts fire."""
+    path = tmp_path / "today-store.db"
+    path.write_bytes(today_store_template.read_bytes())
+    path.chmod(0o600)
+    return path

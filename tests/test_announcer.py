@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from intelligentos.alerts import Alert, State
 from intelligentos.detection import Severity
 from intelligentos.services.alerting import Announcer
 from intelligentos.tui.header import CockpitHeader
 
-from .tui_helpers import make_app, settle
+from .tui_helpers import insert_from_another_process, make_app, settle
 
 
 def alert(alert_id: int, kpi: str, rule: str = "target", critical: bool = False) -> Alert:
@@ -46,15 +43,7 @@ def test_the_first_round_sums_up_every_alert_then_each_change_gets_one_notice():
     assert notice.message == "WIN_RATE (target, drift); ARR (target). Press a to review them."
 
 
-INSERT = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=10)
-conn.executemany(
-    "INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, 'x')",
-    [("csat", "2026-11-27T12:00:00", 55.0), ("uptime", "2026-11-27T12:00:00", 80.0)],
-)
-conn.commit()
-"""
+TWO_BREACHES = [("csat", "2026-11-27T12:00:00", 55.0), ("uptime", "2026-11-27T12:00:00", 80.0)]
 
 
 async def test_start_up_toast_matches_the_header_and_an_insert_raises_one_toast(
@@ -77,7 +66,7 @@ async def test_start_up_toast_matches_the_header_and_an_insert_raises_one_toast(
         count = int(opening[0].split()[0])
         assert f"⚑ {count} unacknowledged" in header
         toasts.clear()
-        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        insert_from_another_process(demo_store, TWO_BREACHES)
         for _ in range(50):
             await pilot.pause(0.1)
             if {"csat", "uptime"} <= app.flashing_kpis:

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.bootstrap import init_store
 from intelligentos.cli import app
-from intelligentos.clock import utc_today
 
 runner = CliRunner()
 
@@ -21,20 +19,9 @@ def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # The CLI runs on the real clock: a history that ends today raises the planted alerts.
-    path = tmp_path_factory.mktemp("ack") / "today.db"
-    init_store(path, end=utc_today())
-    return path
-
-
 @pytest.fixture
-def db(template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "store.db"
-    path.write_bytes(template.read_bytes())
-    path.chmod(0o600)
-    return str(path)
+def db(today_store: Path) -> str:
+    return str(today_store)
 
 
 def records(db: str) -> list[dict]:

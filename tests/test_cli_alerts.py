@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.bootstrap import init_store
 from intelligentos.cli import app
 from intelligentos.clock import parse_stamp
-from intelligentos.clock import utc_today as today
 
 runner = CliRunner()
 
@@ -27,20 +25,9 @@ def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def fresh_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("fresh") / "today.db"
-    init_store(path, end=today())
-    return path
-
-
 @pytest.fixture
-def db(fresh_template: Path, tmp_path: Path) -> str:
-    """A private copy of a demo store whose history ends today."""
-    path = tmp_path / "store.db"
-    path.write_bytes(fresh_template.read_bytes())
-    path.chmod(0o600)
-    return str(path)
+def db(today_store: Path) -> str:
+    return str(today_store)
 
 
 def check_json(db: str) -> tuple[int, dict]:

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.bootstrap import init_store
 from intelligentos.cli import app
-from intelligentos.clock import utc_today
 from intelligentos.paths import builtin_catalog_dir
 from intelligentos.store import Store
 
@@ -20,11 +18,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def demo_store(tmp_path: Path) -> Path:
-    """A demo store whose history ends today: the CLI judges with the real clock."""
-    path = tmp_path / "today.db"
-    init_store(path, end=utc_today())
-    return path
+def demo_store(today_store: Path) -> Path:
+    return today_store
 
 
 def run(*args: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.widgets import KpiTable
 
-from .tui_helpers import FIXED_NOW, make_app, settle
+from .tui_helpers import FIXED_NOW, insert_from_another_process, make_app, settle
 
 SIZE = (120, 40)
 
@@ -202,13 +200,7 @@ async def test_alerts_screen_filters_states_and_opens_lineage(demo_store, tmp_pa
         assert app.screen.kpi_id == kpi_alert.kpi_id
 
 
-INSERT = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=10)
-conn.execute("INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, ?)",
-             ("csat", "2026-11-27T12:00:00", 55.0, "other-process"))
-conn.commit()
-"""
+CSAT_BREACH = [("csat", "2026-11-27T12:00:00", 55.0)]
 
 
 async def test_insert_by_another_process_raises_the_alert_without_restart(demo_store, tmp_path):
@@ -216,7 +208,7 @@ async def test_insert_by_another_process_raises_the_alert_without_restart(demo_s
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "csat" not in app.flashing_kpis
-        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        insert_from_another_process(demo_store, CSAT_BREACH)
         for _ in range(40):
             await pilot.pause(0.1)
             if "csat" in app.flashing_kpis:
@@ -234,7 +226,7 @@ async def test_pause_holds_live_refresh_until_resumed(demo_store, tmp_path):
         await pilot.press("p")
         assert app.paused
         assert "paused" in app.screen.query_one(CockpitHeader).render().plain
-        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        insert_from_another_process(demo_store, CSAT_BREACH)
         await pilot.pause(1.0)
         await settle(pilot)
         assert "csat" not in app.flashing_kpis
@@ -254,7 +246,7 @@ async def test_an_open_lineage_follows_a_change_by_another_process(demo_store, t
         tree = screen.query_one("#lineage-tree")
         tree.root.children[0].collapse()  # the user's fold survives the refresh
         await pilot.pause()
-        subprocess.run([sys.executable, "-c", INSERT, str(demo_store)], check=True)
+        insert_from_another_process(demo_store, CSAT_BREACH)
         for _ in range(50):
             await pilot.pause(0.1)
             if screen.history and screen.history[-1] == ("2026-11-27T12:00:00", 55.0):
@@ -326,17 +318,11 @@ async def test_every_screen_shows_the_same_header_counts_after_an_acknowledgemen
         assert "paused" in app.screen.query_one(CockpitHeader).render().plain
 
 
-FUTURE = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], timeout=10)
-conn.execute("INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, ?)",
-             ("csat", "2026-11-29", 91.0, "typo"))
-conn.commit()
-"""
+CSAT_FROM_THE_FUTURE = [("csat", "2026-11-29", 91.0)]
 
 
 async def test_an_observation_dated_after_the_as_of_date_is_flagged(demo_store, tmp_path):
-    subprocess.run([sys.executable, "-c", FUTURE, str(demo_store)], check=True)
+    insert_from_another_process(demo_store, CSAT_FROM_THE_FUTURE)
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

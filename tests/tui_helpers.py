@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 from intelligentos.tui.app import CockpitApp
 from intelligentos.tui.screenshots import settle
 
-__all__ = ["FIXED_NOW", "fixed_clock", "make_app", "settle"]
+__all__ = ["FIXED_NOW", "fixed_clock", "insert_from_another_process", "make_app", "settle"]
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
@@ -21,3 +24,20 @@ def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
     app = CockpitApp(store, clock=fixed_clock, config_path=config, user="tester", **kwargs)
     app.animation_level = "none"  # steady highlights: deterministic frames
     return app
+
+
+_INSERT = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=10)
+conn.executemany(
+    "INSERT INTO observations (kpi_id, period, value, source) VALUES (?, ?, ?, 'other-process')",
+    json.loads(sys.argv[2]),
+)
+conn.commit()
+"""
+
+
+def insert_from_another_process(store: Path, rows: list[tuple[str, str, float]]) -> None:
+    """Observations (kpi_id, period, value) committed by a separate process, as a cron job or
+    `sqlite-utils insert` would."""
+    subprocess.run([sys.executable, "-c", _INSERT, str(store), json.dumps(rows)], check=True)
