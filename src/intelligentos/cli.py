@@ -26,10 +26,11 @@ from intelligentos.alerts import Alert, LifecycleError, State, parse_duration, s
 from intelligentos.bootstrap import init_store, resolve_store
 from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
 from intelligentos.catalog.changes import judged_differently
-from intelligentos.clock import period_upper_bound, utc_now, utc_today
+from intelligentos.clock import period_upper_bound, stamp, utc_now, utc_today
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
+from intelligentos.forecasting import Forecast
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
@@ -475,6 +476,108 @@ def snooze(
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
+
+
+# --- forecasts -------------------------------------------------------------------------------
+
+HISTORY_FOR_FORECASTS = 1000  # latest observations a forecast may use
+
+
+@app.command()
+def forecast(
+    db: DbOption = None,
+    kpi: Annotated[
+        list[str] | None, typer.Option("--kpi", help="Only this KPI id (repeatable)")
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(min=1, help="Periods ahead [default: to the end of the current quarter]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Forecast KPIs with the model their backtest chose; store and print the forecasts."""
+    from intelligentos.forecasting import default_horizon
+    from intelligentos.services.forecasts import ForecastJob, forecast_many
+
+    today = utc_today()
+    with open_store(db) as store:
+        catalog = store.read_catalog()
+        unknown = [k for k in kpi or () if k not in catalog.kpis]
+        if unknown:
+            raise fail(f"unknown KPI {unknown[0]!r}; `intelligentos-tui kpis` lists them.")
+        chosen = (
+            [catalog.kpis[k] for k in dict.fromkeys(kpi)] if kpi else list(catalog.kpis.values())
+        )
+        jobs = [
+            ForecastJob(
+                k,
+                tuple(store.history(k.id, HISTORY_FOR_FORECASTS)),
+                horizon or default_horizon(k, today),
+            )
+            for k in chosen
+        ]
+        with forecast_progress(len(jobs)) as advance:
+            results = list(forecast_many(jobs, on_done=advance))
+        store.save_forecasts(results, stamp(utc_now()))
+    if as_json:
+        out.print_json(json.dumps([forecast_record(f) for f in results]))
+        return
+    table = Table(title=f"Forecasts in {store.path}", title_justify="left")
+    for column in ("id", "model", "at horizon", "80 % interval", "verdict"):
+        table.add_column(column, overflow="fold" if column == "verdict" else "ellipsis")
+    for result in results:
+        unit = catalog.kpis[result.kpi_id].unit
+        last = result.points[-1] if result.points else None
+        table.add_row(
+            Text(literal(result.kpi_id)),
+            result.model + (" (reliable)" if result.reliable else ""),
+            f"{format_value(last.mean, unit)} ({last.period})" if last else "—",
+            f"{format_value(last.lo80, unit)} – {format_value(last.hi80, unit)}" if last else "—",
+            Text(literal(result.note)),
+        )
+    out.print(table)
+
+
+def forecast_record(result: Forecast) -> dict[str, Any]:
+    backtest = result.backtest
+    return {
+        "kpi_id": result.kpi_id,
+        "model": result.model,
+        "reliable": result.reliable,
+        "horizon": result.horizon,
+        "season": result.season,
+        "based_on": result.based_on,
+        "note": result.note,
+        "backtest_origins": backtest.origins if backtest else None,
+        "mase": backtest.mase if backtest else None,
+        "coverage80": backtest.coverage80 if backtest else None,
+        "backtest_scores": backtest.scores if backtest else None,
+        "points": [
+            {
+                "period": p.period,
+                "mean": p.mean,
+                "lo80": p.lo80,
+                "hi80": p.hi80,
+                "lo95": p.lo95,
+                "hi95": p.hi95,
+            }
+            for p in result.points
+        ],
+    }
+
+
+@contextlib.contextmanager
+def forecast_progress(total: int) -> Iterator[Callable[[Forecast], None] | None]:
+    """A KPI-count progress bar on a terminal, for more than a handful of KPIs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if not err.is_terminal or total < 20:
+        yield None
+        return
+    columns = (TextColumn("forecasting"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("forecast", total=total)
+        yield lambda _: progress.advance(task)
 
 
 # --- feeding and emptying the store --------------------------------------------------------

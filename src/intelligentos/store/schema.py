@@ -7,7 +7,7 @@ from version ``n`` to ``n + 1``; opening an older store applies them in order.
 from __future__ import annotations
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CATALOG_TABLES = (
     "engines",
@@ -233,5 +233,34 @@ def set_user_version(version: int) -> str:
     return f"PRAGMA user_version = {int(version)}"
 
 
-# MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1.
-MIGRATIONS: dict[int, str] = {}
+# Version 2: forecasts, with the backtest that chose each one's model.
+SCHEMA_V2_FORECASTS = """
+CREATE TABLE forecasts (
+    kpi_id              TEXT PRIMARY KEY REFERENCES kpis(id),
+    model               TEXT NOT NULL,     -- ets | theta | seasonal_naive | naive | none
+    reliable            INTEGER NOT NULL,  -- 1 when a model clearly beat both benchmarks
+    horizon             INTEGER NOT NULL,  -- periods ahead
+    season              INTEGER,           -- season length used, or NULL
+    based_on            TEXT,              -- the latest observation period it starts from
+    made_at             TEXT NOT NULL,     -- when it was computed (ISO-8601 UTC)
+    note                TEXT NOT NULL,     -- the verdict in words
+    backtest_origins    INTEGER,           -- rolling origins evaluated
+    backtest_mase       REAL,              -- chosen model's MAE / seasonal naive's MAE
+    backtest_coverage80 REAL,              -- share of actuals inside the 80 % interval
+    backtest_scores     TEXT               -- JSON object: candidate model -> MAE ratio
+);
+CREATE TABLE forecast_points (
+    kpi_id TEXT NOT NULL REFERENCES kpis(id),
+    period TEXT NOT NULL,   -- ISO-8601 date of the forecast period
+    mean   REAL NOT NULL,
+    lo80   REAL NOT NULL,
+    hi80   REAL NOT NULL,
+    lo95   REAL NOT NULL,
+    hi95   REAL NOT NULL,
+    PRIMARY KEY (kpi_id, period)
+) WITHOUT ROWID
+"""
+
+# MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
+# SCHEMA_V1 followed by every migration, so both paths give the same schema.
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V2_FORECASTS}

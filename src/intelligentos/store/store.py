@@ -20,6 +20,7 @@ from typing import Any
 from intelligentos.alerts import OPEN_STATES, Alert, Event, State
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
+from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
 from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
     ALERT_COLUMNS,
@@ -46,6 +47,14 @@ NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
 class StoreError(Exception):
     """A store cannot be opened or written; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """A forecast as kept in the store, with when it was made."""
+
+    forecast: Forecast
+    made_at: str
 
 
 @dataclass(frozen=True)
@@ -485,6 +494,98 @@ class Store:
                 written += 1
         return written
 
+    # --- forecasts -------------------------------------------------------------------------
+
+    def save_forecasts(self, forecasts: Iterable[Forecast], made_at: str) -> int:
+        """Replace the stored forecast of each given KPI, in one transaction."""
+        count = 0
+        with self.transaction() as conn:
+            for forecast in forecasts:
+                backtest = forecast.backtest
+                conn.execute("DELETE FROM forecast_points WHERE kpi_id = ?", (forecast.kpi_id,))
+                conn.execute(
+                    "INSERT INTO forecasts (kpi_id, model, reliable, horizon, season, based_on, "
+                    "made_at, note, backtest_origins, backtest_mase, backtest_coverage80, "
+                    "backtest_scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (kpi_id) DO UPDATE SET model = excluded.model, "
+                    "reliable = excluded.reliable, horizon = excluded.horizon, "
+                    "season = excluded.season, based_on = excluded.based_on, "
+                    "made_at = excluded.made_at, note = excluded.note, "
+                    "backtest_origins = excluded.backtest_origins, "
+                    "backtest_mase = excluded.backtest_mase, "
+                    "backtest_coverage80 = excluded.backtest_coverage80, "
+                    "backtest_scores = excluded.backtest_scores",
+                    (
+                        forecast.kpi_id,
+                        forecast.model,
+                        int(forecast.reliable),
+                        forecast.horizon,
+                        forecast.season,
+                        forecast.based_on,
+                        made_at,
+                        forecast.note,
+                        backtest.origins if backtest else None,
+                        backtest.mase if backtest else None,
+                        backtest.coverage80 if backtest else None,
+                        json.dumps(backtest.scores, sort_keys=True) if backtest else None,
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO forecast_points (kpi_id, period, mean, lo80, hi80, lo95, hi95) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (forecast.kpi_id, p.period, p.mean, p.lo80, p.hi80, p.lo95, p.hi95)
+                        for p in forecast.points
+                    ],
+                )
+                count += 1
+        return count
+
+    def forecasts(self, kpi_ids: Iterable[str] | None = None) -> list[StoredForecast]:
+        """Stored forecasts (of these KPIs), in catalog order, each with its points."""
+        wanted = json.dumps(sorted(kpi_ids)) if kpi_ids is not None else None
+        rows = self.query(
+            "SELECT f.* FROM forecasts AS f JOIN kpis AS k ON k.id = f.kpi_id "
+            "WHERE ?1 IS NULL OR f.kpi_id IN (SELECT value FROM json_each(?1)) "
+            "ORDER BY k.position",
+            (wanted,),
+        )
+        points: dict[str, list[ForecastPoint]] = {}
+        for p in self.query(
+            "SELECT * FROM forecast_points WHERE ?1 IS NULL OR kpi_id IN "
+            "(SELECT value FROM json_each(?1)) ORDER BY kpi_id, period",
+            (wanted,),
+        ):
+            points.setdefault(p["kpi_id"], []).append(
+                ForecastPoint(p["period"], p["mean"], p["lo80"], p["hi80"], p["lo95"], p["hi95"])
+            )
+        return [
+            StoredForecast(
+                Forecast(
+                    kpi_id=r["kpi_id"],
+                    model=r["model"],
+                    reliable=bool(r["reliable"]),
+                    horizon=r["horizon"],
+                    season=r["season"],
+                    based_on=r["based_on"],
+                    points=tuple(points.get(r["kpi_id"], [])),
+                    backtest=(
+                        Backtest(
+                            origins=r["backtest_origins"],
+                            mase=r["backtest_mase"],
+                            coverage80=r["backtest_coverage80"],
+                            scores=json.loads(r["backtest_scores"] or "{}"),
+                        )
+                        if r["backtest_origins"] is not None
+                        else None
+                    ),
+                    note=r["note"],
+                ),
+                made_at=r["made_at"],
+            )
+            for r in rows
+        ]
+
     # --- alerts ----------------------------------------------------------------------------
 
     @staticmethod
@@ -634,6 +735,8 @@ def create_store(
         conn = sqlite3.connect(temp, isolation_level=None)
         try:
             conn.executescript(SCHEMA_V1)
+            for version in sorted(MIGRATIONS):
+                conn.executescript(MIGRATIONS[version])
             conn.execute("BEGIN")
             conn.executemany(
                 "INSERT INTO store_meta (key, value) VALUES (?, ?)",

@@ -1,0 +1,100 @@
+"""Forecasts in the store and on the command line: the version-2 migration, the public
+tables, and `forecast` end to end."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from intelligentos.cli import app
+from intelligentos.store import SCHEMA_VERSION, Store
+from intelligentos.store.schema import SCHEMA_V2_FORECASTS
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def make_version_1(path: Path) -> None:
+    """The store as version 1 wrote it: no forecast tables, user_version 1."""
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE forecast_points")
+    conn.execute("DROP TABLE forecasts")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_1_store_migrates_on_open_and_keeps_its_data(demo_store):
+    make_version_1(demo_store)
+    conn = sqlite3.connect(demo_store)
+    observations = conn.execute("SELECT count(*) FROM observations").fetchone()[0]
+    conn.close()
+    assert SCHEMA_VERSION == 2 and "CREATE TABLE forecasts" in SCHEMA_V2_FORECASTS
+    with Store.open(demo_store) as store:
+        names = {r["name"] for r in store.query("SELECT name FROM sqlite_master")}
+        assert {"forecasts", "forecast_points"} <= names
+        assert store.query("PRAGMA user_version")[0]["user_version"] == 2
+        assert store.query("SELECT count(*) AS n FROM observations")[0]["n"] == observations
+
+
+def test_forecast_json_stores_and_prints_every_point(today_store):
+    result = run(
+        "forecast",
+        "--db",
+        str(today_store),
+        "--kpi",
+        "gross_margin",
+        "--kpi",
+        "uptime",
+        "--horizon",
+        "3",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["kpi_id"] for r in records] == ["gross_margin", "uptime"]
+    for record in records:
+        assert {"kpi_id", "model", "mase", "coverage80", "backtest_origins", "points"} <= set(
+            record
+        )
+        if record["model"] != "none":
+            assert len(record["points"]) == 3
+            periods = [p["period"] for p in record["points"]]
+            assert periods == sorted(periods) and periods[0] > record["based_on"]
+            for p in record["points"]:
+                assert p["lo95"] <= p["lo80"] <= p["mean"] <= p["hi80"] <= p["hi95"]
+    with Store.open(today_store) as store:
+        stored = {s.forecast.kpi_id: s for s in store.forecasts()}
+    assert set(stored) == {"gross_margin", "uptime"}
+    uptime = stored["uptime"].forecast
+    assert uptime.model == records[1]["model"] and len(uptime.points) == len(records[1]["points"])
+    assert stored["uptime"].made_at.endswith("Z")
+
+
+def test_forecasting_again_replaces_the_stored_forecast(today_store):
+    run("forecast", "--db", str(today_store), "--kpi", "uptime", "--horizon", "5")
+    run("forecast", "--db", str(today_store), "--kpi", "uptime", "--horizon", "2")
+    with Store.open(today_store) as store:
+        (stored,) = store.forecasts(["uptime"])
+        rows = store.query("SELECT count(*) AS n FROM forecast_points WHERE kpi_id = 'uptime'")
+    assert stored.forecast.horizon == 2 and rows[0]["n"] == len(stored.forecast.points) <= 2
+
+
+def test_forecast_refuses_an_unknown_kpi_with_one_sentence(today_store):
+    result = runner.invoke(app, ["forecast", "--db", str(today_store), "--kpi", "nope"])
+    assert result.exit_code == 1
+    assert result.output.count("Error: ") == 1 and "unknown KPI 'nope'" in result.output
+
+
+def test_forecast_all_kpis_in_a_table(today_store):
+    result = runner.invoke(app, ["forecast", "--db", str(today_store)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "revenue_growth" in result.output and "Traceback" not in result.output
+    with Store.open(today_store) as store:
+        assert len(store.forecasts()) == len(store.kpi_ids())
