@@ -19,6 +19,15 @@ SIZE = (120, 40)
 Cell = tuple[str, Style]
 
 
+async def settle_quietly(pilot) -> None:
+    """Settle, then dismiss the toasts: they float over the bottom right of the screen, and
+    on a slow machine the start-up toast is still there when these tests read the cells."""
+    await settle(pilot)
+    pilot.app.clear_notifications()
+    await pilot.pause()
+    await pilot.pause()
+
+
 def screen_cells(app) -> list[list[Cell]]:
     """What the terminal is sent, cell by cell, after Textual's own filters (NO_COLOR)."""
     rows = []
@@ -68,7 +77,7 @@ async def move_to(pilot, kpi_id: str, *, panels: int = 0) -> None:
 async def test_selection_card_labels_the_change_and_the_gap_to_target(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         # MQL→SQL Conversion: higher is better, 16.5% against 30.0%, 31.3% the period before.
         card = selection_text(app)
         assert "MQL→SQL Conversion" in card
@@ -96,7 +105,7 @@ async def test_selection_card_labels_the_change_and_the_gap_to_target(demo_store
 async def test_truncated_names_stay_distinguishable(demo_store, tmp_path, size):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("l", "l", "l")  # the People panel: Leadership Trust / Diversity
         await pilot.pause()
         groups = []
@@ -122,7 +131,7 @@ async def test_truncated_names_stay_distinguishable(demo_store, tmp_path, size):
 async def test_ceo_strip_shows_changes_whole_or_not_at_all(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("k")  # up to the CEO strip
         await pilot.pause()
         for card in app.screen.query(CeoCard):
@@ -137,7 +146,7 @@ async def test_ceo_strip_shows_changes_whole_or_not_at_all(demo_store, tmp_path)
 async def test_alerting_rows_out_of_view_are_announced_on_the_border(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         # Growth shows 8 of 14 rows: Win Rate and Pipeline Coverage alert below the fold.
         assert "↓ 2 alerting below" in subtitle(app, "growth")
         assert "↓ 1 alerting below" in subtitle(app, "efficiency")  # IT Ticket Backlog
@@ -154,7 +163,7 @@ async def test_alerting_rows_out_of_view_are_announced_on_the_border(demo_store,
 async def test_scrollbar_is_set_apart_from_the_sparklines(demo_store, tmp_path, size):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("j")
         await pilot.pause()
         cells = screen_cells(app)
@@ -172,16 +181,16 @@ async def test_scrollbar_is_set_apart_from_the_sparklines(demo_store, tmp_path, 
 async def test_sparklines_use_the_width_they_have(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(200, 60)) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("3")  # 365 periods
-        await settle(pilot)
+        await settle_quietly(pilot)
         efficiency = table(app, "efficiency")
         trend = efficiency.get_row("uptime")[-1].plain.strip()
         assert len(trend) >= 12
         for snap in efficiency.snaps:  # the names keep their room
             assert efficiency.get_row(snap.kpi.id)[1].plain == snap.kpi.display_name
         await pilot.press("1")  # 30 periods: never wider than the points it has
-        await settle(pilot)
+        await settle_quietly(pilot)
         for kpi_table in app.screen.query(KpiTable):
             for snap in kpi_table.snaps:
                 trend = kpi_table.get_row(snap.kpi.id)[-1].plain
@@ -212,7 +221,7 @@ async def test_alert_flag_and_heavy_border_with_reduced_motion(demo_store, tmp_p
     app = make_app(demo_store, tmp_path / "config")
     assert app.animation_level == "none"
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.pause(1.0)  # longer than a beat: it stays put
         assert_flagged(app, "growth")
         assert "⚑" not in str(panel(app, "brand").border_title)
@@ -225,7 +234,7 @@ async def test_alert_flag_survives_filtering_after_the_pulse_settles(demo_store,
     app = make_app(demo_store, tmp_path / "config")
     app.animation_level = "full"
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.pause(1.0)  # a beat while the alerts are new
         now = app.announcer.clock()
         app.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
@@ -248,7 +257,7 @@ async def test_without_colour_critical_is_bold_reverse_and_never_the_dimmest(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("j", "k")
         await pilot.pause()
         assert app.no_color
@@ -289,9 +298,9 @@ def contrast(first: Color, second: Color) -> float:
 async def test_light_theme_panel_borders_are_visible(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("t")  # dark → light
-        await settle(pilot)
+        await settle_quietly(pilot)
         assert app.theme == "intelligentos-light"
         await pilot.press("j")
         await pilot.pause()
@@ -309,7 +318,7 @@ async def test_light_theme_panel_borders_are_visible(demo_store, tmp_path):
 async def test_a_filter_without_matches_says_so(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("slash", *"xyz")
         await pilot.pause()
         assert not any(p.display for p in app.screen.query(EnginePanel))
@@ -327,18 +336,18 @@ async def test_a_filter_without_matches_says_so(demo_store, tmp_path):
 async def test_keys_typed_right_after_slash_all_go_into_the_filter(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await settle_quietly(pilot)
         await pilot.press("slash", *"win")
         assert app.screen.query_one("#filter", Input).value == "win"
         await pilot.press("escape")
-        await settle(pilot)
+        await settle_quietly(pilot)
         # A terminal delivers a burst at once: no pause between "/" and the next keys.
         assert app._driver is not None
         for key in ("slash", "w", "i", "n"):
             event = events.Key(key, "/" if key == "slash" else key)
             event.set_sender(app)
             app._driver.send_message(event)
-        await settle(pilot)
+        await settle_quietly(pilot)
         assert app.screen.query_one("#filter", Input).value == "win"
         assert app.window == 30  # "w" did not cycle the window
         await pilot.press("escape", "slash", *"p1/p2")  # in the box, "/" is a character
