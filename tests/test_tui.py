@@ -452,6 +452,8 @@ async def test_stale_results_from_workers_are_dropped(app):
 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await pilot.press("p")  # no legitimate refresh may land while this test watches
+        await settle(pilot)
         shown = app.data
         app.post_message(DataLoaded(dataclasses.replace(shown, snaps={}), 0))
         newer = app.applied_request + 1
