@@ -85,7 +85,7 @@ def assert_sane(result: Forecast, horizon: int) -> None:
 # --- models that must win, and series where none may be trusted ----------------------------
 
 
-def test_a_strongly_seasonal_series_is_forecast_by_a_seasonal_model_that_beats_the_benchmarks():
+def test_a_strongly_seasonal_series_is_forecast_by_a_seasonal_model_that_beats_the_baselines():
     values = seasonal_series(72, seed=3)
     result = forecast_kpi(make_kpi(), monthly(values), 12)
     assert_sane(result, 12)
@@ -111,7 +111,7 @@ def test_the_80_percent_interval_covers_about_80_percent_of_backtest_actuals():
     assert 0.65 <= sum(coverage) / len(coverage) <= 0.95
 
 
-def test_on_a_random_walk_the_forecast_is_a_benchmark_and_not_reliable():
+def test_on_a_random_walk_the_forecast_is_a_baseline_and_not_reliable():
     result = forecast_kpi(make_kpi(), monthly(random_walk(60, seed=0)), 3)
     assert_sane(result, 3)
     assert result.model == "naive" and not result.reliable
@@ -129,7 +129,7 @@ def test_random_walks_rarely_get_a_trusted_model():
     assert sum(trusted) <= 4
 
 
-def test_a_short_series_is_non_seasonal_with_naive_as_the_benchmark():
+def test_a_short_series_is_non_seasonal_with_naive_as_the_baseline():
     result = forecast_kpi(make_kpi(), monthly(seasonal_series(20, seed=1)), 3)
     assert_sane(result, 3)
     assert result.season is None
@@ -269,7 +269,7 @@ def test_a_model_that_cannot_be_fitted_is_dropped_and_named(monkeypatch):
     assert "ets could not be fitted" in result.note
 
 
-def test_a_failed_final_fit_falls_back_to_the_better_benchmark(monkeypatch):
+def test_a_failed_final_fit_falls_back_to_the_better_baseline(monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("no convergence")
 

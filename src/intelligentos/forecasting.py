@@ -1,7 +1,7 @@
 """Per-KPI forecasts, each with the honest backtest that chose its method.
 
 Methods
-    Two statsmodels models compete with two benchmarks, all additive (KPIs cross zero, so
+    Two statsmodels models compete with two baselines, all additive (KPIs cross zero, so
     multiplicative forms are never used):
 
     * ``ets``: ``ETSModel`` with additive errors and a damped additive trend, plus an additive
@@ -10,7 +10,7 @@ Methods
     * ``theta``: ``ThetaModel`` (SES with drift, on data seasonally adjusted by a classical
       additive decomposition when statsmodels' seasonality test finds a season). Intervals:
       its ``prediction_intervals``.
-    * ``seasonal_naive`` (same period last season) and ``naive`` (last value): benchmarks, a
+    * ``seasonal_naive`` (same period last season) and ``naive`` (last value): baselines, a
       few lines each. Their intervals are normal with the in-sample one-step error scale,
       widened by sqrt(h) (naive) or sqrt(k + 1), k = full seasons before step h (seasonal).
 
@@ -23,9 +23,9 @@ Backtest and choice
     forecasting the horizon from the data before it only (the horizon is cut when the
     origins would not fit; the note says so). Each method is scored by its MAE over all
     origins and steps; ``mase`` is the chosen method's MAE over seasonal naive's. The best
-    model is used, and called reliable, only if it cut the better benchmark's MAE by at least
+    model is used, and called reliable, only if it cut the better baseline's MAE by at least
     ``1 - TRUST_RATIO`` (20 %) over at least ``MIN_ORIGINS`` origins; otherwise the better
-    benchmark forecasts. Why the margin: with a handful of origins, on seeded random walks
+    baseline forecasts. Why the margin: with a handful of origins, on seeded random walks
     (where nothing can beat naive) "any lower MAE" trusted a model 40-60 % of the time; the
     20 % margin, 1-12 %. The price: a model with a real but small edge (10 %) is not used.
     ``coverage80`` is the share of backtest actuals inside the chosen method's 80 % interval.
@@ -79,7 +79,7 @@ MIN_TRAIN = 5  # shortest non-seasonal history a backtest origin may fit on
 ETS_TREND_MIN = 10  # statsmodels' heuristic start needs 10 points; below it, no trend
 MAX_ORIGINS = 4
 MIN_ORIGINS = 3  # fewer, and no model is trusted however well it did
-# A model is used only if its backtest MAE is at most this share of the better benchmark's
+# A model is used only if its backtest MAE is at most this share of the better baseline's
 # (the module docstring has the random-walk numbers behind it).
 TRUST_RATIO = 0.8
 MAX_HISTORY = 200
@@ -88,7 +88,7 @@ Z80 = 1.2815515655446004  # standard normal quantile 0.90
 Z95 = 1.959963984540054  # standard normal quantile 0.975
 
 MODELS = ("ets", "theta")
-BENCHMARKS = ("naive", "seasonal_naive")
+BASELINES = ("naive", "seasonal_naive")
 LABELS = {
     "ets": "ets",
     "theta": "theta",
@@ -119,7 +119,7 @@ class Backtest:
 class Forecast:
     kpi_id: str
     model: str  # "ets", "theta", "seasonal_naive", "naive", or "none" (no forecast)
-    reliable: bool  # a model (not a benchmark) cut the better benchmark's error by >= 20 %
+    reliable: bool  # a model (not a baseline) cut the better baseline's error by >= 20 %
     horizon: int
     season: int | None  # season length used, or None
     based_on: str | None  # the latest observation period the forecast starts from
@@ -413,10 +413,10 @@ def _none(kpi: Kpi, horizon: int, note: str, based_on: str | None = None) -> For
     return Forecast(kpi.id, "none", False, horizon, None, based_on, (), None, note)
 
 
-def _ratio(mae: float, benchmark: float) -> float | None:
-    if benchmark > 0:
-        return mae / benchmark
-    # A perfect benchmark: a method as perfect ties it, any other is infinitely worse and
+def _ratio(mae: float, baseline: float) -> float | None:
+    if baseline > 0:
+        return mae / baseline
+    # A perfect baseline: a method as perfect ties it, any other is infinitely worse and
     # goes unscored (infinity does not survive JSON).
     return 1.0 if mae == 0 else None
 
@@ -491,7 +491,7 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
         methods.append(_SeasonalNaive(season))
     if not constant:
         methods += [_Theta(season), _Ets(season)]
-    benchmark = "seasonal_naive" if season else "naive"
+    baseline = "seasonal_naive" if season else "naive"
 
     actual = np.concatenate([y[o : o + steps] for o in origins])
     runs: dict[str, list[_Path]] = {}
@@ -507,35 +507,35 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
         mae[method.name] = float(np.mean(np.abs(actual - forecasts)))
 
     # Ties go to the simpler method.
-    order = (*BENCHMARKS, *MODELS)
+    order = (*BASELINES, *MODELS)
     ranked = sorted(mae, key=lambda name: (mae[name], order.index(name)))
-    best_benchmark = next(name for name in ranked if name in BENCHMARKS)
+    best_baseline = next(name for name in ranked if name in BASELINES)
     best_model = next((name for name in ranked if name in MODELS), None)
-    # A perfect benchmark (zero error) cannot be beaten, only tied.
+    # A perfect baseline (zero error) cannot be beaten, only tied.
     trusted = (
         best_model is not None
         and len(origins) >= MIN_ORIGINS
-        and mae[best_benchmark] > 0
-        and mae[best_model] <= TRUST_RATIO * mae[best_benchmark]
+        and mae[best_baseline] > 0
+        and mae[best_model] <= TRUST_RATIO * mae[best_baseline]
     )
-    chosen = best_model if trusted and best_model else best_benchmark
+    chosen = best_model if trusted and best_model else best_baseline
     scores = {
         name: ratio
         for name in order
-        if name in mae and (ratio := _ratio(mae[name], mae[benchmark])) is not None
+        if name in mae and (ratio := _ratio(mae[name], mae[baseline])) is not None
     }
 
     final = _quietly(partial(_final, methods, chosen, y, horizon))
     refit_failed = final is None and chosen in MODELS
     if refit_failed:
-        chosen = best_benchmark
+        chosen = best_baseline
         final = _quietly(partial(_final, methods, chosen, y, horizon))
     if final is None:
         return _none(kpi, horizon, "no method could forecast these values", based_on)
 
     coverage = _quietly(partial(_coverage, runs[chosen], actual))
-    mase = _ratio(mae[chosen], mae[benchmark])
-    verdict = _Verdict(chosen, benchmark, best_benchmark, best_model, mae, len(origins))
+    mase = _ratio(mae[chosen], mae[baseline])
+    verdict = _Verdict(chosen, baseline, best_baseline, best_model, mae, len(origins))
     note = (
         "constant series: naive forecast, which no model can beat" if constant else verdict.text()
     )
@@ -604,8 +604,8 @@ def _coverage(paths: list[_Path], actual: Array) -> float:
 @dataclass(frozen=True)
 class _Verdict:
     chosen: str
-    benchmark: str  # the one MASE divides by: seasonal naive, or naive without a season
-    best_benchmark: str
+    baseline: str  # the one MASE divides by: seasonal naive, or naive without a season
+    best_baseline: str
     best_model: str | None
     mae: dict[str, float]
     origins: int
@@ -616,18 +616,18 @@ class _Verdict:
 
     def text(self) -> str:
         if self.chosen in MODELS:
-            text = f"beats {LABELS[self.benchmark]} by {self._gain(self.chosen, self.benchmark)}"
-            if self.best_benchmark != self.benchmark:
-                text += f" and naive by {self._gain(self.chosen, self.best_benchmark)}"
+            text = f"beats {LABELS[self.baseline]} by {self._gain(self.chosen, self.baseline)}"
+            if self.best_baseline != self.baseline:
+                text += f" and naive by {self._gain(self.chosen, self.best_baseline)}"
             return text
         label = LABELS[self.chosen]
         model = self.best_model
-        if model is None or self.mae[model] >= self.mae[self.best_benchmark]:
+        if model is None or self.mae[model] >= self.mae[self.best_baseline]:
             beaten = (
-                LABELS[self.benchmark] if self.benchmark == "naive" else "seasonal naive or naive"
+                LABELS[self.baseline] if self.baseline == "naive" else "seasonal naive or naive"
             )
             return f"{label}: no model beat {beaten}"
-        gain = self._gain(model, self.best_benchmark)
+        gain = self._gain(model, self.best_baseline)
         if gain == "0 %":
             return f"{label}: {model} was barely better, too little to trust"
         if self.origins < MIN_ORIGINS:

@@ -238,7 +238,7 @@ SCHEMA_V2_FORECASTS = """
 CREATE TABLE forecasts (
     kpi_id              TEXT PRIMARY KEY REFERENCES kpis(id),
     model               TEXT NOT NULL,     -- ets | theta | seasonal_naive | naive | none
-    reliable            INTEGER NOT NULL,  -- 1 when a model clearly beat both benchmarks
+    reliable            INTEGER NOT NULL,  -- 1 when a model clearly beat both baselines
     horizon             INTEGER NOT NULL,  -- periods ahead
     season              INTEGER,           -- season length used, or NULL
     based_on            TEXT,              -- the latest observation period it starts from
