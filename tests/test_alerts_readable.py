@@ -28,7 +28,7 @@ from intelligentos.store import Store
 from intelligentos.tui.alerts_screen import AlertsScreen
 from intelligentos.tui.dialogs import EventsDialog, PromptDialog
 
-from .tui_helpers import FIXED_NOW, make_app, settle
+from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 
 IMPORTANT = {"severity", "id", "subject", "rule", "state", "value", "age"}
 
@@ -66,19 +66,8 @@ def recorded_notices(app) -> list[str]:
     return notices
 
 
-async def open_alerts(pilot) -> AlertsScreen:
-    await settle(pilot)
-    await pilot.press("a")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, AlertsScreen)
-    return screen
-
-
 async def select(pilot, alert: Alert) -> None:
-    table = pilot.app.screen.query_one(DataTable)
-    table.move_cursor(row=table.get_row_index(str(alert.id)), animate=False)
-    await pilot.pause()
+    await select_alert(pilot, alert.id)
 
 
 def stored(path, alert_id: int) -> Alert:

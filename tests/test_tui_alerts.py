@@ -15,7 +15,14 @@ from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.widgets import KpiTable
 
-from .tui_helpers import FIXED_NOW, insert_from_another_process, make_app, settle
+from .tui_helpers import (
+    FIXED_NOW,
+    insert_from_another_process,
+    make_app,
+    open_alerts,
+    select_alert,
+    settle,
+)
 
 SIZE = (120, 40)
 
@@ -153,13 +160,9 @@ async def test_snooze_expiry_refires(demo_store, tmp_path):
         await pilot.press("A")
         await pilot.pause()
         await pilot.press(*"on it", "enter")
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        screen = app.screen
-        table = screen.query_one(DataTable)
+        screen = await open_alerts(pilot)
         turnover = next(a for a in screen.shown.values() if a.kpi_id == "turnover")
-        table.move_cursor(row=table.get_row_index(str(turnover.id)))
+        await select_alert(pilot, turnover.id)
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, PromptDialog)
@@ -276,13 +279,10 @@ async def test_alert_rows_written_by_other_tools_are_shown_literally(demo_store,
     conn.close()
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("a")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_alerts(pilot)
         table = screen.query_one(DataTable)
         row = next(r for r in screen.shown.values() if r.rule == "[/bold]")
-        table.move_cursor(row=table.get_row_index(str(row.id)))
+        await select_alert(pilot, row.id)
         assert table.get_cell(str(row.id), "rule").plain == "[/bold]"
         await pilot.press("e")
         await settle(pilot)

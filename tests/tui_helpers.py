@@ -11,7 +11,15 @@ from pathlib import Path
 from intelligentos.tui.app import CockpitApp
 from intelligentos.tui.screenshots import settle
 
-__all__ = ["FIXED_NOW", "fixed_clock", "insert_from_another_process", "make_app", "settle"]
+__all__ = [
+    "FIXED_NOW",
+    "fixed_clock",
+    "insert_from_another_process",
+    "make_app",
+    "open_alerts",
+    "select_alert",
+    "settle",
+]
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
@@ -41,3 +49,24 @@ def insert_from_another_process(store: Path, rows: list[tuple[str, str, float]])
     """Observations (kpi_id, period, value) committed by a separate process, as a cron job or
     `sqlite-utils insert` would."""
     subprocess.run([sys.executable, "-c", _INSERT, str(store), json.dumps(rows)], check=True)
+
+
+async def open_alerts(pilot):
+    """Press `a` on a settled cockpit: the alerts screen, shown."""
+    from intelligentos.tui.alerts_screen import AlertsScreen
+
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, AlertsScreen)
+    return screen
+
+
+async def select_alert(pilot, alert_id: int | None) -> None:
+    """Move the alerts table's cursor to one alert."""
+    from textual.widgets import DataTable
+
+    table = pilot.app.screen.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(str(alert_id)), animate=False)
+    await pilot.pause()

@@ -22,7 +22,15 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from intelligentos.alerts import Alert, LifecycleError, State, parse_duration, subject_name
+from intelligentos import alerts as wording
+from intelligentos.alerts import (
+    Alert,
+    LifecycleError,
+    State,
+    check_note,
+    parse_duration,
+    subject_name,
+)
 from intelligentos.bootstrap import init_store, resolve_store
 from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
 from intelligentos.catalog.changes import judged_differently
@@ -331,8 +339,6 @@ STATES = tuple(state.value for state in State)
 
 def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
     """An alert as JSON, with the same readable texts as the cockpit's alerts screen."""
-    from intelligentos import alerts as wording
-
     kpi = catalog.kpis.get(alert.kpi_id or "")
     record = dict(asdict(alert))
     record["severity"] = alert.severity.value
@@ -434,8 +440,6 @@ def ack(
     user: UserOption = None,
 ) -> None:
     """Acknowledge an alert: you own it; the flashing stops."""
-    from intelligentos.alerts import check_note
-
     try:
         check_note(note)  # before the store is opened: a blank note never gets that far
     except LifecycleError as error:

@@ -55,8 +55,6 @@ this module for its types. The first forecast in a process pays for the import (
 from __future__ import annotations
 
 import math
-import os
-import sys
 import warnings
 from calendar import monthrange
 from collections.abc import Callable, Sequence
@@ -425,23 +423,10 @@ def _percent(share: float) -> str:
     return f"{round(share * 100)} %"
 
 
-def _single_threaded_blas() -> None:
-    """Ask BLAS for one thread, if numpy is not loaded yet (later the setting is ignored).
-
-    Forecasts run one per process on every core (``services.forecasts``); OpenBLAS's own
-    threads on top of that fight over the cores: 2,000 KPIs on 2 processes ran 5 times slower.
-    The fits use tiny matrices, so one thread costs nothing in a single process either. A
-    value the user set is kept."""
-    if "numpy" not in sys.modules:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(name, "1")
-
-
 def forecast_kpi(kpi: Kpi, history: Sequence[tuple[str, float | None]], horizon: int) -> Forecast:
     """Forecast ``horizon`` periods after the KPI's latest observation with the method that
     won its rolling-origin backtest. Never raises on bad data; returns model "none" when
     there is too little of it."""
-    _single_threaded_blas()
     horizon = max(1, int(horizon))
     points = _clean(history)
     if len(points) < MIN_OBSERVATIONS:

@@ -5,6 +5,7 @@ that asks never does)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ class ForecastJob:
     kpi: Kpi
     history: tuple[tuple[str, float | None], ...]
     horizon: int
+
+
+def _single_threaded_blas() -> None:
+    """Each worker process asks BLAS for one thread before numpy loads (later the setting
+    is ignored). The processes already use every core; OpenBLAS's own threads on top of them
+    fight over the cores: 2,000 KPIs on 2 processes ran 5 times slower. A value the user set
+    is kept."""
+    if "numpy" not in sys.modules:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
 
 
 def _run(job: ForecastJob) -> Forecast:
@@ -43,7 +54,7 @@ def forecast_many(
             yield result
         return
     chunk = max(1, len(jobs) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_blas) as pool:
         for result in pool.map(_run, jobs, chunksize=chunk):
             if on_done:
                 on_done(result)

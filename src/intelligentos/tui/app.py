@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 
-from intelligentos.alerts import Alert, State, parse_duration
+from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
 from intelligentos.clock import parse_stamp, utc_naive
 from intelligentos.formatting import literal
 from intelligentos.paths import builtin_themes_dir, config_dir
@@ -333,8 +333,6 @@ class CockpitApp(App[None]):
     def acknowledge(self, alerts: list[Alert]) -> None:
         """Ask for a note, then acknowledge every given alert that is not yet owned. The
         dialog names the subject and the rules, and refuses a blank note."""
-        from intelligentos.alerts import check_note
-
         targets = [a for a in alerts if a.state in (State.FIRING, State.SNOOZED) and a.id]
         if not targets or self.data is None:
             owned = [a for a in alerts if a.state is State.ACKNOWLEDGED and a.acked_by]
@@ -368,8 +366,6 @@ class CockpitApp(App[None]):
     def snooze(self, alert: Alert) -> None:
         """Ask how long (at most 30 days), then snooze one acknowledged alert. An alert that
         cannot be snoozed is refused at once, before asking anything."""
-        from intelligentos.alerts import snooze_refusal
-
         if self.data is None or alert.id is None:
             return
         refusal = snooze_refusal(alert)
