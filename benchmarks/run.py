@@ -8,6 +8,11 @@ small store in a few seconds (the test suite does this so the benchmark never ro
 
 The cockpit runs unchanged in a pseudo-terminal under ``benchmarks/probe.py``, a subclass of
 the app that watches it and reports start-up, drill-down, idle CPU and memory.
+
+Forecasting: the ``forecast`` command on every KPI of each store (a separate process, timed
+from outside, its process tree's memory sampled from /proc), and the accuracy of the
+product's forecasts on the demo store's KPIs and on real public series
+(``benchmarks/forecast_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ import tempfile
 import termios
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+import forecast_accuracy  # benchmarks/, beside this file
 
 from intelligentos.bootstrap import init_store
 from intelligentos.catalog.models import Direction
@@ -54,6 +61,7 @@ class Scale:
     idle_seconds: float
     live_samples: int
     settle_seconds: float | None = None  # None: the cockpit's own flash period + 1 s
+    accuracy: bool = False  # score the forecasts of this store's KPIs
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Figure:
     ratio_target: float | None = None  # measured / floor must be ≤ (or ≥ for rates)
     higher_is_better: bool = False
     absolute_target: float | None = None
+    target_range: tuple[float, float] | None = None  # closed: low ≤ measured ≤ high
 
     @property
     def median(self) -> float:
@@ -86,6 +95,9 @@ class Figure:
             return self.ratio <= self.ratio_target
         if self.absolute_target is not None:
             return self.median <= self.absolute_target
+        if self.target_range is not None:
+            low, high = self.target_range
+            return low <= self.median <= high
         return True
 
     def as_dict(self) -> dict:
@@ -423,6 +435,147 @@ def measure_import(store: Path, rows: int, reps: int, label: str) -> tuple[Figur
     return figure, {"import_peak_rss_mb": max(memory)}
 
 
+def _children(pids: set[int]) -> set[int]:
+    """``pids`` and every live descendant (a scan of /proc: parent ids from each stat)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # gone since the scan
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = {p for p in pids if p in parents}
+    grew = True
+    while grew:
+        found = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return tree
+
+
+def _memory_kb(pid: int) -> tuple[int, int, int]:
+    """(VmRSS, VmHWM, Pss) of one process in kB; zeros once it has gone."""
+    values = {"VmRSS": 0, "VmHWM": 0, "Pss": 0}
+    for name in ("status", "smaps_rollup"):
+        try:
+            text = Path(f"/proc/{pid}/{name}").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, rest = line.partition(":")
+            if key in values:
+                values[key] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"], values["Pss"]
+
+
+def measure_forecast_speed(store: Path, label: str, kpis: int) -> tuple[list[Figure], dict]:
+    """``intelligentos-tui forecast`` on every KPI of the store, a separate process timed
+    from outside, its process tree's memory sampled from /proc every 50 ms."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "intelligentos", "forecast", "--db", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stderr: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr.append(child.stderr.read()), daemon=True)
+    reader.start()
+    peak_rss = peak_pss = 0
+    hwm: dict[int, int] = {}  # each process's own peak RSS, the latest read while it lived
+    seen: set[int] = {child.pid}
+    deadline = time.time() + 600
+    while child.poll() is None:
+        if time.time() > deadline:
+            child.kill()
+            child.wait()
+            raise RuntimeError("the forecast command ran over 600 s")
+        tree = _children({child.pid})
+        seen |= tree
+        rss = pss = 0
+        for pid in tree:
+            resident, high, proportional = _memory_kb(pid)
+            rss += resident
+            pss += proportional
+            if high:
+                hwm[pid] = high
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    reader.join(timeout=5)
+    if child.returncode != 0:
+        message = b"".join(stderr).decode(errors="replace")[-3000:]
+        raise RuntimeError(f"the forecast command exited {child.returncode}:\n{message}")
+    figures = [
+        Figure(
+            f"forecast all KPIs ({kpis:,})", label, [elapsed], "s", "≤ 60 s", absolute_target=60
+        ),
+        Figure(
+            "forecast peak memory",
+            label,
+            [peak_rss / 1024],
+            "MB",
+            "≤ 500 MB",
+            absolute_target=500,
+        ),
+    ]
+    extras = {
+        "forecast_processes": len(seen),
+        "forecast_peak_pss_mb": peak_pss / 1024,
+        "forecast_sum_of_process_peaks_mb": sum(hwm.values()) / 1024,
+    }
+    return figures, extras
+
+
+def accuracy_figures(label: str, summary: forecast_accuracy.Summary) -> list[Figure]:
+    if summary.mean_mase is None or summary.worst_mase is None:
+        raise RuntimeError(f"no forecast to score on {label}: every series was excluded")
+    if summary.pooled_coverage is None:
+        raise RuntimeError(f"no 80 % interval to score on {label}")
+    low, high = forecast_accuracy.TARGET_COVERAGE
+    return [
+        Figure(
+            "forecast accuracy (mean MASE vs seasonal naive)",
+            label,
+            [summary.mean_mase],
+            "",
+            f"≤ {forecast_accuracy.TARGET_MEAN_MASE}",
+            absolute_target=forecast_accuracy.TARGET_MEAN_MASE,
+        ),
+        Figure(
+            "forecast accuracy (worst MASE)",
+            label,
+            [summary.worst_mase],
+            "",
+            f"none > {forecast_accuracy.TARGET_WORST_MASE}",
+            absolute_target=forecast_accuracy.TARGET_WORST_MASE,
+        ),
+        Figure(
+            "forecast 80 % coverage (pooled)",
+            label,
+            [100 * summary.pooled_coverage],
+            "%",
+            f"{100 * low:.0f}–{100 * high:.0f} %",
+            target_range=(100 * low, 100 * high),
+        ),
+    ]
+
+
+def measure_forecast_accuracy(
+    rows: list[forecast_accuracy.Row], label: str
+) -> tuple[list[Figure], dict]:
+    summary = forecast_accuracy.summarise(rows)
+    print(
+        f"[{label}] forecast accuracy, {summary.series} series "
+        f"({summary.excluded} without a forecast, excluded):"
+    )
+    print(forecast_accuracy.table(rows), flush=True)
+    report = {"summary": summary.as_dict(), "series": [asdict(r) for r in rows]}
+    return accuracy_figures(label, summary), report
+
+
 # --- driver ----------------------------------------------------------------------------------
 
 
@@ -433,9 +586,13 @@ def build_store(directory: Path, scale: Scale) -> tuple[Path, float]:
     return path, time.perf_counter() - started
 
 
+PUBLIC = "public series"
+
+
 def run(scales: list[Scale], reps: int) -> dict:
     figures: list[Figure] = []
     extras: dict = {}
+    accuracy: dict = {}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         config = root / "config"
@@ -469,10 +626,20 @@ def run(scales: list[Scale], reps: int) -> dict:
             figure, memory = measure_import(store, scale.import_rows, max(1, reps // 2), scale.name)
             figures.append(figure)
             extras[scale.name] |= memory
+            if scale.accuracy:  # before the forecast command writes its forecasts
+                rows = forecast_accuracy.store_rows(store)
+                found, accuracy[scale.name] = measure_forecast_accuracy(rows, scale.name)
+                figures.extend(found)
+            found, memory = measure_forecast_speed(store, scale.name, counts["kpis"])
+            figures.extend(found)
+            extras[scale.name] |= memory
             print(f"[{scale.name}] measured", flush=True)
+    found, accuracy[PUBLIC] = measure_forecast_accuracy(forecast_accuracy.public_rows(), PUBLIC)
+    figures.extend(found)
     return {
         "figures": [f.as_dict() for f in figures],
         "stores": extras,
+        "forecast_accuracy": accuracy,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "when": datetime.now().isoformat(timespec="seconds"),
     }
@@ -500,11 +667,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="a small, fast run (for tests)")
     args = parser.parse_args(argv)
     if args.tiny:
-        scales = [Scale("tiny", 120, 60, 5_000, 0.5, 3, settle_seconds=0.2)]
+        scales = [Scale("tiny", 120, 60, 5_000, 0.5, 3, settle_seconds=0.2, accuracy=True)]
         reps = 1
     else:
         scales = [
-            Scale("demo", None, 730, 1_000_000, 10.0, 20),
+            Scale("demo", None, 730, 1_000_000, 10.0, 20, accuracy=True),
             Scale("large", 2000, 1095, 1_000_000, 10.0, 20),
         ]
         reps = args.reps
