@@ -265,7 +265,12 @@ def test_saving_a_section_keeps_its_unknown_keys(tmp_path):
     settings.keymap = {"refresh": "r"}
     settings.save(tmp_path, fields=["cockpit", "keymap"])
     after = read_config(tmp_path)
-    assert after["cockpit"] == {"bell": False, "user": "carol", "from_a_newer_version": "keep me"}
+    assert after["cockpit"] == {
+        "bell": False,
+        "user": "carol",
+        "forecasts": True,
+        "from_a_newer_version": "keep me",
+    }
     assert after["keymap"] == {"refresh": "r"}  # the keymap is owned whole
     assert after["theme"] == "old"
     assert len(after["notify"]) == 2
@@ -277,7 +282,7 @@ def test_saving_a_section_keeps_its_unknown_keys(tmp_path):
 def test_saving_a_section_with_none_removes_that_key(tmp_path):
     write_config(tmp_path, FULL)
     CockpitSettings(cockpit=CockpitSection(bell=True, user=None)).save(tmp_path, fields=["cockpit"])
-    assert read_config(tmp_path)["cockpit"] == {"bell": True}
+    assert read_config(tmp_path)["cockpit"] == {"bell": True, "forecasts": True}
 
 
 def test_saving_an_unknown_field_is_refused(tmp_path):

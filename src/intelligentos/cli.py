@@ -484,8 +484,6 @@ def snooze(
 
 # --- forecasts -------------------------------------------------------------------------------
 
-HISTORY_FOR_FORECASTS = 1000  # latest observations a forecast may use
-
 
 @app.command()
 def forecast(
@@ -500,8 +498,7 @@ def forecast(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Forecast KPIs with the model their backtest chose; store and print the forecasts."""
-    from intelligentos.forecasting import default_horizon
-    from intelligentos.services.forecasts import ForecastJob, forecast_many
+    from intelligentos.services.forecasts import forecast_many, jobs_for
 
     today = utc_today()
     with open_store(db) as store:
@@ -512,14 +509,7 @@ def forecast(
         chosen = (
             [catalog.kpis[k] for k in dict.fromkeys(kpi)] if kpi else list(catalog.kpis.values())
         )
-        jobs = [
-            ForecastJob(
-                k,
-                tuple(store.history(k.id, HISTORY_FOR_FORECASTS)),
-                horizon or default_horizon(k, today),
-            )
-            for k in chosen
-        ]
+        jobs = jobs_for(store, chosen, today, horizon)
         with forecast_progress(len(jobs)) as advance:
             results = list(forecast_many(jobs, on_done=advance))
         store.save_forecasts(results, stamp(utc_now()))

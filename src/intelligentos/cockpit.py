@@ -18,6 +18,7 @@ from intelligentos.detection import (
     stale_limit_days,
     target_status,
 )
+from intelligentos.forecasting import Projection
 from intelligentos.formatting import format_change, format_value
 from intelligentos.lineage import LineageGraph, LineageNode
 
@@ -46,6 +47,11 @@ class KpiSnapshot:
     @property
     def period(self) -> str | None:
         return self.window[-1][0] if self.window else None
+
+    @property
+    def observed_period(self) -> str | None:
+        """The latest period with a value (forecasts start from it)."""
+        return next((p for p, v in reversed(self.window) if not is_missing(v)), None)
 
     @property
     def value_text(self) -> str:
@@ -233,3 +239,31 @@ def dependents(graph: LineageGraph, kind: str, node_id: str) -> list[str]:
             if any(link.workflow == workflow and link.step == step for link in k.lineage)
         ]
     return []
+
+
+@dataclass(frozen=True)
+class ProjectedValue:
+    """A reliable forecast's value at its horizon, worded for the cards."""
+
+    kpi: Kpi
+    projection: Projection
+
+    @property
+    def status(self) -> Status:
+        return target_status(self.kpi, self.projection.mean)
+
+    @property
+    def short_text(self) -> str:
+        """For a narrow card: "→ 24.1%"."""
+        return f"→ {format_value(self.projection.mean, self.kpi.unit)}"
+
+    @property
+    def text(self) -> str:
+        """ "projected 24.1% ▲ warning by 2026-12-31 (80 %: 22.0% – 26.0%, ets)"."""
+        p = self.projection
+        unit = self.kpi.unit
+        return (
+            f"projected {format_value(p.mean, unit)} {self.status.glyph} {self.status.value} "
+            f"by {p.period} "
+            f"(80 %: {format_value(p.lo80, unit)} – {format_value(p.hi80, unit)}, {p.model})"
+        )

@@ -1,5 +1,5 @@
-"""Deviation rules (target band, anomaly, drift, stale data) as pure functions over a KPI
-and its observations.
+"""Deviation rules (target band, anomaly, drift, stale data, forecast early warning) as pure
+functions over a KPI and its observations.
 
 Each rule returns a :class:`Finding` when its condition holds, else ``None``. Missing values
 (``None``/NaN) are ignored. Defaults can be overridden per KPI in the catalog
@@ -15,8 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from intelligentos.catalog.models import Direction, Kpi
+
+if TYPE_CHECKING:
+    from intelligentos.forecasting import Projection
 
 ANOMALY_THRESHOLD = 3.5
 ANOMALY_WINDOW = 12
@@ -67,6 +71,7 @@ class Rule(StrEnum):
     DRIFT = "drift"
     STALE = "stale"
     STALE_SOURCE = "stale-source"
+    FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,55 @@ def target_cleared(kpi: Kpi, points: Sequence[Point]) -> bool:
     """Hysteresis: a target alert resolves only within half the warning threshold."""
     values = present(points)
     return bool(values) and shortfall(kpi, values[-1][1]) <= kpi.warning / 2
+
+
+# --- forecast early warning ---------------------------------------------------------------
+
+
+def forecast_known(points: Sequence[Point], projection: Projection | None) -> bool:
+    """Whether the forecast rule can judge: a forecast made from the latest observation.
+    Without one (none yet, or newer data since), an open forecast alert is left as it is."""
+    values = present(points)
+    return projection is not None and bool(values) and projection.is_current(values[-1][0])
+
+
+def projected_miss(
+    kpi: Kpi, points: Sequence[Point], projection: Projection | None
+) -> Finding | None:
+    """A warning before the breach: the KPI is inside its warning band now, but a reliable
+    forecast's 80 % interval at the horizon lies wholly beyond it on the adverse side."""
+    values = present(points)
+    if not values or projection is None or not projection.reliable:
+        return None
+    if not projection.is_current(values[-1][0]) or shortfall(kpi, values[-1][1]) > kpi.warning:
+        return None
+    low, high = projection.lo80, projection.hi80
+    # Both ends beyond the band; for a band KPI also on the same side of target.
+    beyond = min(shortfall(kpi, low), shortfall(kpi, high)) > kpi.warning
+    if kpi.direction is Direction.BAND:
+        beyond = beyond and (low - kpi.target) * (high - kpi.target) > 0
+    if not beyond:
+        return None
+    return Finding(
+        Rule.FORECAST,
+        Severity.WARNING,
+        projection.mean,
+        kpi.target,
+        shortfall(kpi, projection.mean),
+        f"projected to miss target by {projection.period}: {projection.model} forecast "
+        f"{projection.mean:.4g}, 80 % interval {low:.4g} to {high:.4g}, beyond the warning "
+        f"band ({kpi.warning:.0%})",
+        projection.period,
+    )
+
+
+def projection_cleared(kpi: Kpi, projection: Projection | None) -> bool:
+    """Hysteresis: a forecast alert resolves once the projected mean is back inside the
+    warning band (not merely when one end of the interval crosses back), or when there is no
+    reliable forecast any more."""
+    if projection is None or not projection.reliable:
+        return True
+    return shortfall(kpi, projection.mean) <= kpi.warning
 
 
 # --- anomaly (Iglewicz–Hoaglin modified z-score) -------------------------------------
@@ -327,7 +381,12 @@ RULES: dict[Rule, Check] = {
 }
 
 
-def evaluate_kpi(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> dict[Rule, Finding]:
+def evaluate_kpi(
+    kpi: Kpi,
+    points: Sequence[Point],
+    now: datetime | date,
+    projection: Projection | None = None,
+) -> dict[Rule, Finding]:
     """Every rule that fires for one KPI. A stale KPI is judged on staleness alone: its
     last value is old news, so value rules are not re-applied to it."""
     points = present(points)  # once, so each rule scans an already clean list
@@ -342,15 +401,35 @@ def evaluate_kpi(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> dic
         finding = check(kpi, points)
         if finding is not None and finding.severity is not Severity.INFO:
             findings[rule] = finding
+    if Rule.FORECAST not in disabled:
+        early = projected_miss(kpi, points, projection)
+        if early is not None:
+            findings[Rule.FORECAST] = early
     return findings
 
 
-def cleared(kpi: Kpi, rule: Rule, points: Sequence[Point], holds: bool) -> bool:
-    """Whether an open alert of ``rule`` may resolve (hysteresis for the target band)."""
+def cleared(
+    kpi: Kpi,
+    rule: Rule,
+    points: Sequence[Point],
+    holds: bool,
+    projection: Projection | None = None,
+) -> bool:
+    """Whether an open alert of ``rule`` may resolve (hysteresis for the target band and
+    the forecast)."""
     if holds:
         return False
     if rule is Rule.TARGET:
         return target_cleared(kpi, points)
+    if rule is Rule.FORECAST:
+        values = present(points)
+        if Rule.FORECAST in kpi.detection.disabled_rules:
+            return True
+        if values and shortfall(kpi, values[-1][1]) > kpi.warning:
+            return True  # the breach came: the target rule's alert takes over
+        if not forecast_known(points, projection):
+            return False
+        return projection_cleared(kpi, projection)
     return True
 
 

@@ -37,7 +37,7 @@ from intelligentos.detection import (
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store
 
-KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE)
+KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
 
 
 def evaluation_window(catalog: Catalog) -> int:
@@ -76,13 +76,14 @@ def evaluate_store(
         return result
     with store.transaction():
         windows = store.latest_windows(evaluation_window(catalog))
+        projections = store.projections()
         findings: dict[str, dict[Rule, Finding]] = {}
         with_data: set[str] = set()
         for kpi in catalog.kpis.values():
             points = windows.get(kpi.id, [])
             if present(points):
                 with_data.add(kpi.id)
-            findings[kpi.id] = evaluate_kpi(kpi, points, now)
+            findings[kpi.id] = evaluate_kpi(kpi, points, now, projections.get(kpi.id))
         stale_kpis = {k for k, found in findings.items() if Rule.STALE in found}
         sources = stale_sources(graph.kpis_by_system, stale_kpis, with_data)
         open_by_key = {alert.key: alert for alert in store.open_alerts()}
@@ -139,7 +140,9 @@ def evaluate_store(
                         new, event = open_alert(finding, now, kpi_id=kpi.id, parent_alert_id=group)
                         result.opened.append(apply(None, new, event))
                     continue
-                may_resolve = cleared(kpi, rule, points, holds=finding is not None)
+                may_resolve = cleared(
+                    kpi, rule, points, finding is not None, projections.get(kpi.id)
+                )
                 new, event = reconcile(alert, finding, may_resolve, now)
                 if new.is_open:
                     new = regroup(new, group, now)

@@ -125,6 +125,43 @@ class Forecast:
     backtest: Backtest | None
     note: str  # the verdict in words
 
+    @property
+    def projection(self) -> Projection | None:
+        """Where the forecast ends, when it has points."""
+        if not self.points:
+            return None
+        end = self.points[-1]
+        return Projection(
+            self.kpi_id,
+            self.model,
+            self.reliable,
+            self.based_on,
+            self.horizon,
+            end.period,
+            end.mean,
+            end.lo80,
+            end.hi80,
+        )
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A forecast's last point (the horizon), as the early-warning rule and the cards use it."""
+
+    kpi_id: str
+    model: str
+    reliable: bool
+    based_on: str | None  # the latest observation the forecast was made from
+    horizon: int
+    period: str
+    mean: float
+    lo80: float
+    hi80: float
+
+    def is_current(self, latest_period: str | None) -> bool:
+        """Made from the KPI's latest observation (newer data makes a forecast stale)."""
+        return latest_period is not None and self.based_on == latest_period
+
 
 # --- calendar ------------------------------------------------------------------------------
 
@@ -134,7 +171,10 @@ def season_length(frequency: Frequency) -> int:
 
 
 def default_horizon(kpi: Kpi, as_of: date) -> int:
-    """Periods from ``as_of`` to the end of its calendar quarter, at least 1."""
+    """The KPI's ``forecast_horizon`` override, else the periods from ``as_of`` to the end of
+    its calendar quarter, at least 1."""
+    if kpi.detection.forecast_horizon is not None:
+        return kpi.detection.forecast_horizon
     quarter_end_month = (as_of.month - 1) // 3 * 3 + 3
     quarter_end = date(as_of.year, quarter_end_month, monthrange(as_of.year, quarter_end_month)[1])
     if kpi.frequency is Frequency.MONTHLY:

@@ -79,6 +79,8 @@ class CockpitSection(BaseModel):
 
     bell: bool = False
     user: str | None = None
+    # Keep stored forecasts current in the background (processes at a lower priority).
+    forecasts: bool = True
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class DetectionOverrides(BaseModel):
     anomaly_window: Whole | None = Field(default=None, ge=3)
     drift_baseline: Whole | None = Field(default=None, ge=4)
     stale_periods: Number | None = Field(default=None, gt=0)
+    forecast_horizon: Whole | None = Field(default=None, ge=1, le=366)
     disabled_rules: tuple[str, ...] = ()
 
 

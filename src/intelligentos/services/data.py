@@ -16,8 +16,9 @@ from pathlib import Path
 from intelligentos.alerts import Alert, Event, subject_name
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
-from intelligentos.cockpit import KpiSnapshot, snapshots
+from intelligentos.cockpit import KpiSnapshot, ProjectedValue, snapshots
 from intelligentos.evaluation import evaluate_store
+from intelligentos.forecasting import Projection
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError
 
@@ -35,6 +36,8 @@ class CockpitData:
     window: int
     evaluated: bool  # False for the first, values-only read at start-up
     as_of: date
+    # Stored forecasts' horizon points, by KPI (current or not: see Projection.is_current).
+    projections: dict[str, Projection] = field(default_factory=dict)
 
     @cached_property
     def attention(self) -> list[Alert]:
@@ -47,6 +50,17 @@ class CockpitData:
 
     def subject_name(self, alert: Alert) -> str:
         return subject_name(alert, self.catalog)
+
+    def projected(self, kpi_id: str) -> ProjectedValue | None:
+        """The KPI's projected value at the horizon, when its forecast beat the baselines and
+        was made from its latest observation."""
+        projection = self.projections.get(kpi_id)
+        snap = self.snaps.get(kpi_id)
+        if projection is None or snap is None or not projection.reliable:
+            return None
+        if not projection.is_current(snap.observed_period):
+            return None
+        return ProjectedValue(snap.kpi, projection)
 
     def alerts_of_kpi(self, kpi_id: str) -> list[Alert]:
         return [a for a in self.open_alerts if a.kpi_id == kpi_id]
@@ -100,6 +114,7 @@ class DataService:
             window=window,
             evaluated=False,
             as_of=self.as_of,
+            projections=store.projections(),
         )
 
     def check_integrity(self) -> str | None:
@@ -134,6 +149,20 @@ class DataService:
         self.catalog_version = store.catalog_version()
         catalog = store.read_catalog()
         return catalog, LineageGraph(catalog)
+
+    def refresh_forecasts(
+        self, data: CockpitData, stop: Callable[[], bool], progress: Callable[[int, int], None]
+    ) -> int:
+        """Recompute the out-of-date forecasts in the background (see
+        :func:`intelligentos.services.forecasts.refresh_outdated`); never for a past date or a
+        store the cockpit must not write."""
+        store = self._store()
+        if self.fixed_as_of is not None or store.readonly:
+            return 0
+        from intelligentos.services.forecasts import refresh_outdated
+
+        latest = {kpi_id: snap.observed_period for kpi_id, snap in data.snaps.items()}
+        return refresh_outdated(store, data.catalog, latest, data.as_of, self.clock, stop, progress)
 
     def history(self, kpi_id: str, limit: int | None) -> History:
         return self._store().history(kpi_id, limit or 100_000, until=self.until)

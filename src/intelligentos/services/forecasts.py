@@ -1,21 +1,35 @@
 """Forecasting many KPIs at once, on every core: the models are CPU-bound Python, so the
 work is spread over processes (each imports the statistics libraries itself; the process
-that asks never does)."""
+that asks never does).
+
+Two users: the ``forecast`` command (everything, as fast as the machine allows) and the
+cockpit, which keeps the stored forecasts current in the background (lower priority, in
+fresh processes, stoppable between KPIs, saving as it goes).
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from intelligentos.catalog.models import Kpi
-from intelligentos.forecasting import Forecast, forecast_kpi
+from intelligentos.catalog.models import Catalog, Kpi
+from intelligentos.clock import stamp
+from intelligentos.forecasting import MAX_HISTORY, Forecast, default_horizon, forecast_kpi
+from intelligentos.store import Store
 
 History = Sequence[tuple[str, float | None]]
 # Below this many KPIs, starting processes costs more than it saves.
 SERIAL_BELOW = 16
+# The cockpit saves what it has at least this often, so forecasts appear as they are made.
+SAVE_EVERY_SECONDS = 1.0
+# Background processes yield the cores to the cockpit and to everything else.
+BACKGROUND_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,37 @@ class ForecastJob:
     kpi: Kpi
     history: tuple[tuple[str, float | None], ...]
     horizon: int
+
+
+def jobs_for(
+    store: Store, kpis: Iterable[Kpi], as_of: date, horizon: int | None = None
+) -> list[ForecastJob]:
+    """One job per KPI: its latest observations and its horizon (``horizon`` or the KPI's
+    default as of ``as_of``)."""
+    return [
+        ForecastJob(
+            kpi, tuple(store.history(kpi.id, MAX_HISTORY)), horizon or default_horizon(kpi, as_of)
+        )
+        for kpi in kpis
+    ]
+
+
+def outdated(
+    catalog: Catalog,
+    latest: Mapping[str, str | None],
+    bases: Mapping[str, tuple[str | None, int]],
+    as_of: date,
+) -> list[Kpi]:
+    """KPIs with observations whose stored forecast is missing, was made before their latest
+    observation, or is for another horizon than today's default (the quarter moved on)."""
+    out = []
+    for kpi in catalog.kpis.values():
+        period = latest.get(kpi.id)
+        if period is None:
+            continue
+        if bases.get(kpi.id) != (period, default_horizon(kpi, as_of)):
+            out.append(kpi)
+    return out
 
 
 def _single_threaded_blas() -> None:
@@ -35,6 +80,11 @@ def _single_threaded_blas() -> None:
             os.environ.setdefault(name, "1")
 
 
+def _background_worker() -> None:
+    _single_threaded_blas()
+    os.nice(BACKGROUND_NICENESS)
+
+
 def _run(job: ForecastJob) -> Forecast:
     return forecast_kpi(job.kpi, job.history, job.horizon)
 
@@ -43,19 +93,74 @@ def forecast_many(
     jobs: Sequence[ForecastJob],
     workers: int | None = None,
     on_done: Callable[[Forecast], None] | None = None,
-) -> Iterator[Forecast]:
-    """Forecasts for ``jobs``, in their order; ``on_done`` hears of each as it completes."""
+    *,
+    background: bool = False,
+) -> Generator[Forecast, None, None]:
+    """Forecasts for ``jobs``, in their order; ``on_done`` hears of each as it completes.
+
+    ``background``: always in other processes, started fresh ("spawn": forking a process
+    that runs threads, as the cockpit does, can copy a held lock into the child) and at a
+    lower priority. Closing the iterator early cancels the jobs not yet started."""
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < SERIAL_BELOW:
+    if not background and (workers == 1 or len(jobs) < SERIAL_BELOW):
         for job in jobs:
             result = _run(job)
             if on_done:
                 on_done(result)
             yield result
         return
-    chunk = max(1, len(jobs) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded_blas) as pool:
+    if not jobs:
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        initializer=_background_worker if background else _single_threaded_blas,
+        mp_context=multiprocessing.get_context("spawn") if background else None,
+    )
+    finished = False
+    try:
+        chunk = max(1, len(jobs) // (workers * 8))
         for result in pool.map(_run, jobs, chunksize=chunk):
             if on_done:
                 on_done(result)
             yield result
+        finished = True
+    finally:
+        # Stopped early: drop the queued jobs and let the running ones end by themselves.
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def refresh_outdated(
+    store: Store,
+    catalog: Catalog,
+    latest: Mapping[str, str | None],
+    as_of: date,
+    clock: Callable[[], datetime],
+    stop: Callable[[], bool],
+    progress: Callable[[int, int], None],
+) -> int:
+    """Forecast, in the background, every KPI whose stored forecast is out of date, saving
+    as results come (``progress(done, total)`` after each save). Returns how many were
+    saved; ``stop()`` is asked between KPIs."""
+    kpis = outdated(catalog, latest, store.forecast_bases(), as_of)
+    if not kpis or stop():
+        return 0
+    jobs = jobs_for(store, kpis, as_of)
+    done = 0
+    batch: list[Forecast] = []
+    last_save = time.monotonic()
+    results = forecast_many(jobs, background=True)
+    try:
+        for result in results:
+            batch.append(result)
+            if stop():
+                break
+            if time.monotonic() - last_save >= SAVE_EVERY_SECONDS:
+                done += store.save_forecasts(batch, stamp(clock()))
+                batch, last_save = [], time.monotonic()
+                progress(done, len(jobs))
+        if batch and not stop():
+            done += store.save_forecasts(batch, stamp(clock()))
+            progress(done, len(jobs))
+    finally:
+        results.close()
+    return done

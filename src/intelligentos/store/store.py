@@ -20,7 +20,7 @@ from typing import Any
 from intelligentos.alerts import OPEN_STATES, Alert, Event, State
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
-from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
+from intelligentos.forecasting import Backtest, Forecast, ForecastPoint, Projection
 from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
     ALERT_COLUMNS,
@@ -540,6 +540,34 @@ class Store:
                 )
                 count += 1
         return count
+
+    def projections(self) -> dict[str, Projection]:
+        """Each stored forecast's last point (its horizon), by KPI: one indexed lookup each."""
+        rows = self.query(
+            "SELECT f.kpi_id, f.model, f.reliable, f.based_on, f.horizon, p.period, p.mean, "
+            "p.lo80, p.hi80 FROM forecasts AS f JOIN forecast_points AS p "
+            "ON p.kpi_id = f.kpi_id AND p.period = "
+            "(SELECT max(period) FROM forecast_points WHERE kpi_id = f.kpi_id)"
+        )
+        return {
+            r["kpi_id"]: Projection(
+                r["kpi_id"],
+                r["model"],
+                bool(r["reliable"]),
+                r["based_on"],
+                r["horizon"],
+                r["period"],
+                r["mean"],
+                r["lo80"],
+                r["hi80"],
+            )
+            for r in rows
+        }
+
+    def forecast_bases(self) -> dict[str, tuple[str | None, int]]:
+        """What each stored forecast was made from and for: (latest period, horizon)."""
+        rows = self.query("SELECT kpi_id, based_on, horizon FROM forecasts")
+        return {r["kpi_id"]: (r["based_on"], r["horizon"]) for r in rows}
 
     def forecasts(self, kpi_ids: Iterable[str] | None = None) -> list[StoredForecast]:
         """Stored forecasts (of these KPIs), in catalog order, each with its points."""

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
+from textual.worker import get_current_worker
 
 from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
 from intelligentos.clock import parse_stamp, utc_naive
@@ -38,6 +39,8 @@ from intelligentos.tui.dialogs import Prompt, PromptDialog
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.messages import (
     DataLoaded,
+    ForecastsEnded,
+    ForecastsSaved,
     IntegrityFailed,
     LifecycleApplied,
     OpenLineage,
@@ -95,6 +98,7 @@ class CockpitApp(App[None]):
         window: int = 30,
         user: str | None = None,
         bell: bool | None = None,
+        forecasts: bool | None = None,
     ) -> None:
         super().__init__()
         self.store_path = Path(store_path)
@@ -104,6 +108,7 @@ class CockpitApp(App[None]):
         self.requested_theme = theme_name
         self.user = acting_user(user, self.settings)
         self.ring_bell = self.settings.cockpit.bell if bell is None else bell
+        self.forecasting = self.settings.cockpit.forecasts if forecasts is None else forecasts
         # Through the app, so that a clock swapped in later (tests) reaches the services.
         self.services = DataService(self.store_path, lambda: self.clock(), as_of)
         self.alert_service: AlertService | None = None
@@ -118,6 +123,9 @@ class CockpitApp(App[None]):
         self.refreshing = False
         self.refresh_again = False
         self.stale_while_paused = False
+        # Background forecasting: at most one run; data that changes meanwhile runs it again.
+        self.forecasts_running = False
+        self.forecast_again = False
         self.loads = 0
         self.snooze_timer: Timer | None = None
         self.stop_watching = threading.Event()
@@ -234,6 +242,8 @@ class CockpitApp(App[None]):
         if self.loads == 0:
             self.call_after_refresh(self._prewarm)
         self.loads += 1
+        if data.evaluated:
+            self.update_forecasts()
 
     @work(group="prewarm", exit_on_error=False)
     async def _prewarm(self) -> None:
@@ -253,6 +263,50 @@ class CockpitApp(App[None]):
         if self.refresh_again:
             self.refresh_again = False
             self.request_refresh()
+
+    # --- forecasts ---------------------------------------------------------------------------
+
+    def update_forecasts(self) -> None:
+        """Bring the out-of-date forecasts up to date, off the UI (other processes)."""
+        if not self.forecasting or self.data is None:
+            return
+        if self.forecasts_running:
+            self.forecast_again = True
+            return
+        self.forecasts_running = True
+        self.forecast_outdated(self.data)
+
+    @work(thread=True, group="forecasts", exit_on_error=False)
+    def forecast_outdated(self, data: CockpitData) -> None:
+        worker = get_current_worker()
+
+        def stop() -> bool:
+            return worker.is_cancelled or self.stop_watching.is_set()
+
+        def saved(done: int, total: int) -> None:
+            self.post_message(ForecastsSaved(done, total))
+
+        try:
+            self.services.refresh_forecasts(data, stop, saved)
+        except (StoreError, sqlite3.Error, OSError, RuntimeError) as error:
+            # Forecasts are an extra: the cockpit stays up and says why they stopped.
+            self.post_message(ForecastsEnded(f"Forecasts stopped: {error}"))
+            return
+        self.post_message(ForecastsEnded())
+
+    @on(ForecastsSaved)
+    def _forecasts_saved(self) -> None:
+        # Re-evaluate (the forecast rule) and show the new projections.
+        self.request_refresh()
+
+    @on(ForecastsEnded)
+    def _forecasts_ended(self, message: ForecastsEnded) -> None:
+        self.forecasts_running = False
+        if message.problem and not self.stop_watching.is_set():
+            self.notify(message.problem, severity="warning", markup=False)
+        if self.forecast_again:
+            self.forecast_again = False
+            self.update_forecasts()
 
     @on(IntegrityFailed)
     def _integrity_failed(self, message: IntegrityFailed) -> None:

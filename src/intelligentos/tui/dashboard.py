@@ -147,7 +147,7 @@ class DashboardScreen(CockpitScreen):
         self.snaps = snaps
         flashing = data.flashing_kpis
         for card in self.query(CeoCard):
-            card.show(snaps.get(card.kpi.id))
+            card.show(snaps.get(card.kpi.id), data.projected(card.kpi.id))
             alerting = card.kpi.id in flashing
             if alerting != card.has_class("-alerting"):
                 card.set_class(alerting, "-alerting")
@@ -195,7 +195,12 @@ class DashboardScreen(CockpitScreen):
         catalog = self.data.catalog
         function = catalog.functions.get(snap.kpi.owner_function or "")
         agent = catalog.agents.get(snap.kpi.owner_agent or "")
-        card.show(snap, function.name if function else "—", agent.name if agent else "—")
+        card.show(
+            snap,
+            function.name if function else "—",
+            agent.name if agent else "—",
+            self.data.projected(snap.kpi.id),
+        )
 
     @on(KpiSelected)
     def _on_kpi_selected(self, event: KpiSelected) -> None:

@@ -10,6 +10,7 @@ from textual.message import Message
 from intelligentos.alerts import Alert, Event
 from intelligentos.services.data import CockpitData, History
 from intelligentos.store import Store
+from intelligentos.store.store import StoredForecast
 
 
 @dataclass
@@ -59,9 +60,13 @@ class LifecycleApplied(Message):
 
 @dataclass
 class HistoryLoaded(Message):
+    """A KPI's history for the lineage chart, and its stored forecast read with it (None:
+    no forecast stored)."""
+
     kpi_id: str
     zoom: int | None
     history: History
+    forecast: StoredForecast | None = None
 
 
 @dataclass
@@ -89,3 +94,18 @@ class KpiSelected(Message):
     """A KPI became the selection (row highlighted or card focused)."""
 
     kpi_id: str
+
+
+@dataclass
+class ForecastsSaved(Message):
+    """The background forecaster stored ``done`` of ``total`` out-of-date forecasts."""
+
+    done: int
+    total: int
+
+
+@dataclass
+class ForecastsEnded(Message):
+    """A background forecasting run finished; ``problem`` when it failed."""
+
+    problem: str | None = None

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from intelligentos.catalog.models import Kpi
 from intelligentos.charts import sparkline
-from intelligentos.cockpit import KpiSnapshot
+from intelligentos.cockpit import KpiSnapshot, ProjectedValue
 from intelligentos.detection import Status
 from intelligentos.formatting import literal
 from intelligentos.tui.messages import KpiSelected, OpenLineage
@@ -137,14 +137,17 @@ class CeoCard(Widget, can_focus=True):
         super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card")
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
+        self.projected: ProjectedValue | None = None
         # On between beats and once the pulse settles: a steady highlight, also with
         # reduced motion, where no beat ever comes.
         self.pulse_on = True
 
-    def show(self, snap: KpiSnapshot | None) -> None:
+    def show(self, snap: KpiSnapshot | None, projected: ProjectedValue | None = None) -> None:
         self.snap = snap
+        self.projected = projected
         if snap is not None:
             self.kpi = snap.kpi  # the catalog may have been re-synced (a new name)
+        self.tooltip = Text(projected.text.capitalize()) if projected else None
         self.refresh()
 
     def _shown_name(self, width: int) -> str:
@@ -163,9 +166,13 @@ class CeoCard(Widget, can_focus=True):
             return Text.assemble(name, "\n", Text("…", style="dim"))
         line = Text.assemble(glyph(self, self.snap.status), " ", (self.snap.value_text, "bold"))
         change = f" {self.snap.change_text}"
-        # A change cut mid-number ("+2.5…") misleads: it is shown whole or not at all.
-        if line.cell_len + len(change) <= width:
+        ahead = f" {self.projected.short_text}" if self.projected else ""
+        # A number cut in the middle ("+2.5…") misleads: each is shown whole or not at all,
+        # and the projection (rarer, and the earlier warning) before the change.
+        if line.cell_len + len(change) + len(ahead) <= width:
             line.append(change, style="dim")
+        if ahead and self.projected and line.cell_len + len(ahead) <= width:
+            line.append(ahead, style=status_colour(self, self.projected.status))
         line.truncate(width, overflow="ellipsis")
         return Text.assemble(name, "\n", line)
 
@@ -545,7 +552,13 @@ class SelectionCard(Static):
     def on_mount(self) -> None:
         self.border_title = Text("Selected")
 
-    def show(self, snap: KpiSnapshot | None, owner: str, agent: str) -> None:
+    def show(
+        self,
+        snap: KpiSnapshot | None,
+        owner: str,
+        agent: str,
+        projected: ProjectedValue | None = None,
+    ) -> None:
         if snap is None:
             self.update(Text("Select a KPI", style="dim"))
             return
@@ -561,6 +574,10 @@ class SelectionCard(Static):
         text.append(f"  {snap.change_vs_previous_text}\n")
         text.append(f"{snap.gap_text}\n")
         text.append(f"{snap.thresholds_text}\n")
+        if projected is not None:
+            text.append(
+                projected.text.capitalize() + "\n", style=status_colour(self, projected.status)
+            )
         # Dim only when it matters least: a stale KPI's age is the news.
         fresh_style = "" if snap.status is Status.STALE else "dim"
         text.append(f"{kpi.frequency.value}, {snap.freshness_text}\n", style=fresh_style)
