@@ -183,9 +183,7 @@ def test_lifecycle_open_acknowledge_hold_resolve(store: Store):
 
     stored_forecast(store, mean=30.0, spread=2.0)  # 80 %: 28–32, wholly below 36 (warning)
     opened = evaluate_store(store, catalog, NOW).opened
-    assert [(a.kpi_id, a.rule, a.severity) for a in opened] == [
-        (KPI, "forecast", Severity.WARNING)
-    ]
+    assert [(a.kpi_id, a.rule, a.severity) for a in opened] == [(KPI, "forecast", Severity.WARNING)]
     alert = opened[0]
     assert "projected to miss target by 2026-12-31" in alert.message
 

@@ -9,6 +9,7 @@ fresh processes, stoppable between KPIs, saving as it goes).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -85,6 +86,16 @@ def _background_worker() -> None:
     os.nice(BACKGROUND_NICENESS)
 
 
+def _start_resource_tracker() -> None:
+    """multiprocessing's resource tracker (a process of its own, started once) is handed
+    ``sys.stderr``'s descriptor; a TUI captures ``sys.stderr`` in an object without one, and
+    the start fails ("bad value(s) in fds_to_keep"). Start it with the real stderr."""
+    from multiprocessing import resource_tracker
+
+    with contextlib.redirect_stderr(sys.__stderr__):
+        resource_tracker.ensure_running()
+
+
 def _run(job: ForecastJob) -> Forecast:
     return forecast_kpi(job.kpi, job.history, job.horizon)
 
@@ -111,6 +122,8 @@ def forecast_many(
         return
     if not jobs:
         return
+    if background:
+        _start_resource_tracker()
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         initializer=_background_worker if background else _single_threaded_blas,

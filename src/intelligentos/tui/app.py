@@ -288,8 +288,9 @@ class CockpitApp(App[None]):
 
         try:
             self.services.refresh_forecasts(data, stop, saved)
-        except (StoreError, sqlite3.Error, OSError, RuntimeError) as error:
-            # Forecasts are an extra: the cockpit stays up and says why they stopped.
+        except Exception as error:
+            # Forecasts are an extra: whatever stops them (the store, a process pool that
+            # breaks), the cockpit stays up, says why, and tries again with the next data.
             self.post_message(ForecastsEnded(f"Forecasts stopped: {error}"))
             return
         self.post_message(ForecastsEnded())
