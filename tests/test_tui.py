@@ -185,8 +185,10 @@ async def test_kpi_details_show_formula_owner_rules_and_chart(app):
         assert kpi.formula[:30] in details
         agent = app.data.catalog.agents[kpi.owner_agent]
         assert agent.name in details and agent.rules[0][:30] in details
-        chart = str(screen.query_one("#chart").render())
-        assert "┄" in chart and "target" in chart
+        plot = str(screen.query_one("#forecast-plot").render())
+        assert "━" in plot  # the target line
+        key = str(screen.query_one("#chart-key").render())
+        assert "target" in key and "critical" in key
         assert len(screen.history) == 90
         await pilot.press("z")
         await settle(pilot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -15,7 +16,6 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from intelligentos.catalog.models import Catalog
-from intelligentos.charts import history_chart
 from intelligentos.cockpit import NodeStatus, dependents
 from intelligentos.detection import Status
 from intelligentos.formatting import format_value, literal
@@ -26,10 +26,13 @@ from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.messages import HistoryLoaded
 from intelligentos.tui.widgets import BREAKPOINTS, glyph
 
+if TYPE_CHECKING:
+    from intelligentos.store.store import StoredForecast
+    from intelligentos.tui.forecast_chart import ForecastPanel
+
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
 EAGER_NODES = 60  # nodes built when a lineage opens (a screenful); the rest on demand
 WIDE_BRANCH = 60  # a branch with more children than this opens on demand
-CHART_HEIGHT = 8
 TROUBLE = (Status.WARNING, Status.CRITICAL, Status.STALE)
 
 
@@ -79,6 +82,7 @@ class LineageScreen(CockpitScreen):
         self.zoom = ZOOMS[1]
         self.history: list[tuple[str, float | None]] = []
         self.history_kpi: str | None = None
+        self.forecast: StoredForecast | None = None  # the history KPI's stored forecast
         self.details_kpi: str | None = None  # the KPI whose details are shown
         self.lineage_catalog: Catalog | None = None  # the catalog the tree was built from
         self.orphaned = False
@@ -98,13 +102,17 @@ class LineageScreen(CockpitScreen):
             self.query_one(LineageTree).focus()
 
     def compose(self) -> ComposeResult:
+        # textual-plotext is not on the cockpit's launch path: imported here, when the screen
+        # is first built (the navigator has usually imported it in a thread by then).
+        from intelligentos.tui.forecast_chart import ForecastPanel
+
         yield CockpitHeader(id="header")
         yield Static(id="breadcrumbs")
         with Horizontal(id="lineage-body"):
             yield LineageTree(Text(""), id="lineage-tree")
             with VerticalScroll(id="details"):
                 yield Static(id="details-text")
-                yield Static(id="chart")
+                yield ForecastPanel(id="chart")
                 yield Static(id="observations")
         yield Footer()
 
@@ -276,7 +284,7 @@ class LineageScreen(CockpitScreen):
                 self.load_history(node.id, self.zoom)
         else:
             self.details_kpi = None
-            self.query_one("#chart", Static).update("")
+            self._chart().clear()
             self.query_one("#observations", Static).update("")
             text.append(f"{node.detail or node.kind}\n", style="dim")
             text.append(literal(node.label) + "\n\n", style="bold")
@@ -346,45 +354,44 @@ class LineageScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def load_history(self, kpi_id: str, zoom: int) -> None:
-        history = self.cockpit.services.history(kpi_id, zoom or None)
-        self.post_message(HistoryLoaded(kpi_id, zoom, history))
+        """The KPI's history and its stored forecast, read together: a refresh reloads
+        both, so a forecast another process wrote shows with the history it follows."""
+        services = self.cockpit.services
+        history = services.history(kpi_id, zoom or None)
+        store = services.store
+        stored = store.forecasts([kpi_id]) if store is not None else []
+        self.post_message(HistoryLoaded(kpi_id, zoom, history, stored[0] if stored else None))
 
     @on(HistoryLoaded)
     def _history_loaded(self, message: HistoryLoaded) -> None:
         if (message.kpi_id, message.zoom) != (self.details_kpi, self.zoom):
             return  # for a KPI or zoom no longer shown
         self.history, self.history_kpi = message.history, message.kpi_id
+        self.forecast = message.forecast
         self._draw_chart()
+
+    def _chart(self) -> ForecastPanel:
+        from intelligentos.tui.forecast_chart import ForecastPanel
+
+        return self.query_one("#chart", ForecastPanel)
 
     def _draw_chart(self) -> None:
         kpi = self._data().catalog.kpis.get(self.history_kpi or "")
-        chart = self.query_one("#chart", Static)
-        if kpi is None or not self.history:
-            chart.update(Text("No observations yet.", style="dim"))
+        if kpi is None:
+            self._chart().clear()
             return
-        width = max(self.query_one("#details").size.width - 4, 10)
-        values = [v for _, v in self.history]
-        rows = history_chart(values, width, CHART_HEIGHT, target=kpi.target)
-        zoom = f"last {self.zoom}" if self.zoom else "all"
-        text = Text(
-            f"\nHistory ({zoom} periods; ┄ target {format_value(kpi.target, kpi.unit)}; z zooms)\n",
-            style="dim",
+        stored = self.forecast
+        self._chart().show(
+            kpi,
+            self.history,
+            self.zoom,
+            stored.forecast if stored else None,
+            stored.made_at if stored else None,
         )
-        for row in rows:
-            text.append(row + "\n", style="bold")
-        text.append(f"{self.history[0][0]}", style="dim")
-        text.append(
-            f"{self.history[-1][0]:>{max(width - len(self.history[0][0]), 1)}}\n", style="dim"
-        )
-        chart.update(text)
-        latest = Text("\nLatest observations\n", style="dim")
+        latest = Text("\nLatest observations\n" if self.history else "", style="dim")
         for period, value in reversed(self.history[-6:]):
             latest.append(f"  {period}  {format_value(value, kpi.unit):>10}\n")
         self.query_one("#observations", Static).update(latest)
-
-    def on_resize(self) -> None:
-        if self.history:
-            self._draw_chart()
 
     # --- navigation ------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from typing import TYPE_CHECKING
 
 from intelligentos.tui.alerts_screen import AlertsScreen
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from intelligentos.tui.app import CockpitApp
 
 JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
+CHART_MODULE = "intelligentos.tui.forecast_chart"  # imported by prewarm, off the event loop
 
 
 class Navigator:
@@ -43,9 +46,13 @@ class Navigator:
 
     async def prewarm(self) -> None:
         """Compose the lineage screen without showing it (updates are batched), so the
-        first drill-down is as quick as the later ones. Only an optimisation: skipped
-        when the user has already moved on."""
+        first drill-down is as quick as the later ones. Its chart module (textual-plotext,
+        about 45 ms to import, kept off the launch path) is imported in a thread first, so
+        the event loop does not wait for it. Only an optimisation: skipped when the user has
+        already moved on."""
         app = self.app
+        # Only the import runs in the thread: no widget is touched off the event loop.
+        await asyncio.to_thread(importlib.import_module, CHART_MODULE)
         if self.lineage_screen is not None or not isinstance(app.screen, DashboardScreen):
             return
         if not app.is_running or app.stop_watching.is_set():
