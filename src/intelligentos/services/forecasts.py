@@ -10,14 +10,17 @@ fresh processes, stoppable between KPIs, saving as it goes).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from intelligentos.catalog.models import Catalog, Kpi
 from intelligentos.clock import stamp
@@ -27,6 +30,10 @@ from intelligentos.store import Store
 History = Sequence[tuple[str, float | None]]
 # Below this many KPIs, starting processes costs more than it saves.
 SERIAL_BELOW = 16
+# KPIs per task sent to a process (about a third of a second of work), and tasks queued per
+# process: enough to keep every core busy, few enough to stop within a batch.
+BATCH = 8
+BATCHES_AHEAD = 3
 # The cockpit saves what it has at least this often, so forecasts appear as they are made.
 SAVE_EVERY_SECONDS = 1.0
 # Background processes yield the cores to the cockpit and to everything else.
@@ -40,17 +47,35 @@ class ForecastJob:
     horizon: int
 
 
-def jobs_for(
-    store: Store, kpis: Iterable[Kpi], as_of: date, horizon: int | None = None
-) -> list[ForecastJob]:
-    """One job per KPI: its latest observations and its horizon (``horizon`` or the KPI's
-    default as of ``as_of``)."""
-    return [
-        ForecastJob(
-            kpi, tuple(store.history(kpi.id, MAX_HISTORY)), horizon or default_horizon(kpi, as_of)
-        )
-        for kpi in kpis
-    ]
+class JobSource(Protocol):
+    """Jobs that know how many they are (a list, or :class:`Jobs`)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[ForecastJob]: ...
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The jobs for some KPIs; each KPI's history is read only when its job is next, so
+    memory stays bounded however many KPIs there are."""
+
+    store: Store
+    kpis: tuple[Kpi, ...]
+    as_of: date
+    horizon: int | None = None  # None: each KPI's default as of ``as_of``
+
+    def __len__(self) -> int:
+        return len(self.kpis)
+
+    def __iter__(self) -> Iterator[ForecastJob]:
+        for kpi in self.kpis:
+            history = tuple(self.store.history(kpi.id, MAX_HISTORY))
+            yield ForecastJob(kpi, history, self.horizon or default_horizon(kpi, self.as_of))
+
+
+def jobs_for(store: Store, kpis: Iterable[Kpi], as_of: date, horizon: int | None = None) -> Jobs:
+    return Jobs(store, tuple(kpis), as_of, horizon)
 
 
 def outdated(
@@ -100,8 +125,12 @@ def _run(job: ForecastJob) -> Forecast:
     return forecast_kpi(job.kpi, job.history, job.horizon)
 
 
+def _run_batch(jobs: list[ForecastJob]) -> list[Forecast]:
+    return [_run(job) for job in jobs]
+
+
 def forecast_many(
-    jobs: Sequence[ForecastJob],
+    jobs: JobSource,
     workers: int | None = None,
     on_done: Callable[[Forecast], None] | None = None,
     *,
@@ -109,9 +138,12 @@ def forecast_many(
 ) -> Generator[Forecast, None, None]:
     """Forecasts for ``jobs``, in their order; ``on_done`` hears of each as it completes.
 
+    Jobs go to the processes in small batches, a few batches ahead of the results, so the
+    jobs are taken from ``jobs`` (on the calling thread) only as they are needed, and
+    stopping early (closing this generator) waits for at most the batches running.
     ``background``: always in other processes, started fresh ("spawn": forking a process
     that runs threads, as the cockpit does, can copy a held lock into the child) and at a
-    lower priority. Closing the iterator early cancels the jobs not yet started."""
+    lower priority."""
     workers = workers or os.cpu_count() or 1
     if not background and (workers == 1 or len(jobs) < SERIAL_BELOW):
         for job in jobs:
@@ -129,17 +161,42 @@ def forecast_many(
         initializer=_background_worker if background else _single_threaded_blas,
         mp_context=multiprocessing.get_context("spawn") if background else None,
     )
+    queue = iter(jobs)
+    running: deque[Future[list[Forecast]]] = deque()
+
+    def submit() -> None:
+        batch = list(itertools.islice(queue, BATCH))
+        if batch:
+            running.append(pool.submit(_run_batch, batch))
+
     finished = False
     try:
-        chunk = max(1, len(jobs) // (workers * 8))
-        for result in pool.map(_run, jobs, chunksize=chunk):
-            if on_done:
-                on_done(result)
-            yield result
+        for _ in range(workers * BATCHES_AHEAD):
+            submit()
+        while running:
+            results = running.popleft().result()
+            submit()
+            for result in results:
+                if on_done:
+                    on_done(result)
+                yield result
         finished = True
     finally:
-        # Stopped early: drop the queued jobs and let the running ones end by themselves.
+        if not finished:
+            _stop_now(pool)
         pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Stopped early (the cockpit is quitting): end the processes mid-batch rather than let
+    the interpreter's exit wait for them. They hold nothing but their current forecasts."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.terminate()
 
 
 def refresh_outdated(
