@@ -10,6 +10,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from intelligentos.bootstrap import init_store
+from intelligentos.clock import stamp
 from intelligentos.demo import DEFAULT_SEED
 from intelligentos.tui.app import CockpitApp
 
@@ -23,6 +24,7 @@ SHOTS: list[Shot] = [
     ("dashboard-120x40", (120, 40), "intelligentos-dark", None),
     ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
     ("lineage-120x40", (120, 40), "intelligentos-dark", "win_rate"),
+    ("lineage-forecast-120x40", (120, 40), "intelligentos-dark", "cash_runway"),
     ("theme-intelligentos-light", (120, 40), "intelligentos-light", None),
     ("theme-intelligentos-contrast", (120, 40), "intelligentos-contrast", None),
 ]
@@ -39,7 +41,10 @@ async def settle(pilot: Pilot[None]) -> None:
 
 async def _shoot(store: Path, config: Path, out: Path, shot: Shot) -> Path:
     stem, size, theme, lineage_of = shot
-    app = CockpitApp(store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config)
+    # The forecasts are made beforehand, at the same fixed time, so every shot shows the same.
+    app = CockpitApp(
+        store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config, forecasts=False
+    )
     app.animation_level = "none"  # a steady highlight instead of a pulse: stable images
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
@@ -56,5 +61,15 @@ def take_screenshots(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "demo.db"
         init_store(store, end=SHOT_END, seed=DEFAULT_SEED)
+        _forecast_everything(store)
         config = Path(scratch) / "config"
         return [asyncio.run(_shoot(store, config, out, shot)) for shot in SHOTS]
+
+
+def _forecast_everything(path: Path) -> None:
+    from intelligentos.services.forecasts import forecast_many, jobs_for
+    from intelligentos.store import Store
+
+    with Store.open(path) as store:
+        jobs = jobs_for(store, store.read_catalog().kpis.values(), SHOT_END)
+        store.save_forecasts(list(forecast_many(jobs)), stamp(SHOT_NOW))
