@@ -343,6 +343,7 @@ def alert_of(rule: Rule, kpi_id: str | None, value, expected, deviation, period,
         (Rule.STALE, "earned_media_mentions", 12.0, None, 8.0, "1 period late"),
         (Rule.STALE, "mql_to_sql", 16.5, None, 12.0, "12 d without data"),
         (Rule.STALE_SOURCE, None, None, None, 1.0, "1 KPI stale"),
+        (Rule.FORECAST, "revenue_growth", 35.0, 40.0, 0.125, "projected 12.5 % below target"),
     ],
 )
 def test_deviation_text_per_rule(rule, kpi_id, value, expected, deviation, text):

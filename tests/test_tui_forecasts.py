@@ -7,12 +7,20 @@ import asyncio
 import time
 from pathlib import Path
 
+from intelligentos.alerts import State
 from intelligentos.clock import stamp
 from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
 from intelligentos.store import Store
 from intelligentos.tui.widgets import CeoCard, SelectionCard
 
-from .tui_helpers import FIXED_NOW, insert_from_another_process, make_app, settle
+from .tui_helpers import (
+    FIXED_NOW,
+    insert_from_another_process,
+    make_app,
+    open_alerts,
+    select_alert,
+    settle,
+)
 
 SIZE = (120, 40)
 KPI = "revenue_growth"  # a CEO KPI: higher is better, target 40 %, warning beyond 36 %
@@ -101,3 +109,26 @@ async def test_the_cockpit_forecasts_in_the_background_and_again_after_new_data(
         insert_from_another_process(demo_store, [(KPI, "2026-12-01", 43.0)])
         await wait_until(pilot, lambda: bases(app)[KPI][0] == "2026-12-01")
         await wait_until(pilot, lambda: not app.forecasts_running)
+
+
+async def test_a_projected_miss_is_an_alert_like_any_other(demo_store: Path, tmp_path: Path):
+    """The early warning fires in the cockpit from a stored forecast, shows on the alerts
+    screen in words, and is acknowledged with the same key as every alert."""
+    store_forecast(demo_store, KPI, mean=34.0)  # 80 %: 32.5–35.5, wholly beyond 36 %
+    app = make_app(demo_store, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_alerts(pilot)
+        early = next(a for a in app.data.open_alerts if a.rule == "forecast")
+        assert early.kpi_id == KPI and early.needs_attention
+        await select_alert(pilot, early.id)
+        detail = str(screen.query_one("#alerts-detail").render())
+        assert "projected to miss target by 2026-12-31" in detail
+        await pilot.press("A")
+        await pilot.pause()
+        app.screen.query_one("#answer").value = "pipeline review on Monday"
+        await pilot.press("enter")
+        await settle(pilot)
+    with Store.open(demo_store) as store:
+        stored = store.alert(early.id)
+    assert stored.state is State.ACKNOWLEDGED
+    assert stored.ack_note == "pipeline review on Monday"

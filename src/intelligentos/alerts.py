@@ -341,7 +341,7 @@ def _side(alert: Alert) -> str:
 
 def deviation_text(alert: Alert, kpi: Kpi | None) -> str:
     """The deviation in the rule's own terms. ``deviation`` holds the adverse shortfall as a
-    fraction of the target (target), the robust z-score (anomaly), the latest point's
+    fraction of the target (target; forecast, for the projected value), the robust z-score (anomaly), the latest point's
     distance from the centre line in σ (drift), days since the last observation (stale) or
     the number of stale KPIs fed (stale-source): a bare number would mix all of these."""
     deviation = alert.deviation
@@ -350,14 +350,16 @@ def deviation_text(alert: Alert, kpi: Kpi | None) -> str:
         return f"∞ σ {_side(alert)} median"
     if deviation is None or math.isnan(deviation):
         return "—"
-    if alert.rule == Rule.TARGET:
+    if alert.rule in (Rule.TARGET, Rule.FORECAST):
         if kpi is not None and kpi.direction is Direction.HIGHER:
             side = "below"
         elif kpi is not None and kpi.direction is Direction.LOWER:
             side = "above"
         else:
             side = _side(alert)
-        return f"{deviation * 100:.1f} % {side} target"
+        shortfall = f"{deviation * 100:.1f} % {side} target"
+        # A forecast alert's value is the projection at the horizon, not a measurement.
+        return f"projected {shortfall}" if alert.rule == Rule.FORECAST else shortfall
     if alert.rule == Rule.ANOMALY:
         return f"{abs(deviation):.1f} σ {'below' if deviation < 0 else 'above'} median"
     if alert.rule == Rule.DRIFT:
