@@ -13,6 +13,7 @@ from intelligentos.bootstrap import init_store
 from intelligentos.catalog import load_catalog
 from intelligentos.store import SCHEMA_VERSION, Observation, Store, StoreError, create_store
 from intelligentos.store.schema import CATALOG_TABLES
+from intelligentos.store.store import identify_store
 
 
 def digest(path: Path) -> str:
@@ -177,3 +178,32 @@ def test_create_store_is_atomic_when_building_fails(tmp_path, mini_catalog):
         create_store(path, catalog, broken_rows())
     assert not path.exists()
     assert list(tmp_path.iterdir()) == [mini_catalog]
+
+
+def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo_store: Path):
+    """POSIX advisory locks belong to the process, and closing *any* descriptor of the file
+    releases them all. Checking a store must not open the file outside SQLite: if it did,
+    opening a second Store in a process that already has one (a test, a tool) would let
+    another process think it holds the last connection and delete the WAL index under it."""
+    import subprocess
+    import sys
+
+    with Store.open(demo_store) as first:
+        first.forecast_bases()  # the first connection holds its shared lock from here on
+        shm = demo_store.with_name(demo_store.name + "-shm")
+        assert shm.exists()
+        identify_store(demo_store)
+        # Another process opens and closes the store: were it the only user, it would
+        # checkpoint and delete the WAL and its index on closing.
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                "c.execute('SELECT count(*) FROM kpis').fetchone(); c.close()",
+                str(demo_store),
+            ],
+            check=True,
+        )
+        assert shm.exists()
+        first.forecast_bases()

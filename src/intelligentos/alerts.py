@@ -341,9 +341,10 @@ def _side(alert: Alert) -> str:
 
 def deviation_text(alert: Alert, kpi: Kpi | None) -> str:
     """The deviation in the rule's own terms. ``deviation`` holds the adverse shortfall as a
-    fraction of the target (target; forecast, for the projected value), the robust z-score (anomaly), the latest point's
-    distance from the centre line in σ (drift), days since the last observation (stale) or
-    the number of stale KPIs fed (stale-source): a bare number would mix all of these."""
+    fraction of the target (target; forecast, of the projected value), the robust z-score
+    (anomaly), the latest point's distance from the centre line in σ (drift), days since
+    the last observation (stale) or the number of stale KPIs fed (stale-source):
+    a bare number would mix all of these."""
     deviation = alert.deviation
     if alert.rule == Rule.ANOMALY and deviation is None and alert.value is not None:
         # An infinite z (a constant history) is stored as no deviation.

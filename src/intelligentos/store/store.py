@@ -40,7 +40,6 @@ from intelligentos.store.schema import (
     set_user_version,
 )
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 LOCK_PATIENCE_SECONDS = 60.0
 NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
@@ -82,16 +81,19 @@ def identify_store(path: Path) -> int:
         raise StoreError(f"No KPI store at {path}; create one with `intelligentos-tui init`.")
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a KPI store file.")
+    # Only SQLite opens the file: POSIX locks belong to the process, and closing any other
+    # descriptor of it would drop the locks of this process's open connections.
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+        empty = path.stat().st_size == 0
+        readable = os.access(path, os.R_OK)
     except OSError as error:
         raise StoreError(f"{path} cannot be read: {error.strerror}.") from error
-    if header != SQLITE_HEADER:
-        what = "an empty file" if not header else "not a SQLite database"
+    if empty:
         raise StoreError(
-            f"{path} is {what}, not an IntelligentOS KPI store; it was left untouched."
+            f"{path} is an empty file, not an IntelligentOS KPI store; it was left untouched."
         )
+    if not readable:
+        raise StoreError(f"{path} cannot be read: Permission denied.")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as error:
