@@ -14,8 +14,10 @@ already on when Δp < 0 (above the target when it is exactly on it). A lever's o
 what the lever says: contributions of levers below it do not move it.
 
 Values outside the unit's plausible range are clamped and flagged: percentages 0–100 (no
-upper bound when the target itself is above 100 %, as for net revenue retention), scores
-−100…100, and no negative durations, counts, money or ratios.
+upper bound when the target itself is above 100 %, as for net revenue retention, or is
+100 % on a KPI that is not higher-is-better, as for budget variance), scores −100…100, and
+no negative durations, counts, money or ratios. Each KPI passes up the change of the value
+it shows (clamped, or stopped at a band target), so what is shown is what moves the parent.
 
 Pure Python: no SQL, no Textual.
 """
@@ -53,7 +55,7 @@ class Lever:
 
     @property
     def text(self) -> str:
-        number = f"{self.amount:g}"
+        number = repr(self.amount).removesuffix(".0")  # exact: the text parses back the same
         return f"{self.kpi_id}{self.change.value}{number}{'%' if self.relative else ''}"
 
     def apply(self, current: float) -> float:
@@ -64,7 +66,7 @@ class Lever:
 
 
 _LEVER = re.compile(
-    r"^\s*(?P<kpi>[A-Za-z0-9_.\-]+)\s*(?P<op>\+=|-=|=)\s*(?P<number>[^%\s]+)\s*(?P<pct>%?)\s*$"
+    r"^\s*(?P<kpi>[A-Za-z0-9_.\-]+?)\s*(?P<op>\+=|-=|=)\s*(?P<number>[^%\s]+)\s*(?P<pct>%?)\s*$"
 )
 
 
@@ -125,8 +127,15 @@ def moved(kpi: Kpi, value: float, delta_p: float) -> float:
 
 
 def plausible_range(kpi: Kpi) -> tuple[float, float]:
+    """The values a KPI's unit allows: percentages 0–100 (no upper bound when the target is
+    above 100 %, or exactly 100 % on a KPI that is not higher-is-better: values then lie on
+    both sides of 100 %, as for net revenue retention or budget variance), scores −100…100,
+    and nothing negative for durations, counts, money and ratios."""
     if kpi.unit is Unit.PERCENT:
-        return (0.0, math.inf if kpi.target > 100 else 100.0)
+        open_above = kpi.target > 100 or (
+            kpi.target == 100 and kpi.direction is not Direction.HIGHER
+        )
+        return (0.0, math.inf if open_above else 100.0)
     if kpi.unit is Unit.SCORE:
         return (-100.0, 100.0)
     return (0.0, math.inf)
@@ -179,10 +188,12 @@ class Outcome:
 
 @dataclass
 class Tree:
-    """The roll-up tree of a catalog, checked once: parents, and weights."""
+    """The roll-up tree of a catalog, checked once: parents, and weights. Build it once per
+    catalog and pass it to :func:`simulate` / :func:`goal_seek` to recompute quickly."""
 
     catalog: Catalog
     parents: dict[str, str] = field(init=False)
+    _chains: dict[str, tuple[str, ...]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         kpis = self.catalog.kpis
@@ -197,7 +208,11 @@ class Tree:
         return kpi
 
     def chain(self, kpi_id: str) -> list[str]:
-        """The KPIs above ``kpi_id``, nearest first; raises on a cycle."""
+        """The KPIs above ``kpi_id``, nearest first; raises on a cycle (a store whose
+        ``kpis`` table was edited by hand: the catalog's own checks refuse cycles)."""
+        known = self._chains.get(kpi_id)
+        if known is not None:
+            return list(known)
         chain: list[str] = []
         seen = {kpi_id}
         current = kpi_id
@@ -210,57 +225,72 @@ class Tree:
             chain.append(parent)
             seen.add(parent)
             current = parent
+        self._chains[kpi_id] = tuple(chain)
         return chain
+
+
+def _start(kpi: Kpi, current: Mapping[str, float | None]) -> float:
+    value = current.get(kpi.id)
+    if value is None or not math.isfinite(value):
+        raise ScenarioError(f"{kpi.name} ({kpi.id}) has no value to start from")
+    return float(value)
 
 
 def simulate(
     catalog: Catalog | Tree, levers: Sequence[Lever], current: Mapping[str, float | None]
 ) -> Outcome:
     """Project every lever and every KPI above one. ``current``: the latest value of each KPI
-    (a KPI without one cannot be a lever or lie on a lever's path)."""
+    (a KPI without one cannot be a lever or lie on a lever's path).
+
+    Each KPI passes up the change of performance of the value it shows (after clamping, and
+    after a band KPI stops at its target): what is shown is what moves the parent."""
     tree = catalog if isinstance(catalog, Tree) else Tree(catalog)
     if not levers:
         raise ScenarioError("give at least one lever")
     if len({lever.kpi_id for lever in levers}) != len(levers):
         raise ScenarioError("a KPI has more than one lever")
 
-    def value_of(kpi: Kpi) -> float:
-        value = current.get(kpi.id)
-        if value is None or not math.isfinite(value):
-            raise ScenarioError(f"{kpi.name} ({kpi.id}) has no value to start from")
-        return value
-
     lever_ids = {lever.kpi_id for lever in levers}
     results: dict[str, Projection] = {}
     for lever in levers:
         kpi = tree.kpi(lever.kpi_id)
-        now = value_of(kpi)
-        value, clamped = clamp(kpi, lever.apply(now))
+        now = _start(kpi, current)
+        wanted = lever.apply(now)
+        if not math.isfinite(wanted):
+            raise ScenarioError(f"lever {lever.text!r} does not give a finite value")
+        value, clamped = clamp(kpi, wanted)
         results[kpi.id] = Projection(kpi, now, value, clamped, True)
     order = list(results)
 
-    deltas: dict[str, float] = {}  # the Δp reaching each KPI above a lever, summed
+    # The KPIs above the levers, up to the CEO KPIs or up to another lever: a lever's own
+    # value is what the lever says, so what reaches it from below stops there.
+    above: set[str] = set()
     for lever_id in order:
-        lever_kpi, projection = results[lever_id].kpi, results[lever_id]
-        delta = performance(lever_kpi, projection.projected) - performance(
-            lever_kpi, projection.current
-        )
-        child = lever_kpi
         for parent_id in tree.chain(lever_id):
             if parent_id in lever_ids:
-                break  # a lever's own value is what the lever says
-            delta *= child.weight
-            deltas[parent_id] = deltas.get(parent_id, 0.0) + delta
-            child = tree.kpi(parent_id)
+                break
+            above.add(parent_id)
 
-    # Nearest the levers first (deepest in the tree), then in catalog order.
+    incoming: dict[str, float] = {}  # the Δp reaching each KPI above a lever, summed
+
+    def pass_up(kpi: Kpi, projection: Projection) -> None:
+        parent_id = tree.parents.get(kpi.id)
+        if parent_id is None or parent_id in lever_ids:
+            return
+        delta = performance(kpi, projection.projected) - performance(kpi, projection.current)
+        incoming[parent_id] = incoming.get(parent_id, 0.0) + kpi.weight * delta
+
+    for lever_id in order:
+        pass_up(results[lever_id].kpi, results[lever_id])
+    # Deepest first (every child before its parent), then in catalog order.
     position = {kpi_id: index for index, kpi_id in enumerate(tree.catalog.kpis)}
-    for kpi_id in sorted(deltas, key=lambda k: (-len(tree.chain(k)), position[k])):
+    for kpi_id in sorted(above, key=lambda k: (-len(tree.chain(k)), position[k])):
         kpi = tree.kpi(kpi_id)
-        now = value_of(kpi)
-        value, clamped = clamp(kpi, moved(kpi, now, deltas[kpi_id]))
+        now = _start(kpi, current)
+        value, clamped = clamp(kpi, moved(kpi, now, incoming.get(kpi_id, 0.0)))
         results[kpi_id] = Projection(kpi, now, value, clamped, False)
         order.append(kpi_id)
+        pass_up(kpi, results[kpi_id])
     return Outcome(tuple(levers), tuple(results[k] for k in order))
 
 
@@ -300,33 +330,53 @@ def path_weight(tree: Tree, lever_id: str, goal_id: str) -> float | None:
 def goal_seek(
     catalog: Catalog | Tree, goal_id: str, lever_id: str, current: Mapping[str, float | None]
 ) -> GoalSeek:
-    """The lever value at which the goal KPI reaches its target under the model."""
+    """The lever value at which the goal KPI reaches its target under the model.
+
+    Unreachable (``required`` None, ``reason`` says why) when the lever is not below the
+    goal, the weights on the way multiply to zero, the lever would have to leave its
+    plausible range (or do better than on target, for a band lever), or a KPI between them
+    would (then it stops there and the goal cannot get the whole change)."""
     tree = catalog if isinstance(catalog, Tree) else Tree(catalog)
     goal = tree.kpi(goal_id)
     lever = tree.kpi(lever_id)
-    for kpi in (goal, lever):
-        value = current.get(kpi.id)
-        if value is None or not math.isfinite(value):
-            raise ScenarioError(f"{kpi.name} ({kpi.id}) has no value to start from")
-    lever_now = float(current[lever.id])  # type: ignore[arg-type]
-    goal_now = float(current[goal.id])  # type: ignore[arg-type]
+    goal_now = _start(goal, current)
+    lever_now = _start(lever, current)
 
     def unreachable(reason: str) -> GoalSeek:
         return GoalSeek(goal, lever, lever_now, None, False, reason)
 
+    if lever.id == goal.id:
+        return unreachable(f"{lever.id} is the goal itself")
     weight = path_weight(tree, lever.id, goal.id)
     if weight is None:
         return unreachable(f"{lever.id} does not roll up to {goal.id}")
     if weight == 0:
         return unreachable(f"the weights from {lever.id} up to {goal.id} multiply to zero")
-    needed = -performance(goal, goal_now)  # Δp that puts the goal on target
+    needed = -performance(goal, goal_now)  # the Δp that puts the goal on its target
     lever_delta = needed / weight
     if lever.direction is Direction.BAND and performance(lever, lever_now) + lever_delta > 1e-12:
         return unreachable(f"{lever.id} is a band KPI: it cannot do better than its target")
     required = moved(lever, lever_now, lever_delta)
     low, high = plausible_range(lever)
-    if not (low <= required <= high) or not math.isfinite(required):
+    if not math.isfinite(required) or not (low <= required <= high):
         return unreachable(
             f"{lever.id} would have to reach {required:.4g}, outside its plausible range"
         )
+    # The KPIs between the lever and the goal must carry the whole change.
+    delta = lever_delta
+    child = lever
+    for parent_id in tree.chain(lever.id):
+        delta *= child.weight
+        if parent_id == goal.id:
+            break
+        kpi = tree.kpi(parent_id)
+        now = _start(kpi, current)
+        if kpi.direction is Direction.BAND and performance(kpi, now) + delta > 1e-12:
+            return unreachable(
+                f"{kpi.id} is a band KPI on the way: it stops at its target before "
+                f"{goal.id} reaches its own"
+            )
+        if clamp(kpi, moved(kpi, now, delta))[1]:
+            return unreachable(f"{kpi.id} would leave its plausible range on the way")
+        child = kpi
     return GoalSeek(goal, lever, lever_now, required, True, f"path weight {weight:g}")
