@@ -7,7 +7,7 @@ from version ``n`` to ``n + 1``; opening an older store applies them in order.
 from __future__ import annotations
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CATALOG_TABLES = (
     "engines",
@@ -261,6 +261,20 @@ CREATE TABLE forecast_points (
 ) WITHOUT ROWID
 """
 
+# Version 3: saved what-if scenarios (lever texts, with who saved them and when).
+SCHEMA_V3_SCENARIOS = """
+CREATE TABLE scenarios (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    levers     TEXT NOT NULL,   -- JSON array of lever texts, e.g. ["win_rate+=3"]
+    note       TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,   -- ISO-8601 UTC
+    updated_by TEXT,
+    updated_at TEXT
+)
+"""
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V2_FORECASTS}
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V2_FORECASTS, 2: SCHEMA_V3_SCENARIOS}
