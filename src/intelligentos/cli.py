@@ -34,15 +34,27 @@ from intelligentos.alerts import (
 from intelligentos.bootstrap import init_store, resolve_store
 from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
 from intelligentos.catalog.changes import judged_differently
+from intelligentos.catalog.models import Unit
 from intelligentos.clock import period_upper_bound, stamp, utc_now, utc_today
 from intelligentos.cockpit import snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
+from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.forecasting import Forecast
 from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.settings import acting_user
+from intelligentos.simulation import (
+    MODEL_NOTE,
+    GoalSeek,
+    MissingValue,
+    Projection,
+    ScenarioError,
+    goal_seek,
+    parse_levers,
+    simulate,
+)
 from intelligentos.store import Store, StoreError
 
 app = typer.Typer(
@@ -572,6 +584,210 @@ def forecast_progress(total: int) -> Iterator[Callable[[Forecast], None] | None]
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("forecast", total=total)
         yield lambda _: progress.advance(task)
+
+
+# --- scenarios -----------------------------------------------------------------------------
+
+
+def parse_as_of(text: str | None) -> date:
+    """``--as-of``: a date like 2026-11-27; today (UTC) when not given."""
+    if text is None:
+        return utc_today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as error:
+        raise fail(f"--as-of must be a date like 2026-11-27, not {text!r}.") from error
+
+
+def signed_change(change: float, unit: Unit) -> str:
+    """A change in the KPI's unit: points for percentages and scores."""
+    if unit in (Unit.PERCENT, Unit.SCORE):
+        text = f"{change:+.2f} pt"
+    else:
+        text = ("+" if change >= 0 else "-") + format_value(abs(change), unit)
+    return text.replace("-", "−")
+
+
+def status_change(before: Status, after: Status) -> Text:
+    text = Text(f"{before.glyph} {before.value}")
+    if after is not before:
+        text.append(f" → {after.glyph} {after.value}", style="bold")
+    return text
+
+
+def projection_record(projection: Projection) -> dict[str, Any]:
+    return {
+        "id": projection.kpi.id,
+        "name": projection.kpi.name,
+        "current": projection.current,
+        "projected": projection.projected,
+        "status": projection.status.value,
+        "projected_status": projection.projected_status.value,
+        "clamped": projection.clamped,
+        "lever": projection.is_lever,
+    }
+
+
+def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "model": MODEL_NOTE,
+        "as_of": as_of.isoformat(),
+        "goal": seek.goal.id,
+        "goal_current": goal_now,
+        "target": seek.goal.target,
+        "lever": seek.lever.id,
+        "current": seek.current,
+        "required": seek.required,
+        "change": seek.change,
+        "reachable": seek.reachable,
+        "reason": seek.reason,
+    }
+    if not seek.reachable:
+        del record["required"], record["change"]
+    return record
+
+
+@app.command()
+def whatif(
+    levers: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="KPI_ID=VALUE, KPI_ID+=D, KPI_ID-=D (points for percentages), "
+            "KPI_ID+=P% or KPI_ID-=P% (relative)",
+            show_default=False,
+        ),
+    ] = None,
+    goal: Annotated[
+        str | None,
+        typer.Option("--goal", help="Goal seek: the KPI that must reach its target"),
+    ] = None,
+    lever: Annotated[
+        str | None, typer.Option("--lever", help="Goal seek: the KPI below the goal to move")
+    ] = None,
+    db: DbOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Start from the latest values up to this date [default: today]"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """What if some KPIs moved? Project every KPI above them up to the CEO KPIs, or find
+    the lever value that brings a goal to its target (catalog weights, linear). Nothing is
+    written."""
+    day = parse_as_of(as_of)
+    seeking = goal is not None or lever is not None
+    if seeking and levers:
+        raise fail("give levers, or --goal with --lever, not both.")
+    if seeking and (goal is None or lever is None):
+        raise fail("goal seek needs both --goal KPI_ID and --lever KPI_ID.")
+    if not seeking and not levers:
+        raise fail(
+            "give at least one lever (KPI_ID=VALUE, KPI_ID+=D, KPI_ID-=D, KPI_ID+=P%), "
+            "or --goal KPI_ID --lever KPI_ID."
+        )
+    try:
+        parsed = parse_levers(levers or ())  # bad text fails before the store is opened
+    except ScenarioError as error:
+        raise fail(f"{error}.") from error
+    with open_store(db) as store:
+        catalog = store.read_catalog()
+        wanted = [goal, lever] if seeking else [p.kpi_id for p in parsed]
+        unknown = [k for k in wanted if k is not None and k not in catalog.kpis]
+        if unknown:
+            raise fail(f"unknown KPI {unknown[0]!r}; `intelligentos-tui kpis` lists them.")
+        windows = store.latest_windows(1, until=period_upper_bound(day))
+    current = {kpi_id: window[-1][1] if window else None for kpi_id, window in windows.items()}
+    if goal is not None and lever is not None:
+        whatif_goal_seek(catalog, goal, lever, current, day, as_json)
+        return
+    try:
+        outcome = simulate(catalog, parsed, current)
+    except MissingValue as error:
+        raise fail(f"{error} as of {day.isoformat()}.") from error
+    except ScenarioError as error:
+        raise fail(f"{error}.") from error
+    if as_json:
+        record = {
+            "model": MODEL_NOTE,
+            "as_of": day.isoformat(),
+            "levers": [p.text for p in parsed],
+            "kpis": [projection_record(p) for p in outcome.kpis],
+        }
+        out.print_json(json.dumps(record))
+        return
+    levers_text = ", ".join(p.text for p in parsed)
+    table = Table(
+        title=Text(literal(f"What if {levers_text} ({MODEL_NOTE}), as of {day.isoformat()}")),
+        title_justify="left",
+    )
+    with_ids = out.width >= 110  # ids join when there is room; names always show
+    if with_ids:
+        table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
+    # Names wrap between words, never inside one, however narrow the terminal.
+    table.add_column("KPI", overflow="fold", min_width=12)
+    for column in ("current", "projected", "change"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    table.add_column("note", overflow="fold")
+    for projection in outcome.kpis:
+        kpi = projection.kpi
+        notes = (["lever"] if projection.is_lever else []) + (
+            ["clamped"] if projection.clamped else []
+        )
+        cells: list[str | Text] = [
+            Text(literal(kpi.name), style="bold" if kpi.level is Level.CEO else ""),
+            format_value(projection.current, kpi.unit),
+            format_value(projection.projected, kpi.unit),
+            signed_change(projection.change, kpi.unit),
+            status_change(projection.status, projection.projected_status),
+            ", ".join(notes),
+        ]
+        if with_ids:
+            cells.insert(0, Text(literal(kpi.id)))
+        table.add_row(*cells)
+    out.print(table)
+    if any(p.clamped for p in outcome.kpis):
+        out.print(Text("clamped: the model's value left the unit's plausible range.", style="dim"))
+
+
+def whatif_goal_seek(
+    catalog: Catalog,
+    goal_id: str,
+    lever_id: str,
+    current: Mapping[str, float | None],
+    day: date,
+    as_json: bool,
+) -> None:
+    try:
+        seek = goal_seek(catalog, goal_id, lever_id, current)
+    except MissingValue as error:
+        raise fail(f"{error} as of {day.isoformat()}.") from error
+    except ScenarioError as error:
+        raise fail(f"{error}.") from error
+    goal, lever = seek.goal, seek.lever
+    if as_json:
+        out.print_json(json.dumps(goal_seek_record(seek, current.get(goal.id), day)))
+    if not seek.reachable or seek.required is None:
+        raise fail(
+            f"{lever.name} ({lever.id}) cannot bring {goal.name} ({goal.id}) to its target "
+            f"under the model: {seek.reason}."
+        )
+    if as_json:
+        return
+    change = signed_change(seek.required - seek.current, lever.unit)
+    out.print(
+        Text(
+            literal(
+                f"Goal seek ({MODEL_NOTE}), as of {day.isoformat()}: {goal.name} "
+                f"({format_value(current.get(goal.id), goal.unit)} now) reaches its target "
+                f"{format_value(goal.target, goal.unit)} when {lever.name} moves from "
+                f"{format_value(seek.current, lever.unit)} to "
+                f"{format_value(seek.required, lever.unit)} ({change}; {seek.reason})."
+            )
+        )
+    )
 
 
 # --- feeding and emptying the store --------------------------------------------------------

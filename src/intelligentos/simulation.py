@@ -40,6 +40,10 @@ class ScenarioError(ValueError):
     """A lever, a goal or the catalog cannot be simulated; the message says why."""
 
 
+class MissingValue(ScenarioError):
+    """A lever, or a KPI on a lever's path, has no current value to start from."""
+
+
 class Change(StrEnum):
     SET = "="
     ADD = "+="
@@ -218,9 +222,9 @@ class Tree:
         current = kpi_id
         while (parent := self.parents.get(current)) is not None:
             if parent in seen:
+                circle = " → ".join([kpi_id, *chain, parent])
                 raise ScenarioError(
-                    f"the roll-up of {kpi_id!r} runs in a circle through {parent!r}; "
-                    "fix rolls_up_to in the catalog"
+                    f"the roll-up runs in a circle ({circle}); fix rolls_up_to in the catalog"
                 )
             chain.append(parent)
             seen.add(parent)
@@ -232,7 +236,7 @@ class Tree:
 def _start(kpi: Kpi, current: Mapping[str, float | None]) -> float:
     value = current.get(kpi.id)
     if value is None or not math.isfinite(value):
-        raise ScenarioError(f"{kpi.name} ({kpi.id}) has no value to start from")
+        raise MissingValue(f"{kpi.name} ({kpi.id}) has no value to start from")
     return float(value)
 
 
