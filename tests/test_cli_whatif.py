@@ -226,6 +226,9 @@ def test_goal_seek_human_output(demo_store: Path):
     assert "catalog weights, linear" in text
     assert "Brand Health" in text and "Earned Media Mentions" in text
     assert "reaches its target 65.0" in text and "path weight 0.3" in text
+    seek = json.loads(goal(demo_store, "brand_health", "earned_media_mentions", "--json").stdout)
+    # A count lever keeps two decimals: 12.7 mentions is not 13.
+    assert f"to {seek['required']:,.2f} (+{seek['change']:,.2f};" in text
 
 
 @pytest.mark.parametrize(

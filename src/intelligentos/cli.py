@@ -599,12 +599,20 @@ def parse_as_of(text: str | None) -> date:
         raise fail(f"--as-of must be a date like 2026-11-27, not {text!r}.") from error
 
 
-def signed_change(change: float, unit: Unit) -> str:
+def precise_value(value: float, unit: Unit) -> str:
+    """``format_value``, but a count keeps two decimals (a lever of 12.7 is not 13)."""
+    if unit is Unit.COUNT and abs(value) < 10_000:
+        return f"{value:,.2f}"
+    return format_value(value, unit)
+
+
+def signed_change(change: float, unit: Unit, precise: bool = False) -> str:
     """A change in the KPI's unit: points for percentages and scores."""
     if unit in (Unit.PERCENT, Unit.SCORE):
         text = f"{change:+.2f} pt"
     else:
-        text = ("+" if change >= 0 else "-") + format_value(abs(change), unit)
+        shown = precise_value if precise else format_value
+        text = ("+" if change >= 0 else "-") + shown(abs(change), unit)
     return text.replace("-", "−")
 
 
@@ -776,15 +784,15 @@ def whatif_goal_seek(
         )
     if as_json:
         return
-    change = signed_change(seek.required - seek.current, lever.unit)
+    change = signed_change(seek.required - seek.current, lever.unit, precise=True)
     out.print(
         Text(
             literal(
                 f"Goal seek ({MODEL_NOTE}), as of {day.isoformat()}: {goal.name} "
                 f"({format_value(current.get(goal.id), goal.unit)} now) reaches its target "
                 f"{format_value(goal.target, goal.unit)} when {lever.name} moves from "
-                f"{format_value(seek.current, lever.unit)} to "
-                f"{format_value(seek.required, lever.unit)} ({change}; {seek.reason})."
+                f"{precise_value(seek.current, lever.unit)} to "
+                f"{precise_value(seek.required, lever.unit)} ({change}; {seek.reason})."
             )
         )
     )
