@@ -197,7 +197,9 @@ class Tree:
 
     catalog: Catalog
     parents: dict[str, str] = field(init=False)
-    _chains: dict[str, tuple[str, ...]] = field(init=False, default_factory=dict, repr=False)
+    _chains: dict[str, tuple[str, ...]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         kpis = self.catalog.kpis
