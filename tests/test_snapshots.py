@@ -53,3 +53,14 @@ def test_help(snap_compare, cockpit):
 def test_themes(snap_compare, demo_store, tmp_path, theme):
     app = make_app(demo_store, tmp_path / "config", theme_name=theme)
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
+
+
+def test_scenario(snap_compare, cockpit):
+    async def what_if(pilot):
+        await settle(pilot)
+        pilot.app.navigator.scenario("win_rate")
+        await settle(pilot)
+        await pilot.press(*"3, mql_to_sql=20", "enter")
+        await settle(pilot)
+
+    assert snap_compare(cockpit, terminal_size=(120, 40), run_before=what_if)

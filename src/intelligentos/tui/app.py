@@ -37,6 +37,7 @@ from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.dialogs import Prompt, PromptDialog
 from intelligentos.tui.find import FindProvider
+from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.messages import (
     DataLoaded,
     ForecastsEnded,
@@ -501,12 +502,31 @@ class CockpitApp(App[None]):
         for command in super().get_system_commands(screen):
             if command.title != "Theme":
                 yield command
+        yield SystemCommand(
+            "What-if scenario",
+            "Move a KPI and see its CEO KPIs move (catalog weights, linear)",
+            partial(self._what_if, screen),
+        )
+        yield SystemCommand(
+            "Scenarios",
+            "Saved what-if scenarios: reopen, compare, delete",
+            partial(self.navigator.scenario, None, True),
+        )
         for name in self.cockpit_themes:
             yield SystemCommand(
                 f"Theme: {name}",
                 "Switch the cockpit to this colour theme",
                 partial(self._use_theme, name),
             )
+
+    def _what_if(self, screen: Screen[object]) -> None:
+        """The what-if screen for the KPI selected where the palette was opened."""
+        kpi_id: str | None = None
+        if isinstance(screen, DashboardScreen):
+            kpi_id = screen.selected_kpi_id()
+        elif isinstance(screen, LineageScreen):
+            kpi_id = screen.details_kpi or screen.kpi_id
+        self.navigator.scenario(kpi_id)
 
     def _use_theme(self, name: str) -> None:
         self.theme = name

@@ -49,6 +49,15 @@ class DashboardScreen(CockpitScreen):
         Binding("3", "window(365)", "Window: 365 periods", show=False, id="window-365"),
         Binding("w", "cycle_window", "Window", id="window-cycle"),
         Binding("A", "acknowledge", "Ack", id="acknowledge-kpi", tooltip="Acknowledge"),
+        # In help and the palette ("What-if scenario"), not the footer.
+        Binding(
+            "s",
+            "scenario",
+            "What-if",
+            show=False,
+            id="what-if",
+            tooltip="Scenario: move the selected KPI, see its CEO KPIs move",
+        ),
         # Priority: the app runs it as the key arrives, before it forwards the keys typed
         # right after it, so they reach the box (an Input, where "/" is just a character).
         Binding(
@@ -176,6 +185,10 @@ class DashboardScreen(CockpitScreen):
             )
         note.display = empty
 
+    def selected_kpi_id(self) -> str | None:
+        """The focused KPI row's or CEO card's KPI."""
+        return self._selected_kpi_id()
+
     def _selected_kpi_id(self) -> str | None:
         focused = self.focused
         if isinstance(focused, KpiTable):
@@ -221,6 +234,9 @@ class DashboardScreen(CockpitScreen):
         if kpi_id is None or self.data is None:
             return
         self.cockpit.acknowledge(self.data.alerts_of_kpi(kpi_id))
+
+    def action_scenario(self) -> None:
+        self.cockpit.navigator.scenario(self._selected_kpi_id())
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -63,6 +63,8 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.dashboard import DashboardScreen
     from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+    from intelligentos.tui.scenario_dialogs import ScenarioPicker
+    from intelligentos.tui.scenario_screen import ScenarioScreen
     from intelligentos.tui.widgets import CeoCard, KpiTable
 
     return [
@@ -73,6 +75,8 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("Lineage", LineageScreen.BINDINGS),
         ("Lineage tree", LineageTree.BINDINGS),
         ("Alerts", AlertsScreen.BINDINGS),
+        ("What-if", ScenarioScreen.BINDINGS),
+        ("Saved scenarios", ScenarioPicker.BINDINGS),
     ]
 
 

@@ -71,6 +71,15 @@ class LineageScreen(CockpitScreen):
         Binding("r", "follow_red", "Follow the red", id="lineage-follow-red"),
         Binding("f", "first_field", "Data field", id="lineage-first-field"),
         Binding("z", "zoom", "Zoom chart", id="lineage-zoom"),
+        # In help and the palette, not the footer: it must fit 120 columns while paused.
+        Binding(
+            "s",
+            "scenario",
+            "What-if",
+            show=False,
+            id="lineage-what-if",
+            tooltip="Scenario: move the KPI shown, see its CEO KPIs move",
+        ),
         Binding("d", "dashboard", "Dashboard", show=False, id="lineage-dashboard"),
     ]
 
@@ -415,6 +424,9 @@ class LineageScreen(CockpitScreen):
 
     def action_dashboard(self) -> None:
         self.app.pop_screen()
+
+    def action_scenario(self) -> None:
+        self.cockpit.navigator.scenario(self.details_kpi or self.kpi_id)
 
     def action_zoom(self) -> None:
         self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]

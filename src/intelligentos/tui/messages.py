@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from intelligentos.alerts import Alert, Event
+from intelligentos.scenarios import SavedScenario
 from intelligentos.services.data import CockpitData, History
+from intelligentos.services.scenarios import Comparison
 from intelligentos.store import Store
 from intelligentos.store.store import StoredForecast
 
@@ -108,4 +110,36 @@ class ForecastsSaved(Message):
 class ForecastsEnded(Message):
     """A background forecasting run finished; ``problem`` when it failed."""
 
+    problem: str | None = None
+
+
+@dataclass
+class ScenariosLoaded(Message):
+    """The saved scenarios, read for ``purpose`` ("open" or "compare")."""
+
+    purpose: str
+    scenarios: list[SavedScenario]
+    problem: str | None = None
+
+
+@dataclass
+class ScenarioSaved(Message):
+    """A scenario was saved (or ``problem`` says why not; nothing was written)."""
+
+    scenario: SavedScenario | None
+    problem: str | None = None
+
+
+@dataclass
+class ScenarioDeleted(Message):
+    name: str
+    deleted: bool
+    problem: str | None = None
+
+
+@dataclass
+class ComparisonLoaded(Message):
+    """Two saved scenarios' CEO KPIs side by side (or ``problem``)."""
+
+    comparison: Comparison | None
     problem: str | None = None

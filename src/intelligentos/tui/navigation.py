@@ -1,5 +1,6 @@
 """Where the user is: the dashboard at the bottom of the screen stack, a lineage drill-down
-(one screen, reused), the alerts screen and help on top; jumps from the find palette."""
+(one screen, reused), the alerts, what-if and help screens on top; jumps from the find
+palette."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from intelligentos.tui.alerts_screen import AlertsScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.help import HelpScreen
 from intelligentos.tui.lineage_screen import LineageScreen
+from intelligentos.tui.scenario_screen import ScenarioScreen
 
 if TYPE_CHECKING:
     from intelligentos.tui.app import CockpitApp
@@ -93,6 +95,19 @@ class Navigator:
             self.open_lineage(kpi_ids[0], select=entity_id)
         else:
             self.app.notify(f"No KPI depends on {entity_id}.", markup=False)
+
+    def scenario(self, kpi_id: str | None = None, show_list: bool = False) -> None:
+        """The what-if screen, its levers started for ``kpi_id`` (``KPI_ID+=``); with
+        ``show_list``, the saved scenarios at once. Replaces a what-if screen on top."""
+        data = self.app.data
+        if data is None or self.app.services.store is None:
+            self.app.notify("The store is still loading.", timeout=3)
+            return
+        if kpi_id is not None and kpi_id not in data.catalog.kpis:
+            kpi_id = None
+        if isinstance(self.app.screen, ScenarioScreen):
+            self.app.pop_screen()
+        self.app.push_screen(ScenarioScreen(kpi_id, show_list))
 
     def alerts(self) -> None:
         if not isinstance(self.app.screen, AlertsScreen):
