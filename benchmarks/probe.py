@@ -1,7 +1,7 @@
 """The cockpit as the benchmark runs it: the real app, observed from a subclass.
 
     python benchmarks/probe.py --db STORE --report REPORT.json
-        [--config DIR] [--idle SECONDS] [--drill KPI_ID] [--settle SECONDS]
+        [--config DIR] [--idle SECONDS] [--drill KPI_ID] [--settle SECONDS] [--hold PATH]
 
 ``benchmarks/run.py`` spawns this in a pseudo-terminal. It opens the store exactly as the
 ``intelligentos-tui`` command does, then runs a subclass of :class:`CockpitApp` full
@@ -15,7 +15,13 @@ messages, ``data``, ``loads``, ``navigator``) and writes a JSON report:
 ``drill_ms``
     from opening ``--drill``'s lineage to the first paint of that screen with its tree;
 ``max_rss_mb``
-    the process's peak resident memory.
+    the process's peak resident memory (VmHWM: ``ru_maxrss`` would be at least the
+    benchmark's own, which Linux carries over into a process it spawns);
+``held_epoch``
+    with ``--hold PATH``: ``time.time()`` when, after the first evaluation, the probe wrote
+    a first report (so a watcher outside knows the cockpit is up) and began to wait for
+    PATH to exist. Only then does it go on (idle window, drill-down, quit), so the watcher
+    decides how long the cockpit runs (``run.py`` waits for the background forecasts).
 
 Then it quits, once no worker is reading the store. If a measurement cannot be made, the
 report holds ``error`` and the exit status is 1.
@@ -39,7 +45,20 @@ from intelligentos.tui.lineage_screen import LineageTree
 from intelligentos.tui.messages import DataLoaded
 
 WAIT_LIMIT = 60.0  # seconds any one stage may take before the run counts as failed
+HOLD_LIMIT = 900.0  # seconds ``--hold`` waits for its file before the run counts as failed
 POLL = 0.02  # seconds between checks of a condition
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size since its exec. Not ``ru_maxrss``: Linux keeps
+    the spawning process's peak in it across the exec (benchmarks/run.py's, which is larger
+    once it has built a big store)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # no /proc: the next best figure
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def _css_path() -> Path:
@@ -64,6 +83,7 @@ class Probe(CockpitApp):
             "idle_seconds": 0.0,
             "idle_cpu_percent": None,
             "max_rss_mb": None,
+            "held_epoch": None,
         }
         self.probe_waiting_for_paint = False
         self.probe_ready = False
@@ -85,15 +105,27 @@ class Probe(CockpitApp):
             return  # the load was dropped (made for another window): wait for the next
         self.probe_ready = True
         self.probe_report["ready_epoch"] = time.time()
-        if self.probe_options.idle > 0:
+        if self.probe_options.idle > 0 or self.probe_options.hold:
             # Idle means after the rules have run and the refresh has ended.
             self.probe_when(
                 lambda: self.data is not None and self.data.evaluated and not self.refreshing,
-                self.probe_settle,
+                self.probe_hold,
                 "the first evaluation",
             )
         else:
             self.probe_drill_or_finish()
+
+    # --- hold --------------------------------------------------------------------------------
+
+    def probe_hold(self) -> None:
+        hold = self.probe_options.hold
+        if hold is None:
+            self.probe_settle()
+            return
+        self.probe_report["held_epoch"] = time.time()
+        self.probe_write()
+        then = self.probe_settle if self.probe_options.idle > 0 else self.probe_drill_or_finish
+        self.probe_when(hold.exists, then, f"{hold} to exist", HOLD_LIMIT)
 
     # --- idle ------------------------------------------------------------------------------
 
@@ -185,23 +217,27 @@ class Probe(CockpitApp):
     # --- helpers ---------------------------------------------------------------------------
 
     def probe_when(
-        self, condition: Callable[[], bool], then: Callable[[], object], what: str
+        self,
+        condition: Callable[[], bool],
+        then: Callable[[], object],
+        what: str,
+        limit: float = WAIT_LIMIT,
     ) -> None:
-        """Run ``then`` once ``condition`` holds; fail if it does not within WAIT_LIMIT."""
-        deadline = time.monotonic() + WAIT_LIMIT
+        """Run ``then`` once ``condition`` holds; fail if it does not within ``limit``."""
+        deadline = time.monotonic() + limit
 
         def check() -> None:
             if condition():
                 then()
             elif time.monotonic() > deadline:
-                self.probe_fail(f"gave up waiting for {what} after {WAIT_LIMIT:.0f} s")
+                self.probe_fail(f"gave up waiting for {what} after {limit:.0f} s")
             else:
                 self.set_timer(POLL, check)
 
         check()
 
     def probe_write(self, **extra: float | str | None) -> None:
-        self.probe_report["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.probe_report["max_rss_mb"] = peak_rss_mb()
         self.probe_options.report.write_text(
             json.dumps(self.probe_report | extra), encoding="utf-8"
         )
@@ -236,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="seconds from the first evaluation to the idle window "
         "[default: the alert pulse + 1 s]",
+    )
+    parser.add_argument(
+        "--hold",
+        type=Path,
+        help="after the first evaluation, write the report and wait until this file exists",
     )
     options = parser.parse_args(argv)
     # As the command line launches the cockpit (intelligentos.cli.launch).
