@@ -98,9 +98,15 @@ class DataService:
         return self.store
 
     def read(
-        self, window: int, catalog: Catalog | None = None, graph: LineageGraph | None = None
+        self,
+        window: int,
+        catalog: Catalog | None = None,
+        graph: LineageGraph | None = None,
+        *,
+        projections: bool = False,
     ) -> CockpitData:
-        """The visible windows and open alerts, without evaluating (fast: the first paint)."""
+        """The visible windows and open alerts, without evaluating (fast: the first paint;
+        the forecasts' projections come with the evaluated read that follows it)."""
         store = self._store()
         if catalog is None:
             catalog, graph = self._read_catalog(store)
@@ -114,7 +120,7 @@ class DataService:
             window=window,
             evaluated=False,
             as_of=self.as_of,
-            projections=store.projections(),
+            projections=store.projections() if projections else {},
         )
 
     def check_integrity(self) -> str | None:
@@ -142,7 +148,7 @@ class DataService:
         graph.warm()
         if self.fixed_as_of is None:
             evaluate_store(store, catalog, self.clock(), graph)
-        return replace(self.read(window, catalog, graph), evaluated=True)
+        return replace(self.read(window, catalog, graph, projections=True), evaluated=True)
 
     def _read_catalog(self, store: Store) -> tuple[Catalog, LineageGraph]:
         # The version first: a re-sync between the two reads is then seen next time.
@@ -150,9 +156,7 @@ class DataService:
         catalog = store.read_catalog()
         return catalog, LineageGraph(catalog)
 
-    def refresh_forecasts(
-        self, data: CockpitData, stop: Callable[[], bool], progress: Callable[[int, int], None]
-    ) -> int:
+    def refresh_forecasts(self, data: CockpitData, stop: Callable[[], bool]) -> int:
         """Recompute the out-of-date forecasts in the background (see
         :func:`intelligentos.services.forecasts.refresh_outdated`); never for a past date or a
         store the cockpit must not write."""
@@ -162,7 +166,7 @@ class DataService:
         from intelligentos.services.forecasts import refresh_outdated
 
         latest = {kpi_id: snap.observed_period for kpi_id, snap in data.snaps.items()}
-        return refresh_outdated(store, data.catalog, latest, data.as_of, self.clock, stop, progress)
+        return refresh_outdated(store, data.catalog, latest, data.as_of, self.clock, stop)
 
     def history(self, kpi_id: str, limit: int | None) -> History:
         return self._store().history(kpi_id, limit or 100_000, until=self.until)

@@ -41,7 +41,6 @@ from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.messages import (
     DataLoaded,
     ForecastsEnded,
-    ForecastsSaved,
     IntegrityFailed,
     LifecycleApplied,
     OpenLineage,
@@ -284,22 +283,15 @@ class CockpitApp(App[None]):
         def stop() -> bool:
             return worker.is_cancelled or self.stop_watching.is_set()
 
-        def saved(done: int, total: int) -> None:
-            self.post_message(ForecastsSaved(done, total))
-
         try:
-            self.services.refresh_forecasts(data, stop, saved)
+            # Each save is a change of the store: the watcher's refresh re-evaluates and redraws.
+            self.services.refresh_forecasts(data, stop)
         except Exception as error:
             # Forecasts are an extra: whatever stops them (the store, a process pool that
             # breaks), the cockpit stays up, says why, and tries again with the next data.
             self.post_message(ForecastsEnded(f"Forecasts stopped: {error}"))
             return
         self.post_message(ForecastsEnded())
-
-    @on(ForecastsSaved)
-    def _forecasts_saved(self) -> None:
-        # Re-evaluate (the forecast rule) and show the new projections.
-        self.request_refresh()
 
     @on(ForecastsEnded)
     def _forecasts_ended(self, message: ForecastsEnded) -> None:

@@ -99,14 +99,6 @@ class KpiSelected(Message):
 
 
 @dataclass
-class ForecastsSaved(Message):
-    """The background forecaster stored ``done`` of ``total`` out-of-date forecasts."""
-
-    done: int
-    total: int
-
-
-@dataclass
 class ForecastsEnded(Message):
     """A background forecasting run finished; ``problem`` when it failed."""
 
