@@ -316,6 +316,65 @@ def measure_evaluate(store_path: Path, reps: int, label: str) -> Figure:
     return Figure("evaluate", label, samples, "s", "≤ 3 × floor", floor, 3.0)
 
 
+def measure_scenarios(store_path: Path, reps: int, label: str) -> list[Figure]:
+    """A what-if recompute as the scenario screen does it after each edit: parse the levers
+    and project them over the refresh's tree and values (built once per refresh, and timed
+    as its own figure). Levers: the deepest KPI, and every child of the KPI with the most."""
+    from intelligentos.services.data import DataService
+    from intelligentos.services.scenarios import ScenarioService
+
+    services = DataService(store_path, lambda: NOW)
+    store = services.open()
+    try:
+        data = services.read(30)
+        scenarios = ScenarioService(store)
+        tree_start = time.perf_counter()
+        tree = scenarios.baseline(data).tree
+        first = time.perf_counter() - tree_start
+        with_value = [k for k, snap in data.snaps.items() if snap.latest is not None]
+        deepest = max(with_value, key=lambda k: len(tree.chain(k)))
+        children: dict[str, list[str]] = {}
+        for kpi_id in with_value:
+            parent = tree.parents.get(kpi_id)
+            if parent is not None:
+                children.setdefault(parent, []).append(kpi_id)
+        widest = max(children, key=lambda k: len(children[k]))
+        cases = {
+            "one lever": [f"{deepest}+=1%"],
+            f"{len(children[widest])} levers": [f"{k}+=1%" for k in children[widest]],
+        }
+        figures = []
+        for case, levers in cases.items():
+            samples = []
+            for _ in range(max(reps, 5)):
+                started = time.perf_counter()
+                scenarios.simulate(data, " ".join(levers))
+                samples.append(time.perf_counter() - started)
+            figures.append(
+                Figure(
+                    named("what-if recompute", case),
+                    label,
+                    [v * 1000 for v in samples],
+                    "ms",
+                    "≤ 50 ms",
+                    absolute_target=50,
+                )
+            )
+        figures.append(
+            Figure(
+                named("what-if tree and values", "once per refresh"),
+                label,
+                [first * 1000],
+                "ms",
+                "",
+                reference=True,
+            )
+        )
+        return figures
+    finally:
+        services.close()
+
+
 INSERT = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], timeout=30)
@@ -919,6 +978,7 @@ def run(scales: list[Scale], reps: int) -> dict:
                 measure_startup(store, config, reps, scale.name, forecasts=False, variant=OFF)
             )
             figures.append(measure_evaluate(store, reps, scale.name))
+            figures.extend(measure_scenarios(store, reps, scale.name))
             figures.extend(
                 measure_drill_and_memory(
                     store,

@@ -25,6 +25,8 @@ PLAUSIBLE = {
     "import": (0.0, float("inf")),  # rows/s
     "forecast all KPIs": (0.0, 240.0),  # s
     "catch-up: every KPI forecast": (0.05, 240.0),  # s, from the spawn: start-up included
+    "what-if recompute": (0.0, 5_000.0),  # ms
+    "what-if tree and values": (0.0, 5_000.0),  # ms
 }
 # Closed bounds: an idle cockpit may well use no CPU.
 CLOSED = {
@@ -152,3 +154,15 @@ def test_benchmark_scores_forecasts_on_the_store_and_on_public_series(tiny_run):
     public = report["forecast_accuracy"]["public series"]["series"]
     assert len(public) >= 12
     assert {"monthly", "weekly"} <= {s["frequency"] for s in public if s["model"] != "none"}
+
+
+def test_benchmark_times_what_if_recomputes(tiny_run):
+    """One lever and every child of the KPI with the most children: both recompute figures
+    are there, with a target, on each store."""
+    _, report = tiny_run
+    names = {(f["store"], f["figure"]) for f in report["figures"]}
+    stores = {f["store"] for f in report["figures"] if f["figure"].startswith("evaluate")}
+    for store in stores:
+        recomputes = [n for s, n in names if s == store and n.startswith("what-if recompute (")]
+        assert "what-if recompute (one lever)" in recomputes
+        assert any(n.endswith(" levers)") for n in recomputes), recomputes
