@@ -453,3 +453,83 @@ def breach_start(
     if began is None or opened is None:
         return began or opened
     return min(began, opened)
+
+
+# --- an alert as it stood at a past moment (time travel) ----------------------------------
+
+_SNOOZED_UNTIL = re.compile(r"^snoozed until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
+_ESCALATED = re.compile(r"^escalated (\w+) → (\w+)")
+
+
+def _escalated_from(event: Event) -> Severity | None:
+    """The severity an ``escalate`` event raised the alert from (its note says so)."""
+    match = _ESCALATED.match(event.note or "") if event.action == "escalate" else None
+    try:
+        return Severity(match[1]) if match else None
+    except ValueError:
+        return None
+
+
+def state_at(alert: Alert, events: Iterable[Event], moment: str) -> Alert | None:
+    """``alert`` as it stood at ``moment`` (a store timestamp, or a day's upper bound from
+    :func:`intelligentos.clock.period_upper_bound`), replayed from its event log; ``None``
+    when it was opened after ``moment`` (it did not exist yet).
+
+    The state, when it last changed, who acknowledged it (and their note), until when it
+    was snoozed, when it was resolved, its severity before a later escalation and the value
+    its last event saw come from the events at or before ``moment``. The log does not keep
+    the rest (the period, the detector's message, the deviation): those are the alert's
+    latest. An alert without events (written by another tool) counts as firing from
+    ``opened_at``, acknowledged from ``acked_at``, resolved from ``resolved_at``."""
+    if alert.opened_at > moment:
+        return None
+    ordered = list(events)
+    past = [e for e in ordered if e.at <= moment]
+    later = [e for e in ordered if e.at > moment]
+    severity = alert.severity
+    for event in later:
+        before = _escalated_from(event)
+        if before is not None:
+            severity = before  # the first escalation after the moment
+            break
+    if not past:
+        resolved = alert.resolved_at is not None and alert.resolved_at <= moment
+        acked = alert.acked_at is not None and alert.acked_at <= moment
+        # When a snooze began is not known: an owned alert counts as acknowledged.
+        state = State.RESOLVED if resolved else State.ACKNOWLEDGED if acked else State.FIRING
+        return replace(
+            alert,
+            severity=severity,
+            state=state,
+            updated_at=min(alert.updated_at, moment),
+            resolved_at=alert.resolved_at if resolved else None,
+            acked_by=alert.acked_by if acked else None,
+            acked_at=alert.acked_at if acked else None,
+            ack_note=alert.ack_note if acked else None,
+            snoozed_until=None,
+        )
+    last = past[-1]
+    acknowledgements = [e for e in past if e.action == "acknowledge"]
+    ack = acknowledgements[-1] if acknowledgements else None
+    snoozed_until = None
+    if last.to_state is State.SNOOZED:
+        match = _SNOOZED_UNTIL.match(last.note or "")
+        snoozed_until = match[1] if match else None
+    values = [e.value for e in past if e.value is not None]
+    return replace(
+        alert,
+        severity=severity,
+        state=last.to_state,
+        updated_at=last.at,
+        value=values[-1] if values else alert.value,
+        resolved_at=last.at if last.to_state is State.RESOLVED else None,
+        acked_by=ack.actor if ack else None,
+        acked_at=ack.at if ack else None,
+        ack_note=ack.note if ack else None,
+        snoozed_until=snoozed_until,
+    )
+
+
+def by_severity(alerts: Iterable[Alert]) -> list[Alert]:
+    """Most severe first, then oldest first (the order the store lists alerts in)."""
+    return sorted(alerts, key=lambda a: (-a.severity.rank, a.opened_at, a.id or 0))

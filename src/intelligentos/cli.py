@@ -36,7 +36,7 @@ from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, l
 from intelligentos.catalog.changes import judged_differently
 from intelligentos.catalog.models import Unit
 from intelligentos.clock import period_upper_bound, stamp, utc_now, utc_today
-from intelligentos.cockpit import snapshot
+from intelligentos.cockpit import KpiSnapshot, snapshot
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
@@ -89,6 +89,18 @@ CatalogOption = Annotated[
 ]
 
 
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="As the store stood at the end of this day (YYYY-MM-DD) [default: now]",
+        show_default=False,
+    ),
+]
+# The commands that take --as-of, also when it is given before the command's name.
+AS_OF_COMMANDS = frozenset({"kpis", "alerts", "lineage", "whatif", "brief"})
+
+
 def fail(message: str) -> typer.Exit:
     err.print(Text(f"Error: {literal(message)}"))
     return typer.Exit(1)
@@ -128,6 +140,41 @@ def open_store(db: Path | None) -> Iterator[Store]:
         store.close()
 
 
+# --- time travel: --as-of ------------------------------------------------------------------
+
+
+def parse_as_of(text: str | None) -> date:
+    """``--as-of``: a date like 2026-11-27; today (UTC) when not given."""
+    if text is None:
+        return utc_today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as error:
+        raise fail(f"--as-of must be a date like 2026-11-27, not {text!r}.") from error
+
+
+def check_as_of(store: Store, day: date) -> date:
+    """``day`` if the store can be shown as of it: not after today (UTC), not before its
+    first observation. Otherwise one ``Error:`` sentence and exit status 1. Every command
+    with ``--as-of`` (and the cockpit's launch) calls this after :func:`parse_as_of`."""
+    today = utc_today()
+    if day > today:
+        raise fail(f"--as-of {day.isoformat()} is in the future (today is {today.isoformat()}).")
+    first = store.first_period()
+    if first is None:
+        raise fail(f"--as-of needs observations; {store.path} has none.")
+    if day.isoformat() < first[:10]:
+        raise fail(f"--as-of {day.isoformat()} is before the first observation ({first[:10]}).")
+    return day
+
+
+def as_of_option(text: str | None) -> date | None:
+    """The ``--as-of`` day given after or before the command (``None``: now), parsed
+    before the store is opened; check it with :func:`check_as_of` once it is."""
+    text = before_command("as_of", text)
+    return None if text is None else parse_as_of(text)
+
+
 @app.callback(invoke_without_command=True)
 def launch(
     ctx: typer.Context,
@@ -145,24 +192,31 @@ def launch(
             show_default=False,
         ),
     ] = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
-    _BEFORE_COMMAND.set({"db": db, "user": user})
+    _BEFORE_COMMAND.set({"db": db, "user": user, "as_of": as_of})
     if ctx.invoked_subcommand is not None:
-        # --db (and --user, for the commands that act) apply to the command; the others
-        # only mean something to the cockpit, so they are refused rather than ignored.
-        for option, value in (("--theme", theme), ("--bell/--no-bell", bell)):
+        # --db (and --user, --as-of for the commands that take them) apply to the command;
+        # the others only mean something to the cockpit, so they are refused, not ignored.
+        refused = [("--theme", theme), ("--bell/--no-bell", bell)]
+        if ctx.invoked_subcommand not in AS_OF_COMMANDS:
+            refused.append(("--as-of", as_of))
+        for option, value in refused:
             if value is not None:
                 raise fail(f"{option} applies to the cockpit, not to `{ctx.invoked_subcommand}`.")
         return
+    day = parse_as_of(as_of) if as_of is not None else None
     with open_store(db) as store:
         # Touch the catalog and the observations index now (cheaply), so a damaged file is
         # reported here in one sentence instead of inside the running cockpit.
         store.probe()
+        if day is not None:
+            check_as_of(store, day)
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
 
-    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell)
+    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell, as_of=day)
     cockpit.run()
     raise typer.Exit(cockpit.return_code or 0)
 
@@ -229,10 +283,10 @@ def validate(catalog: CatalogOption = None) -> None:
     out.print(Text(f"{directory}: the catalog passes every governance rule."))
 
 
-def _rich_tree(node: LineageNode) -> Tree:
-    tree = Tree(_node_text(node))
+def _rich_tree(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Tree:
+    tree = Tree(_node_text(node, snaps))
     for child in node.children:
-        tree.children.append(_rich_tree(child))
+        tree.children.append(_rich_tree(child, snaps))
     return tree
 
 
@@ -250,13 +304,16 @@ _KIND_STYLE = {
 }
 
 
-def _node_text(node: LineageNode) -> Text:
+def _node_text(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Text:
     text = Text()
     if node.kind not in ("section", "kpi", "field"):
         text.append(f"{node.detail}: ", style="dim")
     text.append(literal(node.label), style=_KIND_STYLE.get(node.kind, ""))
     if node.kind == "kpi":
         text.append(f"  ({node.id}, {node.detail})", style="dim")
+        snap = snaps.get(node.id)
+        if snap is not None:
+            text.append(f"  {snap.value_text} {snap.status.glyph} {snap.status.value}")
     return text
 
 
@@ -264,25 +321,43 @@ def _node_text(node: LineageNode) -> Text:
 def lineage(
     kpi_id: Annotated[str, typer.Argument(help="KPI id, e.g. feature_adoption")],
     db: DbOption = None,
+    as_of: AsOfOption = None,
 ) -> None:
-    """Print a KPI's lineage: up to its CEO KPI and objective, down to data fields."""
+    """Print a KPI's lineage: up to its CEO KPI and objective, down to data fields; each
+    KPI with its latest value and status (as of a date with --as-of)."""
+    day = as_of_option(as_of)
     with open_store(db) as store:
         catalog = store.read_catalog()
-    if kpi_id not in catalog.kpis:
-        raise fail(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them.")
-    out.print(_rich_tree(LineageGraph(catalog).lineage_tree(kpi_id)))
+        if kpi_id not in catalog.kpis:
+            raise fail(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them.")
+        if day is not None:
+            check_as_of(store, day)
+        tree = LineageGraph(catalog).lineage_tree(kpi_id)
+        shown = [n.id for n in tree.walk() if n.kind == "kpi" and n.id in catalog.kpis]
+        windows = store.latest_windows(2, shown, until=period_upper_bound(day))
+    snaps = {
+        kpi_id: snapshot(catalog.kpis[kpi_id], window, day or utc_today())
+        for kpi_id, window in windows.items()
+    }
+    if day is not None:
+        out.print(Text(f"as of {day.isoformat()}", style="bold"))
+    out.print(_rich_tree(tree, snaps))
 
 
 @app.command()
 def kpis(
     db: DbOption = None,
+    as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """List KPIs with their latest value, change and target."""
+    """List KPIs with their latest value, change and target (as of a date with --as-of)."""
+    day = as_of_option(as_of)
     with open_store(db) as store:
+        if day is not None:
+            check_as_of(store, day)
         catalog = store.read_catalog()
-        windows = store.latest_windows(2)
-    as_of = utc_today()
+        windows = store.latest_windows(2, until=period_upper_bound(day))
+    as_of_date = day or utc_today()
     records = []
     for kpi in catalog.kpis.values():
         window = windows.get(kpi.id, [])
@@ -299,13 +374,14 @@ def kpis(
                 "value": latest[1],
                 "previous": previous,
                 "target": kpi.target,
-                "status": snapshot(kpi, window, as_of).status.value,
+                "status": snapshot(kpi, window, as_of_date).status.value,
             }
         )
     if as_json:
         out.print_json(json.dumps(records))
         return
-    table = Table(title=f"KPIs in {store.path}", title_justify="left")
+    title = f"KPIs in {store.path}" + (f" as of {day.isoformat()}" if day else "")
+    table = Table(title=Text(literal(title)), title_justify="left")
     table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
     # Names wrap between words, never inside one, however narrow the terminal.
     table.add_column("name", overflow="ellipsis")
@@ -322,7 +398,7 @@ def kpis(
             format_value(value, kpi.unit),
             format_change(value, previous, kpi.unit),
             format_value(kpi.target, kpi.unit),
-            snapshot(kpi, window, as_of).status.value,
+            snapshot(kpi, window, as_of_date).status.value,
         )
     out.print(table)
 
@@ -429,19 +505,36 @@ def alerts(
         list[str] | None,
         typer.Option("--state", help="Only these states (repeatable): " + ", ".join(STATES)),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="As they stood at the end of this day (YYYY-MM-DD), from the event log",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List alerts (all states unless --state), most severe first; no evaluation."""
     unknown = [s for s in state or () if s not in STATES]
     if unknown:
         raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
+    day = as_of_option(as_of)
     with open_store(db) as store:
         catalog = store.read_catalog()
-        records = [alert_record(a, catalog) for a in store.alerts(state or None)]
+        if day is None:
+            found = store.alerts(state or None)
+        else:
+            check_as_of(store, day)
+            moment = period_upper_bound(day)
+            assert moment is not None
+            found = [a for a in store.alerts_as_of(moment) if not state or a.state in state]
+        records = [alert_record(a, catalog) for a in found]
     if as_json:
         out.print_json(json.dumps(records))
     else:
-        print_alerts(records, f"Alerts: {len(records)}")
+        title = f"Alerts: {len(records)}" + (f" as of {day.isoformat()}" if day else "")
+        print_alerts(records, title)
 
 
 @app.command()
@@ -589,16 +682,6 @@ def forecast_progress(total: int) -> Iterator[Callable[[Forecast], None] | None]
 # --- scenarios -----------------------------------------------------------------------------
 
 
-def parse_as_of(text: str | None) -> date:
-    """``--as-of``: a date like 2026-11-27; today (UTC) when not given."""
-    if text is None:
-        return utc_today()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as error:
-        raise fail(f"--as-of must be a date like 2026-11-27, not {text!r}.") from error
-
-
 def precise_value(value: float, unit: Unit) -> str:
     """``format_value``, but a count keeps two decimals (a lever of 12.7 is not 13)."""
     if unit is Unit.COUNT and abs(value) < 10_000:
@@ -684,7 +767,8 @@ def whatif(
     """What if some KPIs moved? Project every KPI above them up to the CEO KPIs, or find
     the lever value that brings a goal to its target (catalog weights, linear). Nothing is
     written."""
-    day = parse_as_of(as_of)
+    given = as_of_option(as_of)
+    day = given or utc_today()
     seeking = goal is not None or lever is not None
     if seeking and levers:
         raise fail("give levers, or --goal with --lever, not both.")
@@ -705,6 +789,8 @@ def whatif(
         unknown = [k for k in wanted if k is not None and k not in catalog.kpis]
         if unknown:
             raise fail(f"unknown KPI {unknown[0]!r}; `intelligentos-tui kpis` lists them.")
+        if given is not None:
+            check_as_of(store, given)
         windows = store.latest_windows(1, until=period_upper_bound(day))
     current = {kpi_id: window[-1][1] if window else None for kpi_id, window in windows.items()}
     if goal is not None and lever is not None:

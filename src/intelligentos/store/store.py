@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from intelligentos.alerts import OPEN_STATES, Alert, Event, State
+from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
 from intelligentos.forecasting import Backtest, Forecast, ForecastPoint, Projection
@@ -743,19 +743,7 @@ class Store:
             "SELECT * FROM alert_events WHERE ?1 IS NULL OR alert_id = ?1 ORDER BY alert_id, id",
             (alert_id,),
         )
-        return [
-            Event(
-                at=r["at"],
-                actor=r["actor"],
-                action=r["action"],
-                from_state=State(r["from_state"]) if r["from_state"] else None,
-                to_state=State(r["to_state"]),
-                note=r["note"],
-                value=r["value"],
-                alert_id=r["alert_id"],
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
     def alert_rows(self) -> list[Row]:
         """Every alert as its plain row, by id (for export)."""
@@ -764,6 +752,48 @@ class Store:
     def event_rows(self) -> list[Row]:
         """Every alert event as its plain row, by alert and order (for export)."""
         return self.query("SELECT * FROM alert_events ORDER BY alert_id, id")
+
+    # --- time travel -------------------------------------------------------------------------
+
+    def first_period(self) -> str | None:
+        """The earliest observation's period (``None``: no observations): one index seek
+        per KPI, however long the history."""
+        rows = self.query(
+            "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
+            "WHERE kpi_id = kpis.id ORDER BY period LIMIT 1) AS first FROM kpis)"
+        )
+        first: str | None = rows[0]["first"] if rows else None
+        return first
+
+    def alerts_as_of(self, moment: str) -> list[Alert]:
+        """Every alert opened at or before ``moment`` (a store timestamp, or a day's upper
+        bound from :func:`intelligentos.clock.period_upper_bound`), as it stood then,
+        replayed from the event log (:func:`intelligentos.alerts.state_at`); most severe and
+        oldest first. Alerts opened later did not exist yet; one resolved later was open."""
+        rows = self.query("SELECT * FROM alerts WHERE opened_at <= ? ORDER BY id", (moment,))
+        events: dict[int, list[Event]] = {}
+        for r in self.query(
+            # Later events too: a later escalation tells the severity before it.
+            "SELECT * FROM alert_events WHERE alert_id IN "
+            "(SELECT id FROM alerts WHERE opened_at <= ?) ORDER BY alert_id, id",
+            (moment,),
+        ):
+            events.setdefault(r["alert_id"], []).append(_event(r))
+        past = (state_at(self._alert(row), events.get(row["id"], []), moment) for row in rows)
+        return by_severity(alert for alert in past if alert is not None)
+
+
+def _event(r: Mapping[str, Any]) -> Event:
+    return Event(
+        at=r["at"],
+        actor=r["actor"],
+        action=r["action"],
+        from_state=State(r["from_state"]) if r["from_state"] else None,
+        to_state=State(r["to_state"]),
+        note=r["note"],
+        value=r["value"],
+        alert_id=r["alert_id"],
+    )
 
 
 # --- creating a store ------------------------------------------------------------------
