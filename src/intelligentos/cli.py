@@ -889,6 +889,58 @@ def whatif_goal_seek(
 MAX_PROBLEMS_SHOWN = 50
 
 
+# --- the brief -----------------------------------------------------------------------------
+
+
+@app.command()
+def brief(
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            help="One agent's brief: its KPIs, their alerts and risks, its rules "
+            "[default: the CEO brief]",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html or json")] = "md",
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write it to this file [default: standard output]"),
+    ] = None,
+) -> None:
+    """The CEO weekly brief (or an agent's) for the week ending at the as-of date: headline,
+    CEO KPIs, what changed in the alert log, top risks, stale sources, scenarios. The same
+    store, date and options give the same bytes."""
+    from intelligentos.brief import BriefError
+    from intelligentos.brief_render import FORMATS, render
+    from intelligentos.services.briefing import make_brief, write_atomically
+
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; use md, html or json.")
+    given = as_of_option(as_of)
+    day = given or utc_today()
+    with open_store(db) as store:
+        if given is not None:
+            check_as_of(store, given)
+        try:
+            made = make_brief(store, day, agent)
+        except BriefError as error:
+            raise fail(f"{error}.") from error
+    text = render(made, fmt)
+    if out_path is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        size = write_atomically(out_path, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
+    err.print(Text(literal(f"Wrote the brief ({fmt}, {size:,} bytes) to {out_path}.")))
+
+
 @app.command("import")
 def import_observations(
     files: Annotated[list[Path], typer.Argument(help="CSV, JSON (array) or JSON Lines files")],
