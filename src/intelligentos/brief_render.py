@@ -46,7 +46,9 @@ def md(text: str) -> str:
     :func:`~intelligentos.formatting.literal`), every markup character escaped."""
     one_line = literal(" ".join(text.split()))
     escaped = _INLINE.sub(r"\\\1", one_line)
-    return _BLOCK_START.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", escaped, count=1)
+    return _BLOCK_START.sub(
+        lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}", escaped, count=1
+    )
 
 
 def code(text: str) -> str:
