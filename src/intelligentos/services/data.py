@@ -38,6 +38,9 @@ class CockpitData:
     as_of: date
     # Stored forecasts' horizon points, by KPI (current or not: see Projection.is_current).
     projections: dict[str, Projection] = field(default_factory=dict)
+    # The past date this was read as of (values up to it, alerts replayed to its end); None
+    # when live.
+    past: date | None = None
 
     @cached_property
     def attention(self) -> list[Alert]:
@@ -77,6 +80,7 @@ class DataService:
     store: Store | None = field(default=None, init=False)
     integrity_checked: bool = field(default=False, init=False)
     catalog_version: int | None = field(default=None, init=False)
+    first_day: date | None = field(default=None, init=False)  # of the first observation
 
     @property
     def as_of(self) -> date:
@@ -87,10 +91,18 @@ class DataService:
         """Upper bound on periods read: only when viewing the cockpit as of a past date."""
         return period_upper_bound(self.fixed_as_of)
 
+    def set_as_of(self, day: date | None) -> None:
+        """View the store as of the end of ``day`` (``None``: live). Takes effect with the
+        next read; a read already under way finishes with the date it started with (its
+        :attr:`CockpitData.past` says which), so the caller can drop it."""
+        self.fixed_as_of = day
+
     def open(self) -> Store:
         """Open the store (and migrate an older schema); raises :class:`StoreError`."""
-        self.store = Store.open(self.path)
-        return self.store
+        self.store = store = Store.open(self.path)
+        first = store.first_period()
+        self.first_day = date.fromisoformat(first[:10]) if first else None
+        return store
 
     def _store(self) -> Store:
         if self.store is None:
@@ -107,20 +119,38 @@ class DataService:
     ) -> CockpitData:
         """The visible windows and open alerts, without evaluating (fast: the first paint;
         the forecasts' projections come with the evaluated read that follows it)."""
+        return self._read(window, catalog, graph, projections, self.fixed_as_of)
+
+    def _read(
+        self,
+        window: int,
+        catalog: Catalog | None,
+        graph: LineageGraph | None,
+        projections: bool,
+        past: date | None,
+    ) -> CockpitData:
         store = self._store()
         if catalog is None:
             catalog, graph = self._read_catalog(store)
         graph = graph or LineageGraph(catalog)
-        windows = store.latest_windows(max(window, 2), until=self.until)
+        until = period_upper_bound(past)
+        windows = store.latest_windows(max(window, 2), until=until)
+        as_of = past or self.clock().date()
+        if until is None:
+            open_alerts = store.open_alerts()
+        else:
+            open_alerts = [a for a in store.alerts_as_of(until) if a.is_open]
         return CockpitData(
             catalog=catalog,
             graph=graph,
-            snaps=snapshots(catalog, windows, self.as_of),
-            open_alerts=store.open_alerts(),
+            snaps=snapshots(catalog, windows, as_of),
+            open_alerts=open_alerts,
             window=window,
             evaluated=False,
-            as_of=self.as_of,
-            projections=store.projections() if projections else {},
+            as_of=as_of,
+            # Forecasts are made from the latest data: none of them existed in the past.
+            projections=store.projections() if projections and past is None else {},
+            past=past,
         )
 
     def check_integrity(self) -> str | None:
@@ -146,9 +176,10 @@ class DataService:
             # First read, or the catalog was re-synced meanwhile (sync-catalog).
             catalog, graph = self._read_catalog(store)
         graph.warm()
-        if self.fixed_as_of is None:
+        past = self.fixed_as_of  # once: a change meanwhile applies to the next read
+        if past is None:
             evaluate_store(store, catalog, self.clock(), graph)
-        return replace(self.read(window, catalog, graph, projections=True), evaluated=True)
+        return replace(self._read(window, catalog, graph, True, past), evaluated=True)
 
     def _read_catalog(self, store: Store) -> tuple[Catalog, LineageGraph]:
         # The version first: a re-sync between the two reads is then seen next time.
@@ -168,14 +199,27 @@ class DataService:
         latest = {kpi_id: snap.observed_period for kpi_id, snap in data.snaps.items()}
         return refresh_outdated(store, data.catalog, latest, data.as_of, self.clock, stop)
 
-    def history(self, kpi_id: str, limit: int | None) -> History:
-        return self._store().history(kpi_id, limit or 100_000, until=self.until)
+    # The readers below take the as-of date the caller read from :attr:`fixed_as_of` when it
+    # started, and tag its result with it: a result for another date is dropped.
 
-    def alerts(self, states: Iterable[str] | None) -> list[Alert]:
-        return self._store().alerts(states)
+    def history(self, kpi_id: str, limit: int | None, past: date | None) -> History:
+        return self._store().history(kpi_id, limit or 100_000, until=period_upper_bound(past))
 
-    def events(self, alert_id: int) -> list[Event]:
-        return self._store().alert_events(alert_id)
+    def alerts(self, states: Iterable[str] | None, past: date | None) -> list[Alert]:
+        """Alerts in these states (every state: ``None``); as they stood at the end of
+        ``past``, replayed from the event log, when given."""
+        moment = period_upper_bound(past)
+        if moment is None:
+            return self._store().alerts(states)
+        wanted = None if states is None else {str(s) for s in states}
+        found = self._store().alerts_as_of(moment)
+        return [a for a in found if wanted is None or a.state.value in wanted]
+
+    def events(self, alert_id: int, past: date | None) -> list[Event]:
+        """An alert's transitions, up to the end of ``past`` when given."""
+        moment = period_upper_bound(past)
+        events = self._store().alert_events(alert_id)
+        return events if moment is None else [e for e in events if e.at <= moment]
 
     def data_version(self) -> int:
         return self._store().data_version()

@@ -195,11 +195,17 @@ class AlertsScreen(CockpitScreen):
             states = OPEN_STATES
         elif state_filter != "all":
             states = (state_filter,)
-        self.post_message(AlertsLoaded(state_filter, self.cockpit.services.alerts(states)))
+        services = self.cockpit.services
+        past = services.fixed_as_of
+        self.post_message(AlertsLoaded(state_filter, services.alerts(states, past), past))
 
     @on(AlertsLoaded)
     def _alerts_loaded(self, message: AlertsLoaded) -> None:
-        if message.state_filter == self.state_filter:
+        # Not for a filter, or an as-of date, no longer shown.
+        if (message.state_filter, message.past) == (
+            self.state_filter,
+            self.cockpit.services.fixed_as_of,
+        ):
             self._show(message.alerts)
 
     # --- what each alert reads as ----------------------------------------------------------
@@ -412,11 +418,13 @@ class AlertsScreen(CockpitScreen):
     @work(thread=True, exclusive=True, group="events", exit_on_error=False)
     def load_events(self, alert: Alert, title: str) -> None:
         assert alert.id is not None
-        self.post_message(EventsLoaded(alert, title, self.cockpit.services.events(alert.id)))
+        services = self.cockpit.services
+        past = services.fixed_as_of
+        self.post_message(EventsLoaded(alert, title, services.events(alert.id, past), past))
 
     @on(EventsLoaded)
     def _events_loaded(self, message: EventsLoaded) -> None:
-        if self.is_current:
+        if self.is_current and message.past == self.cockpit.services.fixed_as_of:
             kpi = self._kpi(message.alert)
             self.app.push_screen(
                 EventsDialog(

@@ -53,6 +53,7 @@ from intelligentos.tui.navigation import Navigator
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
+TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
 
 
 def system_clock() -> datetime:
@@ -78,6 +79,45 @@ class CockpitApp(App[None]):
         ),
         # In help and the palette, not the footer: the footer must fit 120 columns.
         Binding("t", "next_theme", "Theme", id="theme", show=False, tooltip="Next colour theme"),
+        # Time travel: the cockpit as of an earlier date (read-only). A period is a week; a
+        # day with the curly brackets. In help, not the footer: the alerts screen's footer
+        # would not fit 120 columns; the header shows the date, and stepping into the past
+        # says how to come back.
+        Binding(
+            "less_than_sign",
+            f"travel(-{TRAVEL_PERIOD_DAYS})",
+            "As of a week earlier",
+            id="as-of-back",
+            show=False,
+            tooltip="Step the as-of date back a week (read-only)",
+        ),
+        Binding(
+            "greater_than_sign",
+            f"travel({TRAVEL_PERIOD_DAYS})",
+            "As of a week later",
+            id="as-of-forward",
+            show=False,
+            tooltip="Step the as-of date forward a week; past today is live",
+        ),
+        Binding(
+            "left_curly_bracket",
+            "travel(-1)",
+            "As of a day earlier",
+            id="as-of-day-back",
+            show=False,
+            tooltip="Step the as-of date back a day (read-only)",
+        ),
+        Binding(
+            "right_curly_bracket",
+            "travel(1)",
+            "As of a day later",
+            id="as-of-day-forward",
+            show=False,
+            tooltip="Step the as-of date forward a day; past today is live",
+        ),
+        Binding(
+            "L", "live", "Live", id="as-of-live", show=False, tooltip="Back to live, as of now"
+        ),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -137,7 +177,10 @@ class CockpitApp(App[None]):
         self.set_keymap(self.settings.keymap)
         if self.settings.problem:
             self.notify(self.settings.problem, title="Settings", severity="warning", markup=False)
-        self.as_of_text = self.services.as_of.isoformat()
+        fixed = self.services.fixed_as_of
+        if fixed is not None and fixed >= self.clock().date():
+            self.services.set_as_of(None)  # as of today (or later) is live
+        self._show_as_of()
         self.push_screen(DashboardScreen())
         self.open_store()
 
@@ -229,9 +272,13 @@ class CockpitApp(App[None]):
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:
         data = message.data
-        if message.request < self.applied_request or data.window != self.window:
-            # From an older refresh, or for a window no longer shown (a refresh for the
-            # new one follows): showing it would step back in time.
+        if (
+            message.request < self.applied_request
+            or data.window != self.window
+            or data.past != self.services.fixed_as_of
+        ):
+            # From an older refresh, or for a window or an as-of date no longer shown (a
+            # refresh for the new one follows): showing it would step back in time.
             return
         self.applied_request = message.request
         self.data = data
@@ -268,8 +315,8 @@ class CockpitApp(App[None]):
 
     def update_forecasts(self) -> None:
         """Bring the out-of-date forecasts up to date, off the UI (other processes)."""
-        if not self.forecasting or self.data is None:
-            return
+        if not self.forecasting or self.data is None or self.services.fixed_as_of is not None:
+            return  # off, not loaded yet, or viewing the past (nothing is written then)
         if self.forecasts_running:
             self.forecast_again = True
             return
@@ -281,7 +328,12 @@ class CockpitApp(App[None]):
         worker = get_current_worker()
 
         def stop() -> bool:
-            return worker.is_cancelled or self.stop_watching.is_set()
+            # Travelling to the past stops it too: nothing is written while viewing it.
+            return (
+                worker.is_cancelled
+                or self.stop_watching.is_set()
+                or self.services.fixed_as_of is not None
+            )
 
         try:
             # Each save is a change of the store: the watcher's refresh re-evaluates and redraws.
@@ -307,8 +359,10 @@ class CockpitApp(App[None]):
         self.notify(message.error, severity="error", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
-        if not data.evaluated:
-            return  # the first paint's alerts may be resolved by the first evaluation
+        if not data.evaluated or data.past is not None:
+            # The first paint's alerts may be resolved by the first evaluation; the past's
+            # alerts are no news.
+            return
         notice = self.announcer.news(data.attention, data.subject_name)
         if notice is None:
             return
@@ -336,7 +390,7 @@ class CockpitApp(App[None]):
             self.snooze_timer.stop()
             self.snooze_timer = None
         ends = [parse_stamp(a.snoozed_until) for a in open_alerts if a.snoozed_until]
-        if ends:
+        if ends and self.services.fixed_as_of is None:
             now = utc_naive(self.clock())
             delay = max((min(ends) - now).total_seconds(), 0) + 0.5
             self.snooze_timer = self.set_timer(delay, self.request_refresh)
@@ -381,6 +435,8 @@ class CockpitApp(App[None]):
     def acknowledge(self, alerts: list[Alert]) -> None:
         """Ask for a note, then acknowledge every given alert that is not yet owned. The
         dialog names the subject and the rules, and refuses a blank note."""
+        if self.refuses_writes("acknowledged"):
+            return
         targets = [a for a in alerts if a.state in (State.FIRING, State.SNOOZED) and a.id]
         if not targets or self.data is None:
             owned = [a for a in alerts if a.state is State.ACKNOWLEDGED and a.acked_by]
@@ -397,7 +453,7 @@ class CockpitApp(App[None]):
         ids = [a.id for a in targets if a.id is not None]
 
         def chosen(note: str | None) -> None:
-            if note is not None:
+            if note is not None and not self.refuses_writes("acknowledged"):
                 self.apply_lifecycle(
                     lambda service: service.acknowledge(ids, self.user, note, self.clock())
                 )
@@ -414,7 +470,7 @@ class CockpitApp(App[None]):
     def snooze(self, alert: Alert) -> None:
         """Ask how long (at most 30 days), then snooze one acknowledged alert. An alert that
         cannot be snoozed is refused at once, before asking anything."""
-        if self.data is None or alert.id is None:
+        if self.data is None or alert.id is None or self.refuses_writes("snoozed"):
             return
         refusal = snooze_refusal(alert)
         if refusal:
@@ -429,7 +485,7 @@ class CockpitApp(App[None]):
         alert_id = alert.id
 
         def chosen(duration: timedelta | None) -> None:
-            if duration is not None:
+            if duration is not None and not self.refuses_writes("snoozed"):
                 self.apply_lifecycle(
                     lambda service: service.snooze([alert_id], duration, self.user, self.clock())
                 )
@@ -455,14 +511,82 @@ class CockpitApp(App[None]):
             self.notify(problem, title="Not saved", severity="error", markup=False)
         self.action_refresh()
 
+    # --- time travel -------------------------------------------------------------------------
+
+    def action_travel(self, days: int) -> None:
+        """Step the as-of date by ``days`` (from today when live)."""
+        start = self.services.fixed_as_of or self.clock().date()
+        self.travel_to(start + timedelta(days=days))
+
+    def action_live(self) -> None:
+        self.travel_to(None)
+
+    def travel_to(self, day: date | None) -> None:
+        """Show the cockpit as of the end of ``day``: values up to it, staleness judged on
+        it, alerts as they stood then (from the event log); nothing is written meanwhile.
+        Today or later, or ``None``, is live again. Not before the first observation."""
+        if day is not None and day >= self.clock().date():
+            day = None
+        first = self.services.first_day
+        if day is not None and first is not None and day < first:
+            if self.services.fixed_as_of == first:
+                self.notify(f"No data before {first.isoformat()}.", timeout=3, markup=False)
+                return
+            day = first
+        if day == self.services.fixed_as_of:
+            if day is None:
+                self.notify("Already live.", timeout=2)
+            return
+        was_live = self.services.fixed_as_of is None
+        self.services.set_as_of(day)
+        self._show_as_of()
+        self.refresh_bindings()
+        if day is None:
+            self.notify("Live again: as of now.", timeout=2)
+        elif was_live:
+            self.notify(
+                f"As of {day.isoformat()}: the past, read-only. < > step a week, {{ }} a day, "
+                "L returns to live.",
+                timeout=4,
+                markup=False,
+            )
+        # Paused or not: the date shown and the data must agree.
+        self.stale_while_paused = False
+        self.request_refresh(even_when_paused=True)
+
+    def _show_as_of(self) -> None:
+        past = self.services.fixed_as_of
+        self.as_of_text = f"{past.isoformat()} (past)" if past else self.services.as_of.isoformat()
+
+    def refuses_writes(self, what: str) -> bool:
+        """While viewing the past nothing is written: say so and return True."""
+        refusal = self.past_refusal(what)
+        if refusal is None:
+            return False
+        self.notify(refusal, title="Viewing the past", severity="warning", timeout=5, markup=False)
+        return True
+
+    def past_refusal(self, what: str) -> str | None:
+        """Why nothing can be ``what`` (acknowledged, saved…) now, or ``None`` when live."""
+        past = self.services.fixed_as_of
+        if past is None:
+            return None
+        return (
+            f"Not {what}: the cockpit shows {past.isoformat()}, the past, where nothing is "
+            "written. L returns to live."
+        )
+
     # --- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The footer offers "Pause live" or "Resume live", whichever applies."""
+        """The footer offers "Pause live" or "Resume live", whichever applies; "Live" works
+        only while viewing the past."""
         if action == "pause":
             return not self.paused
         if action == "resume":
             return self.paused
+        if action == "live":
+            return self.services.fixed_as_of is not None
         return True
 
     def watch_paused(self) -> None:

@@ -40,10 +40,11 @@ class CockpitHeader(Widget):
         self.shown_clock = app.clock().strftime(CLOCK_FORMAT)
         right.append(self.shown_clock + " ")
         # The facts on the left give way, least important first, before the alert count.
-        facts = [
-            f"  ·  as of {app.as_of_text}" if app.as_of_text else "",
-            f"  ·  window {app.window}",
-        ]
+        # A past as-of date shows in the warning colour: nothing on the screen is live.
+        as_of = Text(f"  ·  as of {app.as_of_text}" if app.as_of_text else "")
+        if app.services.fixed_as_of is not None:
+            as_of.stylize(f"bold {app.current_theme.warning}", 5)
+        facts: list[Text | str] = [as_of, f"  ·  window {app.window}"]
         while True:
             left = Text.assemble(
                 (" ◆ IntelligentOS cockpit ", "bold"),

@@ -366,15 +366,19 @@ class LineageScreen(CockpitScreen):
         """The KPI's history and its stored forecast, read together: a refresh reloads
         both, so a forecast another process wrote shows with the history it follows."""
         services = self.cockpit.services
-        history = services.history(kpi_id, zoom or None)
+        past = services.fixed_as_of
+        history = services.history(kpi_id, zoom or None, past)
         store = services.store
-        stored = store.forecasts([kpi_id]) if store is not None else []
-        self.post_message(HistoryLoaded(kpi_id, zoom, history, stored[0] if stored else None))
+        # No forecast existed in the past: the chart shows the history up to the date.
+        stored = store.forecasts([kpi_id]) if store is not None and past is None else []
+        forecast = stored[0] if stored else None
+        self.post_message(HistoryLoaded(kpi_id, zoom, history, forecast, past))
 
     @on(HistoryLoaded)
     def _history_loaded(self, message: HistoryLoaded) -> None:
-        if (message.kpi_id, message.zoom) != (self.details_kpi, self.zoom):
-            return  # for a KPI or zoom no longer shown
+        shown = (self.details_kpi, self.zoom, self.cockpit.services.fixed_as_of)
+        if (message.kpi_id, message.zoom, message.past) != shown:
+            return  # for a KPI, zoom or as-of date no longer shown
         self.history, self.history_kpi = message.history, message.kpi_id
         self.forecast = message.forecast
         self._draw_chart()

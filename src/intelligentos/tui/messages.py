@@ -4,6 +4,7 @@ one of these, and a handler on the event loop applies it (or drops it when stale
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from textual.message import Message
 
@@ -69,12 +70,14 @@ class HistoryLoaded(Message):
     zoom: int | None
     history: History
     forecast: StoredForecast | None = None
+    past: date | None = None  # the as-of date it was read for (None: live)
 
 
 @dataclass
 class AlertsLoaded(Message):
     state_filter: str
     alerts: list[Alert]
+    past: date | None = None  # the as-of date they were read for (None: live)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class EventsLoaded(Message):
     alert: Alert
     title: str
     events: list[Event]
+    past: date | None = None  # the as-of date they were read for (None: live)
 
 
 @dataclass

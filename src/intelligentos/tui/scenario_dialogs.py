@@ -18,6 +18,7 @@ from intelligentos.scenarios import SavedScenario
 from intelligentos.services.scenarios import Comparison, ScenarioService
 from intelligentos.simulation import MODEL_NOTE, Projection
 from intelligentos.store import StoreError
+from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import ScenarioDeleted
 from intelligentos.tui.widgets import glyph
 
@@ -151,6 +152,10 @@ class ScenarioPicker(ModalScreen[str | tuple[str, str] | None]):
     def action_delete(self) -> None:
         name = self.selected()
         if name is None:
+            return
+        refusal = cockpit_of(self).past_refusal("deleted")
+        if refusal is not None:
+            self._say(Text(refusal, style="bold red"))
             return
         question = Text.assemble("Delete the scenario ", (literal(name), "bold"), "?")
 

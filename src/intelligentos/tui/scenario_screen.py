@@ -356,6 +356,10 @@ class ScenarioScreen(CockpitScreen):
         data = self.data
         if data is None:
             return
+        refusal = self.cockpit.past_refusal("saved")
+        if refusal is not None:
+            self._say(refusal, error=True)
+            return
         texts = self.lever_texts()
         try:
             self.service.simulate(data, texts)
