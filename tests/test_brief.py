@@ -345,3 +345,99 @@ def test_an_unwritable_out_leaves_no_file(briefed_store, tmp_path):
     assert result.stderr.startswith("Error: cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert list(folder.iterdir()) == []
+
+
+# --- the cockpit's brief screen -----------------------------------------------------------------
+
+
+async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path):
+    from textual.widgets import Footer, Input, Markdown
+
+    from intelligentos.tui.brief_screen import BriefScreen
+    from intelligentos.tui.dialogs import PromptDialog
+
+    from .tui_helpers import make_app, settle
+
+    app = make_app(briefed_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BriefScreen)
+        assert screen.brief is not None and screen.brief.as_of == DEMO_END
+        assert "week ending 2026-11-27" in str(screen.query_one("#brief-title").render())
+        body = screen.query_one("#brief-body", Markdown)
+        assert body.source.startswith("# CEO weekly brief, week ending 2026-11-27")
+        assert "## Headline" in body.source
+        footer = screen.query_one(Footer)
+        assert sum(item.size.width for item in footer.query("FooterKey")) <= 120
+        assert "Export" in " ".join(str(item.render()) for item in footer.query("FooterKey"))
+        shown = "\n".join(str(block.render()) for block in body.query("MarkdownBlock"))
+        assert "Headline" in shown and "open alerts" in shown
+        # The hostile note is text in the rendered table, not markup.
+        cells_shown = [
+            cell.plain
+            for table in body.query("MarkdownTable")
+            for row in table._rows
+            for cell in row
+        ]
+        assert HOSTILE in cells_shown
+
+        out = tmp_path / "exported.html"
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptDialog)
+        box = app.screen.query_one(Input)
+        assert box.value == "brief-2026-11-27.md"
+        box.value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BriefScreen)
+        page = out.read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>")
+        assert "&lt;script&gt;" in page and "<script" not in page
+        assert any(str(out) in str(n.message) for n in app._notifications)
+
+        # A path that cannot be written: said, and nothing is left.
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one(Input).value = str(tmp_path / "missing" / "b.md")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not (tmp_path / "missing").exists()
+        assert any("Not written" in str(n.message) for n in app._notifications)
+
+        # Stepping the cockpit back a week reads the brief of that week.
+        await pilot.press("less_than_sign")
+        await settle(pilot)
+        assert screen.brief.as_of == date(2026, 11, 20)
+        assert "week ending 2026-11-20" in screen.query_one("#brief-body", Markdown).source
+        assert screen.brief.headline.open_alerts == 0
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, BriefScreen)
+
+
+async def test_the_palette_opens_the_brief(briefed_store, tmp_path):
+    from intelligentos.tui.brief_screen import BriefScreen
+
+    from .tui_helpers import make_app, settle
+
+    app = make_app(briefed_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"CEO brief")
+        from textual.command import CommandList
+
+        for _ in range(100):
+            hits = app.screen.query(CommandList)
+            if hits and hits.first().option_count:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BriefScreen)

@@ -79,6 +79,7 @@ class CockpitApp(App[None]):
         ),
         # In help and the palette, not the footer: the footer must fit 120 columns.
         Binding("t", "next_theme", "Theme", id="theme", show=False, tooltip="Next colour theme"),
+        Binding("b", "brief", "CEO brief", id="brief", show=False, tooltip="The CEO weekly brief"),
         # Time travel: the cockpit as of an earlier date (read-only). A period is a week; a
         # day with the curly brackets. In help, not the footer: the alerts screen's footer
         # would not fit 120 columns; the header shows the date, and stepping into the past
@@ -430,6 +431,9 @@ class CockpitApp(App[None]):
     def action_alerts(self) -> None:
         self.navigator.alerts()
 
+    def action_brief(self) -> None:
+        self.navigator.brief()
+
     # --- alert lifecycle -------------------------------------------------------------------
 
     def acknowledge(self, alerts: list[Alert]) -> None:
@@ -622,6 +626,11 @@ class CockpitApp(App[None]):
             "What-if scenario",
             "Move a KPI and see its CEO KPIs move (catalog weights, linear)",
             partial(self._what_if, screen),
+        )
+        yield SystemCommand(
+            "CEO brief",
+            "The weekly brief as of the cockpit's date: headline, CEO KPIs, changes, risks",
+            self.navigator.brief,
         )
         yield SystemCommand(
             "Scenarios",

@@ -65,6 +65,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     # Imported here: these modules import the app's widgets, and the app imports this one.
     from intelligentos.tui.alerts_screen import AlertsScreen
     from intelligentos.tui.app import CockpitApp
+    from intelligentos.tui.brief_screen import BriefScreen
     from intelligentos.tui.dashboard import DashboardScreen
     from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
     from intelligentos.tui.scenario_dialogs import ScenarioPicker
@@ -81,6 +82,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("Alerts", AlertsScreen.BINDINGS),
         ("What-if", ScenarioScreen.BINDINGS),
         ("Saved scenarios", ScenarioPicker.BINDINGS),
+        ("Brief", BriefScreen.BINDINGS),
     ]
 
 

@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from intelligentos.tui.alerts_screen import AlertsScreen
+from intelligentos.tui.brief_screen import BriefScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.help import HelpScreen
 from intelligentos.tui.lineage_screen import LineageScreen
@@ -112,6 +113,14 @@ class Navigator:
     def alerts(self) -> None:
         if not isinstance(self.app.screen, AlertsScreen):
             self.app.push_screen(AlertsScreen())
+
+    def brief(self) -> None:
+        """The CEO weekly brief as of the cockpit's date (once the store is open)."""
+        if self.app.data is None or self.app.services.store is None:
+            self.app.notify("The store is still loading.", timeout=3)
+            return
+        if not isinstance(self.app.screen, BriefScreen):
+            self.app.push_screen(BriefScreen())
 
     def help(self) -> None:
         if not isinstance(self.app.screen, HelpScreen):
