@@ -486,6 +486,8 @@ def state_at(alert: Alert, events: Iterable[Event], moment: str) -> Alert | None
     ordered = list(events)
     past = [e for e in ordered if e.at <= moment]
     later = [e for e in ordered if e.at > moment]
+    if alert.updated_at <= moment and not later:
+        return alert  # nothing has changed since: the stored alert is exact
     severity = alert.severity
     for event in later:
         before = _escalated_from(event)
