@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from intelligentos.alerts import Alert, Event, State, acknowledgement_text, subject_name
@@ -464,9 +464,7 @@ def rank_risks(
         )
         found.append((risk.impact, position[kpi_id], risk))
     found.sort(key=lambda item: (-item[0], item[1]))
-    return [
-        Risk(**{**risk.__dict__, "rank": rank}) for rank, (_, _, risk) in enumerate(found, start=1)
-    ]
+    return [replace(risk, rank=rank) for rank, (_, _, risk) in enumerate(found, start=1)]
 
 
 def _headline(

@@ -23,9 +23,11 @@ from textual.widgets import Footer, Markdown, Static
 
 from intelligentos.brief import Brief, build_brief
 from intelligentos.brief_render import format_for_path, to_markdown
+from intelligentos.catalog.models import Catalog
 from intelligentos.formatting import literal
+from intelligentos.lineage import LineageGraph
 from intelligentos.services.briefing import export_brief, read_facts
-from intelligentos.store import StoreError
+from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dialogs import Prompt, PromptDialog
 from intelligentos.tui.header import CockpitHeader
@@ -122,16 +124,13 @@ class BriefScreen(CockpitScreen):
             return
         self.as_of = as_of
         self._show_title()
-        self.load(as_of)
+        self.load(self.cockpit.services.store, as_of, data.catalog, data.graph)
 
     @work(thread=True, exclusive=True, group="brief", exit_on_error=False)
-    def load(self, as_of: date) -> None:
-        data = self.data
-        store = self.cockpit.services.store
-        if data is None or store is None:
-            return
+    def load(self, store: Store, as_of: date, catalog: Catalog, graph: LineageGraph) -> None:
+        """Off the event loop: the store is read once for the week ending ``as_of``."""
         try:
-            brief = build_brief(read_facts(store, as_of, data.catalog, data.graph))
+            brief = build_brief(read_facts(store, as_of, catalog, graph))
         except (StoreError, OSError, sqlite3.Error) as error:
             self.post_message(BriefLoaded(as_of, None, "", f"The brief could not be read: {error}"))
             return
