@@ -207,3 +207,25 @@ def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo
         )
         assert shm.exists()
         first.forecast_bases()
+
+
+def test_a_finished_thread_leaves_no_connection_behind(demo_store: Path):
+    """Each thread reads on its own connection; the cockpit runs every worker on a new
+    thread, so a connection must go when its thread does, not pile up until the store
+    closes (each holds a page cache)."""
+    import gc
+    import threading
+
+    with Store.open(demo_store) as store:
+        store.forecast_bases()
+
+        def read() -> None:
+            store.table_counts()
+
+        for _ in range(20):
+            thread = threading.Thread(target=read)
+            thread.start()
+            thread.join()
+        gc.collect()
+        assert len(store._connections) <= 2  # this thread's reader, and the writer
+        store.table_counts()  # the store still reads

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +48,10 @@ NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
 class StoreError(Exception):
     """A store cannot be opened or written; the message is one sentence for the user."""
+
+
+class _Connection(sqlite3.Connection):
+    """A connection the store can refer to weakly (the built-in type cannot be)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,10 @@ class Store:
         self.readonly = readonly
         self._uri = f"{self.path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Weak: a thread that ends drops its reader connection, which closes as it is freed
+        # (the cockpit runs each worker on a new thread; held here, every refresh would
+        # leave a connection and its page cache behind).
+        self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
@@ -181,11 +189,16 @@ class Store:
         if self._closed.is_set():
             raise StoreError(f"{self.path} was closed.")
         conn = sqlite3.connect(
-            self._uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
+            self._uri,
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=5.0,
+            factory=_Connection,
         )
         conn.execute(busy_timeout)
         with self._connections_lock:
-            self._connections.append(conn)
+            self._connections.add(conn)
         return conn
 
     def _writer_connection(self) -> sqlite3.Connection:
@@ -216,8 +229,7 @@ class Store:
 
     def _forget(self, conn: sqlite3.Connection) -> None:
         with self._connections_lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
+            self._connections.discard(conn)
 
     def _migrate(self, version: int) -> None:
         with self.transaction() as conn:
