@@ -7,7 +7,7 @@ half of one refresh and half of another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
@@ -53,6 +53,10 @@ class CockpitData:
 
     def subject_name(self, alert: Alert) -> str:
         return subject_name(alert, self.catalog)
+
+    def observed_periods(self) -> dict[str, str | None]:
+        """Each KPI's latest period with a value: what its forecast must start from."""
+        return {kpi_id: snap.observed_period for kpi_id, snap in self.snaps.items()}
 
     def projected(self, kpi_id: str) -> ProjectedValue | None:
         """The KPI's projected value at the horizon, when its forecast beat the baselines and
@@ -187,17 +191,23 @@ class DataService:
         catalog = store.read_catalog()
         return catalog, LineageGraph(catalog)
 
-    def refresh_forecasts(self, data: CockpitData, stop: Callable[[], bool]) -> int:
+    def refresh_forecasts(
+        self,
+        catalog: Catalog,
+        latest: Mapping[str, str | None],
+        as_of: date,
+        stop: Callable[[], bool],
+    ) -> int:
         """Recompute the out-of-date forecasts in the background (see
-        :func:`intelligentos.services.forecasts.refresh_outdated`); never for a past date or a
-        store the cockpit must not write."""
+        :func:`intelligentos.services.forecasts.refresh_outdated`; ``latest``: each KPI's
+        latest observed period, :func:`observed_periods`); never for a past date or a store
+        the cockpit must not write."""
         store = self._store()
         if self.fixed_as_of is not None or store.readonly:
             return 0
         from intelligentos.services.forecasts import refresh_outdated
 
-        latest = {kpi_id: snap.observed_period for kpi_id, snap in data.snaps.items()}
-        return refresh_outdated(store, data.catalog, latest, data.as_of, self.clock, stop)
+        return refresh_outdated(store, catalog, latest, as_of, self.clock, stop)
 
     # The readers below take the as-of date the caller read from :attr:`fixed_as_of` when it
     # started, and tag its result with it: a result for another date is dropped.

@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
+from intelligentos.catalog.models import Catalog
 from intelligentos.clock import parse_stamp, utc_naive
 from intelligentos.formatting import literal
 from intelligentos.paths import builtin_themes_dir, config_dir
@@ -322,10 +323,15 @@ class CockpitApp(App[None]):
             self.forecast_again = True
             return
         self.forecasts_running = True
-        self.forecast_outdated(self.data)
+        # What the run needs, not the data itself: a worker keeps its arguments until it is
+        # gone, and a refresh's data held that long doubled the cockpit's peak memory.
+        data = self.data
+        self.forecast_outdated(data.catalog, data.observed_periods(), data.as_of)
 
     @work(thread=True, group="forecasts", exit_on_error=False)
-    def forecast_outdated(self, data: CockpitData) -> None:
+    def forecast_outdated(
+        self, catalog: Catalog, latest: dict[str, str | None], as_of: date
+    ) -> None:
         worker = get_current_worker()
 
         def stop() -> bool:
@@ -338,7 +344,7 @@ class CockpitApp(App[None]):
 
         try:
             # Each save is a change of the store: the watcher's refresh re-evaluates and redraws.
-            self.services.refresh_forecasts(data, stop)
+            self.services.refresh_forecasts(catalog, latest, as_of, stop)
         except Exception as error:
             # Forecasts are an extra: whatever stops them (the store, a process pool that
             # breaks), the cockpit stays up, says why, and tries again with the next data.
