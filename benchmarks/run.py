@@ -375,6 +375,20 @@ def measure_scenarios(store_path: Path, reps: int, label: str) -> list[Figure]:
         services.close()
 
 
+def measure_brief(store: Path, reps: int, label: str) -> Figure:
+    """The CEO weekly brief of the whole store, as an executive asks for it: the command in
+    a fresh process (start-up, one read of the store as of the date, the Markdown), timed
+    from outside."""
+    argv = [sys.executable, "-m", "intelligentos", "brief", "--db", str(store)]
+    argv += ["--as-of", END.isoformat()]
+    samples = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        samples.append(time.perf_counter() - started)
+    return Figure("CEO brief", label, samples, "s", "≤ 3 s", absolute_target=3)
+
+
 INSERT = """
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], timeout=30)
@@ -979,6 +993,7 @@ def run(scales: list[Scale], reps: int) -> dict:
             )
             figures.append(measure_evaluate(store, reps, scale.name))
             figures.extend(measure_scenarios(store, reps, scale.name))
+            figures.append(measure_brief(store, reps, scale.name))
             figures.extend(
                 measure_drill_and_memory(
                     store,

@@ -27,6 +27,7 @@ PLAUSIBLE = {
     "catch-up: every KPI forecast": (0.05, 240.0),  # s, from the spawn: start-up included
     "what-if recompute": (0.0, 5_000.0),  # ms
     "what-if tree and values": (0.0, 5_000.0),  # ms
+    "CEO brief": (0.05, 30.0),  # s, a fresh process: start-up included
 }
 # Closed bounds: an idle cockpit may well use no CPU.
 CLOSED = {
