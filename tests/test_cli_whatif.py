@@ -291,9 +291,11 @@ def test_goal_seek_with_a_zero_weight(demo_store: Path):
         ([], "give at least one lever"),
         (["win_rate=3", "--as-of", "2026-13-01"], "--as-of must be a date"),
         (["win_rate=3", "--as-of", "yesterday"], "--as-of must be a date"),
-        (["win_rate=3", "--as-of", "2000-01-01"], "has no value to start from as of 2000-01-01"),
+        (["win_rate=3", "--as-of", "2000-01-01"], "is before the first observation (2024-11-28)"),
+        # The store's first day: a weekly KPI has no observation yet.
+        (["win_rate=3", "--as-of", "2024-11-28"], "has no value to start from as of 2024-11-28"),
         (
-            ["--goal", "revenue_growth", "--lever", "win_rate", "--as-of", "2000-01-01"],
+            ["--goal", "revenue_growth", "--lever", "win_rate", "--as-of", "2024-11-28"],
             "has no value to start from",
         ),
     ],
