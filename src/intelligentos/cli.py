@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -45,17 +45,10 @@ from intelligentos.formatting import format_change, format_value, literal
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.settings import acting_user
-from intelligentos.simulation import (
-    MODEL_NOTE,
-    GoalSeek,
-    MissingValue,
-    Projection,
-    ScenarioError,
-    goal_seek,
-    parse_levers,
-    simulate,
-)
 from intelligentos.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from intelligentos.simulation import GoalSeek, Projection
 
 app = typer.Typer(
     name="intelligentos-tui",
@@ -720,6 +713,8 @@ def projection_record(projection: Projection) -> dict[str, Any]:
 
 
 def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dict[str, Any]:
+    from intelligentos.simulation import MODEL_NOTE
+
     record: dict[str, Any] = {
         "model": MODEL_NOTE,
         "as_of": as_of.isoformat(),
@@ -767,6 +762,15 @@ def whatif(
     """What if some KPIs moved? Project every KPI above them up to the CEO KPIs, or find
     the lever value that brings a goal to its target (catalog weights, linear). Nothing is
     written."""
+    # Imported here, not at the top: every command (and the cockpit) loads this module.
+    from intelligentos.simulation import (
+        MODEL_NOTE,
+        MissingValue,
+        ScenarioError,
+        parse_levers,
+        simulate,
+    )
+
     given = as_of_option(as_of)
     day = given or utc_today()
     seeking = goal is not None or lever is not None
@@ -854,6 +858,8 @@ def whatif_goal_seek(
     day: date,
     as_json: bool,
 ) -> None:
+    from intelligentos.simulation import MODEL_NOTE, MissingValue, ScenarioError, goal_seek
+
     try:
         seek = goal_seek(catalog, goal_id, lever_id, current)
     except MissingValue as error:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from intelligentos.alerts import Alert, Event
-from intelligentos.scenarios import SavedScenario
 from intelligentos.services.data import CockpitData, History
-from intelligentos.services.scenarios import Comparison
 from intelligentos.store import Store
 from intelligentos.store.store import StoredForecast
+
+if TYPE_CHECKING:  # the scenario screen's types, imported when it opens
+    from intelligentos.scenarios import SavedScenario
+    from intelligentos.services.scenarios import Comparison
 
 
 @dataclass

@@ -9,11 +9,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 from intelligentos.tui.alerts_screen import AlertsScreen
-from intelligentos.tui.brief_screen import BriefScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.help import HelpScreen
 from intelligentos.tui.lineage_screen import LineageScreen
-from intelligentos.tui.scenario_screen import ScenarioScreen
 
 if TYPE_CHECKING:
     from intelligentos.tui.app import CockpitApp
@@ -106,6 +104,10 @@ class Navigator:
             return
         if kpi_id is not None and kpi_id not in data.catalog.kpis:
             kpi_id = None
+        # Imported when first opened: off the launch path (the brief and the scenarios bring
+        # their models, markdown-it and Textual's Markdown widget).
+        from intelligentos.tui.scenario_screen import ScenarioScreen
+
         if isinstance(self.app.screen, ScenarioScreen):
             self.app.pop_screen()
         self.app.push_screen(ScenarioScreen(kpi_id, show_list))
@@ -119,6 +121,8 @@ class Navigator:
         if self.app.data is None or self.app.services.store is None:
             self.app.notify("The store is still loading.", timeout=3)
             return
+        from intelligentos.tui.brief_screen import BriefScreen
+
         if not isinstance(self.app.screen, BriefScreen):
             self.app.push_screen(BriefScreen())
 
