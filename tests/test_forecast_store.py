@@ -23,6 +23,8 @@ def run(*args: str):
 def make_version_1(path: Path) -> None:
     """The store as version 1 wrote it: no forecast (or later) tables, user_version 1."""
     conn = sqlite3.connect(path)
+    for later in ("deliveries", "alert_routes"):  # version 4
+        conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP TABLE scenarios")
     conn.execute("DROP TABLE forecast_points")
     conn.execute("DROP TABLE forecasts")

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from intelligentos.agents import is_ceo_agent, owned_kpis, owning_agent, supported_kpis
 from intelligentos.alerts import Alert, Event, State, acknowledgement_text, subject_name
-from intelligentos.catalog.models import Agent, Catalog, Direction, Kpi, Level
+from intelligentos.catalog.models import Agent, Catalog, Direction, Kpi
 from intelligentos.charts import sparkline
 from intelligentos.cockpit import KpiSnapshot, snapshots
 from intelligentos.detection import (
@@ -280,34 +281,6 @@ class Brief:
 
 
 # --- building it ---------------------------------------------------------------------------------
-
-
-def owned_kpis(agent: Agent, catalog: Catalog) -> list[str]:
-    """The KPIs an agent owns: those it lists and those naming it as owner, catalog order."""
-    listed = set(agent.owns)
-    return [k.id for k in catalog.kpis.values() if k.id in listed or k.owner_agent == agent.id]
-
-
-def supported_kpis(agent: Agent, catalog: Catalog) -> list[str]:
-    owned = set(owned_kpis(agent, catalog))
-    listed = set(agent.supports)
-    return [k.id for k in catalog.kpis.values() if k.id in listed and k.id not in owned]
-
-
-def is_ceo_agent(agent: Agent, catalog: Catalog) -> bool:
-    """The CEO's agent: no function of its own, and every KPI it owns is a CEO KPI."""
-    return agent.function is None and all(
-        catalog.kpis[k].level is Level.CEO for k in owned_kpis(agent, catalog)
-    )
-
-
-def owning_agent(kpi: Kpi, catalog: Catalog) -> Agent | None:
-    """The KPI's owner agent, else its owning function's agent."""
-    agent = catalog.agents.get(kpi.owner_agent or "")
-    if agent is None:
-        function = catalog.functions.get(kpi.owner_function or "")
-        agent = catalog.agents.get(function.agent) if function else None
-    return agent
 
 
 def _value_before(window: Window, day: date) -> float | None:

@@ -7,7 +7,7 @@ from version ``n`` to ``n + 1``; opening an older store applies them in order.
 from __future__ import annotations
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CATALOG_TABLES = (
     "engines",
@@ -275,6 +275,32 @@ CREATE TABLE scenarios (
 )
 """
 
+# Version 4: where each alert is routed (agents, with the reason), and every attempt to
+# deliver an alert's transition to a notification sink.
+SCHEMA_V4_ROUTING = """
+CREATE TABLE alert_routes (
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    agent_id TEXT NOT NULL,
+    reason   TEXT NOT NULL,   -- owner, rolls up to <KPI>, supports <KPI>, CEO KPI, fed by …
+    PRIMARY KEY (alert_id, agent_id)
+) WITHOUT ROWID;
+CREATE INDEX alert_routes_by_agent ON alert_routes(agent_id, alert_id);
+CREATE TABLE deliveries (
+    id        INTEGER PRIMARY KEY,
+    event_id  INTEGER NOT NULL REFERENCES alert_events(id),  -- the transition delivered
+    sink      TEXT NOT NULL,    -- the sink as shown (a webhook's token masked)
+    attempts  INTEGER NOT NULL, -- tries so far
+    outcome   TEXT NOT NULL,    -- pending | delivered | failed (after the last retry)
+    detail    TEXT,             -- the last error, or the HTTP status
+    at        TEXT NOT NULL,    -- the last attempt (ISO-8601 UTC)
+    UNIQUE (event_id, sink)     -- one delivery per transition and sink, never two
+)
+"""
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V2_FORECASTS, 2: SCHEMA_V3_SCENARIOS}
+MIGRATIONS: dict[int, str] = {
+    1: SCHEMA_V2_FORECASTS,
+    2: SCHEMA_V3_SCENARIOS,
+    3: SCHEMA_V4_ROUTING,
+}
