@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from intelligentos.agents import routes
 from intelligentos.alerts import (
     Alert,
     Event,
@@ -64,7 +65,8 @@ class EvaluationResult:
 def evaluate_store(
     store: Store, catalog: Catalog, now: datetime, graph: LineageGraph | None = None
 ) -> EvaluationResult:
-    """Evaluate every rule for every KPI and persist the lifecycle changes atomically.
+    """Evaluate every rule for every KPI and persist the lifecycle changes atomically;
+    each alert opened is stored with its routes (:func:`intelligentos.agents.routes`).
 
     Read-only stores are evaluated for display only: nothing is written.
     """
@@ -93,7 +95,12 @@ def evaluate_store(
                 return after  # nothing moved: an evaluation without news writes nothing
             if event is not None:
                 result.transitions += 1
-            return store.record(after, event)
+            # A new alert is routed as it opens, in the same transaction; its routes stay
+            # (a catalog re-sync re-routes the open alerts).
+            routed = (
+                routes(after.kpi_id, after.system_id, catalog, graph) if before is None else None
+            )
+            return store.record(after, event, routed)
 
         event: Event | None
         source_alert_ids: dict[str, int] = {}

@@ -12,10 +12,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from intelligentos.agents import routes
 from intelligentos.alerts import withdraw
 from intelligentos.catalog.changes import KpiChange, kpi_changes
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import stamp, utc_now
+from intelligentos.lineage import LineageGraph
 from intelligentos.store.catalog_rows import Row
 from intelligentos.store.store import Store, StoreError
 
@@ -146,6 +148,7 @@ class SyncReport:
     pruned_observations: int
     resolved_alerts: int = 0
     changes: list[KpiChange] = field(default_factory=list)
+    rerouted_alerts: int = 0  # open alerts whose routes the new catalog changed
 
 
 def sync_catalog(
@@ -154,7 +157,8 @@ def sync_catalog(
     """Replace the catalog tables with ``catalog`` in one transaction, keeping observations
     and alert history. A removed KPI that has observations is refused unless ``prune``;
     a removed KPI's or system's open alerts are resolved through the lifecycle, each with
-    its event."""
+    its event. The open alerts left are routed again by the new catalog (its agents, owners
+    and lineage); resolved alerts keep the routes they had."""
     moment = now or utc_now()
     with store.transaction():
         changes = kpi_changes(store.read_catalog(), catalog)
@@ -180,6 +184,23 @@ def sync_catalog(
             store.record(*withdraw(alert, reason, moment))
             resolved += 1
         store.write_catalog(catalog)
+        rerouted = _reroute_open_alerts(store, catalog)
         store.set_meta("catalog_synced", stamp(moment))
     kept = len(existing & set(catalog.kpis))
-    return SyncReport(added, removed, kept, pruned, resolved, changes)
+    return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted)
+
+
+def _reroute_open_alerts(store: Store, catalog: Catalog) -> int:
+    """Route every open alert by ``catalog``, writing only the changed routes; how many
+    changed. Call inside the re-sync's transaction."""
+    graph = LineageGraph(catalog)
+    open_alerts = [a for a in store.open_alerts() if a.id is not None]
+    before = store.routes_of(a.id for a in open_alerts if a.id is not None)
+    changed = 0
+    for alert in open_alerts:
+        assert alert.id is not None
+        now = routes(alert.kpi_id, alert.system_id, catalog, graph)
+        if now != before.get(alert.id, []):
+            store.save_routes(alert.id, now)
+            changed += 1
+    return changed

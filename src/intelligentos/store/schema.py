@@ -281,7 +281,8 @@ SCHEMA_V4_ROUTING = """
 CREATE TABLE alert_routes (
     alert_id INTEGER NOT NULL REFERENCES alerts(id),
     agent_id TEXT NOT NULL,
-    reason   TEXT NOT NULL,   -- owner, rolls up to <KPI>, supports <KPI>, CEO KPI, fed by …
+    reason   TEXT NOT NULL,     -- owner, rolls up to <KPI>, supports <KPI>, CEO KPI, fed by …
+    position INTEGER NOT NULL,  -- route order: the owner first
     PRIMARY KEY (alert_id, agent_id)
 ) WITHOUT ROWID;
 CREATE INDEX alert_routes_by_agent ON alert_routes(agent_id, alert_id);
@@ -296,6 +297,9 @@ CREATE TABLE deliveries (
     UNIQUE (event_id, sink)     -- one delivery per transition and sink, never two
 )
 """
+
+# The first version whose alerts are routed: an upgrade from before it routes them all.
+ROUTING_VERSION = 4
 
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.

@@ -18,10 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from intelligentos import agents
+from intelligentos.agents import Route
 from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
 from intelligentos.forecasting import Backtest, Forecast, ForecastPoint, Projection
+from intelligentos.lineage import LineageGraph
 from intelligentos.scenarios import SavedScenario
 from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
@@ -31,6 +34,7 @@ from intelligentos.store.schema import (
     DELETE_CATALOG_TABLE,
     INSERT_ALERT,
     MIGRATIONS,
+    ROUTING_VERSION,
     SCHEMA_V1,
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
@@ -233,12 +237,25 @@ class Store:
 
     def _migrate(self, version: int) -> None:
         with self.transaction() as conn:
+            unrouted = version < ROUTING_VERSION
             while version < SCHEMA_VERSION:
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
                 version += 1
                 conn.execute(set_user_version(version))
+            if unrouted:
+                self._route_every_alert()
+
+    def _route_every_alert(self) -> None:
+        """Route the alerts of a store older than routing, by its catalog (the upgrade's
+        transaction: every alert, resolved ones too, so that ``--agent`` finds its history)."""
+        catalog = self.read_catalog()
+        graph = LineageGraph(catalog)
+        for row in self.query("SELECT id, kpi_id, system_id FROM alerts ORDER BY id"):
+            self.save_routes(
+                row["id"], agents.routes(row["kpi_id"], row["system_id"], catalog, graph)
+            )
 
     def close(self, grace: float = 0.03) -> None:
         """Close the store for every thread, from any thread.
@@ -694,19 +711,21 @@ class Store:
             }
         )
 
-    def alerts(self, states: Iterable[str] | None = None) -> list[Alert]:
-        """Alerts, most severe and oldest first; optionally only some states."""
+    def alerts(self, states: Iterable[str] | None = None, agent: str | None = None) -> list[Alert]:
+        """Alerts, most severe and oldest first; optionally only some states, and only
+        those routed to ``agent``."""
         wanted = json.dumps([str(s) for s in states]) if states is not None else None
         rows = self.query(
-            "SELECT * FROM alerts WHERE ?1 IS NULL OR state IN (SELECT value FROM json_each(?1)) "
+            "SELECT * FROM alerts WHERE (?1 IS NULL OR state IN (SELECT value FROM json_each(?1))) "
+            "AND (?2 IS NULL OR id IN (SELECT alert_id FROM alert_routes WHERE agent_id = ?2)) "
             "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
             "opened_at, id",
-            (wanted,),
+            (wanted, agent),
         )
         return [self._alert(row) for row in rows]
 
-    def open_alerts(self) -> list[Alert]:
-        return self.alerts(OPEN_STATES)
+    def open_alerts(self, agent: str | None = None) -> list[Alert]:
+        return self.alerts(OPEN_STATES, agent)
 
     def alert(self, alert_id: int) -> Alert | None:
         rows = self.query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
@@ -741,13 +760,43 @@ class Store:
             ),
         )
 
-    def record(self, alert: Alert, event: Event | None) -> Alert:
-        """Save an alert and log its transition together; call inside :meth:`transaction`."""
+    def record(
+        self, alert: Alert, event: Event | None, routes: Sequence[Route] | None = None
+    ) -> Alert:
+        """Save an alert and log its transition together, with where it is routed when
+        ``routes`` is given (a new alert's); call inside :meth:`transaction`."""
         saved = self.save_alert(alert)
         if event is not None:
             assert saved.id is not None
             self.append_event(saved.id, event)
+        if routes is not None:
+            assert saved.id is not None
+            self.save_routes(saved.id, routes)
         return saved
+
+    def save_routes(self, alert_id: int, routes: Sequence[Route]) -> None:
+        """Set the agents an alert is routed to, in order (replacing any it had); call
+        inside :meth:`transaction`."""
+        conn = self.reader()
+        conn.execute("DELETE FROM alert_routes WHERE alert_id = ?", (alert_id,))
+        conn.executemany(
+            "INSERT INTO alert_routes (alert_id, agent_id, reason, position) VALUES (?, ?, ?, ?)",
+            [(alert_id, r.agent_id, r.reason, i) for i, r in enumerate(routes)],
+        )
+
+    def routes_of(self, alert_ids: Iterable[int] | None = None) -> dict[int, list[Route]]:
+        """Where each alert is routed, in route order: every given id (an alert routed
+        nowhere has an empty list), or every routed alert when ``None``."""
+        ids = None if alert_ids is None else sorted(set(alert_ids))
+        found: dict[int, list[Route]] = {i: [] for i in ids or ()}
+        rows = self.query(
+            "SELECT alert_id, agent_id, reason FROM alert_routes WHERE ?1 IS NULL OR alert_id "
+            "IN (SELECT value FROM json_each(?1)) ORDER BY alert_id, position, agent_id",
+            (None if ids is None else json.dumps(ids),),
+        )
+        for r in rows:
+            found.setdefault(r["alert_id"], []).append(Route(r["agent_id"], r["reason"]))
+        return found
 
     def alert_events(self, alert_id: int | None = None) -> list[Event]:
         """The transitions of one alert (of every alert when ``None``), oldest first."""
