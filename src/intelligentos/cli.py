@@ -23,6 +23,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from intelligentos import alerts as wording
+from intelligentos.agents import Route
 from intelligentos.alerts import (
     Alert,
     LifecycleError,
@@ -418,8 +419,29 @@ UserOption = Annotated[
 STATES = tuple(state.value for state in State)
 
 
-def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
-    """An alert as JSON, with the same readable texts as the cockpit's alerts screen."""
+AgentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--agent",
+        help="Only the alerts routed to this agent (an agent id of the catalog)",
+        show_default=False,
+    ),
+]
+
+
+def agent_option(agent: str | None, catalog: Catalog) -> str | None:
+    """The ``--agent`` given (after or before the command), checked against the catalog."""
+    agent = before_command("agent", agent)
+    if agent is not None and agent not in catalog.agents:
+        known = ", ".join(sorted(catalog.agents)) or "none"
+        raise fail(f"unknown agent {agent!r}; the catalog's agents: {known}.")
+    return agent
+
+
+def alert_record(alert: Alert, catalog: Catalog, routes: Iterable[Route] = ()) -> dict[str, Any]:
+    """An alert as JSON, with the same readable texts as the cockpit's alerts screen, and
+    where it is routed: ``routed_to`` (agent ids, in route order) and ``routes`` (each with
+    the agent's name and the reason)."""
     kpi = catalog.kpis.get(alert.kpi_id or "")
     record = dict(asdict(alert))
     record["severity"] = alert.severity.value
@@ -431,20 +453,38 @@ def alert_record(alert: Alert, catalog: Catalog) -> dict[str, Any]:
     record["deviation_text"] = wording.deviation_text(alert, kpi)
     record["owner"] = wording.owner_name(alert, catalog)
     record["acknowledgement"] = wording.acknowledgement_text(alert)
+    routes = list(routes)
+    record["routed_to"] = [route.agent_id for route in routes]
+    record["routes"] = [
+        {
+            "agent_id": route.agent_id,
+            "agent": agent.name if (agent := catalog.agents.get(route.agent_id)) else None,
+            "reason": route.reason,
+        }
+        for route in routes
+    ]
     return record
+
+
+def alert_records(store: Store, found: list[Alert], catalog: Catalog) -> list[dict[str, Any]]:
+    routes = store.routes_of(a.id for a in found if a.id is not None)
+    return [alert_record(a, catalog, routes.get(a.id or 0, ())) for a in found]
 
 
 def print_alerts(records: list[dict[str, Any]], title: str) -> None:
     """The alerts as a table, worded as on the cockpit's alerts screen. Columns join as the
-    terminal widens (expected and owner, then the detector's message): more columns than fit
-    would fold every cell into a word per line. ``--json`` always has every field."""
+    terminal widens (expected and owner, then the agents it is routed to, then the detector's
+    message): more columns than fit would fold every cell into a word per line. ``--json``
+    always has every field."""
     columns = ["id", "severity", "state", "subject", "rule", "value", "deviation"]
     if out.width >= 100:
         columns[6:6] = ["expected"]
         columns.append("owner")
+    if out.width >= 120:
+        columns.append("routed to")
     if out.width >= 140:
         columns.append("message")
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity"))
     for r in records:
@@ -462,6 +502,8 @@ def print_alerts(records: list[dict[str, Any]], title: str) -> None:
             "expected": Text(r["expected_text"]),
             "deviation": Text(literal(r["deviation_text"])),
             "owner": owner,
+            # Agent ids: short, and a catalog's ids are plain words (names are in --json).
+            "routed to": Text(literal(" ".join(r["routed_to"]) or "—")),
             "message": Text(literal(r["message"])),
         }
         table.add_row(*(cells[column] for column in columns))
@@ -471,24 +513,42 @@ def print_alerts(records: list[dict[str, Any]], title: str) -> None:
 @app.command()
 def check(
     db: DbOption = None,
+    agent: AgentOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Evaluate every rule, print open alerts; exit 1 while any fires unacknowledged."""
+    """Evaluate every rule, print open alerts; exit 1 while any fires unacknowledged (with
+    --agent: only the alerts routed to that agent, and only they set the exit status)."""
     with open_store(db) as store:
         catalog = store.read_catalog()
+        agent = agent_option(agent, catalog)
         try:
             store.ensure_intact()
             result = evaluate_store(store, catalog, utc_now())
         except StoreError as error:
             raise fail(str(error)) from error
-        records = [alert_record(a, catalog) for a in result.open_alerts]
+        found = result.open_alerts
+        if agent is not None:
+            routed = store.routes_of(a.id for a in found if a.id is not None)
+            found = [a for a in found if _routed_to(routed.get(a.id or 0, []), agent)]
+        records = alert_records(store, found, catalog)
     attention = sum(1 for r in records if r["needs_attention"])
     if as_json:
-        out.print_json(json.dumps({"open": records, "firing_unacknowledged": attention}))
+        report: dict[str, Any] = {"open": records, "firing_unacknowledged": attention}
+        if agent is not None:
+            report["agent"] = agent
+        out.print_json(json.dumps(report))
     else:
-        print_alerts(records, f"Open alerts: {len(records)}, {attention} firing unacknowledged")
+        routed_to = f" routed to {agent}" if agent else ""
+        print_alerts(
+            records,
+            f"Open alerts{routed_to}: {len(records)}, {attention} firing unacknowledged",
+        )
     if attention:
         raise typer.Exit(1)
+
+
+def _routed_to(routes: Iterable[Route], agent: str) -> bool:
+    return any(route.agent_id == agent for route in routes)
 
 
 @app.command()
@@ -506,27 +566,36 @@ def alerts(
             show_default=False,
         ),
     ] = None,
+    agent: AgentOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """List alerts (all states unless --state), most severe first; no evaluation."""
+    """List alerts (all states unless --state; only those routed to an agent with
+    --agent), most severe first; no evaluation."""
     unknown = [s for s in state or () if s not in STATES]
     if unknown:
         raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
     day = as_of_option(as_of)
     with open_store(db) as store:
         catalog = store.read_catalog()
+        agent = agent_option(agent, catalog)
         if day is None:
-            found = store.alerts(state or None)
+            found = store.alerts(state or None, agent)
         else:
             check_as_of(store, day)
             moment = period_upper_bound(day)
             assert moment is not None
             found = [a for a in store.alerts_as_of(moment) if not state or a.state in state]
-        records = [alert_record(a, catalog) for a in found]
+            if agent is not None:
+                # Routes are set when an alert opens: the past alerts' are today's.
+                routed = store.routes_of(a.id for a in found if a.id is not None)
+                found = [a for a in found if _routed_to(routed.get(a.id or 0, []), agent)]
+        records = alert_records(store, found, catalog)
     if as_json:
         out.print_json(json.dumps(records))
     else:
-        title = f"Alerts: {len(records)}" + (f" as of {day.isoformat()}" if day else "")
+        title = f"Alerts{f' routed to {agent}' if agent else ''}: {len(records)}" + (
+            f" as of {day.isoformat()}" if day else ""
+        )
         print_alerts(records, title)
 
 
@@ -1216,6 +1285,11 @@ def sync_catalog_command(
             + (
                 f"; {report.resolved_alerts} open alert(s) of removed KPIs resolved"
                 if report.resolved_alerts
+                else ""
+            )
+            + (
+                f"; {report.rerouted_alerts} open alert(s) routed anew"
+                if report.rerouted_alerts
                 else ""
             )
             + "."
