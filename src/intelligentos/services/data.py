@@ -13,6 +13,7 @@ from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 
+from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event, subject_name
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
@@ -224,6 +225,11 @@ class DataService:
         wanted = None if states is None else {str(s) for s in states}
         found = self._store().alerts_as_of(moment)
         return [a for a in found if wanted is None or a.state.value in wanted]
+
+    def alert_routes(self, alert_ids: Iterable[int]) -> dict[int, list[Route]]:
+        """Where each of these alerts is routed (set when it opened: the same for a past
+        date)."""
+        return self._store().routes_of(alert_ids)
 
     def events(self, alert_id: int, past: date | None) -> list[Event]:
         """An alert's transitions, up to the end of ``past`` when given."""

@@ -1,4 +1,5 @@
-"""The alerts screen (key ``a``): every alert by severity and age, filtered by state."""
+"""The alerts screen (key ``a``): every alert by severity and age, filtered by state and by
+the agent it is routed to."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from intelligentos.agents import Route
 from intelligentos.alerts import (
     OPEN_STATES,
     Alert,
@@ -63,6 +65,7 @@ COLUMNS = (
     Column("deviation", "deviation", cap=24),
     Column("age", "age", cap=6),
     Column("owner", "owner", cap=36, grows=True, minimum=12),
+    Column("routed", "routed to", cap=40, grows=True, minimum=10),
     Column("ack", "acknowledged", cap=44, grows=True, minimum=16),
     Column("message", "message", grows=True, minimum=30),
 )
@@ -72,7 +75,8 @@ REQUIRED = ("severity", "id", "subject", "rule", "state", "value", "age")
 # Added while they fit, in this order; the detail line under the table shows them anyway.
 # Who acknowledged (only shown when someone did) goes before the catalog owner: it says
 # who is on it now.
-OPTIONAL = ("deviation", "expected", "ack", "owner", "message")
+# The agents it is routed to (by id) follow the owner.
+OPTIONAL = ("deviation", "expected", "ack", "owner", "routed", "message")
 # The subject keeps this much before optional columns may take the room.
 SUBJECT_COMFORT = 18
 PADDING = 2  # DataTable's cell padding: one cell on each side
@@ -103,7 +107,7 @@ def plan_columns(rows: Sequence[Mapping[str, str]], width: int) -> dict[str, int
         if need <= budget - subject_reserve:
             widths[key] = start(key)
             budget -= need
-    for key in ("subject", "owner", "ack", "message"):
+    for key in ("subject", "owner", "ack", "routed", "message"):
         if key in widths and budget > 0:
             grow = max(min(budget, natural(key) - widths[key]), 0)
             widths[key] += grow
@@ -114,7 +118,8 @@ def plan_columns(rows: Sequence[Mapping[str, str]], width: int) -> dict[str, int
 
 
 class AlertsScreen(CockpitScreen):
-    """Alerts by severity and age, filterable by state; acknowledge, snooze, drill, history.
+    """Alerts by severity and age, filterable by state and by the agent they are routed to;
+    acknowledge, snooze, drill, history.
 
     The table shows what fits the terminal's width (see :func:`plan_columns`); the line
     under it tells everything about the selected alert, including its whole message."""
@@ -149,6 +154,14 @@ class AlertsScreen(CockpitScreen):
         Binding("enter", "lineage", "Lineage", id="alerts-lineage"),
         Binding("e", "events", "History", id="alerts-history"),
         Binding("f", "cycle_filter", "State filter", id="alerts-filter"),
+        Binding(
+            "g",
+            "cycle_agent",
+            "Agent filter",
+            id="alerts-agent",
+            show=False,  # the footer must fit 120 columns; the title line names the key
+            tooltip="Only the alerts routed to one agent: the next agent, then all",
+        ),
         Binding("down,j", "cursor_down", "Next alert", show=False, id="alerts-down"),
         Binding("up,k", "cursor_up", "Previous alert", show=False, id="alerts-up"),
     ]
@@ -156,6 +169,8 @@ class AlertsScreen(CockpitScreen):
     def __init__(self) -> None:
         super().__init__()
         self.state_filter = "open"
+        self.agent_filter: str | None = None  # only the alerts routed to this agent
+        self.routes: dict[int, list[Route]] = {}
         self.shown: dict[int, Alert] = {}
         self.alerts: list[Alert] = []
         self.began: dict[int | None, datetime | None] = {}
@@ -186,10 +201,10 @@ class AlertsScreen(CockpitScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.load_alerts(self.state_filter)
+        self.load_alerts(self.state_filter, self.agent_filter)
 
     @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
-    def load_alerts(self, state_filter: str) -> None:
+    def load_alerts(self, state_filter: str, agent_filter: str | None) -> None:
         states: tuple[str, ...] | None = None
         if state_filter == "open":
             states = OPEN_STATES
@@ -197,15 +212,25 @@ class AlertsScreen(CockpitScreen):
             states = (state_filter,)
         services = self.cockpit.services
         past = services.fixed_as_of
-        self.post_message(AlertsLoaded(state_filter, services.alerts(states, past), past))
+        found = services.alerts(states, past)
+        routes = services.alert_routes(a.id for a in found if a.id is not None)
+        if agent_filter is not None:
+            found = [
+                a
+                for a in found
+                if any(r.agent_id == agent_filter for r in routes.get(a.id or 0, ()))
+            ]
+        self.post_message(AlertsLoaded(state_filter, found, past, routes, agent_filter))
 
     @on(AlertsLoaded)
     def _alerts_loaded(self, message: AlertsLoaded) -> None:
         # Not for a filter, or an as-of date, no longer shown.
-        if (message.state_filter, message.past) == (
+        if (message.state_filter, message.agent_filter, message.past) == (
             self.state_filter,
+            self.agent_filter,
             self.cockpit.services.fixed_as_of,
         ):
+            self.routes = message.routes
             self._show(message.alerts)
 
     # --- what each alert reads as ----------------------------------------------------------
@@ -236,6 +261,13 @@ class AlertsScreen(CockpitScreen):
         fed = data.graph.kpis_by_system.get(alert.system_id or "", []) if alert.system_id else []
         return owner_name(alert, data.catalog, fed)
 
+    def _routes(self, alert: Alert) -> list[Route]:
+        return self.routes.get(alert.id or 0, [])
+
+    def _agent_name(self, agent_id: str) -> str:
+        agent = self.data.catalog.agents.get(agent_id) if self.data else None
+        return agent.name if agent else agent_id
+
     def _subject(self, alert: Alert) -> str:
         return subject_name(alert, self.data.catalog if self.data else None)
 
@@ -254,6 +286,7 @@ class AlertsScreen(CockpitScreen):
             "deviation": literal(deviation_text(alert, kpi)),
             "age": "—" if began is None else format_age((now - began).total_seconds()),
             "owner": literal(self._owner(alert)),
+            "routed": literal(" ".join(r.agent_id for r in self._routes(alert))),
             "ack": literal(acknowledgement_text(alert)),
             "message": literal(" ".join(alert.message.split())),
         }
@@ -330,9 +363,14 @@ class AlertsScreen(CockpitScreen):
             for binding in self.BINDINGS
             if isinstance(binding, Binding) and binding.id
         }
-        title = Text(f" Alerts: {count} ({self.state_filter})", style="bold")
+        title = Text(f" Alerts: {count} ({self.state_filter}", style="bold")
+        if self.agent_filter is not None:
+            title.append(" · routed to ")
+            title.append(literal(self._agent_name(self.agent_filter)))
+        title.append(")")
         title.append(
-            f"   {keys['alerts-filter']}: state filter · {keys['alerts-acknowledge']}: "
+            f"   {keys['alerts-filter']}: state filter · {keys['alerts-agent']}: agent filter · "
+            f"{keys['alerts-acknowledge']}: "
             f"acknowledge · {keys['alerts-snooze']}: snooze · {keys['alerts-lineage']}: "
             f"lineage · {keys['alerts-history']}: history",
             style="dim",
@@ -344,7 +382,8 @@ class AlertsScreen(CockpitScreen):
         detail = self.query_one("#alerts-detail", Static)
         alert = self.selected()
         if alert is None:
-            detail.update(Text("No alerts here: f shows other states.", style="dim"))
+            hint = "f shows other states" + (", g other agents" if self.agent_filter else "")
+            detail.update(Text(f"No alerts here: {hint}.", style="dim"))
             return
         kpi = self._kpi(alert)
         began = self._began(alert)
@@ -360,6 +399,15 @@ class AlertsScreen(CockpitScreen):
             since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
             text.append(f" · since {since} ({format_age((now - began).total_seconds())})")
         text.append(f" · owner {literal(self._owner(alert))}")
+        routes = self._routes(alert)
+        if routes:
+            # Agent names and reasons are user text (the catalog's): appended, never markup.
+            text.append("\nrouted to ", style="dim")
+            for index, route in enumerate(routes):
+                if index:
+                    text.append(" · ", style="dim")
+                text.append(literal(self._agent_name(route.agent_id)))
+                text.append(f" ({literal(route.reason)})", style="dim")
         acknowledged = acknowledgement_text(alert)
         if acknowledged:
             text.append("\nacknowledged by ", style="dim")
@@ -383,6 +431,18 @@ class AlertsScreen(CockpitScreen):
     def action_cycle_filter(self) -> None:
         index = STATE_FILTERS.index(self.state_filter)
         self.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
+        self.reload()
+
+    def action_cycle_agent(self) -> None:
+        """Only the alerts routed to the next agent of the catalog; after the last, all."""
+        agents = list(self.data.catalog.agents) if self.data else []
+        if self.agent_filter is None:
+            self.agent_filter = agents[0] if agents else None
+        elif self.agent_filter in agents:
+            index = agents.index(self.agent_filter) + 1
+            self.agent_filter = agents[index] if index < len(agents) else None
+        else:  # gone from a re-synced catalog
+            self.agent_filter = None
         self.reload()
 
     def action_acknowledge(self) -> None:

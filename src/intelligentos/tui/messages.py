@@ -3,12 +3,13 @@ one of these, and a handler on the event loop applies it (or drops it when stale
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event
 from intelligentos.services.data import CockpitData, History
 from intelligentos.store import Store
@@ -81,6 +82,8 @@ class AlertsLoaded(Message):
     state_filter: str
     alerts: list[Alert]
     past: date | None = None  # the as-of date they were read for (None: live)
+    routes: dict[int, list[Route]] = field(default_factory=dict)  # by alert id
+    agent_filter: str | None = None  # only the alerts routed to this agent (None: all)
 
 
 @dataclass
