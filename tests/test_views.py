@@ -1,0 +1,227 @@
+"""The strategy map, KPI pyramid, agents and agent-focus view models on the demo catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from intelligentos.alerts import Alert, State
+from intelligentos.catalog import load_catalog
+from intelligentos.catalog.models import Catalog, Level
+from intelligentos.cockpit import KpiSnapshot, snapshot
+from intelligentos.detection import Severity, Status
+from intelligentos.lineage import LineageGraph
+from intelligentos.paths import builtin_catalog_dir
+from intelligentos.views import (
+    PYRAMID_LAYERS,
+    AgentFocus,
+    agent_view,
+    agent_views,
+    pyramid,
+    routed_alerts,
+    strategy_map,
+)
+
+AS_OF = date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(builtin_catalog_dir())
+
+
+@pytest.fixture(scope="module")
+def graph(catalog: Catalog) -> LineageGraph:
+    return LineageGraph(catalog)
+
+
+def on_target(catalog: Catalog) -> dict[str, KpiSnapshot]:
+    """Every KPI at its target today: all OK."""
+    return {
+        k.id: snapshot(k, [(AS_OF.isoformat(), k.target)], AS_OF) for k in catalog.kpis.values()
+    }
+
+
+def with_value(
+    snaps: dict[str, KpiSnapshot], catalog: Catalog, kpi_id: str, value: float
+) -> dict[str, KpiSnapshot]:
+    kpi = catalog.kpis[kpi_id]
+    return {**snaps, kpi_id: snapshot(kpi, [(AS_OF.isoformat(), value)], AS_OF)}
+
+
+def alert(alert_id: int, kpi_id: str | None = None, system_id: str | None = None) -> Alert:
+    return Alert(
+        rule="target" if kpi_id else "stale-source",
+        severity=Severity.CRITICAL,
+        state=State.FIRING,
+        opened_at="2026-11-27 08:00:00",
+        updated_at="2026-11-27 08:00:00",
+        kpi_id=kpi_id,
+        system_id=system_id,
+        id=alert_id,
+    )
+
+
+# --- strategy map -------------------------------------------------------------------------------
+
+
+def test_strategy_map_follows_the_traceability_table(catalog, graph):
+    themes = strategy_map(catalog, graph, on_target(catalog))
+    assert [t.name for t in themes] == [
+        "Growth",
+        "Retention",
+        "Operational Excellence",
+        "Brand Leadership",
+        "Culture & VMP",
+    ]
+    growth = themes[0]
+    [objective] = growth.objectives
+    assert objective.name == "Accelerate revenue"
+    [branch] = objective.ceo
+    assert branch.kpi.kpi_id == "revenue_growth"
+    assert [f.kpi_id for f in branch.functional] == ["arr", "mql_to_sql", "feature_adoption"]
+    # Two objectives under one theme; each CEO KPI listed once, under its objective.
+    operational = themes[2]
+    assert [o.objective_id for o in operational.objectives] == [
+        "predictable_delivery",
+        "capital_efficiency",
+    ]
+    ceo_ids = [b.kpi.kpi_id for t in themes for o in t.objectives for b in o.ceo]
+    assert sorted(ceo_ids) == sorted(k.id for k in catalog.ceo_kpis())
+
+
+def test_strategy_map_puts_each_functional_kpi_under_its_own_ceo_kpi(catalog, graph):
+    retention = strategy_map(catalog, graph, on_target(catalog))[1]
+    [objective] = retention.objectives
+    under = {b.kpi.kpi_id: [f.kpi_id for f in b.functional] for b in objective.ceo}
+    for ceo_id, functional in under.items():
+        for kpi_id in functional:
+            assert graph.ceo_kpi_of(kpi_id).id == ceo_id
+    # Every functional KPI the objective lists is shown once.
+    shown = [k for ids in under.values() for k in ids]
+    assert sorted(shown) == sorted(catalog.objectives[objective.objective_id].functional_kpis)
+
+
+def test_strategy_map_status_is_the_worst_below(catalog, graph):
+    snaps = on_target(catalog)
+    themes = strategy_map(catalog, graph, snaps)
+    assert {t.status for t in themes} == {Status.OK}
+    # MQL→SQL far below its target: its objective and theme turn critical, no other.
+    snaps = with_value(snaps, catalog, "mql_to_sql", 1.0)
+    themes = strategy_map(catalog, graph, snaps)
+    assert [t.status for t in themes] == [Status.CRITICAL] + [Status.OK] * 4
+    line = themes[0].objectives[0].ceo[0].functional[1]
+    assert (line.kpi_id, line.status, line.value_text) == ("mql_to_sql", Status.CRITICAL, "1.0%")
+
+
+# --- pyramid --------------------------------------------------------------------------------------
+
+
+def test_pyramid_counts_every_layer(catalog, graph):
+    layers = pyramid(catalog, graph, on_target(catalog))
+    assert [layer.name for layer in layers] == [name for _, name in PYRAMID_LAYERS]
+    counts = {layer.key: layer.count for layer in layers}
+    by_level = {level: sum(k.level is level for k in catalog.kpis.values()) for level in Level}
+    metrics = {link.metric for k in catalog.kpis.values() for link in k.lineage}
+    assert counts == {
+        "ceo": by_level[Level.CEO],
+        "functional": by_level[Level.FUNCTIONAL],
+        "leading": by_level[Level.LEADING],
+        "workflow": len(catalog.workflows),
+        "metric": len(metrics),
+        "system": len(catalog.systems),
+        "field": len(catalog.field_ids()),
+    }
+    # The demo catalog, by hand: 10 CEO, 37 functional, 20 leading KPIs.
+    assert (counts["ceo"], counts["functional"], counts["leading"]) == (10, 37, 20)
+    assert {layer.status for layer in layers} == {Status.OK}
+
+
+def test_pyramid_layers_below_the_kpis_take_the_worst_kpi_they_feed(catalog, graph):
+    snaps = with_value(on_target(catalog), catalog, "win_rate", 1.0)
+    layers = {layer.key: layer for layer in pyramid(catalog, graph, snaps)}
+    assert layers["ceo"].status is Status.OK
+    assert layers["functional"].status is Status.CRITICAL
+    assert layers["leading"].status is Status.OK
+    for key in ("workflow", "metric", "system", "field"):
+        assert layers[key].status is Status.CRITICAL, key
+        critical = [m for m in layers[key].members if m.status is Status.CRITICAL]
+        assert critical, key
+        # Only what feeds Win Rate; each opens a KPI's lineage with itself selected.
+        for member in critical:
+            assert member.kpi_id is not None and member.select == member.member_id
+    workflow = next(m for m in layers["workflow"].members if m.status is Status.CRITICAL)
+    assert "win_rate" in graph.kpis_by_workflow[workflow.member_id]
+    kpi = next(m for m in layers["functional"].members if m.member_id == "win_rate")
+    assert (kpi.kpi_id, kpi.select, kpi.detail) == ("win_rate", None, "1.0% (target 28.0%)")
+
+
+def test_pyramid_field_that_feeds_nothing(catalog, graph):
+    fields = pyramid(catalog, graph, on_target(catalog))[-1]
+    unused = [m for m in fields.members if m.kpi_id is None]
+    for member in unused:
+        assert member.member_id not in graph.kpis_by_field
+        assert (member.status, member.detail, member.select) == (Status.OK, "feeds no KPI", None)
+
+
+# --- agents ---------------------------------------------------------------------------------------
+
+
+def test_agent_view_owns_supports_rules(catalog, graph):
+    cro = agent_view(catalog.agents["cro"], catalog, graph, on_target(catalog), [])
+    assert [k.kpi_id for k in cro.owns] == [
+        k.id
+        for k in catalog.kpis.values()
+        if k.id in catalog.agents["cro"].owns or k.owner_agent == "cro"
+    ]
+    assert {"win_rate", "arr", "new_arr"} <= {k.kpi_id for k in cro.owns}
+    assert {k.kpi_id for k in cro.supports} == {"revenue_growth", "nrr", "expansion_arr"}
+    assert cro.rules == catalog.agents["cro"].rules
+    assert cro.function == "Sales"
+    assert (cro.status, cro.alerts, cro.attention) == (Status.OK, (), 0)
+
+
+def test_agent_routed_alerts_with_reasons(catalog, graph):
+    alerts = [alert(1, kpi_id="win_rate"), alert(2, kpi_id="enps"), alert(3, system_id="crm")]
+    routed = routed_alerts("cro", alerts, catalog, graph)
+    assert [(r.alert.id, r.reason) for r in routed] == [(1, "owner"), (3, routed[1].reason)]
+    assert routed[1].reason.startswith("fed by ")
+    assert routed[0].subject == "Win Rate"
+    # The CEO agent hears of Win Rate through the CEO KPI it rolls up to.
+    ceo = routed_alerts("ceo", alerts, catalog, graph)
+    assert (1, "rolls up to Revenue Growth Rate") in [(r.alert.id, r.reason) for r in ceo]
+    # A resolved alert is no longer in anyone's playbook.
+    resolved = Alert(**{**alerts[0].__dict__, "state": State.RESOLVED})
+    assert routed_alerts("cro", [resolved], catalog, graph) == []
+
+
+def test_agent_views_every_agent(catalog, graph):
+    views = agent_views(catalog, graph, on_target(catalog), [alert(1, kpi_id="win_rate")])
+    assert [v.agent_id for v in views] == list(catalog.agents)
+    cro = next(v for v in views if v.agent_id == "cro")
+    assert cro.attention == 1
+    chro = next(v for v in views if v.agent_id == "chro")
+    assert chro.alerts == ()
+
+
+# --- agent focus ----------------------------------------------------------------------------------
+
+
+def test_focus_orders_owned_then_supported_then_the_rest(catalog):
+    focus = AgentFocus.of(catalog.agents["cro"], catalog)
+    assert focus.short_name == "CRO Agent"
+    growth = catalog.kpis_of_engine("growth")
+    ordered = [k.id for k in focus.order(growth)]
+    ranks = [focus.rank(k) for k in ordered]
+    assert ranks == sorted(ranks)
+    assert sorted(ordered) == sorted(k.id for k in growth)
+    # Stable within each group: catalog order.
+    owned = [k for k in ordered if k in focus.owned]
+    assert owned == [k.id for k in growth if k.id in focus.owned]
+
+
+def test_focus_keeps_only_the_agents_alerts(catalog, graph):
+    focus = AgentFocus.of(catalog.agents["chro"], catalog)
+    alerts = [alert(1, kpi_id="win_rate"), alert(2, kpi_id="enps"), alert(3, system_id="crm")]
+    assert [a.id for a in focus.alerts(alerts, catalog, graph)] == [2]
