@@ -56,7 +56,8 @@ bell = true
 user = "alice"
 """
 
-# Everything here except `theme` belongs to someone else: a theme save must keep it all.
+# Everything here except `theme` belongs to someone else: a theme save must keep it all
+# ([[report]] stands for an array of tables this version does not know).
 FOREIGN = """
 theme = "old"
 future_setting = 42
@@ -68,11 +69,11 @@ alerts = "ctrl+a"
 bell = true
 from_a_newer_version = "keep me"
 
-[[notify]]
+[[report]]
 channel = "slack"
 kpis = ["win_rate"]
 
-[[notify]]
+[[report]]
 channel = "email"
 to = "ops@example.com"
 """
@@ -245,7 +246,7 @@ def test_a_theme_save_keeps_every_key_and_table_it_does_not_own(tmp_path):
     Settings(theme="nord").save(tmp_path)
     after = read_config(tmp_path)
     assert after == {**before, "theme": "nord"}
-    assert after["notify"][1] == {"channel": "email", "to": "ops@example.com"}
+    assert after["report"][1] == {"channel": "email", "to": "ops@example.com"}
     assert after["keymap"] == {"alerts": "ctrl+a"}
 
 
@@ -273,7 +274,7 @@ def test_saving_a_section_keeps_its_unknown_keys(tmp_path):
     }
     assert after["keymap"] == {"refresh": "r"}  # the keymap is owned whole
     assert after["theme"] == "old"
-    assert len(after["notify"]) == 2
+    assert len(after["report"]) == 2
     again = CockpitSettings.load(tmp_path)
     assert again.cockpit == CockpitSection(bell=False, user="carol")
     assert again.problem is None

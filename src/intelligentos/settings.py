@@ -14,6 +14,10 @@ tables merge key by key across sources::
     bell = true          # ring the terminal bell on new alerts
     user = "alice"       # who acknowledges alerts; the OS user when absent
 
+    [[notify]]           # any number: a webhook or a command, see intelligentos.notify
+    webhook = "https://hooks.example.com/services/T0/B0/XXXX"
+    min_severity = "critical"
+
 Keys the cockpit does not know are ignored when loading and kept when saving, so the file
 can carry settings for newer versions. Comments are not kept when the cockpit saves.
 """
@@ -32,7 +36,14 @@ from pathlib import Path
 from typing import Any, Self
 
 import tomli_w
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +51,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from intelligentos.notify import NotifySink
 from intelligentos.paths import config_dir
 
 CONFIG_FILE_NAME = "config.toml"
@@ -127,13 +139,47 @@ class CockpitSettings(BaseSettings):
     theme: str | None = None
     keymap: dict[str, str] = Field(default_factory=dict)
     cockpit: CockpitSection = Field(default_factory=CockpitSection)
+    # The [[notify]] tables that are valid; a bad one is skipped (see ``skipped_sinks``).
+    notify: list[NotifySink] = Field(default_factory=list)
 
     _problem: str | None = PrivateAttr(default=None)
+    _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def problem(self) -> str | None:
-        """Why ``load()`` ignored the config file or the environment, or None."""
-        return self._problem
+        """Why ``load()`` ignored the config file or the environment, and which
+        ``[[notify]]`` tables it skipped, or None."""
+        return " ".join(self.problems) or None
+
+    @property
+    def problems(self) -> list[str]:
+        """:attr:`problem` as sentences: the ignored sources', then one per skipped sink."""
+        return [problem for problem in (self._problem, *self._skipped_sinks) if problem]
+
+    @property
+    def skipped_sinks(self) -> list[str]:
+        """One sentence per ``[[notify]]`` table that was skipped, naming it and its key."""
+        return list(self._skipped_sinks)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _skip_bad_sinks(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # One bad [[notify]] table must not cost the whole file (the theme, the other
+        # sinks): each is validated alone and a bad one is left out, with the reason.
+        skipped: list[str] = []
+        tables = data.get("notify") if isinstance(data, dict) else None
+        if isinstance(tables, list):
+            kept = []
+            for number, table in enumerate(tables, 1):
+                try:
+                    kept.append(NotifySink.model_validate(table))
+                except ValidationError as error:
+                    skipped.append(f"[[notify]] table {number} in {{file}}: {_sink_problem(error)}")
+            data = {**data, "notify": kept}
+        settings = handler(data)
+        if isinstance(settings, CockpitSettings):
+            settings._skipped_sinks = skipped
+        return settings
 
     @classmethod
     def settings_customise_sources(
@@ -164,7 +210,7 @@ class CockpitSettings(BaseSettings):
         path = config_file(directory)
         everything = cls._try(_Sources(path, environment=True), overrides)
         if not isinstance(everything, Exception):
-            return everything
+            return cls._with_sink_problems(everything, path)
         # Find the culprit by dropping one source at a time, keeping whatever still works.
         without_file = cls._try(_Sources(None, environment=True), overrides)
         without_env = cls._try(_Sources(path, environment=False), overrides)
@@ -176,6 +222,11 @@ class CockpitSettings(BaseSettings):
             settings = cls._build(_Sources(None, environment=False), overrides)
             problem = f"{_file_problem(path, without_env)} {_env_problem(without_file)}"
         settings._problem = problem
+        return cls._with_sink_problems(settings, path)
+
+    @classmethod
+    def _with_sink_problems(cls, settings: Self, path: Path) -> Self:
+        settings._skipped_sinks = [table.format(file=path) for table in settings._skipped_sinks]
         return settings
 
     @classmethod
@@ -298,6 +349,16 @@ def _describe(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"a bad value for {where}: {first['msg']}{more}"
+
+
+def _sink_problem(error: ValidationError) -> str:
+    # Never the value itself: a webhook URL may hold a token.
+    problems = []
+    for found in error.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in found["loc"])
+        message = str(found["msg"]).removeprefix("Value error, ")
+        problems.append(f"{key}: {message}" if key else message)
+    return f"{'; '.join(problems)}; it was skipped.".replace("{", "{{").replace("}", "}}")
 
 
 def acting_user(explicit: str | None = None, settings: CockpitSettings | None = None) -> str:

@@ -1,0 +1,129 @@
+"""The delivery log: which alert transitions went to which notification sink.
+
+A sink is known by its label (masked, see :attr:`intelligentos.notify.NotifySink.label`).
+Each sink has a watermark in ``store_meta`` (``notify.after:<label>``): the id of the last
+alert event it has no claim on. It is set, when a sink is first seen, to the latest event
+then, so that a sink added to the config receives the transitions from then on, never the
+store's history; and it moves up past events that are dealt with, so that finding what is
+left to deliver reads only the events since.
+
+An event goes to a sink at most once: :meth:`Deliveries.claim` inserts the ``deliveries``
+row (UNIQUE event and sink) before anything is sent, and only the process whose insert
+made the row sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from intelligentos.alerts import Event
+from intelligentos.store.store import Store, _event
+
+WATERMARK_PREFIX = "notify.after:"
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An alert event with its id in the log."""
+
+    id: int
+    alert_id: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: int
+    sink: str
+    attempts: int
+    outcome: str
+    detail: str | None
+    at: str
+
+
+@dataclass
+class Deliveries:
+    """The delivery log of one store. Every write is its own short transaction."""
+
+    store: Store
+
+    def watermarks(self) -> dict[str, int]:
+        """Each known sink's watermark, by label."""
+        found = {}
+        for key, value in self.store.meta().items():
+            if key.startswith(WATERMARK_PREFIX):
+                try:
+                    found[key.removeprefix(WATERMARK_PREFIX)] = int(value)
+                except ValueError:
+                    continue  # store_meta is public: another tool may have written anything
+        return found
+
+    def register(self, labels: Iterable[str]) -> dict[str, int]:
+        """Give every sink not seen before the latest event as its watermark; return every
+        given sink's watermark."""
+        wanted = list(dict.fromkeys(labels))
+        known = self.watermarks()
+        if any(label not in known for label in wanted):
+            with self.store.transaction() as conn:
+                latest = conn.execute("SELECT coalesce(max(id), 0) FROM alert_events").fetchone()
+                for label in wanted:
+                    # Another process may have registered it meanwhile: keep its mark.
+                    conn.execute(
+                        "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO NOTHING",
+                        (WATERMARK_PREFIX + label, str(latest[0])),
+                    )
+            known = self.watermarks()
+        return {label: known[label] for label in wanted if label in known}
+
+    def undelivered(self, label: str, after: int, limit: int = 500) -> list[LoggedEvent]:
+        """Events after ``after`` without a delivery row for ``label``, oldest first."""
+        rows = self.store.query(
+            "SELECT * FROM alert_events AS e WHERE e.id > ? AND NOT EXISTS "
+            "(SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id AND d.sink = ?) "
+            "ORDER BY e.id LIMIT ?",
+            (after, label, limit),
+        )
+        return [LoggedEvent(row["id"], row["alert_id"], _event(row)) for row in rows]
+
+    def claim(self, event_id: int, label: str, at: str) -> bool:
+        """Reserve the delivery of one event to one sink; False when another process (or an
+        earlier run) has it already."""
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO deliveries (event_id, sink, attempts, outcome, detail, at) "
+                "VALUES (?, ?, 0, 'pending', NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
+                (event_id, label, at),
+            )
+        return cursor.rowcount == 1
+
+    def finish(
+        self, event_id: int, label: str, attempts: int, outcome: str, detail: str | None, at: str
+    ) -> None:
+        """Record how a claimed delivery ended: delivered or failed, after how many tries."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET attempts = ?, outcome = ?, detail = ?, at = ? "
+                "WHERE event_id = ? AND sink = ?",
+                (attempts, outcome, detail, at, event_id, label),
+            )
+
+    def advance(self, label: str, event_id: int) -> None:
+        """Move the sink's watermark up to ``event_id`` (never down)."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value "
+                "AS INTEGER)",
+                (WATERMARK_PREFIX + label, str(event_id)),
+            )
+
+    def log(self, label: str | None = None) -> list[Delivery]:
+        """Every delivery (of one sink), by event."""
+        rows = self.store.query(
+            "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
+            "WHERE ?1 IS NULL OR sink = ?1 ORDER BY event_id, sink",
+            (label,),
+        )
+        return [Delivery(**row) for row in rows]
