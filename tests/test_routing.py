@@ -310,7 +310,7 @@ def test_the_wide_table_has_a_routed_to_column(today_store, monkeypatch):
 
 async def test_the_alerts_screen_shows_routes_and_filters_by_agent(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:
         screen = await open_alerts(pilot)
         assert screen.agent_filter is None and screen.shown
         everything = set(screen.shown)

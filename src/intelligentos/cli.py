@@ -49,6 +49,7 @@ from intelligentos.settings import acting_user
 from intelligentos.store import Store, StoreError
 
 if TYPE_CHECKING:
+    from intelligentos.services.notify import Notifier
     from intelligentos.simulation import GoalSeek, Projection
 
 app = typer.Typer(
@@ -521,11 +522,13 @@ def check(
     with open_store(db) as store:
         catalog = store.read_catalog()
         agent = agent_option(agent, catalog)
+        notifier = start_notifications(store)
         try:
             store.ensure_intact()
             result = evaluate_store(store, catalog, utc_now())
         except StoreError as error:
             raise fail(str(error)) from error
+        send_notifications(notifier, store, catalog)
         found = result.open_alerts
         if agent is not None:
             routed = store.routes_of(a.id for a in found if a.id is not None)
@@ -612,6 +615,7 @@ def ack(
     except LifecycleError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
+        notifier = start_notifications(store)
         try:
             store.ensure_intact()
             alert = acknowledge_alert(
@@ -619,6 +623,7 @@ def ack(
             )
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
+        send_notifications(notifier, store)
     out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
 
 
@@ -639,6 +644,7 @@ def snooze(
     except ValueError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
+        notifier = start_notifications(store)
         try:
             store.ensure_intact()
             alert = snooze_alert(
@@ -646,7 +652,53 @@ def snooze(
             )
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
+        send_notifications(notifier, store)
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+def warn(message: str) -> None:
+    err.print(Text(f"Warning: {literal(message)}"))
+
+
+def start_notifications(store: Store) -> Notifier | None:
+    """The ``[[notify]]`` sinks of the user's config, ready for the events this command is
+    about to write (a sink seen for the first time gets those, not the history); one
+    ``Warning:`` line per settings problem (a skipped table). None when there is no sink."""
+    from intelligentos.services.notify import Notifier
+    from intelligentos.settings import CockpitSettings, config_file
+
+    settings = CockpitSettings.load()
+    for problem in settings.problems:
+        warn(problem)
+    if not settings.notify or store.readonly:
+        return None
+    notifier = Notifier(list(settings.notify), source=str(config_file()))
+    try:
+        notifier.prepare(store)
+    except (StoreError, sqlite3.Error) as error:
+        warn(f"No notifications this time: {error}")
+        return None
+    return notifier
+
+
+def send_notifications(
+    notifier: Notifier | None, store: Store, catalog: Catalog | None = None
+) -> None:
+    """Deliver what the sinks have not had yet, after the command's transaction; never
+    fatal: one ``Warning:`` line per failed or skipped sink, and the command's exit status
+    stays its own."""
+    if notifier is None:
+        return
+    try:
+        report = notifier.deliver(store, catalog)
+    except (StoreError, sqlite3.Error) as error:
+        warn(f"Notifications were not sent: {error}")
+        return
+    for line in report.problems + report.failures:
+        warn(line)
 
 
 # --- forecasts -------------------------------------------------------------------------------

@@ -75,10 +75,12 @@ REQUIRED = ("severity", "id", "subject", "rule", "state", "value", "age")
 # Added while they fit, in this order; the detail line under the table shows them anyway.
 # Who acknowledged (only shown when someone did) goes before the catalog owner: it says
 # who is on it now.
-# The agents it is routed to (by id) follow the owner.
-OPTIONAL = ("deviation", "expected", "ack", "owner", "routed", "message")
+# The agents it is routed to (by id) come last, and only while the owner keeps
+# OWNER_COMFORT cells: the owner is who answers for it.
+OPTIONAL = ("deviation", "expected", "ack", "owner", "message", "routed")
 # The subject keeps this much before optional columns may take the room.
 SUBJECT_COMFORT = 18
+OWNER_COMFORT = 24
 PADDING = 2  # DataTable's cell padding: one cell on each side
 SCROLLBAR = 2  # room for the vertical scrollbar, so that no column hides under it
 
@@ -104,7 +106,10 @@ def plan_columns(rows: Sequence[Mapping[str, str]], width: int) -> dict[str, int
         if not any(row[key] for row in rows):
             continue  # a column with nothing in it (no one acknowledged yet)
         need = start(key) + PADDING
-        if need <= budget - subject_reserve:
+        reserve = subject_reserve
+        if key == "routed" and "owner" in widths:
+            reserve += max(min(natural("owner"), OWNER_COMFORT) - widths["owner"], 0)
+        if need <= budget - reserve:
             widths[key] = start(key)
             budget -= need
     for key in ("subject", "owner", "ack", "routed", "message"):

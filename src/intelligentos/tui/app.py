@@ -32,8 +32,9 @@ from intelligentos.formatting import literal
 from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.services.alerting import AlertService, Announcer
 from intelligentos.services.data import CockpitData, DataService
-from intelligentos.settings import CockpitSettings, acting_user
-from intelligentos.store import StoreError
+from intelligentos.services.notify import Notifier
+from intelligentos.settings import CockpitSettings, acting_user, config_file
+from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.dialogs import Prompt, PromptDialog
@@ -44,6 +45,7 @@ from intelligentos.tui.messages import (
     ForecastsEnded,
     IntegrityFailed,
     LifecycleApplied,
+    NotificationsSent,
     OpenLineage,
     RefreshEnded,
     StoreChanged,
@@ -171,6 +173,16 @@ class CockpitApp(App[None]):
         self.loads = 0
         self.snooze_timer: Timer | None = None
         self.stop_watching = threading.Event()
+        # Notifications: deliveries run on a thread of their own, at most one run at a
+        # time; a run asked for meanwhile follows it. Quitting stops them (stop_watching).
+        self.notifier = Notifier(
+            list(self.settings.notify),
+            source=str(config_file(self.config_path)),
+            stop=self.stop_watching,
+        )
+        self.delivering = False
+        self.deliver_again = False
+        self.delivery_problems_shown: set[str] = set()
 
     # --- start-up --------------------------------------------------------------------------
 
@@ -193,6 +205,11 @@ class CockpitApp(App[None]):
         except (StoreError, sqlite3.Error) as error:
             self.post_message(StoreFailed(str(error)))
             return
+        try:
+            # Before the first evaluation: a sink seen for the first time gets its news.
+            self.notifier.prepare(store)
+        except (StoreError, sqlite3.Error) as error:
+            self.post_message(NotificationsSent([], [f"Notifications are off: {error}"]))
         self.post_message(StoreOpened(store))
 
     @on(StoreFailed)
@@ -308,10 +325,54 @@ class CockpitApp(App[None]):
     def _refresh_ended(self, message: RefreshEnded) -> None:
         if message.problem:
             self.notify(message.problem, severity="error", markup=False)
+        else:
+            self.deliver_notifications()
         self.refreshing = False
         if self.refresh_again:
             self.refresh_again = False
             self.request_refresh()
+
+    # --- notifications -----------------------------------------------------------------------
+
+    def deliver_notifications(self) -> None:
+        """Send the [[notify]] sinks the transitions they have not had yet (see
+        :mod:`intelligentos.services.notify`), off the event loop."""
+        store = self.alert_service.store if self.alert_service else None
+        if not self.notifier.sinks or store is None or store.readonly:
+            return
+        if self.delivering:
+            self.deliver_again = True
+            return
+        self.delivering = True
+        catalog = self.data.catalog if self.data else None
+        # A daemon thread, not a worker: quitting joins workers, and a webhook that does not
+        # answer must not hold the cockpit open until its timeout.
+        threading.Thread(
+            target=self._send_notifications, args=(store, catalog), name="notify", daemon=True
+        ).start()
+
+    def _send_notifications(self, store: Store, catalog: Catalog | None) -> None:
+        try:
+            report = self.notifier.deliver(store, catalog)
+        except (StoreError, sqlite3.Error) as error:
+            self.post_message(NotificationsSent([], [f"Notifications stopped: {error}"]))
+            return
+        self.post_message(NotificationsSent(report.failures, report.problems))
+
+    @on(NotificationsSent)
+    def _notifications_sent(self, message: NotificationsSent) -> None:
+        self.delivering = False
+        if self.stop_watching.is_set():
+            return
+        for failure in message.failures:
+            self.notify(failure, title="Notification failed", severity="warning", markup=False)
+        for problem in message.problems:
+            if problem not in self.delivery_problems_shown:
+                self.delivery_problems_shown.add(problem)
+                self.notify(problem, title="Notifications", severity="warning", markup=False)
+        if self.deliver_again:
+            self.deliver_again = False
+            self.deliver_notifications()
 
     # --- forecasts ---------------------------------------------------------------------------
 

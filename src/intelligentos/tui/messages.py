@@ -145,3 +145,12 @@ class ComparisonLoaded(Message):
 
     comparison: Comparison | None
     problem: str | None = None
+
+
+@dataclass
+class NotificationsSent(Message):
+    """A delivery run to the ``[[notify]]`` sinks ended: a sentence per failed sink and per
+    skipped one."""
+
+    failures: list[str]
+    problems: list[str]
