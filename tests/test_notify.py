@@ -404,6 +404,21 @@ def test_a_failing_sink_is_retried_then_reported_once_and_check_keeps_its_status
     assert all(sum(1 for row in again if row[:2] == key) == 1 for key in {row[:2] for row in again})
 
 
+def test_a_webhook_that_never_answers_is_bounded(config, today_store, monkeypatch):
+    monkeypatch.setattr(service, "TIMEOUT_SECONDS", 0.3)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        write_config(config, f'[[notify]]\nwebhook = "http://127.0.0.1:{port}/hook"')
+        started = time.monotonic()
+        result = run("check", "--db", str(today_store))
+        assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    [line] = warnings(result.stderr)
+    assert "3 attempts" in line and "timed out" in line
+
+
 # --- filters and concurrency, on the service -------------------------------------------------
 
 
@@ -514,3 +529,23 @@ async def test_the_cockpit_delivers_an_acknowledgement_without_waiting_for_it(
         assert acks[0]["alert"]["id"] == alert.id
         assert acks[0]["transition"]["actor"] == "tester"
         assert acks[0]["transition"]["at"].startswith(FIXED_NOW.date().isoformat())
+
+
+async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store, tmp_path):
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    failing = json.dumps([sys.executable, "-c", "import sys; sys.exit(3)"])
+    write_config(
+        config, f"[[notify]]\ncommand = {failing}", '[[notify]]\nwebhook = "ftp://x.example/"'
+    )
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(100):
+            if any("failed" in n.message for n in app._notifications):
+                break
+            await pilot.pause(0.05)
+        messages = [n.message for n in app._notifications]
+        assert any("exit status 3" in m and "3 attempts" in m for m in messages)
+        assert any("[[notify]] table 2" in m and "webhook" in m for m in messages)
+        assert app.is_running

@@ -133,8 +133,10 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     return Outcome(False, f"exit status {done.returncode}{said}")
 
 
-def send(sink: NotifySink, payload: bytes, timeout: float = TIMEOUT_SECONDS) -> Outcome:
-    """One attempt to deliver ``payload`` to ``sink``."""
+def send(sink: NotifySink, payload: bytes, timeout: float | None = None) -> Outcome:
+    """One attempt to deliver ``payload`` to ``sink`` (within ``timeout`` seconds, by default
+    :data:`TIMEOUT_SECONDS`)."""
+    timeout = TIMEOUT_SECONDS if timeout is None else timeout
     if sink.webhook is not None:
         return post(sink.webhook, payload, timeout)
     return run_command(sink.command or (), payload, timeout)

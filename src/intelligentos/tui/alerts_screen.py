@@ -236,7 +236,8 @@ class AlertsScreen(CockpitScreen):
             self.cockpit.services.fixed_as_of,
         ):
             self.routes = message.routes
-            self._show(message.alerts)
+            # Agent focus: only the alerts routed to the focused agent.
+            self._show(self.cockpit.focused_alerts(message.alerts))
 
     # --- what each alert reads as ----------------------------------------------------------
 

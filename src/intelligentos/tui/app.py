@@ -19,6 +19,8 @@ from rich.console import RenderableType
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import SimpleCommand
+from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
@@ -54,6 +56,7 @@ from intelligentos.tui.messages import (
 )
 from intelligentos.tui.navigation import Navigator
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
+from intelligentos.views import AgentFocus
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
 TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
@@ -83,6 +86,30 @@ class CockpitApp(App[None]):
         # In help and the palette, not the footer: the footer must fit 120 columns.
         Binding("t", "next_theme", "Theme", id="theme", show=False, tooltip="Next colour theme"),
         Binding("b", "brief", "CEO brief", id="brief", show=False, tooltip="The CEO weekly brief"),
+        Binding(
+            "M",
+            "strategy_map",
+            "Strategy map",
+            id="strategy-map",
+            show=False,
+            tooltip="Themes → objectives → CEO KPIs → functional KPIs",
+        ),
+        Binding(
+            "P",
+            "pyramid",
+            "KPI pyramid",
+            id="pyramid",
+            show=False,
+            tooltip="The layers from CEO KPIs down to data fields, with counts and status",
+        ),
+        Binding(
+            "G",
+            "agents",
+            "Agents",
+            id="agents",
+            show=False,
+            tooltip="Each agent's KPIs, rules and routed alerts",
+        ),
         # Time travel: the cockpit as of an earlier date (read-only). A period is a week; a
         # day with the curly brackets. In help, not the footer: the alerts screen's footer
         # would not fit 120 columns; the header shows the date, and stepping into the past
@@ -130,6 +157,7 @@ class CockpitApp(App[None]):
     paused: reactive[bool] = reactive(False)
     attention_count: reactive[int | None] = reactive(None)
     as_of_text: reactive[str] = reactive("")
+    focus_text: reactive[str] = reactive("")  # the focused agent's short name, "" for none
 
     def __init__(
         self,
@@ -143,6 +171,7 @@ class CockpitApp(App[None]):
         user: str | None = None,
         bell: bool | None = None,
         forecasts: bool | None = None,
+        agent: str | None = None,
     ) -> None:
         super().__init__()
         self.store_path = Path(store_path)
@@ -173,6 +202,10 @@ class CockpitApp(App[None]):
         self.loads = 0
         self.snooze_timer: Timer | None = None
         self.stop_watching = threading.Event()
+        # Agent focus: its KPIs first in every panel, only its routed alerts. Resolved against
+        # each refresh's catalog (a re-sync may rename or drop the agent).
+        self.focus_agent_id = agent
+        self.agent_focus: AgentFocus | None = None
         # Notifications: deliveries run on a thread of their own, at most one run at a
         # time; a run asked for meanwhile follows it. Quitting stops them (stop_watching).
         self.notifier = Notifier(
@@ -301,7 +334,8 @@ class CockpitApp(App[None]):
             return
         self.applied_request = message.request
         self.data = data
-        self.attention_count = len(data.attention)
+        self._resolve_focus(data)
+        self.attention_count = len(self.focused_alerts(data.attention))
         self._announce(data)
         self._schedule_snooze_expiry(data.open_alerts)
         self._data_changed()
@@ -431,7 +465,7 @@ class CockpitApp(App[None]):
             # The first paint's alerts may be resolved by the first evaluation; the past's
             # alerts are no news.
             return
-        notice = self.announcer.news(data.attention, data.subject_name)
+        notice = self.announcer.news(self.focused_alerts(data.attention), data.subject_name)
         if notice is None:
             return
         self.notify(
@@ -500,6 +534,72 @@ class CockpitApp(App[None]):
 
     def action_brief(self) -> None:
         self.navigator.brief()
+
+    def action_strategy_map(self) -> None:
+        self.navigator.strategy_map()
+
+    def action_pyramid(self) -> None:
+        self.navigator.pyramid()
+
+    def action_agents(self) -> None:
+        self.navigator.agents()
+
+    # --- agent focus -------------------------------------------------------------------------
+
+    def _resolve_focus(self, data: CockpitData) -> None:
+        agent_id = self.focus_agent_id
+        agent = data.catalog.agents.get(agent_id) if agent_id else None
+        if agent_id and agent is None:
+            self.notify(
+                f"No agent {agent_id!r} in the catalog: agent focus cleared.",
+                severity="warning",
+                markup=False,
+            )
+            self.focus_agent_id = None
+        focus = AgentFocus.of(agent, data.catalog) if agent else None
+        if focus != self.agent_focus:
+            self.agent_focus = focus
+        self.focus_text = focus.short_name if focus else ""
+
+    def focus_agent(self, agent_id: str | None) -> None:
+        """Show the cockpit as ``agent_id`` sees it (``None``: everyone's)."""
+        self.focus_agent_id = agent_id
+        data = self.data
+        if data is None:
+            return
+        self._resolve_focus(data)
+        self.attention_count = len(self.focused_alerts(data.attention))
+        self._data_changed()
+        focus = self.agent_focus
+        self.notify(
+            literal(f"Focus: {focus.name}" if focus else "Agent focus cleared."),
+            timeout=3,
+            markup=False,
+        )
+
+    def focused_alerts(self, alerts: list[Alert]) -> list[Alert]:
+        """The alerts routed to the focused agent; all of them without a focus."""
+        focus, data = self.agent_focus, self.data
+        if focus is None or data is None:
+            return alerts
+        return focus.alerts(alerts, data.catalog, data.graph)
+
+    def _pick_agent(self) -> None:
+        data = self.data
+        if data is None:
+            self.notify("The store is still loading.", timeout=3)
+            return
+        self.search_commands(
+            [
+                SimpleCommand(
+                    escape(literal(agent.name)),
+                    partial(self.focus_agent, agent.id),
+                    escape(literal(f"{agent.id}: its KPIs first, only its routed alerts")),
+                )
+                for agent in data.catalog.agents.values()
+            ],
+            placeholder="Focus on which agent…",
+        )
 
     # --- alert lifecycle -------------------------------------------------------------------
 
@@ -699,6 +799,32 @@ class CockpitApp(App[None]):
             "The weekly brief as of the cockpit's date: headline, CEO KPIs, changes, risks",
             self.navigator.brief,
         )
+        yield SystemCommand(
+            "Strategy map",
+            "Themes → objectives → CEO KPIs → functional KPIs, with status and values",
+            self.navigator.strategy_map,
+        )
+        yield SystemCommand(
+            "KPI pyramid",
+            "CEO KPIs down to source systems and data fields: counts and worst status by layer",
+            self.navigator.pyramid,
+        )
+        yield SystemCommand(
+            "Agents",
+            "Each agent's playbook: KPIs owned and supported, rules, open routed alerts",
+            self.navigator.agents,
+        )
+        yield SystemCommand(
+            "Focus on agent…",
+            "An agent's KPIs first in every panel, and only the alerts routed to it",
+            self._pick_agent,
+        )
+        if self.agent_focus is not None:
+            yield SystemCommand(
+                "Clear agent focus",
+                "Every KPI in catalog order, every alert",
+                partial(self.focus_agent, None),
+            )
         yield SystemCommand(
             "Scenarios",
             "Saved what-if scenarios: reopen, compare, delete",
