@@ -64,3 +64,13 @@ def test_scenario(snap_compare, cockpit):
         await settle(pilot)
 
     assert snap_compare(cockpit, terminal_size=(120, 40), run_before=what_if)
+
+
+@pytest.mark.parametrize("key", ["M", "P", "G"], ids=["strategy_map", "pyramid", "agents"])
+def test_view(snap_compare, cockpit, key):
+    async def open_view(pilot):
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    assert snap_compare(cockpit, terminal_size=(120, 40), run_before=open_view)

@@ -94,6 +94,8 @@ AsOfOption = Annotated[
 ]
 # The commands that take --as-of, also when it is given before the command's name.
 AS_OF_COMMANDS = frozenset({"kpis", "alerts", "lineage", "whatif", "brief"})
+# The commands that take --agent before their name too (they read it with before_command).
+AGENT_COMMANDS = frozenset({"alerts", "check"})
 
 
 def fail(message: str) -> typer.Exit:
@@ -188,15 +190,26 @@ def launch(
         ),
     ] = None,
     as_of: AsOfOption = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            help="Focus the cockpit on one agent (an agent id of the catalog): its KPIs first "
+            "in every panel, only the alerts routed to it",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Launch the cockpit (when no command is given)."""
-    _BEFORE_COMMAND.set({"db": db, "user": user, "as_of": as_of})
+    _BEFORE_COMMAND.set({"db": db, "user": user, "as_of": as_of, "agent": agent})
     if ctx.invoked_subcommand is not None:
         # --db (and --user, --as-of for the commands that take them) apply to the command;
         # the others only mean something to the cockpit, so they are refused, not ignored.
         refused = [("--theme", theme), ("--bell/--no-bell", bell)]
         if ctx.invoked_subcommand not in AS_OF_COMMANDS:
             refused.append(("--as-of", as_of))
+        if ctx.invoked_subcommand not in AGENT_COMMANDS:
+            refused.append(("--agent", agent))
         for option, value in refused:
             if value is not None:
                 raise fail(f"{option} applies to the cockpit, not to `{ctx.invoked_subcommand}`.")
@@ -208,10 +221,12 @@ def launch(
         store.probe()
         if day is not None:
             check_as_of(store, day)
+        if agent is not None:
+            agent_option(agent, store.read_catalog())  # an unknown agent: one Error: line
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
 
-    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell, as_of=day)
+    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell, as_of=day, agent=agent)
     cockpit.run()
     raise typer.Exit(cockpit.return_code or 0)
 

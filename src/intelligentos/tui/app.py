@@ -202,10 +202,6 @@ class CockpitApp(App[None]):
         self.loads = 0
         self.snooze_timer: Timer | None = None
         self.stop_watching = threading.Event()
-        # Agent focus: its KPIs first in every panel, only its routed alerts. Resolved against
-        # each refresh's catalog (a re-sync may rename or drop the agent).
-        self.focus_agent_id = agent
-        self.agent_focus: AgentFocus | None = None
         # Notifications: deliveries run on a thread of their own, at most one run at a
         # time; a run asked for meanwhile follows it. Quitting stops them (stop_watching).
         self.notifier = Notifier(
@@ -216,6 +212,10 @@ class CockpitApp(App[None]):
         self.delivering = False
         self.deliver_again = False
         self.delivery_problems_shown: set[str] = set()
+        # Agent focus: its KPIs first in every panel, only its routed alerts. Resolved against
+        # each refresh's catalog (a re-sync may rename or drop the agent).
+        self.focus_agent_id = agent
+        self.agent_focus: AgentFocus | None = None
 
     # --- start-up --------------------------------------------------------------------------
 

@@ -162,12 +162,12 @@ class DashboardScreen(CockpitScreen):
                 card.set_class(alerting, "-alerting")
         needle = self.filter_text.casefold()
         matched = False
+        focus = self.cockpit.agent_focus
         for panel in self.query(EnginePanel):
-            rows = [
-                snaps[k.id]
-                for k in data.catalog.kpis_of_engine(panel.engine_id)
-                if k.id in snaps and needle in k.name.casefold()
-            ]
+            kpis = data.catalog.kpis_of_engine(panel.engine_id)
+            if focus is not None:
+                kpis = focus.order(kpis)  # the focused agent's own, then supported, first
+            rows = [snaps[k.id] for k in kpis if k.id in snaps and needle in k.name.casefold()]
             panel.show(rows, flashing)
             panel.display = bool(rows) or not needle
             matched = matched or bool(rows)

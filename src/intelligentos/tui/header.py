@@ -12,13 +12,13 @@ CLOCK_FORMAT = "%H:%M"
 
 
 class CockpitHeader(Widget):
-    """Product, store, as-of date, window, paused, unacknowledged alerts and a clock. It
-    watches the app, so every screen's header shows the same state at once."""
+    """Product, store, as-of date, agent focus, window, paused, unacknowledged alerts and a
+    clock. It watches the app, so every screen's header shows the same state at once."""
 
     def on_mount(self) -> None:
         self.shown_clock = ""
         app = cockpit_of(self)
-        for name in ("window", "paused", "attention_count", "as_of_text"):
+        for name in ("window", "paused", "attention_count", "as_of_text", "focus_text"):
             self.watch(app, name, self._state_changed, init=False)
         self.set_interval(1.0, self._tick)
 
@@ -45,6 +45,10 @@ class CockpitHeader(Widget):
         if app.services.fixed_as_of is not None:
             as_of.stylize(f"bold {app.current_theme.warning}", 5)
         facts: list[Text | str] = [as_of, f"  ·  window {app.window}"]
+        if app.focus_text:
+            # The agent focus changes what every panel and the alert count show: kept
+            # longer than the window.
+            facts.insert(1, Text.assemble("  ·  focus ", (literal(app.focus_text), "bold")))
         while True:
             left = Text.assemble(
                 (" ◆ IntelligentOS cockpit ", "bold"),

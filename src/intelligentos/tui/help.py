@@ -63,13 +63,17 @@ def binding_rows(
 def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     """Every place the cockpit binds keys, in the order the help lists them."""
     # Imported here: these modules import the app's widgets, and the app imports this one.
+    from intelligentos.tui.agents_screen import AgentsScreen
     from intelligentos.tui.alerts_screen import AlertsScreen
     from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.brief_screen import BriefScreen
     from intelligentos.tui.dashboard import DashboardScreen
+    from intelligentos.tui.kpi_tree import KpiTree
     from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+    from intelligentos.tui.pyramid_screen import PyramidScreen
     from intelligentos.tui.scenario_dialogs import ScenarioPicker
     from intelligentos.tui.scenario_screen import ScenarioScreen
+    from intelligentos.tui.strategy_screen import StrategyScreen
     from intelligentos.tui.widgets import CeoCard, KpiTable
 
     return [
@@ -83,6 +87,10 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("What-if", ScenarioScreen.BINDINGS),
         ("Saved scenarios", ScenarioPicker.BINDINGS),
         ("Brief", BriefScreen.BINDINGS),
+        ("Strategy map", StrategyScreen.BINDINGS),
+        ("Strategy map, playbook", KpiTree.BINDINGS),
+        ("KPI pyramid", PyramidScreen.BINDINGS),
+        ("Agents", AgentsScreen.BINDINGS),
     ]
 
 

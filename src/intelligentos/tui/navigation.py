@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.screen import Screen
+
 from intelligentos.tui.alerts_screen import AlertsScreen
+from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.help import HelpScreen
 from intelligentos.tui.lineage_screen import LineageScreen
@@ -18,6 +23,18 @@ if TYPE_CHECKING:
 
 JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
 CHART_MODULE = "intelligentos.tui.forecast_chart"  # imported by prewarm, off the event loop
+
+
+VIEW_MODULES = (
+    "intelligentos.tui.strategy_screen",
+    "intelligentos.tui.pyramid_screen",
+    "intelligentos.tui.agents_screen",
+)
+
+
+def _is_view(screen: Screen[object]) -> bool:
+    """One of the strategy map, pyramid and agents screens."""
+    return type(screen).__module__ in VIEW_MODULES
 
 
 class Navigator:
@@ -125,6 +142,34 @@ class Navigator:
 
         if not isinstance(self.app.screen, BriefScreen):
             self.app.push_screen(BriefScreen())
+
+    # The strategy map, pyramid and agents views: imported when first opened (off the
+    # launch path), each replacing one of the three already on top.
+
+    def strategy_map(self) -> None:
+        from intelligentos.tui.strategy_screen import StrategyScreen
+
+        self._view(StrategyScreen, StrategyScreen)
+
+    def pyramid(self) -> None:
+        from intelligentos.tui.pyramid_screen import PyramidScreen
+
+        self._view(PyramidScreen, PyramidScreen)
+
+    def agents(self, agent_id: str | None = None) -> None:
+        from intelligentos.tui.agents_screen import AgentsScreen
+
+        self._view(AgentsScreen, partial(AgentsScreen, agent_id))
+
+    def _view(self, kind: type[CockpitScreen], make: Callable[[], CockpitScreen]) -> None:
+        if self.app.data is None:
+            self.app.notify("The store is still loading.", timeout=3)
+            return
+        if isinstance(self.app.screen, kind):
+            return
+        if _is_view(self.app.screen):
+            self.app.pop_screen()
+        self.app.push_screen(make())
 
     def help(self) -> None:
         if not isinstance(self.app.screen, HelpScreen):
