@@ -541,3 +541,25 @@ async def test_every_screens_footer_fits_120_columns_even_while_paused(app):
             labels = " ".join(str(item.render()) for item in footer.query("FooterKey"))
             assert used <= 118, (type(app.screen).__name__, used, labels)
             assert "Quit" in labels and "Help" in labels
+
+
+async def test_a_key_pressed_while_the_lineage_screen_is_prewarmed_reaches_the_dashboard(
+    demo_store, tmp_path
+):
+    """Prewarming pushes and pops the lineage screen; a key pressed meanwhile would go to
+    that hidden screen and be lost. It is held, then pressed again on the dashboard."""
+    from intelligentos.tui.dashboard import DashboardScreen
+    from intelligentos.tui.lineage_screen import LineageScreen
+
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        navigator = app.navigator
+        navigator.held_keys = []  # as while prewarming
+        await pilot.press("enter")
+        assert [key.key for key in navigator.held_keys] == ["enter"]
+        assert isinstance(app.screen, DashboardScreen)
+        navigator.release_keys()
+        await settle(pilot)
+        assert isinstance(app.screen, LineageScreen)
+        assert navigator.held_keys is None

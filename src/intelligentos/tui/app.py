@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from rich.console import RenderableType
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import SimpleCommand
@@ -216,6 +216,11 @@ class CockpitApp(App[None]):
         # each refresh's catalog (a re-sync may rename or drop the agent).
         self.focus_agent_id = agent
         self.agent_focus: AgentFocus | None = None
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.navigator.hold(event):
+            return  # a key pressed while the lineage screen is being prewarmed: kept for after
+        await super().on_event(event)
 
     # --- start-up --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.screen import Screen
 
 from intelligentos.tui.alerts_screen import AlertsScreen
@@ -45,6 +46,9 @@ class Navigator:
     def __init__(self, app: CockpitApp) -> None:
         self.app = app
         self.lineage_screen: LineageScreen | None = None
+        # Keys pressed while the lineage screen is pushed and popped by :meth:`prewarm`:
+        # held back, then given to the dashboard (else the hidden screen would take them).
+        self.held_keys: list[events.Key] | None = None
 
     def _lineage(self) -> LineageScreen:
         if self.lineage_screen is None:
@@ -77,11 +81,28 @@ class Navigator:
             return
         screen = self._lineage()
         focused = app.screen.focused
-        with app.batch_update():
-            await app.push_screen(screen)
-            await app.pop_screen()
-        if focused is not None and focused.is_attached:
-            focused.focus()
+        self.held_keys = []
+        try:
+            with app.batch_update():
+                await app.push_screen(screen)
+                await app.pop_screen()
+        finally:
+            if focused is not None and focused.is_attached:
+                focused.focus()
+            self.release_keys()
+
+    def release_keys(self) -> None:
+        """Press again, in order, the keys held during :meth:`prewarm`."""
+        held, self.held_keys = self.held_keys or [], None
+        for key in held:
+            self.app.post_message(events.Key(key.key, key.character))
+
+    def hold(self, event: events.Event) -> bool:
+        """Keep a key pressed during :meth:`prewarm` for after it; whether it was kept."""
+        if self.held_keys is None or not isinstance(event, events.Key):
+            return False
+        self.held_keys.append(event)
+        return True
 
     def to_dashboard(self) -> DashboardScreen:
         while not isinstance(self.app.screen, DashboardScreen):
