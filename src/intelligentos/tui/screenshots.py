@@ -17,7 +17,8 @@ from intelligentos.tui.app import CockpitApp
 SHOT_END = date(2026, 11, 27)
 SHOT_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
-# (file stem, terminal size, theme, KPI whose lineage to open or None for the dashboard)
+# (file stem, terminal size, theme, what to open: a KPI id for its lineage, "keys:…" for
+# keys to press on the dashboard, or None for the dashboard itself)
 Shot = tuple[str, tuple[int, int], str, str | None]
 SHOTS: list[Shot] = [
     ("dashboard-80x24", (80, 24), "intelligentos-dark", None),
@@ -25,6 +26,9 @@ SHOTS: list[Shot] = [
     ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
     ("lineage-120x40", (120, 40), "intelligentos-dark", "win_rate"),
     ("lineage-forecast-120x40", (120, 40), "intelligentos-dark", "cash_runway"),
+    ("pyramid-120x40", (120, 40), "intelligentos-dark", "keys:P"),
+    ("strategy-map-120x40", (120, 40), "intelligentos-dark", "keys:M"),
+    ("brief-120x40", (120, 40), "intelligentos-dark", "keys:b"),
     ("theme-intelligentos-light", (120, 40), "intelligentos-light", None),
     ("theme-intelligentos-contrast", (120, 40), "intelligentos-contrast", None),
 ]
@@ -40,7 +44,7 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 async def _shoot(store: Path, config: Path, out: Path, shot: Shot) -> Path:
-    stem, size, theme, lineage_of = shot
+    stem, size, theme, target = shot
     # The forecasts are made beforehand, at the same fixed time, so every shot shows the same.
     app = CockpitApp(
         store, theme_name=theme, clock=lambda: SHOT_NOW, config_path=config, forecasts=False
@@ -48,8 +52,11 @@ async def _shoot(store: Path, config: Path, out: Path, shot: Shot) -> Path:
     app.animation_level = "none"  # a steady highlight instead of a pulse: stable images
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        if lineage_of:
-            app.navigator.open_lineage(lineage_of)
+        if target and target.startswith("keys:"):
+            await pilot.press(*target.removeprefix("keys:"))
+            await settle(pilot)
+        elif target:
+            app.navigator.open_lineage(target)
             await settle(pilot)
         path = out / f"{stem}.svg"
         app.save_screenshot(filename=path.name, path=str(out))
