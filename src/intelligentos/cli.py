@@ -1057,7 +1057,8 @@ def brief(
     store, date and options give the same bytes."""
     from intelligentos.brief import BriefError
     from intelligentos.brief_render import FORMATS, render
-    from intelligentos.services.briefing import make_brief, write_atomically
+    from intelligentos.paths import write_atomically
+    from intelligentos.services.briefing import make_brief
 
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; use md, html or json.")
@@ -1076,7 +1077,7 @@ def brief(
         sys.stdout.flush()
         return
     try:
-        size = write_atomically(out_path, text)
+        size = write_atomically(out_path, text, 0o644)
     except OSError as error:
         reason = error.strerror or str(error)
         raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -39,3 +40,25 @@ def config_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def write_atomically(path: Path, text: str, mode: int | None = None) -> int:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory,
+    renamed into place: a reader sees the old file or the whole new one, never a part.
+    The file keeps the temporary file's 0600 unless ``mode`` says otherwise. Returns the
+    bytes written; raises OSError, leaving nothing behind."""
+    data = text.encode("utf-8")
+    # mkstemp's name is unique, so concurrent writers never write into each other's file.
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return len(data)

@@ -24,10 +24,7 @@ can carry settings for newer versions. Comments are not kept when the cockpit sa
 
 from __future__ import annotations
 
-import contextlib
 import getpass
-import os
-import tempfile
 import tomllib
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -52,7 +49,7 @@ from pydantic_settings import (
 )
 
 from intelligentos.notify import NotifySink
-from intelligentos.paths import config_dir
+from intelligentos.paths import config_dir, write_atomically
 
 CONFIG_FILE_NAME = "config.toml"
 ENV_PREFIX = "INTELLIGENTOS_"
@@ -308,20 +305,7 @@ def _write_privately(path: Path, text: str) -> None:
     # Dotfile managers often symlink the config: replace the file it points to, not the link.
     target = path.resolve()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # mkstemp creates the file 0600 (the config may hold secrets) with a unique name, so
-    # concurrent saves never write into each other's temporary file; os.replace then makes
-    # a reader see the old or the new file, never half of one.
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_atomically(target, text)  # 0600: the config may hold secrets
 
 
 def _file_problem(path: Path, error: Exception) -> str:

@@ -8,8 +8,6 @@ the same whenever it is made. Blocking: the cockpit calls it from a worker.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +23,7 @@ from intelligentos.brief_render import render
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
 from intelligentos.lineage import LineageGraph
+from intelligentos.paths import write_atomically
 from intelligentos.store import Store
 
 
@@ -70,26 +69,6 @@ class Written:
     size: int
 
 
-def write_atomically(path: Path, text: str) -> int:
-    """Write ``text`` to ``path`` through a temporary file in the same directory, renamed
-    into place: a reader sees the old file or the whole new one, never a part. Raises
-    OSError (nothing is left behind)."""
-    path = Path(path)
-    data = text.encode("utf-8")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return len(data)
-
-
 def export_brief(brief: Brief, path: Path, fmt: str) -> Written:
     """The brief rendered in ``fmt`` and written to ``path`` atomically."""
-    return Written(Path(path), fmt, write_atomically(path, render(brief, fmt)))
+    return Written(Path(path), fmt, write_atomically(Path(path), render(brief, fmt), 0o644))
