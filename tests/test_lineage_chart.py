@@ -183,8 +183,19 @@ def store_forecast(path: Path, kpi_id: str, until: str | None = None) -> Forecas
 
 
 async def drill_into_first_growth_kpi(pilot) -> LineageScreen:
-    """The cockpit opens on the Growth panel's first row: enter drills into it."""
-    await settle(pilot)
+    """The cockpit opens on the Growth panel's first row: enter drills into it (once that
+    row is there and focused, and the lineage screen's one-off prewarm is over: a loaded
+    machine may still be doing either when the workers first settle)."""
+    from intelligentos.tui.widgets import KpiTable
+
+    app = pilot.app
+    for _ in range(100):
+        await settle(pilot)
+        focused = app.focused
+        ready = isinstance(focused, KpiTable) and focused.row_count > 0
+        if ready and app.navigator.lineage_screen is not None and app.navigator.held_keys is None:
+            break
+        await pilot.pause(0.05)
     await pilot.press("enter")
     await settle(pilot)
     screen = pilot.app.screen
