@@ -1,3 +1,3 @@
-from intelligentos.cli import main
+from intelligentos.launch import main
 
 main()

@@ -10,11 +10,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from intelligentos.catalog.models import Direction, Kpi, Unit
 from intelligentos.detection import period_date
-from intelligentos.forecasting import LABELS, Forecast
 from intelligentos.formatting import format_value
+
+if TYPE_CHECKING:
+    from intelligentos.forecasting import Forecast
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -173,6 +176,8 @@ def forecast_verdict(
     note = forecast.note.rstrip(".")
     if forecast.model == "none" or not forecast.points:
         return Verdict(f"No forecast: {note}.", "", "", provenance, outdated)
+    from intelligentos.forecasting import LABELS  # with the chart, off the launch path
+
     label = LABELS.get(forecast.model, forecast.model)
     trust = "reliable" if forecast.reliable else "not reliable: baseline forecast"
     end = forecast.points[-1]

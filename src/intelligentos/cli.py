@@ -23,6 +23,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from intelligentos import alerts as wording
+from intelligentos import launch as launch_options
 from intelligentos.agents import Route
 from intelligentos.alerts import (
     Alert,
@@ -32,7 +33,7 @@ from intelligentos.alerts import (
     parse_duration,
     subject_name,
 )
-from intelligentos.bootstrap import init_store, resolve_store
+from intelligentos.bootstrap import init_store
 from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, load_catalog
 from intelligentos.catalog.changes import judged_differently
 from intelligentos.catalog.models import Unit
@@ -43,6 +44,7 @@ from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.forecasting import Forecast
 from intelligentos.formatting import format_change, format_value, literal
+from intelligentos.launch import CockpitOptions, LaunchError, launch_cockpit, opened_store
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.settings import acting_user
@@ -114,27 +116,20 @@ def before_command(name: str, given: T | None) -> T | None:
 
 
 @contextlib.contextmanager
+def reported() -> Iterator[None]:
+    """A :class:`LaunchError` inside the block becomes one ``Error:`` sentence, exit 1."""
+    try:
+        yield
+    except LaunchError as error:
+        raise fail(str(error)) from error
+
+
+@contextlib.contextmanager
 def open_store(db: Path | None) -> Iterator[Store]:
     """The command's store (``--db`` after or before the command); any store problem inside
     the block becomes one ``Error:`` sentence and exit status 1, never a traceback."""
-    db = before_command("db", db)
-    try:
-        path, created = resolve_store(db)
-        if created:
-            err.print(Text(f"Created a demo KPI store at {path}"))
-        store = Store.open(path)
-    except (StoreError, CatalogError) as error:
-        raise fail(str(error)) from error
-    try:
+    with reported(), opened_store(before_command("db", db)) as store:
         yield store
-    except StoreError as error:
-        raise fail(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise fail(
-            f"{store.path} could not be read ({error}); it may be damaged. It was left untouched."
-        ) from error
-    finally:
-        store.close()
 
 
 # --- time travel: --as-of ------------------------------------------------------------------
@@ -142,27 +137,16 @@ def open_store(db: Path | None) -> Iterator[Store]:
 
 def parse_as_of(text: str | None) -> date:
     """``--as-of``: a date like 2026-11-27; today (UTC) when not given."""
-    if text is None:
-        return utc_today()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as error:
-        raise fail(f"--as-of must be a date like 2026-11-27, not {text!r}.") from error
+    with reported():
+        return launch_options.parse_as_of(text)
 
 
 def check_as_of(store: Store, day: date) -> date:
     """``day`` if the store can be shown as of it: not after today (UTC), not before its
     first observation. Otherwise one ``Error:`` sentence and exit status 1. Every command
     with ``--as-of`` (and the cockpit's launch) calls this after :func:`parse_as_of`."""
-    today = utc_today()
-    if day > today:
-        raise fail(f"--as-of {day.isoformat()} is in the future (today is {today.isoformat()}).")
-    first = store.first_period()
-    if first is None:
-        raise fail(f"--as-of needs observations; {store.path} has none.")
-    if day.isoformat() < first[:10]:
-        raise fail(f"--as-of {day.isoformat()} is before the first observation ({first[:10]}).")
-    return day
+    with reported():
+        return launch_options.check_as_of(store, day)
 
 
 def as_of_option(text: str | None) -> date | None:
@@ -214,21 +198,10 @@ def launch(
             if value is not None:
                 raise fail(f"{option} applies to the cockpit, not to `{ctx.invoked_subcommand}`.")
         return
-    day = parse_as_of(as_of) if as_of is not None else None
-    with open_store(db) as store:
-        # Touch the catalog and the observations index now (cheaply), so a damaged file is
-        # reported here in one sentence instead of inside the running cockpit.
-        store.probe()
-        if day is not None:
-            check_as_of(store, day)
-        if agent is not None:
-            agent_option(agent, store.read_catalog())  # an unknown agent: one Error: line
-        store_path = store.path
-    from intelligentos.tui.app import CockpitApp
-
-    cockpit = CockpitApp(store_path, theme_name=theme, user=user, bell=bell, as_of=day, agent=agent)
-    cockpit.run()
-    raise typer.Exit(cockpit.return_code or 0)
+    options = CockpitOptions(db, theme, user, bell, as_of, agent)
+    with reported():
+        status = launch_cockpit(options)
+    raise typer.Exit(status)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from intelligentos.catalog.models import Catalog, Direction, Kpi, Unit
 from intelligentos.detection import (
@@ -18,9 +19,11 @@ from intelligentos.detection import (
     stale_limit_days,
     target_status,
 )
-from intelligentos.forecasting import Projection
 from intelligentos.formatting import format_change, format_value
 from intelligentos.lineage import LineageGraph, LineageNode
+
+if TYPE_CHECKING:
+    from intelligentos.forecasting import Projection
 
 Window = Sequence[tuple[str, float | None]]
 

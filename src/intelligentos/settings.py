@@ -48,10 +48,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from intelligentos.first_look import CONFIG_FILE_NAME
 from intelligentos.notify import NotifySink
 from intelligentos.paths import config_dir, write_atomically
 
-CONFIG_FILE_NAME = "config.toml"
 ENV_PREFIX = "INTELLIGENTOS_"
 
 _HEADER = (

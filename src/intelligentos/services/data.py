@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event, subject_name
@@ -19,9 +20,11 @@ from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
 from intelligentos.cockpit import KpiSnapshot, ProjectedValue, snapshots
 from intelligentos.evaluation import evaluate_store
-from intelligentos.forecasting import Projection
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from intelligentos.forecasting import Projection
 
 History = list[tuple[str, float | None]]
 

@@ -16,16 +16,19 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intelligentos import agents
 from intelligentos.agents import Route
 from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
-from intelligentos.forecasting import Backtest, Forecast, ForecastPoint, Projection
 from intelligentos.lineage import LineageGraph
 from intelligentos.scenarios import SavedScenario
+
+if TYPE_CHECKING:  # the forecasts' types are imported where they are read, off launch
+    from intelligentos.forecasting import Forecast, Projection
+
 from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
     ALERT_COLUMNS,
@@ -415,6 +418,9 @@ class Store:
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
+    def agent_ids(self) -> set[str]:
+        return {row["id"] for row in self.query("SELECT id FROM agents")}
+
     # --- observations ------------------------------------------------------------------
 
     def latest_windows(
@@ -574,6 +580,8 @@ class Store:
         return count
 
     def projections(self) -> dict[str, Projection]:
+        from intelligentos.forecasting import Projection
+
         """Each stored forecast's last point (its horizon), by KPI."""
         # The ends first, in one pass over the points' index (2,000 forecasts: 13 ms; a
         # subquery per point took 46).
@@ -613,6 +621,8 @@ class Store:
             "ORDER BY k.position",
             (wanted,),
         )
+        from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
+
         points: dict[str, list[ForecastPoint]] = {}
         for p in self.query(
             "SELECT * FROM forecast_points WHERE ?1 IS NULL OR kpi_id IN "

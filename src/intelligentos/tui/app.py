@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from textual import events, on, work
@@ -30,18 +31,15 @@ from textual.worker import get_current_worker
 from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import parse_stamp, utc_naive
+from intelligentos.first_look import first_look
 from intelligentos.formatting import literal
 from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.services.alerting import AlertService, Announcer
 from intelligentos.services.data import CockpitData, DataService
-from intelligentos.services.notify import Notifier
-from intelligentos.settings import CockpitSettings, acting_user, config_file
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
-from intelligentos.tui.dialogs import Prompt, PromptDialog
 from intelligentos.tui.find import FindProvider
-from intelligentos.tui.lineage_screen import LineageScreen
 from intelligentos.tui.messages import (
     DataLoaded,
     ForecastsEnded,
@@ -50,15 +48,27 @@ from intelligentos.tui.messages import (
     NotificationsSent,
     OpenLineage,
     RefreshEnded,
+    SettingsLoaded,
     StoreChanged,
     StoreFailed,
     StoreOpened,
 )
 from intelligentos.tui.navigation import Navigator
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
-from intelligentos.views import AgentFocus
+
+# Imported where first needed, off the launch path: the first screen needs none of them.
+if TYPE_CHECKING:
+    from intelligentos.services.notify import Notifier
+    from intelligentos.settings import CockpitSettings
+    from intelligentos.views import AgentFocus
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
+# After the first paint with data: how long the terminal gets to receive it before the
+# background work of start-up (rules, integrity check, lineage prewarm, the panels' other
+# rows) competes with it for the interpreter.
+FIRST_PAINT_GRACE = 0.05
+# How long the first evaluation waits for that paint at most (say, the screen never shows).
+FIRST_PAINT_WAIT = 2.0
 TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
 
 
@@ -177,11 +187,17 @@ class CockpitApp(App[None]):
         self.store_path = Path(store_path)
         self.clock = clock
         self.config_path = config_path or config_dir()
-        self.settings = CockpitSettings.load(self.config_path)
+        # The validated settings are loaded after the first paint (see :attr:`settings`);
+        # the first screen is drawn with the theme and keymap read straight from the file.
+        self.loaded_settings: CockpitSettings | None = None
+        self.first_look = first_look(self.config_path)
         self.requested_theme = theme_name
-        self.user = acting_user(user, self.settings)
-        self.ring_bell = self.settings.cockpit.bell if bell is None else bell
-        self.forecasting = self.settings.cockpit.forecasts if forecasts is None else forecasts
+        self.requested_user = user
+        self.requested_bell = bell
+        self.requested_forecasts = forecasts
+        # A theme the cockpit itself put on (at start, from the settings): shown, not chosen,
+        # so not saved (saving rewrites the user's file). Any other change is the user's.
+        self.theme_not_chosen: str | None = None
         # Through the app, so that a clock swapped in later (tests) reaches the services.
         self.services = DataService(self.store_path, lambda: self.clock(), as_of)
         self.alert_service: AlertService | None = None
@@ -200,15 +216,14 @@ class CockpitApp(App[None]):
         self.forecasts_running = False
         self.forecast_again = False
         self.loads = 0
+        # Set once the first values are on screen: start-up's background work waits for it.
+        self.first_paint = threading.Event()
         self.snooze_timer: Timer | None = None
         self.stop_watching = threading.Event()
         # Notifications: deliveries run on a thread of their own, at most one run at a
         # time; a run asked for meanwhile follows it. Quitting stops them (stop_watching).
-        self.notifier = Notifier(
-            list(self.settings.notify),
-            source=str(config_file(self.config_path)),
-            stop=self.stop_watching,
-        )
+        # Made with the settings, before the first evaluation.
+        self.notifier: Notifier | None = None
         self.delivering = False
         self.deliver_again = False
         self.delivery_problems_shown: set[str] = set()
@@ -216,6 +231,55 @@ class CockpitApp(App[None]):
         # each refresh's catalog (a re-sync may rename or drop the agent).
         self.focus_agent_id = agent
         self.agent_focus: AgentFocus | None = None
+
+    # --- settings ----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> CockpitSettings:
+        """The validated settings. Loaded off the event loop after the first paint; asked
+        for before that (a key pressed at once), they are loaded here and then."""
+        if self.loaded_settings is None:
+            from intelligentos.settings import CockpitSettings
+
+            self._apply_settings(CockpitSettings.load(self.config_path))
+        assert self.loaded_settings is not None
+        return self.loaded_settings
+
+    @property
+    def user(self) -> str:
+        """Who acknowledges: ``--user``, else the config's ``cockpit.user``, else the OS's."""
+        from intelligentos.settings import acting_user
+
+        return acting_user(self.requested_user, self.settings)
+
+    @property
+    def ring_bell(self) -> bool:
+        return self.settings.cockpit.bell if self.requested_bell is None else self.requested_bell
+
+    @property
+    def forecasting(self) -> bool:
+        if self.requested_forecasts is None:
+            return self.settings.cockpit.forecasts
+        return self.requested_forecasts
+
+    def _apply_settings(self, settings: CockpitSettings) -> None:
+        """Take the validated settings; where the first screen was drawn otherwise (the
+        file's theme or keymap could not be used as it is), they win."""
+        self.loaded_settings = settings
+        if settings.keymap != self.first_look.keymap:
+            self.set_keymap(settings.keymap)
+        wanted = self.requested_theme or settings.theme or DEFAULT_THEME
+        if wanted != self.theme and wanted in self.available_themes:
+            self.theme_not_chosen = wanted
+            self.theme = wanted
+        if settings.problem:
+            self.notify(settings.problem, title="Settings", severity="warning", markup=False)
+
+    @on(SettingsLoaded)
+    def _settings_loaded(self, message: SettingsLoaded) -> None:
+        if self.loaded_settings is None:
+            self._apply_settings(message.settings)
+        self.notifier = message.notifier
 
     async def on_event(self, event: events.Event) -> None:
         if self.navigator.hold(event):
@@ -226,9 +290,7 @@ class CockpitApp(App[None]):
 
     def on_mount(self) -> None:
         self._setup_themes()
-        self.set_keymap(self.settings.keymap)
-        if self.settings.problem:
-            self.notify(self.settings.problem, title="Settings", severity="warning", markup=False)
+        self.set_keymap(self.first_look.keymap)
         fixed = self.services.fixed_as_of
         if fixed is not None and fixed >= self.clock().date():
             self.services.set_as_of(None)  # as of today (or later) is live
@@ -243,11 +305,6 @@ class CockpitApp(App[None]):
         except (StoreError, sqlite3.Error) as error:
             self.post_message(StoreFailed(str(error)))
             return
-        try:
-            # Before the first evaluation: a sink seen for the first time gets its news.
-            self.notifier.prepare(store)
-        except (StoreError, sqlite3.Error) as error:
-            self.post_message(NotificationsSent([], [f"Notifications are off: {error}"]))
         self.post_message(StoreOpened(store))
 
     @on(StoreFailed)
@@ -267,7 +324,7 @@ class CockpitApp(App[None]):
         self.cockpit_themes = list(dict.fromkeys(t.name for t in themes))
         for problem in problems:
             self.notify(problem, title="Theme file skipped", severity="warning", markup=False)
-        wanted = self.requested_theme or self.settings.theme or DEFAULT_THEME
+        wanted = self.requested_theme or self.first_look.theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             self.notify(
                 f"Unknown theme {wanted!r}; using {DEFAULT_THEME}.",
@@ -275,10 +332,15 @@ class CockpitApp(App[None]):
                 markup=False,
             )
             wanted = DEFAULT_THEME
+        self.theme_not_chosen = wanted
         self.theme = wanted
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def _remember_theme(self, theme: Theme) -> None:
+        if theme.name == self.theme_not_chosen:
+            self.theme_not_chosen = None
+            self._data_changed()
+            return
         self.settings.theme = theme.name
         try:
             self.settings.save(self.config_path, fields=("theme",))
@@ -315,6 +377,9 @@ class CockpitApp(App[None]):
             if previous is None:
                 previous = services.read(window)
                 self.post_message(DataLoaded(previous, request))
+                # What follows would only slow that paint down: let it reach the screen.
+                self.first_paint.wait(FIRST_PAINT_WAIT)
+                self._load_settings()
             problem = services.check_integrity()
             if problem:
                 self.post_message(IntegrityFailed(problem))
@@ -325,6 +390,27 @@ class CockpitApp(App[None]):
             self.post_message(RefreshEnded(request, f"Refresh failed: {error}"))
             return
         self.post_message(RefreshEnded(request))
+
+    def _load_settings(self) -> None:
+        """In the first refresh's thread: the validated settings, and the notifier they
+        configure, ready before the first evaluation (a sink seen for the first time is
+        told only what happens from now on)."""
+        from intelligentos.services.notify import Notifier
+        from intelligentos.settings import CockpitSettings, config_file
+
+        settings = CockpitSettings.load(self.config_path)
+        notifier = Notifier(
+            list(settings.notify),
+            source=str(config_file(self.config_path)),
+            stop=self.stop_watching,
+        )
+        store = self.services.store
+        try:
+            if store is not None:
+                notifier.prepare(store)
+        except (StoreError, sqlite3.Error) as error:
+            self.post_message(NotificationsSent([], [f"Notifications are off: {error}"]))
+        self.post_message(SettingsLoaded(settings, notifier))
 
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:
@@ -344,11 +430,21 @@ class CockpitApp(App[None]):
         self._announce(data)
         self._schedule_snooze_expiry(data.open_alerts)
         self._data_changed()
-        if self.loads == 0:
-            self.call_after_refresh(self._prewarm)
         self.loads += 1
         if data.evaluated:
             self.update_forecasts()
+
+    def values_painted(self) -> None:
+        """The dashboard has painted its first values: start what start-up left for later
+        (the first evaluation, the lineage prewarm, the panels' rows out of view)."""
+        if self.first_paint.is_set() or self.loads == 0:
+            return
+
+        def start_background_work() -> None:
+            self.first_paint.set()
+            self._prewarm()
+
+        self.set_timer(FIRST_PAINT_GRACE, start_background_work)
 
     @work(group="prewarm", exit_on_error=False)
     async def _prewarm(self) -> None:
@@ -377,7 +473,7 @@ class CockpitApp(App[None]):
         """Send the [[notify]] sinks the transitions they have not had yet (see
         :mod:`intelligentos.services.notify`), off the event loop."""
         store = self.alert_service.store if self.alert_service else None
-        if not self.notifier.sinks or store is None or store.readonly:
+        if self.notifier is None or not self.notifier.sinks or store is None or store.readonly:
             return
         if self.delivering:
             self.deliver_again = True
@@ -387,12 +483,17 @@ class CockpitApp(App[None]):
         # A daemon thread, not a worker: quitting joins workers, and a webhook that does not
         # answer must not hold the cockpit open until its timeout.
         threading.Thread(
-            target=self._send_notifications, args=(store, catalog), name="notify", daemon=True
+            target=self._send_notifications,
+            args=(self.notifier, store, catalog),
+            name="notify",
+            daemon=True,
         ).start()
 
-    def _send_notifications(self, store: Store, catalog: Catalog | None) -> None:
+    def _send_notifications(
+        self, notifier: Notifier, store: Store, catalog: Catalog | None
+    ) -> None:
         try:
-            report = self.notifier.deliver(store, catalog)
+            report = notifier.deliver(store, catalog)
         except (StoreError, sqlite3.Error) as error:
             self.post_message(NotificationsSent([], [f"Notifications stopped: {error}"]))
             return
@@ -561,7 +662,12 @@ class CockpitApp(App[None]):
                 markup=False,
             )
             self.focus_agent_id = None
-        focus = AgentFocus.of(agent, data.catalog) if agent else None
+        if agent:
+            from intelligentos.views import AgentFocus
+
+            focus = AgentFocus.of(agent, data.catalog)
+        else:
+            focus = None
         if focus != self.agent_focus:
             self.agent_focus = focus
         self.focus_text = focus.short_name if focus else ""
@@ -634,6 +740,8 @@ class CockpitApp(App[None]):
                     lambda service: service.acknowledge(ids, self.user, note, self.clock())
                 )
 
+        from intelligentos.tui.dialogs import Prompt, PromptDialog
+
         prompt = Prompt(
             "Acknowledge",
             subject,
@@ -665,6 +773,8 @@ class CockpitApp(App[None]):
                 self.apply_lifecycle(
                     lambda service: service.snooze([alert_id], duration, self.user, self.clock())
                 )
+
+        from intelligentos.tui.dialogs import Prompt, PromptDialog
 
         prompt = Prompt(
             "Snooze",
@@ -847,8 +957,10 @@ class CockpitApp(App[None]):
         kpi_id: str | None = None
         if isinstance(screen, DashboardScreen):
             kpi_id = screen.selected_kpi_id()
-        elif isinstance(screen, LineageScreen):
-            kpi_id = screen.details_kpi or screen.kpi_id
+        elif screen is self.navigator.lineage_screen:
+            kpi_id = (
+                self.navigator.lineage_screen.details_kpi or self.navigator.lineage_screen.kpi_id
+            )
         self.navigator.scenario(kpi_id)
 
     def _use_theme(self, name: str) -> None:
@@ -881,4 +993,5 @@ class CockpitApp(App[None]):
         if self.stop_watching.is_set():
             return
         self.stop_watching.set()
+        self.first_paint.set()  # a refresh waiting for the first paint: on with it, to its end
         threading.Thread(target=self.services.close, name="close-store", daemon=True).start()

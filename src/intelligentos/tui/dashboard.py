@@ -84,7 +84,8 @@ class DashboardScreen(CockpitScreen):
         super().__init__()
         self.filter_text = ""
         self.snaps: dict[str, KpiSnapshot] = {}
-        self.structure: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
+        # The CEO KPIs and engines the cards and panels are built for (None: not yet).
+        self.structure: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
@@ -119,35 +120,44 @@ class DashboardScreen(CockpitScreen):
     def populate(self, data: CockpitData) -> None:
         """Build the cards and panels for the catalog (again when a re-synced catalog has
         other CEO KPIs or engines), then show the values."""
-        strip = self.query_one("#ceo-strip")
-        if not strip.children:
-            self._mount_structure(data)
-            self.call_after_refresh(self._first_focus)
+        if self.structure is None:
+            self.structure = _structure(data)
+            self.call_later(self._build, data)
         elif _structure(data) != self.structure:
+            self.structure = _structure(data)
             self.call_later(self._rebuild, data)
-            return
-        self.call_after_refresh(self.refresh_values, data.snaps)
+        elif self.query(EnginePanel):
+            self.call_after_refresh(self.refresh_values, data.snaps)
+        # else: the panels are being built; they show the latest data once laid out
 
-    def _mount_structure(self, data: CockpitData) -> None:
+    async def _build(self, data: CockpitData) -> None:
         catalog = data.catalog
-        self.structure = _structure(data)
-        self.query_one("#ceo-strip").mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
-        self.query_one("#engines").mount_all(
+        await self.query_one("#ceo-strip").mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
+        await self.query_one("#engines").mount_all(
             (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
             before="#selection",
         )
+        # After the layout that follows: each table knows how many rows it shows.
+        self.call_after_refresh(self._show_built)
+
+    def _show_built(self) -> None:
+        if self.data is not None:
+            self.refresh_values(self.data.snaps)
+        self._first_focus()
+        # Once that is painted, the cockpit starts the rest of its start-up.
+        self.call_after_refresh(self.cockpit.values_painted)
 
     async def _rebuild(self, data: CockpitData) -> None:
         await self.query(CeoCard).remove()
         await self.query(EnginePanel).remove()
-        self._mount_structure(data)
-        self.call_after_refresh(self.refresh_values, data.snaps)
-        self.call_after_refresh(self._first_focus)
+        await self._build(data)
 
     def _first_focus(self) -> None:
         tables = list(self.query(KpiTable))
         if tables and self.focused is None:
-            tables[0].focus()
+            # At once, with its selection shown, so both are in the first paint.
+            self.set_focus(tables[0])
+            self._show_selection(self._selected_kpi_id())
 
     def refresh_values(self, snaps: dict[str, KpiSnapshot]) -> None:
         data = self.data

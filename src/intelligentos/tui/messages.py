@@ -15,14 +15,24 @@ from intelligentos.services.data import CockpitData, History
 from intelligentos.store import Store
 from intelligentos.store.store import StoredForecast
 
-if TYPE_CHECKING:  # the scenario screen's types, imported when it opens
+if TYPE_CHECKING:  # imported when needed, off the launch path
     from intelligentos.scenarios import SavedScenario
+    from intelligentos.services.notify import Notifier
     from intelligentos.services.scenarios import Comparison
+    from intelligentos.settings import CockpitSettings
 
 
 @dataclass
 class StoreOpened(Message):
     store: Store
+
+
+@dataclass
+class SettingsLoaded(Message):
+    """The validated settings, and the notifier they configure (prepared on the store)."""
+
+    settings: CockpitSettings
+    notifier: Notifier
 
 
 @dataclass

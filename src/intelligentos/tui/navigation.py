@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.screen import Screen
 
-from intelligentos.tui.alerts_screen import AlertsScreen
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
-from intelligentos.tui.help import HelpScreen
-from intelligentos.tui.lineage_screen import LineageScreen
 
+# Every screen but the dashboard is imported when first opened (the lineage screen by the
+# prewarm), off the launch path.
 if TYPE_CHECKING:
     from intelligentos.tui.app import CockpitApp
+    from intelligentos.tui.lineage_screen import LineageScreen
 
 JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
 CHART_MODULE = "intelligentos.tui.forecast_chart"  # imported by prewarm, off the event loop
@@ -52,6 +52,8 @@ class Navigator:
 
     def _lineage(self) -> LineageScreen:
         if self.lineage_screen is None:
+            from intelligentos.tui.lineage_screen import LineageScreen
+
             self.lineage_screen = LineageScreen()
             # Installed screens survive being popped.
             self.app.install_screen(self.lineage_screen, name="lineage")
@@ -151,6 +153,8 @@ class Navigator:
         self.app.push_screen(ScenarioScreen(kpi_id, show_list))
 
     def alerts(self) -> None:
+        from intelligentos.tui.alerts_screen import AlertsScreen
+
         if not isinstance(self.app.screen, AlertsScreen):
             self.app.push_screen(AlertsScreen())
 
@@ -193,5 +197,7 @@ class Navigator:
         self.app.push_screen(make())
 
     def help(self) -> None:
+        from intelligentos.tui.help import HelpScreen
+
         if not isinstance(self.app.screen, HelpScreen):
             self.app.push_screen(HelpScreen(self.app.settings.keymap))

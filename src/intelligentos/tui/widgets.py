@@ -6,7 +6,6 @@ Every piece of user text reaches the screen as a ``rich.text.Text`` built from
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
@@ -23,6 +22,7 @@ from intelligentos.charts import sparkline
 from intelligentos.cockpit import KpiSnapshot, ProjectedValue
 from intelligentos.detection import Status
 from intelligentos.formatting import literal
+from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 
 
@@ -92,18 +92,20 @@ def fit_apart(names: Sequence[str], width: int) -> list[str]:
     plain = [literal(name) for name in names]
     shown = [fit(name, width) for name in plain]
     ordered = sorted(set(plain))
+    position = {name: index for index, name in enumerate(ordered)}
     for index, (name, text) in enumerate(zip(plain, shown, strict=True)):
         if text == name:
             continue
         stem = text[:-1]
-        rivals = []
-        # Sorted names sharing a prefix are adjacent: a few comparisons, even for
-        # thousands of KPIs.
-        for other in ordered[bisect_left(ordered, stem) :]:
-            if not other.startswith(stem):
-                break
-            if other != name:
-                rivals.append(other)
+        # In sorted order, the names sharing the most with this one are its neighbours:
+        # if any other name starts with the stem, a neighbour does, and it shares the
+        # longest prefix (two comparisons per name, even for thousands of KPIs).
+        at = position[name]
+        rivals = [
+            ordered[i]
+            for i in (at - 1, at + 1)
+            if 0 <= i < len(ordered) and ordered[i].startswith(stem)
+        ]
         if rivals:
             shown[index] = _cut_apart(name, rivals, width)
     return shown
@@ -222,8 +224,9 @@ SPARK_MIN = 8
 # the rest of the room (a wide 365-period sparkline is worth more than blank name cells).
 NAME_ROOM = 22
 NAME_MIN = 6
-FIRST_ROWS = 40
+FIRST_ROWS = 40  # rows drawn at once when the table's height is not known yet
 ROW_CHUNK = 150
+ROW_CHUNK_DELAY = 0.01  # seconds between chunks of rows
 
 
 class TableLayout(NamedTuple):
@@ -393,12 +396,20 @@ class KpiTable(DataTable[Text]):
             self.clear()
         self.theme_shown = self.app.theme
         self.generation += 1
-        # Rows the panel can show right away; the rest follow in chunks on later ticks, so
-        # a store with thousands of KPIs paints as fast as a small one.
-        first = max(FIRST_ROWS, self.size.height * 2)
+        # Rows the panel shows right away (and the selected one); the rest follow in chunks
+        # on later ticks, once the cockpit's first values are on screen, so a store with
+        # thousands of KPIs paints as fast as a small one.
+        first = self.size.height + 1 if self.size.height else FIRST_ROWS
+        if selected is not None:
+            first = max(first, self._index_of(selected) + 1)
         self._append(0, first, selected)
         if len(self.snaps) > first:
-            self.set_timer(0.01, lambda g=self.generation: self._append_rest(g, first, selected))
+            self.set_timer(
+                ROW_CHUNK_DELAY, lambda g=self.generation: self._append_rest(g, first, selected)
+            )
+
+    def _index_of(self, kpi_id: str) -> int:
+        return next((i for i, s in enumerate(self.snaps) if s.kpi.id == kpi_id), -1)
 
     def _fit_names(self, width: int) -> None:
         # Names are cut as a group (two cut alike must stay apart): only when they change.
@@ -427,10 +438,14 @@ class KpiTable(DataTable[Text]):
     def _append_rest(self, generation: int, start: int, selected: str | None) -> None:
         if generation != self.generation or not self.is_attached:
             return  # a newer show() rebuilt the table meanwhile
+        if not cockpit_of(self).first_paint.is_set():
+            # Not before the first values are on screen: the rows out of view can wait.
+            self.set_timer(ROW_CHUNK_DELAY, lambda: self._append_rest(generation, start, selected))
+            return
         stop = start + ROW_CHUNK
         self._append(start, stop, selected)
         if stop < len(self.snaps):
-            self.set_timer(0.01, lambda: self._append_rest(generation, stop, selected))
+            self.set_timer(ROW_CHUNK_DELAY, lambda: self._append_rest(generation, stop, selected))
 
     def _cells(self, snap: KpiSnapshot) -> dict[str, Text]:
         columns, spark = self.drawn_layout.columns, self.drawn_layout.spark

@@ -1,0 +1,203 @@
+"""The cockpit's launch path: the entry point starts the cockpit without the command line's
+machinery, says what is wrong in one sentence, and the first screen's settings are read
+straight from the file while the validated ones follow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intelligentos.launch import CockpitOptions, cockpit_options
+from tests.tui_helpers import make_app, settle
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- which arguments take the quick way --------------------------------------------------------
+
+
+def test_no_arguments_launch_the_cockpit_with_defaults():
+    assert cockpit_options([]) == CockpitOptions()
+
+
+def test_every_cockpit_option_is_understood_in_both_spellings():
+    options = cockpit_options(
+        ["--db", "k.db", "--theme=nord", "--user", "ann", "--no-bell", "--as-of=2026-11-01"]
+        + ["--agent", "cfo_agent"]
+    )
+    assert options == CockpitOptions(
+        db=Path("k.db"),
+        theme="nord",
+        user="ann",
+        bell=False,
+        as_of="2026-11-01",
+        agent="cfo_agent",
+    )
+    assert cockpit_options(["--bell"]) == CockpitOptions(bell=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kpis"],  # a command
+        ["--db", "k.db", "alerts"],  # options before a command
+        ["--help"],
+        ["--db"],  # a value missing
+        ["--db", "--theme"],  # a value that looks like an option
+        ["--db="],
+        ["--db", "a.db", "--db", "b.db"],  # given twice
+        ["--bell", "--no-bell"],
+        ["--bell=yes"],
+        ["--colour", "red"],  # unknown: Typer says so
+    ],
+)
+def test_anything_else_goes_to_the_command_line(argv):
+    assert cockpit_options(argv) is None
+
+
+# --- what the quick way imports ---------------------------------------------------------------
+
+_IMPORTED = """
+import json, sys
+import intelligentos.launch, intelligentos.tui.app
+print(json.dumps(sorted(sys.modules)))
+"""
+# What the first screen does not need: the command line (Typer), validation (pydantic and
+# pydantic-settings: the catalog in the store needs none, the settings come after the first
+# paint), forecasting, charts and Markdown, and every screen but the dashboard.
+NOT_ON_THE_LAUNCH_PATH = (
+    "typer",
+    "click",
+    "pydantic",
+    "pydantic_settings",
+    "statsmodels",
+    "numpy",
+    "plotext",
+    "textual_plotext",
+    "markdown_it",
+    "intelligentos.cli",
+    "intelligentos.settings",
+    "intelligentos.forecasting",
+    "intelligentos.catalog.loader",
+    "intelligentos.demo",
+    "intelligentos.services.notify",
+    "intelligentos.tui.lineage_screen",
+    "intelligentos.tui.alerts_screen",
+    "intelligentos.tui.help",
+    "intelligentos.tui.dialogs",
+    "intelligentos.views",
+)
+
+
+def test_the_launch_path_imports_only_what_the_first_screen_needs():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED], capture_output=True, text=True, check=True
+    )
+    imported = set(json.loads(result.stdout))
+    assert sorted(m for m in NOT_ON_THE_LAUNCH_PATH if m in imported) == []
+
+
+# --- the real entry point ---------------------------------------------------------------------
+
+
+def run_entry(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "INTELLIGENTOS_CONFIG_DIR": str(config)}
+    return subprocess.run(
+        [sys.executable, "-m", "intelligentos", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_a_missing_store_is_one_sentence(tmp_path):
+    result = run_entry("--db", str(tmp_path / "nowhere.db"), config=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "nowhere.db" in lines[0]
+
+
+def test_a_foreign_file_is_refused_and_left_untouched(tmp_path):
+    foreign = tmp_path / "notes.db"
+    foreign.write_bytes(b"not a database at all\n" * 50)
+    before = foreign.read_bytes()
+    result = run_entry("--db", str(foreign), config=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ")
+    assert foreign.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--as-of", "2999-01-01"), "Error: --as-of 2999-01-01 is in the future"),
+        (("--as-of", "soon"), "Error: --as-of must be a date like 2026-11-27, not 'soon'."),
+        (("--agent", "[b]nobody[/b]"), "Error: unknown agent '[b]nobody[/b]'"),
+    ],
+)
+def test_bad_cockpit_options_are_one_sentence(demo_store, tmp_path, args, says):
+    result = run_entry("--db", str(demo_store), *args, config=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(says)
+
+
+def test_help_still_comes_from_the_command_line(tmp_path):
+    result = run_entry("--help", config=tmp_path)
+    assert result.returncode == 0
+    assert "--as-of" in result.stdout and "whatif" in result.stdout
+
+
+# --- settings: the first look, then the validated settings -----------------------------------
+
+
+async def test_the_validated_settings_win_over_the_first_look(demo_store, tmp_path):
+    """A file the validated settings ignore as a whole (one bad value) still has a theme the
+    first screen is drawn with; the validated settings then put the default back, say why,
+    and rewrite nothing."""
+    config = tmp_path / "config"
+    config.mkdir()
+    text = 'theme = "nord"\n\n[cockpit]\nbell = "sometimes"\n'
+    (config / "config.toml").write_text(text, encoding="utf-8")
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.first_look.theme == "nord"  # what the first screen is drawn with
+        await settle(pilot)
+        assert app.loaded_settings is not None
+        assert app.theme != "nord"
+        assert any("Ignored" in str(n.message) for n in app._notifications)
+    assert (config / "config.toml").read_text(encoding="utf-8") == text
+
+
+async def test_a_keymap_from_the_environment_applies_once_the_settings_are_loaded(
+    demo_store, tmp_path, monkeypatch
+):
+    from intelligentos.tui.alerts_screen import AlertsScreen
+
+    monkeypatch.setenv("INTELLIGENTOS_KEYMAP__ALERTS", "x")
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, AlertsScreen)
+
+
+async def test_the_rules_run_only_after_the_first_values_are_painted(demo_store, tmp_path):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.first_paint.is_set()
+        assert app.data is not None and app.data.evaluated
+        # The settings were loaded in the background, not on the event loop.
+        assert app.loaded_settings is not None and app.notifier is not None
+    # Nothing was chosen, so nothing was saved.
+    assert not (tmp_path / "config" / "config.toml").exists()
