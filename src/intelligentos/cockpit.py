@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from intelligentos.catalog.models import Catalog, Direction, Kpi, Unit
@@ -56,11 +57,11 @@ class KpiSnapshot:
         """The latest period with a value (forecasts start from it)."""
         return next((p for p, v in reversed(self.window) if not is_missing(v)), None)
 
-    @property
+    @cached_property
     def value_text(self) -> str:
         return format_value(self.latest, self.kpi.unit)
 
-    @property
+    @cached_property
     def change_text(self) -> str:
         return format_change(self.latest, self.previous, self.kpi.unit)
 
@@ -73,7 +74,7 @@ class KpiSnapshot:
             return "no value for the previous period"
         return f"{self.change_text} vs previous period"
 
-    @property
+    @cached_property
     def target_text(self) -> str:
         return format_value(self.kpi.target, self.kpi.unit)
 

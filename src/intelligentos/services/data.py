@@ -139,7 +139,7 @@ class DataService:
     ) -> CockpitData:
         store = self._store()
         if catalog is None:
-            catalog, graph = self._read_catalog(store)
+            catalog, graph = self.read_catalog()
         graph = graph or LineageGraph(catalog)
         until = period_upper_bound(past)
         windows = store.latest_windows(max(window, 2), until=until)
@@ -182,14 +182,16 @@ class DataService:
             catalog, graph = previous.catalog, previous.graph
         else:
             # First read, or the catalog was re-synced meanwhile (sync-catalog).
-            catalog, graph = self._read_catalog(store)
+            catalog, graph = self.read_catalog()
         graph.warm()
         past = self.fixed_as_of  # once: a change meanwhile applies to the next read
         if past is None:
             evaluate_store(store, catalog, self.clock(), graph)
         return replace(self._read(window, catalog, graph, True, past), evaluated=True)
 
-    def _read_catalog(self, store: Store) -> tuple[Catalog, LineageGraph]:
+    def read_catalog(self) -> tuple[Catalog, LineageGraph]:
+        """The catalog and its (lazily built) lineage graph."""
+        store = self._store()
         # The version first: a re-sync between the two reads is then seen next time.
         self.catalog_version = store.catalog_version()
         catalog = store.read_catalog()

@@ -41,6 +41,7 @@ from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.messages import (
+    CatalogLoaded,
     DataLoaded,
     ForecastsEnded,
     IntegrityFailed,
@@ -289,14 +290,15 @@ class CockpitApp(App[None]):
     # --- start-up --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._setup_themes()
-        self.set_keymap(self.first_look.keymap)
         fixed = self.services.fixed_as_of
         if fixed is not None and fixed >= self.clock().date():
             self.services.set_as_of(None)  # as of today (or later) is live
+        # First, so that the store is read while the screen is set up.
+        self.open_store()
+        self._setup_themes()
+        self.set_keymap(self.first_look.keymap)
         self._show_as_of()
         self.push_screen(DashboardScreen())
-        self.open_store()
 
     @work(thread=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
@@ -375,7 +377,11 @@ class CockpitApp(App[None]):
         services = self.services
         try:
             if previous is None:
-                previous = services.read(window)
+                # The catalog first: the dashboard builds its panels while the values are
+                # read.
+                catalog, graph = services.read_catalog()
+                self.post_message(CatalogLoaded(catalog))
+                previous = services.read(window, catalog, graph)
                 self.post_message(DataLoaded(previous, request))
                 # What follows would only slow that paint down: let it reach the screen.
                 self.first_paint.wait(FIRST_PAINT_WAIT)
@@ -411,6 +417,12 @@ class CockpitApp(App[None]):
         except (StoreError, sqlite3.Error) as error:
             self.post_message(NotificationsSent([], [f"Notifications are off: {error}"]))
         self.post_message(SettingsLoaded(settings, notifier))
+
+    @on(CatalogLoaded)
+    def _catalog_loaded(self, message: CatalogLoaded) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.catalog_loaded(message.catalog)
 
     @on(DataLoaded)
     def _data_loaded(self, message: DataLoaded) -> None:

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Input, Static
 
+from intelligentos.catalog.models import Catalog
 from intelligentos.cockpit import KpiSnapshot
 from intelligentos.formatting import literal
 from intelligentos.services.data import CockpitData
@@ -28,9 +29,8 @@ WINDOWS = (30, 90, 365)
 PULSE_SECONDS = 0.8
 
 
-def _structure(data: CockpitData) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+def _structure(catalog: Catalog) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """What the dashboard's cards and panels are built from: CEO KPIs and engines."""
-    catalog = data.catalog
     return (
         tuple(kpi.id for kpi in catalog.ceo_kpis()),
         tuple((engine.id, engine.name) for engine in catalog.engines.values()),
@@ -86,6 +86,8 @@ class DashboardScreen(CockpitScreen):
         self.snaps: dict[str, KpiSnapshot] = {}
         # The CEO KPIs and engines the cards and panels are built for (None: not yet).
         self.structure: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
+        self.built = False  # the cards and panels for the structure are mounted
+        self.values_shown = False
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False
@@ -117,40 +119,52 @@ class DashboardScreen(CockpitScreen):
         if self.data is not None:
             self.populate(self.data)
 
+    def catalog_loaded(self, catalog: Catalog) -> None:
+        """The catalog has been read, its values not yet: build the cards and panels now,
+        so that they are laid out by the time the values arrive."""
+        if self.structure is None:
+            self.structure = _structure(catalog)
+            self.call_later(self._build, catalog)
+
     def populate(self, data: CockpitData) -> None:
         """Build the cards and panels for the catalog (again when a re-synced catalog has
         other CEO KPIs or engines), then show the values."""
+        structure = _structure(data.catalog)
         if self.structure is None:
-            self.structure = _structure(data)
-            self.call_later(self._build, data)
-        elif _structure(data) != self.structure:
-            self.structure = _structure(data)
-            self.call_later(self._rebuild, data)
-        elif self.query(EnginePanel):
-            self.call_after_refresh(self.refresh_values, data.snaps)
+            self.structure = structure
+            self.call_later(self._build, data.catalog)
+        elif structure != self.structure:
+            self.structure = structure
+            self.call_later(self._rebuild, data.catalog)
+        elif self.built:
+            self.call_after_refresh(self._show_data)
         # else: the panels are being built; they show the latest data once laid out
 
-    async def _build(self, data: CockpitData) -> None:
-        catalog = data.catalog
+    async def _build(self, catalog: Catalog) -> None:
         await self.query_one("#ceo-strip").mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
         await self.query_one("#engines").mount_all(
             (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
             before="#selection",
         )
+        self.built = True
         # After the layout that follows: each table knows how many rows it shows.
-        self.call_after_refresh(self._show_built)
+        self.call_after_refresh(self._show_data)
 
-    def _show_built(self) -> None:
-        if self.data is not None:
-            self.refresh_values(self.data.snaps)
-        self._first_focus()
-        # Once that is painted, the cockpit starts the rest of its start-up.
-        self.call_after_refresh(self.cockpit.values_painted)
-
-    async def _rebuild(self, data: CockpitData) -> None:
+    async def _rebuild(self, catalog: Catalog) -> None:
+        self.built = False
         await self.query(CeoCard).remove()
         await self.query(EnginePanel).remove()
-        await self._build(data)
+        await self._build(catalog)
+
+    def _show_data(self) -> None:
+        if self.data is None:
+            return  # only the catalog so far
+        self.refresh_values(self.data.snaps)
+        self._first_focus()
+        if not self.values_shown:
+            self.values_shown = True
+            # Once that is painted, the cockpit starts the rest of its start-up.
+            self.call_after_refresh(self.cockpit.values_painted)
 
     def _first_focus(self) -> None:
         tables = list(self.query(KpiTable))

@@ -11,6 +11,7 @@ from textual.message import Message
 
 from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event
+from intelligentos.catalog.models import Catalog
 from intelligentos.services.data import CockpitData, History
 from intelligentos.store import Store
 from intelligentos.store.store import StoredForecast
@@ -25,6 +26,13 @@ if TYPE_CHECKING:  # imported when needed, off the launch path
 @dataclass
 class StoreOpened(Message):
     store: Store
+
+
+@dataclass
+class CatalogLoaded(Message):
+    """The first refresh has read the catalog; its values follow in a DataLoaded."""
+
+    catalog: Catalog
 
 
 @dataclass
