@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from intelligentos.catalog.models import Frequency, Kpi
+from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.forecasting import MAX_HISTORY, Forecast
 from intelligentos.services.forecasts import ForecastJob, forecast_many
 
@@ -137,9 +137,9 @@ def series_kpi(series: Series) -> Kpi:
     return Kpi(
         id=slug,
         name=series.name,
-        level="functional",
-        unit="count",
-        direction="higher",
+        level=Level.FUNCTIONAL,
+        unit=Unit.COUNT,
+        direction=Direction.HIGHER,
         target=0.0,
         frequency=series.frequency,
         formula="public series",

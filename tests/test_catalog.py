@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 from collections import Counter
+from enum import Enum
 from pathlib import Path
 
 import pytest
 
-from intelligentos.catalog import CatalogError, Level, check_catalog, load_catalog
+from intelligentos.catalog import (
+    Catalog,
+    CatalogError,
+    Level,
+    check_catalog,
+    load_catalog,
+    parse_catalog,
+)
+from intelligentos.catalog.models import DetectionOverrides, Direction, Frequency, Unit
 from intelligentos.paths import builtin_catalog_dir
+from intelligentos.scale import scaled_catalog
+from intelligentos.store.catalog_rows import catalog_from_rows, catalog_to_rows
 
 from .conftest import MINI_CATALOG, write_catalog
 
@@ -194,3 +209,136 @@ def test_a_number_written_as_a_string_is_refused(tmp_path, old, new):
     problems = [str(v) for v in check_catalog(directory)]
     field = old.split(" =")[0]
     assert any(f"kpi.win_rate.{field}: [schema]" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "message"),
+    [
+        (
+            "warning = 0.3\ncritical = 0.2",
+            "kpi.win_rate.critical",
+            "Value error, critical threshold must be at least the warning threshold",
+        ),
+        ("critical = 0.01", "kpi.win_rate.critical", "Value error, critical threshold"),
+        ("wieght = 1", "kpi.win_rate.wieght", "Extra inputs are not permitted"),
+        (
+            "detection = { anomaly_windw = 5 }",
+            "kpi.win_rate.detection.anomaly_windw",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "detection = 5",
+            "kpi.win_rate.detection",
+            "Input should be a valid dictionary or instance of DetectionOverrides",
+        ),
+        (
+            "detection = { anomaly_window = 5.0 }",
+            "kpi.win_rate.detection.anomaly_window",
+            "Input should be a valid integer",
+        ),
+        (
+            "detection = { forecast_horizon = 400 }",
+            "kpi.win_rate.detection.forecast_horizon",
+            "Input should be less than or equal to 366",
+        ),
+        ('level = "boss"', "kpi.win_rate.level", "Input should be 'ceo', 'functional'"),
+    ],
+)
+def test_schema_problems_name_the_key_and_say_what_is_wrong(tmp_path, extra, key, message):
+    files = dict(MINI_CATALOG)
+    if extra.startswith("level"):
+        files["kpis.toml"] = files["kpis.toml"].replace('level = "functional"', extra)
+    else:
+        files["kpis.toml"] = files["kpis.toml"].replace("weight = 0.5", f"weight = 0.5\n{extra}")
+    catalog, problems = parse_catalog(write_catalog(tmp_path / "c", files))
+    assert [(p.rule, p.key) for p in problems] == [("schema", key)]
+    assert problems[0].message.startswith(message)
+    assert "win_rate" not in catalog.kpis
+
+
+def test_a_catalog_file_is_read_into_enums_tuples_and_floats(tmp_path):
+    files = dict(MINI_CATALOG)
+    files["kpis.toml"] = files["kpis.toml"].replace(
+        "target = 25.0",
+        'target = 25\ndetection = { stale_periods = 2, disabled_rules = ["drift"] }',
+    )
+    kpi = load_catalog(write_catalog(tmp_path / "c", files)).kpis["win_rate"]
+    assert (type(kpi.level), type(kpi.unit), type(kpi.direction)) == (Level, Unit, Direction)
+    assert type(kpi.frequency) is Frequency
+    assert type(kpi.target) is float and kpi.target == 25.0
+    assert kpi.detection == DetectionOverrides(stale_periods=2.0, disabled_rules=("drift",))
+    assert type(kpi.detection.stale_periods) is float
+    assert type(kpi.lineage) is tuple and type(kpi.lineage[0].fields) is tuple
+
+
+def test_models_are_frozen_and_compare_by_value():
+    catalog = load_catalog(builtin_catalog_dir())
+    kpi = next(iter(catalog.kpis.values()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kpi.target = 1.0  # type: ignore[misc]
+    assert dataclasses.replace(kpi) == kpi and hash(dataclasses.replace(kpi)) == hash(kpi)
+    assert dataclasses.replace(kpi, target=kpi.target + 1) != kpi
+    assert Catalog() == Catalog(kpis={}) and not Catalog().kpis
+    assert load_catalog(builtin_catalog_dir()) == catalog
+
+
+def _typed(value: object) -> object:
+    """``value`` with the type of everything in it, so that an enum read back as its text or
+    a tuple read back as a list does not compare equal."""
+    if dataclasses.is_dataclass(value):
+        fields = dataclasses.fields(value)
+        return type(value), {f.name: _typed(getattr(value, f.name)) for f in fields}
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value), [_typed(item) for item in value]
+    if isinstance(value, Enum):
+        return type(value), value.value
+    return type(value), value
+
+
+@pytest.mark.parametrize("size", [0, 300])
+def test_the_catalog_round_trips_through_rows_with_its_types(size):
+    catalog = load_catalog(builtin_catalog_dir())
+    if size:
+        catalog = scaled_catalog(catalog, size)
+    rows = catalog_to_rows(catalog)
+    assert _typed(catalog_from_rows(rows)) == _typed(catalog)
+    kpi_rows = {row["id"]: row for row in rows["kpis"]}
+    # The detection column holds only the overrides a KPI sets, as compact JSON.
+    assert kpi_rows["support_first_response"]["detection"] == '{"anomaly_threshold":4.5}'
+    assert kpi_rows["revenue_growth"]["detection"] == "{}"
+    assert kpi_rows["revenue_growth"]["level"] == "ceo"
+    assert json.loads(rows["engines"][0]["owners"]) == list(catalog.engines["growth"].owners)
+
+
+def test_overrides_with_every_field_set_round_trip():
+    kpi = next(iter(load_catalog(builtin_catalog_dir()).kpis.values()))
+    overrides = DetectionOverrides(
+        anomaly_threshold=3.5,
+        anomaly_window=5,
+        drift_baseline=6,
+        stale_periods=2.5,
+        forecast_horizon=30,
+        disabled_rules=("drift", "anomaly"),
+    )
+    catalog = Catalog(kpis={kpi.id: dataclasses.replace(kpi, detection=overrides)})
+    [row] = catalog_to_rows(catalog)["kpis"]
+    assert row["detection"] == (
+        '{"anomaly_threshold":3.5,"anomaly_window":5,"drift_baseline":6,"stale_periods":2.5,'
+        '"forecast_horizon":30,"disabled_rules":["drift","anomaly"]}'
+    )
+    assert _typed(catalog_from_rows(catalog_to_rows(catalog))) == _typed(catalog)
+
+
+def test_the_models_and_the_store_are_imported_without_pydantic():
+    """The cockpit reads its catalog from the store; pydantic, slow to import, only checks
+    catalog files (in the loader, on first use)."""
+    code = (
+        "import sys\n"
+        "import intelligentos.catalog.models, intelligentos.store\n"
+        "import intelligentos.store.catalog_rows\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'annotated_types'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"  # no pydantic, pydantic_core nor annotated_types

@@ -7,7 +7,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from intelligentos.catalog.models import Kpi
+from intelligentos.catalog.models import (
+    DetectionOverrides,
+    Direction,
+    Frequency,
+    Kpi,
+    Level,
+    Unit,
+)
 from intelligentos.detection import (
     D2,
     Rule,
@@ -34,16 +41,16 @@ def make_kpi(direction="higher", target=100.0, frequency="daily", **detection) -
     return Kpi(
         id="k",
         name="Test KPI",
-        level="functional",
-        unit="percent",
-        direction=direction,
+        level=Level.FUNCTIONAL,
+        unit=Unit.PERCENT,
+        direction=Direction(direction),
         target=target,
         warning=0.05,
         critical=0.10,
-        frequency=frequency,
+        frequency=Frequency(frequency),
         formula="x",
         engine="growth",
-        detection=detection,
+        detection=DetectionOverrides(**detection),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from intelligentos import forecasting
-from intelligentos.catalog.models import Frequency, Kpi
+from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.forecasting import (
     Forecast,
     default_horizon,
@@ -29,11 +29,11 @@ def make_kpi(frequency: str = "monthly") -> Kpi:
     return Kpi(
         id="k",
         name="Test KPI",
-        level="functional",
-        unit="count",
-        direction="higher",
+        level=Level.FUNCTIONAL,
+        unit=Unit.COUNT,
+        direction=Direction.HIGHER,
         target=100.0,
-        frequency=frequency,
+        frequency=Frequency(frequency),
         formula="x",
         engine="growth",
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.catalog.models import Direction, Kpi, Unit
+from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.charts import (
     NO_FORECAST,
     BandLine,
@@ -29,11 +29,11 @@ def kpi(direction: str, target: float, unit: str = "percent", **extra: float) ->
     return Kpi(
         id="k",
         name="K",
-        level="functional",
-        unit=unit,
-        direction=direction,
+        level=Level.FUNCTIONAL,
+        unit=Unit(unit),
+        direction=Direction(direction),
         target=target,
-        frequency="monthly",
+        frequency=Frequency.MONTHLY,
         formula="a / b",
         engine="growth",
         **extra,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from intelligentos.bootstrap import init_store
-from intelligentos.catalog.models import Kpi
+from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.cli import app
 from intelligentos.detection import anomaly, drift, evaluate_kpi, stale, target_band
 from intelligentos.store import Store
@@ -193,13 +193,13 @@ def kpis(draw) -> Kpi:
     return Kpi(
         id="k",
         name="K",
-        level="functional",
-        unit=draw(st.sampled_from(["percent", "currency", "count", "ratio"])),
-        direction=draw(st.sampled_from(["higher", "lower", "band"])),
+        level=Level.FUNCTIONAL,
+        unit=draw(st.sampled_from([Unit.PERCENT, Unit.CURRENCY, Unit.COUNT, Unit.RATIO])),
+        direction=draw(st.sampled_from(list(Direction))),
         target=target,
         warning=warning,
         critical=warning + draw(st.floats(0, 10)),
-        frequency=draw(st.sampled_from(["daily", "weekly", "monthly"])),
+        frequency=draw(st.sampled_from(list(Frequency))),
         formula="x",
         engine="growth",
     )

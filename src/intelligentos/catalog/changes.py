@@ -50,7 +50,7 @@ def _shown(field: str, value: object) -> str:
 
 def _value(kpi: Kpi, field: str) -> object:
     value = getattr(kpi, field)
-    return value.model_dump(exclude_defaults=True) if field == "detection" else value
+    return value.non_defaults() if field == "detection" else value
 
 
 def kpi_changes(before: Catalog, after: Catalog) -> list[KpiChange]:

@@ -8,10 +8,10 @@ can split its catalog into files however it likes.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, cast
 
 from intelligentos.catalog.governance import Violation, validate_catalog
 from intelligentos.catalog.models import (
@@ -26,6 +26,9 @@ from intelligentos.catalog.models import (
     Workflow,
     _Entity,
 )
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 ENTITY_KINDS: dict[str, tuple[str, type[_Entity]]] = {
     "kpi": ("kpis", Kpi),
@@ -53,9 +56,34 @@ def _format_location(loc: Iterable[object]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+# pydantic words two errors differently for dataclasses than for its own models; catalog
+# files keep the words they have always had.
+_MODEL_WORDING = {
+    "unexpected_keyword_argument": "Extra inputs are not permitted",
+    "dataclass_type": "Input should be a valid dictionary or instance of {class_name}",
+}
+
+
+def _message(error_type: str, message: str, context: Mapping[str, Any] | None) -> str:
+    wording = _MODEL_WORDING.get(error_type)
+    return wording.format_map(context or {}) if wording else message
+
+
+@cache
+def _validator(kind: str) -> TypeAdapter[_Entity]:
+    """Checks a catalog file's entity of ``kind`` against its model's fields and rules (see
+    :mod:`intelligentos.catalog.models`). pydantic is imported here, when a catalog file is
+    read, and not by the cockpit, which reads the catalog from the store."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(ENTITY_KINDS[kind][1])
+
+
 def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
     """Parse every TOML file; return the catalog built from the valid entities and all
     shape problems (syntax, unknown keys, wrong types, duplicate ids)."""
+    from pydantic import ValidationError
+
     directory = Path(directory)
     problems: list[Violation] = []
     if not directory.is_dir():
@@ -79,7 +107,7 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                     Violation("schema", relative, kind, f"unknown table; expected one of {known}")
                 )
                 continue
-            attr, model = ENTITY_KINDS[kind]
+            attr = ENTITY_KINDS[kind][0]
             if not isinstance(entries, dict):
                 problems.append(Violation("schema", relative, kind, "must be a table of entities"))
                 continue
@@ -95,7 +123,9 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                     )
                     continue
                 try:
-                    entity = model.model_validate({**body, "id": entity_id, "source": relative})
+                    entity = _validator(kind).validate_python(
+                        {**body, "id": entity_id, "source": relative}
+                    )
                 except ValidationError as error:
                     for item in error.errors():
                         where = _format_location(item["loc"])
@@ -104,14 +134,14 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                                 "schema",
                                 relative,
                                 f"{key}.{where}" if where else key,
-                                item["msg"],
+                                _message(item["type"], item["msg"], item.get("ctx")),
                             )
                         )
                     continue
                 collected[attr][entity_id] = entity
-    # Keyed by attribute name at run time, so pydantic (not the type checker) matches each
-    # dict to its field; every dict only ever holds instances of that field's model.
-    return Catalog.model_validate(collected), problems
+    # Keyed by field name, which the type checker cannot follow; every dict only ever holds
+    # instances of its field's model.
+    return Catalog(**cast("dict[str, Any]", collected)), problems
 
 
 def load_catalog(directory: Path) -> Catalog:

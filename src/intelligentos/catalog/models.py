@@ -1,4 +1,10 @@
-"""Pydantic models of the KPI catalog: the architecture as data.
+"""Models of the KPI catalog: the architecture as data.
+
+Plain frozen dataclasses: building one converts and checks nothing, so the catalog costs
+nothing to import and little to read back from the store (which only this product writes).
+Catalog *files* are checked by :mod:`intelligentos.catalog.loader`, with pydantic (imported
+there, when a file is read), against the rules written here: the field types, ``Checked``
+annotations and ``__pydantic_config__`` (no unknown keys).
 
 Every entity remembers the catalog file it came from (``source``) so that governance
 violations can name the file and key a person has to edit.
@@ -6,10 +12,15 @@ violations can name the file and key a person has to edit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
 
 
 class Level(StrEnum):
@@ -45,59 +56,143 @@ class Frequency(StrEnum):
         return {"daily": 1, "weekly": 7, "monthly": 30}[self.value]
 
 
-class _Entity(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+class Checked:
+    """How the loader checks a value read from a catalog file, as in
+    ``Annotated[float, Checked(strict=True, ge=0)]``: ``strict`` refuses a value of another
+    type, ``ge``/``gt``/``le`` bound a number, ``min_length`` a text or a list, and ``after``
+    is called with the valid value and the fields checked before it (it raises
+    ``ValueError``). Building a model in code checks nothing."""
 
-    id: str
-    source: str = Field(default="", description="catalog file this entity was read from")
+    # A plain class, not a dataclass: defining a dataclass costs import time.
+    __slots__ = ("after", "ge", "gt", "le", "min_length", "strict")
+
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        ge: float | None = None,
+        gt: float | None = None,
+        le: float | None = None,
+        min_length: int | None = None,
+        after: Callable[[Any, Mapping[str, Any]], None] | None = None,
+    ) -> None:
+        self.strict = strict
+        self.ge = ge
+        self.gt = gt
+        self.le = le
+        self.min_length = min_length
+        self.after = after
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        # Only ever called by the loader, which has imported pydantic already.
+        import annotated_types
+        from pydantic import Strict
+        from pydantic_core import core_schema
+
+        rules: list[object] = [Strict()] if self.strict else []
+        if self.ge is not None:
+            rules.append(annotated_types.Ge(self.ge))
+        if self.gt is not None:
+            rules.append(annotated_types.Gt(self.gt))
+        if self.le is not None:
+            rules.append(annotated_types.Le(self.le))
+        if self.min_length is not None:
+            rules.append(annotated_types.MinLen(self.min_length))
+        schema = handler(Annotated[source, *rules]) if rules else handler(source)
+        if self.after is None:
+            return schema
+        after = self.after
+
+        def check(value: Any, info: core_schema.ValidationInfo) -> Any:
+            after(value, info.data)
+            return value
+
+        return core_schema.with_info_after_validator_function(check, schema)
 
 
 # Numbers must be written as numbers: `target = "28"` in a catalog is a mistake to report,
 # not a string to convert (TOML has numbers; a quoted one usually hides a typo elsewhere).
-Number = Annotated[float, Strict()]
-Whole = Annotated[int, Strict()]
+# An integer is fine where a float is expected (`target = 28`).
+Number = Annotated[float, Checked(strict=True)]
+NonEmpty = Annotated[str, Checked(min_length=1)]  # not empty
+
+# Catalog files may not hold keys the models do not know (a typo would go unnoticed).
+_NO_UNKNOWN_KEYS: dict[str, str] = {"extra": "forbid"}
 
 
-class DetectionOverrides(BaseModel):
+def _critical_not_below_warning(critical: float, earlier: Mapping[str, Any]) -> None:
+    warning = earlier.get("warning")  # absent when the file's warning was refused
+    if warning is not None and critical < warning:
+        raise ValueError("critical threshold must be at least the warning threshold")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Entity:
+    """A top-level entity of the catalog: one ``[<kind>.<id>]`` table of a catalog file."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _NO_UNKNOWN_KEYS
+
+    id: str
+    source: str = ""  # catalog file this entity was read from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectionOverrides:
     """Per-KPI overrides of the detection defaults (see :mod:`intelligentos.detection`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__: ClassVar[dict[str, str]] = _NO_UNKNOWN_KEYS
 
     anomaly_threshold: Number | None = None
-    anomaly_window: Whole | None = Field(default=None, ge=3)
-    drift_baseline: Whole | None = Field(default=None, ge=4)
-    stale_periods: Number | None = Field(default=None, gt=0)
-    forecast_horizon: Whole | None = Field(default=None, ge=1, le=366)
+    anomaly_window: Annotated[int, Checked(strict=True, ge=3)] | None = None
+    drift_baseline: Annotated[int, Checked(strict=True, ge=4)] | None = None
+    stale_periods: Annotated[float, Checked(strict=True, gt=0)] | None = None
+    forecast_horizon: Annotated[int, Checked(strict=True, ge=1, le=366)] | None = None
     disabled_rules: tuple[str, ...] = ()
 
+    def non_defaults(self) -> dict[str, Any]:
+        """The overrides given, by field name in field order (the rest are the defaults)."""
+        return {
+            f.name: value
+            for f in dataclass_fields(self)
+            if (value := getattr(self, f.name)) != f.default
+        }
 
-class LineageLink(BaseModel):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineageLink:
     """One path from a KPI down to data: operational metric → workflow → step → fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__: ClassVar[dict[str, str]] = _NO_UNKNOWN_KEYS
 
-    metric: str = Field(min_length=1)
+    metric: NonEmpty
     workflow: str
     step: str
-    fields: tuple[str, ...] = Field(min_length=1)
+    fields: Annotated[tuple[str, ...], Checked(min_length=1)]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Kpi(_Entity):
-    name: str = Field(min_length=1)
-    short_name: str = Field(default="", description="name for narrow columns")
+    """A KPI: what is measured and how, its target and thresholds, the KPI it rolls up to,
+    who owns it and its lineage down to data."""
+
+    name: NonEmpty
+    short_name: str = ""  # name for narrow columns
     level: Level
     unit: Unit
     direction: Direction
     target: Number
-    warning: Number = Field(default=0.05, ge=0, description="adverse shortfall that warns")
-    critical: Number = Field(default=0.10, ge=0, description="adverse shortfall that is critical")
+    # Adverse shortfalls (fractions of the target) that warn and that are critical.
+    warning: Annotated[float, Checked(strict=True, ge=0)] = 0.05
+    critical: Annotated[float, Checked(strict=True, ge=0, after=_critical_not_below_warning)] = 0.10
     frequency: Frequency
-    formula: str = Field(min_length=1)
+    formula: NonEmpty
     engine: str
     owner_function: str | None = None
     owner_agent: str | None = None
     rolls_up_to: str | None = None
-    weight: Number = Field(default=1.0, ge=0, le=1)
+    weight: Annotated[float, Checked(strict=True, ge=0, le=1)] = 1.0
     description: str = ""
     lineage: tuple[LineageLink, ...] = ()
     detection: DetectionOverrides = DetectionOverrides()
@@ -106,28 +201,31 @@ class Kpi(_Entity):
     def display_name(self) -> str:
         return self.short_name or self.name
 
-    @field_validator("critical")
-    @classmethod
-    def _critical_not_below_warning(cls, critical: float, info: ValidationInfo) -> float:
-        warning = info.data.get("warning")
-        if warning is not None and critical < warning:
-            raise ValueError("critical threshold must be at least the warning threshold")
-        return critical
 
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Engine(_Entity):
+    """A KPI engine (growth, retention, ...): the functions that own it and the KPIs it rolls
+    up to."""
+
     name: str
     description: str = ""
     owners: tuple[str, ...] = ()
     rollup_kpis: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Function(_Entity):
+    """A business function and the agent that leads it."""
+
     name: str
     agent: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Agent(_Entity):
+    """An agent: its function (none for the CEO agent), the KPIs it owns and supports, and
+    its rules."""
+
     name: str
     function: str | None = None
     owns: tuple[str, ...] = ()
@@ -135,57 +233,71 @@ class Agent(_Entity):
     rules: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Theme(_Entity):
+    """A strategy theme."""
+
     name: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Objective(_Entity):
+    """An objective of a strategy theme and the KPIs that trace it."""
+
     name: str
     theme: str
-    ceo_kpis: tuple[str, ...] = Field(min_length=1)
+    ceo_kpis: Annotated[tuple[str, ...], Checked(min_length=1)]
     functional_kpis: tuple[str, ...] = ()
 
 
-class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One step of a workflow and the system it is done in."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = _NO_UNKNOWN_KEYS
 
     id: str
     name: str
     system: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Workflow(_Entity):
+    """A workflow of a function, step by step."""
+
     name: str
     owner_function: str
     description: str = ""
-    steps: tuple[Step, ...] = Field(min_length=1)
+    steps: Annotated[tuple[Step, ...], Checked(min_length=1)]
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class System(_Entity):
+    """A system of record and its data fields (``tables``: table -> field names)."""
+
     name: str
     kind: str = ""
-    tables: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def field_ids(self) -> list[str]:
         return [f"{self.id}.{table}.{field}" for table, fs in self.tables.items() for field in fs]
 
 
-class Catalog(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
     """The whole architecture. Dicts are keyed by entity id, in file order."""
 
-    model_config = ConfigDict(frozen=True)
-
-    kpis: dict[str, Kpi] = Field(default_factory=dict)
-    engines: dict[str, Engine] = Field(default_factory=dict)
-    functions: dict[str, Function] = Field(default_factory=dict)
-    agents: dict[str, Agent] = Field(default_factory=dict)
-    themes: dict[str, Theme] = Field(default_factory=dict)
-    objectives: dict[str, Objective] = Field(default_factory=dict)
-    workflows: dict[str, Workflow] = Field(default_factory=dict)
-    systems: dict[str, System] = Field(default_factory=dict)
+    kpis: dict[str, Kpi] = field(default_factory=dict)
+    engines: dict[str, Engine] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    themes: dict[str, Theme] = field(default_factory=dict)
+    objectives: dict[str, Objective] = field(default_factory=dict)
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    systems: dict[str, System] = field(default_factory=dict)
 
     def ceo_kpis(self) -> list[Kpi]:
         return [k for k in self.kpis.values() if k.level is Level.CEO]
