@@ -68,6 +68,8 @@ WATCH_INTERVAL = 0.25  # seconds between data_version polls
 # background work of start-up (rules, integrity check, lineage prewarm, the panels' other
 # rows) competes with it for the interpreter.
 FIRST_PAINT_GRACE = 0.05
+# How long start-up waits for the first values before it shows the dashboard without them.
+DASHBOARD_WAIT = 0.5
 # How long the first evaluation waits for that paint at most (say, the screen never shows).
 FIRST_PAINT_WAIT = 2.0
 TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
@@ -293,12 +295,17 @@ class CockpitApp(App[None]):
         fixed = self.services.fixed_as_of
         if fixed is not None and fixed >= self.clock().date():
             self.services.set_as_of(None)  # as of today (or later) is live
-        # First, so that the store is read while the screen is set up.
         self.open_store()
         self._setup_themes()
         self.set_keymap(self.first_look.keymap)
         self._show_as_of()
-        self.push_screen(DashboardScreen())
+        # The dashboard is shown with its first values (one paint, not one empty and one
+        # full), or after DASHBOARD_WAIT without them when the store is slow to read.
+        self.set_timer(DASHBOARD_WAIT, self._show_dashboard)
+
+    def _show_dashboard(self) -> None:
+        if not any(isinstance(screen, DashboardScreen) for screen in self.screen_stack):
+            self.push_screen(DashboardScreen())
 
     @work(thread=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
@@ -437,6 +444,7 @@ class CockpitApp(App[None]):
             return
         self.applied_request = message.request
         self.data = data
+        self._show_dashboard()
         self._resolve_focus(data)
         self.attention_count = len(self.focused_alerts(data.attention))
         self._announce(data)

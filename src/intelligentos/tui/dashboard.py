@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.text import Text
 from textual import on
 from textual.actions import SkipAction
@@ -26,6 +28,13 @@ from intelligentos.tui.widgets import (
 )
 
 WINDOWS = (30, 90, 365)
+
+
+def breakpoint_class(width: int) -> str:
+    """The class of :data:`BREAKPOINTS` a screen ``width`` cells wide gets."""
+    return next(name for least, name in reversed(BREAKPOINTS) if width >= least)
+
+
 PULSE_SECONDS = 0.8
 
 
@@ -71,17 +80,10 @@ class DashboardScreen(CockpitScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield CockpitHeader(id="header")
-        yield Grid(id="ceo-strip")
-        with Grid(id="engines"):
-            yield SelectionCard(id="selection")
-        yield Static(id="filter-empty")
-        yield Input(placeholder="Filter KPIs by name (Enter keeps, Esc clears)", id="filter")
-        yield Footer()
-
     def __init__(self) -> None:
-        super().__init__()
+        # The width's breakpoint class from the start (Textual sets it on the first resize,
+        # after a first layout without it): the first layout is the right one.
+        super().__init__(classes=breakpoint_class(self.app.size.width))
         self.filter_text = ""
         self.snaps: dict[str, KpiSnapshot] = {}
         # The CEO KPIs and engines the cards and panels are built for (None: not yet).
@@ -89,7 +91,30 @@ class DashboardScreen(CockpitScreen):
         self.built = False  # the cards and panels for the structure are mounted
         self.values_shown = False
 
+    def compose(self) -> ComposeResult:
+        yield CockpitHeader(id="header")
+        # With the data already read (at start-up the cockpit shows this screen once it
+        # is), the cards and panels are built here, and their values are in the first
+        # paint; otherwise they are built when the catalog arrives.
+        catalog = self.data.catalog if self.data is not None else None
+        if catalog is not None:
+            self.structure = _structure(catalog)
+            self.built = True
+        with Grid(id="ceo-strip"):
+            if catalog is not None:
+                yield from self._cards(catalog)
+        with Grid(id="engines"):
+            if catalog is not None:
+                yield from self._panels(catalog)
+            yield SelectionCard(id="selection")
+        yield Static(id="filter-empty")
+        yield Input(placeholder="Filter KPIs by name (Enter keeps, Esc clears)", id="filter")
+        yield Footer()
+
     def on_mount(self) -> None:
+        if self.built:
+            # After the first layout: each table knows its width and how many rows it shows.
+            self.call_after_refresh(self._show_data)
         self.query_one("#filter").display = False
         self.query_one("#filter-empty").display = False
         self.pulse_on = True
@@ -116,13 +141,14 @@ class DashboardScreen(CockpitScreen):
     # --- building from data --------------------------------------------------------------
 
     def data_changed(self) -> None:
-        if self.data is not None:
+        # Not before this screen is mounted: its compose and on_mount show the data then.
+        if self.data is not None and self.is_mounted:
             self.populate(self.data)
 
     def catalog_loaded(self, catalog: Catalog) -> None:
         """The catalog has been read, its values not yet: build the cards and panels now,
         so that they are laid out by the time the values arrive."""
-        if self.structure is None:
+        if self.structure is None and self.is_mounted:
             self.structure = _structure(catalog)
             self.call_later(self._build, catalog)
 
@@ -140,12 +166,35 @@ class DashboardScreen(CockpitScreen):
             self.call_after_refresh(self._show_data)
         # else: the panels are being built; they show the latest data once laid out
 
+    def _cards(self, catalog: Catalog) -> Iterator[CeoCard]:
+        flashing = self.data.flashing_kpis if self.data is not None else frozenset()
+        return (CeoCard(kpi, kpi.id in flashing) for kpi in catalog.ceo_kpis())
+
+    def _panels(self, catalog: Catalog) -> Iterator[EnginePanel]:
+        # Styled for the rows they will show, if these are known (see EnginePanel).
+        data = self.data
+        for engine in catalog.engines.values():
+            state: set[str] = set()
+            if data is not None and data.catalog is catalog:
+                rows = self._panel_rows(data, engine.id, data.snaps)
+                state = EnginePanel.state_classes(rows, data.flashing_kpis)
+            yield EnginePanel(engine.id, engine.name, state)
+
+    def _panel_rows(
+        self, data: CockpitData, engine_id: str, snaps: dict[str, KpiSnapshot]
+    ) -> list[KpiSnapshot]:
+        """The rows of an engine's panel: its KPIs (the focused agent's own, then supported,
+        first) that match the filter."""
+        kpis = data.catalog.kpis_of_engine(engine_id)
+        focus = self.cockpit.agent_focus
+        if focus is not None:
+            kpis = focus.order(kpis)
+        needle = self.filter_text.casefold()
+        return [snaps[k.id] for k in kpis if k.id in snaps and needle in k.name.casefold()]
+
     async def _build(self, catalog: Catalog) -> None:
-        await self.query_one("#ceo-strip").mount_all(CeoCard(kpi) for kpi in catalog.ceo_kpis())
-        await self.query_one("#engines").mount_all(
-            (EnginePanel(engine.id, engine.name) for engine in catalog.engines.values()),
-            before="#selection",
-        )
+        await self.query_one("#ceo-strip").mount_all(self._cards(catalog))
+        await self.query_one("#engines").mount_all(self._panels(catalog), before="#selection")
         self.built = True
         # After the layout that follows: each table knows how many rows it shows.
         self.call_after_refresh(self._show_data)
@@ -186,12 +235,8 @@ class DashboardScreen(CockpitScreen):
                 card.set_class(alerting, "-alerting")
         needle = self.filter_text.casefold()
         matched = False
-        focus = self.cockpit.agent_focus
         for panel in self.query(EnginePanel):
-            kpis = data.catalog.kpis_of_engine(panel.engine_id)
-            if focus is not None:
-                kpis = focus.order(kpis)  # the focused agent's own, then supported, first
-            rows = [snaps[k.id] for k in kpis if k.id in snaps and needle in k.name.casefold()]
+            rows = self._panel_rows(data, panel.engine_id, snaps)
             panel.show(rows, flashing)
             panel.display = bool(rows) or not needle
             matched = matched or bool(rows)

@@ -85,30 +85,45 @@ def _cut_apart(name: str, rivals: Sequence[str], width: int) -> str:
     return shown if len(shown) <= width else shown[: width - 1] + "…"
 
 
-def fit_apart(names: Sequence[str], width: int) -> list[str]:
-    """:func:`fit` every name of one panel; a cut name that would read as the start of
+class FitApart:
+    """:func:`fit` the names of one panel; a cut name that would read as the start of
     another name there ("Leadership…" beside "Leadership Trust") keeps the characters
-    that tell them apart ("Leadership Di…")."""
-    plain = [literal(name) for name in names]
-    shown = [fit(name, width) for name in plain]
-    ordered = sorted(set(plain))
-    position = {name: index for index, name in enumerate(ordered)}
-    for index, (name, text) in enumerate(zip(plain, shown, strict=True)):
+    that tell them apart ("Leadership Di…"). Each name is worked out when first asked
+    for: a panel of thousands of KPIs draws only the few in view."""
+
+    def __init__(self, names: Sequence[str], width: int) -> None:
+        self.plain = [literal(name) for name in names]
+        self.width = width
+        self.ordered = sorted(set(self.plain))
+        self.position = {name: index for index, name in enumerate(self.ordered)}
+        self.shown: dict[int, str] = {}
+
+    def __getitem__(self, index: int) -> str:
+        if index not in self.shown:
+            self.shown[index] = self._fit(self.plain[index])
+        return self.shown[index]
+
+    def _fit(self, name: str) -> str:
+        text = fit(name, self.width)
         if text == name:
-            continue
+            return text
         stem = text[:-1]
         # In sorted order, the names sharing the most with this one are its neighbours:
         # if any other name starts with the stem, a neighbour does, and it shares the
-        # longest prefix (two comparisons per name, even for thousands of KPIs).
-        at = position[name]
+        # longest prefix.
+        at, ordered = self.position[name], self.ordered
         rivals = [
             ordered[i]
             for i in (at - 1, at + 1)
             if 0 <= i < len(ordered) and ordered[i].startswith(stem)
         ]
-        if rivals:
-            shown[index] = _cut_apart(name, rivals, width)
-    return shown
+        return _cut_apart(name, rivals, self.width) if rivals else text
+
+
+def fit_apart(names: Sequence[str], width: int) -> list[str]:
+    """Every name of one panel as :class:`FitApart` shows it."""
+    fitted = FitApart(names, width)
+    return [fitted[index] for index in range(len(names))]
 
 
 # Without colour, emphasis carries the status: critical is the boldest thing on screen.
@@ -135,8 +150,10 @@ class CeoCard(Widget, can_focus=True):
         Binding("down,j", "leave", "Down to the engine panels", show=False, id="card-down"),
     ]
 
-    def __init__(self, kpi: Kpi) -> None:
-        super().__init__(id=f"ceo-{kpi.id}", classes="ceo-card")
+    def __init__(self, kpi: Kpi, alerting: bool = False) -> None:
+        super().__init__(
+            id=f"ceo-{kpi.id}", classes="ceo-card -alerting" if alerting else "ceo-card"
+        )
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
         self.projected: ProjectedValue | None = None
@@ -265,7 +282,8 @@ class KpiTable(DataTable[Text]):
         self.flashing: AbstractSet[str] = frozenset()
         self.pulse_on = True
         self.names_key: tuple[tuple[tuple[str, str], ...], int] | None = None
-        self.shown_names: dict[str, str] = {}
+        self.names = FitApart([], 0)
+        self.name_index: dict[str, int] = {}
 
     def action_panel(self, step: int) -> None:
         tables = list(self.screen.query(KpiTable))
@@ -300,7 +318,8 @@ class KpiTable(DataTable[Text]):
             self.show(self.snaps, self.flashing)
 
     def _name_cell(self, snap: KpiSnapshot) -> Text:
-        text = Text(self.shown_names.get(snap.kpi.id, ""))
+        index = self.name_index.get(snap.kpi.id)
+        text = Text(self.names[index] if index is not None else "")
         if snap.kpi.id in self.flashing:
             # A firing, unacknowledged alert: the row's name pulses (steady when reduced).
             if self.app.no_color:
@@ -416,10 +435,8 @@ class KpiTable(DataTable[Text]):
         key = (tuple((s.kpi.id, s.kpi.display_name) for s in self.snaps), width)
         if key != self.names_key:
             self.names_key = key
-            shown = fit_apart([name for _, name in key[0]], width)
-            self.shown_names = {
-                kpi_id: text for (kpi_id, _), text in zip(key[0], shown, strict=True)
-            }
+            self.names = FitApart([name for _, name in key[0]], width)
+            self.name_index = {kpi_id: index for index, (kpi_id, _) in enumerate(key[0])}
 
     @property
     def drawn_layout(self) -> TableLayout:
@@ -469,8 +486,10 @@ class EnginePanel(Vertical):
     and puts ⚑ in the title, with and without animations; the pulse only inverts the title
     on and off. Alerting rows out of view are counted on the bottom border."""
 
-    def __init__(self, engine_id: str, title: str) -> None:
-        super().__init__(id=f"panel-{engine_id}", classes="engine-panel")
+    def __init__(self, engine_id: str, title: str, state: AbstractSet[str] = frozenset()) -> None:
+        # ``state``: the classes of :meth:`state_classes` (given at once, when built with
+        # its rows, the panel is styled once rather than again when they are shown).
+        super().__init__(id=f"panel-{engine_id}", classes=" ".join(["engine-panel", *state]))
         self.engine_id = engine_id
         # "Growth Engine (Revenue)" → "Growth Engine": the panel border has little room.
         self.title_text = literal(title.split(" (")[0])
@@ -498,9 +517,10 @@ class EnginePanel(Vertical):
         if not tables:  # not composed yet, or already torn down
             return
         tables.first().show(snaps, flashing)
-        alerting = any(s.kpi.id in flashing for s in snaps)
-        if alerting != self.has_class("-alerting"):
-            self.set_class(alerting, "-alerting")
+        state = self.state_classes(snaps, flashing)
+        for name in ("-alerting", "-troubled"):
+            if (name in state) != self.has_class(name):
+                self.set_class(name in state, name)
         # Always from the state, never only on a beat: a panel that comes back from a
         # filter, or one that never beats (reduced motion), shows its flag all the same.
         self._show_title()
@@ -511,8 +531,18 @@ class EnginePanel(Vertical):
             self.counts.append(f"{troubled} off target")
         if stale:
             self.counts.append(f"{stale} stale")
-        self.set_class(troubled > 0, "-troubled")
         self._show_subtitle()
+
+    @staticmethod
+    def state_classes(snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str]) -> set[str]:
+        """``-alerting``: a row's alert is firing, unacknowledged; ``-troubled``: a row is
+        off target (warning or critical)."""
+        state = set()
+        if any(s.kpi.id in flashing for s in snaps):
+            state.add("-alerting")
+        if any(s.status in (Status.WARNING, Status.CRITICAL) for s in snaps):
+            state.add("-troubled")
+        return state
 
     def _show_title(self) -> None:
         if self.has_class("-alerting"):
@@ -543,7 +573,9 @@ class EnginePanel(Vertical):
             return
         hints = self._out_of_view()
         counts = list(self.counts)
-        room = self.outer_size.width - 6  # corners, a run of border each side, two spaces
+        # Corners, a run of border each side, two spaces. Before the first layout (a panel
+        # built with its data) nothing is cut: the layout's resize cuts what does not fit.
+        room = self.outer_size.width - 6 if self.outer_size.width else 1_000
         # A narrow panel gives up its counts, the total first, before a hint.
         while counts and len(" · ".join(hints + counts)) > room:
             counts.pop(0 if counts[0].endswith("KPIs") else -1)
