@@ -75,3 +75,17 @@ def test_planted_deviations_are_there():
         assert latest[kpi_id].period < "2026-11-27"
     healthy = Counter(target_status(catalog.kpis[k], o.value) for k, o in latest.items())
     assert healthy[Status.OK] > len(latest) / 2
+
+
+def test_a_short_history_plants_what_fits(tmp_path):
+    """30 days hold one value of a monthly KPI: its planted breach (four periods) keeps to
+    the points there are, instead of failing the whole store."""
+    path = tmp_path / "short.db"
+    init_store(path, end=DEMO_END, history_days=30, scale_kpis=300)
+    with sqlite3.connect(path) as conn:
+        monthly = conn.execute(
+            "SELECT count(*) FROM observations WHERE kpi_id = 'revenue_growth'"
+        ).fetchone()[0]
+        kpis = conn.execute("SELECT count(*) FROM kpis").fetchone()[0]
+    assert monthly >= 1
+    assert kpis == 300

@@ -116,7 +116,10 @@ def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[
     out = list(series)
 
     def set_shortfall(index: int, shortfall: float) -> None:
-        out[index] = (out[index][0], kpi.target + adverse * shortfall * scale)
+        # A short history (a monthly KPI over 30 days) has fewer points than the plant:
+        # the plant keeps to the ones there are.
+        if index >= 0:
+            out[index] = (out[index][0], kpi.target + adverse * shortfall * scale)
 
     if kind == "breach":
         for offset, factor in enumerate((1.2, 1.5, 1.7, 1.9)):
