@@ -201,3 +201,40 @@ async def test_the_rules_run_only_after_the_first_values_are_painted(demo_store,
         assert app.loaded_settings is not None and app.notifier is not None
     # Nothing was chosen, so nothing was saved.
     assert not (tmp_path / "config" / "config.toml").exists()
+
+
+async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
+    demo_store, tmp_path, monkeypatch
+):
+    """Reading the first values takes longer than the cockpit waits: the dashboard comes up
+    without them, builds its panels when the catalog arrives and shows the values after."""
+    import threading
+
+    from intelligentos.services.data import DataService
+    from intelligentos.tui import app as cockpit
+    from intelligentos.tui.dashboard import DashboardScreen
+    from intelligentos.tui.widgets import EnginePanel, KpiTable
+
+    release = threading.Event()
+    read = DataService.read
+
+    def slow_read(self, *args, **kwargs):
+        release.wait(5)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataService, "read", slow_read)
+    monkeypatch.setattr(cockpit, "DASHBOARD_WAIT", 0.05)
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DashboardScreen) and app.screen.query(EnginePanel):
+                break
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.data is None  # no values yet, but the panels of the catalog are there
+        assert len(app.screen.query(EnginePanel)) == 5
+        release.set()
+        await settle(pilot)
+        assert app.data is not None and app.data.evaluated
+        assert all(table.row_count for table in app.screen.query(KpiTable))
+        assert app.screen.query_one("#selection").render()  # the first row is selected

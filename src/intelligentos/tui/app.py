@@ -207,6 +207,7 @@ class CockpitApp(App[None]):
         self.announcer = Announcer(time.monotonic)
         self.navigator = Navigator(self)
         self.data: CockpitData | None = None
+        self.first_catalog: Catalog | None = None  # read before the first values
         self.cockpit_themes: list[str] = []
         self.set_reactive(CockpitApp.window, window)
         # Refreshes: at most one in flight; a request meanwhile runs once more after it.
@@ -427,6 +428,7 @@ class CockpitApp(App[None]):
 
     @on(CatalogLoaded)
     def _catalog_loaded(self, message: CatalogLoaded) -> None:
+        self.first_catalog = message.catalog
         for screen in self.screen_stack:
             if isinstance(screen, DashboardScreen):
                 screen.catalog_loaded(message.catalog)

@@ -96,7 +96,7 @@ class DashboardScreen(CockpitScreen):
         # With the data already read (at start-up the cockpit shows this screen once it
         # is), the cards and panels are built here, and their values are in the first
         # paint; otherwise they are built when the catalog arrives.
-        catalog = self.data.catalog if self.data is not None else None
+        catalog = self.data.catalog if self.data is not None else self.cockpit.first_catalog
         if catalog is not None:
             self.structure = _structure(catalog)
             self.built = True
@@ -112,6 +112,8 @@ class DashboardScreen(CockpitScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.structure is None and self.cockpit.first_catalog is not None:
+            self.catalog_loaded(self.cockpit.first_catalog)  # it came while composing
         if self.built:
             # After the first layout: each table knows its width and how many rows it shows.
             self.call_after_refresh(self._show_data)
