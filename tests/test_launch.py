@@ -26,10 +26,8 @@ def test_no_arguments_launch_the_cockpit_with_defaults():
 
 
 def test_every_cockpit_option_is_understood_in_both_spellings():
-    options = cockpit_options(
-        ["--db", "k.db", "--theme=nord", "--user", "ann", "--no-bell", "--as-of=2026-11-01"]
-        + ["--agent", "cfo_agent"]
-    )
+    argv = ["--db", "k.db", "--theme=nord", "--user", "ann", "--no-bell"]
+    options = cockpit_options([*argv, "--as-of=2026-11-01", "--agent", "cfo_agent"])
     assert options == CockpitOptions(
         db=Path("k.db"),
         theme="nord",
