@@ -43,6 +43,7 @@ COCKPIT = (
     "startup ({})",  # on screen, from outside
     "drill-down (mega_lineage; {})",  # on screen, from outside
     "drill-down (tree only; mega_lineage; {})",
+    "drill-down (first after start-up; mega_lineage; {})",
     "idle CPU (steady; {})",
     "memory (peak RSS; {})",
     "startup (in-app report; {})",  # the probe's own report, for reference
@@ -191,7 +192,10 @@ def test_benchmark_times_startup_and_drill_down_on_screen(tiny_run):
         assert len(tree["samples"]) == len(drill["samples"]) >= 1
         # The whole lineage screen comes with or after its tree, drill by drill.
         assert all(t <= w for t, w in zip(tree["samples"], drill["samples"], strict=True))
-        for reference in (tree, tiny[f"startup (in-app report; {variant})"]):
+        first = tiny[f"drill-down (first after start-up; mega_lineage; {variant})"]
+        assert 1 <= len(first["samples"]) < len(drill["samples"])
+        assert set(first["samples"]) <= set(drill["samples"])
+        for reference in (tree, first, tiny[f"startup (in-app report; {variant})"]):
             assert reference["met"] is None and reference["target"] == "(reference)"
     # What the screen had to show, read from the store: every KPI is on it, in an engine
     # panel's count on its border or on a CEO card.
