@@ -1,28 +1,18 @@
-"""The startup floor: a minimal Textual app that shows one line, then exits once painted.
+"""The startup floor: the least a Textual app can do, one Static with a known text.
 
-With FLOOR_REPORT set, it writes the wall-clock time of that first paint there, the same
-moment benchmarks/probe.py reports for the cockpit (``ready_epoch``)."""
-
-import os
-import time
-from pathlib import Path
+``benchmarks/run.py`` times it exactly as it times the cockpit, from outside: spawned in a
+pseudo-terminal, until the emulated screen shows :data:`FLOOR_TEXT`. It runs until it is
+told to quit (ctrl+q, Textual's own binding)."""
 
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+FLOOR_TEXT = "The floor: one Static in a Textual app, painted."
 
-class FloorApp(App):
+
+class FloorApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield Static("ready")
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.painted)
-
-    def painted(self) -> None:
-        report = os.environ.get("FLOOR_REPORT")
-        if report:
-            Path(report).write_text(str(time.time()), encoding="utf-8")
-        self.exit()
+        yield Static(FLOOR_TEXT)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from intelligentos.cli import open_store
+from intelligentos.launch import opened_store
 from intelligentos.tui.app import CockpitApp
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.lineage_screen import LineageTree
@@ -279,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         help="after the first evaluation, write the report and wait until this file exists",
     )
     options = parser.parse_args(argv)
-    # As the command line launches the cockpit (intelligentos.cli.launch).
-    with open_store(options.db) as store:
+    # As the command launches the cockpit (intelligentos.launch.launch_cockpit), without
+    # the command line's machinery (Typer), which the command does not load either.
+    with opened_store(options.db) as store:
         store.probe()
         store_path = store.path
     probe = Probe(store_path, options)

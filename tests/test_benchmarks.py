@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +40,13 @@ CLOSED = {
 # The cockpit before (background forecasts off) and after (on, every forecast current).
 BEFORE, AFTER = "forecasts off", "forecasts on, current"
 COCKPIT = (
-    "startup ({})",
-    "drill-down (mega_lineage; {})",
+    "startup ({})",  # on screen, from outside
+    "drill-down (mega_lineage; {})",  # on screen, from outside
+    "drill-down (tree only; mega_lineage; {})",
+    "drill-down (first after start-up; mega_lineage; {})",
     "idle CPU (steady; {})",
     "memory (peak RSS; {})",
+    "startup (in-app report; {})",  # the probe's own report, for reference
 )
 CATCH_UP = (
     "CPU during catch-up (cockpit process)",
@@ -167,3 +171,37 @@ def test_benchmark_times_what_if_recomputes(tiny_run):
         recomputes = [n for s, n in names if s == store and n.startswith("what-if recompute (")]
         assert "what-if recompute (one lever)" in recomputes
         assert any(n.endswith(" levers)") for n in recomputes), recomputes
+
+
+def test_benchmark_times_startup_and_drill_down_on_screen(tiny_run):
+    """Start-up and drill-down are timed from outside, on the emulated screen: start-up
+    against the floor app, timed alike in the same run, with the ratio target; the
+    drill-down against its absolute target; the app's own report only for reference."""
+    _, report = tiny_run
+    tiny = {f["figure"]: f for f in report["figures"] if f["store"] == "tiny"}
+    for variant in (BEFORE, AFTER):
+        startup = tiny[f"startup ({variant})"]
+        assert startup["floor_median"] is not None and startup["floor_median"] > 0, startup
+        assert startup["ratio"] is not None and startup["ratio"] > 0, startup
+        assert startup["ratio"] == pytest.approx(startup["median"] / startup["floor_median"])
+        assert startup["target"].startswith("≤ 2 × floor") and "1.5" in startup["target"]
+        assert startup["met"] is (startup["ratio"] <= 2.0)
+        drill = tiny[f"drill-down (mega_lineage; {variant})"]
+        assert drill["target"] == "≤ 100 ms" and drill["met"] is (drill["median"] <= 100)
+        tree = tiny[f"drill-down (tree only; mega_lineage; {variant})"]
+        assert len(tree["samples"]) == len(drill["samples"]) >= 1
+        # The whole lineage screen comes with or after its tree, drill by drill.
+        assert all(t <= w for t, w in zip(tree["samples"], drill["samples"], strict=True))
+        first = tiny[f"drill-down (first after start-up; mega_lineage; {variant})"]
+        assert 1 <= len(first["samples"]) < len(drill["samples"])
+        assert set(first["samples"]) <= set(drill["samples"])
+        for reference in (tree, first, tiny[f"startup (in-app report; {variant})"]):
+            assert reference["met"] is None and reference["target"] == "(reference)"
+    # What the screen had to show, read from the store: every KPI is on it, in an engine
+    # panel's count on its border or on a CEO card.
+    shown = report["stores"]["tiny"]["dashboard_shown_when"]
+    in_panels = sum(
+        int(rows) * int(times or 1) for rows, times in re.findall(r"(\d+) KPIs(?: ×(\d+))?", shown)
+    )
+    on_cards = sum(int(times or 1) for times in re.findall(r"CEO card [^;]*?(?: ×(\d+))?;", shown))
+    assert in_panels + on_cards == report["stores"]["tiny"]["kpis"], shown
