@@ -236,3 +236,16 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
         assert app.data is not None and app.data.evaluated
         assert all(table.row_count for table in app.screen.query(KpiTable))
         assert app.screen.query_one("#selection").render()  # the first row is selected
+
+
+async def test_start_up_objects_are_frozen_out_of_the_collector_until_the_end(
+    demo_store, tmp_path
+):
+    import gc
+
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

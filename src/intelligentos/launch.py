@@ -12,6 +12,7 @@ the same.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -164,6 +165,10 @@ def main() -> None:
 
         command_line()
         return
+    # Until the cockpit's first paint, the cyclic garbage collector would only walk, again
+    # and again, objects that all stay alive (modules, the catalog, the first values, the
+    # widgets): tens of milliseconds a pass. The cockpit turns it on after that paint.
+    gc.disable()
     try:
         status = launch_cockpit(options)
     except LaunchError as error:

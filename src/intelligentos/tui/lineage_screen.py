@@ -202,7 +202,13 @@ class LineageScreen(CockpitScreen):
         select = self.pending_select
         self.pending_select = None
         target = self.reveal(lambda n: n.id == select) if select else None
-        self.call_after_refresh(self._move_to, target or tree.root)
+        start = target or tree.root
+        # The details at once, so that they are in the same paint as the tree; the cursor
+        # moves, and the chart's history is read, once the tree has its lines (after that
+        # paint: the read would only slow it down).
+        if start.data is not None:
+            self.show_details(start.data, history=False)
+        self.call_after_refresh(self._move_to, start)
 
     def _populate(self, parent: TreeNode[LineageNode], node: LineageNode, budget: int) -> int:
         """Add ``node``'s children under ``parent``, depth first. Branches beyond the budget
@@ -282,13 +288,13 @@ class LineageScreen(CockpitScreen):
         if node is not None and node.kind == "kpi" and node.id != self.kpi_id:
             self.drill(node.id)
 
-    def show_details(self, node: LineageNode) -> None:
+    def show_details(self, node: LineageNode, *, history: bool = True) -> None:
         data = self._data()
         catalog = data.catalog
         text = Text()
         if node.kind == "kpi" and node.id in catalog.kpis:
             self._kpi_details(node.id, text)
-            if node.id != self.details_kpi:
+            if history and node.id != self.details_kpi:
                 self.details_kpi = node.id
                 self.load_history(node.id, self.zoom)
         else:
