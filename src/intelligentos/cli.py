@@ -44,7 +44,13 @@ from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.forecasting import Forecast
 from intelligentos.formatting import format_change, format_value, literal
-from intelligentos.launch import CockpitOptions, LaunchError, launch_cockpit, opened_store
+from intelligentos.launch import (
+    CockpitOptions,
+    LaunchError,
+    check_agent,
+    launch_cockpit,
+    opened_store,
+)
 from intelligentos.lineage import LineageGraph, LineageNode
 from intelligentos.paths import builtin_catalog_dir, default_db_path
 from intelligentos.settings import acting_user
@@ -421,9 +427,9 @@ AgentOption = Annotated[
 def agent_option(agent: str | None, catalog: Catalog) -> str | None:
     """The ``--agent`` given (after or before the command), checked against the catalog."""
     agent = before_command("agent", agent)
-    if agent is not None and agent not in catalog.agents:
-        known = ", ".join(sorted(catalog.agents)) or "none"
-        raise fail(f"unknown agent {agent!r}; the catalog's agents: {known}.")
+    if agent is not None:
+        with reported():
+            check_agent(agent, catalog.agents)
     return agent
 
 

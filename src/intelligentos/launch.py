@@ -15,7 +15,7 @@ import contextlib
 import gc
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -101,9 +101,8 @@ def check_as_of(store: Store, day: date) -> date:
     return day
 
 
-def check_agent(store: Store, agent: str) -> None:
-    """An agent id of the store's catalog."""
-    agents = store.agent_ids()
+def check_agent(agent: str, agents: Collection[str]) -> None:
+    """``agent`` is one of the catalog's ``agents`` (ids)."""
     if agent not in agents:
         known = ", ".join(sorted(agents)) or "none"
         raise LaunchError(f"unknown agent {agent!r}; the catalog's agents: {known}.")
@@ -142,7 +141,7 @@ def launch_cockpit(options: CockpitOptions) -> int:
         if day is not None:
             check_as_of(store, day)
         if options.agent is not None:
-            check_agent(store, options.agent)
+            check_agent(options.agent, store.agent_ids())
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
 
