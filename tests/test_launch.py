@@ -238,9 +238,7 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
         assert app.screen.query_one("#selection").render()  # the first row is selected
 
 
-async def test_start_up_objects_are_frozen_out_of_the_collector_until_the_end(
-    demo_store, tmp_path
-):
+async def test_start_up_objects_are_frozen_out_of_the_collector_until_the_end(demo_store, tmp_path):
     import gc
 
     app = make_app(demo_store, tmp_path / "config")
