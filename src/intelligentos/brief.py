@@ -573,55 +573,47 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
         (e for e in facts.events if in_week(e.at, as_of)),
         key=lambda e: (e.at, e.alert_id or 0),
     )
+    scope: set[str] | None = None  # the agent's KPIs; None: the whole catalog (CEO)
+    agent_part: AgentPart | None = None
     if agent is None:
         scope_ids = list(catalog.kpis)
         ceo_ids = [k.id for k in catalog.ceo_kpis()]
         open_alerts = list(facts.open_alerts)
         changes = [_change(e, facts.alerts.get(e.alert_id or -1), catalog) for e in events]
-        risks = rank_risks(scope_ids, lines, catalog, graph)
-        return Brief(
-            as_of=as_of,
-            week_start=week_start(as_of),
-            headline=_headline(scope_ids, lines, open_alerts),
-            ceo_kpis=tuple(lines[k] for k in ceo_ids),
-            changes=tuple(changes),
-            open_alerts=(),
-            risks=tuple(risks[:TOP_RISKS]),
-            off_target=len(risks),
-            stale_systems=_stale_systems(facts, snaps, None),
-            scenarios=_scenarios(facts, None),
-        )
-    owns = owned_kpis(agent, catalog)
-    supports = supported_kpis(agent, catalog)
-    scope = set(owns) | set(supports)
-    scope_ids = [k for k in catalog.kpis if k in scope]
-    moved = {graph.ceo_kpi_of(k).id for k in scope_ids}
-    ceo_ids = [k.id for k in catalog.ceo_kpis() if k.id in moved]
-    open_alerts = [a for a in facts.open_alerts if _alert_in_scope(a, scope, graph)]
-    changes = [
-        _change(e, alert, catalog)
-        for e in events
-        if _alert_in_scope(alert := facts.alerts.get(e.alert_id or -1), scope, graph)
-    ]
-    risks = rank_risks(scope_ids, lines, catalog, graph)
-    function = catalog.functions.get(agent.function or "")
-    return Brief(
-        as_of=as_of,
-        week_start=week_start(as_of),
-        headline=_headline(scope_ids, lines, open_alerts),
-        ceo_kpis=tuple(lines[k] for k in ceo_ids),
-        changes=tuple(changes),
-        open_alerts=tuple(_open_alert(a, catalog) for a in open_alerts),
-        risks=tuple(risks[:TOP_RISKS]),
-        off_target=len(risks),
-        stale_systems=_stale_systems(facts, snaps, scope),
-        scenarios=_scenarios(facts, scope),
-        agent=AgentPart(
+    else:
+        owns = owned_kpis(agent, catalog)
+        supports = supported_kpis(agent, catalog)
+        scope = set(owns) | set(supports)
+        scope_ids = [k for k in catalog.kpis if k in scope]
+        moved = {graph.ceo_kpi_of(k).id for k in scope_ids}
+        ceo_ids = [k.id for k in catalog.ceo_kpis() if k.id in moved]
+        open_alerts = [a for a in facts.open_alerts if _alert_in_scope(a, scope, graph)]
+        changes = [
+            _change(e, alert, catalog)
+            for e in events
+            if _alert_in_scope(alert := facts.alerts.get(e.alert_id or -1), scope, graph)
+        ]
+        function = catalog.functions.get(agent.function or "")
+        agent_part = AgentPart(
             id=agent.id,
             name=agent.name,
             function=function.name if function else agent.function,
             rules=agent.rules,
             owns=tuple(lines[k] for k in owns),
             supports=tuple(lines[k] for k in supports),
-        ),
+        )
+    risks = rank_risks(scope_ids, lines, catalog, graph)
+    return Brief(
+        as_of=as_of,
+        week_start=week_start(as_of),
+        headline=_headline(scope_ids, lines, open_alerts),
+        ceo_kpis=tuple(lines[k] for k in ceo_ids),
+        changes=tuple(changes),
+        # The CEO brief lists no open alerts of its own: its risks and changes say it.
+        open_alerts=() if agent is None else tuple(_open_alert(a, catalog) for a in open_alerts),
+        risks=tuple(risks[:TOP_RISKS]),
+        off_target=len(risks),
+        stale_systems=_stale_systems(facts, snaps, scope),
+        scenarios=_scenarios(facts, scope),
+        agent=agent_part,
     )
