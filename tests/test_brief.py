@@ -5,7 +5,9 @@ command's bad input."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from intelligentos.cockpit import snapshots
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store
 from intelligentos.lineage import LineageGraph
-from intelligentos.services.briefing import make_brief, read_facts
+from intelligentos.services.briefing import export_brief, make_brief, read_facts
 from intelligentos.simulation import Tree, path_weight
 from intelligentos.store import Store
 
@@ -441,3 +443,21 @@ async def test_the_palette_opens_the_brief(briefed_store, tmp_path):
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, BriefScreen)
+
+
+def test_the_cockpits_export_gets_the_umasks_mode_and_keeps_a_replaced_files(briefed_store):
+    """The brief screen's export: a new file 0666 less the umask; a replaced one keeps its."""
+    brief = brief_of(briefed_store)
+    new, old = briefed_store.parent / "new.md", briefed_store.parent / "old.html"
+    old.write_text("old", encoding="utf-8")
+    old.chmod(0o604)
+    previous = os.umask(0o027)
+    try:
+        written = export_brief(brief, new, "md")
+        export_brief(brief, old, "html")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o640
+    assert stat.S_IMODE(old.stat().st_mode) == 0o604
+    assert written.size == new.stat().st_size > 1000
+    assert old.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

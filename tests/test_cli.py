@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +19,7 @@ from typer.testing import CliRunner
 from intelligentos.catalog import load_catalog
 from intelligentos.cli import app
 from intelligentos.paths import builtin_catalog_dir
+from intelligentos.store import Store, StoreError
 
 from .conftest import MINI_CATALOG, write_catalog
 
@@ -247,3 +254,87 @@ def test_user_before_the_command_is_who_acknowledges(demo_store):
     assert result.exit_code == 0, result.output
     after = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)
     assert next(a for a in after if a["id"] == firing["id"])["acked_by"] == "carol"
+
+
+# --- exports to a file: atomic, and with the user's mode -----------------------------------
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".partial"))
+
+
+def test_an_export_that_fails_midway_leaves_the_old_file_and_no_partial(
+    demo_store, tmp_path, monkeypatch
+):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "obs.csv"
+    out.write_text("the previous export\n", encoding="utf-8")
+    whole = Store.iter_observations
+
+    def fails_after_a_few_rows(self, *args, **kwargs):
+        yield from itertools.islice(whole(self, *args, **kwargs), 7)
+        raise StoreError("the store went away mid-export")
+
+    monkeypatch.setattr(Store, "iter_observations", fails_after_a_few_rows)
+    result = runner.invoke(
+        app, ["export", "observations", "--db", str(demo_store), "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Error: the store went away mid-export" in result.output
+    assert out.read_text(encoding="utf-8") == "the previous export\n"
+    assert leftovers(out_dir) == []
+
+
+def test_an_export_to_a_missing_directory_is_one_sentence(demo_store, tmp_path):
+    out = tmp_path / "nowhere" / "obs.csv"
+    result = runner.invoke(app, ["export", "alerts", "--db", str(demo_store), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"Error: cannot write {out}: No such file or directory; nothing was written." in (
+        " ".join(result.output.split())
+    )
+    assert not out.parent.exists()
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["brief", "--format", "md"],
+        ["export", "observations", "--kpi", "arr"],
+        ["export", "alerts"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)], ids=["022", "077", "002"]
+)
+def test_a_new_export_gets_the_mode_the_umask_gives(demo_store, tmp_path, command, mask, mode):
+    out = tmp_path / "export.out"
+    with umask(mask):
+        result = runner.invoke(app, [*command, "--db", str(demo_store), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert out.stat().st_size > 0 and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "command", [["brief", "--format", "json"], ["export", "observations", "--kpi", "arr"]]
+)
+def test_a_replaced_export_keeps_its_mode(demo_store, tmp_path, command):
+    out = tmp_path / "export.out"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o640)
+    with umask(0o022):
+        result = runner.invoke(app, [*command, "--db", str(demo_store), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert out.read_text(encoding="utf-8") != "old"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import itertools
 import json
 import sqlite3
@@ -1056,7 +1057,7 @@ def brief(
         sys.stdout.flush()
         return
     try:
-        size = write_atomically(out_path, text, 0o644)
+        size = write_atomically(out_path, text, private=False)
     except OSError as error:
         reason = error.strerror or str(error)
         raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
@@ -1186,13 +1187,25 @@ OutOption = Annotated[
 
 @contextlib.contextmanager
 def output_stream(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or ``path`` written atomically: on any error the file is untouched
+    and nothing is left beside it; one that cannot be written is one ``Error:`` sentence."""
+    from intelligentos.paths import atomic_file
+
     if path is None:
         yield sys.stdout
         return
-    temp = path.with_name(f".{path.name}.partial")
-    with temp.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
-    temp.replace(path)
+    try:
+        with atomic_file(path, private=False) as file:
+            # newline="": the csv module writes its own line endings.
+            handle = io.TextIOWrapper(file, encoding="utf-8", newline="")
+            try:
+                yield handle
+                handle.flush()
+            finally:
+                handle.detach()  # the file is atomic_file's to close
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise fail(f"cannot write {path}: {reason}; nothing was written.") from error
 
 
 def is_period(text: str) -> bool:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import tempfile
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import platformdirs
 
@@ -42,23 +46,48 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
-def write_atomically(path: Path, text: str, mode: int | None = None) -> int:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory,
-    renamed into place: a reader sees the old file or the whole new one, never a part.
-    The file keeps the temporary file's 0600 unless ``mode`` says otherwise. Returns the
-    bytes written; raises OSError, leaving nothing behind."""
-    data = text.encode("utf-8")
-    # mkstemp's name is unique, so concurrent writers never write into each other's file.
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+@contextlib.contextmanager
+def atomic_file(path: Path, *, private: bool) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` when the block ends: written to a temporary file
+    in the same directory and renamed into place, so a reader sees the old file or the whole
+    new one, never a part. If the block (or the write) raises, ``path`` is untouched and the
+    temporary file is gone.
+
+    ``private``: mode 0600 (the file may hold secrets). Otherwise the file gets the mode a
+    new file gets (0666 less the umask), or, when it replaces one, that file's mode."""
+    temp, handle = _new_temp(path, 0o600 if private else 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            yield file
             file.flush()
+            if not private:
+                with contextlib.suppress(FileNotFoundError):
+                    os.fchmod(file.fileno(), os.stat(path).st_mode & 0o777)
             os.fsync(file.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, text: str, *, private: bool) -> int:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_file` (see it for the mode).
+    Returns the bytes written; raises OSError, leaving nothing behind."""
+    data = text.encode("utf-8")
+    with atomic_file(path, private=private) as file:
+        file.write(data)
     return len(data)
+
+
+def _new_temp(path: Path, mode: int) -> tuple[Path, int]:
+    # Created here rather than with tempfile.mkstemp, whose 0600 would hide the umask; the
+    # kernel applies the umask to ``mode``. A random name, so that concurrent writers never
+    # write into each other's file.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.partial")
+        try:
+            return temp, os.open(temp, flags, mode)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))

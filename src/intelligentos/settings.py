@@ -305,7 +305,7 @@ def _write_privately(path: Path, text: str) -> None:
     # Dotfile managers often symlink the config: replace the file it points to, not the link.
     target = path.resolve()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomically(target, text)  # 0600: the config may hold secrets
+    write_atomically(target, text, private=True)  # the config may hold secrets
 
 
 def _file_problem(path: Path, error: Exception) -> str:

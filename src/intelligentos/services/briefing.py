@@ -70,5 +70,7 @@ class Written:
 
 
 def export_brief(brief: Brief, path: Path, fmt: str) -> Written:
-    """The brief rendered in ``fmt`` and written to ``path`` atomically."""
-    return Written(Path(path), fmt, write_atomically(Path(path), render(brief, fmt), 0o644))
+    """The brief rendered in ``fmt`` and written to ``path`` atomically, with the mode a
+    file the user creates gets (a replaced file keeps its own)."""
+    size = write_atomically(Path(path), render(brief, fmt), private=False)
+    return Written(Path(path), fmt, size)
