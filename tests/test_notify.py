@@ -549,3 +549,61 @@ async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store
         assert any("exit status 3" in m and "3 attempts" in m for m in messages)
         assert any("[[notify]] table 2" in m and "webhook" in m for m in messages)
         assert app.is_running
+
+
+# --- basic authentication only where nobody can read it --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://alice:hunter22@hooks.example.com/services/T0",
+        "http://tok3n@hooks.example.com/hook",  # a lone user name is a credential too
+        "HTTP://alice:hunter22@10.0.0.7:8080/hook",
+        "http://alice:hunter22@localhost.example.com/hook",
+    ],
+)
+def test_credentials_over_plain_http_are_refused(url):
+    with pytest.raises(ValueError, match="would send its user and password unencrypted"):
+        NotifySink(webhook=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:hunter22@hooks.example.com/services/T0",
+        "http://alice:hunter22@127.0.0.1:8080/hook",
+        "http://alice:hunter22@127.8.9.10/hook",
+        "http://alice:hunter22@[::1]:9000/hook",
+        "http://alice:hunter22@LocalHost:9000/hook",
+        "http://hooks.example.com/hook?token=abc",  # no credentials: nothing to protect
+    ],
+)
+def test_credentials_over_https_or_to_the_loopback_are_kept(url):
+    assert NotifySink(webhook=url).webhook == url
+
+
+def test_a_plain_http_sink_with_a_password_is_skipped_by_name_and_the_rest_works(
+    config, today_store, webhook
+):
+    base, handler = webhook
+    write_config(
+        config,
+        'theme = "nord"',
+        '[[notify]]\nwebhook = "http://alice:hunter22@hooks.example.com/services/T0"',
+        f'[[notify]]\nwebhook = "{base}/hook"',
+    )
+    settings = CockpitSettings.load(config)
+    assert settings.theme == "nord"
+    assert [sink.webhook for sink in settings.notify] == [f"{base}/hook"]
+    [skipped] = settings.skipped_sinks
+    assert skipped.startswith(f"[[notify]] table 1 in {config / 'config.toml'}: webhook: ")
+    assert "http://alice:***@hooks.example.com/services/…" in skipped
+    assert "unencrypted" in skipped and skipped.endswith("it was skipped.")
+    assert "hunter22" not in skipped
+
+    result = run("check", "--db", str(today_store))
+    assert result.exit_code == 1  # alerts fire on the demo store
+    [line] = warnings(result.stderr)
+    assert "table 1" in " ".join(line.split()) and "hunter22" not in result.stderr
+    assert len(handler.posts) == len(event_ids(today_store)) > 0

@@ -11,12 +11,16 @@ never shown whole: :func:`mask_url` keeps the scheme, host, port and first path 
 (``https://hooks.example.com/services/…?…``, ``https://user:***@host/…``), and
 :func:`scrub` takes the secret parts out of any text (an error message) before it is shown.
 
+A user and password in a webhook URL are sent as basic authentication, in plain text, so
+they are refused with ``http://`` unless the host is the loopback (:func:`is_loopback`).
+
 Pure Python: no SQL, no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import re
@@ -67,6 +71,14 @@ class NotifySink(BaseModel):
             raise ValueError("not a valid URL") from None
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
+        has_credentials = parts.username is not None or parts.password is not None
+        if has_credentials and parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
+            # Basic authentication is the password in plain text: over http:// anyone on the
+            # way can read it. To this machine's loopback it never crosses a network.
+            raise ValueError(
+                f"{mask_url(url)} would send its user and password unencrypted; use "
+                "https://, or a URL without credentials"
+            )
         return url
 
     @field_validator("command", mode="before")
@@ -129,6 +141,17 @@ class NotifySink(BaseModel):
         if self.min_severity is not None and severity.rank < Severity(self.min_severity).rank:
             return False
         return not self.agents or not set(self.agents).isdisjoint(routed_to)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's host name) is this machine's loopback: ``localhost`` or an
+    address in 127.0.0.0/8 or ``::1``. Other names are not trusted to resolve there."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _split(url: str) -> tuple[Any, list[str]] | None:

@@ -77,7 +77,8 @@ def _opener() -> Any:
 
 def post(url: str, payload: bytes, timeout: float) -> Outcome:
     """POST ``payload`` as JSON to ``url``; any 2xx status is a delivery. A user and
-    password in the URL are sent as HTTP basic authentication."""
+    password in the URL are sent as HTTP basic authentication (:class:`NotifySink` accepts
+    them only over https:// or to the loopback)."""
     headers = {"Content-Type": "application/json", "User-Agent": "intelligentos-cockpit"}
     url, credentials = _without_credentials(url)
     if credentials is not None:
