@@ -607,3 +607,64 @@ def test_a_plain_http_sink_with_a_password_is_skipped_by_name_and_the_rest_works
     [line] = warnings(result.stderr)
     assert "table 1" in " ".join(line.split()) and "hunter22" not in result.stderr
     assert len(handler.posts) == len(event_ids(today_store)) > 0
+
+
+# --- a command that does not finish ----------------------------------------------------------
+
+
+def process_stat(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` after the command name (state, ppid, pgrp, session, …), or None
+    once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rpartition(")")[2].split()
+
+
+def alive(pid: int) -> bool:
+    fields = process_stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def group_members(group: int) -> list[int]:
+    """The live processes of process group ``group``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = process_stat(int(entry.name))
+            if fields is not None and fields[0] != "Z" and int(fields[2]) == group:
+                found.append(int(entry.name))
+    return found
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_command_that_times_out_is_ended_with_everything_it_started(tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "KILL_GRACE_SECONDS", 0.2)
+    started = tmp_path / "started"
+    # The shell leads its own group; one grandchild ignores SIGTERM, so only the SIGKILL to
+    # the whole group ends it. It says their pids and its own (the group's id).
+    shell = (
+        "(trap '' TERM; exec sleep 100) & stubborn=$!; sleep 100 & "
+        f"echo $stubborn $! $$ > {started}; wait"
+    )
+    outcome = service.run_command(["sh", "-c", shell], b"{}", timeout=1.5)
+    assert outcome == Outcome(False, "no answer within 1.5 s")
+    assert started.exists(), "the command did not start within its timeout"
+    *grandchildren, group = map(int, started.read_text().split())
+    try:
+        assert wait_until(lambda: not any(alive(pid) for pid in grandchildren))
+        assert wait_until(lambda: not group_members(group))
+    finally:
+        for pid in grandchildren:  # what the old behaviour left running
+            if alive(pid) and Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep"):
+                os.kill(pid, 9)

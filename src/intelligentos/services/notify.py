@@ -10,7 +10,8 @@ has not had yet and sends them, oldest first, one delivery per event and sink:
 * **no history for a new sink**: a sink receives the events logged after it was first seen
   (:meth:`Notifier.prepare`, called before the transaction);
 * **bounded**: each attempt has a timeout (webhook: ``urllib.request`` with
-  :data:`TIMEOUT_SECONDS`; command: ``subprocess.run`` without a shell, the same timeout);
+  :data:`TIMEOUT_SECONDS`; command: without a shell, in a session of its own, the same
+  timeout, after which its whole process group is ended);
   a failed attempt is retried after :data:`RETRY_DELAYS`, then the delivery is recorded
   ``failed`` and reported, and that sink's later events wait for the next run;
 * **never fatal**: every problem is a sentence in the :class:`DeliveryReport`.
@@ -21,9 +22,13 @@ Blocking: the cockpit calls it from a thread of its own. Plain Python, no Textua
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import os
+import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,6 +45,8 @@ from intelligentos.store import Store
 from intelligentos.store.deliveries import Deliveries, LoggedEvent
 
 TIMEOUT_SECONDS = 5.0
+# How long a timed-out command's process group has to exit on SIGTERM before SIGKILL.
+KILL_GRACE_SECONDS = 1.0
 # Pauses between attempts: three attempts in all.
 RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
 _DETAIL_LIMIT = 200
@@ -113,25 +120,66 @@ def _without_credentials(url: str) -> tuple[str, bytes | None]:
 
 def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     """Run ``argv`` without a shell, ``payload`` on its standard input; exit status 0 is a
-    delivery. Its output is discarded but for the last line of its errors."""
+    delivery. Its output is discarded but for the last line of its errors.
+
+    It runs in a session of its own: on timeout its whole process group is ended (SIGTERM,
+    then SIGKILL after :data:`KILL_GRACE_SECONDS`), so what it started goes with it."""
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             list(argv),
-            input=payload,
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        return Outcome(False, f"no answer within {timeout:g} s")
     except OSError as error:
         return Outcome(False, error.strerror or str(error))
-    if done.returncode == 0:
+    try:
+        _, errors = process.communicate(payload, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end_group(process)
+        return Outcome(False, f"no answer within {timeout:g} s")
+    except BaseException:
+        _end_group(process)
+        raise
+    if process.returncode == 0:
         return Outcome(True, "exit status 0")
-    lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    lines = [line for line in errors.decode("utf-8", "replace").splitlines() if line.strip()]
     said = f": {lines[-1].strip()}" if lines else ""
-    return Outcome(False, f"exit status {done.returncode}{said}")
+    return Outcome(False, f"exit status {process.returncode}{said}")
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """End ``process``'s group (the session it leads): SIGTERM, then SIGKILL to whatever is
+    left after the grace. The leader is reaped only after the SIGKILL, so the group's id
+    cannot have been reused by then."""
+    group = process.pid
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while not _has_exited(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _signal_group(group, signal.SIGKILL)
+    # Its pipes close once every holder is gone; one that left the group (a new session of
+    # its own) may keep them open, so they are closed rather than read to their end.
+    for pipe in (process.stdin, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+    process.wait()
+
+
+def _has_exited(pid: int) -> bool:
+    # WNOWAIT: the leader stays a zombie, keeping its pid (the group's id) reserved.
+    try:
+        found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return found is not None
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signum)
 
 
 def send(sink: NotifySink, payload: bytes, timeout: float | None = None) -> Outcome:
