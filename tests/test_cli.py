@@ -6,10 +6,12 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,10 +232,12 @@ def test_export_refuses_an_unknown_kpi_and_invalid_dates(demo_store, args, messa
 
 
 def test_kpis_at_80_columns_never_wraps_a_name_inside_a_word(demo_store):
-    result = runner.invoke(app, ["kpis", "--db", str(demo_store)], env={"COLUMNS": "80"})
-    assert result.exit_code == 0
+    """On an 80-column terminal (a file or a pipe has no width: see below)."""
+    output = run_beside_a_terminal(["kpis", "--db", str(demo_store)], stdout_is_the_terminal=True)
     words = {w for k in load_catalog(builtin_catalog_dir()).kpis.values() for w in k.name.split()}
-    lines = result.output.splitlines()
+    lines = output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any("│ health_score " in line for line in lines)
     for line in lines:
         cells = [c.strip() for c in line.split("│")]
         if len(cells) > 2 and cells[2]:
@@ -338,3 +342,96 @@ def test_a_replaced_export_keeps_its_mode(demo_store, tmp_path, command):
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
     assert out.read_text(encoding="utf-8") != "old"
+
+
+# --- text written to a file or a pipe is never cut -------------------------------------------
+
+
+def run_beside_a_terminal(
+    args: list[str], *, stdout_is_the_terminal: bool, columns: int = 80
+) -> str:
+    """Run the command line in a subprocess whose standard input and error are an 80-column
+    pseudo-terminal, and whose standard output is that terminal too, or a pipe (as with
+    ``intelligentos-tui lineage x > out.txt`` typed in a terminal); what it printed."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(TERM="xterm", NO_COLOR="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intelligentos", *args],
+        stdin=secondary,
+        stdout=secondary if stdout_is_the_terminal else subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    shown = bytearray()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # EIO: every holder of the terminal is gone
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            elif process.poll() is not None and not stdout_is_the_terminal:
+                break
+        else:
+            raise AssertionError(f"{args} did not finish")
+        piped = b"" if process.stdout is None else process.stdout.read()
+        assert process.wait(timeout=30) == 0, shown.decode()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(primary)
+    text = (shown if stdout_is_the_terminal else piped).decode("utf-8")
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r\n", "\n")  # without styles
+
+
+def test_lineage_redirected_from_a_terminal_is_not_cut_at_its_width(demo_store):
+    """`intelligentos-tui lineage activation_rate > out.txt` in an 80-column terminal."""
+    text = run_beside_a_terminal(
+        ["lineage", "activation_rate", "--db", str(demo_store)], stdout_is_the_terminal=False
+    )
+    assert "Revenue Growth Rate  (revenue_growth, ceo · Feature Adoption % weighs 0.15)" in text
+    assert max(len(line) for line in text.splitlines()) > 80
+
+
+def test_a_piped_table_keeps_every_column_and_every_cell_whole(demo_store, monkeypatch):
+    """Even with COLUMNS=80 in the environment: nobody reads a file at a width."""
+    run("check", "--db", str(demo_store))
+    result = runner.invoke(app, ["alerts", "--db", str(demo_store)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "severity" in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
+        "id", "severity", "state", "subject", "rule", "value", "expected", "deviation",
+        "owner", "routed to", "message",
+    ]  # fmt: skip
+    gross_margin = next(line for line in result.output.splitlines() if "Gross Margin %" in line)
+    assert "11.4% adverse to target (warning 3%, critical 6%)" in gross_margin
+    assert "CFO Agent (Chief Financial Officer)" in gross_margin
+
+
+def test_a_piped_kpi_table_shows_a_long_id_whole(tmp_path):
+    long_id = "win_rate_of_qualified_enterprise_opportunities"
+    files = {name: text.replace("win_rate", long_id) for name, text in MINI_CATALOG.items()}
+    catalog = write_catalog(tmp_path / "c", files)
+    path = tmp_path / "s.db"
+    made = run("init", "--db", str(path), "--catalog", str(catalog))
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["kpis", "--db", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith(f"│ {long_id} ") for line in result.output.splitlines())

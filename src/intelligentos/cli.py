@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -76,8 +76,42 @@ _BEFORE_COMMAND: ContextVar[Mapping[str, Any]] = ContextVar(
     "before_command", default=MappingProxyType({})
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# The width of text written to a file or a pipe: wide enough that nothing is wrapped, folded
+# or cropped, and tables keep their natural width.
+UNBOUNDED_WIDTH = 100_000
+
+
+class CliConsole(Console):
+    """A console as wide as its terminal, or, writing to a file or a pipe (where nobody
+    reads it at a width, and Rich would assume 80 columns or the terminal's beside it),
+    :data:`UNBOUNDED_WIDTH` wide: redirected output is never cut."""
+
+    @property
+    def bounded(self) -> bool:
+        """Whether lines are laid out for a terminal's width (the file is a terminal)."""
+        try:
+            return self.file.isatty()
+        except (AttributeError, ValueError):  # no isatty, or a closed file
+            return False
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.bounded else ConsoleDimensions(UNBOUNDED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
+
+def make_console(*, stderr: bool = False) -> CliConsole:
+    """Every console of the command line: no highlighting (user text is shown as written),
+    no wrapping of long lines by Rich, and never cut when redirected."""
+    return CliConsole(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+out = make_console()
+err = make_console(stderr=True)
 
 DbOption = Annotated[
     Path | None,
@@ -105,6 +139,12 @@ AsOfOption = Annotated[
 AS_OF_COMMANDS = frozenset({"kpis", "alerts", "lineage", "whatif", "brief"})
 # The commands that take --agent before their name too (they read it with before_command).
 AGENT_COMMANDS = frozenset({"alerts", "check"})
+
+
+def id_width() -> int | None:
+    """The widest an id column gets: on a terminal the rest of the row needs the room; in a
+    file or a pipe an id is shown whole."""
+    return 24 if out.bounded else None
 
 
 def fail(message: str) -> typer.Exit:
@@ -372,7 +412,7 @@ def kpis(
         return
     title = f"KPIs in {store.path}" + (f" as of {day.isoformat()}" if day else "")
     table = Table(title=Text(literal(title)), title_justify="left")
-    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=id_width())
     # Names wrap between words, never inside one, however narrow the terminal.
     table.add_column("name", overflow="ellipsis")
     for column in ("latest", "change", "target"):
@@ -938,7 +978,7 @@ def whatif(
     )
     with_ids = out.width >= 110  # ids join when there is room; names always show
     if with_ids:
-        table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
+        table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=id_width())
     # Names wrap between words, never inside one, however narrow the terminal.
     table.add_column("KPI", overflow="fold", min_width=12)
     for column in ("current", "projected", "change"):
