@@ -150,9 +150,9 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
-    """End ``process``'s group (the session it leads): SIGTERM, then SIGKILL to whatever is
-    left after the grace. The leader is reaped only after the SIGKILL, so the group's id
-    cannot have been reused by then."""
+    """End ``process``'s group (the session it leads): SIGTERM, then, once the leader has
+    exited or :data:`KILL_GRACE_SECONDS` have passed, SIGKILL to whatever is left. The
+    leader is reaped only after the SIGKILL, so the group's id cannot have been reused."""
     group = process.pid
     _signal_group(group, signal.SIGTERM)
     deadline = time.monotonic() + KILL_GRACE_SECONDS
