@@ -234,3 +234,53 @@ def test_a_finished_thread_leaves_no_connection_behind(demo_store: Path):
     finally:
         if enabled:
             gc.enable()
+
+
+REFUSE_NEW_OBSERVATIONS = """
+CREATE TRIGGER refuse_new_observations BEFORE INSERT ON observations
+BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END
+"""
+
+
+def test_database_errors_leave_the_store_as_its_own_error(demo_store: Path):
+    """SQLite's errors, from reads and from writes through every part of the store package,
+    reach the caller as StoreError, one sentence, with SQLite's error as the cause."""
+    from intelligentos.store.bulk import Staging
+    from intelligentos.store.deliveries import Deliveries
+
+    conn = sqlite3.connect(demo_store)
+    conn.execute(REFUSE_NEW_OBSERVATIONS)
+    conn.execute("DROP TABLE deliveries")
+    conn.close()
+    with Store.open(demo_store) as store:
+        before = store.table_counts()
+        attempts = [
+            lambda: store.upsert_observations([Observation("uptime", "2031-01-01", 1.0)]),
+            lambda: store.query("SELECT * FROM no_such_table"),
+            lambda: Deliveries(store).log(),
+            lambda: Deliveries(store).claim(1, "sink", "2026-11-27T00:00:00Z"),
+        ]
+
+        def stage_and_merge() -> None:
+            staging = Staging(store)
+            staging.add([("uptime", "2031-01-02", 1.0, None, 0, 2)])
+            staging.merge()
+
+        attempts.append(stage_and_merge)
+        messages = []
+        for attempt in attempts:
+            with pytest.raises(StoreError) as raised:
+                attempt()
+            assert isinstance(raised.value.__cause__, sqlite3.Error)
+            messages.append(str(raised.value))
+        assert store.table_counts() == before
+    assert messages[0] == (
+        f"{demo_store} could not be written (refused by a trigger); nothing was saved."
+    )
+    assert messages[1] == (
+        f"{demo_store} could not be read (no such table: no_such_table); the store was left "
+        "untouched."
+    )
+    assert "no such table: deliveries" in messages[2] and "left untouched" in messages[2]
+    assert "no such table: deliveries" in messages[3] and "nothing was saved" in messages[3]
+    assert "refused by a trigger" in messages[4] and "nothing was saved" in messages[4]

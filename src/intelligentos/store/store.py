@@ -59,18 +59,18 @@ class StoreError(Exception):
     ``sqlite3`` error); a database error underneath is chained as its ``__cause__``."""
 
 
-def _database_error(path: Path, error: sqlite3.Error, consequence: str) -> StoreError:
-    """The store's error for a database error met while using the store at ``path``."""
+def _database_error(path: Path, error: sqlite3.Error, writing: bool) -> StoreError:
+    """The store's error for a database error met while reading or writing the store at
+    ``path`` (a write's transaction is rolled back whole)."""
     text = str(error)
+    consequence = "nothing was saved" if writing else "the store was left untouched"
     if "malformed" in text or "not a database" in text:
         return StoreError(f"{path} is damaged ({text}); {consequence}.")
-    if text == "interrupted":
+    if text == "interrupted":  # only close() interrupts
         return StoreError(f"{path} was closed while in use; {consequence}.")
-    return StoreError(f"{path} could not be used ({text}); {consequence}.")
-
-
-LEFT_UNTOUCHED = "the store was left untouched"
-NOTHING_SAVED = "nothing was saved"
+    return StoreError(
+        f"{path} could not be {'written' if writing else 'read'} ({text}); {consequence}."
+    )
 
 
 class _Reader:
@@ -89,11 +89,11 @@ class _Reader:
         self.closed = False
 
     def close(self) -> None:
+        # No module globals here: a lease may close its reader as the interpreter exits.
         with self.lock:
             if not self.closed:
                 self.closed = True
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.close()
+                self.conn.close()
 
 
 class _Lease:
@@ -108,7 +108,7 @@ class _Lease:
     __slots__ = ("reader", "readers", "readers_lock")
 
     def __init__(
-        self, reader: _Reader, readers: set[_Reader], readers_lock: threading.Lock
+        self, reader: _Reader, readers: set[_Reader], readers_lock: threading.RLock
     ) -> None:
         self.reader = reader
         self.readers = readers
@@ -214,7 +214,8 @@ class Store:
         self._local = threading.local()
         # Every reader this store opened and has not closed: close() closes them all.
         self._readers: set[_Reader] = set()
-        self._readers_lock = threading.Lock()
+        # Reentrant: a lease freed while this thread holds it discards its reader too.
+        self._readers_lock = threading.RLock()
         self._write_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._writing_thread: int | None = None
@@ -270,7 +271,7 @@ class Store:
     def _writer_connection(self) -> sqlite3.Connection:
         """The one connection that writes; call with the write lock held."""
         if self._closed.is_set():
-            raise StoreError(f"{self.path} was closed; {NOTHING_SAVED}.")
+            raise StoreError(f"{self.path} was closed; nothing was saved.")
         if self._writer is None:
             self._writer = self._connect(SET_WRITER_BUSY_TIMEOUT)
             self._writer.execute("PRAGMA synchronous = NORMAL")
@@ -287,7 +288,7 @@ class Store:
             conn = self._connect(SET_BUSY_TIMEOUT)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as error:
-            raise _database_error(self.path, error, LEFT_UNTOUCHED) from error
+            raise _database_error(self.path, error, writing=False) from error
         reader = _Reader(conn)
         with self._readers_lock:
             # Checked under the lock that close() takes after setting it: a reader is
@@ -310,7 +311,7 @@ class Store:
             try:
                 yield self._writer
             except sqlite3.Error as error:
-                raise _database_error(self.path, error, NOTHING_SAVED) from error
+                raise _database_error(self.path, error, writing=True) from error
             return
         reader = self._reader()
         with reader.lock:
@@ -319,7 +320,7 @@ class Store:
             try:
                 yield reader.conn
             except sqlite3.Error as error:
-                raise _database_error(self.path, error, LEFT_UNTOUCHED) from error
+                raise _database_error(self.path, error, writing=False) from error
             finally:
                 if self._closed.is_set():
                     # close() stopped waiting for this block: its user closes the reader.
@@ -434,7 +435,7 @@ class Store:
             try:
                 yield self._writer_connection()
             except sqlite3.Error as error:
-                raise _database_error(self.path, error, NOTHING_SAVED) from error
+                raise _database_error(self.path, error, writing=True) from error
             finally:
                 if self._closed.is_set() and self._writer is not None:
                     # close() stopped waiting for this block: its user closes the writer.
