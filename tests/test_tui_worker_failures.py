@@ -121,3 +121,24 @@ async def test_an_acknowledgement_that_meets_a_database_error_says_so(demo_store
     with Store.open(Path(demo_store)) as store:
         stored = store.alert(first.id)
     assert stored is not None and stored.state is State.FIRING and stored.ack_note is None
+
+
+async def test_a_watcher_that_cannot_read_the_store_says_live_refresh_stopped(
+    demo_store, tmp_path, monkeypatch
+):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+
+        def data_version(self: Store) -> int:
+            raise StoreError(f"{self.path} could not be read (disk I/O error).")
+
+        monkeypatch.setattr(Store, "data_version", data_version)
+        await wait_for(
+            pilot,
+            lambda: any(t[0] == "Watching the store for changes failed" for t in toasts(app)),
+            "the toast",
+        )
+        assert app.is_running
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AlertsScreen), "the alerts")

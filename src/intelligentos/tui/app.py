@@ -672,7 +672,9 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
                     seen = version
                     self.post_message(StoreChanged())
         except StoreError:
-            return  # the store closed with the app
+            if self.stop_watching.is_set():
+                return  # the store closed with the app
+            raise  # live refresh has stopped: reported (worker_failed)
 
     @on(StoreChanged)
     def _store_changed(self) -> None:
