@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from intelligentos.bootstrap import init_store
+from intelligentos.store import copy_store
 
 DEMO_END = date(2026, 11, 27)
 
@@ -115,10 +116,7 @@ def demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo_store(demo_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of the seeded demo store, safe to modify."""
-    path = tmp_path / "demo.db"
-    path.write_bytes(demo_store_template.read_bytes())
-    path.chmod(0o600)
-    return path
+    return copy_store(demo_store_template, tmp_path / "demo.db")
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +132,4 @@ def today_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def today_store(today_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of a demo store whose history ends today: the CLI judges with the real
     clock, so this is the store on which its planted alerts fire."""
-    path = tmp_path / "today-store.db"
-    path.write_bytes(today_store_template.read_bytes())
-    path.chmod(0o600)
-    return path
+    return copy_store(today_store_template, tmp_path / "today-store.db")

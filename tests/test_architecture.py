@@ -68,6 +68,34 @@ def test_only_the_store_writes_sql():
     assert not offenders
 
 
+def sqlite_outside_the_store(root: Path) -> dict[str, set[str]]:
+    """Modules outside the store package that import sqlite3 (or a wrapper of it)."""
+    offenders = {}
+    for path in package_modules(root):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("store/"):
+            continue
+        bad = {m for m in imported_modules(path) if m.split(".")[0] in {"sqlite3", "sqlite_utils"}}
+        if bad:
+            offenders[relative] = bad
+    return offenders
+
+
+def test_only_the_store_imports_sqlite():
+    """Database errors are the store's own (:class:`StoreError`) past its boundary: nothing
+    else needs sqlite3, not even to catch its errors."""
+    assert sqlite_outside_the_store(PACKAGE) == {}
+
+
+def test_the_check_catches_a_sqlite_import_outside_the_store(tmp_path):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "tui").mkdir()
+    (tmp_path / "store" / "store.py").write_text("import sqlite3\n", encoding="utf-8")
+    (tmp_path / "tui" / "app.py").write_text("from sqlite3 import Error\n", encoding="utf-8")
+    (tmp_path / "launch.py").write_text("import sqlite3\n", encoding="utf-8")
+    assert set(sqlite_outside_the_store(tmp_path)) == {"tui/app.py", "launch.py"}
+
+
 def test_workers_post_messages_instead_of_calling_into_the_ui():
     """``call_from_thread`` runs code on the event loop from a worker: results go through
     typed messages instead, so a handler can drop stale ones."""
@@ -77,3 +105,39 @@ def test_workers_post_messages_instead_of_calling_into_the_ui():
         if "call_from_thread" in path.read_text(encoding="utf-8")
     ]
     assert not offenders
+
+
+def classes_starting_workers(root: Path = PACKAGE) -> list[tuple[str, str]]:
+    """(module, class) of every class of the UI with a method decorated with ``@work``."""
+    found = []
+    for path in package_modules(root / "tui"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module = "intelligentos." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for item in node.body:
+                if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for decorator in item.decorator_list:
+                    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if isinstance(target, ast.Name) and target.id == "work":
+                        found.append((module, node.name))
+    return sorted(set(found))
+
+
+def test_every_node_that_starts_workers_reports_their_failures():
+    """A worker's state changes go to the node that started it and do not bubble: each such
+    node hands a failure to the app, which tells the user."""
+    import importlib
+
+    from intelligentos.tui.base import ReportsFailedWorkers
+
+    found = classes_starting_workers()
+    assert ("intelligentos.tui.app", "CockpitApp") in found and len(found) >= 6
+    missing = [
+        f"{module}.{name}"
+        for module, name in found
+        if not issubclass(getattr(importlib.import_module(module), name), ReportsFailedWorkers)
+    ]
+    assert missing == []

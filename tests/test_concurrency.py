@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.store import Store
+from intelligentos.store import Store, copy_store
 
 CLI = [sys.executable, "-m", "intelligentos"]
 IMPORT_KPIS = ("arr", "win_rate", "activation_rate", "at_risk_arr")
@@ -130,11 +130,10 @@ def rows_of_the_import(db: Path) -> int:
 
 def test_sigkill_during_a_large_import_leaves_none_or_all_rows(store, tmp_path):
     big = write_csv(tmp_path / "crash.csv", IMPORT_KPIS, CRASH_ROWS, date(2100, 1, 1))
-    template = store.read_bytes()
 
     def trial(name: str, kill_after: float | None) -> tuple[str, float, int, str]:
         db = tmp_path / f"{name}.db"
-        db.write_bytes(template)
+        copy_store(store, db)
         process = subprocess.Popen(
             [*CLI, "import", str(big), "--db", str(db)],
             stdout=subprocess.PIPE,

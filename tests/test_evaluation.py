@@ -33,7 +33,7 @@ from intelligentos.evaluation import (
     snooze_alert,
 )
 from intelligentos.lineage import LineageGraph
-from intelligentos.store import Store, StoreError
+from intelligentos.store import Store, StoreError, copy_store
 from intelligentos.store.store import Observation
 
 NOW = datetime(2026, 11, 27, 9, 30)
@@ -190,8 +190,9 @@ def test_second_evaluation_without_new_data_writes_nothing(store, catalog, demo_
 def test_at_most_one_open_alert_per_subject_and_rule(store, catalog, kpi_id, system_id, rule):
     evaluate_store(store, catalog, NOW)
     existing = find(store, kpi_id, rule, system_id=system_id)
-    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+    with pytest.raises(StoreError, match="UNIQUE constraint") as raised, store.transaction():
         store.save_alert(replace(existing, id=None))
+    assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
     # A resolved copy is allowed: the unique index is partial (open alerts only).
     resolved = replace(existing, id=None, state=State.RESOLVED, resolved_at=stamp(NOW))
     with store.transaction():
@@ -350,7 +351,7 @@ def read_only_copy(store: Store, catalog, source: Path, target: Path) -> list[Al
     """Evaluate the store, copy it to ``target`` made read-only on disk; its open alerts."""
     open_alerts = evaluate_store(store, catalog, NOW).open_alerts
     store.close()
-    target.write_bytes(source.read_bytes())
+    copy_store(source, target)
     target.chmod(0o444)
     return open_alerts
 

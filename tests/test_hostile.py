@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import intelligentos
 from intelligentos.cli import app
-from intelligentos.store import Store
+from intelligentos.store import Store, copy_store
 
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
@@ -154,29 +154,31 @@ def _page_of(store: Path, table: str) -> tuple[int, int]:
     return size, root
 
 
-def _checkpointed(store: Path) -> bytes:
-    conn = sqlite3.connect(store)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return store.read_bytes()
+def _store_bytes(store: Path, tmp_path: Path) -> bytes:
+    """The bytes of a whole store, to damage: read from a copy no connection has open (a
+    store's own file misses what is in its WAL, and reading it would drop the locks of this
+    process's connections to it)."""
+    copy = copy_store(store, tmp_path / "undamaged.db")
+    return copy.read_bytes()
 
 
 def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
     target = tmp_path / "hostile" / "store.db"
     target.parent.mkdir()
     if kind.startswith("corpus:"):
+        # Damaged or foreign files made for the purpose, never opened as stores: by bytes.
         shutil.copyfile(STORES / kind.removeprefix("corpus:"), target)
     elif kind == "newer_user_version":
-        shutil.copyfile(store, target)
+        copy_store(store, target)
         conn = sqlite3.connect(target)
         conn.execute("PRAGMA user_version = 99")
         conn.commit()
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.close()
     elif kind == "truncated_store":
-        target.write_bytes(_checkpointed(store)[:4096])
+        target.write_bytes(_store_bytes(store, tmp_path)[:4096])
     elif kind == "corrupted_kpis_page":
-        data = bytearray(_checkpointed(store))
+        data = bytearray(_store_bytes(store, tmp_path))
         size, root = _page_of(store, "kpis")
         start = (root - 1) * size
         data[start : start + size] = b"\xde\xad\xbe\xef" * (size // 4)
@@ -225,7 +227,7 @@ def test_every_command_refuses_a_hostile_store_with_one_sentence(kind, store, tm
 def test_import_refuses_a_store_damaged_in_the_middle(store, tmp_path):
     """Corruption in a page the command does not need may go unnoticed by read-only
     commands, but nothing may be written into a damaged file."""
-    data = bytearray(_checkpointed(store))
+    data = bytearray(_store_bytes(store, tmp_path))
     middle = len(data) // 2
     data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
     target = tmp_path / "damaged.db"

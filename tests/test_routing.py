@@ -24,7 +24,7 @@ from intelligentos.detection import Finding, Rule, Severity
 from intelligentos.evaluation import evaluate_store
 from intelligentos.lineage import LineageGraph
 from intelligentos.paths import builtin_catalog_dir
-from intelligentos.store import Store
+from intelligentos.store import Store, copy_store
 from intelligentos.store.schema import SCHEMA_VERSION
 
 from .tui_helpers import make_app, open_alerts, select_alert, settle
@@ -180,10 +180,8 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
         evaluate_store(store, catalog, NOW)
         expected = store.routes_of()
         alerts = store.alerts()
-        with store.transaction():  # one alert resolved before the upgrade
-            store.reader().execute(
-                "UPDATE alerts SET state = 'resolved' WHERE id = ?", (alerts[-1].id,)
-            )
+        with store.transaction() as conn:  # one alert resolved before the upgrade
+            conn.execute("UPDATE alerts SET state = 'resolved' WHERE id = ?", (alerts[-1].id,))
     make_version_3(demo_store)
     with Store.open(demo_store) as store:
         assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 4
@@ -196,7 +194,7 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
 
 def test_a_migrated_store_has_the_same_alert_routes_table_as_a_new_one(demo_store, tmp_path):
     fresh = tmp_path / "fresh.db"
-    shutil.copy(demo_store, fresh)
+    copy_store(demo_store, fresh)
     make_version_3(demo_store)
 
     def columns(path: Path) -> list[tuple]:

@@ -29,9 +29,9 @@ def test_new_store_has_schema_wal_and_owner_only_permissions(mini_catalog, tmp_p
     init_store(path, mini_catalog, demo=False)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with Store.open(path) as store:
-        mode = store.reader().execute("PRAGMA journal_mode").fetchone()[0]
-        version = store.reader().execute("PRAGMA user_version").fetchone()[0]
-        timeout = store.reader().execute("PRAGMA busy_timeout").fetchone()[0]
+        mode = store.query("PRAGMA journal_mode")[0]["journal_mode"]
+        version = store.query("PRAGMA user_version")[0]["user_version"]
+        timeout = store.query("PRAGMA busy_timeout")[0]["timeout"]
         tables = table_names(store)
     assert mode == "wal"
     assert version == SCHEMA_VERSION
@@ -56,11 +56,14 @@ def test_observations_unique_per_kpi_and_period_and_upsert(mini_catalog, tmp_pat
         store.upsert_observations([Observation("win_rate", "2026-01-05", 20.0, "crm")])
         store.upsert_observations([Observation("win_rate", "2026-01-05", 21.5, "crm")])
         assert store.history("win_rate") == [("2026-01-05", 21.5)]
-        with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO observations (kpi_id, period, value) "
-                "VALUES ('win_rate', '2026-01-05', 1)"
-            )
+        duplicate = "INSERT INTO observations (kpi_id, period, value) VALUES ('win_rate', ?, 1)"
+        with (
+            pytest.raises(StoreError, match="UNIQUE constraint") as raised,
+            store.transaction() as conn,
+        ):
+            conn.execute(duplicate, ("2026-01-05",))
+        assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
+        assert store.history("win_rate") == [("2026-01-05", 21.5)]
 
 
 def test_latest_windows_returns_the_latest_points_oldest_first(demo_store):
@@ -75,16 +78,12 @@ def test_latest_windows_returns_the_latest_points_oldest_first(demo_store):
 
 def test_latest_window_query_uses_the_primary_key_index(demo_store):
     with Store.open(demo_store) as store:
-        plan = (
-            store.reader()
-            .execute(
-                "EXPLAIN QUERY PLAN SELECT period, value FROM observations WHERE kpi_id = ? "
-                "AND period <= ? ORDER BY period DESC LIMIT 30",
-                ("uptime", "9"),
-            )
-            .fetchall()
+        plan = store.query(
+            "EXPLAIN QUERY PLAN SELECT period, value FROM observations WHERE kpi_id = ? "
+            "AND period <= ? ORDER BY period DESC LIMIT 30",
+            ("uptime", "9"),
         )
-    text = " ".join(str(row[-1]) for row in plan)
+    text = " ".join(str(row["detail"]) for row in plan)
     assert "PRIMARY KEY" in text and "TEMP B-TREE" not in text
 
 
@@ -163,7 +162,7 @@ def test_migrations_upgrade_older_stores(tmp_path, mini_catalog, monkeypatch):
     monkeypatch.setattr(store_module, "MIGRATIONS", schema.MIGRATIONS)
     with Store.open(path) as store:
         assert "added_later" in table_names(store)
-        assert store.reader().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION + 1
 
 
 def test_create_store_is_atomic_when_building_fails(tmp_path, mini_catalog):
@@ -212,20 +211,76 @@ def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo
 def test_a_finished_thread_leaves_no_connection_behind(demo_store: Path):
     """Each thread reads on its own connection; the cockpit runs every worker on a new
     thread, so a connection must go when its thread does, not pile up until the store
-    closes (each holds a page cache)."""
+    closes (each holds a page cache), and without the garbage collector, which the cockpit
+    turns off."""
     import gc
     import threading
 
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with Store.open(demo_store) as store:
+            store.forecast_bases()
+
+            def read() -> None:
+                store.table_counts()
+
+            for _ in range(20):
+                thread = threading.Thread(target=read)
+                thread.start()
+                thread.join()
+            assert len(store._readers) == 1  # this thread's
+            store.table_counts()  # the store still reads
+    finally:
+        if enabled:
+            gc.enable()
+
+
+REFUSE_NEW_OBSERVATIONS = """
+CREATE TRIGGER refuse_new_observations BEFORE INSERT ON observations
+BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END
+"""
+
+
+def test_database_errors_leave_the_store_as_its_own_error(demo_store: Path):
+    """SQLite's errors, from reads and from writes through every part of the store package,
+    reach the caller as StoreError, one sentence, with SQLite's error as the cause."""
+    from intelligentos.store.bulk import Staging
+    from intelligentos.store.deliveries import Deliveries
+
+    conn = sqlite3.connect(demo_store)
+    conn.execute(REFUSE_NEW_OBSERVATIONS)
+    conn.execute("DROP TABLE deliveries")
+    conn.close()
     with Store.open(demo_store) as store:
-        store.forecast_bases()
+        before = store.table_counts()
+        attempts = [
+            lambda: store.upsert_observations([Observation("uptime", "2031-01-01", 1.0)]),
+            lambda: store.query("SELECT * FROM no_such_table"),
+            lambda: Deliveries(store).log(),
+            lambda: Deliveries(store).claim(1, "sink", "2026-11-27T00:00:00Z"),
+        ]
 
-        def read() -> None:
-            store.table_counts()
+        def stage_and_merge() -> None:
+            staging = Staging(store)
+            staging.add([("uptime", "2031-01-02", 1.0, None, 0, 2)])
+            staging.merge()
 
-        for _ in range(20):
-            thread = threading.Thread(target=read)
-            thread.start()
-            thread.join()
-        gc.collect()
-        assert len(store._connections) <= 2  # this thread's reader, and the writer
-        store.table_counts()  # the store still reads
+        attempts.append(stage_and_merge)
+        messages = []
+        for attempt in attempts:
+            with pytest.raises(StoreError) as raised:
+                attempt()
+            assert isinstance(raised.value.__cause__, sqlite3.Error)
+            messages.append(str(raised.value))
+        assert store.table_counts() == before
+    assert messages[0] == (
+        f"{demo_store} could not be written (refused by a trigger); nothing was saved."
+    )
+    assert messages[1] == (
+        f"{demo_store} could not be read (no such table: no_such_table); the store was left "
+        "untouched."
+    )
+    assert "no such table: deliveries" in messages[2] and "left untouched" in messages[2]
+    assert "no such table: deliveries" in messages[3] and "nothing was saved" in messages[3]
+    assert "refused by a trigger" in messages[4] and "nothing was saved" in messages[4]

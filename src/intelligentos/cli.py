@@ -7,7 +7,6 @@ import csv
 import io
 import itertools
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
@@ -713,7 +712,7 @@ def start_notifications(store: Store) -> Notifier | None:
     notifier = Notifier(list(settings.notify), source=str(config_file()))
     try:
         notifier.prepare(store)
-    except (StoreError, sqlite3.Error) as error:
+    except StoreError as error:
         warn(f"No notifications this time: {error}")
         return None
     return notifier
@@ -729,7 +728,7 @@ def send_notifications(
         return
     try:
         report = notifier.deliver(store, catalog)
-    except (StoreError, sqlite3.Error) as error:
+    except StoreError as error:
         warn(f"Notifications were not sent: {error}")
         return
     for line in report.problems + report.failures:

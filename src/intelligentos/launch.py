@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sqlite3
 import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -121,12 +120,8 @@ def opened_store(db: Path | None) -> Iterator[Store]:
         raise LaunchError(str(error)) from error
     try:
         yield store
-    except StoreError as error:
+    except StoreError as error:  # a damaged file's too: the store says so
         raise LaunchError(str(error)) from error
-    except sqlite3.DatabaseError as error:
-        raise LaunchError(
-            f"{store.path} could not be read ({error}); it may be damaged. It was left untouched."
-        ) from error
     finally:
         store.close()
 

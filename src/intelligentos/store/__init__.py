@@ -5,6 +5,7 @@ from intelligentos.store.store import (
     Observation,
     Store,
     StoreError,
+    copy_store,
     create_store,
     identify_store,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "Observation",
     "Store",
     "StoreError",
+    "copy_store",
     "create_store",
     "identify_store",
 ]

@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,11 +53,71 @@ NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
 
 class StoreError(Exception):
-    """A store cannot be opened or written; the message is one sentence for the user."""
+    """A store cannot be opened, read or written; the message is one sentence for the user.
+
+    Every public function and method of the store package raises this (never a raw
+    ``sqlite3`` error); a database error underneath is chained as its ``__cause__``."""
 
 
-class _Connection(sqlite3.Connection):
-    """A connection the store can refer to weakly (the built-in type cannot be)."""
+def _database_error(path: Path, error: sqlite3.Error, writing: bool) -> StoreError:
+    """The store's error for a database error met while reading or writing the store at
+    ``path`` (a write's transaction is rolled back whole)."""
+    text = str(error)
+    consequence = "nothing was saved" if writing else "the store was left untouched"
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"{path} is damaged ({text}); {consequence}.")
+    if text == "interrupted":  # only close() interrupts
+        return StoreError(f"{path} was closed while in use; {consequence}.")
+    return StoreError(
+        f"{path} could not be {'written' if writing else 'read'} ({text}); {consequence}."
+    )
+
+
+class _Reader:
+    """A reader connection and the lock its user holds while using it.
+
+    Closing a connection while another thread is inside a statement on it can crash the
+    interpreter (Python's sqlite3 reads the connection's handle again when the statement
+    returns, and finds it gone), so :meth:`Store.close` closes a reader only with its lock.
+    """
+
+    __slots__ = ("closed", "conn", "lock")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+        self.closed = False
+
+    def close(self) -> None:
+        # No module globals here: a lease may close its reader as the interpreter exits.
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                self.conn.close()
+
+
+class _Lease:
+    """A thread's hold on its reader, kept only in that thread's local storage.
+
+    When the thread ends, its local storage is freed, and so is this lease, which closes the
+    connection at once. The connection itself cannot be left to be freed: a
+    ``sqlite3.Connection`` is in a reference cycle with its statement cache, so it would
+    wait for the cyclic garbage collector, which the cockpit turns off and freezes.
+    """
+
+    __slots__ = ("reader", "readers", "readers_lock")
+
+    def __init__(
+        self, reader: _Reader, readers: set[_Reader], readers_lock: threading.RLock
+    ) -> None:
+        self.reader = reader
+        self.readers = readers
+        self.readers_lock = readers_lock
+
+    def __del__(self) -> None:
+        with self.readers_lock:
+            self.readers.discard(self.reader)
+        self.reader.close()
 
 
 @dataclass(frozen=True)
@@ -153,11 +212,10 @@ class Store:
         self.readonly = readonly
         self._uri = f"{self.path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
         self._local = threading.local()
-        # Weak: a thread that ends drops its reader connection, which closes as it is freed
-        # (the cockpit runs each worker on a new thread; held here, every refresh would
-        # leave a connection and its page cache behind).
-        self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
-        self._connections_lock = threading.Lock()
+        # Every reader this store opened and has not closed: close() closes them all.
+        self._readers: set[_Reader] = set()
+        # Reentrant: a lease freed while this thread holds it discards its reader too.
+        self._readers_lock = threading.RLock()
         self._write_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._writing_thread: int | None = None
@@ -179,64 +237,99 @@ class Store:
                 with store._write_lock:
                     writer = store._writer_connection()
                     writer.execute("PRAGMA journal_mode = WAL")
-            store.reader()
+            store._reader()
         except sqlite3.Error as error:
             store.close()
             raise StoreError(_describe_sqlite_error(path, error)) from error
+        except StoreError:
+            store.close()
+            raise
         if version < SCHEMA_VERSION:
             if readonly:
                 store.close()
                 raise StoreError(
                     f"{path} uses schema {version} and needs an upgrade, but it is read-only."
                 )
-            store._migrate(version)
+            try:
+                store._migrate(version)
+            except BaseException:
+                store.close()
+                raise
         return store
 
     def _connect(self, busy_timeout: str) -> sqlite3.Connection:
-        if self._closed.is_set():
-            raise StoreError(f"{self.path} was closed.")
         conn = sqlite3.connect(
-            self._uri,
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=5.0,
-            factory=_Connection,
+            self._uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0
         )
-        conn.execute(busy_timeout)
-        with self._connections_lock:
-            self._connections.add(conn)
+        try:
+            conn.execute(busy_timeout)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _writer_connection(self) -> sqlite3.Connection:
         """The one connection that writes; call with the write lock held."""
+        if self._closed.is_set():
+            raise StoreError(f"{self.path} was closed; nothing was saved.")
         if self._writer is None:
             self._writer = self._connect(SET_WRITER_BUSY_TIMEOUT)
             self._writer.execute("PRAGMA synchronous = NORMAL")
         return self._writer
 
-    def reader(self) -> sqlite3.Connection:
-        """This thread's connection for reading (the writer's, inside a transaction of
-        this thread, so that a transaction reads what it has written)."""
-        if self._writing_thread == threading.get_ident() and self._writer is not None:
-            return self._writer
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._closed.is_set():
-            # Each thread closes its own connection: closing one that another thread is
-            # using can crash the interpreter.
-            self._local.conn = None
-            self._forget(conn)
-            conn.close()
-            conn = None
-        if conn is None:
+    def _reader(self) -> _Reader:
+        """This thread's reader, opened on first use."""
+        lease: _Lease | None = getattr(self._local, "lease", None)
+        if lease is not None and not lease.reader.closed:
+            return lease.reader
+        if self._closed.is_set():
+            raise StoreError(f"{self.path} was closed.")
+        try:
             conn = self._connect(SET_BUSY_TIMEOUT)
             conn.execute("PRAGMA query_only = ON")
-            self._local.conn = conn
-        return conn
+        except sqlite3.Error as error:
+            raise _database_error(self.path, error, writing=False) from error
+        reader = _Reader(conn)
+        with self._readers_lock:
+            # Checked under the lock that close() takes after setting it: a reader is
+            # either seen by close() or never handed out.
+            closing = self._closed.is_set()
+            if not closing:
+                self._readers.add(reader)
+        if closing:
+            reader.close()
+            raise StoreError(f"{self.path} was closed.")
+        self._local.lease = _Lease(reader, self._readers, self._readers_lock)
+        return reader
 
-    def _forget(self, conn: sqlite3.Connection) -> None:
-        with self._connections_lock:
-            self._connections.discard(conn)
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reading, held for the block (the writer, inside a
+        transaction of this thread, so that a transaction reads what it has written); a
+        database error in the block becomes a :class:`StoreError`."""
+        if self._writing_thread == threading.get_ident() and self._writer is not None:
+            try:
+                yield self._writer
+            except sqlite3.Error as error:
+                raise _database_error(self.path, error, writing=True) from error
+            return
+        reader = self._reader()
+        with reader.lock:
+            if reader.closed:
+                raise StoreError(f"{self.path} was closed.")
+            try:
+                yield reader.conn
+            except sqlite3.Error as error:
+                raise _database_error(self.path, error, writing=False) from error
+            finally:
+                if self._closed.is_set():
+                    # close() stopped waiting for this block: its user closes the reader.
+                    self._forget(reader)
+                    reader.close()
+
+    def _forget(self, reader: _Reader) -> None:
+        with self._readers_lock:
+            self._readers.discard(reader)
 
     def _migrate(self, version: int) -> None:
         with self.transaction() as conn:
@@ -260,33 +353,43 @@ class Store:
                 row["id"], agents.routes(row["kpi_id"], row["system_id"], catalog, graph)
             )
 
-    def close(self, grace: float = 0.03) -> None:
-        """Close the store for every thread, from any thread.
+    def close(self, grace: float = 0.03, patience: float = 5.0) -> None:
+        """Close every connection of the store, from any thread.
 
         A write in flight gets ``grace`` seconds to finish; after that it is interrupted
         (its transaction rolls back whole), as are running reads, and a wait for another
-        process's lock ends at once. Connections are closed by the thread that uses them
-        (this one's now, the writer's when its transaction ends, other threads' on their
-        next call, which then raises :class:`StoreError`)."""
+        process's lock ends at once. Each connection is closed when its user is out of it
+        (at once, after an interruption); one still in use after ``patience`` seconds is
+        closed by its user as it leaves it. Any later use raises :class:`StoreError`."""
         writer_idle = self._write_lock.acquire(timeout=grace)
-        self._closed.set()
         try:
-            with self._connections_lock:
-                connections = list(self._connections)
-            for conn in connections:
-                # Interrupting an idle connection would also stop the checkpoint that
-                # closing the last connection runs: only a busy writer is interrupted.
-                if conn is not self._writer or not writer_idle:
-                    conn.interrupt()
-            own: sqlite3.Connection | None = getattr(self._local, "conn", None)
-            if own is not None:
-                self._local.conn = None
-                self._forget(own)
-                own.close()
+            with self._readers_lock:
+                self._closed.set()
+                readers = list(self._readers)
+            if not writer_idle:
+                writer = self._writer
+                if writer is not None:
+                    # Safe beside its user: it only sets a flag, and Python's sqlite3 does
+                    # not let the connection go meanwhile.
+                    with contextlib.suppress(sqlite3.Error):
+                        writer.interrupt()
+            for reader in readers:
+                # Interrupting an idle connection could stop a later statement's start, so
+                # only a reader in use is interrupted.
+                if not reader.lock.acquire(blocking=False):
+                    with contextlib.suppress(sqlite3.Error):
+                        reader.conn.interrupt()
+                    if not reader.lock.acquire(timeout=patience):
+                        continue
+                try:
+                    self._forget(reader)
+                    reader.close()
+                finally:
+                    reader.lock.release()
+            if not writer_idle:
+                writer_idle = self._write_lock.acquire(timeout=patience)
             if writer_idle and self._writer is not None:
-                # Last, so that it checkpoints the WAL into the file when no reader of
-                # another thread is left.
-                self._forget(self._writer)
+                # Last, so that it checkpoints the WAL into the file when no reader is left.
                 self._writer.close()
                 self._writer = None
         finally:
@@ -305,7 +408,8 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction on the writer connection. BEGIN IMMEDIATE takes the write
         lock up front; while another process holds it, retry with backoff (up to
-        ``LOCK_PATIENCE_SECONDS``) rather than surface "database is locked" to the user."""
+        ``LOCK_PATIENCE_SECONDS``) rather than surface "database is locked" to the user.
+        A database error in the block rolls it back and becomes a :class:`StoreError`."""
         if self.readonly:
             raise StoreError(f"{self.path} is read-only; the change cannot be saved.")
         with self.session() as conn:
@@ -313,12 +417,11 @@ class Store:
             self._writing_thread = threading.get_ident()
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 raise
-            else:
-                conn.execute("COMMIT")
             finally:
                 self._writing_thread = None
 
@@ -326,14 +429,16 @@ class Store:
     def session(self) -> Iterator[sqlite3.Connection]:
         """The writer connection, this thread's alone until the block ends, without a
         transaction: for work on its private TEMP tables (staging an import) that a later
-        :meth:`transaction` merges."""
+        :meth:`transaction` merges. A database error in the block becomes a
+        :class:`StoreError`."""
         with self._write_lock:
             try:
                 yield self._writer_connection()
+            except sqlite3.Error as error:
+                raise _database_error(self.path, error, writing=True) from error
             finally:
                 if self._closed.is_set() and self._writer is not None:
-                    # The store was closed meanwhile: the writer's user closes it.
-                    self._forget(self._writer)
+                    # close() stopped waiting for this block: its user closes the writer.
                     self._writer.close()
                     self._writer = None
 
@@ -361,15 +466,17 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         """Rows as dicts, read on this thread's connection."""
-        cursor = self.reader().execute(sql, params)
-        columns = [c[0] for c in cursor.description or ()]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        with self._read() as conn:
+            cursor = conn.execute(sql, params)
+            columns = [c[0] for c in cursor.description or ()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     # --- metadata ----------------------------------------------------------------------
 
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file (cheap to poll)."""
-        version: int = self.reader().execute("PRAGMA data_version").fetchone()[0]
+        with self._read() as conn:
+            version: int = conn.execute("PRAGMA data_version").fetchone()[0]
         return version
 
     def meta(self) -> dict[str, str]:
@@ -377,19 +484,21 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         names = [row["name"] for row in self.query(TABLE_NAMES)]
-        return {
-            name: self.reader().execute(count_rows(name)).fetchone()[0]
-            for name in names
-            if name != "store_meta"
-        }
+        with self._read() as conn:
+            return {
+                name: conn.execute(count_rows(name)).fetchone()[0]
+                for name in names
+                if name != "store_meta"
+            }
 
     def set_meta(self, key: str, value: str) -> None:
         """Record a fact about the store; call inside :meth:`transaction`."""
-        self.reader().execute(
-            "INSERT INTO store_meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        with self._read() as conn:
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     # --- catalog -----------------------------------------------------------------------
 
@@ -401,14 +510,14 @@ class Store:
     def write_catalog(self, catalog: Catalog) -> None:
         """Replace every catalog table with ``catalog`` and count a new catalog version;
         call inside :meth:`transaction`."""
-        conn = self.reader()
-        for table in CATALOG_TABLES:
-            conn.execute(DELETE_CATALOG_TABLE[table])
-        _insert_catalog(conn, catalog)
-        conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
-            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+        with self._read() as conn:
+            for table in CATALOG_TABLES:
+                conn.execute(DELETE_CATALOG_TABLE[table])
+            _insert_catalog(conn, catalog)
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
 
     def catalog_version(self) -> int:
         """Grows with every catalog re-sync: a reader knows when to read the catalog again."""
@@ -432,22 +541,22 @@ class Store:
         One indexed range scan per KPI (the primary key is ``(kpi_id, period)``), so the
         cost grows with what is shown, not with the length of the history.
         """
-        conn = self.reader()
-        ids = (
-            list(kpi_ids)
-            if kpi_ids is not None
-            else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
-        )
         upper = until or NO_UPPER_BOUND
         windows: dict[str, list[tuple[str, float | None]]] = {}
-        for kpi_id in ids:
-            rows = conn.execute(
-                "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
-                "ORDER BY period DESC LIMIT ?",
-                (kpi_id, upper, size),
-            ).fetchall()
-            rows.reverse()
-            windows[kpi_id] = rows
+        with self._read() as conn:
+            ids = (
+                list(kpi_ids)
+                if kpi_ids is not None
+                else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
+            )
+            for kpi_id in ids:
+                rows = conn.execute(
+                    "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
+                    "ORDER BY period DESC LIMIT ?",
+                    (kpi_id, upper, size),
+                ).fetchall()
+                rows.reverse()
+                windows[kpi_id] = rows
         return windows
 
     def history(
@@ -466,11 +575,12 @@ class Store:
 
     def delete_observations(self, kpi_ids: Iterable[str]) -> int:
         """Delete every observation of these KPIs; call inside :meth:`transaction`."""
-        cursor = self.reader().execute(
-            "DELETE FROM observations WHERE kpi_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted(kpi_ids)),),
-        )
-        return cursor.rowcount
+        with self._read() as conn:
+            cursor = conn.execute(
+                "DELETE FROM observations WHERE kpi_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(kpi_ids)),),
+            )
+            return cursor.rowcount
 
     def iter_observations(
         self,
@@ -497,10 +607,11 @@ class Store:
     def integrity_verdict(self) -> str:
         """``PRAGMA quick_check`` (linear in the file's size) on this thread's connection:
         ``"ok"``, or what is wrong."""
-        try:
-            verdict: str = self.reader().execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as error:
-            return str(error)
+        with self._read() as conn:
+            try:
+                verdict: str = conn.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as error:
+                return str(error)
         return verdict
 
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
@@ -746,29 +857,30 @@ class Store:
         values: dict[str, Any] = {c: getattr(alert, c) for c in ALERT_COLUMNS}
         values["severity"] = alert.severity.value
         values["state"] = alert.state.value
-        conn = self.reader()
-        if alert.id is None:
-            cursor = conn.execute(INSERT_ALERT, values)
-            return replace(alert, id=cursor.lastrowid)
-        conn.execute(UPDATE_ALERT, {**values, "id": alert.id})
+        with self._read() as conn:
+            if alert.id is None:
+                cursor = conn.execute(INSERT_ALERT, values)
+                return replace(alert, id=cursor.lastrowid)
+            conn.execute(UPDATE_ALERT, {**values, "id": alert.id})
         return alert
 
     def append_event(self, alert_id: int, event: Event) -> None:
         """Log a transition; call inside :meth:`transaction`, with the alert's change."""
-        self.reader().execute(
-            "INSERT INTO alert_events (alert_id, at, actor, action, from_state, to_state, "
-            "note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                alert_id,
-                event.at,
-                event.actor,
-                event.action,
-                event.from_state.value if event.from_state else None,
-                event.to_state.value,
-                event.note,
-                event.value,
-            ),
-        )
+        with self._read() as conn:
+            conn.execute(
+                "INSERT INTO alert_events (alert_id, at, actor, action, from_state, to_state, "
+                "note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    alert_id,
+                    event.at,
+                    event.actor,
+                    event.action,
+                    event.from_state.value if event.from_state else None,
+                    event.to_state.value,
+                    event.note,
+                    event.value,
+                ),
+            )
 
     def record(
         self, alert: Alert, event: Event | None, routes: Sequence[Route] | None = None
@@ -787,12 +899,13 @@ class Store:
     def save_routes(self, alert_id: int, routes: Sequence[Route]) -> None:
         """Set the agents an alert is routed to, in order (replacing any it had); call
         inside :meth:`transaction`."""
-        conn = self.reader()
-        conn.execute("DELETE FROM alert_routes WHERE alert_id = ?", (alert_id,))
-        conn.executemany(
-            "INSERT INTO alert_routes (alert_id, agent_id, reason, position) VALUES (?, ?, ?, ?)",
-            [(alert_id, r.agent_id, r.reason, i) for i, r in enumerate(routes)],
-        )
+        with self._read() as conn:
+            conn.execute("DELETE FROM alert_routes WHERE alert_id = ?", (alert_id,))
+            conn.executemany(
+                "INSERT INTO alert_routes (alert_id, agent_id, reason, position) "
+                "VALUES (?, ?, ?, ?)",
+                [(alert_id, r.agent_id, r.reason, i) for i, r in enumerate(routes)],
+            )
 
     def routes_of(self, alert_ids: Iterable[int] | None = None) -> dict[int, list[Route]]:
         """Where each alert is routed, in route order: every given id (an alert routed
@@ -890,6 +1003,50 @@ def _refuse_to_replace(path: Path, force: bool) -> None:
         raise StoreError(f"A KPI store already exists at {path}; pass --force to replace it.")
 
 
+def copy_store(source: Path, destination: Path) -> Path:
+    """Copy our store at ``source`` to a new file ``destination``, as it stands now.
+
+    SQLite's backup API reads the source in one read transaction, the WAL's committed
+    content included, and beside any writer. A store is never copied by its bytes: the file
+    alone misses what is still in its WAL, and reading it in a process that has it open
+    drops that process's locks on it. The copy is built beside ``destination`` (owner-only)
+    and moved into place; an existing ``destination`` is refused, the source never written.
+    """
+    source, destination = Path(source), Path(destination)
+    identify_store(source)
+    if destination.exists():
+        raise StoreError(f"{destination} already exists; the store was not copied over it.")
+    if not destination.parent.is_dir():
+        raise StoreError(f"The directory {destination.parent} does not exist.")
+    temp = destination.with_name(f".{destination.name}.{os.getpid()}.copying")
+    try:
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise StoreError(f"Cannot create {destination}: {error.strerror}.") from error
+    try:
+        reading = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(temp, isolation_level=None)
+            try:
+                reading.backup(target)
+                # As create_store leaves a new store: the first open need not rewrite it.
+                target.execute("PRAGMA journal_mode = WAL")
+            finally:
+                target.close()
+        finally:
+            reading.close()
+        os.replace(temp, destination)
+    except sqlite3.Error as error:
+        temp.unlink(missing_ok=True)
+        raise StoreError(
+            f"{source} could not be copied to {destination} ({error}); nothing was written."
+        ) from error
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return destination
+
+
 def create_store(
     path: Path,
     catalog: Catalog,
@@ -945,6 +1102,9 @@ def create_store(
             # A stale WAL from the replaced store would be replayed into the new file.
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.replace(temp, path)
+    except sqlite3.Error as error:
+        temp.unlink(missing_ok=True)
+        raise StoreError(f"Cannot create {path} ({error}); nothing was written.") from error
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

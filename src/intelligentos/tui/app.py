@@ -8,7 +8,6 @@ them on the event loop. Screens read :attr:`CockpitApp.data` and are told when i
 from __future__ import annotations
 
 import gc
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
 from intelligentos.catalog.models import Catalog
@@ -38,7 +37,7 @@ from intelligentos.paths import builtin_themes_dir, config_dir
 from intelligentos.services.alerting import AlertService, Announcer
 from intelligentos.services.data import CockpitData, DataService
 from intelligentos.store import Store, StoreError
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import CockpitScreen, ReportsFailedWorkers
 from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.messages import (
@@ -74,13 +73,31 @@ DASHBOARD_WAIT = 0.5
 # How long the first evaluation waits for that paint at most (say, the screen never shows).
 FIRST_PAINT_WAIT = 2.0
 TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
+# What each group of background work does, as the user knows it: a failure names it.
+WORK_DONE_BY_GROUP = {
+    "store": "Opening the store",
+    "refresh": "Refreshing the cockpit",
+    "prewarm": "Preparing the lineage screen",
+    "forecasts": "Forecasting",
+    "watch": "Watching the store for changes",
+    "lifecycle": "Saving the alert change",
+    "alerts": "Reading the alerts",
+    "events": "Reading the alert's history",
+    "history": "Reading the KPI's history",
+    "brief": "Reading the brief",
+    "brief-export": "Exporting the brief",
+    "scenario-save": "Saving the scenario",
+    "scenario-list": "Reading the saved scenarios",
+    "scenario-compare": "Comparing the scenarios",
+    "scenario-delete": "Deleting the scenario",
+}
 
 
 def system_clock() -> datetime:
     return datetime.now().astimezone()
 
 
-class CockpitApp(App[None]):
+class CockpitApp(ReportsFailedWorkers, App[None]):
     """The IntelligentOS cockpit on one store file. Tests build it exactly as the CLI does."""
 
     TITLE = "IntelligentOS cockpit"
@@ -314,7 +331,7 @@ class CockpitApp(App[None]):
     def open_store(self) -> None:
         try:
             store = self.services.open()
-        except (StoreError, sqlite3.Error) as error:
+        except StoreError as error:
             self.post_message(StoreFailed(str(error)))
             return
         self.post_message(StoreOpened(store))
@@ -400,7 +417,7 @@ class CockpitApp(App[None]):
             if problem:
                 self.post_message(IntegrityFailed(problem))
             self.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
-        except (StoreError, sqlite3.Error) as error:
+        except StoreError as error:
             # Another process may hold the write lock for long, or the file may have
             # become unreadable: say so and keep the cockpit up; the next change retries.
             self.post_message(RefreshEnded(request, f"Refresh failed: {error}"))
@@ -424,7 +441,7 @@ class CockpitApp(App[None]):
         try:
             if store is not None:
                 notifier.prepare(store)
-        except (StoreError, sqlite3.Error) as error:
+        except StoreError as error:
             self.post_message(NotificationsSent([], [f"Notifications are off: {error}"]))
         self.post_message(SettingsLoaded(settings, notifier))
 
@@ -498,6 +515,9 @@ class CockpitApp(App[None]):
             self.notify(message.problem, severity="error", markup=False)
         else:
             self.deliver_notifications()
+        self._refresh_done()
+
+    def _refresh_done(self) -> None:
         self.refreshing = False
         if self.refresh_again:
             self.refresh_again = False
@@ -530,7 +550,7 @@ class CockpitApp(App[None]):
     ) -> None:
         try:
             report = notifier.deliver(store, catalog)
-        except (StoreError, sqlite3.Error) as error:
+        except StoreError as error:
             self.post_message(NotificationsSent([], [f"Notifications stopped: {error}"]))
             return
         self.post_message(NotificationsSent(report.failures, report.problems))
@@ -651,8 +671,10 @@ class CockpitApp(App[None]):
                 if version != seen:
                     seen = version
                     self.post_message(StoreChanged())
-        except (StoreError, sqlite3.Error):
-            return  # the store closed with the app
+        except StoreError:
+            if self.stop_watching.is_set():
+                return  # the store closed with the app
+            raise  # live refresh has stopped: reported (worker_failed)
 
     @on(StoreChanged)
     def _store_changed(self) -> None:
@@ -747,6 +769,26 @@ class CockpitApp(App[None]):
             ],
             placeholder="Focus on which agent…",
         )
+
+    # --- background work that failed ------------------------------------------------------
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        """Any worker of the cockpit that failed (its node hands it here, see
+        :class:`ReportsFailedWorkers`): tell the user what failed and why, log it, and go on;
+        a failed refresh lets the next one start."""
+        error = worker.error
+        what = WORK_DONE_BY_GROUP.get(worker.group) or worker.name.replace("_", " ").strip()
+        why = str(error) or type(error).__name__
+        self.log.error(f"{what} ({worker.name}) failed: {error!r}")
+        self.notify(
+            literal(why),
+            title=f"{what[:1].upper()}{what[1:]} failed",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        if worker.group == "refresh":
+            self._refresh_done()
 
     # --- alert lifecycle -------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from intelligentos.services.data import CockpitData
@@ -17,7 +18,20 @@ def cockpit_of(node: DOMNode) -> CockpitApp:
     return cast("CockpitApp", node.app)
 
 
-class CockpitScreen(Screen[None]):
+class ReportsFailedWorkers:
+    """For every node of the cockpit that starts workers (the app, its screens).
+
+    Textual posts a worker's state changes to the node that started it, and they do not
+    bubble; a worker started with ``exit_on_error=False`` that fails would end unseen. Such
+    a node hands the failure to the app, which tells the user and goes on
+    (:meth:`intelligentos.tui.app.CockpitApp.worker_failed`)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            cockpit_of(cast("DOMNode", self)).worker_failed(event.worker)
+
+
+class CockpitScreen(ReportsFailedWorkers, Screen[None]):
     """A full screen of the cockpit."""
 
     @property

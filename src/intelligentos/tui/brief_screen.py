@@ -8,7 +8,6 @@ turn into markup here either.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -131,7 +130,7 @@ class BriefScreen(CockpitScreen):
         """Off the event loop: the store is read once for the week ending ``as_of``."""
         try:
             brief = build_brief(read_facts(store, as_of, catalog, graph))
-        except (StoreError, OSError, sqlite3.Error) as error:
+        except (StoreError, OSError) as error:
             self.post_message(BriefLoaded(as_of, None, "", f"The brief could not be read: {error}"))
             return
         self.post_message(BriefLoaded(as_of, brief, to_markdown(brief)))

@@ -18,7 +18,7 @@ from intelligentos.scenarios import SavedScenario
 from intelligentos.services.scenarios import Comparison, ScenarioService
 from intelligentos.simulation import MODEL_NOTE, Projection
 from intelligentos.store import StoreError
-from intelligentos.tui.base import cockpit_of
+from intelligentos.tui.base import ReportsFailedWorkers, cockpit_of
 from intelligentos.tui.messages import ScenarioDeleted
 from intelligentos.tui.widgets import glyph
 
@@ -61,7 +61,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class ScenarioPicker(ModalScreen[str | tuple[str, str] | None]):
+class ScenarioPicker(ReportsFailedWorkers, ModalScreen[str | tuple[str, str] | None]):
     """The saved scenarios, by name. To open one, Enter answers its name; to compare, Enter
     marks two and answers both. ``d`` deletes the selected one, after confirmation."""
 
