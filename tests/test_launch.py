@@ -157,21 +157,21 @@ def test_help_still_comes_from_the_command_line(tmp_path):
 # --- settings: the first look, then the validated settings -----------------------------------
 
 
-async def test_the_validated_settings_win_over_the_first_look(demo_store, tmp_path):
-    """A file the validated settings ignore as a whole (one bad value) still has a theme the
-    first screen is drawn with; the validated settings then put the default back, say why,
-    and rewrite nothing."""
+async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(demo_store, tmp_path):
+    """One bad value in the file costs that key only: the theme the first screen is drawn
+    with stays, the problem is shown naming the key, and nothing is rewritten."""
     config = tmp_path / "config"
     config.mkdir()
-    text = 'theme = "nord"\n\n[cockpit]\nbell = "sometimes"\n'
+    text = 'theme = "intelligentos-light"\n\n[cockpit]\nbell = "sometimes"\n'
     (config / "config.toml").write_text(text, encoding="utf-8")
     app = make_app(demo_store, config)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.first_look.theme == "nord"  # what the first screen is drawn with
+        assert app.first_look.theme == "intelligentos-light"
         await settle(pilot)
         assert app.loaded_settings is not None
-        assert app.theme != "nord"
-        assert any("Ignored" in str(n.message) for n in app._notifications)
+        assert app.theme == "intelligentos-light"
+        assert app.ring_bell is False
+        assert any("cockpit.bell" in str(n.message) for n in app._notifications)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
 

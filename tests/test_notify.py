@@ -265,6 +265,19 @@ def test_check_warns_about_a_skipped_table_and_keeps_its_exit_status(config, tod
     assert len(lines) == 1 and "[[notify]] table 1" in lines[0]
 
 
+def test_a_bad_value_elsewhere_in_the_file_costs_only_that_key_and_the_sink_is_called(
+    config, today_store, script, tmp_path
+):
+    out = tmp_path / "received.jsonl"
+    write_config(config, '[cockpit]\nbell = "yes please"\n', command_sink(script, out))
+    result = run("check", "--db", str(today_store))
+    assert result.exit_code == 1  # alerts fire on the demo store
+    [line] = warnings(result.stderr)
+    assert str(config / "config.toml") in line and "cockpit.bell" in line
+    assert "default" in line
+    assert [b["event_id"] for b in received(out)] == event_ids(today_store) != []
+
+
 # --- delivery through the CLI -----------------------------------------------------------------
 
 
