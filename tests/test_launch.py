@@ -123,6 +123,26 @@ def test_a_missing_store_is_one_sentence(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "nowhere.db" in lines[0]
 
 
+def test_the_cockpit_alone_creates_the_default_store_a_demo_store(tmp_path, monkeypatch, capsys):
+    from intelligentos.bootstrap import is_demo
+    from intelligentos.launch import LaunchError, launch_cockpit, opened_store
+    from intelligentos.store import Store
+    from intelligentos.tui.app import CockpitApp
+
+    target = tmp_path / "data" / "kpi-store.db"
+    monkeypatch.setenv("INTELLIGENTOS_DB", str(target))
+    with pytest.raises(LaunchError, match="there is no KPI store at"), opened_store(None):
+        pass
+    assert not target.exists()
+    opened: list[Path] = []
+    monkeypatch.setattr(CockpitApp, "run", lambda app: opened.append(app.store_path))
+    assert launch_cockpit(CockpitOptions()) == 0
+    assert opened == [target]
+    assert f"Created a demo KPI store at {target}" in capsys.readouterr().err
+    with Store.open(target) as store:
+        assert is_demo(store.meta())
+
+
 def test_a_foreign_file_is_refused_and_left_untouched(tmp_path):
     foreign = tmp_path / "notes.db"
     foreign.write_bytes(b"not a database at all\n" * 50)
