@@ -9,6 +9,7 @@ import itertools
 import json
 import sqlite3
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
+import click
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.table import Table
@@ -75,6 +77,13 @@ T = TypeVar("T")
 _BEFORE_COMMAND: ContextVar[Mapping[str, Any]] = ContextVar(
     "before_command", default=MappingProxyType({})
 )
+
+# The exit status of an error (``fail``): 1, but 2 for ``check``, whose 1 means "alerts
+# firing" (cron must tell "page someone" from "the job is broken"). Set by the callback.
+_ERROR_STATUS: ContextVar[int] = ContextVar("error_status", default=1)
+# Exit statuses of ``check``.
+CHECK_FIRING = 1
+CHECK_ERROR = 2
 
 # The width of text written to a file or a pipe: wide enough that nothing is wrapped, folded
 # or cropped, and tables keep their natural width.
@@ -148,8 +157,9 @@ def id_width() -> int | None:
 
 
 def fail(message: str) -> typer.Exit:
+    """One ``Error:`` sentence on stderr; the exit to raise (status 1, for ``check`` 2)."""
     err.print(Text(f"Error: {literal(message)}"))
-    return typer.Exit(1)
+    return typer.Exit(_ERROR_STATUS.get())
 
 
 def before_command(name: str, given: T | None) -> T | None:
@@ -233,6 +243,7 @@ def launch(
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     _BEFORE_COMMAND.set({"db": db, "user": user, "as_of": as_of, "agent": agent})
+    _ERROR_STATUS.set(CHECK_ERROR if ctx.invoked_subcommand == "check" else 1)
     if ctx.invoked_subcommand is not None:
         # --db (and --user, --as-of for the commands that take them) apply to the command;
         # the others only mean something to the cockpit, so they are refused, not ignored.
@@ -552,11 +563,28 @@ def check(
     agent: AgentOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Evaluate every rule, print open alerts; exit 1 while any fires unacknowledged (with
-    --agent: only the alerts routed to that agent, and only they set the exit status)."""
+    """Evaluate every rule, print open alerts. Exit status: 0 nothing fires unacknowledged,
+    1 an alert fires unacknowledged (with --agent: only the alerts routed to that agent count),
+    2 a usage or store error (no store, a damaged, foreign or read-only one)."""
+    try:
+        _check(db, agent, as_json)
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException):
+        raise
+    except Exception as error:
+        # Left to Python, a bug would exit 1, which here means "alerts firing".
+        traceback.print_exc(file=sys.stderr)
+        raise fail(f"check failed unexpectedly: {error}") from error
+
+
+def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
     with open_store(db) as store:
         catalog = store.read_catalog()
         agent = agent_option(agent, catalog)
+        if store.readonly:
+            raise fail(
+                f"{store.path} is read-only, so nothing could be evaluated or saved; "
+                "`intelligentos-tui alerts` lists the alerts as last saved."
+            )
         notifier = start_notifications(store)
         try:
             store.ensure_intact()
@@ -582,7 +610,7 @@ def check(
             f"Open alerts{routed_to}: {len(records)}, {attention} firing unacknowledged",
         )
     if attention:
-        raise typer.Exit(1)
+        raise typer.Exit(CHECK_FIRING)
 
 
 def _routed_to(routes: Iterable[Route], agent: str) -> bool:
