@@ -1369,26 +1369,42 @@ def export_alerts(
 @app.command("sync-catalog")
 def sync_catalog_command(
     db: DbOption = None,
-    catalog: CatalogOption = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="Catalog directory [default: the one the store was built or last synced from]",
+        ),
+    ] = None,
     prune: Annotated[
         bool, typer.Option(help="Allow dropping KPIs that have observations (deletes them)")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Sync even a catalog that removes more than half of the store's KPIs"),
     ] = False,
 ) -> None:
     """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
     from intelligentos.store.bulk import sync_catalog
 
-    directory = Path(catalog) if catalog else builtin_catalog_dir()
-    try:
-        new_catalog = load_catalog(directory)
-    except CatalogError as error:
-        for violation in error.violations:
-            err.print(Text(literal(str(violation))))
-        raise fail(
-            f"the catalog has {len(error.violations)} problem(s); nothing changed."
-        ) from error
     with open_store(db) as store:
+        directory = Path(catalog) if catalog else store_catalog_dir(store)
         try:
-            report = sync_catalog(store, new_catalog, prune=prune)
+            new_catalog = load_catalog(directory)
+        except CatalogError as error:
+            for violation in error.violations:
+                err.print(Text(literal(str(violation))))
+            raise fail(
+                f"the catalog has {len(error.violations)} problem(s); nothing changed."
+            ) from error
+        try:
+            report = sync_catalog(
+                store,
+                new_catalog,
+                prune=prune,
+                force=force,
+                source=str(directory.resolve()),
+            )
             rejudged = judged_differently(report.changes)
             touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
             still_open: set[int | None] = set()
@@ -1401,7 +1417,7 @@ def sync_catalog_command(
             raise fail(str(error)) from error
     out.print(
         Text(
-            f"Catalog synced: {report.kept} KPI(s) kept, {len(report.added)} added"
+            f"Catalog synced from {directory}: {report.kept} KPI(s) kept, {len(report.added)} added"
             + (f" ({', '.join(report.added)})" if report.added else "")
             + f", {len(report.removed)} removed"
             + (
@@ -1434,6 +1450,24 @@ def sync_catalog_command(
                 f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
             )
         )
+
+
+def store_catalog_dir(store: Store) -> Path:
+    """The catalog directory ``store`` was built (or last synced) from, as ``store_meta``
+    records it; one ``Error:`` sentence when it does not say, or that directory is gone."""
+    recorded = store.meta().get("catalog")
+    if not recorded:
+        raise fail(
+            f"{store.path} does not record the catalog it was built from; give it with "
+            "--catalog DIR."
+        )
+    directory = Path(recorded)
+    if not directory.is_dir():
+        raise fail(
+            f"{store.path} was built from the catalog at {directory}, which is gone; give "
+            "the catalog with --catalog DIR."
+        )
+    return directory
 
 
 def main() -> None:
