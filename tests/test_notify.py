@@ -609,6 +609,26 @@ async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store
         assert app.is_running
 
 
+async def test_the_cockpit_sends_a_demo_stores_alerts_only_where_asked(
+    demo_store, tmp_path, script
+):
+    plain, asked = tmp_path / "plain.jsonl", tmp_path / "asked.jsonl"
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(script, plain, demo=False), command_sink(script, asked))
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(100):
+            if len(received(asked)) >= len(event_ids(demo_store)) and not app.delivering:
+                break
+            await pilot.pause(0.05)
+        assert [b["event_id"] for b in received(asked)] == event_ids(demo_store) != []
+        assert received(plain) == []
+        demo = [m for m in app.delivery_problems_shown if "is a demo store" in m]
+        assert len(demo) == 1 and "demo = true" in demo[0]
+
+
 # --- basic authentication only where nobody can read it --------------------------------------
 
 
