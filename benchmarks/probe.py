@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     # As the command launches the cockpit (intelligentos.launch.launch_cockpit), without
     # the command line's machinery (Typer), which the command does not load either.
-    with opened_store(options.db) as store:
+    with opened_store(options.db, create_demo=True) as store:
         store.probe()
         store_path = store.path
     probe = Probe(store_path, options)

@@ -117,12 +117,32 @@ def test_commands_refuse_foreign_files_with_one_sentence(tmp_path):
     assert path.read_text() == "hello"
 
 
-def test_default_store_is_created_on_first_use(tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["alerts"],
+        ["kpis", "--json"],
+        ["forecast"],
+        ["brief"],
+        ["lineage", "win_rate"],
+        ["ack", "1", "--note", "mine"],
+        ["snooze", "1", "--for", "1h"],
+        ["import", "rows.csv"],
+        ["export", "observations"],
+        ["sync-catalog"],
+        ["whatif", "win_rate+=1"],
+    ],
+)
+def test_only_the_cockpit_creates_the_default_store(tmp_path, command):
     target = tmp_path / "home" / "store.db"
-    result = run("kpis", "--json", env={"INTELLIGENTOS_DB": str(target)})
-    assert result.exit_code == 0
-    assert "Created a demo KPI store" in result.output
-    assert target.exists()
+    result = run(*command, env={"INTELLIGENTOS_DB": str(target)})
+    assert result.exit_code in (1, 2)  # check: 2, a store error (see its own test)
+    message = " ".join(result.output.split())
+    assert message.startswith(f"Error: there is no KPI store at {target}")
+    assert "intelligentos-tui init" in message
+    assert "Created" not in message
+    assert not target.exists() and not target.parent.exists()
 
 
 def test_every_command_has_help():

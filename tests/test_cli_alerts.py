@@ -86,6 +86,91 @@ def test_acknowledging_every_attention_alert_makes_check_pass(db):
     assert run("check", "--db", db).exit_code == 0
 
 
+# --- check's exit status: 0 quiet, 1 firing, 2 the job itself is broken --------------------
+
+
+def one_error(result, *says: str) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert result.stdout == ""
+    for text in says:
+        assert text in lines[0]
+    return lines[0]
+
+
+def test_check_exits_2_for_a_missing_store(tmp_path):
+    one_error(run("check", "--db", str(tmp_path / "nowhere.db")), "nowhere.db")
+    assert run("check", "--db", str(tmp_path / "nowhere.db")).exit_code == 2
+
+
+def test_check_exits_2_for_a_foreign_file_and_leaves_it_alone(tmp_path):
+    foreign = tmp_path / "notes.db"
+    foreign.write_bytes(b"not a database\n" * 100)
+    result = run("check", "--db", str(foreign))
+    assert result.exit_code == 2
+    one_error(result, "notes.db")
+    assert foreign.read_bytes() == b"not a database\n" * 100
+
+
+def test_check_exits_2_for_a_damaged_store(db, tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(Path(db).read_bytes())
+    middle = (len(data) // 2) // size * size
+    data[middle : middle + 4 * size] = b"\xde\xad\xbe\xef" * size
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(data))
+    result = run("check", "--db", str(damaged))
+    assert result.exit_code == 2
+    one_error(result, "damaged")
+
+
+def test_check_exits_2_for_a_usage_error(db):
+    assert run("check", "--db", db, "--agent", "nobody").exit_code == 2
+    assert run("check", "--db", db, "--no-such-option").exit_code == 2
+    assert run("--theme", "intelligentos-light", "check", "--db", db).exit_code == 2
+    assert run("--db", "/elsewhere.db", "check", "--db", db).exit_code == 2
+    # The other commands keep status 1 for their errors.
+    assert run("alerts", "--db", db, "--agent", "nobody").exit_code == 1
+
+
+def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monkeypatch):
+    import os
+
+    from intelligentos.store import store as store_module
+
+    before = Path(db).read_bytes()
+    real_access = os.access
+    # Permission bits do not stop root: the store is refused writing the way a 0444 file is.
+    monkeypatch.setattr(
+        store_module.os,
+        "access",
+        lambda path, mode, **kw: (
+            False if Path(path) == Path(db) and mode == os.W_OK else real_access(path, mode, **kw)
+        ),
+    )
+    result = run("check", "--db", db)
+    assert result.exit_code == 2
+    one_error(result, "read-only", "nothing could be evaluated or saved")
+    assert Path(db).read_bytes() == before
+
+
+def test_check_exits_2_when_something_unexpected_breaks(db, monkeypatch):
+    from intelligentos import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "evaluate_store", broken)
+    result = runner.invoke(app, ["check", "--db", db])
+    assert result.exit_code == 2
+    assert "a bug" in result.stderr
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 

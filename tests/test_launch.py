@@ -123,6 +123,26 @@ def test_a_missing_store_is_one_sentence(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "nowhere.db" in lines[0]
 
 
+def test_the_cockpit_alone_creates_the_default_store_a_demo_store(tmp_path, monkeypatch, capsys):
+    from intelligentos.bootstrap import is_demo
+    from intelligentos.launch import LaunchError, launch_cockpit, opened_store
+    from intelligentos.store import Store
+    from intelligentos.tui.app import CockpitApp
+
+    target = tmp_path / "data" / "kpi-store.db"
+    monkeypatch.setenv("INTELLIGENTOS_DB", str(target))
+    with pytest.raises(LaunchError, match="there is no KPI store at"), opened_store(None):
+        pass
+    assert not target.exists()
+    opened: list[Path] = []
+    monkeypatch.setattr(CockpitApp, "run", lambda app: opened.append(app.store_path))
+    assert launch_cockpit(CockpitOptions()) == 0
+    assert opened == [target]
+    assert f"Created a demo KPI store at {target}" in capsys.readouterr().err
+    with Store.open(target) as store:
+        assert is_demo(store.meta())
+
+
 def test_a_foreign_file_is_refused_and_left_untouched(tmp_path):
     foreign = tmp_path / "notes.db"
     foreign.write_bytes(b"not a database at all\n" * 50)
@@ -157,21 +177,21 @@ def test_help_still_comes_from_the_command_line(tmp_path):
 # --- settings: the first look, then the validated settings -----------------------------------
 
 
-async def test_the_validated_settings_win_over_the_first_look(demo_store, tmp_path):
-    """A file the validated settings ignore as a whole (one bad value) still has a theme the
-    first screen is drawn with; the validated settings then put the default back, say why,
-    and rewrite nothing."""
+async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(demo_store, tmp_path):
+    """One bad value in the file costs that key only: the theme the first screen is drawn
+    with stays, the problem is shown naming the key, and nothing is rewritten."""
     config = tmp_path / "config"
     config.mkdir()
-    text = 'theme = "nord"\n\n[cockpit]\nbell = "sometimes"\n'
+    text = 'theme = "intelligentos-light"\n\n[cockpit]\nbell = "sometimes"\n'
     (config / "config.toml").write_text(text, encoding="utf-8")
     app = make_app(demo_store, config)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.first_look.theme == "nord"  # what the first screen is drawn with
+        assert app.first_look.theme == "intelligentos-light"
         await settle(pilot)
         assert app.loaded_settings is not None
-        assert app.theme != "nord"
-        assert any("Ignored" in str(n.message) for n in app._notifications)
+        assert app.theme == "intelligentos-light"
+        assert app.ring_bell is False
+        assert any("cockpit.bell" in str(n.message) for n in app._notifications)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
 

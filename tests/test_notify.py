@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from intelligentos.alerts import Alert, Event, State
 from intelligentos.cli import app as cli
+from intelligentos.clock import utc_today
 from intelligentos.detection import Severity
 from intelligentos.evaluation import evaluate_store
 from intelligentos.notify import NotifySink, body, encode, mask_url, scrub
@@ -69,8 +70,11 @@ def script(tmp_path) -> Path:
     return path
 
 
-def command_sink(script: Path, out: Path, *more: str) -> str:
-    return f"[[notify]]\ncommand = {json.dumps([sys.executable, str(script), str(out), *more])}\n"
+def command_sink(script: Path, out: Path, *more: str, demo: bool = True) -> str:
+    """A [[notify]] table running ``script``; the test stores are demo stores, so it asks
+    for their alerts (``demo = true``) unless told otherwise."""
+    argv = json.dumps([sys.executable, str(script), str(out), *more])
+    return f"[[notify]]\ncommand = {argv}\n" + ("demo = true\n" if demo else "")
 
 
 def write_config(directory: Path, *tables: str) -> None:
@@ -265,6 +269,57 @@ def test_check_warns_about_a_skipped_table_and_keeps_its_exit_status(config, tod
     assert len(lines) == 1 and "[[notify]] table 1" in lines[0]
 
 
+def test_a_bad_value_elsewhere_in_the_file_costs_only_that_key_and_the_sink_is_called(
+    config, today_store, script, tmp_path
+):
+    out = tmp_path / "received.jsonl"
+    write_config(config, '[cockpit]\nbell = "yes please"\n', command_sink(script, out))
+    result = run("check", "--db", str(today_store))
+    assert result.exit_code == 1  # alerts fire on the demo store
+    [line] = warnings(result.stderr)
+    assert str(config / "config.toml") in line and "cockpit.bell" in line
+    assert "default" in line
+    assert [b["event_id"] for b in received(out)] == event_ids(today_store) != []
+
+
+# --- a demo store's alerts are made up ---------------------------------------------------------
+
+
+def test_a_demo_store_notifies_only_the_sinks_that_ask_for_it(
+    config, today_store, script, tmp_path
+):
+    plain, asked = tmp_path / "plain.jsonl", tmp_path / "asked.jsonl"
+    write_config(config, command_sink(script, plain, demo=False), command_sink(script, asked))
+    result = run("check", "--db", str(today_store))
+    assert result.exit_code == 1  # alerts fire on the demo store
+    assert received(plain) == []
+    assert [b["event_id"] for b in received(asked)] == event_ids(today_store) != []
+    [line] = warnings(result.stderr)
+    line = " ".join(line.split())
+    assert "is a demo store" in line and "demo = true" in line
+    assert "command " + sys.executable in line  # names the sink that got nothing
+    assert str(config / "config.toml") in line
+
+
+def test_a_store_without_demo_history_notifies_every_sink(config, tmp_path, script):
+    store = tmp_path / "real.db"
+    assert run("init", "--db", str(store), "--no-demo").exit_code == 0
+    with sqlite3.connect(store) as conn:
+        # The value of a real month, far below Gross Margin's target of 72 %.
+        conn.execute(
+            "INSERT INTO observations (kpi_id, period, value) VALUES ('gross_margin', ?, 40.0)",
+            (utc_today().replace(day=1).isoformat(),),
+        )
+    conn.close()
+    out = tmp_path / "received.jsonl"
+    write_config(config, command_sink(script, out, demo=False))
+    result = run("check", "--db", str(store))
+    assert not warnings(result.stderr)
+    bodies = received(out)
+    assert any(b["alert"]["kpi_id"] == "gross_margin" for b in bodies)
+    assert [b["event_id"] for b in bodies] == event_ids(store)
+
+
 # --- delivery through the CLI -----------------------------------------------------------------
 
 
@@ -344,7 +399,7 @@ def test_a_webhook_gets_one_post_per_transition_and_its_token_is_never_shown(
     config, today_store, webhook
 ):
     base, handler = webhook
-    write_config(config, f'[[notify]]\nwebhook = "{base}/hook/T0?token=s3cret"')
+    write_config(config, f'[[notify]]\nwebhook = "{base}/hook/T0?token=s3cret"\ndemo = true')
     first = run("check", "--db", str(today_store))
     assert first.exit_code == 1
     posts = handler.posts
@@ -377,9 +432,10 @@ def test_a_failing_sink_is_retried_then_reported_once_and_check_keeps_its_status
     handler.status = 500
     write_config(
         config,
-        f"[[notify]]\ncommand = {json.dumps([sys.executable, '-c', 'import sys; sys.exit(1)'])}",
-        f'[[notify]]\nwebhook = "http://127.0.0.1:{closed}/hook?token=s3cret"',
-        f'[[notify]]\nwebhook = "{base}/down"',
+        f"[[notify]]\ncommand = {json.dumps([sys.executable, '-c', 'import sys; sys.exit(1)'])}"
+        "\ndemo = true",
+        f'[[notify]]\nwebhook = "http://127.0.0.1:{closed}/hook?token=s3cret"\ndemo = true',
+        f'[[notify]]\nwebhook = "{base}/down"\ndemo = true',
         command_sink(script, out),
     )
     started = time.monotonic()
@@ -410,7 +466,7 @@ def test_a_webhook_that_never_answers_is_bounded(config, today_store, monkeypatc
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         port = silent.getsockname()[1]
-        write_config(config, f'[[notify]]\nwebhook = "http://127.0.0.1:{port}/hook"')
+        write_config(config, f'[[notify]]\nwebhook = "http://127.0.0.1:{port}/hook"\ndemo = true')
         started = time.monotonic()
         result = run("check", "--db", str(today_store))
         assert time.monotonic() - started < 10
@@ -442,10 +498,10 @@ NOW = datetime(2026, 11, 27, 9, 30)
 
 
 def test_agents_and_min_severity_filters(demo_store):
-    everything = NotifySink(command=("all",))
-    cro = NotifySink(command=("cro",), agents=("cro",))
-    critical = NotifySink(command=("critical",), min_severity="critical")
-    warning = NotifySink(command=("warning",), min_severity="warning")
+    everything = NotifySink(command=("all",), demo=True)
+    cro = NotifySink(command=("cro",), agents=("cro",), demo=True)
+    critical = NotifySink(command=("critical",), min_severity="critical", demo=True)
+    warning = NotifySink(command=("warning",), min_severity="warning", demo=True)
     sent = Sent()
     notifier = Notifier([everything, cro, critical, warning], sender=sent)
     with Store.open(demo_store) as store:
@@ -466,7 +522,7 @@ def test_agents_and_min_severity_filters(demo_store):
 
 
 def test_two_processes_delivering_at_once_send_each_event_once(demo_store):
-    sink = NotifySink(command=("x",))
+    sink = NotifySink(command=("x",), demo=True)
     sent = Sent(delay=0.01)
     with Store.open(demo_store) as store:
         Notifier([sink]).prepare(store)
@@ -536,7 +592,9 @@ async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store
     config.mkdir()
     failing = json.dumps([sys.executable, "-c", "import sys; sys.exit(3)"])
     write_config(
-        config, f"[[notify]]\ncommand = {failing}", '[[notify]]\nwebhook = "ftp://x.example/"'
+        config,
+        f"[[notify]]\ncommand = {failing}\ndemo = true",
+        '[[notify]]\nwebhook = "ftp://x.example/"',
     )
     app = make_app(demo_store, config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -549,6 +607,26 @@ async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store
         assert any("exit status 3" in m and "3 attempts" in m for m in messages)
         assert any("[[notify]] table 2" in m and "webhook" in m for m in messages)
         assert app.is_running
+
+
+async def test_the_cockpit_sends_a_demo_stores_alerts_only_where_asked(
+    demo_store, tmp_path, script
+):
+    plain, asked = tmp_path / "plain.jsonl", tmp_path / "asked.jsonl"
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(script, plain, demo=False), command_sink(script, asked))
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(100):
+            if len(received(asked)) >= len(event_ids(demo_store)) and not app.delivering:
+                break
+            await pilot.pause(0.05)
+        assert [b["event_id"] for b in received(asked)] == event_ids(demo_store) != []
+        assert received(plain) == []
+        demo = [m for m in app.delivery_problems_shown if "is a demo store" in m]
+        assert len(demo) == 1 and "demo = true" in demo[0]
 
 
 # --- basic authentication only where nobody can read it --------------------------------------
@@ -591,7 +669,7 @@ def test_a_plain_http_sink_with_a_password_is_skipped_by_name_and_the_rest_works
         config,
         'theme = "nord"',
         '[[notify]]\nwebhook = "http://alice:hunter22@hooks.example.com/services/T0"',
-        f'[[notify]]\nwebhook = "{base}/hook"',
+        f'[[notify]]\nwebhook = "{base}/hook"\ndemo = true',
     )
     settings = CockpitSettings.load(config)
     assert settings.theme == "nord"

@@ -129,7 +129,6 @@ def test_an_empty_environment_variable_means_unset(tmp_path, monkeypatch):
 
 BROKEN_FILES = {
     "bad TOML": (b"theme = \n[cockpit\n", "not valid TOML"),
-    "wrong type": (b'theme = "nord"\n[cockpit]\nbell = "loud"\n', "cockpit.bell"),
     "keymap not a table": (b'keymap = "ctrl+a"\n', "keymap"),
     "keymap value not a string": (b"[keymap]\nalerts = 1\n", "keymap.alerts"),
     "not UTF-8": (b'theme = "caf\xe9"\n', "not UTF-8"),
@@ -153,6 +152,27 @@ def test_a_broken_file_gives_defaults_and_a_problem_and_is_left_alone(
     assert reason in settings.problem
     assert settings.problem.endswith(".")
     assert path.read_bytes() == content
+
+
+def test_a_bad_value_costs_only_its_key(tmp_path, monkeypatch):
+    path = write_config(
+        tmp_path,
+        'theme = "nord"\n\n[keymap]\nalerts = "ctrl+a"\nquit = 7\n\n'
+        '[cockpit]\nbell = "yes please"\nuser = "alice"\nforecasts = false\n\n'
+        '[[notify]]\ncommand = ["true"]\n',
+    )
+    monkeypatch.setenv("INTELLIGENTOS_COCKPIT__BELL", "perhaps")  # bad too: reported apart
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme == "nord"
+    assert settings.keymap == {"alerts": "ctrl+a"}
+    assert settings.cockpit == CockpitSection(bell=False, user="alice", forecasts=False)
+    assert [sink.command for sink in settings.notify] == [("true",)]
+    bell, quit_key, environment = sorted(settings.problems)
+    assert bell.startswith(f"Ignored cockpit.bell in {path}, which has a bad value (")
+    assert bell.endswith("; its default is used.") and "yes please" not in bell
+    assert quit_key.startswith(f"Ignored keymap.quit in {path}")
+    assert "environment" in environment and "cockpit.bell" in environment
+    assert path.read_text(encoding="utf-8").count("yes please") == 1  # left alone
 
 
 def test_a_problem_never_quotes_the_offending_value(tmp_path):

@@ -92,6 +92,75 @@ def test_a_target_that_clears_the_breach_resolves_the_alert_with_an_event(demo_s
     assert events[-1].action == "resolve"
 
 
+# --- which catalog: the store's own by default; never most of the KPIs by mistake -----------
+
+
+def kpi_ids(db: Path) -> set[str]:
+    with Store.open(db) as store:
+        return store.kpi_ids()
+
+
+def test_without_catalog_the_store_is_synced_with_its_own_catalog(tmp_path):
+    from .conftest import MINI_CATALOG, write_catalog
+
+    acme = write_catalog(tmp_path / "acme", MINI_CATALOG)
+    db = tmp_path / "acme.db"
+    assert run("init", "--db", str(db), "--catalog", str(acme)).exit_code == 0
+    result = run("sync-catalog", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert f"Catalog synced from {acme.resolve()}: 2 KPI(s) kept, 0 added, 0 removed." in (
+        result.output
+    )
+    assert kpi_ids(db) == {"revenue_growth", "win_rate"}
+    # Synced from another directory, the store's catalog is that one from then on.
+    renamed = dict(MINI_CATALOG)
+    renamed["kpis.toml"] = renamed["kpis.toml"].replace('"Win Rate"', '"Win Rate (deals)"')
+    other = write_catalog(tmp_path / "acme-2", renamed)
+    assert run("sync-catalog", "--db", str(db), "--catalog", str(other)).exit_code == 0
+    with Store.open(db) as store:
+        assert store.meta()["catalog"] == str(other.resolve())
+    again = run("sync-catalog", "--db", str(db))
+    assert again.exit_code == 0 and "→" not in again.output
+    assert f"from {other.resolve()}" in again.output
+
+
+def test_a_store_whose_catalog_is_gone_needs_catalog(tmp_path):
+    from .conftest import MINI_CATALOG, write_catalog
+
+    acme = write_catalog(tmp_path / "acme", MINI_CATALOG)
+    db = tmp_path / "acme.db"
+    assert run("init", "--db", str(db), "--catalog", str(acme)).exit_code == 0
+    shutil.rmtree(acme)
+    before = db.read_bytes()
+    result = run("sync-catalog", "--db", str(db))
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert message.startswith("Error: ") and f"{acme.resolve()}, which is gone" in message
+    assert "--catalog DIR" in message
+    assert db.read_bytes() == before
+
+
+def test_a_sync_that_would_remove_most_kpis_is_refused_unless_forced(demo_store, tmp_path):
+    from .conftest import MINI_CATALOG, write_catalog
+
+    small = write_catalog(tmp_path / "small", MINI_CATALOG)
+    everything = kpi_ids(demo_store)
+    doomed = sorted(everything - {"revenue_growth", "win_rate"})
+    assert len(doomed) * 2 > len(everything)
+    refused = run("sync-catalog", "--db", str(demo_store), "--catalog", str(small), "--prune")
+    assert refused.exit_code == 1
+    message = " ".join(refused.output.split())
+    assert f"would remove {len(doomed)} of the store's {len(everything)} KPIs" in message
+    assert f"({', '.join(doomed)})" in message
+    assert "nothing was changed" in message and "--force" in message
+    assert kpi_ids(demo_store) == everything
+    forced = run(
+        "sync-catalog", "--db", str(demo_store), "--catalog", str(small), "--prune", "--force"
+    )
+    assert forced.exit_code == 0, forced.output
+    assert kpi_ids(demo_store) == {"revenue_growth", "win_rate"}
+
+
 def test_sync_without_changes_reports_none(demo_store):
     result = run("sync-catalog", "--db", str(demo_store))
     assert result.exit_code == 0, result.output

@@ -563,3 +563,38 @@ async def test_a_key_pressed_while_the_lineage_screen_is_prewarmed_reaches_the_d
         await settle(pilot)
         assert isinstance(app.screen, LineageScreen)
         assert navigator.held_keys is None
+
+
+BAD_COLOUR_THEME = 'primary = "not-a-colour"\n'
+
+
+@pytest.mark.parametrize("how", ["cycle", "option", "config"])
+async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_crashes(
+    demo_store, tmp_path, how
+):
+    config = tmp_path / "config"
+    (config / "themes").mkdir(parents=True)
+    (config / "themes" / "mytheme.toml").write_text(BAD_COLOUR_THEME, encoding="utf-8")
+    (config / "themes" / "badvar.toml").write_text(
+        'primary = "#ff00ff"\nsecondary = 12\n', encoding="utf-8"
+    )
+    options = {"theme_name": "mytheme"} if how == "option" else {}
+    if how == "config":
+        (config / "config.toml").write_text('theme = "mytheme"\n', encoding="utf-8")
+    app = make_app(demo_store, config, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Read at once: a notification goes away after a few seconds.
+        skipped = [n.message for n in app._notifications if n.title == "Theme file skipped"]
+        mine = [m for m in skipped if str(config / "themes" / "mytheme.toml") in m]
+        assert len(mine) == 1 and "primary" in mine[0] and "not-a-colour" in mine[0]
+        [other] = [m for m in skipped if "badvar.toml" in m]
+        assert "secondary" in other
+        if how == "cycle":
+            for _ in range(len(app.cockpit_themes) + 1):
+                await pilot.press("t")
+                await settle(pilot)
+        assert app.is_running
+        assert "mytheme" not in app.cockpit_themes and "badvar" not in app.cockpit_themes
+        assert app.theme in app.cockpit_themes
+    assert app.return_code in (None, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,9 @@ from intelligentos.store import StoreError, create_store
 
 if TYPE_CHECKING:
     from intelligentos.catalog import Catalog
+
+# In ``store_meta`` of a store made with demo history (its seed): the store is a demo.
+DEMO_SEED_KEY = "demo_seed"
 
 
 def init_store(
@@ -52,22 +56,35 @@ def init_store(
     observations = demo_observations(catalog, end, seed, days=history_days) if demo else ()
     meta = {"catalog": str(catalog_dir.resolve()), "created": end.isoformat()}
     if demo:
-        meta |= {"demo_seed": str(seed), "demo_end": end.isoformat()}
+        meta |= {DEMO_SEED_KEY: str(seed), "demo_end": end.isoformat()}
     create_store(path, catalog, observations, meta=meta, force=force, make_parents=make_parents)
     return catalog
 
 
-def resolve_store(db: Path | None) -> tuple[Path, bool]:
+def is_demo(meta: Mapping[str, str]) -> bool:
+    """Whether a store (its ``store_meta``) holds demo history: made-up values and alerts."""
+    return DEMO_SEED_KEY in meta
+
+
+def resolve_store(db: Path | None, *, create_demo: bool = False) -> tuple[Path, bool]:
     """The store a command should use, and whether a demo store was just created for it.
 
-    Only the default location is created on demand (the first launch); an explicit path
-    that does not exist is an error reported by the store.
+    Only the interactive cockpit (``create_demo``) creates a store on its own, a demo
+    store at the default location; for anything else, no store there is an error naming
+    the location and ``init``. An explicit path that does not exist is an error reported
+    by the store.
     """
     if db is not None:
         return Path(db).expanduser(), False
     path = default_db_path()
     if path.exists():
         return path, False
+    if not create_demo:
+        raise StoreError(
+            f"there is no KPI store at {path} (the default location); create one with "
+            "`intelligentos-tui init` (--catalog DIR for your own catalog, --no-demo for "
+            "no demo history), or name one with --db PATH."
+        )
     from intelligentos.catalog import CatalogError
 
     try:

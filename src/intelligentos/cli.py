@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import asdict
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
+import click
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.table import Table
@@ -74,6 +76,13 @@ T = TypeVar("T")
 _BEFORE_COMMAND: ContextVar[Mapping[str, Any]] = ContextVar(
     "before_command", default=MappingProxyType({})
 )
+
+# The exit status of an error (``fail``): 1, but 2 for ``check``, whose 1 means "alerts
+# firing" (cron must tell "page someone" from "the job is broken"). Set by the callback.
+_ERROR_STATUS: ContextVar[int] = ContextVar("error_status", default=1)
+# Exit statuses of ``check``.
+CHECK_FIRING = 1
+CHECK_ERROR = 2
 
 # The width of text written to a file or a pipe: wide enough that nothing is wrapped, folded
 # or cropped, and tables keep their natural width.
@@ -147,8 +156,9 @@ def id_width() -> int | None:
 
 
 def fail(message: str) -> typer.Exit:
+    """One ``Error:`` sentence on stderr; the exit to raise (status 1, for ``check`` 2)."""
     err.print(Text(f"Error: {literal(message)}"))
-    return typer.Exit(1)
+    return typer.Exit(_ERROR_STATUS.get())
 
 
 def before_command(name: str, given: T | None) -> T | None:
@@ -232,6 +242,7 @@ def launch(
 ) -> None:
     """Launch the cockpit (when no command is given)."""
     _BEFORE_COMMAND.set({"db": db, "user": user, "as_of": as_of, "agent": agent})
+    _ERROR_STATUS.set(CHECK_ERROR if ctx.invoked_subcommand == "check" else 1)
     if ctx.invoked_subcommand is not None:
         # --db (and --user, --as-of for the commands that take them) apply to the command;
         # the others only mean something to the cockpit, so they are refused, not ignored.
@@ -551,11 +562,28 @@ def check(
     agent: AgentOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Evaluate every rule, print open alerts; exit 1 while any fires unacknowledged (with
-    --agent: only the alerts routed to that agent, and only they set the exit status)."""
+    """Evaluate every rule, print open alerts. Exit status: 0 nothing fires unacknowledged,
+    1 an alert fires unacknowledged (with --agent: only the alerts routed to that agent count),
+    2 a usage or store error (no store, a damaged, foreign or read-only one)."""
+    try:
+        _check(db, agent, as_json)
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException):
+        raise
+    except Exception as error:
+        # Left to Python, a bug would exit 1, which here means "alerts firing".
+        traceback.print_exc(file=sys.stderr)
+        raise fail(f"check failed unexpectedly: {error}") from error
+
+
+def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
     with open_store(db) as store:
         catalog = store.read_catalog()
         agent = agent_option(agent, catalog)
+        if store.readonly:
+            raise fail(
+                f"{store.path} is read-only, so nothing could be evaluated or saved; "
+                "`intelligentos-tui alerts` lists the alerts as last saved."
+            )
         notifier = start_notifications(store)
         try:
             store.ensure_intact()
@@ -581,7 +609,7 @@ def check(
             f"Open alerts{routed_to}: {len(records)}, {attention} firing unacknowledged",
         )
     if attention:
-        raise typer.Exit(1)
+        raise typer.Exit(CHECK_FIRING)
 
 
 def _routed_to(routes: Iterable[Route], agent: str) -> bool:
@@ -1340,26 +1368,42 @@ def export_alerts(
 @app.command("sync-catalog")
 def sync_catalog_command(
     db: DbOption = None,
-    catalog: CatalogOption = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="Catalog directory [default: the one the store was built or last synced from]",
+        ),
+    ] = None,
     prune: Annotated[
         bool, typer.Option(help="Allow dropping KPIs that have observations (deletes them)")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Sync even a catalog that removes more than half of the store's KPIs"),
     ] = False,
 ) -> None:
     """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
     from intelligentos.store.bulk import sync_catalog
 
-    directory = Path(catalog) if catalog else builtin_catalog_dir()
-    try:
-        new_catalog = load_catalog(directory)
-    except CatalogError as error:
-        for violation in error.violations:
-            err.print(Text(literal(str(violation))))
-        raise fail(
-            f"the catalog has {len(error.violations)} problem(s); nothing changed."
-        ) from error
     with open_store(db) as store:
+        directory = Path(catalog) if catalog else store_catalog_dir(store)
         try:
-            report = sync_catalog(store, new_catalog, prune=prune)
+            new_catalog = load_catalog(directory)
+        except CatalogError as error:
+            for violation in error.violations:
+                err.print(Text(literal(str(violation))))
+            raise fail(
+                f"the catalog has {len(error.violations)} problem(s); nothing changed."
+            ) from error
+        try:
+            report = sync_catalog(
+                store,
+                new_catalog,
+                prune=prune,
+                force=force,
+                source=str(directory.resolve()),
+            )
             rejudged = judged_differently(report.changes)
             touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
             still_open: set[int | None] = set()
@@ -1372,7 +1416,7 @@ def sync_catalog_command(
             raise fail(str(error)) from error
     out.print(
         Text(
-            f"Catalog synced: {report.kept} KPI(s) kept, {len(report.added)} added"
+            f"Catalog synced from {directory}: {report.kept} KPI(s) kept, {len(report.added)} added"
             + (f" ({', '.join(report.added)})" if report.added else "")
             + f", {len(report.removed)} removed"
             + (
@@ -1405,6 +1449,24 @@ def sync_catalog_command(
                 f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
             )
         )
+
+
+def store_catalog_dir(store: Store) -> Path:
+    """The catalog directory ``store`` was built (or last synced) from, as ``store_meta``
+    records it; one ``Error:`` sentence when it does not say, or that directory is gone."""
+    recorded = store.meta().get("catalog")
+    if not recorded:
+        raise fail(
+            f"{store.path} does not record the catalog it was built from; give it with "
+            "--catalog DIR."
+        )
+    directory = Path(recorded)
+    if not directory.is_dir():
+        raise fail(
+            f"{store.path} was built from the catalog at {directory}, which is gone; give "
+            "the catalog with --catalog DIR."
+        )
+    return directory
 
 
 def main() -> None:

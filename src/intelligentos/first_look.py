@@ -3,8 +3,8 @@ read straight from ``config.toml`` and the environment.
 
 Loading the validated settings (:mod:`intelligentos.settings`, pydantic-settings) takes
 longer than drawing the whole first screen, so the cockpit draws it with these and loads
-the validated settings right after. When the two disagree (a file the validated load
-ignores as a whole, a keymap given in the environment), the validated settings win and
+the validated settings right after. When the two disagree (a theme or keymap value the
+validated load refuses, a keymap given in the environment), the validated settings win and
 the screen changes to them a moment later.
 """
 

@@ -108,11 +108,12 @@ def check_agent(agent: str, agents: Collection[str]) -> None:
 
 
 @contextlib.contextmanager
-def opened_store(db: Path | None) -> Iterator[Store]:
-    """The store at ``db`` (by default the user's, created with demo data the first time);
-    any store problem inside the block becomes a :class:`LaunchError`."""
+def opened_store(db: Path | None, *, create_demo: bool = False) -> Iterator[Store]:
+    """The store at ``db`` (by default the user's; with ``create_demo``, for the cockpit
+    alone, created with demo data the first time); any store problem inside the block
+    becomes a :class:`LaunchError`."""
     try:
-        path, created = resolve_store(db)
+        path, created = resolve_store(db, create_demo=create_demo)
         if created:
             print(f"Created a demo KPI store at {literal(str(path))}", file=sys.stderr)
         store = Store.open(path)
@@ -129,7 +130,7 @@ def opened_store(db: Path | None) -> Iterator[Store]:
 def launch_cockpit(options: CockpitOptions) -> int:
     """Check the options against the store, then run the cockpit; its exit status."""
     day = parse_as_of(options.as_of) if options.as_of is not None else None
-    with opened_store(options.db) as store:
+    with opened_store(options.db, create_demo=True) as store:
         # Touch the catalog and the observations index now (cheaply), so a damaged file is
         # reported here in one sentence instead of inside the running cockpit.
         store.probe()

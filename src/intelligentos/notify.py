@@ -3,7 +3,8 @@ shown without its secrets.
 
 A sink is a webhook (an HTTP POST of the JSON body) or a command (run without a shell, the
 JSON body on its standard input), with optional filters: ``agents`` (only alerts routed to
-one of them) and ``min_severity``. Sending, retrying and the delivery log live in
+one of them) and ``min_severity``; ``demo = true`` also sends a demo store's alerts, which
+are made up and otherwise sent nowhere. Sending, retrying and the delivery log live in
 :mod:`intelligentos.services.notify`.
 
 A webhook URL may carry a token (in its query, its path or as a password), so a sink is
@@ -55,6 +56,8 @@ class NotifySink(BaseModel):
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     agents: tuple[str, ...] = ()
     min_severity: Literal["warning", "critical"] | None = None
+    # A demo store's alerts are made up: they reach only the sinks that ask for them.
+    demo: bool = False
 
     @field_validator("webhook")
     @classmethod

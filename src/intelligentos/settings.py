@@ -24,6 +24,7 @@ can carry settings for newer versions. Comments are not kept when the cockpit sa
 
 from __future__ import annotations
 
+import copy
 import getpass
 import tomllib
 from collections.abc import Iterable
@@ -43,9 +44,9 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from intelligentos.first_look import CONFIG_FILE_NAME
@@ -94,7 +95,8 @@ class CockpitSection(BaseModel):
 
 @dataclass(frozen=True)
 class _Sources:
-    toml_file: Path | None = None
+    # The config file's document, as read (and trimmed of its bad keys) by ``load``.
+    document: dict[str, Any] | None = None
     environment: bool = True
 
 
@@ -110,11 +112,13 @@ class CockpitSettings(BaseSettings):
     """The cockpit's settings.
 
     ``CockpitSettings.load(directory)`` reads keyword overrides, the environment and
-    ``config.toml``. Loading never fails because of the file or the environment: a source
-    that cannot be used (bad TOML, not UTF-8, unreadable, wrong value types) is skipped
-    whole and ``settings.problem`` says what was ignored, in one sentence per ignored
-    source naming it (the file's path, or the environment); it is None when everything
-    was used.
+    ``config.toml``. Loading never fails because of the file or the environment. A file
+    that cannot be read at all (bad TOML, not UTF-8, unreadable) is skipped whole; a key
+    of the file with a bad value costs that key only (its default is used), and every
+    other key and ``[[notify]]`` table still applies; environment variables with a bad
+    value are skipped together. ``settings.problem`` says what was ignored, one sentence
+    per ignored file, key or environment, naming the file's path and the key; it is None
+    when everything was used.
 
     Constructing directly, ``CockpitSettings(theme="nord")``, reads keyword arguments and
     the environment but never the file, so it cannot pick up the user's real config.
@@ -139,19 +143,20 @@ class CockpitSettings(BaseSettings):
     # The [[notify]] tables that are valid; a bad one is skipped (see ``skipped_sinks``).
     notify: list[NotifySink] = Field(default_factory=list)
 
-    _problem: str | None = PrivateAttr(default=None)
+    _ignored: list[str] = PrivateAttr(default_factory=list)
     _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def problem(self) -> str | None:
-        """Why ``load()`` ignored the config file or the environment, and which
-        ``[[notify]]`` tables it skipped, or None."""
+        """Why ``load()`` ignored the config file, keys of it or the environment, and
+        which ``[[notify]]`` tables it skipped, or None."""
         return " ".join(self.problems) or None
 
     @property
     def problems(self) -> list[str]:
-        """:attr:`problem` as sentences: the ignored sources', then one per skipped sink."""
-        return [problem for problem in (self._problem, *self._skipped_sinks) if problem]
+        """:attr:`problem` as sentences: the ignored sources' and keys', then one per
+        skipped sink."""
+        return [*self._ignored, *self._skipped_sinks]
 
     @property
     def skipped_sinks(self) -> list[str]:
@@ -193,8 +198,8 @@ class CockpitSettings(BaseSettings):
         sources = [init_settings]
         if chosen.environment:
             sources.append(env_settings)
-        if chosen.toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=chosen.toml_file))
+        if chosen.document is not None:
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=chosen.document))
         return tuple(sources)
 
     @classmethod
@@ -205,21 +210,55 @@ class CockpitSettings(BaseSettings):
         Raises only if ``overrides`` themselves are invalid.
         """
         path = config_file(directory)
-        everything = cls._try(_Sources(path, environment=True), overrides)
+        ignored: list[str] = []
+        try:
+            document: dict[str, Any] = _read_document(path)
+        except ConfigFileError as error:
+            document = {}
+            cause = error.__cause__
+            ignored.append(_file_problem(path, cause if isinstance(cause, Exception) else error))
+        except OSError as error:
+            document = {}
+            ignored.append(_file_problem(path, error))
+        everything = cls._try(_Sources(document, environment=True), overrides)
         if not isinstance(everything, Exception):
+            everything._ignored = ignored
             return cls._with_sink_problems(everything, path)
-        # Find the culprit by dropping one source at a time, keeping whatever still works.
-        without_file = cls._try(_Sources(None, environment=True), overrides)
-        without_env = cls._try(_Sources(path, environment=False), overrides)
-        if not isinstance(without_file, Exception):
-            settings, problem = without_file, _file_problem(path, everything)
-        elif not isinstance(without_env, Exception):
-            settings, problem = without_env, _env_problem(without_file)
-        else:
-            settings = cls._build(_Sources(None, environment=False), overrides)
-            problem = f"{_file_problem(path, without_env)} {_env_problem(without_file)}"
-        settings._problem = problem
+        # The file's keys are judged alone first: a bad one is left out (its default is
+        # used) and named; then the environment, all or nothing, on top of what is left.
+        document, bad_keys = cls._without_bad_keys(document, overrides)
+        ignored += [
+            f"Ignored {key} in {path}, which {problem}; its default is used."
+            for key, problem in bad_keys
+        ]
+        settings = cls._try(_Sources(document, environment=True), overrides)
+        if isinstance(settings, Exception):
+            ignored.append(_env_problem(settings))
+            settings = cls._build(_Sources(document, environment=False), overrides)
+        settings._ignored = ignored
         return cls._with_sink_problems(settings, path)
+
+    @classmethod
+    def _without_bad_keys(
+        cls, document: dict[str, Any], overrides: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """``document`` without the keys whose values the settings refuse, and each such
+        key (dotted, as ``cockpit.bell``) with what is wrong with it."""
+        document = copy.deepcopy(document)
+        bad: list[tuple[str, str]] = []
+        # Each round leaves out at least one key, so this ends.
+        while True:
+            found = cls._try(_Sources(document, environment=False), overrides)
+            if not isinstance(found, ValidationError):
+                return document, bad
+            dropped = False
+            for error in found.errors(include_url=False, include_input=False):
+                key = _drop_key(document, error["loc"])
+                if key is not None:
+                    bad.append((key, _what_is_wrong(error)))
+                    dropped = True
+            if not dropped:
+                return document, bad  # a keyword override is at fault: _build raises
 
     @classmethod
     def _with_sink_problems(cls, settings: Self, path: Path) -> Self:
@@ -318,6 +357,31 @@ def _file_problem(path: Path, error: Exception) -> str:
     if isinstance(error, ValidationError):
         return f"Ignored {path}, which has {_describe(error)}."
     return f"Ignored {path}: {error}."
+
+
+def _drop_key(document: dict[str, Any], loc: tuple[int | str, ...]) -> str | None:
+    """Remove from ``document`` the deepest key on the error's path that is in it, and
+    return that key dotted; None when the path is not in the document at all."""
+    node: object = document
+    found: tuple[dict[str, Any], str] | None = None
+    dotted: list[str] = []
+    for part in loc:
+        if not (isinstance(node, dict) and isinstance(part, str) and part in node):
+            break
+        found = (node, part)
+        dotted.append(part)
+        node = node[part]
+    if found is None:
+        return None
+    table, key = found
+    del table[key]
+    return ".".join(dotted)
+
+
+def _what_is_wrong(error: Any) -> str:
+    # Never the offending value itself: the config may hold secrets and problems are shown.
+    message = str(error["msg"])
+    return f"has a bad value ({message[:1].lower()}{message[1:]})"
 
 
 def _env_problem(error: Exception) -> str:

@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from intelligentos.agents import routes
 from intelligentos.alerts import Alert, Event, state_at, subject_name
+from intelligentos.bootstrap import is_demo
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import stamp, utc_now
 from intelligentos.lineage import LineageGraph
@@ -224,18 +225,38 @@ class Notifier:
     def prepare(self, store: Store) -> None:
         """Note the sinks seen for the first time: they get the events from now on. Call
         before writing the events that should reach them."""
-        if self.sinks and not store.readonly:
-            Deliveries(store).register(sink.label for sink in self.sinks)
+        sinks, _ = self.sinks_for(store)
+        if sinks and not store.readonly:
+            Deliveries(store).register(sink.label for sink in sinks)
+
+    def sinks_for(self, store: Store) -> tuple[list[NotifySink], str | None]:
+        """The sinks that may hear from ``store``, and a sentence when some may not: a
+        demo store's alerts are made up, and reach only the sinks with ``demo = true``."""
+        if not self.sinks or not is_demo(store.meta()):
+            return list(self.sinks), None
+        held = [sink.label for sink in self.sinks if not sink.demo]
+        problem = (
+            f"{store.path} is a demo store (its history is made up), so nothing was sent to "
+            f"{', '.join(held)}; a [[notify]] table in {self.source} with demo = true also "
+            "gets a demo store's alerts."
+        )
+        return [sink for sink in self.sinks if sink.demo], problem if held else None
 
     def deliver(self, store: Store, catalog: Catalog | None = None) -> DeliveryReport:
         """Send every event the sinks have not had yet (see the module's docstring)."""
         report = DeliveryReport()
         if not self.sinks or store.readonly:
             return report
+        allowed, held = self.sinks_for(store)
+        if held is not None:
+            report.problems.append(held)
+        if not allowed:
+            return report
         log = Deliveries(store)
-        marks = log.register(sink.label for sink in self.sinks)
+        marks = log.register(sink.label for sink in allowed)
         catalog = catalog if catalog is not None else store.read_catalog()
-        sinks, report.problems = check_sinks(self.sinks, catalog, self.source)
+        sinks, problems = check_sinks(allowed, catalog, self.source)
+        report.problems += problems
         context = _Context(store, catalog)
         for sink in sinks:
             if self.stop.is_set():

@@ -152,19 +152,35 @@ class SyncReport:
 
 
 def sync_catalog(
-    store: Store, catalog: Catalog, *, prune: bool = False, now: datetime | None = None
+    store: Store,
+    catalog: Catalog,
+    *,
+    prune: bool = False,
+    force: bool = False,
+    source: str | None = None,
+    now: datetime | None = None,
 ) -> SyncReport:
     """Replace the catalog tables with ``catalog`` in one transaction, keeping observations
-    and alert history. A removed KPI that has observations is refused unless ``prune``;
-    a removed KPI's or system's open alerts are resolved through the lifecycle, each with
-    its event. The open alerts left are routed again by the new catalog (its agents, owners
-    and lineage); resolved alerts keep the routes they had."""
+    and alert history. A catalog that would remove more than half of the store's KPIs
+    (most likely the wrong catalog) is refused unless ``force``; a removed KPI that has
+    observations is refused unless ``prune``; a removed KPI's or system's open alerts are
+    resolved through the lifecycle, each with its event. The open alerts left are routed
+    again by the new catalog (its agents, owners and lineage); resolved alerts keep the
+    routes they had. ``source``, the catalog's directory, is recorded as the store's
+    catalog (``store_meta``'s ``catalog``)."""
     moment = now or utc_now()
     with store.transaction():
         changes = kpi_changes(store.read_catalog(), catalog)
         existing = store.kpi_ids()
         removed = sorted(existing - set(catalog.kpis))
         added = sorted(set(catalog.kpis) - existing)
+        if not force and len(removed) * 2 > len(existing):
+            origin = f"The catalog at {source}" if source else "The new catalog"
+            raise StoreError(
+                f"{origin} would remove {len(removed)} of the store's {len(existing)} KPIs "
+                f"({', '.join(removed)}); nothing was changed. Check that it is the catalog "
+                "you meant (--catalog DIR), or pass --force to sync it anyway."
+            )
         history = store.observation_counts(removed) if removed else {}
         if history and not prune:
             listed = ", ".join(f"{k} ({n} observations)" for k, n in sorted(history.items()))
@@ -186,6 +202,8 @@ def sync_catalog(
         store.write_catalog(catalog)
         rerouted = _reroute_open_alerts(store, catalog)
         store.set_meta("catalog_synced", stamp(moment))
+        if source is not None:
+            store.set_meta("catalog", source)
     kept = len(existing & set(catalog.kpis))
     return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted)
 
