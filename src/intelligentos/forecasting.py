@@ -1,52 +1,88 @@
 """Per-KPI forecasts, each with the honest backtest that chose its method.
 
 Methods
-    Two statsmodels models compete with two baselines, all additive (KPIs cross zero, so
-    multiplicative forms are never used):
+    Statsmodels models and a drift forecast compete with two baselines:
 
     * ``ets``: ``ETSModel`` with additive errors and a damped additive trend, plus an additive
       season when there is one: ETS(A,Ad,A) or ETS(A,Ad,N), and ETS(A,N,N) when fewer than
       ten observations precede the first backtest origin. Intervals: the model's analytic ones.
+    * ``ets_log``: the same, fitted on the logarithm of a strictly positive series (Box-Cox
+      with lambda 0) and taken back with exp: a multiplicative error, trend and season (akin
+      to ETS(M,Md,M), not the same model), with analytic intervals. statsmodels simulates the
+      intervals of its own multiplicative forms, about 7 ms per forecast and origin: too slow
+      for 2,000 KPIs.
     * ``theta``: ``ThetaModel`` (SES with drift, on data seasonally adjusted by a classical
-      additive decomposition when statsmodels' seasonality test finds a season). Intervals:
-      its ``prediction_intervals``.
+      additive decomposition when there is a season). Intervals: its
+      ``prediction_intervals``.
+    * ``drift``: the last value plus the average change so far (the random walk with drift).
+      A simple reference like the baselines, but it must beat them by the same margin as the
+      models: a steady trend is what drift captures, and a forecast of it may be relied on.
     * ``seasonal_naive`` (same period last season) and ``naive`` (last value): baselines, a
-      few lines each. Their intervals are normal with the in-sample one-step error scale,
-      widened by sqrt(h) (naive) or sqrt(k + 1), k = full seasons before step h (seasonal).
+      few lines each. Their intervals (and drift's) are normal with the in-sample one-step
+      error scale, widened by sqrt(h) (naive), sqrt(k + 1), k = full seasons before step h
+      (seasonal), or sqrt(h (1 + h / (n - 1))) (drift).
 
-    The season length follows the KPI's frequency (daily 7, weekly 52, monthly 12) when there
-    are two full seasons plus the horizon (and at least ``MIN_ORIGINS``) of history; otherwise
-    every method is non-seasonal and MASE divides by naive instead of seasonal naive.
+Season
+    Found in the data, among the frequency's candidates (``SEASON_CANDIDATES``: 7 days; 52 or
+    13 weeks; 12 or 3 months): the series is detrended by a centred moving average of one
+    season and correlated with itself a season later; a candidate passes at a correlation of
+    at least 0.3 and above a one-sided 5 % test (1.645 / sqrt(pairs)), over at least six
+    pairs, and after two seasons plus the horizon of history. The strongest passing
+    candidate is the season; with none, every method is non-seasonal and MASE divides by
+    naive instead of seasonal naive.
 
 Backtest and choice
-    Rolling origin: up to ``MAX_ORIGINS`` origins in the later half of the history, each
-    forecasting the horizon from the data before it only (the horizon is cut when the
-    origins would not fit; the note says so). Each method is scored by its MAE over all
-    origins and steps; ``mase`` is the chosen method's MAE over seasonal naive's. The best
-    model is used, and called reliable, only if it cut the better baseline's MAE by at least
-    ``1 - TRUST_RATIO`` (20 %) over at least ``MIN_ORIGINS`` origins; otherwise the better
-    baseline forecasts. Why the margin: with a handful of origins, on seeded random walks
-    (where nothing can beat naive) "any lower MAE" trusted a model 40-60 % of the time; the
-    20 % margin, 1-12 %. The price: a model with a real but small edge (10 %) is not used.
-    ``coverage80`` is the share of backtest actuals inside the chosen method's 80 % interval.
+    Rolling origin: up to ``MAX_ORIGINS`` (12) origins in the later half of the history, the
+    latest forecasting the last observation one step ahead, the others stepping back by up to
+    the horizon; each forecasts the horizon (cut to half the span the origins may use; the
+    note says so) from the data before it only, and is scored on the steps that have
+    actuals. Each method is scored by its MAE over all those pairs; ``mase`` is the chosen
+    method's MAE over seasonal naive's. The best model is used only if it cut the better
+    baseline's MAE by at least ``1 - TRUST_RATIO`` (20 %) over at least ``MIN_ORIGINS``
+    origins; otherwise the better baseline forecasts. Why the margin: with a handful of
+    origins, on seeded random walks (where nothing can beat naive) "any lower MAE" trusted a
+    model 40-60 % of the time; the 20 % margin, 1-12 %. The price: a model with a real but
+    small edge (10 %) is not used.
+
+Intervals and reliability
+    The chosen method's own intervals are used when their 80 % interval held at least
+    ``WIDEN_BELOW`` (80 %, what it promises) of the backtest actuals. Otherwise they are too
+    narrow, and both are widened about the forecast by split-conformal factors from the backtest's own errors
+    (the ceil((N + 1) level)-th smallest of the factors each actual would have needed); the
+    note says which intervals the forecast uses. ``coverage80`` is the share of backtest
+    actuals inside the 80 % interval used: the model's own, or the widened one judged
+    leaving each origin out of the factor that judges it.
+    A forecast is *reliable* only when a model (not a baseline) was used, on at least
+    ``MIN_ERRORS`` (12) one-step backtest errors, with a ``coverage80`` of at least
+    ``MIN_COVERAGE`` (65 %). Why 12: the count of actuals inside an 80 % interval then has a
+    standard deviation of 1.4 of 12, enough to tell intervals that cover 80 % from ones that
+    cover half; on 4 it was not.
 
 Honest limits
-    * Few origins (2,000 KPIs must forecast in about a minute), so MASE and coverage are
-      noisy estimates, and the trust rule still lets a lucky model through now and then.
-    * ETS parameters are estimated once, on the data before the earliest origin, and the later
-      origins re-run the filter with them (no origin sees its future, but parameters are not
-      re-estimated at each). Theta is refitted at every origin, but its interval width comes
-      from the earliest origin, re-centred on each forecast (its variance costs an ARIMA
-      fit). The final forecast refits the chosen method on all the history used.
+    * Twelve origins at most (2,000 KPIs must forecast in about a minute), so MASE and
+      coverage are noisy estimates, and the trust rule still lets a lucky model through now
+      and then. A monthly KPI needs two years of history for twelve origins.
+    * ETS parameters are estimated once, on the data before the earliest origin; one run of
+      the filter over the whole history with them gives every origin's forecast from the
+      state reached there (no origin sees its future; parameters are not re-estimated at
+      each, and each origin's error variance comes from the one-step errors before it).
+      Theta is refitted at up to ``THETA_REFITS`` (4) origins and an origin between refits
+      reads the earlier refit's forecast further ahead (less data than it could use, never
+      its future); its interval width comes from the earliest origin, re-centred on each
+      forecast (its variance costs an ARIMA fit). The final forecast refits the chosen
+      method on all the history used.
     * statsmodels' Theta intervals are wide: its variance is sigma²(1 + (h-1)(1 + (alpha-1)²))
       where Hyndman & Billah's IMA(1,1) gives sigma²(1 + (h-1)alpha²), with sigma² from an
       ARIMA(0,1,1) of the series before seasonal adjustment. Expect Theta's backtest coverage
       near 100 %, on seasonal series and long horizons above all; the note reports it.
+    * Calibrated intervals widen the model's own by one factor per level for every step, so
+      they keep the model's shape over the horizon.
     * Missing values are closed up, not filled: a season is a count of observations.
     * Only the last ``MAX_HISTORY`` observations are used. Nothing is clamped to a plausible
       range (a percentage may be forecast above 100).
     * Series are rescaled to mean 0 and unit variance before fitting (the additive models are
-      unchanged by it; their optimisers then cope with 1e12 and 1e-9) and forecasts scaled back.
+      unchanged by it; their optimisers then cope with 1e12 and 1e-9) and forecasts scaled
+      back; the logs of a positive series are rescaled the same way.
 
 The statistics libraries are imported inside the functions: the cockpit's launch path imports
 this module for its types. The first forecast in a process pays for the import (about 0.5 s).
@@ -84,8 +120,9 @@ THETA_REFITS = 4  # Theta's refits per backtest (see _Theta.backtest)
 # that cover 80 % (9.6 of 12); with the 4 errors used before, they were not.
 MIN_ERRORS = 12
 # A model's own intervals that held fewer backtest actuals than this in their 80 % interval
-# are too narrow: the forecast's intervals are then calibrated on the backtest's errors.
-WIDEN_BELOW = 0.75
+# (fewer than they promise) are too narrow: the forecast's intervals are then calibrated on
+# the backtest's errors.
+WIDEN_BELOW = 0.8
 # Reliability also needs the intervals the forecast uses to hold at least this share of the
 # backtest actuals in their 80 % interval (judged leaving each origin out of the calibration).
 MIN_COVERAGE = 0.65
