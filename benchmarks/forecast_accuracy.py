@@ -203,15 +203,20 @@ def score(
     values = [float(v) for _, v in train if v is not None and math.isfinite(v)]
     observed = len(values)
     backtest = result.backtest
-    if result.model == "none" or not result.points or len(held) != len(result.points):
-        note = (
-            result.note if result.model == "none" else "forecast did not cover the held-out points"
-        )
+    scale = naive_scale(values[-MAX_HISTORY:], result.season or 1)
+    note = ""
+    if result.model == "none":
+        note = result.note
+    elif not result.points or len(held) != len(result.points):
+        note = "forecast did not cover the held-out points"
+    elif not (math.isfinite(scale) and scale > 0):
+        note = "no MASE scale: the training data repeat exactly from one season to the next"
+    if note:
+        # Excluded, and counted: model "none" is how the summary and its readers know.
         return Row(name, frequency.value, observed, "none", None, False, *([None] * 9), note)
     errors = [abs(actual - p.mean) for (_, actual), p in zip(held, result.points, strict=True)]
     mae = statistics.fmean(errors)
-    scale = naive_scale(values[-MAX_HISTORY:], result.season or 1)
-    mase = mae / scale if scale > 0 else None  # a constant training series has no scale
+    mase = mae / scale
     inside = sum(p.lo80 <= a <= p.hi80 for (_, a), p in zip(held, result.points, strict=True))
     inside95 = sum(p.lo95 <= a <= p.hi95 for (_, a), p in zip(held, result.points, strict=True))
     return Row(
@@ -223,7 +228,7 @@ def score(
         result.reliable,
         mase,
         mae,
-        scale if math.isfinite(scale) else None,
+        scale,
         inside,
         inside95,
         len(held),

@@ -583,3 +583,15 @@ def test_on_a_trending_multiplicative_seasonal_series_the_choice_beats_seasonal_
     assert mae_model < 0.5 * mae_naive, (result.model, result.note, mae_model, mae_naive)
     inside = sum(p.lo95 <= a <= p.hi95 for p, a in zip(result.points, held, strict=True))
     assert inside >= 9, result.points  # most of the year inside the 95 % interval
+
+
+def test_a_series_with_no_mase_scale_is_excluded_and_counted():
+    accuracy = load_accuracy_module()
+    history = monthly([5.0] * 10 + [6.0])
+    fit, held = accuracy.split(history, 1)
+    point = forecasting.ForecastPoint(held[0][0], 5.0, 5.0, 5.0, 5.0, 5.0)
+    made = Forecast("k", "naive", False, 1, None, fit[-1][0], (point,), None, "")
+    row = accuracy.score("flat", Frequency.MONTHLY, fit, held, made)
+    assert row.model == "none" and row.mase is None and "no MASE scale" in row.note
+    summary = accuracy.summarise([row])
+    assert (summary.series, summary.excluded, summary.actuals) == (0, 1, 0)
