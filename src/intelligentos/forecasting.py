@@ -47,11 +47,11 @@ Backtest and choice
 Intervals and reliability
     The chosen method's own intervals are used when their 80 % interval held at least
     ``WIDEN_BELOW`` (80 %, what it promises) of the backtest actuals. Otherwise they are too
-    narrow, and both are widened about the forecast by split-conformal factors from the backtest's own errors
-    (the ceil((N + 1) level)-th smallest of the factors each actual would have needed); the
-    note says which intervals the forecast uses. ``coverage80`` is the share of backtest
-    actuals inside the 80 % interval used: the model's own, or the widened one judged
-    leaving each origin out of the factor that judges it.
+    narrow, and both are widened about the forecast by split-conformal factors from the
+    backtest's own errors (the ceil((N + 1) level)-th smallest of the factors each actual
+    would have needed); the note says which intervals the forecast uses. ``coverage80`` is
+    the share of backtest actuals inside the 80 % interval used: the model's own, or the
+    widened one judged leaving each origin out of the factor that judges it.
     A forecast is *reliable* only when a model (not a baseline) was used, on at least
     ``MIN_ERRORS`` (12) one-step backtest errors, with a ``coverage80`` of at least
     ``MIN_COVERAGE`` (65 %). Why 12: the count of actuals inside an 80 % interval then has a
@@ -518,16 +518,20 @@ class _Theta(_Method):
             y, period=self.season, deseasonalize=seasonal, method="additive", use_test=False
         ).fit()
         mean = np.asarray(results.forecast(steps), dtype=float)
+        sd: list[Array] = []
 
         def band(z: float) -> tuple[Array, Array]:
-            from statistics import NormalDist
+            # statsmodels' Theta intervals are normal, mean ± z sd, and each call refits the
+            # ARIMA behind sd: one call gives sd for every z.
+            if not sd:
+                from statistics import NormalDist
 
-            alpha = 2 * (1 - NormalDist().cdf(z))
-            frame = results.prediction_intervals(steps, alpha=alpha)
-            return (
-                np.asarray(frame["lower"], dtype=float),
-                np.asarray(frame["upper"], dtype=float),
-            )
+                alpha = 2 * (1 - NormalDist().cdf(Z80))
+                frame = results.prediction_intervals(steps, alpha=alpha)
+                upper = np.asarray(frame["upper"], dtype=float)
+                lower = np.asarray(frame["lower"], dtype=float)
+                sd.append((upper - lower) / (2 * Z80))
+            return mean - z * sd[0], mean + z * sd[0]
 
         return _Path(mean, band)
 
