@@ -152,13 +152,12 @@ SEASON_MIN_CORRELATION = 0.3
 SEASON_MIN_PAIRS = 6
 Z_ONE_SIDED_95 = 1.6448536269514722
 
-MODELS = ("drift", "ets", "ets_log", "theta", "theta_log")
+MODELS = ("drift", "ets", "ets_log", "theta")
 BASELINES = ("naive", "seasonal_naive")
 LABELS = {
     "ets": "ets",
     "ets_log": "ets on logs",
     "theta": "theta",
-    "theta_log": "theta on logs",
     "drift": "drift",
     "naive": "naive",
     "seasonal_naive": "seasonal naive",
