@@ -46,8 +46,8 @@ processes meanwhile, then its idle CPU once it has caught up.
 
 Forecasting: the ``forecast`` command on every KPI of each store (a separate process, timed
 from outside, its process tree's memory sampled from /proc), and the accuracy of the
-product's forecasts on the demo store's KPIs and on real public series
-(``benchmarks/forecast_accuracy.py``).
+product's forecasts, out of sample (each series' last points held out), on the demo store's
+KPIs and on real public series (``benchmarks/forecast_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ import contextlib
 import csv
 import fcntl
 import json
+import math
 import os
 import pty
 import re
@@ -1231,6 +1232,22 @@ def accuracy_figures(label: str, summary: forecast_accuracy.Summary) -> list[Fig
             "%",
             f"{100 * low:.0f}–{100 * high:.0f} %",
             target_range=(100 * low, 100 * high),
+        ),
+        Figure(
+            "forecast accuracy (median MASE)",
+            label,
+            [summary.median_mase if summary.median_mase is not None else math.nan],
+            "",
+            "",
+            reference=True,
+        ),
+        Figure(
+            "forecast 95 % coverage (pooled)",
+            label,
+            [100 * (summary.pooled_coverage95 or 0.0)],
+            "%",
+            "",
+            reference=True,
         ),
     ]
 

@@ -101,3 +101,28 @@ def test_forecast_all_kpis_in_a_table(today_store):
     assert "revenue_growth" in result.output and "Traceback" not in result.output
     with Store.open(today_store) as store:
         assert len(store.forecasts()) == len(store.kpi_ids())
+
+
+def test_the_default_horizon_counts_from_the_latest_observation_when_the_data_lag(demo_store):
+    """The demo store ends on 2026-11-27, its latest month 2026-11-01. Forecast on
+    2027-02-10, the quarter ends on 2027-03-31: the forecast must reach it from November,
+    through December, January, February and March: 4 months (counting from the clock's
+    month would give 1, and stop in December)."""
+    from datetime import date
+
+    from intelligentos.services.forecasts import jobs_for, outdated
+
+    with Store.open(demo_store) as store:
+        catalog = store.read_catalog()
+        last = store.history("gross_margin", 1)[-1][0]
+        (job,) = list(jobs_for(store, [catalog.kpis["gross_margin"]], date(2027, 2, 10)))
+    assert last == "2026-11-01"
+    assert job.horizon == 4
+    latest = {"gross_margin": last}
+    as_of = date(2027, 2, 10)
+    assert catalog.kpis["gross_margin"] not in outdated(
+        catalog, latest, {"gross_margin": (last, 4)}, as_of
+    )
+    assert catalog.kpis["gross_margin"] in outdated(
+        catalog, latest, {"gross_margin": (last, 1)}, as_of
+    )

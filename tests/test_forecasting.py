@@ -89,11 +89,18 @@ def test_a_strongly_seasonal_series_is_forecast_by_a_seasonal_model_that_beats_t
     values = seasonal_series(72, seed=3)
     result = forecast_kpi(make_kpi(), monthly(values), 12)
     assert_sane(result, 12)
-    assert result.model in {"ets", "theta"} and result.reliable
+    assert result.model in {"ets", "ets_log", "theta"} and result.reliable
     assert result.season == 12
-    assert result.backtest is not None and result.backtest.origins == 4
+    assert result.backtest is not None and result.backtest.origins == 12
     assert result.backtest.mase < 0.8
-    assert set(result.backtest.scores) == {"naive", "seasonal_naive", "ets", "theta"}
+    assert set(result.backtest.scores) == {
+        "naive",
+        "seasonal_naive",
+        "drift",
+        "ets",
+        "ets_log",
+        "theta",
+    }
     assert result.backtest.scores["seasonal_naive"] == 1.0
     assert result.note.startswith("beats seasonal naive by ")
     # The forecast follows the cycle: within a few noise standard deviations of the truth.
@@ -137,9 +144,11 @@ def test_a_short_series_is_non_seasonal_with_naive_as_the_baseline():
     assert result.backtest and result.backtest.scores["naive"] == 1.0
 
 
-def test_seasonality_needs_two_seasons_plus_the_horizon():
-    assert forecast_kpi(make_kpi(), monthly(seasonal_series(26, 1)), 3).season is None
-    assert forecast_kpi(make_kpi(), monthly(seasonal_series(27, 1)), 3).season == 12
+def test_seasonality_needs_two_seasons_plus_the_horizon_and_six_pairs_to_judge_it_on():
+    # 2 x 12 + 3 = 27 points allow a season; judging it takes six pairs of detrended values
+    # a season apart: 29 - 12 (the moving average's ends) - 12 = 5 pairs, too few; 30 give 6.
+    assert forecast_kpi(make_kpi(), monthly(seasonal_series(29, 1)), 3).season is None
+    assert forecast_kpi(make_kpi(), monthly(seasonal_series(30, 1)), 3).season == 12
 
 
 def test_a_real_public_series_co2_monthly_gets_a_finite_reliable_forecast():
@@ -266,7 +275,8 @@ def test_a_model_that_cannot_be_fitted_is_dropped_and_named(monkeypatch):
     result = forecast_kpi(make_kpi(), monthly(seasonal_series(72, seed=3)), 3)
     assert_sane(result, 3)
     assert result.backtest and "ets" not in result.backtest.scores
-    assert "ets could not be fitted" in result.note
+    assert "ets_log" not in result.backtest.scores  # the same model, on logs
+    assert "ets and ets on logs could not be fitted" in result.note
 
 
 def test_a_failed_final_fit_falls_back_to_the_better_baseline(monkeypatch):
@@ -275,6 +285,7 @@ def test_a_failed_final_fit_falls_back_to_the_better_baseline(monkeypatch):
 
     monkeypatch.setattr(forecasting._Ets, "forecast", broken)
     monkeypatch.setattr(forecasting._Theta, "forecast", broken)
+    monkeypatch.setattr(forecasting._Drift, "forecast", broken)
     result = forecast_kpi(make_kpi(), monthly(seasonal_series(72, seed=3)), 3)
     assert_sane(result, 3)
     assert result.model in {"naive", "seasonal_naive"} and not result.reliable
@@ -335,3 +346,252 @@ def test_importing_the_module_does_not_import_the_statistics_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- season from the data -------------------------------------------------------------------
+
+
+def weekly(values: list[float], end: date = date(2026, 11, 23)) -> History:
+    start = end - timedelta(weeks=len(values) - 1)
+    return [((start + timedelta(weeks=i)).isoformat(), v) for i, v in enumerate(values)]
+
+
+def test_a_yearly_cycle_in_weekly_data_is_found_as_a_52_week_season():
+    rng = random.Random(11)
+    values = [
+        200 + 0.1 * i + 8 * math.sin(2 * math.pi * i / 52) + rng.gauss(0, 1) for i in range(200)
+    ]
+    assert forecasting.detect_season(values, Frequency.WEEKLY, 13) == 52
+    result = forecast_kpi(make_kpi("weekly"), weekly(values), 13)
+    assert result.season == 52
+    assert result.backtest and "seasonal_naive" in result.backtest.scores
+
+
+def test_no_season_is_claimed_where_the_data_show_none():
+    rng = random.Random(12)
+    noise = [100 + rng.gauss(0, 1) for _ in range(200)]
+    assert forecasting.detect_season(noise, Frequency.WEEKLY, 13) is None
+    assert forecasting.detect_season(random_walk(120, seed=5), Frequency.MONTHLY, 3) is None
+    # The frequency alone would say 12; the data decide.
+    result = forecast_kpi(make_kpi(), monthly(random_walk(120, seed=5)), 3)
+    assert result.season is None
+    assert result.backtest and result.backtest.scores["naive"] == 1.0
+
+
+def test_a_quarterly_cycle_in_monthly_data_is_found_as_a_season_of_3():
+    # A 3-month cycle repeats at lag 12 as well; a slow wobble (17 months) weakens the lag-12
+    # correlation more than the lag-3 one, so the shorter, truer season wins.
+    values = [[10.0, 20.0, 60.0][i % 3] + 2 * math.sin(2 * math.pi * i / 17) for i in range(60)]
+    assert forecasting.detect_season(values, Frequency.MONTHLY, 3) == 3
+
+
+# --- scoring, intervals and the reliability rule, by hand ------------------------------------
+
+
+def load_accuracy_module():
+    import importlib.util
+    from pathlib import Path
+
+    name = "forecast_accuracy_under_test"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).parent.parent / "benchmarks" / "forecast_accuracy.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mase_divides_the_out_of_sample_error_by_the_in_sample_seasonal_naive_error():
+    accuracy = load_accuracy_module()
+    train = [1.0, 3.0, 2.0, 4.0, 3.0, 5.0]
+    # One step back: |3-1| |2-3| |4-2| |3-4| |5-3| = 2 1 2 1 2, mean 8 / 5 = 1.6.
+    assert accuracy.naive_scale(train, 1) == pytest.approx(1.6)
+    # One season (2) back: |2-1| |4-3| |3-2| |5-4| = 1 1 1 1, mean 1.
+    assert accuracy.naive_scale(train, 2) == pytest.approx(1.0)
+    history = monthly([*train, 7.0, 4.0])
+    fit, held = accuracy.split(history, 2)
+    assert [v for _, v in fit] == train and [v for _, v in held] == [7.0, 4.0]
+    points = (
+        # Forecast 6 for an actual of 7, 5 for 4: MAE 1. 80 %: 7 is inside [5, 7] (its end
+        # counts), 4 is outside [4.5, 5.5]; 95 %: both inside.
+        forecasting.ForecastPoint(held[0][0], 6.0, 5.0, 7.0, 4.0, 8.0),
+        forecasting.ForecastPoint(held[1][0], 5.0, 4.5, 5.5, 3.0, 7.0),
+    )
+    for season, mase in ((None, 1 / 1.6), (2, 1.0)):
+        made = Forecast("k", "ets", True, 2, season, fit[-1][0], points, None, "")
+        row = accuracy.score("s", Frequency.MONTHLY, fit, held, made)
+        assert row.mae == pytest.approx(1.0)
+        assert row.mase == pytest.approx(mase)
+        assert (row.inside, row.inside95, row.actuals) == (1, 2, 2)
+        assert (row.coverage80, row.coverage95) == (0.5, 1.0)
+
+
+def test_pooled_figures_count_points_and_average_series():
+    accuracy = load_accuracy_module()
+
+    def row(name, mase, inside, inside95, actuals):
+        return accuracy.Row(
+            name, "monthly", 20, "ets", None, True, mase, 1.0, 1.0, inside, inside95, actuals,
+            inside / actuals, inside95 / actuals, 0.5, "",
+        )  # fmt: skip
+
+    rows = [row("a", 0.5, 3, 3, 3), row("b", 2.0, 1, 2, 3), row("c", 0.8, 10, 12, 13)]
+    none = accuracy.Row("d", "monthly", 3, "none", None, False, *([None] * 9), "x")
+    summary = accuracy.summarise([*rows, none])
+    assert (summary.series, summary.excluded) == (3, 1)
+    assert summary.mean_mase == pytest.approx((0.5 + 2.0 + 0.8) / 3)
+    assert summary.median_mase == 0.8
+    assert (summary.worst_mase, summary.worst_series) == (2.0, "b")
+    assert summary.over_worst_target == ["b"]  # above 1.25
+    # Pooled over points, not series: (3 + 1 + 10) / 19 and (3 + 2 + 12) / 19.
+    assert (summary.inside, summary.actuals, summary.inside95) == (14, 19, 17)
+    assert summary.pooled_coverage == pytest.approx(14 / 19)
+    assert summary.pooled_coverage95 == pytest.approx(17 / 19)
+
+
+def test_the_conformal_factor_is_the_ceil_n_plus_1_level_th_smallest_stretch():
+    stretches = [0.5, 1.2, 0.8, 2.0, 1.5]
+    # N = 5: 80 % takes the ceil(6 x 0.8) = 5th smallest, 2.0; 50 % the 3rd, 1.2.
+    assert forecasting.conformal_factor(stretches, 0.8) == 2.0
+    assert forecasting.conformal_factor(stretches, 0.5) == 1.2
+    # Too few for 95 % (ceil(6 x 0.95) = 6 > 5): the largest. Never narrower than the model's.
+    assert forecasting.conformal_factor(stretches, 0.95) == 2.0
+    assert forecasting.conformal_factor([0.1, 0.2, 0.3], 0.8) == 1.0
+
+
+def test_calibrated_coverage_is_judged_leaving_each_origin_out():
+    import numpy as np
+
+    # Four origins, one pair each; forecasts 0, 80 % interval [-1, 1]: the stretches the
+    # interval would need are 1, 2, 3 and 0.5.
+    pairs = forecasting.Pairs(np.array([1.0, -2.0, 3.0, 0.5]), np.zeros(4), np.array([0, 1, 2, 3]))
+    band80 = np.array([[-1.0] * 4, [1.0] * 4])
+    band95 = np.array([[-2.0] * 4, [2.0] * 4])  # stretches 0.5, 1, 1.5, 0.25
+    k80, k95, held = forecasting._calibrated(pairs, band80, band95)
+    # All four: the ceil(5 x 0.8) = 4th smallest of 1, 2, 3, 0.5 is 3; for 95 %, 1.5.
+    assert (k80, k95) == (3.0, 1.5)
+    # Leaving one out (three left, the 4th smallest is beyond: the largest): origin 0 gets
+    # max(2, 3, 0.5) = 3 and 1 <= 3 holds; origin 1: 3, holds; origin 2: max(1, 2, 0.5) = 2,
+    # 3 > 2 misses; origin 3: 3, holds. 3 of 4.
+    assert held == 0.75
+
+
+def test_the_reliability_rule():
+    assert forecasting.MIN_ERRORS == 12 and forecasting.MIN_COVERAGE == 0.65
+    assert forecasting.is_reliable(True, 12, 0.65)
+    assert not forecasting.is_reliable(True, 11, 0.9)  # too few one-step errors
+    assert not forecasting.is_reliable(True, 40, 0.64)  # under-covered
+    assert not forecasting.is_reliable(True, 40, None)
+    assert not forecasting.is_reliable(False, 40, 0.9)  # a baseline is never reliable
+
+
+def line(n: int, seed: int = 0) -> list[float]:
+    """A steady fall with a little noise: drift or a trend model beats naive by far."""
+    rng = random.Random(seed)
+    return [80 - 1.5 * i + rng.gauss(0, 0.3) for i in range(n)]
+
+
+def test_too_few_backtest_errors_leave_a_winning_model_unreliable():
+    # 20 points: the earliest origin keeps half (10), so 20 - 10 = 10 origins, 10 one-step
+    # errors, 2 short of the 12 needed.
+    result = forecast_kpi(make_kpi(), monthly(line(20)), 2)
+    assert result.model in forecasting.MODELS and not result.reliable
+    assert result.backtest and result.backtest.origins == 10
+    assert "not reliable: 10 one-step backtest errors, 12 needed" in result.note
+    # 24 points: 12 origins, and the same kind of series is reliable.
+    longer = forecast_kpi(make_kpi(), monthly(line(24)), 2)
+    assert longer.backtest and longer.backtest.origins == 12
+    assert longer.model in forecasting.MODELS and longer.reliable, longer.note
+
+
+def test_intervals_too_narrow_in_the_backtest_are_widened_from_its_errors(monkeypatch):
+    history = monthly(line(40))
+    honest = forecast_kpi(make_kpi(), history, 3)
+    assert honest.model == "drift" and honest.reliable
+    assert "intervals from the backtest's errors" not in honest.note  # its own held
+
+    narrow = forecasting._Drift.forecast
+
+    def too_narrow(self, y, steps):
+        path = narrow(self, y, steps)
+        return forecasting._normal_path(path.mean, (path.band(1.0)[1] - path.mean) / 20)
+
+    monkeypatch.setattr(forecasting._Drift, "forecast", too_narrow)
+    result = forecast_kpi(make_kpi(), history, 3)
+    assert result.model == "drift"
+    assert "intervals from the backtest's errors" in result.note
+    for made, own in zip(result.points, honest.points, strict=True):
+        assert made.mean == pytest.approx(own.mean)
+        # Far wider than the model's own (a twentieth of drift's), wide enough to hold the
+        # backtest's actuals when judged leaving each origin out.
+        assert made.hi80 - made.mean > 5 * (own.hi80 - own.mean) / 20
+        assert made.lo95 <= made.lo80 and made.hi80 <= made.hi95
+    assert result.backtest and result.backtest.coverage80 is not None
+    assert result.backtest.coverage80 >= forecasting.MIN_COVERAGE
+
+
+# --- the default horizon, when the data lag -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frequency", "last", "as_of", "expected"),
+    [
+        # The latest month is September; on Nov 27 the quarter still needs Oct, Nov and Dec.
+        ("monthly", "2026-09-01", date(2026, 11, 27), 3),
+        ("monthly", "2026-11-01", date(2026, 11, 27), 1),  # up to date: December only
+        ("monthly", "2026-10-31", date(2026, 11, 27), 2),  # month ends: Nov 30, Dec 31
+        # Weekly, last Nov 2: Nov 9, 16, 23, 30, Dec 7, 14, 21, 28 (Jan 4 is past the end).
+        ("weekly", "2026-11-02", date(2026, 11, 27), 8),
+        ("daily", "2026-12-20", date(2026, 12, 31), 11),  # Dec 21 ... Dec 31
+        ("daily", "2026-12-31", date(2026, 12, 31), 1),  # at the quarter's end: still one
+        # A quarter behind: June's data on Aug 15 need Jul, Aug, Sep.
+        ("monthly", "2026-06-01", date(2026, 8, 15), 3),
+        # Data that stopped long ago are not forecast for years: at most 457 days' periods.
+        ("monthly", "2020-01-01", date(2026, 11, 27), 15),
+        ("daily", "2020-01-01", date(2026, 11, 27), 457),
+    ],
+)
+def test_the_default_horizon_reaches_the_quarter_end_from_the_latest_observation(
+    frequency, last, as_of, expected
+):
+    assert default_horizon(make_kpi(frequency), as_of, last) == expected
+
+
+# --- a series the models must win on out of sample ----------------------------------------
+
+
+def test_on_a_trending_multiplicative_seasonal_series_the_choice_beats_seasonal_naive():
+    """Ten years of months: a level growing 2 % a month and a season whose swing is 30 % of
+    the level (so it grows with it), with 2 % noise. The last 12 months are held out; the
+    product forecasts them from the rest, and must beat repeating the last season."""
+    rng = random.Random(21)
+    values = [
+        100 * 1.02**i * (1 + 0.3 * math.sin(2 * math.pi * i / 12)) * (1 + rng.gauss(0, 0.02))
+        for i in range(120)
+    ]
+    train, held = values[:108], values[108:]
+    result = forecast_kpi(make_kpi(), monthly(train), 12)
+    assert_sane(result, 12)
+    assert result.season == 12 and result.model in forecasting.MODELS and result.reliable
+    seasonal_naive = train[-12:]  # the same month one season earlier, by hand
+    mae_model = sum(abs(p.mean - a) for p, a in zip(result.points, held, strict=True)) / 12
+    mae_naive = sum(abs(f - a) for f, a in zip(seasonal_naive, held, strict=True)) / 12
+    # The level grew 27 % in a year (1.02^12), which seasonal naive misses entirely.
+    assert mae_model < 0.5 * mae_naive, (result.model, result.note, mae_model, mae_naive)
+    inside = sum(p.lo95 <= a <= p.hi95 for p, a in zip(result.points, held, strict=True))
+    assert inside >= 9, result.points  # most of the year inside the 95 % interval
+
+
+def test_a_series_with_no_mase_scale_is_excluded_and_counted():
+    accuracy = load_accuracy_module()
+    history = monthly([5.0] * 10 + [6.0])
+    fit, held = accuracy.split(history, 1)
+    point = forecasting.ForecastPoint(held[0][0], 5.0, 5.0, 5.0, 5.0, 5.0)
+    made = Forecast("k", "naive", False, 1, None, fit[-1][0], (point,), None, "")
+    row = accuracy.score("flat", Frequency.MONTHLY, fit, held, made)
+    assert row.model == "none" and row.mase is None and "no MASE scale" in row.note
+    summary = accuracy.summarise([row])
+    assert (summary.series, summary.excluded, summary.actuals) == (0, 1, 0)

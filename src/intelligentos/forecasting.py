@@ -1,52 +1,88 @@
 """Per-KPI forecasts, each with the honest backtest that chose its method.
 
 Methods
-    Two statsmodels models compete with two baselines, all additive (KPIs cross zero, so
-    multiplicative forms are never used):
+    Statsmodels models and a drift forecast compete with two baselines:
 
     * ``ets``: ``ETSModel`` with additive errors and a damped additive trend, plus an additive
       season when there is one: ETS(A,Ad,A) or ETS(A,Ad,N), and ETS(A,N,N) when fewer than
       ten observations precede the first backtest origin. Intervals: the model's analytic ones.
+    * ``ets_log``: the same, fitted on the logarithm of a strictly positive series (Box-Cox
+      with lambda 0) and taken back with exp: a multiplicative error, trend and season (akin
+      to ETS(M,Md,M), not the same model), with analytic intervals. statsmodels simulates the
+      intervals of its own multiplicative forms, about 7 ms per forecast and origin: too slow
+      for 2,000 KPIs.
     * ``theta``: ``ThetaModel`` (SES with drift, on data seasonally adjusted by a classical
-      additive decomposition when statsmodels' seasonality test finds a season). Intervals:
-      its ``prediction_intervals``.
+      additive decomposition when there is a season). Intervals: its
+      ``prediction_intervals``.
+    * ``drift``: the last value plus the average change so far (the random walk with drift).
+      A simple reference like the baselines, but it must beat them by the same margin as the
+      models: a steady trend is what drift captures, and a forecast of it may be relied on.
     * ``seasonal_naive`` (same period last season) and ``naive`` (last value): baselines, a
-      few lines each. Their intervals are normal with the in-sample one-step error scale,
-      widened by sqrt(h) (naive) or sqrt(k + 1), k = full seasons before step h (seasonal).
+      few lines each. Their intervals (and drift's) are normal with the in-sample one-step
+      error scale, widened by sqrt(h) (naive), sqrt(k + 1), k = full seasons before step h
+      (seasonal), or sqrt(h (1 + h / (n - 1))) (drift).
 
-    The season length follows the KPI's frequency (daily 7, weekly 52, monthly 12) when there
-    are two full seasons plus the horizon (and at least ``MIN_ORIGINS``) of history; otherwise
-    every method is non-seasonal and MASE divides by naive instead of seasonal naive.
+Season
+    Found in the data, among the frequency's candidates (``SEASON_CANDIDATES``: 7 days; 52 or
+    13 weeks; 12 or 3 months): the series is detrended by a centred moving average of one
+    season and correlated with itself a season later; a candidate passes at a correlation of
+    at least 0.3 and above a one-sided 5 % test (1.645 / sqrt(pairs)), over at least six
+    pairs, and after two seasons plus the horizon of history. The strongest passing
+    candidate is the season; with none, every method is non-seasonal and MASE divides by
+    naive instead of seasonal naive.
 
 Backtest and choice
-    Rolling origin: up to ``MAX_ORIGINS`` origins in the later half of the history, each
-    forecasting the horizon from the data before it only (the horizon is cut when the
-    origins would not fit; the note says so). Each method is scored by its MAE over all
-    origins and steps; ``mase`` is the chosen method's MAE over seasonal naive's. The best
-    model is used, and called reliable, only if it cut the better baseline's MAE by at least
-    ``1 - TRUST_RATIO`` (20 %) over at least ``MIN_ORIGINS`` origins; otherwise the better
-    baseline forecasts. Why the margin: with a handful of origins, on seeded random walks
-    (where nothing can beat naive) "any lower MAE" trusted a model 40-60 % of the time; the
-    20 % margin, 1-12 %. The price: a model with a real but small edge (10 %) is not used.
-    ``coverage80`` is the share of backtest actuals inside the chosen method's 80 % interval.
+    Rolling origin: up to ``MAX_ORIGINS`` (12) origins in the later half of the history, the
+    latest forecasting the last observation one step ahead, the others stepping back by up to
+    the horizon; each forecasts the horizon (cut to half the span the origins may use; the
+    note says so) from the data before it only, and is scored on the steps that have
+    actuals. Each method is scored by its MAE over all those pairs; ``mase`` is the chosen
+    method's MAE over seasonal naive's. The best model is used only if it cut the better
+    baseline's MAE by at least ``1 - TRUST_RATIO`` (20 %) over at least ``MIN_ORIGINS``
+    origins; otherwise the better baseline forecasts. Why the margin: with a handful of
+    origins, on seeded random walks (where nothing can beat naive) "any lower MAE" trusted a
+    model 40-60 % of the time; the 20 % margin, 1-12 %. The price: a model with a real but
+    small edge (10 %) is not used.
+
+Intervals and reliability
+    The chosen method's own intervals are used when their 80 % interval held at least
+    ``WIDEN_BELOW`` (80 %, what it promises) of the backtest actuals. Otherwise they are too
+    narrow, and both are widened about the forecast by split-conformal factors from the
+    backtest's own errors (the ceil((N + 1) level)-th smallest of the factors each actual
+    would have needed); the note says which intervals the forecast uses. ``coverage80`` is
+    the share of backtest actuals inside the 80 % interval used: the model's own, or the
+    widened one judged leaving each origin out of the factor that judges it.
+    A forecast is *reliable* only when a model (not a baseline) was used, on at least
+    ``MIN_ERRORS`` (12) one-step backtest errors, with a ``coverage80`` of at least
+    ``MIN_COVERAGE`` (65 %). Why 12: the count of actuals inside an 80 % interval then has a
+    standard deviation of 1.4 of 12, enough to tell intervals that cover 80 % from ones that
+    cover half; on 4 it was not.
 
 Honest limits
-    * Few origins (2,000 KPIs must forecast in about a minute), so MASE and coverage are
-      noisy estimates, and the trust rule still lets a lucky model through now and then.
-    * ETS parameters are estimated once, on the data before the earliest origin, and the later
-      origins re-run the filter with them (no origin sees its future, but parameters are not
-      re-estimated at each). Theta is refitted at every origin, but its interval width comes
-      from the earliest origin, re-centred on each forecast (its variance costs an ARIMA
-      fit). The final forecast refits the chosen method on all the history used.
+    * Twelve origins at most (2,000 KPIs must forecast in about a minute), so MASE and
+      coverage are noisy estimates, and the trust rule still lets a lucky model through now
+      and then. A monthly KPI needs two years of history for twelve origins.
+    * ETS parameters are estimated once, on the data before the earliest origin; one run of
+      the filter over the whole history with them gives every origin's forecast from the
+      state reached there (no origin sees its future; parameters are not re-estimated at
+      each, and each origin's error variance comes from the one-step errors before it).
+      Theta is refitted at up to ``THETA_REFITS`` (4) origins and an origin between refits
+      reads the earlier refit's forecast further ahead (less data than it could use, never
+      its future); its interval width comes from the earliest origin, re-centred on each
+      forecast (its variance costs an ARIMA fit). The final forecast refits the chosen
+      method on all the history used.
     * statsmodels' Theta intervals are wide: its variance is sigma²(1 + (h-1)(1 + (alpha-1)²))
       where Hyndman & Billah's IMA(1,1) gives sigma²(1 + (h-1)alpha²), with sigma² from an
       ARIMA(0,1,1) of the series before seasonal adjustment. Expect Theta's backtest coverage
       near 100 %, on seasonal series and long horizons above all; the note reports it.
+    * Calibrated intervals widen the model's own by one factor per level for every step, so
+      they keep the model's shape over the horizon.
     * Missing values are closed up, not filled: a season is a count of observations.
     * Only the last ``MAX_HISTORY`` observations are used. Nothing is clamped to a plausible
       range (a percentage may be forecast above 100).
     * Series are rescaled to mean 0 and unit variance before fitting (the additive models are
-      unchanged by it; their optimisers then cope with 1e12 and 1e-9) and forecasts scaled back.
+      unchanged by it; their optimisers then cope with 1e12 and 1e-9) and forecasts scaled
+      back; the logs of a positive series are rescaled the same way.
 
 The statistics libraries are imported inside the functions: the cockpit's launch path imports
 this module for its types. The first forecast in a process pays for the import (about 0.5 s).
@@ -75,21 +111,54 @@ if TYPE_CHECKING:
 MIN_OBSERVATIONS = 8
 MIN_TRAIN = 5  # shortest non-seasonal history a backtest origin may fit on
 ETS_TREND_MIN = 10  # statsmodels' heuristic start needs 10 points; below it, no trend
-MAX_ORIGINS = 4
-MIN_ORIGINS = 3  # fewer, and no model is trusted however well it did
+MAX_ORIGINS = 12
+MIN_ORIGINS = 3  # fewer, and no model is used however well it did
+THETA_REFITS = 4  # Theta's refits per backtest (see _Theta.backtest)
+# A forecast is called reliable only with at least this many one-step backtest errors (one
+# per origin): with 12, the count of actuals inside an 80 % interval has a binomial standard
+# deviation of 1.4 (12 %), so intervals that really cover 50 % (6 of 12) are told from ones
+# that cover 80 % (9.6 of 12); with the 4 errors used before, they were not.
+MIN_ERRORS = 12
+# A model's own intervals that held fewer backtest actuals than this in their 80 % interval
+# (fewer than they promise) are too narrow: the forecast's intervals are then calibrated on
+# the backtest's errors.
+WIDEN_BELOW = 0.8
+# Reliability also needs the intervals the forecast uses to hold at least this share of the
+# backtest actuals in their 80 % interval (judged leaving each origin out of the calibration).
+MIN_COVERAGE = 0.65
 # A model is used only if its backtest MAE is at most this share of the better baseline's
 # (the module docstring has the random-walk numbers behind it).
 TRUST_RATIO = 0.8
 MAX_HISTORY = 200
 MAX_ITER = 100
+# No default horizon runs past this many days (a KPI whose data stopped long ago would
+# otherwise be forecast for years).
+MAX_HORIZON_DAYS = 457
 Z80 = 1.2815515655446004  # standard normal quantile 0.90
 Z95 = 1.959963984540054  # standard normal quantile 0.975
 
-MODELS = ("ets", "theta")
+# Season candidates per frequency: a year of months or weeks, a quarter of them, a week of days.
+SEASON_CANDIDATES = {
+    Frequency.DAILY: (7,),
+    Frequency.WEEKLY: (52, 13),
+    Frequency.MONTHLY: (12, 3),
+}
+# A candidate season m is detected when the series, detrended by a centred moving average of
+# one season, correlates with itself m steps later by at least SEASON_MIN_CORRELATION and by
+# more than a one-sided 5 % test for no correlation allows (1.645 / sqrt(pairs)), over at
+# least SEASON_MIN_PAIRS pairs. 0.3: the season is then at least about 30 % of the detrended
+# variance (for season plus independent noise, the lag-m correlation is that share).
+SEASON_MIN_CORRELATION = 0.3
+SEASON_MIN_PAIRS = 6
+Z_ONE_SIDED_95 = 1.6448536269514722
+
+MODELS = ("drift", "ets", "ets_log", "theta")
 BASELINES = ("naive", "seasonal_naive")
 LABELS = {
     "ets": "ets",
+    "ets_log": "ets on logs",
     "theta": "theta",
+    "drift": "drift",
     "naive": "naive",
     "seasonal_naive": "seasonal naive",
 }
@@ -167,23 +236,82 @@ class Projection:
 
 
 def season_length(frequency: Frequency) -> int:
-    return {Frequency.DAILY: 7, Frequency.WEEKLY: 52, Frequency.MONTHLY: 12}[frequency]
+    """The frequency's natural season (a week of days, a year of weeks or months)."""
+    return SEASON_CANDIDATES[frequency][0]
 
 
-def default_horizon(kpi: Kpi, as_of: date) -> int:
-    """The KPI's ``forecast_horizon`` override, else the periods from ``as_of`` to the end of
-    its calendar quarter, at least 1."""
+def _lag_correlation(values: Array, m: int) -> tuple[float, int]:
+    """Correlation of the series, detrended by a centred moving average of one season (a
+    2 x m average for even m, as in classical decomposition), with itself m steps later;
+    and the number of pairs it rests on."""
+    import numpy as np
+
+    weights = np.full(m + 1, 1.0 / m) if m % 2 == 0 else np.full(m, 1.0 / m)
+    if m % 2 == 0:
+        weights[0] = weights[-1] = 0.5 / m
+    if values.size < weights.size + m:
+        return 0.0, 0
+    trend = np.convolve(values, weights, mode="valid")
+    half = weights.size // 2
+    detrended = values[half : half + trend.size] - trend
+    a, b = detrended[:-m], detrended[m:]
+    if a.std() == 0 or b.std() == 0:
+        return 0.0, a.size
+    return float(np.corrcoef(a, b)[0, 1]), a.size
+
+
+def detect_season(
+    values: Sequence[float] | Array, frequency: Frequency, horizon: int = 1
+) -> int | None:
+    """The season the data show, among the frequency's candidates (``SEASON_CANDIDATES``):
+    the one with the strongest lag correlation that passes the test above, or None. A
+    candidate needs two seasons plus the horizon (and ``MIN_ORIGINS``) of history before it
+    is tried: seasonal methods fit on two seasons at least."""
+    import numpy as np
+
+    y = np.asarray(values, dtype=float)
+    best: tuple[float, int] | None = None
+    for m in SEASON_CANDIDATES[frequency]:
+        if y.size < 2 * m + max(horizon, MIN_ORIGINS):
+            continue
+        r, pairs = _lag_correlation(y, m)
+        if pairs < SEASON_MIN_PAIRS or not math.isfinite(r):
+            continue
+        passes = r >= max(SEASON_MIN_CORRELATION, Z_ONE_SIDED_95 / math.sqrt(pairs))
+        if passes and (best is None or r > best[0]):
+            best = (r, m)
+    return None if best is None else best[1]
+
+
+def quarter_end(day: date) -> date:
+    month = (day.month - 1) // 3 * 3 + 3
+    return date(day.year, month, monthrange(day.year, month)[1])
+
+
+def default_horizon(kpi: Kpi, as_of: date, last: str | None = None) -> int:
+    """The KPI's ``forecast_horizon`` override, else the periods after its latest observation
+    ``last`` up to the end of ``as_of``'s calendar quarter, at least 1: data that lag still
+    get a forecast that reaches the quarter's end. Without ``last``, the periods from
+    ``as_of``. At most ``MAX_HORIZON_DAYS`` worth of periods."""
     if kpi.detection.forecast_horizon is not None:
         return kpi.detection.forecast_horizon
-    quarter_end_month = (as_of.month - 1) // 3 * 3 + 3
-    quarter_end = date(as_of.year, quarter_end_month, monthrange(as_of.year, quarter_end_month)[1])
+    end = quarter_end(as_of)
+    cap = max(1, MAX_HORIZON_DAYS // kpi.frequency.days)
+    if last is not None:
+        try:
+            start = period_date(last)
+        except ValueError:
+            start = None
+        if start is not None:
+            ahead = next_periods(start.isoformat(), kpi.frequency, cap)
+            return max(1, sum(1 for p in ahead if date.fromisoformat(p) <= end))
     if kpi.frequency is Frequency.MONTHLY:
-        periods = quarter_end_month - as_of.month
+        periods = end.month - as_of.month
     elif kpi.frequency is Frequency.WEEKLY:
-        periods = (quarter_end - as_of).days // 7
+        periods = (end - as_of).days // 7
     else:
-        periods = (quarter_end - as_of).days
-    return max(1, periods)
+        periods = (end - as_of).days
+    return min(cap, max(1, periods))
 
 
 def _add_months(day: date, months: int, month_end: bool) -> date:
@@ -220,9 +348,10 @@ class _Path:
 
 class _Method:
     name = ""
+    spec = ""  # the variant, in words, for the note
 
     def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
-        raise NotImplementedError
+        return [self.forecast(y[:o], steps) for o in origins]
 
     def forecast(self, y: Array, steps: int) -> _Path:
         raise NotImplementedError
@@ -248,8 +377,21 @@ class _Naive(_Method):
         h = np.arange(1, steps + 1, dtype=float)
         return _normal_path(np.full(steps, y[-1]), sigma * np.sqrt(h))
 
-    def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
-        return [self.forecast(y[:o], steps) for o in origins]
+
+class _Drift(_Method):
+    """The random walk with drift: the last value plus the average change so far, with
+    Hyndman and Athanasopoulos' interval sigma * sqrt(h (1 + h / (n - 1)))."""
+
+    name = "drift"
+
+    def forecast(self, y: Array, steps: int) -> _Path:
+        import numpy as np
+
+        changes = np.diff(y)
+        slope = float(np.mean(changes))
+        sigma = _rms(changes - slope)
+        h = np.arange(1, steps + 1, dtype=float)
+        return _normal_path(y[-1] + slope * h, sigma * np.sqrt(h * (1 + h / (y.size - 1))))
 
 
 class _SeasonalNaive(_Method):
@@ -267,17 +409,6 @@ class _SeasonalNaive(_Method):
         sigma = _rms(y[m:] - y[:-m])
         return _normal_path(last_season[h % m], sigma * np.sqrt(h // m + 1.0))
 
-    def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
-        return [self.forecast(y[:o], steps) for o in origins]
-
-
-def _ets_model(y: Array, **spec: Any) -> Any:
-    from statsmodels.tsa.exponential_smoothing.ets import (  # type: ignore[import-untyped, unused-ignore]
-        ETSModel,
-    )
-
-    return ETSModel(_series(y), error="add", **spec)
-
 
 def _series(y: Array) -> Any:
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
@@ -286,67 +417,83 @@ def _series(y: Array) -> Any:
     return pd.Series(y)
 
 
+def _ets_model(y: Array, **spec: Any) -> Any:
+    from statsmodels.tsa.exponential_smoothing.ets import (  # type: ignore[import-untyped, unused-ignore]
+        ETSModel,
+    )
+
+    return ETSModel(_series(y), error="add", initialization_method="heuristic", **spec)
+
+
 class _Ets(_Method):
+    """ETS(A,Ad,A) with a season, ETS(A,Ad,N) without; ETS(A,N,N) on fewer than
+    ``ETS_TREND_MIN`` points before the earliest origin. Additive throughout: the forms with
+    a multiplicative error, trend or season come from fitting on logs (``_Logged``), where
+    the intervals stay analytic (statsmodels simulates the multiplicative forms' intervals,
+    about 7 ms a forecast, twelve times per KPI)."""
+
     name = "ets"
 
     def __init__(self, season: int | None) -> None:
         self.season = season
         # The backtest decides the specification and its first fit starts the final one, so
         # what was scored is what forecasts.
-        self.spec: dict[str, Any] | None = None
+        self.settings: dict[str, Any] | None = None
         self.fitted: Any = None
 
-    def _spec(self, n: int) -> dict[str, Any]:
+    def _settings(self, n: int) -> dict[str, Any]:
         if self.season:
             return {
                 "trend": "add",
                 "damped_trend": True,
                 "seasonal": "add",
                 "seasonal_periods": self.season,
-                "initialization_method": "heuristic",
             }
         if n >= ETS_TREND_MIN:
-            return {"trend": "add", "damped_trend": True, "initialization_method": "heuristic"}
-        return {"initialization_method": "estimated"}
+            return {"trend": "add", "damped_trend": True}
+        return {}
 
-    def _fit(self, y: Array, spec: dict[str, Any], start: Any = None) -> Any:
-        model = _ets_model(y, **spec)
+    @property
+    def spec(self) -> str:  # type: ignore[override]
+        settings = self.settings or {}
+        trend = "Ad" if settings.get("trend") else "N"
+        return f"ETS(A,{trend},{'A' if settings.get('seasonal') else 'N'})"
+
+    def _fit(self, y: Array, settings: dict[str, Any], start: Any = None) -> Any:
+        model = _ets_model(y, **settings)
         return model.fit(disp=False, maxiter=MAX_ITER, start_params=start)
 
-    @staticmethod
-    def _path(results: Any, start: int, steps: int) -> _Path:
-        import numpy as np
-
-        prediction = results.get_prediction(start=start, end=start + steps - 1)
-        mean = np.asarray(prediction.predicted_mean, dtype=float)
-        sd = np.sqrt(np.asarray(prediction.forecast_variance, dtype=float))
-        return _normal_path(mean, sd)
-
     def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
+        """Parameters estimated once, on the data before the earliest origin; then one run
+        of the filter over the whole history with them, and each origin's forecast from the
+        state the filter had reached there (no origin sees its future). The error variance
+        is each origin's own: the filter's squared one-step errors before the origin."""
         import numpy as np
 
-        spec = self.spec = self._spec(min(origins))
-        first = self.fitted = self._fit(y[: min(origins)], spec)
-        known = {k: v for k, v in spec.items() if k != "initialization_method"}
-        start = {"initial_level": first.initial_level}
-        if spec.get("trend"):
-            start["initial_trend"] = first.initial_trend
-        if spec.get("seasonal"):
-            start["initial_seasonal"] = first.initial_seasonal
+        first_origin = min(origins)
+        settings = self.settings = self._settings(first_origin)
+        first = self.fitted = self._fit(y[:first_origin], settings)
+        full = _ets_model(y, **settings).smooth(first.params)
+        squared = np.asarray(full.resid, dtype=float) ** 2
+        whole = float(np.mean(squared))
         paths = []
         for o in origins:
-            if o == min(origins):
-                paths.append(self._path(first, o, steps))
-                continue
-            model = _ets_model(y[:o], initialization_method="known", **known, **start)
-            smoothing = np.asarray(first.params)[: len(model.param_names)]
-            paths.append(self._path(model.smooth(smoothing), o, steps))
+            prediction = full.get_prediction(start=o, end=o + steps - 1, dynamic=0)
+            mean = np.asarray(prediction.predicted_mean, dtype=float)
+            sd = np.sqrt(np.asarray(prediction.forecast_variance, dtype=float))
+            before = float(np.mean(squared[:o]))
+            paths.append(_normal_path(mean, sd * math.sqrt(before / whole) if whole else sd))
         return paths
 
     def forecast(self, y: Array, steps: int) -> _Path:
-        spec = self.spec or self._spec(len(y))
+        import numpy as np
+
+        settings = self.settings = self.settings or self._settings(len(y))
         start = None if self.fitted is None else self.fitted.params
-        return self._path(self._fit(y, spec, start), len(y), steps)
+        results = self._fit(y, settings, start)
+        prediction = results.get_prediction(start=len(y), end=len(y) + steps - 1)
+        mean = np.asarray(prediction.predicted_mean, dtype=float)
+        return _normal_path(mean, np.sqrt(np.asarray(prediction.forecast_variance, dtype=float)))
 
 
 class _Theta(_Method):
@@ -355,6 +502,10 @@ class _Theta(_Method):
     def __init__(self, season: int | None) -> None:
         self.season = season
 
+    @property
+    def spec(self) -> str:  # type: ignore[override]
+        return "Theta, deseasonalised" if self.season else "Theta"
+
     def forecast(self, y: Array, steps: int) -> _Path:
         import numpy as np
         from statsmodels.tsa.forecasting.theta import (  # type: ignore[import-untyped, unused-ignore]
@@ -362,39 +513,111 @@ class _Theta(_Method):
         )
 
         seasonal = self.season is not None
-        results = ThetaModel(y, period=self.season, deseasonalize=seasonal, method="additive").fit()
+        results = ThetaModel(
+            y, period=self.season, deseasonalize=seasonal, method="additive", use_test=False
+        ).fit()
         mean = np.asarray(results.forecast(steps), dtype=float)
+        sd: list[Array] = []
 
         def band(z: float) -> tuple[Array, Array]:
-            from statistics import NormalDist
+            # statsmodels' Theta intervals are normal, mean ± z sd, and each call refits the
+            # ARIMA behind sd: one call gives sd for every z.
+            if not sd:
+                from statistics import NormalDist
 
-            alpha = 2 * (1 - NormalDist().cdf(z))
-            frame = results.prediction_intervals(steps, alpha=alpha)
-            return (
-                np.asarray(frame["lower"], dtype=float),
-                np.asarray(frame["upper"], dtype=float),
-            )
+                alpha = 2 * (1 - NormalDist().cdf(Z80))
+                frame = results.prediction_intervals(steps, alpha=alpha)
+                upper = np.asarray(frame["upper"], dtype=float)
+                lower = np.asarray(frame["lower"], dtype=float)
+                sd.append((upper - lower) / (2 * Z80))
+            return mean - z * sd[0], mean + z * sd[0]
 
         return _Path(mean, band)
 
     def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
-        # Each origin refits (Theta has no re-filter), but the interval width comes from the
-        # earliest origin only, re-centred on each forecast: statsmodels estimates Theta's
-        # variance with an ARIMA fit that costs more than the rest of the backtest.
-        paths = [self.forecast(y[:o], steps) for o in origins]
-        earliest = paths[origins.index(min(origins))]
+        """Theta has no re-filter, and a refit costs as much as an ETS fit: it is refitted at
+        up to ``THETA_REFITS`` of the origins, spread evenly from the earliest, and an origin
+        between two refits takes the forecast of the refit before it, read further ahead (it
+        sees less data than it could: a handicap, never a look at its future). The interval
+        width comes from the earliest origin only, re-centred on each forecast: statsmodels
+        estimates Theta's variance with an ARIMA fit that costs more than the rest."""
+        ascending = sorted(origins)
+        every = math.ceil(len(ascending) / THETA_REFITS)
+        refits = ascending[::every]
+        base = {o: max(r for r in refits if r <= o) for o in origins}
+        reach = {r: steps + max(o - b for o, b in base.items() if b == r) for r in refits}
+        made = {r: self.forecast(y[:r], reach[r]) for r in refits}
+        earliest = made[ascending[0]]
         widths: dict[float, Array] = {}
 
         def half(z: float) -> Array:
             if z not in widths:
                 lo, hi = earliest.band(z)
-                widths[z] = (hi - lo) / 2
+                widths[z] = ((hi - lo) / 2)[:steps]
             return widths[z]
 
         def recentred(mean: Array) -> Callable[[float], tuple[Array, Array]]:
             return lambda z: (mean - half(z), mean + half(z))
 
-        return [_Path(p.mean, recentred(p.mean)) for p in paths]
+        paths = []
+        for o in origins:
+            mean = made[base[o]].mean[o - base[o] : o - base[o] + steps]
+            paths.append(_Path(mean, recentred(mean)))
+        return paths
+
+
+class _Logged(_Method):
+    """A method fitted on the logarithm of a strictly positive series (the Box-Cox transform
+    with lambda 0), its forecasts and interval ends taken back with exp: an additive season
+    and trend on logs are a multiplicative season and trend on the series. The mean taken
+    back is the forecast median, which is what minimises the absolute error the backtest
+    scores. ``to_units``: from the series' own values to the normalised units the other
+    methods work in."""
+
+    def __init__(self, inner: _Method, shift: float, scale: float) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}_log"
+        self.shift, self.scale = shift, scale
+        self.log_shift = 0.0
+        self.log_scale = 1.0
+
+    @property
+    def spec(self) -> str:  # type: ignore[override]
+        return f"{self.inner.spec} on logs"
+
+    def _logs(self, y: Array) -> Array:
+        import numpy as np
+
+        return (np.log(y * self.scale + self.shift) - self.log_shift) / self.log_scale
+
+    def _back(self, path: _Path) -> _Path:
+        import numpy as np
+
+        def units(v: Array) -> Array:
+            return (np.exp(v * self.log_scale + self.log_shift) - self.shift) / self.scale
+
+        def band(z: float) -> tuple[Array, Array]:
+            lo, hi = path.band(z)
+            return units(lo), units(hi)
+
+        return _Path(units(path.mean), band)
+
+    def prepare(self, y: Array) -> None:
+        """Normalise the logs as the series is (the additive models are unchanged by it, and
+        their optimisers cope better)."""
+        import numpy as np
+
+        logs = np.log(y * self.scale + self.shift)
+        self.log_shift = float(np.mean(logs))
+        self.log_scale = float(np.std(logs)) or 1.0
+
+    def backtest(self, y: Array, origins: Sequence[int], steps: int) -> list[_Path]:
+        self.prepare(y)
+        return [self._back(p) for p in self.inner.backtest(self._logs(y), origins, steps)]
+
+    def forecast(self, y: Array, steps: int) -> _Path:
+        self.prepare(y)
+        return self._back(self.inner.forecast(self._logs(y), steps))
 
 
 T = TypeVar("T")
@@ -437,14 +660,15 @@ def _clean(history: Sequence[tuple[str, float | None]]) -> list[tuple[str, float
 def _plan(n: int, horizon: int, min_train: int) -> tuple[int, list[int]]:
     """Backtest horizon and origins (each the index of the first forecast step), latest
     first. The earliest origin keeps at least half the history to fit on (ETS estimates its
-    parameters there once); the horizon is cut to half of what is left so that several
-    origins fit, and the origins spread over it (stepping back by the horizon when there is
-    room, by less, overlapping, when there is not)."""
-    available = n - max(min_train, n // 2)
+    parameters there once); the horizon is cut to half of what is left. Up to ``MAX_ORIGINS``
+    origins, the latest forecasting the last observation one step ahead, the others stepping
+    back by up to the horizon, as far as the history allows; an origin near the end scores
+    only the steps that have actuals, so every origin gives a one-step error."""
+    available = max(1, n - max(min_train, n // 2))
     steps = max(1, min(horizon, available // 2))
-    count = max(1, min(MAX_ORIGINS, available - steps + 1))
-    stride = steps if count == 1 else min(steps, max(1, (available - steps) // (count - 1)))
-    return steps, [n - steps - i * stride for i in range(count)]
+    count = max(1, min(MAX_ORIGINS, available))
+    stride = 1 if count == 1 else max(1, min(steps, (available - 1) // (count - 1)))
+    return steps, [n - 1 - i * stride for i in range(count)]
 
 
 def _none(kpi: Kpi, horizon: int, note: str, based_on: str | None = None) -> Forecast:
@@ -484,6 +708,84 @@ def forecast_kpi(kpi: Kpi, history: Sequence[tuple[str, float | None]], horizon:
         return _none(kpi, horizon, f"forecast failed: {type(error).__name__}", points[-1][0])
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """A method's backtest, flattened: each origin's forecast steps that have an actual."""
+
+    actual: Array
+    mean: Array
+    origin: Array  # which origin (0, 1, ...) each pair comes from
+
+
+def _pairs(paths: list[_Path], y: Array, origins: Sequence[int], steps: int) -> Pairs:
+    import numpy as np
+
+    cut = [min(steps, y.size - o) for o in origins]
+    if any(p.mean.size < c for p, c in zip(paths, cut, strict=True)):
+        raise ValueError("a backtest forecast is too short")
+    return Pairs(
+        np.concatenate([y[o : o + c] for o, c in zip(origins, cut, strict=True)]),
+        np.concatenate([p.mean[:c] for p, c in zip(paths, cut, strict=True)]),
+        np.concatenate([np.full(c, i) for i, c in enumerate(cut)]),
+    )
+
+
+def _bands(paths: list[_Path], y: Array, origins: Sequence[int], steps: int, z: float) -> Array:
+    """(lo, hi) of every pair, as two rows."""
+    import numpy as np
+
+    cut = [min(steps, y.size - o) for o in origins]
+    bands = [p.band(z) for p in paths]
+    lo = np.concatenate([b[0][:c] for b, c in zip(bands, cut, strict=True)])
+    hi = np.concatenate([b[1][:c] for b, c in zip(bands, cut, strict=True)])
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise ValueError("non-finite interval")
+    return np.vstack([lo, hi])
+
+
+def _stretch(pairs: Pairs, band: Array) -> Array:
+    """For each pair, the factor the interval's half on the actual's side would need to
+    reach the actual (0 when the actual is the mean, inf when that half is empty)."""
+    import numpy as np
+
+    above = pairs.actual >= pairs.mean
+    half = np.where(above, band[1] - pairs.mean, pairs.mean - band[0])
+    gap = np.abs(pairs.actual - pairs.mean)
+    with np.errstate(all="ignore"):
+        return np.where(gap == 0, 0.0, np.where(half > 0, gap / half, np.inf))
+
+
+def conformal_factor(stretch: Sequence[float], level: float) -> float:
+    """Split-conformal widening factor: the ceil((N + 1) level)-th smallest of the N
+    stretches (the largest when N is too small for that), never below 1 (the model's own
+    interval is only ever widened)."""
+    ordered = sorted(stretch)
+    if not ordered:
+        return 1.0
+    rank = min(len(ordered), math.ceil((len(ordered) + 1) * level))
+    return max(1.0, float(ordered[rank - 1]))
+
+
+def _calibrated(pairs: Pairs, band80: Array, band95: Array) -> tuple[float, float, float]:
+    """Factors for the 80 % and 95 % intervals from all the backtest's errors, and the 80 %
+    coverage they would have had, judged fairly: each origin's pairs against a factor from
+    the other origins' only."""
+    import numpy as np
+
+    s80 = _stretch(pairs, band80)
+    s95 = _stretch(pairs, band95)
+    inside = 0
+    for origin in np.unique(pairs.origin):
+        mine = pairs.origin == origin
+        k = conformal_factor(s80[~mine].tolist(), 0.8)
+        inside += int(np.sum(s80[mine] <= k))
+    return (
+        conformal_factor(s80.tolist(), 0.8),
+        conformal_factor(s95.tolist(), 0.95),
+        inside / s80.size,
+    )
+
+
 def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Forecast:
     import numpy as np
 
@@ -491,9 +793,6 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
     periods = next_periods(based_on, kpi.frequency, horizon)
     raw = np.array([v for _, v in points], dtype=float)
     n = raw.size
-    m = season_length(kpi.frequency)
-    season = m if n >= 2 * m + max(horizon, MIN_ORIGINS) else None
-    steps, origins = _plan(n, horizon, 2 * m if season else MIN_TRAIN)
 
     # Work in units where the series has mean 0 and standard deviation 1: the additive models
     # are unchanged by it, and their optimisers stop failing on 1e12 or 1e-9.
@@ -511,25 +810,32 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
     else:
         shift, scale, y = (float(raw[0]), 1.0, np.zeros(n))
 
+    season = None if constant else detect_season(y, kpi.frequency, horizon)
+    steps, origins = _plan(n, horizon, 2 * season if season else MIN_TRAIN)
+
     methods: list[_Method] = [_Naive()]
     if season:
         methods.append(_SeasonalNaive(season))
     if not constant:
-        methods += [_Theta(season), _Ets(season)]
+        methods += [_Drift(), _Theta(season), _Ets(season)]
+        if bool(np.all(raw > 0)):
+            # The logs of the series divided by its peak: y * scale_u + shift_u.
+            methods.append(_Logged(_Ets(season), shift_u, scale_u))
     baseline = "seasonal_naive" if season else "naive"
 
-    actual = np.concatenate([y[o : o + steps] for o in origins])
     runs: dict[str, list[_Path]] = {}
+    scored: dict[str, Pairs] = {}
     mae: dict[str, float] = {}
     failed: list[str] = []
     for method in methods:
         paths = _quietly(partial(method.backtest, y, origins, steps))
-        forecasts = np.concatenate([p.mean for p in paths]) if paths else None
-        if paths is None or forecasts is None or not _usable(forecasts, actual.shape):
+        pairs = None if paths is None else _quietly(partial(_pairs, paths, y, origins, steps))
+        if paths is None or pairs is None or not bool(np.isfinite(pairs.mean).all()):
             failed.append(method.name)
             continue
         runs[method.name] = paths
-        mae[method.name] = float(np.mean(np.abs(actual - forecasts)))
+        scored[method.name] = pairs
+        mae[method.name] = float(np.mean(np.abs(pairs.actual - pairs.mean)))
 
     # Ties go to the simpler method.
     order = (*BASELINES, *MODELS)
@@ -558,14 +864,39 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
     if final is None:
         return _none(kpi, horizon, "no method could forecast these values", based_on)
 
-    coverage = _quietly(partial(_coverage, runs[chosen], actual))
+    intervals = _quietly(partial(_intervals, runs[chosen], scored[chosen], y, origins, steps))
+    widen = (1.0, 1.0)
+    held = None
+    own80 = None
+    if intervals is not None:
+        own80, widen, held = intervals
+        final = _widened(final, *widen)
     mase = _ratio(mae[chosen], mae[baseline])
+    enough = len(origins) >= MIN_ERRORS
+    covered = held is not None and held >= MIN_COVERAGE
+    reliable = is_reliable(chosen in MODELS, len(origins), held)
+    method = next(m for m in methods if m.name == chosen)
     verdict = _Verdict(chosen, baseline, best_baseline, best_model, mae, len(origins))
     note = (
         "constant series: naive forecast, which no model can beat" if constant else verdict.text()
     )
-    if coverage is not None:
-        note += f", 80 % interval held {round(coverage * actual.size)} of {actual.size}"
+    if chosen in MODELS and method.spec:
+        note += f" ({method.spec})"
+    actuals = scored[chosen].actual.size
+    if intervals is not None and own80 is not None and held is not None:
+        if widen != (1.0, 1.0):
+            note += (
+                f"; intervals from the backtest's errors (the model's own 80 % interval held "
+                f"{round(own80 * actuals)} of {actuals}; widened {widen[0]:.2g}x, "
+                f"held {round(held * actuals)} of {actuals} out of calibration)"
+            )
+        else:
+            note += f", 80 % interval held {round(held * actuals)} of {actuals}"
+    if chosen in MODELS and not reliable:
+        if not enough:
+            note += f"; not reliable: {len(origins)} one-step backtest errors, {MIN_ERRORS} needed"
+        elif not covered:
+            note += "; not reliable: its intervals held too few backtest actuals"
     if refit_failed:
         note += f"; the {best_model} refit on the full history failed"
     if failed and not constant:
@@ -575,7 +906,7 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
     return Forecast(
         kpi.id,
         chosen,
-        chosen in MODELS,
+        reliable,
         horizon,
         season,
         based_on,
@@ -583,8 +914,47 @@ def _forecast(kpi: Kpi, points: list[tuple[str, float]], horizon: int) -> Foreca
             _point(period, *(float(v) * scale + shift for v in values))
             for period, values in zip(periods, zip(*final, strict=True), strict=True)
         ),
-        Backtest(len(origins), 1.0 if mase is None else mase, coverage, scores),
+        Backtest(len(origins), 1.0 if mase is None else mase, held, scores),
         note,
+    )
+
+
+def is_reliable(model_used: bool, one_step_errors: int, coverage80: float | None) -> bool:
+    """A forecast is reliable when a model (not a baseline) was used, on at least
+    ``MIN_ERRORS`` one-step backtest errors, and the intervals it uses held at least
+    ``MIN_COVERAGE`` of the backtest actuals in their 80 % interval."""
+    return (
+        model_used
+        and one_step_errors >= MIN_ERRORS
+        and coverage80 is not None
+        and coverage80 >= MIN_COVERAGE
+    )
+
+
+def _intervals(
+    paths: list[_Path], pairs: Pairs, y: Array, origins: Sequence[int], steps: int
+) -> tuple[float, tuple[float, float], float]:
+    """The chosen method's own 80 % backtest coverage; the widening factors for its 80 % and
+    95 % intervals (1 and 1: its own are used); and the 80 % coverage of the intervals used."""
+    import numpy as np
+
+    band80 = _bands(paths, y, origins, steps, Z80)
+    own = float(np.mean((pairs.actual >= band80[0]) & (pairs.actual <= band80[1])))
+    if own >= WIDEN_BELOW or len(origins) < MIN_ORIGINS:
+        return own, (1.0, 1.0), own
+    band95 = _bands(paths, y, origins, steps, Z95)
+    k80, k95, held = _calibrated(pairs, band80, band95)
+    return own, (k80, max(k95, k80)), held
+
+
+def _widened(columns: tuple[Array, ...], k80: float, k95: float) -> tuple[Array, ...]:
+    mean, lo80, hi80, lo95, hi95 = columns
+    return (
+        mean,
+        mean - k80 * (mean - lo80),
+        mean + k80 * (hi80 - mean),
+        mean - k95 * (mean - lo95),
+        mean + k95 * (hi95 - mean),
     )
 
 
@@ -615,17 +985,6 @@ def _point(
     return ForecastPoint(period, mean, lo80, hi80, min(lo95, lo80), max(hi95, hi80))
 
 
-def _coverage(paths: list[_Path], actual: Array) -> float:
-    import numpy as np
-
-    bands = [p.band(Z80) for p in paths]
-    lo = np.concatenate([b[0] for b in bands])
-    hi = np.concatenate([b[1] for b in bands])
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-        raise ValueError("non-finite interval")
-    return float(np.mean((actual >= lo) & (actual <= hi)))
-
-
 @dataclass(frozen=True)
 class _Verdict:
     chosen: str
@@ -646,13 +1005,14 @@ class _Verdict:
                 text += f" and naive by {self._gain(self.chosen, self.best_baseline)}"
             return text
         label = LABELS[self.chosen]
-        model = self.best_model
-        if model is None or self.mae[model] >= self.mae[self.best_baseline]:
+        best = self.best_model
+        if best is None or self.mae[best] >= self.mae[self.best_baseline]:
             beaten = (
                 LABELS[self.baseline] if self.baseline == "naive" else "seasonal naive or naive"
             )
             return f"{label}: no model beat {beaten}"
-        gain = self._gain(model, self.best_baseline)
+        gain = self._gain(best, self.best_baseline)
+        model = LABELS[best]
         if gain == "0 %":
             return f"{label}: {model} was barely better, too little to trust"
         if self.origins < MIN_ORIGINS:

@@ -64,7 +64,8 @@ class Jobs:
     store: Store
     kpis: tuple[Kpi, ...]
     as_of: date
-    horizon: int | None = None  # None: each KPI's default as of ``as_of``
+    # None: each KPI's default as of ``as_of``, counted from its latest observation
+    horizon: int | None = None
 
     def __len__(self) -> int:
         return len(self.kpis)
@@ -72,7 +73,9 @@ class Jobs:
     def __iter__(self) -> Iterator[ForecastJob]:
         for kpi in self.kpis:
             history = tuple(self.store.history(kpi.id, MAX_HISTORY))
-            yield ForecastJob(kpi, history, self.horizon or default_horizon(kpi, self.as_of))
+            last = next((p for p, v in reversed(history) if v is not None), None)
+            horizon = self.horizon or default_horizon(kpi, self.as_of, last)
+            yield ForecastJob(kpi, history, horizon)
 
 
 def jobs_for(store: Store, kpis: Iterable[Kpi], as_of: date, horizon: int | None = None) -> Jobs:
@@ -86,13 +89,14 @@ def outdated(
     as_of: date,
 ) -> list[Kpi]:
     """KPIs with observations whose stored forecast is missing, was made before their latest
-    observation, or is for another horizon than today's default (the quarter moved on)."""
+    observation, or is for another horizon than today's default from that observation (the
+    quarter moved on)."""
     out = []
     for kpi in catalog.kpis.values():
         period = latest.get(kpi.id)
         if period is None:
             continue
-        if bases.get(kpi.id) != (period, default_horizon(kpi, as_of)):
+        if bases.get(kpi.id) != (period, default_horizon(kpi, as_of, period)):
             out.append(kpi)
     return out
 
