@@ -556,9 +556,10 @@ def check(
     with open_store(db) as store:
         catalog = store.read_catalog()
         agent = agent_option(agent, catalog)
-        notifier = start_notifications(store)
         try:
+            # Before the notifications, whose watermarks are writes too.
             store.ensure_intact()
+            notifier = start_notifications(store)
             result = evaluate_store(store, catalog, utc_now())
         except StoreError as error:
             raise fail(str(error)) from error
@@ -649,9 +650,9 @@ def ack(
     except LifecycleError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
-        notifier = start_notifications(store)
         try:
             store.ensure_intact()
+            notifier = start_notifications(store)
             alert = acknowledge_alert(
                 store, alert_id, acting_user(before_command("user", user)), note, utc_now()
             )
@@ -678,9 +679,9 @@ def snooze(
     except ValueError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
-        notifier = start_notifications(store)
         try:
             store.ensure_intact()
+            notifier = start_notifications(store)
             alert = snooze_alert(
                 store, alert_id, length, acting_user(before_command("user", user)), note, utc_now()
             )

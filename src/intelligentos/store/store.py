@@ -220,6 +220,10 @@ class Store:
         self._writer: sqlite3.Connection | None = None
         self._writing_thread: int | None = None
         self._closed = threading.Event()
+        # The quick check's verdict, once known: the first write waits for it, so that a
+        # damaged file is never written (and a message saying so is true).
+        self._verdict: str | None = None
+        self._wrote = False
 
     # --- opening and closing -------------------------------------------------------------
 
@@ -233,11 +237,13 @@ class Store:
             readonly = True
         store = cls(path, readonly)
         try:
-            if not readonly:
-                with store._write_lock:
-                    writer = store._writer_connection()
+            reader = store._reader()
+            with reader.lock:
+                mode = reader.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if not readonly and mode != "wal":
+                # Switching rewrites the header: a write like any other (checked first).
+                with store.session() as writer:
                     writer.execute("PRAGMA journal_mode = WAL")
-            store._reader()
         except sqlite3.Error as error:
             store.close()
             raise StoreError(_describe_sqlite_error(path, error)) from error
@@ -432,8 +438,10 @@ class Store:
         :meth:`transaction` merges. A database error in the block becomes a
         :class:`StoreError`."""
         with self._write_lock:
+            self.ensure_intact()
             try:
                 yield self._writer_connection()
+                self._wrote = True
             except sqlite3.Error as error:
                 raise _database_error(self.path, error, writing=True) from error
             finally:
@@ -615,14 +623,13 @@ class Store:
         return verdict
 
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
-        """Never write into a damaged file: a structural check before a write that was not
-        asked for interactively."""
-        verdict = self.integrity_verdict()
-        if verdict != "ok":
-            raise StoreError(
-                f"{self.path} is damaged ({verdict}); {consequence} and the file was left "
-                "untouched."
-            )
+        """Never write into a damaged file: the quick check, once per store (every write
+        runs it first; it is linear in the file's size, so a store only read never pays)."""
+        if self._verdict is None:
+            self._verdict = self.integrity_verdict()
+        if self._verdict != "ok":
+            untouched = "" if self._wrote else " and the file was left untouched"
+            raise StoreError(f"{self.path} is damaged ({self._verdict}); {consequence}{untouched}.")
 
     def probe(self) -> None:
         """Touch the catalog and the observation index: a damaged file fails here."""

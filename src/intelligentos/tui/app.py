@@ -402,6 +402,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         """Off the event loop: the first time, paint values before the rules run; then
         evaluate (writing alert changes) and read the visible windows and open alerts."""
         services = self.services
+        first = previous is None
         try:
             if previous is None:
                 # The catalog first: the dashboard builds its panels while the values are
@@ -412,10 +413,13 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
                 self.post_message(DataLoaded(previous, request))
                 # What follows would only slow that paint down: let it reach the screen.
                 self.first_paint.wait(FIRST_PAINT_WAIT)
-                self._load_settings()
+            # Before the notifier's first write (its watermarks): a damaged file is
+            # then read-only, and nothing is written into it.
             problem = services.check_integrity()
             if problem:
                 self.post_message(IntegrityFailed(problem))
+            if first:
+                self._load_settings()
             self.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
         except StoreError as error:
             # Another process may hold the write lock for long, or the file may have
