@@ -1367,7 +1367,7 @@ def sync_catalog_command(
             if touched:
                 # Judge the open alerts under the new targets now, through the lifecycle:
                 # an alert that still holds keeps its state and who acknowledged it.
-                evaluate_store(store, new_catalog, utc_now())
+                evaluate_store(store, new_catalog, utc_now(), redefined_kpis=rejudged)
                 still_open = {a.id for a in store.open_alerts()}
         except StoreError as error:
             raise fail(str(error)) from error
