@@ -19,6 +19,7 @@ from intelligentos.detection import (
     is_missing,
     present,
     stale_limit_days,
+    target_cleared,
     target_status,
 )
 from intelligentos.formatting import format_change, format_value
@@ -165,14 +166,17 @@ def snapshots(
 def with_open_breaches(
     snaps: Mapping[str, KpiSnapshot], alerts: Iterable[Alert]
 ) -> dict[str, KpiSnapshot]:
-    """The snapshots as shown beside the open alerts: a KPI whose target alert is still
-    open is never ok. Back inside its warning band but not yet within half of it (where
-    the alert resolves, so that a value hovering at the threshold does not flap), it is
-    shown as warning: its status and its alert agree."""
+    """The snapshots as shown beside the open alerts: a KPI whose target alert is held
+    open is not ok. Back inside its warning band but not yet within half of it (where the
+    alert resolves, so that a value hovering at the threshold does not flap), it is shown
+    as warning: its status and its alert agree. (Within half of it, the alert resolves at
+    the next evaluation: the value's status stands.)"""
     held = {a.kpi_id for a in alerts if a.is_open and a.rule == Rule.TARGET.value}
     return {
         kpi_id: replace(snap, status=Status.WARNING)
-        if kpi_id in held and snap.status is Status.OK
+        if kpi_id in held
+        and snap.status is Status.OK
+        and not target_cleared(snap.kpi, snap.window)
         else snap
         for kpi_id, snap in snaps.items()
     }

@@ -189,6 +189,9 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     attention_count: reactive[int | None] = reactive(None)
     as_of_text: reactive[str] = reactive("")
     focus_text: reactive[str] = reactive("")  # the focused agent's short name, "" for none
+    # The store cannot be written (no write permission, or found damaged): the header says
+    # so, and every write action is refused before it asks anything.
+    read_only: reactive[bool] = reactive(False)
 
     def __init__(
         self,
@@ -342,6 +345,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
 
     @on(StoreOpened)
     def _store_opened(self, message: StoreOpened) -> None:
+        self.read_only = message.store.readonly
         self.alert_service = AlertService(message.store)
         self.request_refresh()
         self.watch_store()
@@ -624,6 +628,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
 
     @on(IntegrityFailed)
     def _integrity_failed(self, message: IntegrityFailed) -> None:
+        self.read_only = True  # the store is treated as read-only from now on
         self.notify(message.error, severity="error", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
@@ -927,15 +932,20 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         self.as_of_text = f"{past.isoformat()} (past)" if past else self.services.as_of.isoformat()
 
     def refuses_writes(self, what: str) -> bool:
-        """While viewing the past nothing is written: say so and return True."""
+        """While viewing the past, or on a read-only store, nothing is written: say so
+        (before asking anything) and return True."""
         refusal = self.past_refusal(what)
         if refusal is None:
             return False
-        self.notify(refusal, title="Viewing the past", severity="warning", timeout=5, markup=False)
+        title = "Read-only" if self.read_only else "Viewing the past"
+        self.notify(refusal, title=title, severity="warning", timeout=5, markup=False)
         return True
 
     def past_refusal(self, what: str) -> str | None:
-        """Why nothing can be ``what`` (acknowledged, saved…) now, or ``None`` when live."""
+        """Why nothing can be ``what`` (acknowledged, saved…) now, or ``None`` when it can:
+        the store is read-only, or the cockpit shows the past."""
+        if self.read_only:
+            return f"Not {what}: {self.store_path.name} is read-only: nothing can be saved."
         past = self.services.fixed_as_of
         if past is None:
             return None
