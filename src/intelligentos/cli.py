@@ -38,7 +38,7 @@ from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, l
 from intelligentos.catalog.changes import judged_differently
 from intelligentos.catalog.models import Unit
 from intelligentos.clock import period_upper_bound, stamp, utc_now, utc_today
-from intelligentos.cockpit import KpiSnapshot, snapshot
+from intelligentos.cockpit import KpiSnapshot, snapshot, with_open_breaches
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
@@ -385,8 +385,25 @@ def kpis(
         if day is not None:
             check_as_of(store, day)
         catalog = store.read_catalog()
-        windows = store.latest_windows(2, until=period_upper_bound(day))
+        until = period_upper_bound(day)
+        windows = store.latest_windows(2, until=until)
+        # As the cockpit shows them: never ok beside a target alert held open.
+        open_alerts = (
+            store.open_alerts()
+            if until is None
+            else [a for a in store.alerts_as_of(until) if a.is_open]
+        )
     as_of_date = day or utc_today()
+    statuses = {
+        kpi_id: snap.status
+        for kpi_id, snap in with_open_breaches(
+            {
+                kpi.id: snapshot(kpi, windows.get(kpi.id, []), as_of_date)
+                for kpi in catalog.kpis.values()
+            },
+            open_alerts,
+        ).items()
+    }
     records = []
     for kpi in catalog.kpis.values():
         window = windows.get(kpi.id, [])
@@ -403,7 +420,7 @@ def kpis(
                 "value": latest[1],
                 "previous": previous,
                 "target": kpi.target,
-                "status": snapshot(kpi, window, as_of_date).status.value,
+                "status": statuses[kpi.id].value,
             }
         )
     if as_json:
@@ -427,7 +444,7 @@ def kpis(
             format_value(value, kpi.unit),
             format_change(value, previous, kpi.unit),
             format_value(kpi.target, kpi.unit),
-            snapshot(kpi, window, as_of_date).status.value,
+            statuses[kpi.id].value,
         )
     out.print(table)
 

@@ -174,9 +174,7 @@ def with_open_breaches(
     held = {a.kpi_id for a in alerts if a.is_open and a.rule == Rule.TARGET.value}
     return {
         kpi_id: replace(snap, status=Status.WARNING)
-        if kpi_id in held
-        and snap.status is Status.OK
-        and not target_cleared(snap.kpi, snap.window)
+        if kpi_id in held and snap.status is Status.OK and not target_cleared(snap.kpi, snap.window)
         else snap
         for kpi_id, snap in snaps.items()
     }
