@@ -365,3 +365,29 @@ def test_the_first_write_into_a_damaged_store_is_refused_before_it_happens(store
             ):
                 opened.set_meta("notify.after:probe", "1")
     assert sha256(target) == before
+
+
+def test_a_damaged_store_in_rollback_mode_is_read_but_never_switched_to_wal(store, tmp_path):
+    """A store another tool left in rollback-journal mode: opening it would switch it to
+    WAL (a header write). Damaged, it is left as it is: read commands read what they can,
+    and writing ones are refused, saying nothing was written."""
+    copy = copy_store(store, tmp_path / "rollback.db")
+    conn = sqlite3.connect(copy)
+    try:
+        assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    finally:
+        conn.close()
+    data = bytearray(copy.read_bytes())
+    assert data[18:20] == b"\x01\x01"  # the header says rollback journal
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    target = tmp_path / "damaged.db"
+    target.write_bytes(bytes(data))
+    before = sha256(target)
+    listed = invoke("kpis", "--db", str(target), "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sha256(target) == before
+    checked = invoke("check", "--db", str(target))
+    assert_clean_failure(checked)
+    assert "nothing was written and the file was left untouched" in checked.output
+    assert sha256(target) == before

@@ -59,6 +59,10 @@ class StoreError(Exception):
     ``sqlite3`` error); a database error underneath is chained as its ``__cause__``."""
 
 
+class StoreDamaged(StoreError):
+    """The quick check found the file damaged; nothing is written into it."""
+
+
 def _database_error(path: Path, error: sqlite3.Error, writing: bool) -> StoreError:
     """The store's error for a database error met while reading or writing the store at
     ``path`` (a write's transaction is rolled back whole)."""
@@ -241,8 +245,9 @@ class Store:
             with reader.lock:
                 mode = reader.conn.execute("PRAGMA journal_mode").fetchone()[0]
             if not readonly and mode != "wal":
-                # Switching rewrites the header: a write like any other (checked first).
-                with store.session() as writer:
+                # Switching rewrites the header: a write like any other (checked first). A
+                # damaged file stays as it is, open for reading; every write refuses.
+                with contextlib.suppress(StoreDamaged), store.session() as writer:
                     writer.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as error:
             store.close()
@@ -629,7 +634,9 @@ class Store:
             self._verdict = self.integrity_verdict()
         if self._verdict != "ok":
             untouched = "" if self._wrote else " and the file was left untouched"
-            raise StoreError(f"{self.path} is damaged ({self._verdict}); {consequence}{untouched}.")
+            raise StoreDamaged(
+                f"{self.path} is damaged ({self._verdict}); {consequence}{untouched}."
+            )
 
     def probe(self) -> None:
         """Touch the catalog and the observation index: a damaged file fails here."""
