@@ -225,9 +225,8 @@ class Store:
         self._writing_thread: int | None = None
         self._closed = threading.Event()
         # The quick check's verdict, once known: the first write waits for it, so that a
-        # damaged file is never written (and a message saying so is true).
+        # damaged file is never written, and saying it was left untouched is always true.
         self._verdict: str | None = None
-        self._wrote = False
 
     # --- opening and closing -------------------------------------------------------------
 
@@ -446,7 +445,6 @@ class Store:
             self.ensure_intact()
             try:
                 yield self._writer_connection()
-                self._wrote = True
             except sqlite3.Error as error:
                 raise _database_error(self.path, error, writing=True) from error
             finally:
@@ -628,14 +626,15 @@ class Store:
         return verdict
 
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
-        """Never write into a damaged file: the quick check, once per store (every write
-        runs it first; it is linear in the file's size, so a store only read never pays)."""
+        """Never write into a damaged file: the quick check, once per store. Every write
+        runs it first (so does opening a store not yet in WAL mode, which rewrites the
+        header); it reads the whole file, so a command that only reads never pays for it."""
         if self._verdict is None:
             self._verdict = self.integrity_verdict()
         if self._verdict != "ok":
-            untouched = "" if self._wrote else " and the file was left untouched"
             raise StoreDamaged(
-                f"{self.path} is damaged ({self._verdict}); {consequence}{untouched}."
+                f"{self.path} is damaged ({self._verdict}); {consequence} and the file was "
+                "left untouched."
             )
 
     def probe(self) -> None:
