@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -99,6 +100,27 @@ def write_catalog(directory: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
     return directory
+
+
+@pytest.fixture(autouse=True)
+def hermetic_user(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A home of the test's own: the user's config (its notification sinks above all), data
+    directory and INTELLIGENTOS_* variables never reach a test."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.upper().startswith("INTELLIGENTOS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        monkeypatch.setenv(variable, str(home / folder))
+    return home
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import re
 import shutil
 import sqlite3
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 import intelligentos
 from intelligentos.cli import app
-from intelligentos.store import Store, copy_store
+from intelligentos.store import Store, StoreError, copy_store
 
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
@@ -308,3 +309,86 @@ def test_no_string_formatted_sql_outside_the_schema_module():
             if (relative, call) not in ALLOWED
         ]
     assert not offenders, "\n".join(offenders)
+
+
+def test_check_with_a_sink_never_writes_into_a_damaged_store(store, tmp_path, monkeypatch):
+    """A configured sink's watermark is a write: the damage is found before it, and the
+    message that says the file was left untouched is true."""
+    from intelligentos.paths import config_dir
+
+    monkeypatch.setenv("INTELLIGENTOS_CONFIG_DIR", str(tmp_path / "config"))
+    config_dir().mkdir()
+    out = tmp_path / "delivered.jsonl"
+    sink = ["/bin/sh", "-c", f"cat >> {out}"]
+    (config_dir() / "config.toml").write_text(
+        f"[[notify]]\ncommand = {json.dumps(sink)}\n", encoding="utf-8"
+    )
+    copy = copy_store(store, tmp_path / "checkpointed.db")
+    conn = sqlite3.connect(copy)
+    try:
+        # Everything in the main file, nothing left in a WAL beside it.
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        conn.close()
+    data = bytearray(copy.read_bytes())
+    middle = pages // 2 * page_size
+    assert middle >= page_size  # not page 1, the header SQLite reads on open
+    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    target = tmp_path / "dmg.db"
+    target.write_bytes(bytes(data))
+    before = sha256(target)
+
+    result = invoke("check", "--db", str(target))
+
+    assert_clean_failure(result)
+    assert "damaged" in result.output
+    assert "nothing was written and the file was left untouched" in result.output
+    assert sha256(target) == before
+    assert not out.exists()
+
+
+def test_the_first_write_into_a_damaged_store_is_refused_before_it_happens(store, tmp_path):
+    """Whatever writes first (here a meta key, as a sink's watermark is), the store checks
+    the file before it; a store only read never pays for the check."""
+    data = bytearray(_store_bytes(store, tmp_path))
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    target = tmp_path / "damaged.db"
+    target.write_bytes(bytes(data))
+    before = sha256(target)
+    with Store.open(target) as opened:
+        for _ in range(2):
+            with (
+                pytest.raises(StoreError, match="nothing was written and the file was left"),
+                opened.transaction(),
+            ):
+                opened.set_meta("notify.after:probe", "1")
+    assert sha256(target) == before
+
+
+def test_a_damaged_store_in_rollback_mode_is_read_but_never_switched_to_wal(store, tmp_path):
+    """A store another tool left in rollback-journal mode: opening it would switch it to
+    WAL (a header write). Damaged, it is left as it is: read commands read what they can,
+    and writing ones are refused, saying nothing was written."""
+    copy = copy_store(store, tmp_path / "rollback.db")
+    conn = sqlite3.connect(copy)
+    try:
+        assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    finally:
+        conn.close()
+    data = bytearray(copy.read_bytes())
+    assert data[18:20] == b"\x01\x01"  # the header says rollback journal
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    target = tmp_path / "damaged.db"
+    target.write_bytes(bytes(data))
+    before = sha256(target)
+    listed = invoke("kpis", "--db", str(target), "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sha256(target) == before
+    checked = invoke("check", "--db", str(target))
+    assert_clean_failure(checked)
+    assert "nothing was written and the file was left untouched" in checked.output
+    assert sha256(target) == before

@@ -16,7 +16,9 @@ from intelligentos.alerts import (
     parse_duration,
     reconcile,
     regroup,
+    rejudge,
     snooze,
+    state_at,
 )
 from intelligentos.clock import stamp
 from intelligentos.detection import Finding, Rule, Severity
@@ -235,3 +237,39 @@ def test_stamp_tz_aware_converts_to_utc():
     cet = timezone(timedelta(hours=1))
     assert stamp(datetime(2026, 11, 27, 10, 30, tzinfo=cet)) == "2026-11-27T09:30:00Z"
     assert stamp(datetime(2026, 11, 27, 9, 30, tzinfo=UTC)) == "2026-11-27T09:30:00Z"
+
+
+# --- judged again under a new definition --------------------------------------------------
+
+
+def test_a_new_definition_lowers_the_severity_that_a_hovering_value_keeps():
+    """Severity is sticky for a value hovering at a threshold, not for a moved target."""
+    alert = acked(CRIT)
+    lower = Finding(Rule.TARGET, Severity.WARNING, 85.0, 90.0, 0.0556, "5.6% adverse", "2026-11-27")
+    kept, _ = reconcile(alert, lower, False, LATER)
+    assert kept.severity is Severity.CRITICAL
+    judged, event = rejudge(alert, lower, False, LATER)
+    assert judged.severity is Severity.WARNING
+    assert (judged.value, judged.expected, judged.deviation) == (85.0, 90.0, 0.0556)
+    assert judged.state is State.ACKNOWLEDGED and judged.acked_by == "ana"
+    assert event is not None and event.action == "de-escalate"
+    assert event.from_state is event.to_state is State.ACKNOWLEDGED
+    assert event.note == "de-escalated critical → warning under the new definition"
+    # Time travel before the change still sees it critical.
+    events = [event]
+    assert state_at(judged, events, stamp(NOW)).severity is Severity.CRITICAL
+    assert state_at(judged, events, stamp(LATER)).severity is Severity.WARNING
+
+
+def test_a_new_definition_under_which_the_condition_is_gone_resolves_at_once():
+    judged, event = rejudge(acked(WARN), None, True, LATER)
+    assert judged.state is State.RESOLVED
+    assert event is not None and event.action == "resolve"
+    assert event.note == "condition cleared under the new definition"
+
+
+def test_a_new_definition_that_raises_the_severity_escalates_as_ever():
+    judged, event = rejudge(acked(WARN), CRIT, False, LATER)
+    assert judged.severity is Severity.CRITICAL and judged.state is State.FIRING
+    assert event is not None and event.action == "escalate"
+    assert event.note == "escalated warning → critical under the new definition"

@@ -158,3 +158,30 @@ async def test_the_scenario_screen_does_not_save_in_the_past(demo_store, tmp_pat
         assert message.startswith("Not saved: the cockpit shows 2026-11-20")
     with Store.open(demo_store) as store:
         assert store.scenarios() == []
+
+
+async def test_at_80_and_60_columns_the_past_is_the_last_thing_the_header_drops(
+    demo_store, tmp_path
+):
+    """Launched with --as-of, then stepped back with `<`, at 80×24 and at 60 columns: the
+    header gives up the product's name, the clock and the window before the past marker."""
+    opened_a_week_earlier(demo_store)
+    app = make_app(demo_store, tmp_path / "config", as_of=WEEK_AGO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shown = header(app)
+        assert "as of 2026-11-20 (past)" in shown, shown
+        assert len(shown) <= 80
+        assert demo_store.name in shown
+        await pilot.press("less_than_sign")
+        await settle(pilot)
+        assert "as of 2026-11-13 (past)" in header(app), header(app)
+        await pilot.resize_terminal(60, 24)
+        await settle(pilot)
+        shown = header(app)
+        assert "as of 2026-11-13 (past)" in shown, shown
+        assert len(shown) <= 60
+        # Live again, the header is as it was: the live date gives way before the rest.
+        await pilot.press("L")
+        await settle(pilot)
+        assert "(past)" not in header(app)

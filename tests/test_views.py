@@ -225,3 +225,28 @@ def test_focus_keeps_only_the_agents_alerts(catalog, graph):
     focus = AgentFocus.of(catalog.agents["chro"], catalog)
     alerts = [alert(1, kpi_id="win_rate"), alert(2, kpi_id="enps"), alert(3, system_id="crm")]
     assert [a.id for a in focus.alerts(alerts, catalog, graph)] == [2]
+
+
+def test_a_kpi_whose_target_alert_is_still_open_is_never_shown_ok(catalog):
+    """Win Rate (target 28, warning 8 %) at 26.5 is 5.4 % short: inside the warning band,
+    so ok by value; its target alert resolves only within 4 %, so while it is open the
+    KPI is shown as warning. Other rules' alerts and resolved ones leave the status be."""
+    from dataclasses import replace
+
+    from intelligentos.cockpit import with_open_breaches
+
+    snaps = with_value(on_target(catalog), catalog, "win_rate", 26.5)
+    assert snaps["win_rate"].status is Status.OK
+    held = alert(1, "win_rate")
+    shown = with_open_breaches(snaps, [held])
+    assert shown["win_rate"].status is Status.WARNING
+    assert shown["win_rate"].value_text == snaps["win_rate"].value_text
+    assert all(shown[k].status is Status.OK for k in shown if k != "win_rate")
+    drifting = replace(held, rule="drift")
+    resolved = replace(held, state=State.RESOLVED)
+    assert with_open_breaches(snaps, [drifting, resolved])["win_rate"].status is Status.OK
+    # At 27.5 (1.8 % short) the alert resolves at the next evaluation: the value's ok stands.
+    within_half = with_value(snaps, catalog, "win_rate", 27.5)
+    assert with_open_breaches(within_half, [held])["win_rate"].status is Status.OK
+    critical = with_value(snaps, catalog, "win_rate", 18.0)
+    assert with_open_breaches(critical, [held])["win_rate"].status is Status.CRITICAL

@@ -241,6 +241,30 @@ def reconcile(
     return updated, None
 
 
+def rejudge(
+    alert: Alert, finding: Finding | None, may_resolve: bool, now: datetime
+) -> tuple[Alert, Event | None]:
+    """Apply one evaluation under a new definition of the alert's KPI (its target or
+    thresholds changed). Unlike :func:`reconcile`, the severity follows the new judgment
+    down as well as up (stickiness is for values hovering at a threshold, not for moved
+    goalposts), and the caller judges ``may_resolve`` without hysteresis: the value did
+    not move, the definition did."""
+    if finding is not None and finding.severity.rank < alert.severity.rank:
+        at = stamp(now)
+        lowered = replace(_with_finding(alert, finding, at), severity=finding.severity)
+        note = (
+            f"de-escalated {alert.severity.value} → {finding.severity.value} under the new "
+            "definition"
+        )
+        return replace(lowered, updated_at=at), Event(
+            at, SYSTEM_ACTOR, "de-escalate", alert.state, alert.state, note, finding.value
+        )
+    new, event = reconcile(alert, finding, may_resolve, now)
+    if event is not None and event.action in ("escalate", "resolve"):
+        event = replace(event, note=f"{event.note} under the new definition")
+    return new, event
+
+
 def acknowledge(alert: Alert, actor: str, note: str, now: datetime) -> tuple[Alert, Event]:
     check_note(note)
     if alert.state is State.RESOLVED:
@@ -458,12 +482,14 @@ def breach_start(
 # --- an alert as it stood at a past moment (time travel) ----------------------------------
 
 _SNOOZED_UNTIL = re.compile(r"^snoozed until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
-_ESCALATED = re.compile(r"^escalated (\w+) → (\w+)")
+_ESCALATED = re.compile(r"^(?:de-)?escalated (\w+) → (\w+)")
 
 
 def _escalated_from(event: Event) -> Severity | None:
-    """The severity an ``escalate`` event raised the alert from (its note says so)."""
-    match = _ESCALATED.match(event.note or "") if event.action == "escalate" else None
+    """The severity an ``escalate`` (or ``de-escalate``) event changed the alert from (its
+    note says so)."""
+    changed = event.action in ("escalate", "de-escalate")
+    match = _ESCALATED.match(event.note or "") if changed else None
     try:
         return Severity(match[1]) if match else None
     except ValueError:

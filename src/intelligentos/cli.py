@@ -40,7 +40,7 @@ from intelligentos.catalog import Catalog, CatalogError, Level, check_catalog, l
 from intelligentos.catalog.changes import judged_differently
 from intelligentos.catalog.models import Unit
 from intelligentos.clock import period_upper_bound, stamp, utc_now, utc_today
-from intelligentos.cockpit import KpiSnapshot, snapshot
+from intelligentos.cockpit import KpiSnapshot, snapshot, with_open_breaches
 from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
@@ -396,8 +396,25 @@ def kpis(
         if day is not None:
             check_as_of(store, day)
         catalog = store.read_catalog()
-        windows = store.latest_windows(2, until=period_upper_bound(day))
+        until = period_upper_bound(day)
+        windows = store.latest_windows(2, until=until)
+        # As the cockpit shows them: never ok beside a target alert held open.
+        open_alerts = (
+            store.open_alerts()
+            if until is None
+            else [a for a in store.alerts_as_of(until) if a.is_open]
+        )
     as_of_date = day or utc_today()
+    statuses = {
+        kpi_id: snap.status
+        for kpi_id, snap in with_open_breaches(
+            {
+                kpi.id: snapshot(kpi, windows.get(kpi.id, []), as_of_date)
+                for kpi in catalog.kpis.values()
+            },
+            open_alerts,
+        ).items()
+    }
     records = []
     for kpi in catalog.kpis.values():
         window = windows.get(kpi.id, [])
@@ -414,7 +431,7 @@ def kpis(
                 "value": latest[1],
                 "previous": previous,
                 "target": kpi.target,
-                "status": snapshot(kpi, window, as_of_date).status.value,
+                "status": statuses[kpi.id].value,
             }
         )
     if as_json:
@@ -438,7 +455,7 @@ def kpis(
             format_value(value, kpi.unit),
             format_change(value, previous, kpi.unit),
             format_value(kpi.target, kpi.unit),
-            snapshot(kpi, window, as_of_date).status.value,
+            statuses[kpi.id].value,
         )
     out.print(table)
 
@@ -584,9 +601,10 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
                 f"{store.path} is read-only, so nothing could be evaluated or saved; "
                 "`intelligentos-tui alerts` lists the alerts as last saved."
             )
-        notifier = start_notifications(store)
         try:
+            # Before the notifications, whose watermarks are writes too.
             store.ensure_intact()
+            notifier = start_notifications(store)
             result = evaluate_store(store, catalog, utc_now())
         except StoreError as error:
             raise fail(str(error)) from error
@@ -677,9 +695,9 @@ def ack(
     except LifecycleError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
-        notifier = start_notifications(store)
         try:
             store.ensure_intact()
+            notifier = start_notifications(store)
             alert = acknowledge_alert(
                 store, alert_id, acting_user(before_command("user", user)), note, utc_now()
             )
@@ -706,9 +724,9 @@ def snooze(
     except ValueError as error:
         raise fail(str(error)) from error
     with open_store(db) as store:
-        notifier = start_notifications(store)
         try:
             store.ensure_intact()
+            notifier = start_notifications(store)
             alert = snooze_alert(
                 store, alert_id, length, acting_user(before_command("user", user)), note, utc_now()
             )
@@ -1410,7 +1428,7 @@ def sync_catalog_command(
             if touched:
                 # Judge the open alerts under the new targets now, through the lifecycle:
                 # an alert that still holds keeps its state and who acknowledged it.
-                evaluate_store(store, new_catalog, utc_now())
+                evaluate_store(store, new_catalog, utc_now(), redefined_kpis=rejudged)
                 still_open = {a.id for a in store.open_alerts()}
         except StoreError as error:
             raise fail(str(error)) from error

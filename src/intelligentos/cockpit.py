@@ -6,24 +6,27 @@ The TUI asks this module for values, statuses and texts and only renders them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from intelligentos.catalog.models import Catalog, Direction, Kpi, Unit
 from intelligentos.detection import (
+    Rule,
     Status,
     age_days,
     is_missing,
     present,
     stale_limit_days,
+    target_cleared,
     target_status,
 )
 from intelligentos.formatting import format_change, format_value
 from intelligentos.lineage import LineageGraph, LineageNode
 
 if TYPE_CHECKING:
+    from intelligentos.alerts import Alert
     from intelligentos.forecasting import Projection
 
 Window = Sequence[tuple[str, float | None]]
@@ -158,6 +161,23 @@ def snapshots(
     catalog: Catalog, windows: Mapping[str, Window], as_of: date
 ) -> dict[str, KpiSnapshot]:
     return {kpi.id: snapshot(kpi, windows.get(kpi.id, ()), as_of) for kpi in catalog.kpis.values()}
+
+
+def with_open_breaches(
+    snaps: Mapping[str, KpiSnapshot], alerts: Iterable[Alert]
+) -> dict[str, KpiSnapshot]:
+    """The snapshots as shown beside the open alerts: a KPI whose target alert is held
+    open is not ok. Back inside its warning band but not yet within half of it (where the
+    alert resolves, so that a value hovering at the threshold does not flap), it is shown
+    as warning: its status and its alert agree. (Within half of it, the alert resolves at
+    the next evaluation: the value's status stands.)"""
+    held = {a.kpi_id for a in alerts if a.is_open and a.rule == Rule.TARGET.value}
+    return {
+        kpi_id: replace(snap, status=Status.WARNING)
+        if kpi_id in held and snap.status is Status.OK and not target_cleared(snap.kpi, snap.window)
+        else snap
+        for kpi_id, snap in snaps.items()
+    }
 
 
 def worst(statuses: Iterable[Status]) -> Status:

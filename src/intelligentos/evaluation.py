@@ -7,7 +7,7 @@ No SQL here (the store does that) and no Textual.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,9 +20,10 @@ from intelligentos.alerts import (
     open_alert,
     reconcile,
     regroup,
+    rejudge,
     snooze,
 )
-from intelligentos.catalog.models import Catalog
+from intelligentos.catalog.models import Catalog, Kpi
 from intelligentos.detection import (
     ANOMALY_WINDOW,
     DRIFT_BASELINE,
@@ -34,6 +35,7 @@ from intelligentos.detection import (
     evaluate_kpi,
     present,
     stale_sources,
+    target_band,
 )
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store
@@ -62,11 +64,26 @@ class EvaluationResult:
     seconds: float = 0.0
 
 
+def redefined(alert: Alert, kpi: Kpi) -> bool:
+    """Whether an open alert was judged under another target than the KPI's own (the
+    catalog was re-synced since): the target and forecast rules expect the target."""
+    judged_by_target = alert.rule in (Rule.TARGET.value, Rule.FORECAST.value)
+    return judged_by_target and alert.expected is not None and alert.expected != kpi.target
+
+
 def evaluate_store(
-    store: Store, catalog: Catalog, now: datetime, graph: LineageGraph | None = None
+    store: Store,
+    catalog: Catalog,
+    now: datetime,
+    graph: LineageGraph | None = None,
+    redefined_kpis: Collection[str] = (),
 ) -> EvaluationResult:
     """Evaluate every rule for every KPI and persist the lifecycle changes atomically;
     each alert opened is stored with its routes (:func:`intelligentos.agents.routes`).
+
+    The open alerts of ``redefined_kpis`` (a re-synced catalog changed how they are
+    judged), and any alert judged under another target, are judged again as if new:
+    the new expectation and severity, or resolved (:func:`intelligentos.alerts.rejudge`).
 
     Read-only stores are evaluated for display only: nothing is written.
     """
@@ -147,10 +164,22 @@ def evaluate_store(
                         new, event = open_alert(finding, now, kpi_id=kpi.id, parent_alert_id=group)
                         result.opened.append(apply(None, new, event))
                     continue
-                may_resolve = cleared(
-                    kpi, rule, points, finding is not None, projections.get(kpi.id)
-                )
-                new, event = reconcile(alert, finding, may_resolve, now)
+                if kpi.id in redefined_kpis or redefined(alert, kpi):
+                    if finding is None and rule is Rule.TARGET:
+                        # A stale KPI is judged on staleness alone; its target alert still
+                        # needs the new target's verdict on the last value.
+                        finding = target_band(kpi, points)
+                    # Without hysteresis: the value did not move, the definition did.
+                    may_resolve = finding is None and (
+                        rule is not Rule.FORECAST
+                        or cleared(kpi, rule, points, False, projections.get(kpi.id))
+                    )
+                    new, event = rejudge(alert, finding, may_resolve, now)
+                else:
+                    may_resolve = cleared(
+                        kpi, rule, points, finding is not None, projections.get(kpi.id)
+                    )
+                    new, event = reconcile(alert, finding, may_resolve, now)
                 if new.is_open:
                     new = regroup(new, group, now)
                 apply(alert, new, event)

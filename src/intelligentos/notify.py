@@ -37,7 +37,7 @@ from intelligentos.detection import Severity
 ELLIPSIS = "…"
 # Every transition in the alert log is delivered (snoozes too: someone silenced an alert).
 DELIVERED_ACTIONS = frozenset(
-    {"open", "escalate", "acknowledge", "snooze", "snooze-expired", "resolve"}
+    {"open", "escalate", "de-escalate", "acknowledge", "snooze", "snooze-expired", "resolve"}
 )
 # A first path segment shown as it is reads like a word ("services", "hooks", "api"); one
 # with digits, or this long, may be a token.

@@ -18,7 +18,7 @@ from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event, subject_name
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
-from intelligentos.cockpit import KpiSnapshot, ProjectedValue, snapshots
+from intelligentos.cockpit import KpiSnapshot, ProjectedValue, snapshots, with_open_breaches
 from intelligentos.evaluation import evaluate_store
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError
@@ -151,7 +151,7 @@ class DataService:
         return CockpitData(
             catalog=catalog,
             graph=graph,
-            snaps=snapshots(catalog, windows, as_of),
+            snaps=with_open_breaches(snapshots(catalog, windows, as_of), open_alerts),
             open_alerts=open_alerts,
             window=window,
             evaluated=False,

@@ -59,6 +59,10 @@ class StoreError(Exception):
     ``sqlite3`` error); a database error underneath is chained as its ``__cause__``."""
 
 
+class StoreDamaged(StoreError):
+    """The quick check found the file damaged; nothing is written into it."""
+
+
 def _database_error(path: Path, error: sqlite3.Error, writing: bool) -> StoreError:
     """The store's error for a database error met while reading or writing the store at
     ``path`` (a write's transaction is rolled back whole)."""
@@ -220,6 +224,9 @@ class Store:
         self._writer: sqlite3.Connection | None = None
         self._writing_thread: int | None = None
         self._closed = threading.Event()
+        # The quick check's verdict, once known: the first write waits for it, so that a
+        # damaged file is never written, and saying it was left untouched is always true.
+        self._verdict: str | None = None
 
     # --- opening and closing -------------------------------------------------------------
 
@@ -233,11 +240,14 @@ class Store:
             readonly = True
         store = cls(path, readonly)
         try:
-            if not readonly:
-                with store._write_lock:
-                    writer = store._writer_connection()
+            reader = store._reader()
+            with reader.lock:
+                mode = reader.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if not readonly and mode != "wal":
+                # Switching rewrites the header: a write like any other (checked first). A
+                # damaged file stays as it is, open for reading; every write refuses.
+                with contextlib.suppress(StoreDamaged), store.session() as writer:
                     writer.execute("PRAGMA journal_mode = WAL")
-            store._reader()
         except sqlite3.Error as error:
             store.close()
             raise StoreError(_describe_sqlite_error(path, error)) from error
@@ -432,6 +442,7 @@ class Store:
         :meth:`transaction` merges. A database error in the block becomes a
         :class:`StoreError`."""
         with self._write_lock:
+            self.ensure_intact()
             try:
                 yield self._writer_connection()
             except sqlite3.Error as error:
@@ -615,13 +626,15 @@ class Store:
         return verdict
 
     def ensure_intact(self, consequence: str = "nothing was written") -> None:
-        """Never write into a damaged file: a structural check before a write that was not
-        asked for interactively."""
-        verdict = self.integrity_verdict()
-        if verdict != "ok":
-            raise StoreError(
-                f"{self.path} is damaged ({verdict}); {consequence} and the file was left "
-                "untouched."
+        """Never write into a damaged file: the quick check, once per store. Every write
+        runs it first (so does opening a store not yet in WAL mode, which rewrites the
+        header); it reads the whole file, so a command that only reads never pays for it."""
+        if self._verdict is None:
+            self._verdict = self.integrity_verdict()
+        if self._verdict != "ok":
+            raise StoreDamaged(
+                f"{self.path} is damaged ({self._verdict}); {consequence} and the file was "
+                "left untouched."
             )
 
     def probe(self) -> None:

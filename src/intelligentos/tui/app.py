@@ -189,6 +189,9 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     attention_count: reactive[int | None] = reactive(None)
     as_of_text: reactive[str] = reactive("")
     focus_text: reactive[str] = reactive("")  # the focused agent's short name, "" for none
+    # The store cannot be written (no write permission, or found damaged): the header says
+    # so, and every write action is refused before it asks anything.
+    read_only: reactive[bool] = reactive(False)
 
     def __init__(
         self,
@@ -342,6 +345,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
 
     @on(StoreOpened)
     def _store_opened(self, message: StoreOpened) -> None:
+        self.read_only = message.store.readonly
         self.alert_service = AlertService(message.store)
         self.request_refresh()
         self.watch_store()
@@ -402,6 +406,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         """Off the event loop: the first time, paint values before the rules run; then
         evaluate (writing alert changes) and read the visible windows and open alerts."""
         services = self.services
+        first = previous is None
         try:
             if previous is None:
                 # The catalog first: the dashboard builds its panels while the values are
@@ -412,10 +417,13 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
                 self.post_message(DataLoaded(previous, request))
                 # What follows would only slow that paint down: let it reach the screen.
                 self.first_paint.wait(FIRST_PAINT_WAIT)
-                self._load_settings()
+            # Before the notifier's first write (its watermarks): a damaged file is
+            # then read-only, and nothing is written into it.
             problem = services.check_integrity()
             if problem:
                 self.post_message(IntegrityFailed(problem))
+            if first:
+                self._load_settings()
             self.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
         except StoreError as error:
             # Another process may hold the write lock for long, or the file may have
@@ -620,6 +628,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
 
     @on(IntegrityFailed)
     def _integrity_failed(self, message: IntegrityFailed) -> None:
+        self.read_only = True  # the store is treated as read-only from now on
         self.notify(message.error, severity="error", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
@@ -923,15 +932,20 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         self.as_of_text = f"{past.isoformat()} (past)" if past else self.services.as_of.isoformat()
 
     def refuses_writes(self, what: str) -> bool:
-        """While viewing the past nothing is written: say so and return True."""
+        """While viewing the past, or on a read-only store, nothing is written: say so
+        (before asking anything) and return True."""
         refusal = self.past_refusal(what)
         if refusal is None:
             return False
-        self.notify(refusal, title="Viewing the past", severity="warning", timeout=5, markup=False)
+        title = "Read-only" if self.read_only else "Viewing the past"
+        self.notify(refusal, title=title, severity="warning", timeout=5, markup=False)
         return True
 
     def past_refusal(self, what: str) -> str | None:
-        """Why nothing can be ``what`` (acknowledged, saved…) now, or ``None`` when live."""
+        """Why nothing can be ``what`` (acknowledged, saved…) now, or ``None`` when it can:
+        the store is read-only, or the cockpit shows the past."""
+        if self.read_only:
+            return f"Not {what}: {self.store_path.name} is read-only: nothing can be saved."
         past = self.services.fixed_as_of
         if past is None:
             return None
