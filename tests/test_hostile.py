@@ -342,7 +342,7 @@ def test_check_with_a_sink_never_writes_into_a_damaged_store(store, tmp_path, mo
 
     result = invoke("check", "--db", str(target))
 
-    assert_clean_failure(result)
+    assert_clean_failure(result, status=2)
     assert "damaged" in result.output
     assert "nothing was written and the file was left untouched" in result.output
     assert sha256(target) == before
