@@ -23,17 +23,29 @@ store (``benchmarks/screens.py``):
   evaluation stored). The figure is the ratio of the medians. A cockpit that comes up with
   no row selected (the selection card never filled) is run again, and counted.
 * *Drill-down*: in a cockpit started the same way, once the dashboard is shown and the
-  cockpit has settled (a second drawing nothing, under 10 % of a core), the KPI with the
-  largest lineage is selected with the keys a person would press (the filter, or the CEO
-  strip's arrows), then Enter: the time from writing the Enter until the screen shows the
-  lineage screen whole, its tree and the KPI's details. Escape goes back; three
-  drill-downs per cockpit process, the figure over all of them (for reference: the tree
-  alone, and the first drill-down of each process).
+  cockpit has settled (a second drawing nothing, under 10 % of a core), the three KPIs with
+  the largest lineages, one after the other, each selected with the keys a person would
+  press (the filter, or the CEO strip's arrows), then Enter: the time from writing the
+  Enter until the screen shows the lineage screen whole: its tree, the KPI's details and
+  its history chart (drawn once a worker has read the history; until then the pane still
+  shows the chart of the KPI before). Escape goes back. The figure is over all of them;
+  the largest lineage has its own (for reference: the tree alone, each other KPI, and the
+  first drill-down of each process).
+* *Memory*: the cockpit's peak resident memory (VmHWM), read from /proc from outside just
+  before it is told to quit, after start-up and the drill-downs; during the catch-up, read
+  while it forecasts until it quits.
+* *Live latency*: in a cockpit started the same way, another process writes a new value of
+  a CEO KPI through the store and prints when its transaction committed; the time from
+  that commit until the screen shows the CEO card with the new value.
+
+Every child process (the cockpit, the commands, the writer) runs in a session of its own
+and is killed with its whole process group on the way out, whatever happened. Stores are
+copied with SQLite's backup API, never by their bytes (``copy_store``).
 
 What only the inside can measure comes from ``benchmarks/probe.py``, a subclass of the app
-run in a pseudo-terminal that watches it: idle CPU and peak memory (after a drill-down),
-and, for reference, the start-up it reports itself (when it has painted its first data, as
-the app sees it, not when a terminal shows it).
+run in a pseudo-terminal that watches it, and is labelled "in-app": idle CPU (its CPU time
+over a window in the steady state) and, for reference, the start-up it reports itself (when
+it has painted its first data, as the app sees it, not when a terminal shows it).
 
 The cockpit keeps stored forecasts current in the background (``[cockpit] forecasts``). Its
 figures are taken twice: *before* (the feature off, no forecasts stored: start-up,
@@ -41,8 +53,8 @@ drill-down, idle CPU, memory, live latency) and *after* (the feature on, once th
 ``forecast`` command has stored a current forecast for every KPI: start-up, drill-down,
 idle CPU, memory). Between them, the *catch-up*: the feature on, no forecast stored, on a
 copy of the store: the time until the cockpit has stored a forecast for every KPI (counted
-from outside, read-only), and the CPU of the cockpit's own process and of its forecast
-processes meanwhile, then its idle CPU once it has caught up.
+from outside, read-only), the CPU of the cockpit's own process and of its forecast
+processes meanwhile, its peak memory, then its idle CPU (in-app) once it has caught up.
 
 Forecasting: the ``forecast`` command on every KPI of each store (a separate process, timed
 from outside, its process tree's memory sampled from /proc), and the accuracy of the
@@ -1120,7 +1132,8 @@ def watch_catch_up(
 ) -> Callable[[subprocess.Popen], None]:
     """While the probe runs: once it has evaluated (its first report), sample its own CPU
     and its descendants' (the forecast processes) every 0.1 s and count the stored forecasts
-    from outside, until every KPI with data has one; then let it go on (the stop file)."""
+    from outside, until every KPI with data has one; then let it go on (the stop file). Its
+    peak memory (VmHWM) is read all along, until it quits."""
 
     def during(process: subprocess.Popen) -> None:
         deadline = time.time() + CATCH_UP_LIMIT
@@ -1178,8 +1191,9 @@ def measure_catch_up(
     """The cockpit, background forecasts on, on a copy of the store with no forecast: the
     time from its spawn until it has stored a forecast for every KPI with data; the CPU of
     its own process (the probe's: the cockpit runs in it) from its first evaluation until
-    then, and of its forecast processes (its descendants, summed); then its idle CPU, in the
-    same process, once it has caught up."""
+    then, and of its forecast processes (its descendants, summed); its peak memory, read
+    from outside, against the cockpit's memory target; then its idle CPU, in the same
+    process, once it has caught up (in-app: the probe's)."""
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "catch-up.db"
         copy_store(store, copy)

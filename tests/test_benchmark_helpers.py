@@ -110,7 +110,7 @@ def test_a_child_that_runs_over_its_time_is_killed_with_its_group(tmp_path):
     with pytest.raises(subprocess.TimeoutExpired):
         # The child never ends by itself; the timeout leaves it ample time to start its
         # grandchild first.
-        run.run_child([sys.executable, "-c", PARENT, str(pid_file)], timeout=10)
-    assert pid_file.exists(), "the child had not started its grandchild in 10 s"
+        run.run_child([sys.executable, "-c", PARENT, str(pid_file)], timeout=5)
+    assert pid_file.exists(), "the child had not started its grandchild in 5 s"
     grandchild = int(pid_file.read_text())
     wait_until(lambda: gone(grandchild), "the grandchild still runs")
