@@ -85,6 +85,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,8 +101,10 @@ from intelligentos.store import Store
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
-END = date(2026, 11, 27)
-NOW = datetime(2026, 11, 27, 9, 30)
+# The stores end today, as a store fed every day does: a store that ended days ago would
+# show most KPIs stale, and the panels' borders would count stale KPIs instead of their rows.
+END = date.today()
+NOW = datetime.combine(END, dt_time(9, 30))
 COLUMNS, ROWS = 120, 40
 # The cockpit's background forecasts, as its setting from the environment.
 FORECASTS_SETTING = "INTELLIGENTOS_COCKPIT__FORECASTS"
