@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from terminal import Terminal  # benchmarks/, beside this file
 
 HERE = Path(__file__).resolve().parent
 
@@ -102,27 +102,24 @@ with open(os.environ["PHASES_OUT"], "w") as out:
 def one_launch(store: Path, bytecode: Path) -> list[dict]:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "phases.jsonl"
-        environment = {
-            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        environment: dict[str, str | None] = {
+            "PYTHONDONTWRITEBYTECODE": None,
             # Bytecode cached (as an installed cockpit has it), not compiled on every launch.
             "PYTHONPYCACHEPREFIX": str(bytecode),
             "PHASES_OUT": str(out),
             "INTELLIGENTOS_CONFIG_DIR": str(Path(scratch) / "config"),
             "INTELLIGENTOS_COCKPIT__FORECASTS": "false",
-            "TERM": "xterm-256color",
-            "COLUMNS": "120",
-            "LINES": "40",
         }
-        # `script` gives the child a real terminal of its own; its output is discarded.
-        command = [sys.executable, "-c", CHILD, str(store)]
-        subprocess.run(
-            ["script", "-qec", subprocess.list2cmdline(command), "/dev/null"],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            timeout=120,
-            check=True,
-        )
+        # A real terminal of its own (its output emulated, then dropped), in a session of
+        # its own: closing the terminal ends the launch and anything it started.
+        terminal = Terminal([sys.executable, "-c", CHILD, str(store)], env=environment)
+        try:
+            status = terminal.process.wait(timeout=120)
+        finally:
+            terminal.close()
+        if status != 0:
+            terminal.catch_up()  # what it wrote, on the emulated screen
+            raise RuntimeError(f"the launch exited {status}:\n{terminal.dump()}")
         return [json.loads(line) for line in out.read_text().splitlines()]
 
 
