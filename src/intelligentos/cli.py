@@ -752,15 +752,146 @@ def send_notifications(
     """Deliver what the sinks have not had yet, after the command's transaction; never
     fatal: one ``Warning:`` line per failed or skipped sink, and the command's exit status
     stays its own."""
+    from intelligentos.services import notify as service
+
     if notifier is None:
         return
     try:
-        report = notifier.deliver(store, catalog)
+        report = notifier.deliver(store, catalog, budget=service.COMMAND_BUDGET_SECONDS)
     except StoreError as error:
         warn(f"Notifications were not sent: {error}")
         return
     for line in report.problems + report.failures:
         warn(line)
+    if report.deferred:
+        warn(
+            f"Not everything reached {', '.join(report.deferred)} within "
+            f"{service.COMMAND_BUDGET_SECONDS:g} s; the rest is queued for the next `check` "
+            "or the cockpit."
+        )
+
+
+notify_app = typer.Typer(
+    help="Notification deliveries: list them, send again what did not get through."
+)
+app.add_typer(notify_app, name="notify")
+SinkOption = Annotated[
+    str | None,
+    typer.Option("--sink", help="Only this sink: its label as listed, or its #fingerprint"),
+]
+
+
+def _sink_matches(label: str, wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    return label == wanted or label.endswith(" #" + wanted.removeprefix("#"))
+
+
+@notify_app.command("list")
+def notify_list(
+    db: DbOption = None,
+    failed: Annotated[
+        bool,
+        typer.Option("--failed", help="Only those not delivered (pending, failed, sending)"),
+    ] = False,
+    sink: SinkOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List notification deliveries, by event: outcome, attempts, last error, next try."""
+    from intelligentos.services.notify import next_try
+    from intelligentos.store.deliveries import DELIVERED, PENDING, Deliveries
+
+    with open_store(db) as store:
+        found = [d for d in Deliveries(store).log() if _sink_matches(d.sink, sink)]
+        actions = {
+            row["id"]: (row["alert_id"], row["action"])
+            for row in store.query("SELECT id, alert_id, action FROM alert_events")
+        }
+    if failed:
+        found = [d for d in found if d.outcome != DELIVERED]
+    records = []
+    for d in found:
+        alert_id, action = actions.get(d.event_id, (None, None))
+        due = d.outcome == PENDING and d.attempts > 0
+        records.append(
+            {
+                "event_id": d.event_id,
+                "alert_id": alert_id,
+                "action": action,
+                "sink": d.sink,
+                "outcome": d.outcome,
+                "attempts": d.attempts,
+                "detail": d.detail,
+                "at": d.at,
+                "next_try": stamp(next_try(d)) if due else None,
+            }
+        )
+    if as_json:
+        out.print_json(json.dumps(records))
+        return
+    table = Table(title=Text(f"Deliveries: {len(records)}"), title_justify="left")
+    for column in ("event", "alert", "action", "sink", "outcome", "attempts", "last", "next"):
+        table.add_column(column, overflow="fold")
+    table.add_column("detail", overflow="fold")
+    for r in records:
+        table.add_row(
+            str(r["event_id"]),
+            str(r["alert_id"] or "—"),
+            Text(literal(r["action"] or "—")),
+            Text(literal(r["sink"])),
+            r["outcome"],
+            str(r["attempts"]),
+            r["at"],
+            r["next_try"] or "—",
+            Text(literal(r["detail"] or "")),
+        )
+    out.print(table)
+
+
+@notify_app.command("retry")
+def notify_retry(
+    db: DbOption = None,
+    sink: SinkOption = None,
+    event: Annotated[
+        int | None, typer.Option("--event", help="Only the delivery of this event id")
+    ] = None,
+) -> None:
+    """Send again now the deliveries that did not get through (pending or failed), to the
+    sinks configured now. Exits 1 when some still did not get through."""
+    from intelligentos.services.notify import Notifier
+    from intelligentos.settings import CockpitSettings, config_file
+    from intelligentos.store.deliveries import Deliveries
+
+    settings = CockpitSettings.load()
+    for problem in settings.problems:
+        warn(problem)
+    with open_store(db) as store:
+        if store.readonly:
+            raise fail(f"{store.path} is read-only, so nothing could be sent or recorded.")
+        waiting = [
+            d
+            for d in Deliveries(store).retryable(failed_too=True, event_id=event)
+            if _sink_matches(d.sink, sink)
+        ]
+        configured = {s.label for s in settings.notify}
+        gone = sorted({d.sink for d in waiting} - configured)
+        for label in gone:
+            warn(f"{label} is no longer in {config_file()}; its deliveries were not re-sent.")
+        labels = {d.sink for d in waiting} & configured
+        notifier = Notifier(list(settings.notify), source=str(config_file()))
+        delivered = 0
+        for label in sorted(labels):
+            try:
+                report = notifier.retry(store, label=label, event_id=event)
+            except StoreError as error:
+                raise fail(f"Notifications were not sent: {error}") from error
+            for line in report.problems + report.failures:
+                warn(line)
+            delivered += report.delivered
+        left = len([d for d in waiting if d.sink in labels]) - delivered
+    out.print(f"Re-sent {delivered} notification(s); {left} still not delivered.")
+    if left or gone:
+        raise typer.Exit(1)
 
 
 # --- forecasts -------------------------------------------------------------------------------

@@ -7,20 +7,27 @@ then, so that a sink added to the config receives the transitions from then on, 
 store's history; and it moves up past events that are dealt with, so that finding what is
 left to deliver reads only the events since.
 
-An event goes to a sink at most once: :meth:`Deliveries.claim` inserts the ``deliveries``
-row (UNIQUE event and sink) before anything is sent, and only the process whose insert
-made the row sends.
+An event goes to a sink at most once at a time: :meth:`Deliveries.claim` inserts the
+``deliveries`` row (UNIQUE event and sink) as ``sending`` before anything is sent, and only
+the process whose insert made the row sends. A delivery that did not get through is
+``pending`` (its attempts and last error kept) until it is retried: :meth:`Deliveries.reclaim`
+moves it back to ``sending`` for one process only. One left ``sending`` by a process that
+died is never sent again (at most once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from intelligentos.alerts import Event
 from intelligentos.store.store import Store, _event
 
 WATERMARK_PREFIX = "notify.after:"
+SENDING, PENDING, DELIVERED, FAILED = "sending", "pending", "delivered", "failed"
+# Not delivered, and may be sent again: on its schedule (pending) or when asked (failed).
+# A pending row with no attempt is a claim left by an older version mid-send: never re-sent.
+_RETRYABLE = f"(outcome = '{PENDING}' AND attempts > 0)"
 
 
 @dataclass(frozen=True)
@@ -93,15 +100,54 @@ class Deliveries:
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO deliveries (event_id, sink, attempts, outcome, detail, at) "
-                "VALUES (?, ?, 0, 'pending', NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
+                f"VALUES (?, ?, 0, '{SENDING}', NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
                 (event_id, label, at),
             )
         return cursor.rowcount == 1
 
+    def retryable(
+        self, label: str | None = None, *, failed_too: bool = False, event_id: int | None = None
+    ) -> list[Delivery]:
+        """The deliveries that did not get through and may be sent again (of one sink, of
+        one event), oldest event first: those ``pending``, and with ``failed_too`` those
+        given up on as well."""
+        given_up = f" OR outcome = '{FAILED}'" if failed_too else ""
+        rows = self.store.query(
+            "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
+            f"WHERE ({_RETRYABLE}{given_up}) AND (?1 IS NULL OR sink = ?1) "
+            "AND (?2 IS NULL OR event_id = ?2) ORDER BY event_id",
+            (label, event_id),
+        )
+        return [Delivery(**row) for row in rows]
+
+    def reclaim(self, delivery: Delivery, at: str) -> bool:
+        """Take a delivery that did not get through back for sending; False when it changed
+        meanwhile (another process has it, or it went through)."""
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE deliveries SET outcome = '{SENDING}', at = ? WHERE event_id = ? "
+                "AND sink = ? AND outcome = ? AND attempts = ? AND at = ?",
+                (
+                    at,
+                    delivery.event_id,
+                    delivery.sink,
+                    delivery.outcome,
+                    delivery.attempts,
+                    delivery.at,
+                ),
+            )
+        return cursor.rowcount == 1
+
+    def event(self, event_id: int) -> LoggedEvent | None:
+        """One alert event of the log."""
+        rows = self.store.query("SELECT * FROM alert_events WHERE id = ?", (event_id,))
+        return LoggedEvent(rows[0]["id"], rows[0]["alert_id"], _event(rows[0])) if rows else None
+
     def finish(
         self, event_id: int, label: str, attempts: int, outcome: str, detail: str | None, at: str
     ) -> None:
-        """Record how a claimed delivery ended: delivered or failed, after how many tries."""
+        """Record how a claimed delivery ended: delivered, pending (to be retried) or failed
+        (given up on), after how many tries in all."""
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE deliveries SET attempts = ?, outcome = ?, detail = ?, at = ? "
@@ -119,11 +165,14 @@ class Deliveries:
                 (WATERMARK_PREFIX + label, str(event_id)),
             )
 
-    def log(self, label: str | None = None) -> list[Delivery]:
-        """Every delivery (of one sink), by event."""
+    def log(
+        self, label: str | None = None, outcomes: Sequence[str] | None = None
+    ) -> list[Delivery]:
+        """Every delivery (of one sink; with one of ``outcomes``), by event."""
         rows = self.store.query(
             "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
             "WHERE ?1 IS NULL OR sink = ?1 ORDER BY event_id, sink",
             (label,),
         )
-        return [Delivery(**row) for row in rows]
+        found = [Delivery(**row) for row in rows]
+        return found if outcomes is None else [d for d in found if d.outcome in outcomes]
