@@ -314,13 +314,28 @@ def init(
 @app.command()
 def validate(catalog: CatalogOption = None) -> None:
     """Check a catalog against the governance rules; exit 1 on any violation."""
+    from intelligentos.catalog.governance import weight_warnings
+    from intelligentos.catalog.loader import parse_catalog
+
     directory = Path(catalog) if catalog else builtin_catalog_dir()
     violations = check_catalog(directory)
     for violation in violations:
         out.print(Text(literal(str(violation))))
+    # Warnings judge only a catalog that parses: with entities missing they would mislead.
+    shape = {"syntax", "schema", "duplicate"}
+    parses = not any(violation.rule in shape for violation in violations)
+    warnings = weight_warnings(parse_catalog(directory)[0]) if parses else []
+    for warning in warnings:
+        out.print(
+            Text(
+                literal(f"{warning.file}: {warning.key}: [{warning.rule}] warning: ")
+                + literal(warning.message)
+            )
+        )
     if violations:
         raise fail(f"{len(violations)} governance violation(s) in {directory}.")
-    out.print(Text(f"{directory}: the catalog passes every governance rule."))
+    noted = f" ({len(warnings)} warning(s) above)" if warnings else ""
+    out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
 
 
 def _rich_tree(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Tree:
