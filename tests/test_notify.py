@@ -1020,3 +1020,31 @@ def test_notify_retry_exits_1_while_a_delivery_still_fails(config, today_store, 
     assert "0 still" not in retried.stdout and "1 still not delivered" in retried.stdout
     [line] = warnings(retried.stderr)
     assert "failed after 6 attempts" in line
+
+
+def test_only_deliveries_that_did_not_get_through_are_retryable(demo_store):
+    sink = NotifySink(command=("x",), demo=True)
+    with Store.open(demo_store) as store:
+        Notifier([sink]).prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        ids = event_ids(demo_store)[:5]
+        log = Deliveries(store)
+        at = "2026-11-27T09:30:00Z"
+        for event_id, attempts, outcome in zip(
+            ids,
+            (0, 0, 2, 3, 1),
+            ("sending", "pending", "pending", "failed", "delivered"),
+            strict=True,
+        ):
+            assert log.claim(event_id, "s", at)
+            log.finish(event_id, "s", attempts, outcome, None, at)
+        # A claim left mid-send (sending, or pending with no attempt) is never sent again.
+        assert [d.event_id for d in log.retryable("s")] == [ids[2]]
+        assert [d.event_id for d in log.retryable("s", failed_too=True)] == ids[2:4]
+        assert [d.event_id for d in log.retryable("s", failed_too=True, event_id=ids[3])] == [
+            ids[3]
+        ]
+        [pending] = log.retryable("s")
+        assert log.reclaim(pending, "2026-11-27T10:00:00Z")
+        assert not log.reclaim(pending, "2026-11-27T10:00:00Z")  # another process has it
+        assert log.retryable("s") == []

@@ -25,9 +25,6 @@ from intelligentos.store.store import Store, _event
 
 WATERMARK_PREFIX = "notify.after:"
 SENDING, PENDING, DELIVERED, FAILED = "sending", "pending", "delivered", "failed"
-# Not delivered, and may be sent again: on its schedule (pending) or when asked (failed).
-# A pending row with no attempt is a claim left by an older version mid-send: never re-sent.
-_RETRYABLE = f"(outcome = '{PENDING}' AND attempts > 0)"
 
 
 @dataclass(frozen=True)
@@ -100,8 +97,8 @@ class Deliveries:
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO deliveries (event_id, sink, attempts, outcome, detail, at) "
-                f"VALUES (?, ?, 0, '{SENDING}', NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
-                (event_id, label, at),
+                "VALUES (?, ?, 0, ?, NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
+                (event_id, label, SENDING, at),
             )
         return cursor.rowcount == 1
 
@@ -111,12 +108,13 @@ class Deliveries:
         """The deliveries that did not get through and may be sent again (of one sink, of
         one event), oldest event first: those ``pending``, and with ``failed_too`` those
         given up on as well."""
-        given_up = f" OR outcome = '{FAILED}'" if failed_too else ""
+        # A pending row with no attempt is a claim an older version left mid-send: it is
+        # never sent again.
         rows = self.store.query(
             "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
-            f"WHERE ({_RETRYABLE}{given_up}) AND (?1 IS NULL OR sink = ?1) "
-            "AND (?2 IS NULL OR event_id = ?2) ORDER BY event_id",
-            (label, event_id),
+            "WHERE ((outcome = ?3 AND attempts > 0) OR (?4 AND outcome = ?5)) "
+            "AND (?1 IS NULL OR sink = ?1) AND (?2 IS NULL OR event_id = ?2) ORDER BY event_id",
+            (label, event_id, PENDING, failed_too, FAILED),
         )
         return [Delivery(**row) for row in rows]
 
@@ -125,9 +123,10 @@ class Deliveries:
         meanwhile (another process has it, or it went through)."""
         with self.store.transaction() as conn:
             cursor = conn.execute(
-                f"UPDATE deliveries SET outcome = '{SENDING}', at = ? WHERE event_id = ? "
+                "UPDATE deliveries SET outcome = ?, at = ? WHERE event_id = ? "
                 "AND sink = ? AND outcome = ? AND attempts = ? AND at = ?",
                 (
+                    SENDING,
                     at,
                     delivery.event_id,
                     delivery.sink,
