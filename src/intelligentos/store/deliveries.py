@@ -137,6 +137,14 @@ class Deliveries:
             )
         return cursor.rowcount == 1
 
+    def transitions(self) -> dict[int, tuple[int, str]]:
+        """Each delivered-or-not event's alert and action, by event id (for listing)."""
+        rows = self.store.query(
+            "SELECT e.id, e.alert_id, e.action FROM alert_events AS e "
+            "WHERE e.id IN (SELECT event_id FROM deliveries)"
+        )
+        return {row["id"]: (row["alert_id"], row["action"]) for row in rows}
+
     def event(self, event_id: int) -> LoggedEvent | None:
         """One alert event of the log."""
         rows = self.store.query("SELECT * FROM alert_events WHERE id = ?", (event_id,))
