@@ -817,14 +817,12 @@ def notify_list(
     from intelligentos.store.deliveries import DELIVERED, PENDING, Deliveries
 
     with open_store(db) as store:
-        found = [d for d in Deliveries(store).log() if _sink_matches(d.sink, sink)]
-        actions = {
-            row["id"]: (row["alert_id"], row["action"])
-            for row in store.query("SELECT id, alert_id, action FROM alert_events")
-        }
+        log = Deliveries(store)
+        found = [d for d in log.log() if _sink_matches(d.sink, sink)]
+        actions = log.transitions()
     if failed:
         found = [d for d in found if d.outcome != DELIVERED]
-    records = []
+    records: list[dict[str, Any]] = []
     for d in found:
         alert_id, action = actions.get(d.event_id, (None, None))
         due = d.outcome == PENDING and d.attempts > 0
@@ -1279,18 +1277,42 @@ def brief(
 
 @app.command("import")
 def import_observations(
-    files: Annotated[list[Path], typer.Argument(help="CSV, JSON (array) or JSON Lines files")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, JSON (array), JSON Lines or Excel .xlsx files")
+    ],
     db: DbOption = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="csv, json or jsonl [default: from the extension]"),
+        typer.Option("--format", help="csv, json, jsonl or xlsx [default: from the extension]"),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="One row per period, one column per KPI id (CSV, xlsx)"),
+    ] = False,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="CSV delimiter: , ; tab or | [default: from the header line]"
+        ),
+    ] = None,
+    decimal: Annotated[
+        str | None,
+        typer.Option(
+            "--decimal", help="Decimal mark: . or , [default: , in a ;-delimited CSV, else .]"
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only")] = False,
 ) -> None:
-    """Import observations (kpi_id, period, value[, source]) atomically: all rows of all
-    files, or nothing. Re-importing a file changes nothing."""
+    """Import observations (kpi_id, period, value[, source]; or, with --wide, period and one
+    column per KPI) atomically: all rows of all files, or nothing. Re-importing a file
+    changes nothing."""
     from intelligentos.importer import (
+        DECIMALS,
+        DELIMITERS,
+        KpiShape,
+        Layout,
         Problem,
+        decimal_of,
         decode_probe,
         detect_format,
         raw_rows,
@@ -1298,10 +1320,19 @@ def import_observations(
     )
     from intelligentos.store.bulk import Staging
 
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise fail(f"unknown delimiter {delimiter!r}; use , ; tab or |.")
+    if decimal is not None and decimal not in DECIMALS:
+        raise fail(f"unknown decimal mark {decimal!r}; use . or ,.")
+    layout = Layout(DELIMITERS[delimiter] if delimiter else None, decimal, wide)
     with open_store(db) as store:
         try:
             staging = Staging(store)  # checks the file is sound before anything is read
             known = store.kpi_ids()
+            shapes = {
+                kpi.id: KpiShape(kpi.unit, kpi.frequency)
+                for kpi in store.read_catalog().kpis.values()
+            }
         except StoreError as error:
             raise fail(str(error)) from error
         problems: list[Problem] = []
@@ -1325,8 +1356,9 @@ def import_observations(
                 if bom:
                     report(Problem(str(path), 0, "-", bom))
                     continue
-                rows = raw_rows(path, file_format, on_read=advance)
-                for item in validate_rows(rows, str(path), index, known):
+                rows = raw_rows(path, file_format, advance, layout, known)
+                marks = decimal_of(path, file_format, layout)
+                for item in validate_rows(rows, str(path), index, known, shapes, marks):
                     if isinstance(item, Problem):
                         report(item)
                     else:
