@@ -635,6 +635,64 @@ async def test_the_cockpit_sends_a_demo_stores_alerts_only_where_asked(
         assert len(demo) == 1 and "demo = true" in demo[0]
 
 
+# Fails once (leaving a marker), then writes each body it gets, one per line.
+FLAKY_SCRIPT = """
+import pathlib, sys
+marker = pathlib.Path(sys.argv[1] + ".failed-once")
+if not marker.exists():
+    marker.write_text("x")
+    sys.exit(1)
+with open(sys.argv[1], "a", encoding="utf-8") as out:
+    out.write(sys.stdin.read().replace("\\n", " ") + "\\n")
+"""
+
+
+async def test_the_cockpit_retries_a_failed_delivery_when_it_is_due(
+    demo_store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(service, "RETRY_DELAYS", ())  # one attempt per run
+    monkeypatch.setattr(service, "FIRST_BACKOFF", timedelta(seconds=0.5))
+    flaky_sink = tmp_path / "flaky.py"
+    flaky_sink.write_text(FLAKY_SCRIPT, encoding="utf-8")
+    out = tmp_path / "received.jsonl"
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(flaky_sink, out))
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        everything = event_ids(demo_store)
+        for _ in range(400):
+            if sorted(b["event_id"] for b in received(out)) == everything:
+                break
+            await pilot.pause(0.05)
+        # The first event failed and waited for its backoff; the cockpit came back for it
+        # by itself, with nothing changing in the store, and the rest went after it.
+        assert sorted(b["event_id"] for b in received(out)) == everything
+        rows = delivery_rows(demo_store)
+        assert [row[2:4] for row in rows if row[0] == everything[0]] == [(2, "delivered")]
+        assert all(row[3] == "delivered" for row in rows)
+
+
+async def test_the_cockpit_comes_back_for_a_pending_delivery_when_it_is_due(demo_store, tmp_path):
+    from intelligentos.tui.messages import NotificationsSent
+
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        runs: list[bool] = []
+        app.deliver_notifications = lambda: runs.append(True)
+        # A run that ended with a delivery due again at once, and nothing else to do.
+        app.post_message(NotificationsSent([], [], retry_in=0.0))
+        for _ in range(200):
+            if runs:
+                break
+            await pilot.pause(0.05)
+        assert runs == [True]
+
+
 # --- basic authentication only where nobody can read it --------------------------------------
 
 

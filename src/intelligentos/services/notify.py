@@ -100,6 +100,8 @@ class DeliveryReport:
     deferred: list[str] = field(default_factory=list)
     # Deliveries that did not get through in this run (pending or failed now).
     undelivered: int = 0
+    # When the earliest pending delivery to these sinks is due again (naive UTC), if any.
+    next_retry: datetime | None = None
 
 
 @functools.cache
@@ -327,7 +329,14 @@ class Notifier:
                     self._retry_pending(sink, run, force=True, event_id=retry[1])
             elif self._retry_pending(sink, run, force=False):
                 self._deliver_new(sink, marks.get(sink.label, 0), run)
+        labels = {sink.label for sink in sinks}
+        due = [next_try(d) for d in log.retryable() if d.sink in labels]
+        report.next_retry = min(due, default=None)
         return report
+
+    def seconds_until(self, moment: datetime) -> float:
+        """How long from now (by this notifier's clock) until ``moment`` (naive UTC)."""
+        return (moment - utc_naive(self.clock())).total_seconds()
 
     def _deadline(self, budget: float | None) -> float | None:
         return None if budget is None else self.monotonic() + budget
