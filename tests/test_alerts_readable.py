@@ -101,7 +101,8 @@ async def test_alerts_table_formats_values_by_unit_and_labels_each_deviation(dem
         assert cell(app, anomaly, "deviation") == "25.2 σ below median"
         assert cell(app, anomaly, "expected") == "32.0%"
         assert cell(app, find(app, "pipeline_coverage", "anomaly"), "value") == "3.05×"
-        assert cell(app, find(app, "brand_health", "stale"), "deviation") == "3 periods late"
+        # Its last value covers August; September and October are due, November still runs.
+        assert cell(app, find(app, "brand_health", "stale"), "deviation") == "2 periods late"
         source = find(app, None, "stale-source", "social_listening")
         assert cell(app, source, "deviation") == "4 KPIs stale"
         assert cell(app, source, "value") == "—"
@@ -121,14 +122,15 @@ async def test_age_counts_from_when_the_breach_began(demo_store, tmp_path):
         await open_alerts(pilot)
         # The monthly observation of 2026-11-01 breached: 26 days ago.
         assert cell(app, find(app, "gross_margin", "target"), "age") == "26 d"
-        # Last seen 2026-08-01, overdue after 2 × 30 days: since 2026-09-30.
-        assert cell(app, find(app, "brand_health", "stale"), "age") == "58 d"
-        # Weekly, last seen 2026-11-02, overdue after 14 days: since 2026-11-16.
-        assert cell(app, find(app, "earned_media_mentions", "stale"), "age") == "11 d"
+        # Stale since August's end (08-31) plus its limit of 60 d: 10-30, 28 d before 11-27.
+        assert cell(app, find(app, "brand_health", "stale"), "age") == "28 d"
+        # Weekly, last seen Monday 11-02: its week ended Sunday 11-08, overdue 14 days
+        # later, since 11-22.
+        assert cell(app, find(app, "earned_media_mentions", "stale"), "age") == "5 d"
         # Today's daily observation breached: as old as the period (midnight).
         assert cell(app, find(app, "mql_to_sql", "target"), "age") == "10 h"
         # A source is stale since the last of its KPIs went stale (earned media mentions).
-        assert cell(app, find(app, None, "stale-source", "social_listening"), "age") == "11 d"
+        assert cell(app, find(app, None, "stale-source", "social_listening"), "age") == "5 d"
 
 
 async def test_grouped_alerts_stay_under_their_stale_source(demo_store, tmp_path):
@@ -380,7 +382,8 @@ def test_breach_start_is_the_triggering_period_unless_opened_earlier():
     zoned = replace(monthly, period="2026-11-27T08:00:00+02:00")
     assert lifecycle.breach_start(zoned, None) == datetime(2026, 11, 27, 6, 0)
     stale = alert_of(Rule.STALE, "brand_health", 63.9, None, 118.0, "2026-08-01")
-    assert lifecycle.breach_start(stale, CATALOG.kpis["brand_health"]) == datetime(2026, 9, 30)
+    # Overdue from the end of the month it covers (08-31) plus its limit of 60 d.
+    assert lifecycle.breach_start(stale, CATALOG.kpis["brand_health"]) == datetime(2026, 10, 30)
     source = alert_of(Rule.STALE_SOURCE, None, None, None, 2.0, None, system_id="crm")
     assert lifecycle.breach_start(source, None) == NOW
     grouped = [datetime(2026, 9, 30), None, datetime(2026, 11, 16)]

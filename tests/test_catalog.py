@@ -342,3 +342,53 @@ def test_the_models_and_the_store_are_imported_without_pydantic():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"  # no pydantic, pydantic_core nor annotated_types
+
+
+# --- weights -------------------------------------------------------------------------------
+
+
+def _two_children(first: float, second: float) -> dict[str, str]:
+    """The mini catalog with a second KPI rolling up to Revenue Growth beside Win Rate."""
+    files = dict(MINI_CATALOG)
+    kpis = files["kpis.toml"].replace("weight = 0.5", f"weight = {first}")
+    win_rate = kpis[kpis.index("[kpi.win_rate]") :]
+    twin = win_rate.replace("kpi.win_rate", "kpi.lead_velocity").replace(
+        f"weight = {first}", f"weight = {second}"
+    )
+    files["kpis.toml"] = kpis + "\n" + twin.replace("Win Rate", "Lead Velocity")
+    return files
+
+
+def test_sibling_weights_that_do_not_sum_to_one_are_a_warning_naming_parent_and_sum(tmp_path):
+    from intelligentos.catalog.governance import weight_warnings
+
+    catalog = load_catalog(write_catalog(tmp_path / "c", _two_children(1.0, 0.8)))
+    [warning] = weight_warnings(catalog)
+    assert (warning.rule, warning.file, warning.key) == (
+        "weights",
+        "kpis.toml",
+        "kpi.revenue_growth",
+    )
+    assert "2 KPI(s)" in warning.message and "sum to 1.8, not 1" in warning.message
+    assert "win_rate 1, lead_velocity 0.8" in warning.message
+    # Weights that sum to 1: no warning.
+    split = load_catalog(write_catalog(tmp_path / "n", _two_children(0.7, 0.3)))
+    assert weight_warnings(split) == []
+    assert weight_warnings(load_catalog(builtin_catalog_dir())) == []
+
+
+def test_validate_prints_the_weights_warning_and_still_passes(tmp_path):
+    from typer.testing import CliRunner
+
+    from intelligentos.cli import app
+
+    directory = write_catalog(tmp_path / "c", _two_children(1.0, 0.8))
+    result = CliRunner().invoke(app, ["validate", "--catalog", str(directory)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "kpis.toml: kpi.revenue_growth: [weights] warning: the weights of the 2 KPI(s) rolling "
+        "up to it sum to 1.8, not 1 (win_rate 1, lead_velocity 0.8)"
+    ) in result.output
+    assert "passes every governance rule (1 warning(s) above)" in result.output
+    clean = CliRunner().invoke(app, ["validate"])
+    assert clean.exit_code == 0 and "[weights]" not in clean.output

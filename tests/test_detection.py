@@ -15,11 +15,13 @@ from intelligentos.catalog.models import (
     Level,
     Unit,
 )
+from intelligentos.cockpit import snapshot
 from intelligentos.detection import (
     D2,
     Rule,
     Severity,
     Status,
+    age_days,
     anomaly,
     cleared,
     drift,
@@ -365,22 +367,53 @@ def test_drift_baseline_override():
 
 
 @pytest.mark.parametrize(
-    ("frequency", "at_limit", "over_limit"),
+    ("frequency", "today", "at_limit", "over_limit", "over_age"),
     [
-        ("daily", "2026-11-25", "2026-11-24"),  # limit 2 · 1 = 2 days
-        ("weekly", "2026-11-13", "2026-11-12"),  # limit 2 · 7 = 14 days
-        ("monthly", "2026-09-28", "2026-09-27"),  # limit 2 · 30 = 60 days (30 + 30)
+        # Limit 2 · 1 = 2 days.
+        ("daily", TODAY, "2026-11-25", "2026-11-24", 3),
+        # Limit 2 · 7 = 14 days after the Sunday that ends the week: the week of Monday
+        # 11-09 ended 11-15 (14 d before 11-29); Sunday 11-08 ended its own week (21 d).
+        ("weekly", date(2026, 11, 29), "2026-11-09", "2026-11-08", 21),
+        # Limit 2 · 30 = 60 days after the month's last day: September ended 09-30 (60 d
+        # before 11-29); August ended 08-31 (90 d).
+        ("monthly", date(2026, 11, 29), "2026-09-01", "2026-08-31", 90),
     ],
 )
-def test_stale_limits_by_frequency(frequency, at_limit, over_limit):
+def test_stale_limits_by_frequency(frequency, today, at_limit, over_limit, over_age):
     kpi = make_kpi(frequency=frequency)
-    assert stale(kpi, [(at_limit, 1.0)], TODAY) is None
-    finding = stale(kpi, [(over_limit, 1.0)], TODAY)
+    assert stale(kpi, [(at_limit, 1.0)], today) is None
+    finding = stale(kpi, [(over_limit, 1.0)], today)
     assert finding.rule is Rule.STALE
     assert finding.severity is Severity.WARNING
-    assert finding.deviation == (TODAY - date.fromisoformat(over_limit)).days
+    assert finding.deviation == over_age
     assert finding.period == over_limit
     assert finding.value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period", "today", "age"),
+    [
+        # A monthly value dated the 1st, a week after its month ended: 7 days, not 37.
+        ("monthly", "2026-10-01", date(2026, 11, 7), 7),
+        ("monthly", "2026-10-15", date(2026, 11, 7), 7),  # any day inside reads the same
+        ("monthly", "2026-12-01", date(2026, 12, 31), 0),  # the last day of its month
+        ("monthly", "2026-11-01", date(2026, 11, 20), 0),  # the month is still running
+        ("monthly", "2026-02-01", date(2026, 3, 1), 1),  # February 2026 has 28 days
+        ("monthly", "2028-02-01", date(2028, 3, 1), 1),  # 2028 is a leap year: 02-29
+        ("weekly", "2026-11-16", date(2026, 11, 25), 3),  # Mon 11-16 to Sun 11-22
+        ("daily", "2026-11-20", date(2026, 11, 25), 5),
+        ("monthly", "2026-11-29", date(2026, 11, 27), -2),  # dated after today
+    ],
+)
+def test_age_counts_from_the_end_of_the_period_a_value_covers(frequency, period, today, age):
+    assert age_days([(period, 1.0)], today, Frequency(frequency)) == age
+
+
+def test_a_monthly_value_a_week_after_its_month_reads_a_week_old():
+    kpi = make_kpi(frequency="monthly")
+    snap = snapshot(kpi, [("2026-09-01", 1.0), ("2026-10-01", 1.0)], date(2026, 11, 7))
+    assert snap.age_days == 7 and snap.freshness_text == "updated 7 d ago"
+    assert snap.status is not Status.STALE
 
 
 def test_stale_periods_override():

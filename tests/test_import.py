@@ -479,3 +479,202 @@ def test_sync_resolves_a_removed_kpis_alerts_through_the_lifecycle(mini_store, t
         assert "removed from the catalog" in last[3]
         resolved_at = query(mini_store, "SELECT resolved_at FROM alerts WHERE id = ?", (alert_id,))
         assert resolved_at[0][0]
+
+
+# --- tables as people keep them --------------------------------------------------------------
+
+
+def stored_2031(db: Path) -> list[tuple]:
+    return query(
+        db,
+        "SELECT kpi_id, period, value FROM observations WHERE period LIKE '2031-%' "
+        "ORDER BY kpi_id, period",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "decimal", "expected"),
+    [
+        ("9.1%", "percent", ".", 9.1),
+        (" 9.1 % ", "percent", ".", 9.1),
+        ("$15,200", "currency", ".", 15200.0),
+        ("-$1,234.50", "currency", ".", -1234.5),
+        ("$-15", "currency", ".", -15.0),
+        ("15.200 €", "currency", ",", 15200.0),
+        ("1.234.567,5", "currency", ",", 1234567.5),
+        ("1 234,25", "count", ",", 1234.25),
+        ("27,25", "percent", ",", 27.25),
+        ("9,1%", "percent", ",", 9.1),
+        ("1,000,000", "count", ".", 1000000.0),
+    ],
+)
+def test_numbers_are_read_as_people_write_them(text, unit, decimal, expected):
+    from intelligentos.catalog.models import Unit
+    from intelligentos.importer import parse_number
+
+    assert parse_number(text, Unit(unit), decimal) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "decimal", "says"),
+    [
+        ("9.1%", "currency", ".", "is a percentage, but the KPI is in currency"),
+        ("$15", "percent", ".", "is an amount of money, but the KPI is in percent"),
+        ("27,25", "percent", ".", "',' that does not group thousands"),
+        ("1,2345", "count", ".", "',' that does not group thousands"),
+        ("27.25", "percent", ",", "'.' that does not group thousands"),
+        ("12 apples", "count", ".", "is not a number"),
+    ],
+)
+def test_numbers_that_cannot_be_read_say_why(text, unit, decimal, says):
+    from intelligentos.catalog.models import Unit
+    from intelligentos.importer import parse_number
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        parse_number(text, Unit(unit), decimal)
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_detected(demo_store, tmp_path):
+    path = write(
+        tmp_path / "eu.csv",
+        'kpi_id;period;value\narr;2031-01-01;"1.234.567,5"\nwin_rate;2031-01-05;27,25\n',
+    )
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-01-01", 1234567.5),
+        ("win_rate", "2031-01-05", 27.25),
+    ]
+
+
+def test_delimiter_and_decimal_can_be_given(demo_store, tmp_path):
+    # A semicolon file written with decimal points: detection would read a decimal comma.
+    points = write(tmp_path / "points.csv", "kpi_id;period;value\nwin_rate;2031-01-05;27.25\n")
+    refused = run("import", str(points), "--db", str(demo_store))
+    assert refused.exit_code == 1 and "'.' that does not group thousands" in refused.output
+    assert stored_2031(demo_store) == []
+    taken = run("import", str(points), "--db", str(demo_store), "--decimal", ".")
+    assert taken.exit_code == 0, taken.output
+    tabs = write(tmp_path / "tabs.txt", "kpi_id\tperiod\tvalue\narr\t2031-02-01\t5,5\n")
+    result = run(
+        "import", str(tabs), "--db", str(demo_store), "--format", "csv",
+        "--delimiter", "tab", "--decimal", ",",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-02-01", 5.5),
+        ("win_rate", "2031-01-05", 27.25),
+    ]
+    bad = run("import", str(tabs), "--db", str(demo_store), "--delimiter", ":")
+    assert bad.exit_code == 1 and "unknown delimiter ':'" in bad.output
+
+
+def test_percent_and_currency_values_for_kpis_of_that_unit(demo_store, tmp_path):
+    good = write(
+        tmp_path / "people.csv", HEADER + 'win_rate,2031-01-05,9.1%\narr,2031-01-01,"$15,200"\n'
+    )
+    result = run("import", str(good), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-01-01", 15200.0),
+        ("win_rate", "2031-01-05", 9.1),
+    ]
+    # The sign must match the KPI's unit; one wrong row and nothing is imported.
+    wrong = write(
+        tmp_path / "wrong.csv",
+        HEADER + "arr,2031-03-01,9.1%\nwin_rate,2031-03-02,$5\nwin_rate,2031-03-09,30\n",
+    )
+    refused = run("import", str(wrong), "--db", str(demo_store))
+    assert refused.exit_code == 1
+    assert f"{wrong}:2:value: '9.1%' is a percentage, but the KPI is in currency" in refused.output
+    assert f"{wrong}:3:value: '$5' is an amount of money, but the KPI is in percent" in (
+        refused.output
+    )
+    assert len(stored_2031(demo_store)) == 2
+
+
+def test_a_month_is_the_period_of_a_monthly_kpi(demo_store, tmp_path):
+    path = write(tmp_path / "months.csv", HEADER + "arr,2031-07,5\ngross_margin,2031-12,70.5\n")
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-07-01", 5.0),
+        ("gross_margin", "2031-12-01", 70.5),
+    ]
+    weekly = write(tmp_path / "weekly.csv", HEADER + "win_rate,2031-07,5\narr,2031-13,5\n")
+    refused = run("import", str(weekly), "--db", str(demo_store))
+    assert refused.exit_code == 1
+    assert f"{weekly}:2:period: not an ISO-8601 date" in refused.output
+    assert f"{weekly}:3:period: not an ISO-8601 date" in refused.output
+
+
+def test_a_wide_table_has_one_column_per_kpi(demo_store, tmp_path):
+    text = "period,arr,win_rate\n2031-01-01,100,27.5\n2031-02-01,,28\n"
+    path = write(tmp_path / "wide.csv", text)
+    result = run("import", str(path), "--db", str(demo_store), "--wide")
+    assert result.exit_code == 0, result.output
+    assert summary(result.output)["valid"] == 3
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-01-01", 100.0),
+        ("win_rate", "2031-01-01", 27.5),
+        ("win_rate", "2031-02-01", 28.0),
+    ]
+    # Without --wide the header is wrong, and the message says what would read it.
+    long = run("import", str(path), "--db", str(demo_store))
+    assert long.exit_code == 1 and "needs --wide" in long.output
+    unknown = write(tmp_path / "unknown.csv", "period,arr,ar\n2031-03-01,1,2\n")
+    refused = run("import", str(unknown), "--db", str(demo_store), "--wide")
+    assert refused.exit_code == 1
+    assert f"{unknown}:1:header: unknown KPI id(s) 'ar'" in refused.output
+    # One bad cell and no row of the table is imported.
+    bad = write(tmp_path / "bad.csv", "period,arr,win_rate\n2031-04-01,1,2\n2031-05-01,3,x\n")
+    assert run("import", str(bad), "--db", str(demo_store), "--wide").exit_code == 1
+    assert len(stored_2031(demo_store)) == 3
+
+
+def test_an_excel_workbook_imports_long_or_wide(demo_store, tmp_path):
+    from datetime import datetime
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["kpi_id", "period", "value", "source"])
+    sheet.append(["arr", datetime(2031, 1, 1), 1500.25, "ledger"])
+    sheet.append(["win_rate", "2031-01-05", "9.1%", None])
+    sheet.append([None, None, None, None])  # an empty row is skipped
+    sheet.append(["arr", "2031-02", "$15,200", None])
+    book.save(tmp_path / "long.xlsx")
+    result = run("import", str(tmp_path / "long.xlsx"), "--db", str(demo_store))
+    assert result.exit_code == 0, result.output
+    assert stored_2031(demo_store) == [
+        ("arr", "2031-01-01", 1500.25),
+        ("arr", "2031-02-01", 15200.0),
+        ("win_rate", "2031-01-05", 9.1),
+    ]
+    wide = openpyxl.Workbook()
+    wide.active.append(["period", "win_rate", "gross_margin"])
+    wide.active.append([datetime(2031, 3, 2), 30, None])
+    wide.active.append([datetime(2031, 3, 1), None, 71.5])
+    wide.save(tmp_path / "wide.xlsx")
+    result = run("import", str(tmp_path / "wide.xlsx"), "--db", str(demo_store), "--wide")
+    assert result.exit_code == 0, result.output
+    assert ("gross_margin", "2031-03-01", 71.5) in stored_2031(demo_store)
+    assert ("win_rate", "2031-03-02", 30.0) in stored_2031(demo_store)
+    # A cell that is not a number is a problem at its row, and nothing is imported.
+    bad = openpyxl.Workbook()
+    bad.active.append(["kpi_id", "period", "value"])
+    bad.active.append(["arr", "2031-06-01", 1])
+    bad.active.append(["arr", "2031-07-01", "lots"])
+    bad.save(tmp_path / "bad.xlsx")
+    refused = run("import", str(tmp_path / "bad.xlsx"), "--db", str(demo_store))
+    assert refused.exit_code == 1 and f"{tmp_path / 'bad.xlsx'}:3:value:" in refused.output
+    assert len(stored_2031(demo_store)) == 5
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(demo_store, tmp_path):
+    path = tmp_path / "fake.xlsx"
+    path.write_bytes(b"kpi_id,period,value\narr,2031-01-01,1\n")
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert f"{path}:0:-: not a readable .xlsx workbook" in result.output
+    assert stored_2031(demo_store) == []

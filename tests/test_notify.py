@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from intelligentos.services import notify as service
 from intelligentos.services.notify import Notifier, Outcome, check_sinks
 from intelligentos.settings import CockpitSettings
 from intelligentos.store import Store
-from intelligentos.store.deliveries import Deliveries
+from intelligentos.store.deliveries import Deliveries, Delivery
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 
@@ -49,6 +49,9 @@ with open(sys.argv[1], "a", encoding="utf-8") as out:
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch):
     monkeypatch.setattr(service, "RETRY_DELAYS", (0.01, 0.02))
+    # A command sink is a Python process per event: on a loaded machine a run of them takes
+    # longer than a command's real budget. The tests of the budget set it themselves.
+    monkeypatch.setattr(service, "COMMAND_BUDGET_SECONDS", 120.0)
 
 
 @pytest.fixture
@@ -449,14 +452,17 @@ def test_a_failing_sink_is_retried_then_reported_once_and_check_keeps_its_status
     assert any("HTTP 500" in line for line in lines)
     assert "s3cret" not in result.stderr
     assert len(handler.posts) == 3  # one event, three attempts
-    # The working sink got everything; a failed delivery is recorded, never re-sent.
+    # The working sink got everything; a failed delivery stays pending, to be retried.
     assert [b["event_id"] for b in received(out)] == event_ids(today_store)
-    failed = [row for row in delivery_rows(today_store) if row[3] == "failed"]
+    failed = [row for row in delivery_rows(today_store) if row[3] == "pending"]
     assert len(failed) == 3 and {row[2] for row in failed} == {3}
+    assert all("it will be retried" in line for line in lines)
     first_failed = {row[0] for row in failed}
     run("check", "--db", str(today_store))
-    again = [row for row in delivery_rows(today_store) if row[3] == "failed"]
-    assert {row[0] for row in again} - first_failed  # the next event was tried, not the same
+    again = [row for row in delivery_rows(today_store) if row[3] == "pending"]
+    # Within its backoff a pending delivery waits: the next event was tried, not the same.
+    assert {row[0] for row in again} - first_failed
+    assert {row[2] for row in again if row[0] in first_failed} == {3}
     assert all(sum(1 for row in again if row[:2] == key) == 1 for key in {row[:2] for row in again})
 
 
@@ -484,7 +490,7 @@ class Sent:
         self.delay = delay
         self.lock = threading.Lock()
 
-    def __call__(self, sink: NotifySink, payload: bytes) -> Outcome:
+    def __call__(self, sink: NotifySink, payload: bytes, timeout: float) -> Outcome:
         time.sleep(self.delay)
         with self.lock:
             self.bodies.append((sink, json.loads(payload)))
@@ -629,6 +635,64 @@ async def test_the_cockpit_sends_a_demo_stores_alerts_only_where_asked(
         assert len(demo) == 1 and "demo = true" in demo[0]
 
 
+# Fails once (leaving a marker), then writes each body it gets, one per line.
+FLAKY_SCRIPT = """
+import pathlib, sys
+marker = pathlib.Path(sys.argv[1] + ".failed-once")
+if not marker.exists():
+    marker.write_text("x")
+    sys.exit(1)
+with open(sys.argv[1], "a", encoding="utf-8") as out:
+    out.write(sys.stdin.read().replace("\\n", " ") + "\\n")
+"""
+
+
+async def test_the_cockpit_retries_a_failed_delivery_when_it_is_due(
+    demo_store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(service, "RETRY_DELAYS", ())  # one attempt per run
+    monkeypatch.setattr(service, "FIRST_BACKOFF", timedelta(seconds=0.5))
+    flaky_sink = tmp_path / "flaky.py"
+    flaky_sink.write_text(FLAKY_SCRIPT, encoding="utf-8")
+    out = tmp_path / "received.jsonl"
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(flaky_sink, out))
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        everything = event_ids(demo_store)
+        for _ in range(400):
+            if sorted(b["event_id"] for b in received(out)) == everything:
+                break
+            await pilot.pause(0.05)
+        # The first event failed and waited for its backoff; the cockpit came back for it
+        # by itself, with nothing changing in the store, and the rest went after it.
+        assert sorted(b["event_id"] for b in received(out)) == everything
+        rows = delivery_rows(demo_store)
+        assert [row[2:4] for row in rows if row[0] == everything[0]] == [(2, "delivered")]
+        assert all(row[3] == "delivered" for row in rows)
+
+
+async def test_the_cockpit_comes_back_for_a_pending_delivery_when_it_is_due(demo_store, tmp_path):
+    from intelligentos.tui.messages import NotificationsSent
+
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    app = make_app(demo_store, config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        runs: list[bool] = []
+        app.deliver_notifications = lambda: runs.append(True)
+        # A run that ended with a delivery due again at once, and nothing else to do.
+        app.post_message(NotificationsSent([], [], retry_in=0.0))
+        for _ in range(200):
+            if runs:
+                break
+            await pilot.pause(0.05)
+        assert runs == [True]
+
+
 # --- basic authentication only where nobody can read it --------------------------------------
 
 
@@ -746,3 +810,299 @@ def test_a_command_that_times_out_is_ended_with_everything_it_started(tmp_path, 
         for pid in grandchildren:  # what the old behaviour left running
             if alive(pid) and Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep"):
                 os.kill(pid, 9)
+
+
+# --- a budget per command, retries later, rounding -------------------------------------------
+
+
+def test_numbers_in_a_body_are_rounded_to_ten_significant_digits():
+    alert = Alert(
+        rule="target",
+        severity=Severity.WARNING,
+        state=State.FIRING,
+        opened_at="2026-11-27T09:00:00Z",
+        updated_at="2026-11-27T09:00:00Z",
+        kpi_id="win_rate",
+        id=7,
+        value=0.1 + 0.2,  # 0.30000000000000004
+        expected=21.005000000000003,
+        message="",
+    )
+    event = Event("2026-11-27T09:00:00Z", "system", "open", None, State.FIRING, None, 0.3)
+    sent = json.loads(encode(body(alert, event, 1, [], "Win Rate")))
+    assert sent["alert"]["expected"] == 21.005 and sent["alert"]["value"] == 0.3
+    big = Alert(**{**alert.__dict__, "value": 15234567.89, "expected": 2 / 3})
+    sent = json.loads(encode(body(big, event, 1, [], "Win Rate")))
+    assert sent["alert"]["value"] == 15234567.89
+    assert sent["alert"]["expected"] == 0.6666666667
+
+
+class FakeTime:
+    """A monotonic clock that moves only when an attempt or a pause takes time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_run_with_a_budget_ends_every_attempt_by_its_deadline_and_queues_the_rest(demo_store):
+    sink = NotifySink(command=("x",), demo=True)
+    ticks = FakeTime()
+    timeouts: list[float] = []
+    sent: list[int] = []
+
+    def slow(target: NotifySink, payload: bytes, timeout: float) -> Outcome:
+        timeouts.append(timeout)
+        ticks.now += 0.25  # each delivery takes a quarter of a second
+        sent.append(json.loads(payload)["event_id"])
+        return Outcome(True, "ok")
+
+    notifier = Notifier([sink], sender=slow, monotonic=ticks, pause=ticks.pause)
+    with Store.open(demo_store) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        report = notifier.deliver(store, budget=1.0)
+        # Each attempt may take what is left of the second, no more; then the run stops.
+        assert timeouts == [1.0, 0.75, 0.5, 0.25]
+        assert report.delivered == 4 and report.deferred == [sink.label]
+        everything = [e for e in event_ids(demo_store) if e > 0]
+        rows = Deliveries(store).log(sink.label)
+        assert [row.event_id for row in rows] == sent  # the rest is not even claimed
+        # The next run sends what was left, once each.
+        rest = Notifier([sink], sender=Sent()).deliver(store)
+        assert rest.failures == [] and rest.deferred == []
+        log = Deliveries(store).log(sink.label)
+    delivered = [row.event_id for row in log if row.outcome == "delivered"]
+    assert sorted(delivered) == sorted(set(delivered))
+    assert len(delivered) == 4 + rest.delivered and set(sent) <= set(delivered)
+    assert set(delivered) <= set(everything)
+
+
+def test_no_retry_is_started_that_the_budget_cannot_hold(demo_store):
+    sink = NotifySink(command=("x",), demo=True)
+    ticks = FakeTime()
+    timeouts: list[float] = []
+
+    def hangs(target: NotifySink, payload: bytes, timeout: float) -> Outcome:
+        timeouts.append(timeout)
+        ticks.now += timeout  # never answers: uses all it is given
+        return Outcome(False, f"no answer within {timeout:g} s")
+
+    notifier = Notifier([sink], sender=hangs, monotonic=ticks, pause=ticks.pause, delays=(0.5, 1.0))
+    with Store.open(demo_store) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        report = notifier.deliver(store, budget=1.0)
+        [row] = Deliveries(store).log(sink.label)
+    assert timeouts == [1.0] and ticks.now == 1.0
+    assert (row.outcome, row.attempts, row.detail) == ("pending", 1, "no answer within 1 s")
+    assert report.undelivered == 1 and "failed after 1 attempt" in report.failures[0]
+
+
+def test_the_backoff_doubles_from_thirty_seconds_up_to_an_hour():
+    def after(attempts: int) -> float:
+        delivery = Delivery(1, "s", attempts, "pending", "HTTP 500", "2026-11-27T09:00:00Z")
+        return (service.next_try(delivery) - datetime(2026, 11, 27, 9)).total_seconds()
+
+    assert [after(n) for n in (1, 2, 3, 4, 7, 8, 19)] == [30, 60, 120, 240, 1920, 3600, 3600]
+
+
+@pytest.fixture
+def flaky():
+    """A local HTTP server that answers 500 to its first ``failures`` POSTs, then 204."""
+    handler = type("Flaky", (Recorder,), {"posts": [], "failures": 1})
+
+    def do_post(self) -> None:
+        length = int(self.headers["Content-Length"])
+        payload = json.loads(self.rfile.read(length))
+        self.posts.append((self.path, dict(self.headers), payload))
+        self.send_response(500 if len(self.posts) <= self.failures else 204)
+        self.end_headers()
+
+    handler.do_POST = do_post
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_failed_delivery_is_retried_by_a_later_run_once_its_backoff_has_passed(demo_store, flaky):
+    url, handler = flaky
+    sink = NotifySink(webhook=url, demo=True)
+    moment = [NOW]
+    notifier = Notifier([sink], clock=lambda: moment[0], delays=())
+    with Store.open(demo_store) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        first = notifier.deliver(store)
+        [row] = Deliveries(store).log(sink.label)
+        assert (row.outcome, row.attempts, row.detail) == ("pending", 1, "HTTP 500")
+        assert first.undelivered == 1 and len(handler.posts) == 1
+        failed_event = row.event_id
+
+        moment[0] = NOW + timedelta(seconds=29)  # before its backoff: later events only
+        notifier.deliver(store)
+        tried = [post[2]["event_id"] for post in handler.posts]
+        assert tried.count(failed_event) == 1 and len(tried) > 1
+
+        moment[0] = NOW + timedelta(seconds=30)
+        third = notifier.deliver(store)
+        log = {row.event_id: row for row in Deliveries(store).log(sink.label)}
+    assert third.delivered == 1 and third.failures == []
+    assert (log[failed_event].outcome, log[failed_event].attempts) == ("delivered", 2)
+    tried = [post[2]["event_id"] for post in handler.posts]
+    assert tried.count(failed_event) == 2 and len(tried) == len(set(tried)) + 1
+    assert all(row.outcome == "delivered" for row in log.values())
+
+
+def test_a_delivery_is_given_up_on_after_its_last_attempt_until_asked(
+    demo_store, flaky, monkeypatch
+):
+    monkeypatch.setattr(service, "MAX_ATTEMPTS", 2)
+    url, handler = flaky
+    handler.failures = 2
+    sink = NotifySink(webhook=url, demo=True)
+    moment = [NOW]
+    notifier = Notifier([sink], clock=lambda: moment[0], delays=())
+    with Store.open(demo_store) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        notifier.deliver(store)
+        moment[0] = NOW + timedelta(hours=2)
+        second = notifier.deliver(store)  # its retry fails: given up, the sink left alone
+        [row] = Deliveries(store).log(sink.label)
+        assert (row.outcome, row.attempts) == ("failed", 2)
+        assert "given up on" in second.failures[0] and "notify retry" in second.failures[0]
+        moment[0] = NOW + timedelta(days=2)
+        notifier.deliver(store)  # failed for good: never re-sent by a run ...
+        assert [p[2]["event_id"] for p in handler.posts].count(row.event_id) == 2
+        again = notifier.retry(store, event_id=row.event_id)  # ... only when asked
+        [retried] = [d for d in Deliveries(store).log(sink.label) if d.event_id == row.event_id]
+    assert again.delivered == 1 and (retried.outcome, retried.attempts) == ("delivered", 3)
+
+
+@pytest.fixture
+def hanging():
+    """A local HTTP server that reads each POST and never answers (until the test ends)."""
+    release = threading.Event()
+    handler = type("Hanging", (Recorder,), {"posts": []})
+
+    def do_post(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.posts.append((self.path, dict(self.headers), json.loads(self.rfile.read(length))))
+        release.wait(60)
+
+    handler.do_POST = do_post
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hanging_webhook_holds_a_command_no_longer_than_its_budget(
+    config, today_store, hanging, monkeypatch
+):
+    url, handler = hanging
+    monkeypatch.setattr(service, "COMMAND_BUDGET_SECONDS", 0.4)
+    timeouts: list[float] = []
+    real_post = service.post
+
+    def post(target: str, payload: bytes, timeout: float) -> Outcome:
+        timeouts.append(timeout)
+        return real_post(target, payload, timeout)
+
+    monkeypatch.setattr(service, "post", post)
+    write_config(config, f'[[notify]]\nwebhook = "{url}"\ndemo = true')
+    result = run("check", "--db", str(today_store))
+    assert result.exit_code == 1
+    # One attempt, bounded by the command's budget rather than the 5 s per attempt; no
+    # retry it could not hold; the delivery is pending, the rest unclaimed.
+    assert len(handler.posts) == 1 and len(timeouts) == 1 and timeouts[0] <= 0.4
+    [row] = delivery_rows(today_store)
+    assert row[2:4] == (1, "pending") and "timed out" in row[4]
+    [line] = warnings(result.stderr)
+    assert "failed after 1 attempt" in line and "will be retried" in line
+
+
+def test_notify_list_shows_what_did_not_get_through_and_retry_sends_it(config, today_store, flaky):
+    url, handler = flaky
+    handler.failures = 3  # the first event's three attempts
+    write_config(config, f'[[notify]]\nwebhook = "{url}?token=s3cret"\ndemo = true')
+    run("check", "--db", str(today_store))
+    listed = run("notify", "list", "--db", str(today_store), "--failed", "--json")
+    assert listed.exit_code == 0
+    [pending] = json.loads(listed.stdout)
+    assert (pending["outcome"], pending["attempts"], pending["detail"]) == (
+        "pending",
+        3,
+        "HTTP 500",
+    )
+    assert pending["action"] == "open" and "s3cret" not in listed.stdout
+    assert pending["next_try"] > pending["at"]
+    everything = json.loads(run("notify", "list", "--db", str(today_store), "--json").stdout)
+    assert len(everything) == 1  # the sink stopped after its failure: the rest is unclaimed
+    table = run("notify", "list", "--db", str(today_store), "--failed")
+    assert "HTTP 500" in table.stdout and "pending" in table.stdout
+
+    retried = run("notify", "retry", "--db", str(today_store))
+    assert retried.exit_code == 0, retried.output
+    assert "Re-sent 1 notification(s); 0 still not delivered." in retried.stdout
+    assert [p[2]["event_id"] for p in handler.posts].count(pending["event_id"]) == 4
+    assert (
+        json.loads(run("notify", "list", "--db", str(today_store), "--failed", "--json").stdout)
+        == []
+    )
+
+
+def test_notify_retry_exits_1_while_a_delivery_still_fails(config, today_store, flaky):
+    url, handler = flaky
+    handler.failures = 10**6
+    write_config(config, f'[[notify]]\nwebhook = "{url}"\ndemo = true')
+    run("check", "--db", str(today_store))
+    retried = run("notify", "retry", "--db", str(today_store))
+    assert retried.exit_code == 1
+    assert "0 still" not in retried.stdout and "1 still not delivered" in retried.stdout
+    [line] = warnings(retried.stderr)
+    assert "failed after 6 attempts" in line
+
+
+def test_only_deliveries_that_did_not_get_through_are_retryable(demo_store):
+    sink = NotifySink(command=("x",), demo=True)
+    with Store.open(demo_store) as store:
+        Notifier([sink]).prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW)
+        ids = event_ids(demo_store)[:5]
+        log = Deliveries(store)
+        at = "2026-11-27T09:30:00Z"
+        for event_id, attempts, outcome in zip(
+            ids,
+            (0, 0, 2, 3, 1),
+            ("sending", "pending", "pending", "failed", "delivered"),
+            strict=True,
+        ):
+            assert log.claim(event_id, "s", at)
+            log.finish(event_id, "s", attempts, outcome, None, at)
+        # A claim left mid-send (sending, or pending with no attempt) is never sent again.
+        assert [d.event_id for d in log.retryable("s")] == [ids[2]]
+        assert [d.event_id for d in log.retryable("s", failed_too=True)] == ids[2:4]
+        assert [d.event_id for d in log.retryable("s", failed_too=True, event_id=ids[3])] == [
+            ids[3]
+        ]
+        [pending] = log.retryable("s")
+        assert log.reclaim(pending, "2026-11-27T10:00:00Z")
+        assert not log.reclaim(pending, "2026-11-27T10:00:00Z")  # another process has it
+        assert log.retryable("s") == []

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from intelligentos.catalog.models import Catalog, Direction, Kpi
 from intelligentos.clock import stamp, utc_naive
-from intelligentos.detection import Finding, Rule, Severity, stale_limit_days
+from intelligentos.detection import Finding, Rule, Severity, period_end, stale_limit_days
 from intelligentos.formatting import format_value
 
 SYSTEM_ACTOR = "intelligentos"
@@ -461,10 +461,10 @@ def breach_start(
     ``period`` is the observation that triggered the alert (later refreshed to the latest
     breaching one), so the breach began at the earlier of that period and ``opened_at``:
     an alert opened today on last month's figure is a month old. For stale data the breach
-    began when the next observation became overdue: the last period plus the KPI's stale
-    limit. A stale source has no period of its own: it began when the last of the KPIs it
-    feeds went stale, the latest of ``grouped`` (the breach starts of the alerts grouped
-    under it), else at ``opened_at``. ``None`` when not even ``opened_at`` can be read.
+    began when the next observation became overdue: the end of the last period plus the
+    KPI's stale limit. A stale source has no period of its own: it began when the last of
+    the KPIs it feeds went stale, the latest of ``grouped`` (the breach starts of the alerts
+    grouped under it), else at ``opened_at``. ``None`` when not even ``opened_at`` can be read.
     """
     opened = _moment(alert.opened_at)
     if alert.rule == Rule.STALE_SOURCE:
@@ -473,7 +473,8 @@ def breach_start(
     else:
         began = _moment(alert.period)
     if began is not None and alert.rule == Rule.STALE and kpi is not None:
-        began += timedelta(days=stale_limit_days(kpi))
+        covered = period_end(began.date(), kpi.frequency) - began.date()
+        began += covered + timedelta(days=stale_limit_days(kpi))
     if began is None or opened is None:
         return began or opened
     return min(began, opened)

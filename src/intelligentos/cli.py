@@ -314,13 +314,28 @@ def init(
 @app.command()
 def validate(catalog: CatalogOption = None) -> None:
     """Check a catalog against the governance rules; exit 1 on any violation."""
+    from intelligentos.catalog.governance import weight_warnings
+    from intelligentos.catalog.loader import parse_catalog
+
     directory = Path(catalog) if catalog else builtin_catalog_dir()
     violations = check_catalog(directory)
     for violation in violations:
         out.print(Text(literal(str(violation))))
+    # Warnings judge only a catalog that parses: with entities missing they would mislead.
+    shape = {"syntax", "schema", "duplicate"}
+    parses = not any(violation.rule in shape for violation in violations)
+    warnings = weight_warnings(parse_catalog(directory)[0]) if parses else []
+    for warning in warnings:
+        out.print(
+            Text(
+                literal(f"{warning.file}: {warning.key}: [{warning.rule}] warning: ")
+                + literal(warning.message)
+            )
+        )
     if violations:
         raise fail(f"{len(violations)} governance violation(s) in {directory}.")
-    out.print(Text(f"{directory}: the catalog passes every governance rule."))
+    noted = f" ({len(warnings)} warning(s) above)" if warnings else ""
+    out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
 
 
 def _rich_tree(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Tree:
@@ -770,15 +785,144 @@ def send_notifications(
     """Deliver what the sinks have not had yet, after the command's transaction; never
     fatal: one ``Warning:`` line per failed or skipped sink, and the command's exit status
     stays its own."""
+    from intelligentos.services import notify as service
+
     if notifier is None:
         return
     try:
-        report = notifier.deliver(store, catalog)
+        report = notifier.deliver(store, catalog, budget=service.COMMAND_BUDGET_SECONDS)
     except StoreError as error:
         warn(f"Notifications were not sent: {error}")
         return
     for line in report.problems + report.failures:
         warn(line)
+    if report.deferred:
+        warn(
+            f"Not everything reached {', '.join(report.deferred)} within "
+            f"{service.COMMAND_BUDGET_SECONDS:g} s; the rest is queued for the next `check` "
+            "or the cockpit."
+        )
+
+
+notify_app = typer.Typer(
+    help="Notification deliveries: list them, send again what did not get through."
+)
+app.add_typer(notify_app, name="notify")
+SinkOption = Annotated[
+    str | None,
+    typer.Option("--sink", help="Only this sink: its label as listed, or its #fingerprint"),
+]
+
+
+def _sink_matches(label: str, wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    return label == wanted or label.endswith(" #" + wanted.removeprefix("#"))
+
+
+@notify_app.command("list")
+def notify_list(
+    db: DbOption = None,
+    failed: Annotated[
+        bool,
+        typer.Option("--failed", help="Only those not delivered (pending, failed, sending)"),
+    ] = False,
+    sink: SinkOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List notification deliveries, by event: outcome, attempts, last error, next try."""
+    from intelligentos.services.notify import next_try
+    from intelligentos.store.deliveries import DELIVERED, PENDING, Deliveries
+
+    with open_store(db) as store:
+        log = Deliveries(store)
+        found = [d for d in log.log() if _sink_matches(d.sink, sink)]
+        actions = log.transitions()
+    if failed:
+        found = [d for d in found if d.outcome != DELIVERED]
+    records: list[dict[str, Any]] = []
+    for d in found:
+        alert_id, action = actions.get(d.event_id, (None, None))
+        due = d.outcome == PENDING and d.attempts > 0
+        records.append(
+            {
+                "event_id": d.event_id,
+                "alert_id": alert_id,
+                "action": action,
+                "sink": d.sink,
+                "outcome": d.outcome,
+                "attempts": d.attempts,
+                "detail": d.detail,
+                "at": d.at,
+                "next_try": stamp(next_try(d)) if due else None,
+            }
+        )
+    if as_json:
+        out.print_json(json.dumps(records))
+        return
+    table = Table(title=Text(f"Deliveries: {len(records)}"), title_justify="left")
+    for column in ("event", "alert", "action", "sink", "outcome", "attempts", "last", "next"):
+        table.add_column(column, overflow="fold")
+    table.add_column("detail", overflow="fold")
+    for r in records:
+        table.add_row(
+            str(r["event_id"]),
+            str(r["alert_id"] or "—"),
+            Text(literal(r["action"] or "—")),
+            Text(literal(r["sink"])),
+            r["outcome"],
+            str(r["attempts"]),
+            r["at"],
+            r["next_try"] or "—",
+            Text(literal(r["detail"] or "")),
+        )
+    out.print(table)
+
+
+@notify_app.command("retry")
+def notify_retry(
+    db: DbOption = None,
+    sink: SinkOption = None,
+    event: Annotated[
+        int | None, typer.Option("--event", help="Only the delivery of this event id")
+    ] = None,
+) -> None:
+    """Send again now the deliveries that did not get through (pending or failed), to the
+    sinks configured now. Exits 1 when some still did not get through."""
+    from intelligentos.services.notify import Notifier
+    from intelligentos.settings import CockpitSettings, config_file
+    from intelligentos.store.deliveries import Deliveries
+
+    settings = CockpitSettings.load()
+    for problem in settings.problems:
+        warn(problem)
+    with open_store(db) as store:
+        if store.readonly:
+            raise fail(f"{store.path} is read-only, so nothing could be sent or recorded.")
+        waiting = [
+            d
+            for d in Deliveries(store).retryable(failed_too=True, event_id=event)
+            if _sink_matches(d.sink, sink)
+        ]
+        configured = {s.label for s in settings.notify}
+        gone = sorted({d.sink for d in waiting} - configured)
+        for label in gone:
+            warn(f"{label} is no longer in {config_file()}; its deliveries were not re-sent.")
+        labels = {d.sink for d in waiting} & configured
+        notifier = Notifier(list(settings.notify), source=str(config_file()))
+        delivered = 0
+        for label in sorted(labels):
+            try:
+                report = notifier.retry(store, label=label, event_id=event)
+            except StoreError as error:
+                raise fail(f"Notifications were not sent: {error}") from error
+            for line in report.problems + report.failures:
+                warn(line)
+            delivered += report.delivered
+        left = len([d for d in waiting if d.sink in labels]) - delivered
+    out.print(f"Re-sent {delivered} notification(s); {left} still not delivered.")
+    if left or gone:
+        raise typer.Exit(1)
 
 
 # --- forecasts -------------------------------------------------------------------------------
@@ -1151,18 +1295,42 @@ def brief(
 
 @app.command("import")
 def import_observations(
-    files: Annotated[list[Path], typer.Argument(help="CSV, JSON (array) or JSON Lines files")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, JSON (array), JSON Lines or Excel .xlsx files")
+    ],
     db: DbOption = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="csv, json or jsonl [default: from the extension]"),
+        typer.Option("--format", help="csv, json, jsonl or xlsx [default: from the extension]"),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option("--wide", help="One row per period, one column per KPI id (CSV, xlsx)"),
+    ] = False,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="CSV delimiter: , ; tab or | [default: from the header line]"
+        ),
+    ] = None,
+    decimal: Annotated[
+        str | None,
+        typer.Option(
+            "--decimal", help="Decimal mark: . or , [default: , in a ;-delimited CSV, else .]"
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only")] = False,
 ) -> None:
-    """Import observations (kpi_id, period, value[, source]) atomically: all rows of all
-    files, or nothing. Re-importing a file changes nothing."""
+    """Import observations (kpi_id, period, value[, source]; or, with --wide, period and one
+    column per KPI) atomically: all rows of all files, or nothing. Re-importing a file
+    changes nothing."""
     from intelligentos.importer import (
+        DECIMALS,
+        DELIMITERS,
+        KpiShape,
+        Layout,
         Problem,
+        decimal_of,
         decode_probe,
         detect_format,
         raw_rows,
@@ -1170,10 +1338,19 @@ def import_observations(
     )
     from intelligentos.store.bulk import Staging
 
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise fail(f"unknown delimiter {delimiter!r}; use , ; tab or |.")
+    if decimal is not None and decimal not in DECIMALS:
+        raise fail(f"unknown decimal mark {decimal!r}; use . or ,.")
+    layout = Layout(DELIMITERS[delimiter] if delimiter else None, decimal, wide)
     with open_store(db) as store:
         try:
             staging = Staging(store)  # checks the file is sound before anything is read
             known = store.kpi_ids()
+            shapes = {
+                kpi.id: KpiShape(kpi.unit, kpi.frequency)
+                for kpi in store.read_catalog().kpis.values()
+            }
         except StoreError as error:
             raise fail(str(error)) from error
         problems: list[Problem] = []
@@ -1197,8 +1374,9 @@ def import_observations(
                 if bom:
                     report(Problem(str(path), 0, "-", bom))
                     continue
-                rows = raw_rows(path, file_format, on_read=advance)
-                for item in validate_rows(rows, str(path), index, known):
+                rows = raw_rows(path, file_format, advance, layout, known)
+                marks = decimal_of(path, file_format, layout)
+                for item in validate_rows(rows, str(path), index, known, shapes, marks):
                     if isinstance(item, Problem):
                         report(item)
                     else:

@@ -132,7 +132,8 @@ class KpiSnapshot:
 
 
 def freshness(age_days: int | None) -> str:
-    """How old the latest observation is, as of the cockpit's date."""
+    """How old the latest observation is, as of the cockpit's date: counted from the end of
+    the period it covers (see :func:`intelligentos.detection.age_days`)."""
     if age_days is None:
         return "no data"
     if age_days < 0:
@@ -151,7 +152,7 @@ def snapshot(kpi: Kpi, window: Window, as_of: date) -> KpiSnapshot:
     values = present(window)
     if not values:
         return KpiSnapshot(kpi, tuple(window), Status.NO_DATA, None)
-    age = age_days(values, as_of)
+    age = age_days(values, as_of, kpi.frequency)
     stale = age is not None and age > stale_limit_days(kpi)
     status = Status.STALE if stale else target_status(kpi, values[-1][1])
     return KpiSnapshot(kpi, tuple(window), status, age)

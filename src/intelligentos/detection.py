@@ -13,11 +13,11 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from intelligentos.catalog.models import Direction, Kpi
+from intelligentos.catalog.models import Direction, Frequency, Kpi
 
 if TYPE_CHECKING:
     from intelligentos.forecasting import Projection
@@ -343,9 +343,32 @@ def period_date(period: str) -> date:
     return date.fromisoformat(period[:10])
 
 
-def age_days(points: Sequence[Point], today: date) -> int | None:
+def period_end(day: date, frequency: Frequency) -> date:
+    """The last day of the period that a value dated ``day`` covers: the day itself, the
+    Monday-to-Sunday week that holds it, or its calendar month. Periods are dated by their
+    first day (a month by the 1st, a week by its Monday), but any day inside reads the same.
+    """
+    if frequency is Frequency.WEEKLY:
+        return day + timedelta(days=6 - day.weekday())
+    if frequency is Frequency.MONTHLY:
+        following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return day
+
+
+def age_days(
+    points: Sequence[Point], today: date, frequency: Frequency = Frequency.DAILY
+) -> int | None:
+    """Days from the end of the period the latest value covers to ``today``: 0 while that
+    period is still running (November's value on November 20th is current, not 19 days
+    old), negative for a value dated after ``today``."""
     values = present(points)
-    return (today - period_date(values[-1][0])).days if values else None
+    if not values:
+        return None
+    start = period_date(values[-1][0])
+    if start > today:
+        return (today - start).days
+    return max(0, (today - period_end(start, frequency)).days)
 
 
 def stale_limit_days(kpi: Kpi) -> float:
@@ -354,7 +377,7 @@ def stale_limit_days(kpi: Kpi) -> float:
 
 def stale(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> Finding | None:
     today = now.date() if isinstance(now, datetime) else now
-    age = age_days(points, today)
+    age = age_days(points, today, kpi.frequency)
     if age is None:
         return None
     limit = stale_limit_days(kpi)
@@ -367,7 +390,8 @@ def stale(kpi: Kpi, points: Sequence[Point], now: datetime | date) -> Finding | 
         last[1],
         None,
         float(age),
-        f"no observation for {age} days (expected every {kpi.frequency.days} d, limit {limit:g} d)",
+        f"no observation for {age} days after the period it covers ended (expected every "
+        f"{kpi.frequency.days} d, limit {limit:g} d)",
         last[0],
     )
 

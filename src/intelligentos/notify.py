@@ -257,14 +257,20 @@ def body(
     }
 
 
+# Digits a number keeps in a body: enough for any KPI value to the cent up to 99 million,
+# few enough to drop the residue of binary arithmetic (21.005000000000003 is 21.005).
+SIGNIFICANT_DIGITS = 10
+
+
 def encode(document: dict[str, Any]) -> bytes:
-    """The body as sent: UTF-8 JSON (a NaN value, which JSON lacks, as null)."""
+    """The body as sent: UTF-8 JSON, each number rounded to :data:`SIGNIFICANT_DIGITS`
+    significant digits (a NaN value, which JSON lacks, as null)."""
     return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -37,6 +37,38 @@ def validate_catalog(catalog: Catalog) -> list[Violation]:
     return sorted(set(problems), key=lambda v: (v.file, v.key, v.rule, v.message))
 
 
+# How far from 1 the weights of a parent's children may sum before `validate` warns: the
+# rounding of two-decimal weights, not a real difference.
+WEIGHT_TOLERANCE = 1e-6
+
+
+def weight_warnings(catalog: Catalog) -> list[Violation]:
+    """One warning per KPI whose children's weights do not sum to 1 (naming the sum and
+    each child's weight). Not a violation: a catalog that breaks it still loads, but a
+    what-if then moves the parent by more (or less) than its parts together say."""
+    children: dict[str, list[Kpi]] = {}
+    for kpi in catalog.kpis.values():
+        if kpi.rolls_up_to in catalog.kpis:
+            children.setdefault(kpi.rolls_up_to, []).append(kpi)
+    found = []
+    for parent_id, parts in children.items():
+        total = sum(part.weight for part in parts)
+        if abs(total - 1.0) <= WEIGHT_TOLERANCE:
+            continue
+        parent = catalog.kpis[parent_id]
+        listed = ", ".join(f"{part.id} {part.weight:g}" for part in parts)
+        found.append(
+            Violation(
+                "weights",
+                parent.source,
+                f"kpi.{parent_id}",
+                f"the weights of the {len(parts)} KPI(s) rolling up to it sum to "
+                f"{round(total, 6):g}, not 1 ({listed})",
+            )
+        )
+    return sorted(found, key=lambda v: (v.file, v.key))
+
+
 def _missing(
     catalog_part: Mapping[str, object], ids: Iterable[str], file: str, key: str, what: str
 ) -> Iterator[Violation]:

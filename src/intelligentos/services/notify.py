@@ -6,14 +6,19 @@ has not had yet and sends them, oldest first, one delivery per event and sink:
 
 * **never twice**: the ``deliveries`` row is claimed before sending (see
   :mod:`intelligentos.store.deliveries`), so two processes never both send an event; a
-  process that dies mid-send leaves the row ``pending`` and the event is not sent again;
+  process that dies mid-send leaves the row ``sending`` and the event is not sent again;
 * **no history for a new sink**: a sink receives the events logged after it was first seen
   (:meth:`Notifier.prepare`, called before the transaction);
 * **bounded**: each attempt has a timeout (webhook: ``urllib.request`` with
   :data:`TIMEOUT_SECONDS`; command: without a shell, in a session of its own, the same
-  timeout, after which its whole process group is ended);
-  a failed attempt is retried after :data:`RETRY_DELAYS`, then the delivery is recorded
-  ``failed`` and reported, and that sink's later events wait for the next run;
+  timeout, after which its whole process group is ended); a run may also have a total
+  budget (a CLI command waits :data:`COMMAND_BUDGET_SECONDS` at most): every attempt ends
+  by then, and what was not tried stays queued for the next run;
+* **not lost**: a failed attempt is retried at once after :data:`RETRY_DELAYS` (while the
+  budget allows), then the delivery stays ``pending``, with its attempts and last error, and
+  is retried by a later run once its backoff (:func:`next_try`) has passed; after
+  :data:`MAX_ATTEMPTS` it is ``failed`` and only re-sent when asked (:meth:`Notifier.retry`).
+  A sink that fails in a run is left alone until the next one;
 * **never fatal**: every problem is a sentence in the :class:`DeliveryReport`.
 
 Blocking: the cockpit calls it from a thread of its own. Plain Python, no Textual.
@@ -31,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -39,18 +44,41 @@ from intelligentos.agents import routes
 from intelligentos.alerts import Alert, Event, state_at, subject_name
 from intelligentos.bootstrap import is_demo
 from intelligentos.catalog.models import Catalog
-from intelligentos.clock import stamp, utc_now
+from intelligentos.clock import parse_stamp, stamp, utc_naive, utc_now
 from intelligentos.lineage import LineageGraph
 from intelligentos.notify import DELIVERED_ACTIONS, NotifySink, body, encode, scrub
 from intelligentos.store import Store
-from intelligentos.store.deliveries import Deliveries, LoggedEvent
+from intelligentos.store.deliveries import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Deliveries,
+    Delivery,
+    LoggedEvent,
+)
 
 TIMEOUT_SECONDS = 5.0
+# How long a CLI command (check, ack, snooze) waits for its notifications in all.
+COMMAND_BUDGET_SECONDS = 1.0
+# An attempt is not started with less time than this left: it could only time out.
+MIN_ATTEMPT_SECONDS = 0.1
 # How long a timed-out command's process group has to exit on SIGTERM before SIGKILL.
 KILL_GRACE_SECONDS = 1.0
 # Pauses between attempts: three attempts in all.
 RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
+# A delivery that did not get through waits FIRST_BACKOFF after its first attempt, twice as
+# long after each further one, at most MAX_BACKOFF; after MAX_ATTEMPTS it is given up on.
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+MAX_ATTEMPTS = 20
 _DETAIL_LIMIT = 200
+
+
+def next_try(delivery: Delivery) -> datetime:
+    """When a pending delivery is due again (naive UTC): its last attempt plus its backoff."""
+    doublings = min(max(delivery.attempts - 1, 0), 16)
+    wait: timedelta = min(FIRST_BACKOFF * (2**doublings), MAX_BACKOFF)
+    return parse_stamp(delivery.at) + wait
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,12 @@ class DeliveryReport:
     failures: list[str] = field(default_factory=list)
     # One sentence per sink that was skipped (it names an agent the catalog lacks).
     problems: list[str] = field(default_factory=list)
+    # The sinks that still had something to send when the run's budget ran out.
+    deferred: list[str] = field(default_factory=list)
+    # Deliveries that did not get through in this run (pending or failed now).
+    undelivered: int = 0
+    # When the earliest pending delivery to these sinks is due again (naive UTC), if any.
+    next_retry: datetime | None = None
 
 
 @functools.cache
@@ -217,10 +251,15 @@ class Notifier:
 
     sinks: list[NotifySink]
     source: str = "config.toml"  # where the sinks were configured, for messages
-    sender: Callable[[NotifySink, bytes], Outcome] = send
+    # One attempt: the sink, the body, and the seconds it may take.
+    sender: Callable[[NotifySink, bytes, float], Outcome] = send
     clock: Callable[[], datetime] = utc_now
     delays: Sequence[float] | None = None  # None: RETRY_DELAYS, read at each delivery
     stop: threading.Event = field(default_factory=threading.Event)
+    # The clock of a run's budget, and how a pause between attempts is waited (by default
+    # on ``stop``, so that it ends at once when the cockpit quits).
+    monotonic: Callable[[], float] = time.monotonic
+    pause: Callable[[float], object] | None = None
 
     def prepare(self, store: Store) -> None:
         """Note the sinks seen for the first time: they get the events from now on. Call
@@ -242,8 +281,32 @@ class Notifier:
         )
         return [sink for sink in self.sinks if sink.demo], problem if held else None
 
-    def deliver(self, store: Store, catalog: Catalog | None = None) -> DeliveryReport:
-        """Send every event the sinks have not had yet (see the module's docstring)."""
+    def deliver(
+        self, store: Store, catalog: Catalog | None = None, budget: float | None = None
+    ) -> DeliveryReport:
+        """Send every event the sinks have not had yet, and the pending deliveries that are
+        due again, within ``budget`` seconds in all when given (see the module's docstring).
+        """
+        return self._run(store, catalog, budget, retry=None)
+
+    def retry(
+        self,
+        store: Store,
+        catalog: Catalog | None = None,
+        label: str | None = None,
+        event_id: int | None = None,
+    ) -> DeliveryReport:
+        """Send again now, whatever their backoff, the deliveries that did not get through
+        (pending or failed; of one sink, of one event), and nothing else."""
+        return self._run(store, catalog, None, retry=(label, event_id))
+
+    def _run(
+        self,
+        store: Store,
+        catalog: Catalog | None,
+        budget: float | None,
+        retry: tuple[str | None, int | None] | None,
+    ) -> DeliveryReport:
         report = DeliveryReport()
         if not self.sinks or store.readonly:
             return report
@@ -257,71 +320,138 @@ class Notifier:
         catalog = catalog if catalog is not None else store.read_catalog()
         sinks, problems = check_sinks(allowed, catalog, self.source)
         report.problems += problems
-        context = _Context(store, catalog)
+        run = _Run(log, _Context(store, catalog), report, self._deadline(budget))
         for sink in sinks:
             if self.stop.is_set():
                 break
-            self._deliver_to(sink, marks.get(sink.label, 0), log, context, report)
+            if retry is not None:
+                if retry[0] is None or retry[0] == sink.label:
+                    self._retry_pending(sink, run, force=True, event_id=retry[1])
+            elif self._retry_pending(sink, run, force=False):
+                self._deliver_new(sink, marks.get(sink.label, 0), run)
+        labels = {sink.label for sink in sinks}
+        due = [next_try(d) for d in log.retryable() if d.sink in labels]
+        report.next_retry = min(due, default=None)
         return report
 
-    def _deliver_to(
-        self,
-        sink: NotifySink,
-        after: int,
-        log: Deliveries,
-        context: _Context,
-        report: DeliveryReport,
-    ) -> None:
+    def seconds_until(self, moment: datetime) -> float:
+        """How long from now (by this notifier's clock) until ``moment`` (naive UTC)."""
+        return (moment - utc_naive(self.clock())).total_seconds()
+
+    def _deadline(self, budget: float | None) -> float | None:
+        return None if budget is None else self.monotonic() + budget
+
+    def _left(self, run: _Run) -> float | None:
+        return None if run.deadline is None else run.deadline - self.monotonic()
+
+    def _out_of_time(self, run: _Run, sink: NotifySink) -> bool:
+        left = self._left(run)
+        if left is None or left >= MIN_ATTEMPT_SECONDS:
+            return False
+        if sink.label not in run.report.deferred:
+            run.report.deferred.append(sink.label)
+        return True
+
+    def _retry_pending(
+        self, sink: NotifySink, run: _Run, *, force: bool, event_id: int | None = None
+    ) -> bool:
+        """Send again the deliveries to ``sink`` that did not get through: those due (every
+        one, failed ones too, with ``force``). False when the sink failed again or time ran
+        out: its other events wait for the next run."""
+        now = utc_naive(self.clock())
+        for delivery in run.log.retryable(sink.label, failed_too=force, event_id=event_id):
+            if self.stop.is_set():
+                return False
+            if not force and next_try(delivery) > now:
+                continue
+            logged = run.log.event(delivery.event_id)
+            found = run.context.body(logged) if logged is not None else None
+            if found is None or not sink.accepts(found[0].severity, found[1]):
+                continue  # its alert is gone, or the sink's filters no longer want it
+            if self._out_of_time(run, sink):
+                return False
+            if not run.log.reclaim(delivery, stamp(self.clock())):
+                continue
+            if not self._send(sink, delivery.event_id, found[2], delivery.attempts, run):
+                return False
+        return True
+
+    def _deliver_new(self, sink: NotifySink, after: int, run: _Run) -> None:
         label = sink.label
         done = after  # every event up to here has been dealt with
         try:
-            while batch := log.undelivered(label, done):
+            while batch := run.log.undelivered(label, done):
                 for logged in batch:
                     if self.stop.is_set():
                         return
-                    sent = self._deliver_one(sink, logged, log, context)
-                    done = logged.id
-                    if sent is None:
+                    found = run.context.body(logged)
+                    if found is None or not sink.accepts(found[0].severity, found[1]):
+                        done = logged.id
                         continue
-                    outcome, attempts = sent
-                    if not outcome.ok:
-                        tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-                        report.failures.append(
-                            f"Notification to {label} failed after {tries}: {outcome.detail}"
-                        )
+                    if self._out_of_time(run, sink):
+                        return  # left unclaimed: the next run sends it
+                    if not run.log.claim(logged.id, label, stamp(self.clock())):
+                        done = logged.id
+                        continue
+                    done = logged.id
+                    if not self._send(sink, logged.id, found[2], 0, run):
                         return  # the sink's later events wait for the next run
-                    report.delivered += 1
         finally:
             if done > after:
-                log.advance(label, done)
+                run.log.advance(label, done)
 
-    def _deliver_one(
-        self, sink: NotifySink, logged: LoggedEvent, log: Deliveries, context: _Context
-    ) -> tuple[Outcome, int] | None:
-        """Deliver one event to one sink (how it went, after how many attempts), unless it
-        is not for this sink or is claimed already (None)."""
-        found = context.body(logged)
-        if found is None or not sink.accepts(found[0].severity, found[1]):
-            return None
+    def _send(
+        self, sink: NotifySink, event_id: int, document: dict[str, Any], before: int, run: _Run
+    ) -> bool:
+        """Deliver one claimed event (tried ``before`` times already) and record how it
+        went: delivered, pending for a later run, or failed for good; whether it got
+        through."""
         label = sink.label
-        if not log.claim(logged.id, label, stamp(self.clock())):
-            return None
-        outcome, attempts = self._attempt(sink, encode(found[2]))
+        outcome, attempts = self._attempt(sink, encode(document), run)
         detail = scrub(outcome.detail, sink.secrets(), label)[:_DETAIL_LIMIT]
-        result = "delivered" if outcome.ok else "failed"
-        log.finish(logged.id, label, attempts, result, detail, stamp(self.clock()))
-        return Outcome(outcome.ok, detail), attempts
+        total = before + attempts
+        result = DELIVERED if outcome.ok else FAILED if total >= MAX_ATTEMPTS else PENDING
+        run.log.finish(event_id, label, total, result, detail, stamp(self.clock()))
+        if outcome.ok:
+            run.report.delivered += 1
+            return True
+        run.report.undelivered += 1
+        tries = f"{total} attempt{'s' if total > 1 else ''}"
+        then = (
+            "given up on (`notify retry` sends it again)"
+            if result == FAILED
+            else "it will be retried (`notify list --failed` shows it)"
+        )
+        run.report.failures.append(
+            f"Notification to {label} failed after {tries}: {detail}; {then}"
+        )
+        return False
 
-    def _attempt(self, sink: NotifySink, payload: bytes) -> tuple[Outcome, int]:
+    def _attempt(self, sink: NotifySink, payload: bytes, run: _Run) -> tuple[Outcome, int]:
         delays = list(RETRY_DELAYS if self.delays is None else self.delays)
         attempts = 0
         while True:
             attempts += 1
-            outcome = self.sender(sink, payload)
+            left = self._left(run)
+            timeout = TIMEOUT_SECONDS if left is None else min(TIMEOUT_SECONDS, left)
+            outcome = self.sender(sink, payload, timeout)
             if outcome.ok or not delays or self.stop.is_set():
                 return outcome, attempts
-            # Wakes at once when the cockpit quits.
-            self.stop.wait(delays.pop(0))
+            delay = delays.pop(0)
+            left = self._left(run)
+            if left is not None and left - delay < MIN_ATTEMPT_SECONDS:
+                return outcome, attempts  # no time for another: a later run retries
+            (self.pause or self.stop.wait)(delay)
+
+
+@dataclass
+class _Run:
+    """What one run of deliveries shares: the log, the bodies, the report, its deadline."""
+
+    log: Deliveries
+    context: _Context
+    report: DeliveryReport
+    deadline: float | None
 
 
 @dataclass

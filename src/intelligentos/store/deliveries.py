@@ -7,20 +7,24 @@ then, so that a sink added to the config receives the transitions from then on, 
 store's history; and it moves up past events that are dealt with, so that finding what is
 left to deliver reads only the events since.
 
-An event goes to a sink at most once: :meth:`Deliveries.claim` inserts the ``deliveries``
-row (UNIQUE event and sink) before anything is sent, and only the process whose insert
-made the row sends.
+An event goes to a sink at most once at a time: :meth:`Deliveries.claim` inserts the
+``deliveries`` row (UNIQUE event and sink) as ``sending`` before anything is sent, and only
+the process whose insert made the row sends. A delivery that did not get through is
+``pending`` (its attempts and last error kept) until it is retried: :meth:`Deliveries.reclaim`
+moves it back to ``sending`` for one process only. One left ``sending`` by a process that
+died is never sent again (at most once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from intelligentos.alerts import Event
 from intelligentos.store.store import Store, _event
 
 WATERMARK_PREFIX = "notify.after:"
+SENDING, PENDING, DELIVERED, FAILED = "sending", "pending", "delivered", "failed"
 
 
 @dataclass(frozen=True)
@@ -93,15 +97,64 @@ class Deliveries:
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO deliveries (event_id, sink, attempts, outcome, detail, at) "
-                "VALUES (?, ?, 0, 'pending', NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
-                (event_id, label, at),
+                "VALUES (?, ?, 0, ?, NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
+                (event_id, label, SENDING, at),
             )
         return cursor.rowcount == 1
+
+    def retryable(
+        self, label: str | None = None, *, failed_too: bool = False, event_id: int | None = None
+    ) -> list[Delivery]:
+        """The deliveries that did not get through and may be sent again (of one sink, of
+        one event), oldest event first: those ``pending``, and with ``failed_too`` those
+        given up on as well."""
+        # A pending row with no attempt is a claim an older version left mid-send: it is
+        # never sent again.
+        rows = self.store.query(
+            "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
+            "WHERE ((outcome = ?3 AND attempts > 0) OR (?4 AND outcome = ?5)) "
+            "AND (?1 IS NULL OR sink = ?1) AND (?2 IS NULL OR event_id = ?2) ORDER BY event_id",
+            (label, event_id, PENDING, failed_too, FAILED),
+        )
+        return [Delivery(**row) for row in rows]
+
+    def reclaim(self, delivery: Delivery, at: str) -> bool:
+        """Take a delivery that did not get through back for sending; False when it changed
+        meanwhile (another process has it, or it went through)."""
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE deliveries SET outcome = ?, at = ? WHERE event_id = ? "
+                "AND sink = ? AND outcome = ? AND attempts = ? AND at = ?",
+                (
+                    SENDING,
+                    at,
+                    delivery.event_id,
+                    delivery.sink,
+                    delivery.outcome,
+                    delivery.attempts,
+                    delivery.at,
+                ),
+            )
+        return cursor.rowcount == 1
+
+    def transitions(self) -> dict[int, tuple[int, str]]:
+        """Each delivered-or-not event's alert and action, by event id (for listing)."""
+        rows = self.store.query(
+            "SELECT e.id, e.alert_id, e.action FROM alert_events AS e "
+            "WHERE e.id IN (SELECT event_id FROM deliveries)"
+        )
+        return {row["id"]: (row["alert_id"], row["action"]) for row in rows}
+
+    def event(self, event_id: int) -> LoggedEvent | None:
+        """One alert event of the log."""
+        rows = self.store.query("SELECT * FROM alert_events WHERE id = ?", (event_id,))
+        return LoggedEvent(rows[0]["id"], rows[0]["alert_id"], _event(rows[0])) if rows else None
 
     def finish(
         self, event_id: int, label: str, attempts: int, outcome: str, detail: str | None, at: str
     ) -> None:
-        """Record how a claimed delivery ended: delivered or failed, after how many tries."""
+        """Record how a claimed delivery ended: delivered, pending (to be retried) or failed
+        (given up on), after how many tries in all."""
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE deliveries SET attempts = ?, outcome = ?, detail = ?, at = ? "
@@ -119,11 +172,14 @@ class Deliveries:
                 (WATERMARK_PREFIX + label, str(event_id)),
             )
 
-    def log(self, label: str | None = None) -> list[Delivery]:
-        """Every delivery (of one sink), by event."""
+    def log(
+        self, label: str | None = None, outcomes: Sequence[str] | None = None
+    ) -> list[Delivery]:
+        """Every delivery (of one sink; with one of ``outcomes``), by event."""
         rows = self.store.query(
             "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
             "WHERE ?1 IS NULL OR sink = ?1 ORDER BY event_id, sink",
             (label,),
         )
-        return [Delivery(**row) for row in rows]
+        found = [Delivery(**row) for row in rows]
+        return found if outcomes is None else [d for d in found if d.outcome in outcomes]

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     from intelligentos.views import AgentFocus
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
+# The shortest wait before a delivery that did not get through is tried again.
+RETRY_CHECK_MIN_SECONDS = 1.0
 # After the first paint with data: how long the terminal gets to receive it before the
 # background work of start-up (rules, integrity check, lineage prewarm, the panels' other
 # rows) competes with it for the interpreter.
@@ -251,6 +253,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         # Made with the settings, before the first evaluation.
         self.notifier: Notifier | None = None
         self.delivering = False
+        self.retry_timer: Timer | None = None
         self.deliver_again = False
         self.delivery_problems_shown: set[str] = set()
         # Agent focus: its KPIs first in every panel, only its routed alerts. Resolved against
@@ -561,7 +564,10 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         except StoreError as error:
             self.post_message(NotificationsSent([], [f"Notifications stopped: {error}"]))
             return
-        self.post_message(NotificationsSent(report.failures, report.problems))
+        retry_in = None
+        if report.next_retry is not None:
+            retry_in = notifier.seconds_until(report.next_retry)
+        self.post_message(NotificationsSent(report.failures, report.problems, retry_in))
 
     @on(NotificationsSent)
     def _notifications_sent(self, message: NotificationsSent) -> None:
@@ -577,6 +583,13 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         if self.deliver_again:
             self.deliver_again = False
             self.deliver_notifications()
+        elif message.retry_in is not None:
+            # A delivery that did not get through is retried when due, even if nothing in
+            # the store changes meanwhile.
+            if self.retry_timer is not None:
+                self.retry_timer.stop()
+            wait = max(message.retry_in, RETRY_CHECK_MIN_SECONDS)
+            self.retry_timer = self.set_timer(wait, self.deliver_notifications)
 
     # --- forecasts ---------------------------------------------------------------------------
 

@@ -168,7 +168,8 @@ class ComparisonLoaded(Message):
 @dataclass
 class NotificationsSent(Message):
     """A delivery run to the ``[[notify]]`` sinks ended: a sentence per failed sink and per
-    skipped one."""
+    skipped one, and in how many seconds a delivery that did not get through is due again."""
 
     failures: list[str]
     problems: list[str]
+    retry_in: float | None = None
