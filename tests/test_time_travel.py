@@ -279,7 +279,7 @@ def test_an_as_of_date_in_the_future_is_refused(demo_store: Path, command):
 
 def test_as_of_before_a_command_without_it_is_refused(demo_store: Path):
     result = run("--as-of", "2026-11-20", "check", "--db", str(demo_store))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: check keeps 1 for "alerts firing"
     assert result.output.strip() == "Error: --as-of applies to the cockpit, not to `check`."
 
 
