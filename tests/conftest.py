@@ -1,13 +1,56 @@
-"""Shared fixtures: a tiny valid catalog to break on purpose, and a seeded demo store."""
+"""Shared fixtures: a tiny valid catalog to break on purpose, seeded demo stores built once
+per session, an environment with nothing of the user's in it, and the end-of-run check that
+no process is left running."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from intelligentos.bootstrap import init_store
+
+from .processes import pytest_sessionfinish, pytest_sessionstart
+from .stores import copy_store
+
+__all__ = ["pytest_sessionfinish", "pytest_sessionstart"]
+
+# Read by the product or by Textual and Rich: a user's theme, keymap, store, config
+# directory, notification sinks or colour preference must not reach a test.
+USER_VARIABLE_PREFIXES = ("INTELLIGENTOS_", "TEXTUAL_")
+USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR")
+HOME_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
+def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Point the home and XDG directories into ``home`` (empty) and drop the variables the
+    product reads: the test sees no config, store or sink of the user's, and neither do the
+    processes it starts."""
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith(USER_VARIABLE_PREFIXES) or upper in USER_VARIABLES:
+            monkeypatch.delenv(name)
+    for name in HOME_VARIABLES:
+        directory = home if name == "HOME" else home / name.lower()
+        directory.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(directory))
+
+
+@pytest.fixture(autouse=True)
+def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    isolate_from_the_user(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same for session-scoped fixtures, which run before any test's own isolation."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_from_the_user(monkeypatch, tmp_path_factory.mktemp("session-home"))
+        yield
+
 
 DEMO_END = date(2026, 11, 27)
 
@@ -115,10 +158,7 @@ def demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo_store(demo_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of the seeded demo store, safe to modify."""
-    path = tmp_path / "demo.db"
-    path.write_bytes(demo_store_template.read_bytes())
-    path.chmod(0o600)
-    return path
+    return copy_store(demo_store_template, tmp_path / "demo.db")
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +174,4 @@ def today_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def today_store(today_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of a demo store whose history ends today: the CLI judges with the real
     clock, so this is the store on which its planted alerts fire."""
-    path = tmp_path / "today-store.db"
-    path.write_bytes(today_store_template.read_bytes())
-    path.chmod(0o600)
-    return path
+    return copy_store(today_store_template, tmp_path / "today-store.db")

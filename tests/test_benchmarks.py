@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from .processes import run
+
+# The whole benchmark on a tiny store, through a pseudo-terminal: minutes.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Open bounds per kind of figure (the name before " ("), for every figure of that kind:
@@ -64,12 +69,11 @@ ACCURACY = (
 def tiny_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], dict]:
     """One ``--tiny`` run for every test here: its output and its JSON report."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    result = subprocess.run(
+    result = run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=240,
-        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result, json.loads(out.read_text())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import sys
 
 import pytest
@@ -15,6 +14,7 @@ from intelligentos.cli import app
 from intelligentos.paths import builtin_catalog_dir
 
 from .conftest import MINI_CATALOG, write_catalog
+from .processes import run as run_process
 
 runner = CliRunner()
 
@@ -123,11 +123,11 @@ def test_every_command_has_help():
 
 
 def test_console_script_runs_in_a_subprocess(demo_store):
-    result = subprocess.run(
+    result = run_process(
         [sys.executable, "-m", "intelligentos", "kpis", "--json", "--db", str(demo_store)],
         capture_output=True,
         text=True,
-        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)

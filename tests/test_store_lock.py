@@ -15,6 +15,7 @@ import pytest
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
 
+from .processes import communicate, running
 from .tui_helpers import make_app
 
 HOLD_WRITE_LOCK = """
@@ -30,19 +31,15 @@ sys.stdin.read()  # hold it until the test closes our stdin
 def write_locked(demo_store: Path) -> Iterator[Path]:
     """The demo store while another process holds its write lock."""
     Store.open(demo_store).close()  # in WAL mode before the other process locks it
-    holder = subprocess.Popen(
+    with running(
         [sys.executable, "-c", HOLD_WRITE_LOCK, str(demo_store)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-    try:
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         yield demo_store
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=10)
+        communicate(holder, timeout=30)  # it ends when its stdin closes
 
 
 def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_locked):
