@@ -4,6 +4,7 @@ no process is left running."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from datetime import date
@@ -22,7 +23,32 @@ __all__ = ["pytest_sessionfinish", "pytest_sessionstart"]
 # directory, notification sinks or colour preference must not reach a test.
 USER_VARIABLE_PREFIXES = ("INTELLIGENTOS_", "TEXTUAL_")
 USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR")
+# The snapshot plugin's own, set for the run (its temporary directory).
+NOT_THE_USERS = ("TEXTUAL_SNAPSHOT_",)
 HOME_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
+def the_users(name: str) -> bool:
+    """Whether an environment variable is one of the user's settings that tests must not see."""
+    upper = name.upper()
+    if upper.startswith(NOT_THE_USERS):
+        return False
+    return upper.startswith(USER_VARIABLE_PREFIXES) or upper in USER_VARIABLES
+
+
+def _forget_the_users_textual_settings() -> None:
+    # Textual reads its TEXTUAL_* variables once, on import, and the snapshot plugin has
+    # imported it before this file: read them again without the user's.
+    names = [n for n in os.environ if the_users(n) and n.upper().startswith("TEXTUAL_")]
+    if names:
+        import textual.constants
+
+        for name in names:
+            del os.environ[name]
+        importlib.reload(textual.constants)
+
+
+_forget_the_users_textual_settings()
 
 
 def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -30,8 +56,7 @@ def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     product reads: the test sees no config, store or sink of the user's, and neither do the
     processes it starts."""
     for name in list(os.environ):
-        upper = name.upper()
-        if upper.startswith(USER_VARIABLE_PREFIXES) or upper in USER_VARIABLES:
+        if the_users(name):
             monkeypatch.delenv(name)
     for name in HOME_VARIABLES:
         directory = home if name == "HOME" else home / name.lower()

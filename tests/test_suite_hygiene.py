@@ -18,7 +18,7 @@ from intelligentos import paths
 from intelligentos.cli import app as cli
 from intelligentos.settings import CockpitSettings
 
-from .conftest import HOME_VARIABLES, USER_VARIABLE_PREFIXES, isolate_from_the_user
+from .conftest import HOME_VARIABLES, isolate_from_the_user, the_users
 from .processes import (
     RUN_MARK,
     SESSIONS,
@@ -197,7 +197,7 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
 
 
 def test_every_test_starts_in_an_empty_home_without_the_users_variables(tmp_path_factory):
-    assert not [n for n in os.environ if n.upper().startswith(USER_VARIABLE_PREFIXES)]
+    assert not [name for name in os.environ if the_users(name)]
     home = Path(os.environ["HOME"])
     assert home.is_relative_to(tmp_path_factory.getbasetemp()), home
     assert Path.home() == home
