@@ -200,3 +200,13 @@ def today_store(today_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of a demo store whose history ends today: the CLI judges with the real
     clock, so this is the store on which its planted alerts fire."""
     return copy_store(today_store_template, tmp_path / "today-store.db")
+
+
+@pytest.fixture(autouse=True)
+def _quick_idle_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.environ.get("EXPERIMENT_GRANULARITY"):
+        import textual._wait
+
+        g = float(os.environ["EXPERIMENT_GRANULARITY"])
+        monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", g)
+        monkeypatch.setattr(textual._wait, "SLEEP_IDLE", g / 20)

@@ -29,15 +29,15 @@ def copy_store(source: Path, target: Path, *, mode: int = 0o600) -> Path:
 
 
 def store_bytes(source: Path, scratch: Path) -> bytes:
-    """The bytes of a whole copy of ``source`` in rollback-journal mode (nothing left in a
-    WAL), for tests that damage a store on purpose: made in ``scratch`` with the backup API,
-    so the source itself is never read byte by byte."""
+    """The bytes of a whole copy of ``source``, in its journal mode but with nothing left in
+    a WAL, for tests that damage a store on purpose: made at ``scratch`` with the backup API
+    (and removed), so the source itself is never read byte by byte."""
     copy = copy_store(source, scratch)
     conn = sqlite3.connect(copy)
     try:
-        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
-        conn.close()
+        conn.close()  # the last connection: a WAL, now empty, goes with it
     data = copy.read_bytes()
     copy.unlink()
     return data

@@ -36,6 +36,8 @@ from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError
 from intelligentos.store.store import Observation
 
+from .stores import copy_store
+
 NOW = datetime(2026, 11, 27, 9, 30)
 STALE_SYSTEM = "social_listening"
 
@@ -350,8 +352,7 @@ def read_only_copy(store: Store, catalog, source: Path, target: Path) -> list[Al
     """Evaluate the store, copy it to ``target`` made read-only on disk; its open alerts."""
     open_alerts = evaluate_store(store, catalog, NOW).open_alerts
     store.close()
-    target.write_bytes(source.read_bytes())
-    target.chmod(0o444)
+    copy_store(source, target, mode=0o444)
     return open_alerts
 
 
@@ -400,6 +401,7 @@ def test_an_exception_inside_a_transaction_persists_nothing(store, demo_store):
 # --- performance ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a wall-clock bound: it means something on a quiet machine only
 def test_evaluating_the_demo_store_takes_well_under_a_second(store, catalog):
     started = time.perf_counter()
     result = evaluate_store(store, catalog, NOW)

@@ -22,6 +22,8 @@ import intelligentos
 from intelligentos.cli import app
 from intelligentos.store import Store
 
+from .stores import copy_store, store_bytes
+
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
 VALID = {"bom_utf8.csv"}  # hostile-looking but valid: must import
@@ -154,11 +156,9 @@ def _page_of(store: Path, table: str) -> tuple[int, int]:
     return size, root
 
 
-def _checkpointed(store: Path) -> bytes:
-    conn = sqlite3.connect(store)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return store.read_bytes()
+def _whole(store: Path, tmp_path: Path) -> bytes:
+    """The store's bytes with nothing left in a WAL, from a copy: for damaging on purpose."""
+    return store_bytes(store, tmp_path / "whole.db")
 
 
 def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
@@ -167,16 +167,16 @@ def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
     if kind.startswith("corpus:"):
         shutil.copyfile(STORES / kind.removeprefix("corpus:"), target)
     elif kind == "newer_user_version":
-        shutil.copyfile(store, target)
+        copy_store(store, target)
         conn = sqlite3.connect(target)
         conn.execute("PRAGMA user_version = 99")
         conn.commit()
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.close()
     elif kind == "truncated_store":
-        target.write_bytes(_checkpointed(store)[:4096])
+        target.write_bytes(_whole(store, tmp_path)[:4096])
     elif kind == "corrupted_kpis_page":
-        data = bytearray(_checkpointed(store))
+        data = bytearray(_whole(store, tmp_path))
         size, root = _page_of(store, "kpis")
         start = (root - 1) * size
         data[start : start + size] = b"\xde\xad\xbe\xef" * (size // 4)
@@ -225,7 +225,7 @@ def test_every_command_refuses_a_hostile_store_with_one_sentence(kind, store, tm
 def test_import_refuses_a_store_damaged_in_the_middle(store, tmp_path):
     """Corruption in a page the command does not need may go unnoticed by read-only
     commands, but nothing may be written into a damaged file."""
-    data = bytearray(_checkpointed(store))
+    data = bytearray(_whole(store, tmp_path))
     middle = len(data) // 2
     data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
     target = tmp_path / "damaged.db"

@@ -23,6 +23,7 @@ from intelligentos.detection import anomaly, drift, evaluate_kpi, stale, target_
 from intelligentos.store import Store
 
 from .conftest import MINI_CATALOG, write_catalog
+from .stores import copy_store
 
 runner = CliRunner()
 KPIS = ("revenue_growth", "win_rate")
@@ -35,14 +36,14 @@ SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def mini_template(tmp_path_factory) -> bytes:
+def mini_template(tmp_path_factory) -> Path:
     """A mini store with demo history (so generated rows overlap existing ones)."""
     directory = tmp_path_factory.mktemp("mini")
     catalog = write_catalog(directory / "catalog", MINI_CATALOG)
     path = directory / "mini.db"
     init_store(path, catalog, end=date(2026, 11, 27))
     Store.open(path).close()
-    return path.read_bytes()
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +111,11 @@ def render(rows: list[dict], fmt: str) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def import_rows(rows: list[dict], fmt: str, template: bytes, workdir: Path):
+def import_rows(rows: list[dict], fmt: str, template: Path, workdir: Path):
     db = workdir / "store.db"
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    db.write_bytes(template)
+    copy_store(template, db)
     data = workdir / f"rows.{fmt}"
     data.write_bytes(render(rows, fmt))
     before = keys(db)

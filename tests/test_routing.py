@@ -27,6 +27,7 @@ from intelligentos.paths import builtin_catalog_dir
 from intelligentos.store import Store
 from intelligentos.store.schema import SCHEMA_VERSION
 
+from .stores import copy_store
 from .tui_helpers import make_app, open_alerts, select_alert, settle
 
 NOW = datetime(2026, 11, 27, 9, 30)
@@ -196,7 +197,7 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
 
 def test_a_migrated_store_has_the_same_alert_routes_table_as_a_new_one(demo_store, tmp_path):
     fresh = tmp_path / "fresh.db"
-    shutil.copy(demo_store, fresh)
+    copy_store(demo_store, fresh)
     make_version_3(demo_store)
 
     def columns(path: Path) -> list[tuple]:

@@ -13,6 +13,8 @@ from intelligentos.scenarios import SavedScenario, check_name, split_levers
 from intelligentos.store import SCHEMA_VERSION, Store, StoreError
 from intelligentos.store.schema import MIGRATIONS, SCHEMA_V3_SCENARIOS
 
+from .stores import copy_store
+
 
 def make_version_2(path: Path) -> None:
     """The store as version 2 wrote it: forecasts but no scenarios (or later), user_version 2."""
@@ -47,7 +49,7 @@ def test_a_version_2_store_migrates_to_3_on_open_and_keeps_its_data(demo_store):
 
 def test_a_migrated_store_has_the_same_scenarios_table_as_a_new_one(demo_store, tmp_path):
     fresh = tmp_path / "fresh.db"
-    fresh.write_bytes(demo_store.read_bytes())
+    copy_store(demo_store, fresh)
     make_version_2(demo_store)
     with Store.open(demo_store) as migrated, Store.open(fresh) as new:
         assert columns(migrated, "scenarios") == columns(new, "scenarios")
