@@ -14,10 +14,10 @@ import pytest
 
 from intelligentos.bootstrap import init_store
 
-from .processes import pytest_sessionfinish, pytest_sessionstart
+from .processes import no_process_left_running, pytest_sessionstart
 from .stores import copy_store
 
-__all__ = ["pytest_sessionfinish", "pytest_sessionstart"]
+__all__ = ["no_process_left_running", "pytest_sessionstart"]
 
 # Read by the product or by Textual and Rich: a user's theme, keymap, store, config
 # directory, notification sinks or colour preference must not reach a test.
@@ -49,6 +49,16 @@ def _forget_the_users_textual_settings() -> None:
 
 
 _forget_the_users_textual_settings()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (in pyproject.toml's addopts): the whole fast suite runs on every core;
+    named files or tests, and the slow tests (which time things and run the benchmark),
+    run in one process."""
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if not whole_suite or config.getoption("markexpr") != "not slow":
+        return 0
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -202,11 +212,15 @@ def today_store(today_store_template: Path, tmp_path: Path) -> Path:
     return copy_store(today_store_template, tmp_path / "today-store.db")
 
 
-@pytest.fixture(autouse=True)
-def _quick_idle_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    if os.environ.get("EXPERIMENT_GRANULARITY"):
-        import textual._wait
+@pytest.fixture(scope="session", autouse=True)
+def quick_idle_checks() -> Iterator[None]:
+    """Textual's pilot waits for the app to go idle after each key and each pause: it samples
+    the process's CPU time every 20 ms until a sample shows almost none (under 5 % of the
+    window). Sampled every 2 ms, with the same 5 %, an idle app is seen as idle as surely
+    and ten times sooner; a busy one is waited for as before."""
+    import textual._wait
 
-        g = float(os.environ["EXPERIMENT_GRANULARITY"])
-        monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", g)
-        monkeypatch.setattr(textual._wait, "SLEEP_IDLE", g / 20)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", 0.002)
+        monkeypatch.setattr(textual._wait, "SLEEP_IDLE", 0.002 / 20)
+        yield

@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -196,27 +195,19 @@ def check_leftovers(grace: float = 5.0) -> dict[int, str]:
     return found
 
 
-# --- pytest hooks, imported by conftest.py ----------------------------------------------------
+# --- the end-of-run check: a fixture and a hook, imported by conftest.py --------------------
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ[RUN_MARK] = f"{os.getpid()}-{time.time_ns()}"
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_running() -> Iterator[None]:
+    """After the run's last test (in each worker, when the run is spread over several):
+    whatever the tests left running is killed, and the run fails with an error naming it."""
+    yield
     found = check_leftovers()
-    if not found:
-        return
-    lines = [
-        f"The test run left {len(found)} process(es) running; they were killed:",
-        *found.values(),
-    ]
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_sep("=", "processes left running", red=True, bold=True)
-        for line in lines:
-            reporter.write_line(line, red=True)
-    else:
-        print("\n".join(lines), file=sys.stderr)
-    if session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if found:
+        heading = f"The tests left {len(found)} process(es) running; they were killed:"
+        pytest.fail("\n".join([heading, *found.values()]), pytrace=False)

@@ -131,25 +131,27 @@ def test_leaves_a_process_running():
 def test_a_run_that_leaves_a_process_running_fails_loudly_and_kills_it(tmp_path):
     pid_file = tmp_path / "sleeper.pid"
     (tmp_path / "conftest.py").write_text(
-        "from tests.processes import pytest_sessionfinish, pytest_sessionstart  # noqa: F401\n",
+        "from tests.processes import no_process_left_running, pytest_sessionstart  # noqa: F401\n",
         encoding="utf-8",
     )
     (tmp_path / "test_leaky.py").write_text(
         LEAKY_TEST.format(pid_file=str(pid_file)), encoding="utf-8"
     )
+    # Not a worker of this run's (pytest-xdist) nor inside its test: a run of its own.
+    outer = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     done = run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_leaky.py"],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**outer, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,
     )
     sleeper = int(pid_file.read_text())
     assert gone(sleeper, timeout=1.0), "the run ended with its sleeper still running"
-    assert "1 passed" in done.stdout, done.stdout + done.stderr
+    assert "1 passed, 1 error" in done.stdout, done.stdout + done.stderr
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout
-    assert "processes left running" in done.stdout
+    assert "The tests left 1 process(es) running; they were killed:" in done.stdout
     assert f"pid {sleeper} (a descendant of the test run)" in done.stdout
 
 
