@@ -20,9 +20,9 @@ from .stores import copy_store
 __all__ = ["no_process_left_running", "pytest_sessionstart"]
 
 # Read by the product or by Textual and Rich: a user's theme, keymap, store, config
-# directory, notification sinks or colour preference must not reach a test.
+# directory, notification sinks, colour preference or terminal size must not reach a test.
 USER_VARIABLE_PREFIXES = ("INTELLIGENTOS_", "TEXTUAL_")
-USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR")
+USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES")
 # The snapshot plugin's own, set for the run (its temporary directory).
 NOT_THE_USERS = ("TEXTUAL_SNAPSHOT_",)
 HOME_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
@@ -36,9 +36,13 @@ def the_users(name: str) -> bool:
     return upper.startswith(USER_VARIABLE_PREFIXES) or upper in USER_VARIABLES
 
 
-def _forget_the_users_textual_settings() -> None:
+def _forget_what_is_read_on_import() -> None:
     # Textual reads its TEXTUAL_* variables once, on import, and the snapshot plugin has
-    # imported it before this file: read them again without the user's.
+    # imported it before this file: read them again without the user's. The command line's
+    # consoles take their width from COLUMNS when they are made, on import; GNU readline
+    # exports COLUMNS and LINES when it is loaded (a pytest-xdist worker loads it).
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     names = [n for n in os.environ if the_users(n) and n.upper().startswith("TEXTUAL_")]
     if names:
         import textual.constants
@@ -48,7 +52,7 @@ def _forget_the_users_textual_settings() -> None:
         importlib.reload(textual.constants)
 
 
-_forget_the_users_textual_settings()
+_forget_what_is_read_on_import()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -540,13 +540,22 @@ async def test_the_cockpit_reports_a_failing_sink_and_a_skipped_table(demo_store
         config, f"[[notify]]\ncommand = {failing}", '[[notify]]\nwebhook = "ftp://x.example/"'
     )
     app = make_app(demo_store, config)
+    # Every toast, as it is raised: one shown first may have timed out by the time the
+    # failure comes (three attempts of a process each, slow on a loaded machine).
+    messages: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):
+        messages.append(str(message))
+        return notify(message, **kwargs)
+
+    app.notify = recording
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        for _ in range(100):
-            if any("failed" in n.message for n in app._notifications):
+        for _ in range(600):
+            if any("failed" in m for m in messages):
                 break
             await pilot.pause(0.05)
-        messages = [n.message for n in app._notifications]
         assert any("exit status 3" in m and "3 attempts" in m for m in messages)
         assert any("[[notify]] table 2" in m and "webhook" in m for m in messages)
         assert app.is_running
