@@ -1,15 +1,95 @@
-"""Shared fixtures: a tiny valid catalog to break on purpose, and a seeded demo store."""
+"""Shared fixtures: a tiny valid catalog to break on purpose, seeded demo stores built once
+per session, an environment with nothing of the user's in it, and the end-of-run check that
+no process is left running."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from intelligentos.bootstrap import init_store
-from intelligentos.store import copy_store
+
+from .processes import no_process_left_running, pytest_sessionstart
+from .stores import copy_store
+
+__all__ = ["no_process_left_running", "pytest_sessionstart"]
+
+# Read by the product or by Textual and Rich: a user's theme, keymap, store, config
+# directory, notification sinks, colour preference or terminal size must not reach a test.
+USER_VARIABLE_PREFIXES = ("INTELLIGENTOS_", "TEXTUAL_")
+USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES")
+# The snapshot plugin's own, set for the run (its temporary directory).
+NOT_THE_USERS = ("TEXTUAL_SNAPSHOT_",)
+HOME_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
+
+def the_users(name: str) -> bool:
+    """Whether an environment variable is one of the user's settings that tests must not see."""
+    upper = name.upper()
+    if upper.startswith(NOT_THE_USERS):
+        return False
+    return upper.startswith(USER_VARIABLE_PREFIXES) or upper in USER_VARIABLES
+
+
+def _forget_what_is_read_on_import() -> None:
+    # Textual reads its TEXTUAL_* variables once, on import, and the snapshot plugin has
+    # imported it before this file: read them again without the user's. The command line's
+    # consoles take their width from COLUMNS when they are made, on import; GNU readline
+    # exports COLUMNS and LINES when it is loaded (a pytest-xdist worker loads it).
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+    names = [n for n in os.environ if the_users(n) and n.upper().startswith("TEXTUAL_")]
+    if names:
+        import textual.constants
+
+        for name in names:
+            del os.environ[name]
+        importlib.reload(textual.constants)
+
+
+_forget_what_is_read_on_import()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (in pyproject.toml's addopts): the whole fast suite runs on every core;
+    named files or tests, and the slow tests (which time things and run the benchmark),
+    run in one process."""
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if not whole_suite or config.getoption("markexpr") != "not slow":
+        return 0
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Point the home and XDG directories into ``home`` (empty) and drop the variables the
+    product reads: the test sees no config, store or sink of the user's, and neither do the
+    processes it starts."""
+    for name in list(os.environ):
+        if the_users(name):
+            monkeypatch.delenv(name)
+    for name in HOME_VARIABLES:
+        directory = home if name == "HOME" else home / name.lower()
+        directory.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(directory))
+
+
+@pytest.fixture(autouse=True)
+def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    isolate_from_the_user(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same for session-scoped fixtures, which run before any test's own isolation."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_from_the_user(monkeypatch, tmp_path_factory.mktemp("session-home"))
+        yield
+
 
 DEMO_END = date(2026, 11, 27)
 
@@ -102,27 +182,6 @@ def write_catalog(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-@pytest.fixture(autouse=True)
-def hermetic_user(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """A home of the test's own: the user's config (its notification sinks above all), data
-    directory and INTELLIGENTOS_* variables never reach a test."""
-    home = tmp_path_factory.mktemp("home")
-    for name in list(os.environ):
-        if name.upper().startswith("INTELLIGENTOS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(home))
-    for variable, folder in (
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_STATE_HOME", ".local/state"),
-        ("XDG_CACHE_HOME", ".cache"),
-    ):
-        monkeypatch.setenv(variable, str(home / folder))
-    return home
-
-
 @pytest.fixture
 def mini_catalog(tmp_path: Path) -> Path:
     return write_catalog(tmp_path / "catalog", MINI_CATALOG)
@@ -155,3 +214,17 @@ def today_store(today_store_template: Path, tmp_path: Path) -> Path:
     """A private copy of a demo store whose history ends today: the CLI judges with the real
     clock, so this is the store on which its planted alerts fire."""
     return copy_store(today_store_template, tmp_path / "today-store.db")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_idle_checks() -> Iterator[None]:
+    """Textual's pilot waits for the app to go idle after each key and each pause: it samples
+    the process's CPU time every 20 ms until a sample shows almost none (under 5 % of the
+    window). Sampled every 2 ms, with the same 5 %, an idle app is seen as idle as surely
+    and ten times sooner; a busy one is waited for as before."""
+    import textual._wait
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", 0.002)
+        monkeypatch.setattr(textual._wait, "SLEEP_IDLE", 0.002 / 20)
+        yield

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
 from collections import Counter
 from enum import Enum
@@ -26,6 +25,7 @@ from intelligentos.scale import scaled_catalog
 from intelligentos.store.catalog_rows import catalog_from_rows, catalog_to_rows
 
 from .conftest import MINI_CATALOG, write_catalog
+from .processes import run
 
 
 def test_builtin_catalog_passes_governance():
@@ -340,7 +340,9 @@ def test_the_models_and_the_store_are_imported_without_pydantic():
         "import intelligentos.store.catalog_rows\n"
         "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'annotated_types'))))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert done.stdout.strip() == "[]"  # no pydantic, pydantic_core nor annotated_types
 
 

@@ -24,6 +24,7 @@ from intelligentos.paths import builtin_catalog_dir
 from intelligentos.store import Store, StoreError
 
 from .conftest import MINI_CATALOG, write_catalog
+from .processes import run as run_process
 
 runner = CliRunner()
 
@@ -152,11 +153,11 @@ def test_every_command_has_help():
 
 
 def test_console_script_runs_in_a_subprocess(demo_store):
-    result = subprocess.run(
+    result = run_process(
         [sys.executable, "-m", "intelligentos", "kpis", "--json", "--db", str(demo_store)],
         capture_output=True,
         text=True,
-        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)

@@ -10,6 +10,7 @@ from textual import events
 from textual.color import Color
 from textual.widgets import Input, Static
 
+from intelligentos.tui import dashboard
 from intelligentos.tui.widgets import CeoCard, EnginePanel, KpiTable, SelectionCard
 
 from .tui_helpers import make_app, settle
@@ -217,12 +218,19 @@ async def filter_and_clear(pilot, text: str) -> None:
     await settle(pilot)
 
 
-async def test_alert_flag_and_heavy_border_with_reduced_motion(demo_store, tmp_path):
+@pytest.fixture
+def quick_beats(monkeypatch) -> float:
+    """A beat of the pulse every 50 ms instead of 0.8 s: the tests wait for beats, not time."""
+    monkeypatch.setattr(dashboard, "PULSE_SECONDS", 0.05)
+    return 0.05
+
+
+async def test_alert_flag_and_heavy_border_with_reduced_motion(demo_store, tmp_path, quick_beats):
     app = make_app(demo_store, tmp_path / "config")
     assert app.animation_level == "none"
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
-        await pilot.pause(1.0)  # longer than a beat: it stays put
+        await pilot.pause(3 * quick_beats)  # longer than a beat: it stays put
         assert_flagged(app, "growth")
         assert "⚑" not in str(panel(app, "brand").border_title)
         assert panel(app, "brand").styles.border_top[0] != "heavy"
@@ -230,19 +238,24 @@ async def test_alert_flag_and_heavy_border_with_reduced_motion(demo_store, tmp_p
         assert_flagged(app, "growth")
 
 
-async def test_alert_flag_survives_filtering_after_the_pulse_settles(demo_store, tmp_path):
+async def test_alert_flag_survives_filtering_after_the_pulse_settles(
+    demo_store, tmp_path, quick_beats
+):
     app = make_app(demo_store, tmp_path / "config")
     app.animation_level = "full"
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
-        await pilot.pause(1.0)  # a beat while the alerts are new
+        await pilot.pause(3 * quick_beats)  # beats while the alerts are new
         now = app.announcer.clock()
         app.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
-        await pilot.pause(2.0)
+        for _ in range(200):  # until a beat has settled it on the highlight
+            if panel(app, "growth").pulse_on:
+                break
+            await pilot.pause(quick_beats)
         assert not app.pulsing_kpis()
         assert "⚑" in str(panel(app, "growth").border_title)
         await filter_and_clear(pilot, "uptime")
-        await pilot.pause(1.0)
+        await pilot.pause(3 * quick_beats)
         assert "⚑" in str(panel(app, "growth").border_title)
         assert "reverse" in str(panel(app, "growth").border_title)  # steady highlight
         assert_flagged(app, "growth")

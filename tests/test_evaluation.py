@@ -401,6 +401,7 @@ def test_an_exception_inside_a_transaction_persists_nothing(store, demo_store):
 # --- performance ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a wall-clock bound: it means something on a quiet machine only
 def test_evaluating_the_demo_store_takes_well_under_a_second(store, catalog):
     started = time.perf_counter()
     result = evaluate_store(store, catalog, NOW)

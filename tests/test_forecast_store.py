@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from intelligentos.cli import app
@@ -95,6 +96,7 @@ def test_forecast_refuses_an_unknown_kpi_with_one_sentence(today_store):
     assert result.output.count("Error: ") == 1 and "unknown KPI 'nope'" in result.output
 
 
+@pytest.mark.slow  # every KPI of the demo store forecast, in worker processes
 def test_forecast_all_kpis_in_a_table(today_store):
     result = runner.invoke(app, ["forecast", "--db", str(today_store)], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import subprocess
 import sys
 import warnings
 from datetime import date, timedelta
@@ -21,6 +20,8 @@ from intelligentos.forecasting import (
     next_periods,
     season_length,
 )
+
+from .processes import run
 
 History = list[tuple[str, float | None]]
 
@@ -344,7 +345,7 @@ def test_importing_the_module_does_not_import_the_statistics_libraries():
         "import sys, intelligentos.forecasting; "
         "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'statsmodels') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
 
 

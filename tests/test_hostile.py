@@ -23,6 +23,8 @@ import intelligentos
 from intelligentos.cli import app
 from intelligentos.store import Store, StoreError, copy_store
 
+from .stores import store_bytes
+
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
 VALID = {"bom_utf8.csv"}  # hostile-looking but valid: must import
@@ -156,12 +158,9 @@ def _page_of(store: Path, table: str) -> tuple[int, int]:
     return size, root
 
 
-def _store_bytes(store: Path, tmp_path: Path) -> bytes:
-    """The bytes of a whole store, to damage: read from a copy no connection has open (a
-    store's own file misses what is in its WAL, and reading it would drop the locks of this
-    process's connections to it)."""
-    copy = copy_store(store, tmp_path / "undamaged.db")
-    return copy.read_bytes()
+def _whole(store: Path, tmp_path: Path) -> bytes:
+    """The store's bytes with nothing left in a WAL, from a copy: for damaging on purpose."""
+    return store_bytes(store, tmp_path / "whole.db")
 
 
 def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
@@ -178,9 +177,9 @@ def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.close()
     elif kind == "truncated_store":
-        target.write_bytes(_store_bytes(store, tmp_path)[:4096])
+        target.write_bytes(_whole(store, tmp_path)[:4096])
     elif kind == "corrupted_kpis_page":
-        data = bytearray(_store_bytes(store, tmp_path))
+        data = bytearray(_whole(store, tmp_path))
         size, root = _page_of(store, "kpis")
         start = (root - 1) * size
         data[start : start + size] = b"\xde\xad\xbe\xef" * (size // 4)
@@ -229,7 +228,7 @@ def test_every_command_refuses_a_hostile_store_with_one_sentence(kind, store, tm
 def test_import_refuses_a_store_damaged_in_the_middle(store, tmp_path):
     """Corruption in a page the command does not need may go unnoticed by read-only
     commands, but nothing may be written into a damaged file."""
-    data = bytearray(_store_bytes(store, tmp_path))
+    data = bytearray(_whole(store, tmp_path))
     middle = len(data) // 2
     data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
     target = tmp_path / "damaged.db"
@@ -352,7 +351,7 @@ def test_check_with_a_sink_never_writes_into_a_damaged_store(store, tmp_path, mo
 def test_the_first_write_into_a_damaged_store_is_refused_before_it_happens(store, tmp_path):
     """Whatever writes first (here a meta key, as a sink's watermark is), the store checks
     the file before it; a store only read never pays for the check."""
-    data = bytearray(_store_bytes(store, tmp_path))
+    data = bytearray(_whole(store, tmp_path))
     middle = len(data) // 2 // 4096 * 4096
     data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
     target = tmp_path / "damaged.db"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from intelligentos.launch import CockpitOptions, cockpit_options
+from tests.processes import run
 from tests.tui_helpers import make_app, settle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,8 +94,8 @@ NOT_ON_THE_LAUNCH_PATH = (
 
 
 def test_the_launch_path_imports_only_what_the_first_screen_needs():
-    result = subprocess.run(
-        [sys.executable, "-c", _IMPORTED], capture_output=True, text=True, check=True
+    result = run(
+        [sys.executable, "-c", _IMPORTED], capture_output=True, text=True, check=True, timeout=120
     )
     imported = set(json.loads(result.stdout))
     assert sorted(m for m in NOT_ON_THE_LAUNCH_PATH if m in imported) == []
@@ -105,14 +106,13 @@ def test_the_launch_path_imports_only_what_the_first_screen_needs():
 
 def run_entry(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "INTELLIGENTOS_CONFIG_DIR": str(config)}
-    return subprocess.run(
+    return run(
         [sys.executable, "-m", "intelligentos", *args],
         capture_output=True,
         text=True,
         timeout=60,
         env=environment,
         stdin=subprocess.DEVNULL,
-        check=False,
     )
 
 

@@ -184,8 +184,9 @@ def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo
     releases them all. Checking a store must not open the file outside SQLite: if it did,
     opening a second Store in a process that already has one (a test, a tool) would let
     another process think it holds the last connection and delete the WAL index under it."""
-    import subprocess
     import sys
+
+    from .processes import run
 
     with Store.open(demo_store) as first:
         first.forecast_bases()  # the first connection holds its shared lock from here on
@@ -194,7 +195,7 @@ def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo
         identify_store(demo_store)
         # Another process opens and closes the store: were it the only user, it would
         # checkpoint and delete the WAL and its index on closing.
-        subprocess.run(
+        run(
             [
                 sys.executable,
                 "-c",
@@ -203,6 +204,7 @@ def test_checking_a_store_never_drops_the_locks_of_connections_already_open(demo
                 str(demo_store),
             ],
             check=True,
+            timeout=60,
         )
         assert shm.exists()
         first.forecast_bases()

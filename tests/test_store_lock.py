@@ -15,6 +15,7 @@ import pytest
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
 
+from .processes import communicate, running
 from .tui_helpers import make_app
 
 HOLD_WRITE_LOCK = """
@@ -30,19 +31,15 @@ sys.stdin.read()  # hold it until the test closes our stdin
 def write_locked(demo_store: Path) -> Iterator[Path]:
     """The demo store while another process holds its write lock."""
     Store.open(demo_store).close()  # in WAL mode before the other process locks it
-    holder = subprocess.Popen(
+    with running(
         [sys.executable, "-c", HOLD_WRITE_LOCK, str(demo_store)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-    try:
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         yield demo_store
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=10)
+        communicate(holder, timeout=30)  # it ends when its stdin closes
 
 
 def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_locked):
@@ -63,14 +60,12 @@ def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_lock
     while not store._write_lock.locked() and time.monotonic() < deadline:
         time.sleep(0.01)  # until the writer has started waiting for the other process
     assert writer.is_alive() and store._write_lock.locked()
-    started = time.perf_counter()
-    windows = store.latest_windows(30)  # another thread's read is not held up by the wait
-    assert time.perf_counter() - started < 1.0
+    windows = store.latest_windows(30)  # another thread's read is not held up by the wait:
+    assert writer.is_alive()  # it came back while the writer still waits
     assert len(windows["uptime"]) == 30
-    started = time.perf_counter()
     store.close()
-    writer.join(timeout=5)
-    assert time.perf_counter() - started < 0.1
+    # The writer would wait a minute for the other process; closing ends the wait at once.
+    writer.join(timeout=30)
     assert not writer.is_alive()
     assert isinstance(outcome[0], StoreError) and "closed" in str(outcome[0])
 
@@ -121,12 +116,10 @@ async def test_cockpit_drills_correctly_and_quits_at_once_while_the_store_is_loc
         target = app.data.catalog.kpis[ceo].target
         assert "History" in title and f"target {target:g}"[:9] in key
 
-        started = time.perf_counter()
         await pilot.press("q")
-        for _ in range(200):
-            if not any(w.is_running for w in app.workers):
-                break
-            await pilot.pause(0.005)
-        quit_seconds = time.perf_counter() - started
-        assert not any(w.is_running for w in app.workers)
-        assert quit_seconds < 0.1, f"quitting took {quit_seconds * 1000:.0f} ms"
+        # The other process holds the lock throughout (a minute's patience for a writer):
+        # the workers end long before, or quitting waited for the lock.
+        deadline = time.monotonic() + 30
+        while any(w.is_running for w in app.workers) and time.monotonic() < deadline:
+            await pilot.pause(0.01)
+        assert not any(w.is_running for w in app.workers), "quitting waited for the lock"

@@ -7,6 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from intelligentos.alerts import State
 from intelligentos.clock import stamp
 from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
@@ -93,6 +95,7 @@ def bases(app) -> dict[str, tuple[str | None, int]]:
     return store.forecast_bases() if store is not None else {}
 
 
+@pytest.mark.slow  # the cockpit's catch-up: every KPI forecast in spawned processes, twice
 async def test_the_cockpit_forecasts_in_the_background_and_again_after_new_data(
     demo_store: Path, tmp_path: Path
 ):

@@ -151,6 +151,13 @@ async def test_the_scenario_screen_does_not_save_in_the_past(demo_store, tmp_pat
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ScenarioScreen)
+        # The lever it starts with is simulated a moment later (as after typing); its verdict
+        # would replace the one under test.
+        for _ in range(200):
+            if screen.typing_timer is None:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
         screen.action_save()
         await pilot.pause()
         assert not isinstance(app.screen, PromptDialog)

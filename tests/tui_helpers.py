@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from intelligentos.tui.app import CockpitApp
 from intelligentos.tui.screenshots import settle
+
+from .processes import run
 
 __all__ = [
     "FIXED_NOW",
@@ -51,7 +52,7 @@ conn.commit()
 def insert_from_another_process(store: Path, rows: list[tuple[str, str, float]]) -> None:
     """Observations (kpi_id, period, value) committed by a separate process, as a cron job or
     `sqlite-utils insert` would."""
-    subprocess.run([sys.executable, "-c", _INSERT, str(store), json.dumps(rows)], check=True)
+    run([sys.executable, "-c", _INSERT, str(store), json.dumps(rows)], check=True, timeout=60)
 
 
 async def open_alerts(pilot):

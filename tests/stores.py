@@ -1,0 +1,27 @@
+"""Copies of a store for tests that change one: made with SQLite's backup API, never by
+reading the file's bytes (that would miss what is still in the write-ahead log, and on Linux
+reading it through a second descriptor drops the locks this process holds on it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from intelligentos.store import copy_store
+
+__all__ = ["copy_store", "store_bytes"]
+
+
+def store_bytes(source: Path, scratch: Path) -> bytes:
+    """The bytes of a whole copy of ``source``, in its journal mode but with nothing left in
+    a WAL, for tests that damage a store on purpose: made at ``scratch`` with the backup API
+    (and removed), so the source itself is never read byte by byte."""
+    copy = copy_store(source, scratch)
+    conn = sqlite3.connect(copy)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()  # the last connection: a WAL, now empty, goes with it
+    data = copy.read_bytes()
+    copy.unlink()
+    return data
