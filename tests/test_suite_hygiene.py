@@ -170,7 +170,9 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     script = tmp_path / "sink.py"
     script.write_text(SINK, encoding="utf-8")
     command = json.dumps([sys.executable, str(script), str(called)])
-    (config / "config.toml").write_text(f"[[notify]]\ncommand = {command}\n", encoding="utf-8")
+    (config / "config.toml").write_text(
+        f"[[notify]]\ncommand = {command}\ndemo = true\n", encoding="utf-8"
+    )
 
     def as_the_user() -> None:
         for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):

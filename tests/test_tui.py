@@ -18,7 +18,7 @@ from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
 from intelligentos.tui.widgets import CeoCard, EnginePanel, KpiTable
 
 from .conftest import DEMO_END, MINI_CATALOG, write_catalog
-from .tui_helpers import make_app, settle
+from .tui_helpers import make_app, settle, wait_until
 
 SIZE = (120, 40)
 
@@ -490,12 +490,10 @@ async def test_footer_offers_resume_while_paused_and_find_once(app):
         assert sum(item.size.width for item in footer.query("FooterKey")) <= 120
         assert "Quit" in footer_text()
         await pilot.press("p")
-        await pilot.pause()
-        assert app.paused and "Resume live" in footer_text()
+        await wait_until(pilot, lambda: app.paused and "Resume live" in footer_text())
         assert "Pause live" not in footer_text()
         await pilot.press("p")
-        await pilot.pause()
-        assert not app.paused and "Pause live" in footer_text()
+        await wait_until(pilot, lambda: not app.paused and "Pause live" in footer_text())
 
 
 async def test_palette_theme_commands_offer_the_cockpits_themes(app):

@@ -74,3 +74,15 @@ async def select_alert(pilot, alert_id: int | None) -> None:
     table = pilot.app.screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(str(alert_id)), animate=False)
     await pilot.pause()
+
+
+async def wait_until(pilot, condition, *, timeout: float = 10.0) -> None:
+    """Pause until ``condition()`` holds, or fail after ``timeout`` seconds: on a loaded
+    machine the pilot can see the app idle before a pressed key has been handled."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {condition}")
+        await pilot.pause(0.02)
