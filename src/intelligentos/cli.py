@@ -909,9 +909,10 @@ def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dic
         "required": seek.required,
         "change": seek.change,
         "reachable": seek.reachable,
+        "met": seek.met,
         "reason": seek.reason,
     }
-    if not seek.reachable:
+    if seek.required is None:
         del record["required"], record["change"]
     return record
 
@@ -1041,6 +1042,7 @@ def whatif_goal_seek(
     day: date,
     as_json: bool,
 ) -> None:
+    from intelligentos.services.scenarios import goal_seek_text
     from intelligentos.simulation import MODEL_NOTE, MissingValue, ScenarioError, goal_seek
 
     try:
@@ -1052,6 +1054,12 @@ def whatif_goal_seek(
     goal, lever = seek.goal, seek.lever
     if as_json:
         out.print_json(json.dumps(goal_seek_record(seek, current.get(goal.id), day)))
+    if seek.met and seek.reachable:
+        # Already there is an answer, not a failure: the screen says the same words.
+        if not as_json:
+            line = f"Goal seek ({MODEL_NOTE}), as of {day.isoformat()}: {goal_seek_text(seek)}."
+            out.print(Text(literal(line)))
+        return
     if not seek.reachable or seek.required is None:
         raise fail(
             f"{lever.name} ({lever.id}) cannot bring {goal.name} ({goal.id}) to its target "
