@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from intelligentos.agents import owned_kpis, routes, supported_kpis
 from intelligentos.alerts import Alert, subject_name
 from intelligentos.catalog.models import Agent, Catalog, Kpi, Level
-from intelligentos.cockpit import KpiSnapshot, worst
+from intelligentos.cockpit import KpiSnapshot, objective_status, theme_status, worst
 from intelligentos.detection import Status
 from intelligentos.lineage import LineageGraph, field_label, split_field_id
 
@@ -97,11 +97,9 @@ def strategy_map(
             branches = tuple(
                 CeoBranch(kpi_line(catalog.kpis[k], snaps), tuple(under[k])) for k in ceo_ids
             )
-            shown = [line.kpi_id for b in branches for line in (b.kpi, *b.functional)]
-            objectives.append(
-                ObjectiveBranch(objective.id, objective.name, _status(shown, snaps), branches)
-            )
-        status = worst(o.status for o in objectives)
+            status = objective_status(catalog, objective.id, snaps)
+            objectives.append(ObjectiveBranch(objective.id, objective.name, status, branches))
+        status = theme_status(catalog, theme.id, snaps)
         themes.append(ThemeBranch(theme.id, theme.name, status, tuple(objectives)))
     return themes
 
