@@ -408,7 +408,7 @@ def big_csv(path: Path, rows: int) -> Path:
         handle.write(HEADER)
         for i in range(rows):
             day = (start + timedelta(days=i // 2)).isoformat()
-            handle.write(f"{ids[i % 2]},{day},{i * 0.25}\n")
+            handle.write(f"{ids[i % 2]},{day},{(i % 40_000) * 0.25}\n")  # plausible: < 10,000 %
     return path
 
 
@@ -479,3 +479,81 @@ def test_sync_resolves_a_removed_kpis_alerts_through_the_lifecycle(mini_store, t
         assert "removed from the catalog" in last[3]
         resolved_at = query(mini_store, "SELECT resolved_at FROM alerts WHERE id = ?", (alert_id,))
         assert resolved_at[0][0]
+
+
+# --- implausible values and echoed input ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kpi_id", "value", "echo"),
+    [
+        ("arr", "1e300", "value 1e+300 is implausible for arr, a currency KPI"),
+        ("cash_runway", "-5", "value -5 is implausible for cash_runway, a months KPI"),
+        ("experiment_velocity", "-3", "value -3 is implausible for experiment_velocity, a count"),
+        ("gross_margin", "-1e15", "value -1e+15 is implausible for gross_margin, a percent KPI"),
+    ],
+)
+def test_an_implausible_value_is_refused_echoing_it(demo_store, tmp_path, kpi_id, value, echo):
+    before = count(demo_store)
+    path = write(
+        tmp_path / "bad.csv", f"{HEADER}win_rate,2031-01-05,27\n{kpi_id},2031-01-05,{value}\n"
+    )
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert f"bad.csv:3:value: {echo}" in result.output
+    assert "nothing was imported" in result.output
+    assert count(demo_store) == before
+
+
+def test_values_at_the_edge_of_plausible_are_accepted(demo_store, tmp_path):
+    # Negative growth, an early milestone, a losing campaign, a runway of exactly zero.
+    rows = "".join(
+        f"{k},2031-01-05,{v}\n"
+        for k, v in (
+            ("revenue_growth", -40),
+            ("milestone_slippage", -3),
+            ("campaign_roi", -0.5),
+            ("cash_runway", 0),
+            ("arr", 9.9e12),
+        )
+    )
+    result = run(
+        "import", str(write(tmp_path / "edge.csv", HEADER + rows)), "--db", str(demo_store)
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "echo"),
+    [
+        ("win_rate,07/12/2026,27", "period", "'07/12/2026' is not an ISO-8601 date"),
+        ("win_rate,2031-01-05,abc", "value", "(got 'abc')"),
+        ("ghost_kpi,2031-01-05,1", "kpi_id", "unknown KPI id 'ghost_kpi'"),
+    ],
+)
+def test_import_errors_echo_the_bad_value(demo_store, tmp_path, line, column, echo):
+    result = run(
+        "import", str(write(tmp_path / "bad.csv", f"{HEADER}{line}\n")), "--db", str(demo_store)
+    )
+    assert result.exit_code == 1
+    assert f"bad.csv:2:{column}: " in result.output and echo in result.output
+
+
+def test_one_huge_value_does_not_collapse_the_kpis_table(demo_store, monkeypatch):
+    # Written around the importer, as a hand edit or another tool could.
+    conn = sqlite3.connect(demo_store)
+    conn.execute("UPDATE observations SET value = 1e300 WHERE kpi_id = 'arr'")
+    conn.execute("UPDATE observations SET value = -1e15 WHERE kpi_id = 'gross_margin'")
+    conn.commit()
+    conn.close()
+    monkeypatch.setenv("COLUMNS", "120")
+    result = run("kpis", "--db", str(demo_store), "--as-of", "2026-11-27")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "latest" in line)
+    for column in ("id", "name", "latest", "change", "target", "status"):
+        assert f" {column} " in header, header
+    arr = next(line for line in result.output.splitlines() if line.startswith("│ arr "))
+    assert "$1.0e+300" in arr and "$48.0M" in arr and "ok" in arr
+    margin = next(line for line in result.output.splitlines() if "gross_margin" in line)
+    assert "-1.0e+15%" in margin
+    assert max(len(line) for line in result.output.splitlines()) <= 120

@@ -1164,6 +1164,7 @@ def import_observations(
         try:
             staging = Staging(store)  # checks the file is sound before anything is read
             known = store.kpi_ids()
+            units = store.kpi_units()
         except StoreError as error:
             raise fail(str(error)) from error
         problems: list[Problem] = []
@@ -1188,7 +1189,7 @@ def import_observations(
                     report(Problem(str(path), 0, "-", bom))
                     continue
                 rows = raw_rows(path, file_format, on_read=advance)
-                for item in validate_rows(rows, str(path), index, known):
+                for item in validate_rows(rows, str(path), index, known, units):
                     if isinstance(item, Problem):
                         report(item)
                     else:

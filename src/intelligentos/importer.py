@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from intelligentos.formatting import literal
+from intelligentos.plausibility import implausibility
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -261,9 +262,14 @@ class ValidRow:
 
 
 def validate_rows(
-    rows: Iterable[Raw | Problem], name: str, file_index: int, kpi_ids: set[str]
+    rows: Iterable[Raw | Problem],
+    name: str,
+    file_index: int,
+    kpi_ids: set[str],
+    units: Mapping[str, str] | None = None,
 ) -> Iterator[list[ValidRow] | Problem]:
-    """Validate in batches with pydantic; yield batches of valid rows and every problem."""
+    """Validate in batches with pydantic; yield batches of valid rows and every problem.
+    ``units`` (KPI id → unit) refuses values outside their unit's plausible range."""
     batch: list[Raw] = []
 
     def flush() -> Iterator[list[ValidRow] | Problem]:
@@ -299,7 +305,12 @@ def validate_rows(
                 continue
             problem = period_problem(model["period"])
             if problem:
-                yield Problem(name, row, "period", problem)
+                yield Problem(name, row, "period", f"{model['period']!r} is {problem}")
+                continue
+            unit = units.get(model["kpi_id"]) if units else None
+            problem = implausibility(model["value"], unit, model["kpi_id"]) if unit else None
+            if problem:
+                yield Problem(name, row, "value", problem)
                 continue
             good.append(
                 ValidRow(
@@ -335,8 +346,13 @@ def _message(item: ErrorDetails) -> str:
         return "unexpected field"
     if item["type"] == "missing":
         return "required field is missing"
-    if isinstance(item.get("input"), str) and not item["input"].strip():
+    given = item.get("input")
+    if isinstance(given, str) and not given.strip():
         return "empty value"
+    if isinstance(given, (str, int, float)) and not isinstance(given, bool):
+        # The bad value itself, shortened: the user finds the cell by it.
+        shown = repr(given) if len(repr(given)) <= 40 else repr(given)[:37] + "…"
+        return f"{item['msg']} (got {shown})"
     return item["msg"]
 
 

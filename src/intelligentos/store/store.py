@@ -527,6 +527,9 @@ class Store:
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
+    def kpi_units(self) -> dict[str, str]:
+        return {row["id"]: row["unit"] for row in self.query("SELECT id, unit FROM kpis")}
+
     def agent_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM agents")}
 
