@@ -598,3 +598,20 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
         assert "mytheme" not in app.cockpit_themes and "badvar" not in app.cockpit_themes
         assert app.theme in app.cockpit_themes
     assert app.return_code in (None, 0)
+
+
+async def test_the_cockpit_reports_rows_written_around_the_importer(demo_store, tmp_path):
+    conn = sqlite3.connect(demo_store)
+    conn.execute(
+        "INSERT INTO observations (kpi_id, period, value) VALUES ('ghost_kpi', '2026-11-20', 1)"
+    )
+    conn.execute(
+        "INSERT INTO observations (kpi_id, period, value) VALUES ('win_rate', '07/12/2026', 20)"
+    )
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        found = [n.message for n in app._notifications if "ghost_kpi" in n.message]
+        assert len(found) == 1 and "win_rate '07/12/2026'" in found[0]

@@ -591,6 +591,7 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
         except StoreError as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store, catalog)
+        stray = store.stray_observations()
         found = result.open_alerts
         if agent is not None:
             routed = store.routes_of(a.id for a in found if a.id is not None)
@@ -601,6 +602,8 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
         report: dict[str, Any] = {"open": records, "firing_unacknowledged": attention}
         if agent is not None:
             report["agent"] = agent
+        if stray:
+            report["stray_rows"] = stray.sentences()
         out.print_json(json.dumps(report))
     else:
         routed_to = f" routed to {agent}" if agent else ""
@@ -608,6 +611,9 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
             records,
             f"Open alerts{routed_to}: {len(records)}, {attention} firing unacknowledged",
         )
+    if stray:
+        # Not an error of the job (its exit status stays about alerts), but never silent.
+        warn(stray.message())
     if attention:
         raise typer.Exit(CHECK_FIRING)
 

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,7 @@ OPTIONAL_COLUMNS = ("source",)
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 BATCH = 5000
 CHUNK = 1 << 16
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ BATCH_ADAPTER = TypeAdapter(list[ObservationIn])
 
 
 def period_problem(period: str) -> str | None:
+    # The date part spelled out (20261127 parses too, but would not sort with the others).
+    if not ISO_DAY.fullmatch(period[:10]):
+        return "not an ISO-8601 date or datetime (e.g. 2026-11-27)"
     try:
         if len(period) > 10:
             datetime.fromisoformat(period)

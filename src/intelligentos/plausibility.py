@@ -7,7 +7,10 @@ and one such value would mislead every view that shows it. Pure: no I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from intelligentos.catalog.models import Unit
+from intelligentos.formatting import literal
 
 YEARS_100_DAYS = 36_525.0
 
@@ -43,3 +46,58 @@ def implausibility(value: float, unit: Unit | str, kpi_id: str = "") -> str | No
         return None
     what = f"{kpi_id}, a {Unit(unit).value} KPI" if kpi_id else f"a {Unit(unit).value} KPI"
     return f"value {value:g} is implausible for {what} (plausible: {low:g} to {high:g})"
+
+
+@dataclass(frozen=True)
+class StrayRows:
+    """Observation rows the importer would have refused, found in the store: written
+    around it (sqlite-utils, a hand edit). The first few of each kind, and how many."""
+
+    unknown_kpis: tuple[tuple[str, int], ...] = ()  # (KPI id not in the catalog, rows)
+    bad_periods: tuple[tuple[str, str], ...] = ()  # (KPI id, period), the first few
+    bad_period_count: int = 0
+    implausible: tuple[tuple[str, str, float, str], ...] = ()  # (KPI, period, value, unit)
+    implausible_count: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.unknown_kpis or self.bad_period_count or self.implausible_count)
+
+    def sentences(self) -> list[str]:
+        """One sentence per kind, naming the rows (user text made safe to show)."""
+        found: list[str] = []
+        if self.unknown_kpis:
+            total = sum(n for _, n in self.unknown_kpis)
+            named = ", ".join(f"{literal(k)} ({plural(n, 'row')})" for k, n in self.unknown_kpis)
+            found.append(
+                f"{plural(total, 'observation row')} for KPIs the catalog does not know: {named}"
+            )
+        if self.bad_period_count:
+            named = ", ".join(f"{literal(k)} {literal(p)!r}" for k, p in self.bad_periods)
+            more = self.bad_period_count - len(self.bad_periods)
+            found.append(
+                f"{plural(self.bad_period_count, 'observation row')} with a period that is not "
+                f"an ISO-8601 date: {named}" + (f" and {more} more" if more > 0 else "")
+            )
+        if self.implausible_count:
+            named = ", ".join(
+                f"{literal(k)} {literal(p)} = {v:g} ({u})" for k, p, v, u in self.implausible
+            )
+            more = self.implausible_count - len(self.implausible)
+            found.append(
+                f"{plural(self.implausible_count, 'observation row')} with a value outside its "
+                f"unit's plausible range: {named}" + (f" and {more} more" if more > 0 else "")
+            )
+        return found
+
+    def message(self) -> str:
+        """What is wrong and what to do, in one paragraph."""
+        return (
+            "; ".join(self.sentences())
+            + ". They were written around the importer, which would have refused them: "
+            "correct or delete them (and import through `intelligentos-tui import`)."
+        )
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 KPI``, ``2 KPIs``, ``1,200 rows``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

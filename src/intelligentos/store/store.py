@@ -23,6 +23,7 @@ from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, 
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
 from intelligentos.lineage import LineageGraph
+from intelligentos.plausibility import PLAUSIBLE, StrayRows
 from intelligentos.scenarios import SavedScenario
 
 if TYPE_CHECKING:  # the forecasts' types are imported where they are read, off launch
@@ -50,6 +51,13 @@ from intelligentos.store.schema import (
 
 LOCK_PATIENCE_SECONDS = 60.0
 NO_UPPER_BOUND = "\uffff"  # sorts after every period text
+
+
+# A period whose first ten characters are a real calendar date, YYYY-MM-DD: SQLite gives
+# the date back unchanged only then (2026-02-30 comes back as 2026-03-02, 07/12/2026 as
+# NULL). Rows written around the importer with any other period are never read as values
+# (the domain could not place them in time); `check` names them.
+READABLE_PERIOD = "date(substr(period, 1, 10), '+0 days') IS substr(period, 1, 10)"
 
 
 class StoreError(Exception):
@@ -527,6 +535,38 @@ class Store:
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
+    def stray_observations(self, shown: int = 5) -> StrayRows:
+        """Observation rows the importer would have refused: for a KPI the catalog does not
+        know, with a period that is not an ISO-8601 date or datetime, or with a value outside
+        its unit's plausible range. One pass per kind over the observations."""
+        unknown = self.query(
+            "SELECT o.kpi_id AS kpi_id, count(*) AS n FROM observations o "
+            "WHERE NOT EXISTS (SELECT 1 FROM kpis k WHERE k.id = o.kpi_id) "
+            "GROUP BY o.kpi_id ORDER BY o.kpi_id"
+        )
+        bad = self.query(
+            "SELECT kpi_id, period, count(*) OVER () AS total FROM observations "
+            f"WHERE NOT ({READABLE_PERIOD}) ORDER BY kpi_id, period LIMIT ?",
+            (shown,),
+        )
+        bounds = [(unit.value, low, high) for unit, (low, high) in PLAUSIBLE.items()]
+        outside = " OR ".join("(k.unit = ? AND (o.value < ? OR o.value > ?))" for _ in bounds)
+        implausible = self.query(
+            "SELECT o.kpi_id AS kpi_id, o.period AS period, o.value AS value, k.unit AS unit, "
+            "count(*) OVER () AS total FROM observations o JOIN kpis k ON k.id = o.kpi_id "
+            f"WHERE {outside} ORDER BY o.kpi_id, o.period LIMIT ?",
+            (*(v for bound in bounds for v in bound), shown),
+        )
+        return StrayRows(
+            unknown_kpis=tuple((r["kpi_id"], r["n"]) for r in unknown),
+            bad_periods=tuple((r["kpi_id"], r["period"]) for r in bad),
+            bad_period_count=bad[0]["total"] if bad else 0,
+            implausible=tuple(
+                (r["kpi_id"], r["period"], r["value"], r["unit"]) for r in implausible
+            ),
+            implausible_count=implausible[0]["total"] if implausible else 0,
+        )
+
     def kpi_units(self) -> dict[str, str]:
         return {row["id"]: row["unit"] for row in self.query("SELECT id, unit FROM kpis")}
 
@@ -555,7 +595,7 @@ class Store:
             for kpi_id in ids:
                 rows = conn.execute(
                     "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
-                    "ORDER BY period DESC LIMIT ?",
+                    f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT ?",
                     (kpi_id, upper, size),
                 ).fetchall()
                 rows.reverse()
@@ -947,7 +987,8 @@ class Store:
         per KPI, however long the history."""
         rows = self.query(
             "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
-            "WHERE kpi_id = kpis.id ORDER BY period LIMIT 1) AS first FROM kpis)"
+            f"WHERE kpi_id = kpis.id AND {READABLE_PERIOD} ORDER BY period LIMIT 1) AS first "
+            "FROM kpis)"
         )
         first: str | None = rows[0]["first"] if rows else None
         return first

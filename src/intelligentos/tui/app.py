@@ -53,6 +53,7 @@ from intelligentos.tui.messages import (
     StoreChanged,
     StoreFailed,
     StoreOpened,
+    StrayRowsFound,
 )
 from intelligentos.tui.navigation import Navigator
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
@@ -416,6 +417,11 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
             problem = services.check_integrity()
             if problem:
                 self.post_message(IntegrityFailed(problem))
+            elif not services.stray_checked:
+                services.stray_checked = True
+                stray = services.stray_rows()
+                if stray:
+                    self.post_message(StrayRowsFound(stray))
             self.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
         except StoreError as error:
             # Another process may hold the write lock for long, or the file may have
@@ -621,6 +627,10 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     @on(IntegrityFailed)
     def _integrity_failed(self, message: IntegrityFailed) -> None:
         self.notify(message.error, severity="error", timeout=30, markup=False)
+
+    @on(StrayRowsFound)
+    def _stray_rows_found(self, message: StrayRowsFound) -> None:
+        self.notify(message.message, severity="warning", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
         if not data.evaluated or data.past is not None:
