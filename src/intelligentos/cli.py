@@ -45,7 +45,7 @@ from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.forecasting import Forecast
-from intelligentos.formatting import format_change, format_value, literal
+from intelligentos.formatting import format_change, format_value, literal, plural
 from intelligentos.launch import (
     CockpitOptions,
     LaunchError,
@@ -302,13 +302,18 @@ def init(
         for violation in error.violations:
             err.print(Text(literal(str(violation))))
         raise fail(
-            f"the catalog has {len(error.violations)} problem(s); nothing was written."
+            f"the catalog has {plural(len(error.violations), 'problem')}; nothing was written."
         ) from error
     except StoreError as error:
         raise fail(str(error)) from error
     with Store.open(path) as store:
         observations = store.table_counts().get("observations", 0)
-    out.print(Text(f"Created {path}: {len(made.kpis)} KPIs, {observations:,} observations."))
+    out.print(
+        Text(
+            f"Created {path}: {plural(len(made.kpis), 'KPI')}, "
+            f"{plural(observations, 'observation')}."
+        )
+    )
 
 
 @app.command()
@@ -319,7 +324,7 @@ def validate(catalog: CatalogOption = None) -> None:
     for violation in violations:
         out.print(Text(literal(str(violation))))
     if violations:
-        raise fail(f"{len(violations)} governance violation(s) in {directory}.")
+        raise fail(f"{plural(len(violations), 'governance violation')} in {directory}.")
     out.print(Text(f"{directory}: the catalog passes every governance rule."))
 
 
@@ -1220,8 +1225,8 @@ def import_observations(
             for problem in problems:
                 err.print(Text(str(problem)))
             if total_problems > len(problems):
-                err.print(Text(f"… and {total_problems - len(problems)} more problem(s)"))
-            raise fail(f"{total_problems} problem(s); nothing was imported.")
+                err.print(Text(f"… and {plural(total_problems - len(problems), 'more problem')}"))
+            raise fail(f"{plural(total_problems, 'problem')}; nothing was imported.")
         staged = staging.rows
         try:
             counts = staging.preview() if dry_run else staging.merge()
@@ -1232,8 +1237,9 @@ def import_observations(
     verb = "would be" if dry_run else "were"
     out.print(
         Text(
-            f"{staged:,} valid row(s) in {len(files)} file(s): {counts.inserted:,} {verb} "
-            f"inserted, {counts.updated:,} updated, {counts.unchanged:,} unchanged."
+            f"{plural(staged, 'valid row')} in {plural(len(files), 'file')}: "
+            f"{counts.inserted:,} {verb} inserted, {counts.updated:,} updated, "
+            f"{counts.unchanged:,} unchanged."
             + (" Dry run: nothing was written." if dry_run else "")
         )
     )
@@ -1348,7 +1354,7 @@ def export_observations(
             handle,
         )
     if out_path is not None:
-        err.print(Text(f"Exported {count:,} observation(s) to {out_path}."))
+        err.print(Text(f"Exported {plural(count, 'observation')} to {out_path}."))
 
 
 @export_app.command("alerts")
@@ -1409,7 +1415,7 @@ def sync_catalog_command(
             for violation in error.violations:
                 err.print(Text(literal(str(violation))))
             raise fail(
-                f"the catalog has {len(error.violations)} problem(s); nothing changed."
+                f"the catalog has {plural(len(error.violations), 'problem')}; nothing changed."
             ) from error
         try:
             report = sync_catalog(
@@ -1431,22 +1437,23 @@ def sync_catalog_command(
             raise fail(str(error)) from error
     out.print(
         Text(
-            f"Catalog synced from {directory}: {report.kept} KPI(s) kept, {len(report.added)} added"
+            f"Catalog synced from {directory}: {plural(report.kept, 'KPI')} kept, "
+            f"{len(report.added)} added"
             + (f" ({', '.join(report.added)})" if report.added else "")
             + f", {len(report.removed)} removed"
             + (
-                f" ({', '.join(report.removed)}; {report.pruned_observations} observation(s) "
-                "deleted)"
+                f" ({', '.join(report.removed)}; "
+                f"{plural(report.pruned_observations, 'observation')} deleted)"
                 if report.removed
                 else ""
             )
             + (
-                f"; {report.resolved_alerts} open alert(s) of removed KPIs resolved"
+                f"; {plural(report.resolved_alerts, 'open alert')} of removed KPIs resolved"
                 if report.resolved_alerts
                 else ""
             )
             + (
-                f"; {report.rerouted_alerts} open alert(s) routed anew"
+                f"; {plural(report.rerouted_alerts, 'open alert')} routed anew"
                 if report.rerouted_alerts
                 else ""
             )
@@ -1460,7 +1467,7 @@ def sync_catalog_command(
         kept = sum(1 for a in touched if a.id in still_open)
         out.print(
             Text(
-                f"  {len(touched)} open alert(s) judged again under the new definitions: "
+                f"  {plural(len(touched), 'open alert')} judged again under the new definitions: "
                 f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
             )
         )

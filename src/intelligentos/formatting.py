@@ -64,6 +64,12 @@ def format_change(current: float | None, previous: float | None, unit: Unit | st
     return text.replace("-", "−")
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 KPI``, ``2 KPIs``, ``1,200 rows``: the one plural rule of every message."""
+    word = noun if count == 1 else (plural_form or f"{noun}s")
+    return f"{count:,} {word}"
+
+
 def format_age(seconds: float) -> str:
     """A duration as people say it at a glance: ``12 min``, ``5 h``, ``26 d``."""
     if seconds < 3600:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from intelligentos.catalog.models import Unit
-from intelligentos.formatting import literal
+from intelligentos.formatting import literal, plural
 
 YEARS_100_DAYS = 36_525.0
 
@@ -96,8 +96,3 @@ class StrayRows:
             + ". They were written around the importer, which would have refused them: "
             "correct or delete them (and import through `intelligentos-tui import`)."
         )
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 KPI``, ``2 KPIs``, ``1,200 rows``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -48,7 +48,8 @@ class CatalogError(Exception):
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
         first = violations[0] if violations else None
-        summary = f"{len(violations)} catalog problem(s)"
+        count = len(violations)
+        summary = f"{count} catalog problem{'' if count == 1 else 's'}"
         super().__init__(f"{summary}; first: {first}" if first else summary)
 
 

@@ -41,6 +41,11 @@ from intelligentos.store.schema import (
     SCHEMA_V1,
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
+    SELECT_FIRST_PERIOD,
+    SELECT_IMPLAUSIBLE_VALUES,
+    SELECT_LATEST_WINDOW,
+    SELECT_UNKNOWN_KPI_ROWS,
+    SELECT_UNREADABLE_PERIODS,
     SET_BUSY_TIMEOUT,
     SET_WRITER_BUSY_TIMEOUT,
     TABLE_NAMES,
@@ -51,13 +56,6 @@ from intelligentos.store.schema import (
 
 LOCK_PATIENCE_SECONDS = 60.0
 NO_UPPER_BOUND = "\uffff"  # sorts after every period text
-
-
-# A period whose first ten characters are a real calendar date, YYYY-MM-DD: SQLite gives
-# the date back unchanged only then (2026-02-30 comes back as 2026-03-02, 07/12/2026 as
-# NULL). Rows written around the importer with any other period are never read as values
-# (the domain could not place them in time); `check` names them.
-READABLE_PERIOD = "date(substr(period, 1, 10), '+0 days') IS substr(period, 1, 10)"
 
 
 class StoreError(Exception):
@@ -539,23 +537,11 @@ class Store:
         """Observation rows the importer would have refused: for a KPI the catalog does not
         know, with a period that is not an ISO-8601 date or datetime, or with a value outside
         its unit's plausible range. One pass per kind over the observations."""
-        unknown = self.query(
-            "SELECT o.kpi_id AS kpi_id, count(*) AS n FROM observations o "
-            "WHERE NOT EXISTS (SELECT 1 FROM kpis k WHERE k.id = o.kpi_id) "
-            "GROUP BY o.kpi_id ORDER BY o.kpi_id"
-        )
-        bad = self.query(
-            "SELECT kpi_id, period, count(*) OVER () AS total FROM observations "
-            f"WHERE NOT ({READABLE_PERIOD}) ORDER BY kpi_id, period LIMIT ?",
-            (shown,),
-        )
+        unknown = self.query(SELECT_UNKNOWN_KPI_ROWS)
+        bad = self.query(SELECT_UNREADABLE_PERIODS, (shown,))
         bounds = [(unit.value, low, high) for unit, (low, high) in PLAUSIBLE.items()]
-        outside = " OR ".join("(k.unit = ? AND (o.value < ? OR o.value > ?))" for _ in bounds)
         implausible = self.query(
-            "SELECT o.kpi_id AS kpi_id, o.period AS period, o.value AS value, k.unit AS unit, "
-            "count(*) OVER () AS total FROM observations o JOIN kpis k ON k.id = o.kpi_id "
-            f"WHERE {outside} ORDER BY o.kpi_id, o.period LIMIT ?",
-            (*(v for bound in bounds for v in bound), shown),
+            SELECT_IMPLAUSIBLE_VALUES, (*(v for bound in bounds for v in bound), shown)
         )
         return StrayRows(
             unknown_kpis=tuple((r["kpi_id"], r["n"]) for r in unknown),
@@ -593,11 +579,7 @@ class Store:
                 else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
             )
             for kpi_id in ids:
-                rows = conn.execute(
-                    "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
-                    f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT ?",
-                    (kpi_id, upper, size),
-                ).fetchall()
+                rows = conn.execute(SELECT_LATEST_WINDOW, (kpi_id, upper, size)).fetchall()
                 rows.reverse()
                 windows[kpi_id] = rows
         return windows
@@ -985,11 +967,7 @@ class Store:
     def first_period(self) -> str | None:
         """The earliest observation's period (``None``: no observations): one index seek
         per KPI, however long the history."""
-        rows = self.query(
-            "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
-            f"WHERE kpi_id = kpis.id AND {READABLE_PERIOD} ORDER BY period LIMIT 1) AS first "
-            "FROM kpis)"
-        )
+        rows = self.query(SELECT_FIRST_PERIOD)
         first: str | None = rows[0]["first"] if rows else None
         return first
 

@@ -21,7 +21,7 @@ from intelligentos.catalog.models import Kpi
 from intelligentos.charts import sparkline
 from intelligentos.cockpit import KpiSnapshot, ProjectedValue
 from intelligentos.detection import Status
-from intelligentos.formatting import literal
+from intelligentos.formatting import literal, plural
 from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 
@@ -526,7 +526,7 @@ class EnginePanel(Vertical):
         self._show_title()
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
-        self.counts = [f"{len(snaps)} KPIs"]
+        self.counts = [plural(len(snaps), "KPI")]
         if troubled:
             self.counts.append(f"{troubled} off target")
         if stale:
