@@ -26,7 +26,10 @@ CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
 VALID = {"bom_utf8.csv"}  # hostile-looking but valid: must import
 HOSTILE_INPUTS = sorted(p.name for p in CORPUS.iterdir() if p.is_file() and p.name not in VALID)
-PROBLEM_LINE = re.compile(r"^(?P<file>.+):(?P<row>\d+):(?P<column>[^:]+): (?P<message>\S.*)$")
+# file:row:column, file:row (a whole row) or file (the whole file); a file is a path.
+PROBLEM_LINE = re.compile(
+    r"^(?P<file>[^:]*/[^:]*)(?::(?P<row>\d+)(?::(?P<column>[^:]+))?)?: (?P<message>\S.*)$"
+)
 
 runner = CliRunner()
 

@@ -558,3 +558,14 @@ def test_one_huge_value_does_not_collapse_the_kpis_table(demo_store, monkeypatch
     margin = next(line for line in result.output.splitlines() if "gross_margin" in line)
     assert "-1.0e+15%" in margin
     assert max(len(line) for line in result.output.splitlines()) <= 120
+
+
+def test_a_problem_of_the_whole_file_or_row_points_at_no_line_or_column(demo_store, tmp_path):
+    header_only = write(tmp_path / "wide.csv", HEADER)
+    ragged = write(tmp_path / "ragged.csv", f"{HEADER}win_rate,2031-01-05\n")
+    result = run("import", str(header_only), str(ragged), "--db", str(demo_store))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{header_only}: no observations in the file" in lines
+    assert f"{ragged}:2: 2 fields where the header has 3" in lines
+    assert ":0:" not in result.output and ":-:" not in result.output

@@ -2,7 +2,8 @@
 
 No SQL here: rows are validated with pydantic in batches and handed to the store's staging
 area; the store merges them in one transaction only when every row of every file is valid.
-Every problem is reported as ``file:row:column: message``.
+Every problem is reported as ``file:row:column: message`` (or ``file:row:`` / ``file:`` when
+it is about a whole row or the whole file).
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{literal(self.file)}:{self.row}:{literal(self.column)}: {literal(self.message)}"
+        # Row 0 and column "-" mean "the whole file" and "the whole row": say nothing
+        # rather than point at a line or a column that does not exist.
+        where = literal(self.file)
+        if self.row:
+            where += f":{self.row}"
+            if self.column != "-":
+                where += f":{literal(self.column)}"
+        return f"{where}: {literal(self.message)}"
 
 
 class ObservationIn(TypedDict):
