@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intelligentos.formatting import format_change, format_value, plural
+from intelligentos.formatting import format_change, format_value, name_within, plural
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,16 @@ def test_a_huge_value_is_short(value, unit, expected):
 def test_a_huge_change_is_short():
     assert format_change(1e300, 5.0, "currency") == "+2.0e+301%"
     assert format_change(-1e15, 40.0, "percent") == "−1.0e+15 pt"
+
+
+@pytest.mark.parametrize(
+    ("name", "room", "expected"),
+    [
+        ("Finance (Lee)", 24, "Finance (Lee)"),  # the bracket tells two agents apart
+        ("CRO Agent (Chief Revenue Officer)", 24, "CRO Agent"),
+        ("CRO Agent (Chief Revenue Officer)", 40, "CRO Agent (Chief Revenue Officer)"),
+        ("A very long agent name without brackets", 10, "A very lo…"),
+    ],
+)
+def test_a_name_keeps_its_bracket_when_it_fits(name, room, expected):
+    assert name_within(name, room) == expected

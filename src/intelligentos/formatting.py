@@ -70,6 +70,18 @@ def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def name_within(name: str, room: int) -> str:
+    """A name for a list or a header with ``room`` cells: whole when it fits ("Finance
+    (Lee)": the bracket may be what tells two apart); else without its bracketed expansion
+    ("CRO Agent (Chief Revenue Officer)" → "CRO Agent"); else cut, with "…"."""
+    if len(name) <= room:
+        return name
+    short = name.split(" (")[0]
+    if short and len(short) <= room:
+        return short
+    return name[: max(room - 1, 0)] + "…"
+
+
 def format_age(seconds: float) -> str:
     """A duration as people say it at a glance: ``12 min``, ``5 h``, ``26 d``."""
     if seconds < 3600:

@@ -15,7 +15,12 @@ from intelligentos.alerts import Alert, subject_name
 from intelligentos.catalog.models import Agent, Catalog, Kpi, Level
 from intelligentos.cockpit import KpiSnapshot, objective_status, theme_status, worst
 from intelligentos.detection import Status
+from intelligentos.formatting import name_within
 from intelligentos.lineage import LineageGraph, field_label, split_field_id
+
+# An agent's name in a list or the header: "Finance (Lee)" fits whole, "CRO Agent (Chief
+# Revenue Officer)" loses its expansion.
+AGENT_NAME_ROOM = 24
 
 # --- one KPI, as every view lists it ----------------------------------------------------------
 
@@ -310,8 +315,9 @@ class AgentFocus:
 
     @property
     def short_name(self) -> str:
-        """ "CRO Agent (Chief Revenue Officer)" → "CRO Agent", for the header."""
-        return self.name.split(" (")[0]
+        """For the header: "CRO Agent (Chief Revenue Officer)" → "CRO Agent", but
+        "Finance (Lee)" whole (see :func:`name_within`)."""
+        return name_within(self.name, AGENT_NAME_ROOM)
 
     def rank(self, kpi_id: str) -> int:
         return 0 if kpi_id in self.owned else 1 if kpi_id in self.supported else 2
