@@ -615,3 +615,22 @@ async def test_the_cockpit_reports_rows_written_around_the_importer(demo_store, 
         await settle(pilot)
         found = [n.message for n in app._notifications if "ghost_kpi" in n.message]
         assert len(found) == 1 and "win_rate '07/12/2026'" in found[0]
+
+
+async def test_a_lineage_label_cut_at_the_edge_says_so(app):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.navigator.open_lineage("grr")
+        await settle(pilot)
+        tree = app.screen.query_one(LineageTree)
+        tree.root.expand_all()  # every node open: the deepest labels (data fields) drawn
+        await settle(pilot)
+        cut = 0
+        for y in range(min(tree.size.height, tree.last_line + 1)):
+            node = tree.get_node_at_line(tree.scroll_offset.y + y)
+            assert node is not None
+            line = tree.render_line(y).text.rstrip()
+            if node.label.plain not in line:
+                cut += 1
+                assert line.endswith("…"), line
+        assert cut > 0  # some field labels do not fit at 120 columns
