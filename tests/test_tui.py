@@ -634,3 +634,17 @@ async def test_a_lineage_label_cut_at_the_edge_says_so(app):
                 cut += 1
                 assert line.endswith("…"), line
         assert cut > 0  # some field labels do not fit at 120 columns
+
+
+async def test_a_long_name_is_whole_when_the_panel_has_room(demo_store, tmp_path):
+    conn = sqlite3.connect(demo_store)
+    conn.execute("UPDATE kpis SET name = 'Trial → Paid Conversion Rate' WHERE id = 'win_rate'")
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(260, 60)) as pilot:
+        await settle(pilot)
+        [table] = [t for t in app.screen.query(KpiTable) if "win_rate" in t.name_index]
+        layout = table.drawn_layout
+        assert layout.spark >= 16  # the sparkline still has a useful width
+        assert table.names[table.name_index["win_rate"]] == "Trial → Paid Conversion Rate"
