@@ -33,7 +33,11 @@ def test_the_first_round_sums_up_every_alert_then_each_change_gets_one_notice():
     first = [alert(1, "nrr"), alert(2, "csat", critical=True)]
     opening = announcer.news(first, name)
     assert opening is not None and opening.critical
-    assert opening.message == "2 alert(s) need attention: press a to review them."
+    assert opening.message == "2 alerts need attention: press a to review them."
+    single = Announcer(lambda: 0.0).news([alert(7, "nrr")], name)
+    assert (
+        single is not None and single.message == "1 alert needs attention: press a to review them."
+    )
     assert announcer.news(first, name) is None  # nothing new
     one = announcer.news([*first, alert(3, "gross_margin")], name)
     assert one is not None and one.title == "GROSS_MARGIN" and one.message.endswith("message")

@@ -8,7 +8,7 @@ import json
 import os
 import re
 import stat
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,11 +20,12 @@ from intelligentos.cli import app
 from intelligentos.clock import period_upper_bound
 from intelligentos.cockpit import snapshots
 from intelligentos.detection import Status
-from intelligentos.evaluation import acknowledge_alert, evaluate_store
+from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.lineage import LineageGraph
 from intelligentos.services.briefing import export_brief, make_brief, read_facts
 from intelligentos.simulation import Tree, path_weight
 from intelligentos.store import Store
+from intelligentos.views import agent_view, routed_alerts
 
 from .conftest import DEMO_END
 
@@ -174,16 +175,56 @@ def test_an_agent_brief_holds_only_its_kpis(briefed_store):
     assert supported == set(cro.supports) - owned
     scope = owned | supported
     assert brief.headline.total == len(scope)
-    assert {c.kpi_id for c in brief.changes} <= scope
     assert {r.kpi.id for r in brief.risks} <= scope
     assert [r.kpi.id for r in brief.risks] == ["win_rate"]
     graph = LineageGraph(catalog)
     assert {line.id for line in brief.ceo_kpis} == {graph.ceo_kpi_of(k).id for k in scope}
     assert brief.agent.rules == cro.rules
-    assert all(a.subject in {catalog.kpis[k].name for k in scope} for a in brief.open_alerts)
     text = to_markdown(brief)
     assert "## Its rules" in text and "No forecast without CRM hygiene" in text
     assert "Gross Margin" not in text  # another agent's risk
+
+
+def test_an_agents_alert_counts_agree_with_alerts_and_the_agents_view(demo_store):
+    # A week after the data ends: stale sources group their KPIs' alerts under them. One
+    # alert of cro's is acknowledged and one snoozed, so every bucket of the sum is used.
+    later = datetime(2026, 12, 5, 9, 0)
+    with Store.open(demo_store) as store:
+        catalog = store.read_catalog()
+        evaluate_store(store, catalog, later)
+        graph = LineageGraph(catalog)
+        routed = routed_alerts("cro", store.open_alerts(), catalog, graph)
+        plain = [r.alert for r in routed if r.alert.needs_attention]
+        acknowledge_alert(store, plain[0].id or 0, "alice", "on it", later)
+        acknowledge_alert(store, plain[1].id or 0, "alice", "later", later)
+        snooze_alert(store, plain[1].id or 0, timedelta(days=3), "alice", None, later)
+        open_now = store.open_alerts()
+    view = agent_view(catalog.agents["cro"], catalog, graph, {}, open_now)
+    listed = run("alerts", "--db", str(demo_store), "--agent", "cro", "--json")
+    assert listed.exit_code == 0, listed.output
+    listed_ids = {a["id"] for a in json.loads(listed.stdout) if a["state"] != "resolved"}
+    assert listed_ids == {r.alert.id for r in view.alerts}
+    # Alerts on KPIs cro neither owns nor supports reach it through the roll-up and sources.
+    assert len(listed_ids) == 12
+    for agent in ("cro", None):
+        h = brief_of(demo_store, later.date(), agent).headline
+        assert h.firing + h.grouped + h.acknowledged + h.snoozed == h.open_alerts
+    cro = brief_of(demo_store, later.date(), "cro")
+    assert cro.headline.open_alerts == len(listed_ids)
+    assert {a.id for a in cro.open_alerts} == listed_ids
+    assert (cro.headline.acknowledged, cro.headline.snoozed) == (1, 1)
+    assert (
+        cro.headline.grouped
+        == sum(1 for r in view.alerts if r.alert.parent_alert_id is not None)
+        > 0
+    )
+    everyone = brief_of(demo_store, later.date()).headline
+    assert everyone.open_alerts == len(open_now) and everyone.grouped > 0
+    text = to_markdown(cro)
+    assert (
+        f"**12 open alerts:** {cro.headline.firing} firing unacknowledged · "
+        f"{cro.headline.grouped} grouped under a stale source · 1 acknowledged · 1 snoozed."
+    ) in text
 
 
 def test_the_ceo_agents_brief_is_the_ceo_brief(briefed_store):

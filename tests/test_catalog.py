@@ -388,9 +388,35 @@ def test_validate_prints_the_weights_warning_and_still_passes(tmp_path):
     result = CliRunner().invoke(app, ["validate", "--catalog", str(directory)])
     assert result.exit_code == 0, result.output
     assert (
-        "kpis.toml: kpi.revenue_growth: [weights] warning: the weights of the 2 KPI(s) rolling "
+        "kpis.toml: kpi.revenue_growth: [weights] warning: the weights of the 2 KPIs rolling "
         "up to it sum to 1.8, not 1 (win_rate 1, lead_velocity 0.8)"
     ) in result.output
     assert "passes every governance rule (1 warning(s) above)" in result.output
     clean = CliRunner().invoke(app, ["validate"])
     assert clean.exit_code == 0 and "[weights]" not in clean.output
+
+
+def test_a_toml_typo_is_reported_alone(tmp_path: Path):
+    # A typo in one file of the real catalog: the KPIs it defines go missing, and every
+    # reference to them would be a follow-on violation. The typo is the one thing to fix.
+    import shutil
+
+    directory = tmp_path / "catalog"
+    shutil.copytree(builtin_catalog_dir(), directory)
+    path = directory / "kpis" / "finance.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('unit = "percent"', 'unit = "percent', 1), encoding="utf-8")
+    violations = check_catalog(directory)
+    assert [(v.rule, v.file) for v in violations] == [("syntax", "kpis/finance.toml")]
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(directory)
+    assert len(raised.value.violations) == 1
+
+
+def test_an_unknown_key_close_to_a_field_offers_it(tmp_path: Path):
+    directory = _broken(tmp_path, "kpis.toml", "weight = 0.5", "weight = 0.5\nfrequncy = 1")
+    [typo] = [v for v in check_catalog(directory) if v.key == "kpi.win_rate.frequncy"]
+    assert typo.message == "Extra inputs are not permitted (did you mean frequency?)"
+    far = _broken(tmp_path / "far", "kpis.toml", "weight = 0.5", "weight = 0.5\nzzz = 1")
+    [other] = [v for v in check_catalog(far) if v.key == "kpi.win_rate.zzz"]
+    assert other.message == "Extra inputs are not permitted"

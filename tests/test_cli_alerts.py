@@ -7,6 +7,7 @@ assert does not depend on the day they run.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -287,3 +288,46 @@ def test_alert_commands_have_help(command):
     assert result.exit_code == 0
     assert "--db" in result.output
     assert "Usage" in result.output
+
+
+# --- rows written around the importer -----------------------------------------------------
+
+
+def write_around_the_importer(db: str) -> None:
+    """What sqlite-utils (or any SQLite client) can write: no foreign keys, no validation."""
+    conn = sqlite3.connect(db)
+    conn.executemany(
+        "INSERT INTO observations (kpi_id, period, value) VALUES (?, ?, ?)",
+        [
+            ("ghost_kpi", "2026-11-20", 1.0),
+            ("ghost_kpi", "2026-11-21", 2.0),
+            ("win_rate", "07/12/2026", 20.0),
+            ("win_rate", "2099-02-30", 20.0),  # sorts last: it would be the latest value
+            ("cash_runway", "2026-11-20", -5.0),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_check_reports_rows_for_unknown_kpis_bad_periods_and_implausible_values(db):
+    clean = run("check", "--db", db)
+    assert "Warning" not in clean.stderr
+    assert "stray_rows" not in check_json(db)[1]
+    write_around_the_importer(db)
+    result = run("check", "--db", db)
+    assert result.exit_code == clean.exit_code  # a warning: the exit status stays the alerts'
+    warning = " ".join(result.stderr.split())
+    assert "2 observation rows for KPIs the catalog does not know: ghost_kpi (2 rows)" in warning
+    assert (
+        "2 observation rows with a period that is not an ISO-8601 date: "
+        "win_rate '07/12/2026', win_rate '2099-02-30'"
+    ) in warning
+    # Such a row is never read as a value: the commands that show values carry on.
+    kpis = run("kpis", "--db", db, "--json")
+    assert kpis.exit_code == 0, kpis.output
+    [win] = [k for k in json.loads(kpis.stdout) if k["id"] == "win_rate"]
+    assert win["period"] != "2099-02-30"
+    assert "cash_runway 2026-11-20 = -5 (months)" in warning
+    _, report = check_json(db)
+    assert len(report["stray_rows"]) == 3 and "ghost_kpi" in report["stray_rows"][0]

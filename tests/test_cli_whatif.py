@@ -257,6 +257,21 @@ def test_goal_seek_unreachable(demo_store: Path, goal_id: str, lever_id: str, re
     assert human.stderr.count("\n") == 1 and human.stderr.startswith("Error: ")
 
 
+def test_goal_seek_on_a_goal_already_met_is_an_answer_not_an_error(demo_store: Path):
+    now = latest(demo_store)
+    assert now["revenue_growth"] >= CATALOG.kpis["revenue_growth"].target  # 43.7 % vs 40 %
+    human = goal(demo_store, "revenue_growth", "win_rate")
+    assert human.exit_code == 0, human.output
+    assert human.stderr == ""
+    assert "revenue_growth already meets its target 40.0% (43.7%)" in human.stdout
+    assert "win_rate need not change" in human.stdout
+    result = goal(demo_store, "revenue_growth", "win_rate", "--json")
+    assert result.exit_code == 0
+    seek = json.loads(result.stdout)
+    assert seek["met"] is True and seek["reachable"] is True
+    assert "required" not in seek and seek["goal_current"] == now["revenue_growth"]
+
+
 def test_goal_seek_with_a_zero_weight(demo_store: Path):
     conn = sqlite3.connect(demo_store)
     conn.execute("UPDATE kpis SET weight = 0 WHERE id = 'earned_media_mentions'")

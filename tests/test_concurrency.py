@@ -36,7 +36,8 @@ def write_csv(path: Path, kpis: tuple[str, ...], rows: int, start: date) -> Path
         handle.write("kpi_id,period,value,source\n")
         for i in range(rows):
             day = (start + timedelta(days=i // len(kpis))).isoformat()
-            handle.write(f"{kpis[i % len(kpis)]},{day},{i * 0.5},{path.stem}\n")
+            # Plausible for every unit (a percentage stays under 10,000 %).
+            handle.write(f"{kpis[i % len(kpis)]},{day},{(i % 20_000) * 0.5},{path.stem}\n")
     return path
 
 

@@ -128,3 +128,26 @@ def test_the_default_horizon_counts_from_the_latest_observation_when_the_data_la
     assert catalog.kpis["gross_margin"] in outdated(
         catalog, latest, {"gross_margin": (last, 1)}, as_of
     )
+
+
+def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monkeypatch):
+    from intelligentos import cli
+
+    db = tmp_path / "few.db"
+    assert run("init", "--db", str(db), "--no-demo").exit_code == 0
+    rows = tmp_path / "six.csv"
+    rows.write_text(
+        "kpi_id,period,value\n" + "".join(f"gross_margin,2026-0{m}-01,70\n" for m in range(4, 10)),
+        encoding="utf-8",
+    )
+    assert run("import", str(rows), "--db", str(db)).exit_code == 0
+    # As on an 80-column terminal.
+    monkeypatch.setattr(cli.CliConsole, "bounded", property(lambda self: True))
+    monkeypatch.setattr(cli.out, "_width", 80)
+    monkeypatch.setattr(cli.out, "_height", 40)
+    result = run("forecast", "--db", str(db), "--kpi", "gross_margin")
+    assert result.exit_code == 0, result.output
+    body = [line for line in result.output.splitlines() if line.startswith("│")]
+    assert len(body) > 1  # it did wrap
+    verdict = " ".join(line.split("│")[-2].strip() for line in body)
+    assert verdict == "not enough history: 6 of the 8 observations needed"

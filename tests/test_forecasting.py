@@ -193,8 +193,7 @@ def test_too_little_history_gives_no_forecast_and_says_why(history, count):
     result = forecast_kpi(make_kpi(), history, 3)
     assert result.model == "none" and not result.reliable
     assert result.points == () and result.backtest is None
-    noun = "observation" if count == 1 else "observations"
-    assert result.note == f"not enough history ({count} {noun}, 8 needed)"
+    assert result.note == f"not enough history: {count} of the 8 observations needed"
 
 
 def test_a_constant_series_gets_the_naive_forecast_with_a_zero_width_interval():

@@ -72,7 +72,7 @@ def as_json(rows=ROWS) -> str:
 
 
 SUMMARY = re.compile(
-    r"(?P<valid>[\d,]+) valid row\(s\) in (?P<files>\d+) file\(s\): (?P<inserted>[\d,]+) "
+    r"(?P<valid>[\d,]+) valid rows? in (?P<files>\d+) files?: (?P<inserted>[\d,]+) "
     r"(were|would be) inserted, (?P<updated>[\d,]+) updated, (?P<unchanged>[\d,]+) unchanged\."
 )
 
@@ -137,7 +137,7 @@ def test_a_changed_value_is_counted_as_updated_and_stored(demo_store, tmp_path):
 def test_the_summary_line_text(demo_store, tmp_path):
     result = run("import", str(write(tmp_path / "a.csv", as_csv())), "--db", str(demo_store))
     assert result.output.strip() == (
-        "3 valid row(s) in 1 file(s): 3 were inserted, 0 updated, 0 unchanged."
+        "3 valid rows in 1 file: 3 were inserted, 0 updated, 0 unchanged."
     )
 
 
@@ -217,7 +217,7 @@ def test_no_progress_bar_when_not_a_terminal(demo_store, tmp_path):
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines() == [
-        "25,000 valid row(s) in 1 file(s): 25,000 were inserted, 0 updated, 0 unchanged."
+        "25,000 valid rows in 1 file: 25,000 were inserted, 0 updated, 0 unchanged."
     ]
     assert "importing" not in result.output and "\x1b" not in result.output
 
@@ -230,7 +230,7 @@ def test_exported_observations_reimport_as_unchanged(demo_store, tmp_path):
     result = run("export", "observations", "--db", str(demo_store), "--out", str(out))
     assert result.exit_code == 0, result.output
     total = count(demo_store)
-    assert f"Exported {total:,} observation(s)" in result.output
+    assert f"Exported {total:,} observations" in result.output
     with out.open(encoding="utf-8", newline="") as handle:
         assert next(csv.reader(handle)) == ["kpi_id", "period", "value", "source"]
     again = run("import", str(out), "--db", str(demo_store))
@@ -351,7 +351,7 @@ def test_sync_adds_a_kpi_and_keeps_history(mini_store, tmp_path):
     catalog = write_catalog(tmp_path / "added", catalog_with_new_kpi())
     result = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog))
     assert result.exit_code == 0, result.output
-    assert "2 KPI(s) kept, 1 added (deal_velocity), 0 removed." in result.output
+    assert "2 KPIs kept, 1 added (deal_velocity), 0 removed." in result.output
     assert snapshot_history(mini_store) == before
     assert {r[0] for r in query(mini_store, "SELECT id FROM kpis")} == {
         "revenue_growth",
@@ -376,7 +376,8 @@ def test_sync_refuses_to_drop_a_kpi_with_history_unless_pruned(mini_store, tmp_p
     assert len(query(mini_store, "SELECT id FROM kpis")) == 2
     pruned = run("sync-catalog", "--db", str(mini_store), "--catalog", str(catalog), "--prune")
     assert pruned.exit_code == 0, pruned.output
-    assert f"1 removed (win_rate; {with_history} observation(s) deleted)" in pruned.output
+    assert with_history > 1
+    assert f"1 removed (win_rate; {with_history} observations deleted)" in pruned.output
     assert count(mini_store, "kpi_id = 'win_rate'") == 0
     assert count(mini_store, "kpi_id != 'win_rate'") == others
     assert query(mini_store, "SELECT id FROM kpis") == [("revenue_growth",)]
@@ -408,7 +409,7 @@ def big_csv(path: Path, rows: int) -> Path:
         handle.write(HEADER)
         for i in range(rows):
             day = (start + timedelta(days=i // 2)).isoformat()
-            handle.write(f"{ids[i % 2]},{day},{i * 0.25}\n")
+            handle.write(f"{ids[i % 2]},{day},{(i % 40_000) * 0.25}\n")  # plausible: < 10,000 %
     return path
 
 
@@ -444,7 +445,7 @@ def test_a_large_import_is_fast_and_memory_does_not_grow_with_the_file(tmp_path,
     out_small, rss_small, _ = import_in_subprocess(small, stores[0])
     out_large, rss_large, seconds = import_in_subprocess(large, stores[1])
     assert "20,000 were inserted" in out_small
-    assert "200,000 valid row(s) in 1 file(s): 200,000 were inserted, 0 updated, 0 unchanged." in (
+    assert "200,000 valid rows in 1 file: 200,000 were inserted, 0 updated, 0 unchanged." in (
         out_large
     )
     assert count(stores[1]) == 200_000
@@ -679,3 +680,92 @@ def test_a_file_that_is_not_a_workbook_is_refused(demo_store, tmp_path):
     assert result.exit_code == 1
     assert f"{path}:0:-: not a readable .xlsx workbook" in result.output
     assert stored_2031(demo_store) == []
+
+
+# --- implausible values and echoed input ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kpi_id", "value", "echo"),
+    [
+        ("arr", "1e300", "value 1e+300 is implausible for arr, a currency KPI"),
+        ("cash_runway", "-5", "value -5 is implausible for cash_runway, a months KPI"),
+        ("experiment_velocity", "-3", "value -3 is implausible for experiment_velocity, a count"),
+        ("gross_margin", "-1e15", "value -1e+15 is implausible for gross_margin, a percent KPI"),
+    ],
+)
+def test_an_implausible_value_is_refused_echoing_it(demo_store, tmp_path, kpi_id, value, echo):
+    before = count(demo_store)
+    path = write(
+        tmp_path / "bad.csv", f"{HEADER}win_rate,2031-01-05,27\n{kpi_id},2031-01-05,{value}\n"
+    )
+    result = run("import", str(path), "--db", str(demo_store))
+    assert result.exit_code == 1
+    assert f"bad.csv:3:value: {echo}" in result.output
+    assert "nothing was imported" in result.output
+    assert count(demo_store) == before
+
+
+def test_values_at_the_edge_of_plausible_are_accepted(demo_store, tmp_path):
+    # Negative growth, an early milestone, a losing campaign, a runway of exactly zero.
+    rows = "".join(
+        f"{k},2031-01-05,{v}\n"
+        for k, v in (
+            ("revenue_growth", -40),
+            ("milestone_slippage", -3),
+            ("campaign_roi", -0.5),
+            ("cash_runway", 0),
+            ("arr", 9.9e12),
+        )
+    )
+    result = run(
+        "import", str(write(tmp_path / "edge.csv", HEADER + rows)), "--db", str(demo_store)
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "echo"),
+    [
+        ("win_rate,07/12/2026,27", "period", "'07/12/2026' is not an ISO-8601 date"),
+        ("win_rate,2031-01-05,abc", "value", "(got 'abc')"),
+        ("ghost_kpi,2031-01-05,1", "kpi_id", "unknown KPI id 'ghost_kpi'"),
+    ],
+)
+def test_import_errors_echo_the_bad_value(demo_store, tmp_path, line, column, echo):
+    result = run(
+        "import", str(write(tmp_path / "bad.csv", f"{HEADER}{line}\n")), "--db", str(demo_store)
+    )
+    assert result.exit_code == 1
+    assert f"bad.csv:2:{column}: " in result.output and echo in result.output
+
+
+def test_one_huge_value_does_not_collapse_the_kpis_table(demo_store, monkeypatch):
+    # Written around the importer, as a hand edit or another tool could.
+    conn = sqlite3.connect(demo_store)
+    conn.execute("UPDATE observations SET value = 1e300 WHERE kpi_id = 'arr'")
+    conn.execute("UPDATE observations SET value = -1e15 WHERE kpi_id = 'gross_margin'")
+    conn.commit()
+    conn.close()
+    monkeypatch.setenv("COLUMNS", "120")
+    result = run("kpis", "--db", str(demo_store), "--as-of", "2026-11-27")
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "latest" in line)
+    for column in ("id", "name", "latest", "change", "target", "status"):
+        assert f" {column} " in header, header
+    arr = next(line for line in result.output.splitlines() if line.startswith("│ arr "))
+    assert "$1.0e+300" in arr and "$48.0M" in arr and "ok" in arr
+    margin = next(line for line in result.output.splitlines() if "gross_margin" in line)
+    assert "-1.0e+15%" in margin
+    assert max(len(line) for line in result.output.splitlines()) <= 120
+
+
+def test_a_problem_of_the_whole_file_or_row_points_at_no_line_or_column(demo_store, tmp_path):
+    header_only = write(tmp_path / "wide.csv", HEADER)
+    ragged = write(tmp_path / "ragged.csv", f"{HEADER}win_rate,2031-01-05\n")
+    result = run("import", str(header_only), str(ragged), "--db", str(demo_store))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{header_only}: no observations in the file" in lines
+    assert f"{ragged}:2: 2 fields where the header has 3" in lines
+    assert ":0:" not in result.output and ":-:" not in result.output

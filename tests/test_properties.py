@@ -67,11 +67,14 @@ valid_period = st.dates(date(2024, 6, 1), date(2027, 1, 31)).map(date.isoformat)
     datetime(2026, 1, 1), datetime(2026, 12, 31)
 ).map(lambda moment: moment.isoformat(sep="T", timespec="seconds"))
 padded = st.sampled_from(["", " ", "\t"])
-valid_value = st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False) | st.integers(
-    -(10**9), 10**9
+# Both KPIS are percentages: plausible from −10,000 % to 10,000 %.
+valid_value = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False) | st.integers(
+    -(10**4), 10**4
 )
 any_value = (
     valid_value
+    | st.floats(-1e12, 1e12)
+    | st.integers(-(10**9), 10**9)
     | st.floats()  # includes NaN and ±inf
     | st.sampled_from([1e308, -1e308, 10**400, "1e400", "inf", "-nan", "", " ", True, None])
     | hostile_text

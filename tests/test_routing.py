@@ -225,7 +225,8 @@ def test_sync_catalog_routes_the_open_alerts_anew(today_store, tmp_path):
     )
     result = run("sync-catalog", "--db", db, "--catalog", str(directory))
     assert result.exit_code == 0, result.output
-    assert f"{len(before)} open alert(s) routed anew" in result.output
+    noun = "open alert" if len(before) == 1 else "open alerts"
+    assert f"{len(before)} {noun} routed anew" in result.output
     with Store.open(today_store) as store:
         after = store.routes_of(before)
         assert all(Route("chro", "supports Win Rate") in found for found in after.values())

@@ -384,10 +384,20 @@ def test_goal_seek_on_a_goal_above_target_asks_the_lever_to_go_down():
     assert seek.reachable and seek.required == pytest.approx(25)
     assert seek.change == pytest.approx(-125)
     round_trip(TREE, now, "growth", "leads")
-    # So far above that leads would go negative: unreachable.
+    assert seek.met and seek.goal_current == 45.0
+
+
+def test_goal_seek_on_a_goal_far_above_target_says_it_is_met():
+    # Holding growth at 40 from 80 would need leads at 150 − 5 × 200 < 0: no lever value,
+    # yet the goal is met, and that is the answer (not "out of reach").
     far = goal_seek(TREE, "growth", "leads", {**NOW, "growth": 80.0})
-    assert not far.reachable and far.required is None and far.change is None
-    assert "plausible range" in far.reason
+    assert far.met and far.reachable and far.required is None and far.change is None
+    assert far.reason == "growth already meets its target"
+    # A lever that does not roll up to the goal is still an error, met or not.
+    sibling = goal_seek(TREE, "win", "cost", {**NOW, "win": 30.0})
+    assert sibling.met and not sibling.reachable and "does not roll up" in sibling.reason
+    # Below target the goal is not met.
+    assert not goal_seek(TREE, "growth", "leads", NOW).met
 
 
 def test_goal_seek_on_target_needs_no_change():

@@ -108,7 +108,7 @@ def test_without_catalog_the_store_is_synced_with_its_own_catalog(tmp_path):
     assert run("init", "--db", str(db), "--catalog", str(acme)).exit_code == 0
     result = run("sync-catalog", "--db", str(db))
     assert result.exit_code == 0, result.output
-    assert f"Catalog synced from {acme.resolve()}: 2 KPI(s) kept, 0 added, 0 removed." in (
+    assert f"Catalog synced from {acme.resolve()}: 2 KPIs kept, 0 added, 0 removed." in (
         result.output
     )
     assert kpi_ids(db) == {"revenue_growth", "win_rate"}

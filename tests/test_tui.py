@@ -596,3 +596,53 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
         assert "mytheme" not in app.cockpit_themes and "badvar" not in app.cockpit_themes
         assert app.theme in app.cockpit_themes
     assert app.return_code in (None, 0)
+
+
+async def test_the_cockpit_reports_rows_written_around_the_importer(demo_store, tmp_path):
+    conn = sqlite3.connect(demo_store)
+    conn.execute(
+        "INSERT INTO observations (kpi_id, period, value) VALUES ('ghost_kpi', '2026-11-20', 1)"
+    )
+    conn.execute(
+        "INSERT INTO observations (kpi_id, period, value) VALUES ('win_rate', '07/12/2026', 20)"
+    )
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        found = [n.message for n in app._notifications if "ghost_kpi" in n.message]
+        assert len(found) == 1 and "win_rate '07/12/2026'" in found[0]
+
+
+async def test_a_lineage_label_cut_at_the_edge_says_so(app):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.navigator.open_lineage("grr")
+        await settle(pilot)
+        tree = app.screen.query_one(LineageTree)
+        tree.root.expand_all()  # every node open: the deepest labels (data fields) drawn
+        await settle(pilot)
+        cut = 0
+        for y in range(min(tree.size.height, tree.last_line + 1)):
+            node = tree.get_node_at_line(tree.scroll_offset.y + y)
+            assert node is not None
+            line = tree.render_line(y).text.rstrip()
+            if node.label.plain not in line:
+                cut += 1
+                assert line.endswith("…"), line
+        assert cut > 0  # some field labels do not fit at 120 columns
+
+
+async def test_a_long_name_is_whole_when_the_panel_has_room(demo_store, tmp_path):
+    conn = sqlite3.connect(demo_store)
+    conn.execute("UPDATE kpis SET name = 'Trial → Paid Conversion Rate' WHERE id = 'win_rate'")
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=(260, 60)) as pilot:
+        await settle(pilot)
+        [table] = [t for t in app.screen.query(KpiTable) if "win_rate" in t.name_index]
+        layout = table.drawn_layout
+        assert layout.spark >= 16  # the sparkline still has a useful width
+        assert table.names[table.name_index["win_rate"]] == "Trial → Paid Conversion Rate"

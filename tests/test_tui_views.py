@@ -312,3 +312,21 @@ async def test_an_agent_gone_from_the_catalog_clears_the_focus(demo_store, tmp_p
         await settle(pilot)
         assert app.agent_focus is None and app.focus_agent_id is None
         assert app.attention_count == len(app.data.attention)
+
+
+async def test_agent_names_keep_a_bracket_that_fits(demo_store, tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(demo_store)
+    conn.execute("UPDATE agents SET name = 'Finance (Lee)' WHERE id = 'cfo'")
+    conn.commit()
+    conn.close()
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("G")
+        await settle(pilot)
+        table = app.screen.query_one("#agents-table", DataTable)
+        names = {key.value: str(table.get_row(key)[1]) for key in table.rows}
+        assert names["cfo"] == "Finance (Lee)"
+        assert names["cro"] == "CRO Agent"  # "(Chief Revenue Officer)" does not fit

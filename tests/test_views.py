@@ -9,7 +9,7 @@ import pytest
 from intelligentos.alerts import Alert, State
 from intelligentos.catalog import load_catalog
 from intelligentos.catalog.models import Catalog, Level
-from intelligentos.cockpit import KpiSnapshot, snapshot
+from intelligentos.cockpit import KpiSnapshot, NodeStatus, snapshot
 from intelligentos.detection import Severity, Status
 from intelligentos.lineage import LineageGraph
 from intelligentos.paths import builtin_catalog_dir
@@ -250,3 +250,28 @@ def test_a_kpi_whose_target_alert_is_still_open_is_never_shown_ok(catalog):
     assert with_open_breaches(within_half, [held])["win_rate"].status is Status.OK
     critical = with_value(snaps, catalog, "win_rate", 18.0)
     assert with_open_breaches(critical, [held])["win_rate"].status is Status.CRITICAL
+
+
+def test_objectives_and_themes_show_one_status_in_the_strategy_map_and_the_lineage(catalog, graph):
+    # Gross Margin far below its target: its objective and theme are critical wherever
+    # they are shown, in the strategy map and above every KPI in the lineage tree.
+    snaps = with_value(on_target(catalog), catalog, "gross_margin", 10.0)
+    mapped = {}
+    for theme in strategy_map(catalog, graph, snaps):
+        mapped[("theme", theme.theme_id)] = theme.status
+        for objective in theme.objectives:
+            mapped[("objective", objective.objective_id)] = objective.status
+    [margin_objective] = [o for o in catalog.objectives.values() if "gross_margin" in o.ceo_kpis]
+    assert mapped[("objective", margin_objective.id)] is Status.CRITICAL
+    assert mapped[("theme", margin_objective.theme)] is Status.CRITICAL
+    seen = 0
+    for kpi_id in catalog.kpis:
+        status = NodeStatus(graph, snaps)  # it remembers nodes by id: one per tree
+        stack = [graph.upward_tree(kpi_id)]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.kind in ("objective", "theme"):
+                assert status.of(node) is mapped[(node.kind, node.id)], (kpi_id, node.id)
+                seen += 1
+    assert seen > len(catalog.objectives)

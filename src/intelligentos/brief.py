@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from intelligentos.agents import is_ceo_agent, owned_kpis, owning_agent, supported_kpis
+from intelligentos.agents import is_ceo_agent, owned_kpis, owning_agent, routes, supported_kpis
 from intelligentos.alerts import Alert, Event, State, acknowledgement_text, subject_name
 from intelligentos.catalog.models import Agent, Catalog, Direction, Kpi
 from intelligentos.charts import sparkline
@@ -154,6 +154,7 @@ class Headline:
     no_data: int
     open_alerts: int
     firing: int  # open, unacknowledged and not grouped under a stale source
+    grouped: int  # firing, but grouped under a stale-source alert (which says it)
     acknowledged: int
     snoozed: int
 
@@ -453,6 +454,9 @@ def _headline(
         no_data=statuses.count(Status.NO_DATA),
         open_alerts=len(open_alerts),
         firing=sum(1 for a in open_alerts if a.needs_attention),
+        grouped=sum(
+            1 for a in open_alerts if a.state is State.FIRING and a.parent_alert_id is not None
+        ),
         acknowledged=sum(1 for a in open_alerts if a.state is State.ACKNOWLEDGED),
         snoozed=sum(1 for a in open_alerts if a.state is State.SNOOZED),
     )
@@ -544,12 +548,13 @@ def _lever_kpis(scenario: SavedScenario) -> set[str]:
     return ids
 
 
-def _alert_in_scope(alert: Alert | None, scope: set[str], graph: LineageGraph) -> bool:
+def _routed_to(alert: Alert | None, agent_id: str, catalog: Catalog, graph: LineageGraph) -> bool:
+    """Whether the alert is routed to the agent: the same routes as ``alerts --agent`` and
+    the agents view, so an agent's brief counts what they list."""
     if alert is None:
         return False
-    if alert.kpi_id:
-        return alert.kpi_id in scope
-    return bool(scope.intersection(graph.kpis_by_system.get(alert.system_id or "", [])))
+    found = routes(alert.kpi_id, alert.system_id, catalog, graph)
+    return any(route.agent_id == agent_id for route in found)
 
 
 def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
@@ -587,11 +592,11 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
         scope_ids = [k for k in catalog.kpis if k in scope]
         moved = {graph.ceo_kpi_of(k).id for k in scope_ids}
         ceo_ids = [k.id for k in catalog.ceo_kpis() if k.id in moved]
-        open_alerts = [a for a in facts.open_alerts if _alert_in_scope(a, scope, graph)]
+        open_alerts = [a for a in facts.open_alerts if _routed_to(a, agent.id, catalog, graph)]
         changes = [
             _change(e, alert, catalog)
             for e in events
-            if _alert_in_scope(alert := facts.alerts.get(e.alert_id or -1), scope, graph)
+            if _routed_to(alert := facts.alerts.get(e.alert_id or -1), agent.id, catalog, graph)
         ]
         function = catalog.functions.get(agent.function or "")
         agent_part = AgentPart(

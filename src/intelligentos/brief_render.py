@@ -122,8 +122,9 @@ def _headline(brief: Brief) -> list[str]:
         counts += f" · {h.no_data} without data"
     alerts = (
         f"**{h.open_alerts} open alert{'' if h.open_alerts == 1 else 's'}:** "
-        f"{h.firing} firing unacknowledged · {h.acknowledged} acknowledged · "
-        f"{h.snoozed} snoozed"
+        f"{h.firing} firing unacknowledged · "
+        + (f"{h.grouped} grouped under a stale source · " if h.grouped else "")
+        + f"{h.acknowledged} acknowledged · {h.snoozed} snoozed"
     )
     parts = [counts + ".", alerts + "."]
     if brief.risks:
@@ -435,6 +436,7 @@ def to_record(brief: Brief) -> dict[str, Any]:
             "no_data": h.no_data,
             "open_alerts": h.open_alerts,
             "firing": h.firing,
+            "grouped": h.grouped,
             "acknowledged": h.acknowledged,
             "snoozed": h.snoozed,
         },

@@ -45,7 +45,7 @@ from intelligentos.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.detection import Status
 from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.forecasting import Forecast
-from intelligentos.formatting import format_change, format_value, literal
+from intelligentos.formatting import format_change, format_value, literal, plural
 from intelligentos.launch import (
     CockpitOptions,
     LaunchError,
@@ -302,13 +302,18 @@ def init(
         for violation in error.violations:
             err.print(Text(literal(str(violation))))
         raise fail(
-            f"the catalog has {len(error.violations)} problem(s); nothing was written."
+            f"the catalog has {plural(len(error.violations), 'problem')}; nothing was written."
         ) from error
     except StoreError as error:
         raise fail(str(error)) from error
     with Store.open(path) as store:
         observations = store.table_counts().get("observations", 0)
-    out.print(Text(f"Created {path}: {len(made.kpis)} KPIs, {observations:,} observations."))
+    out.print(
+        Text(
+            f"Created {path}: {plural(len(made.kpis), 'KPI')}, "
+            f"{plural(observations, 'observation')}."
+        )
+    )
 
 
 @app.command()
@@ -333,8 +338,8 @@ def validate(catalog: CatalogOption = None) -> None:
             )
         )
     if violations:
-        raise fail(f"{len(violations)} governance violation(s) in {directory}.")
-    noted = f" ({len(warnings)} warning(s) above)" if warnings else ""
+        raise fail(f"{plural(len(violations), 'governance violation')} in {directory}.")
+    noted = f" ({plural(len(warnings), 'warning')} above)" if warnings else ""
     out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
 
 
@@ -624,6 +629,7 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
         except StoreError as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store, catalog)
+        stray = store.stray_observations()
         found = result.open_alerts
         if agent is not None:
             routed = store.routes_of(a.id for a in found if a.id is not None)
@@ -634,6 +640,8 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
         report: dict[str, Any] = {"open": records, "firing_unacknowledged": attention}
         if agent is not None:
             report["agent"] = agent
+        if stray:
+            report["stray_rows"] = stray.sentences()
         out.print_json(json.dumps(report))
     else:
         routed_to = f" routed to {agent}" if agent else ""
@@ -641,6 +649,9 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
             records,
             f"Open alerts{routed_to}: {len(records)}, {attention} firing unacknowledged",
         )
+    if stray:
+        # Not an error of the job (its exit status stays about alerts), but never silent.
+        warn(stray.message())
     if attention:
         raise typer.Exit(CHECK_FIRING)
 
@@ -1071,9 +1082,10 @@ def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dic
         "required": seek.required,
         "change": seek.change,
         "reachable": seek.reachable,
+        "met": seek.met,
         "reason": seek.reason,
     }
-    if not seek.reachable:
+    if seek.required is None:
         del record["required"], record["change"]
     return record
 
@@ -1203,6 +1215,7 @@ def whatif_goal_seek(
     day: date,
     as_json: bool,
 ) -> None:
+    from intelligentos.services.scenarios import goal_seek_text
     from intelligentos.simulation import MODEL_NOTE, MissingValue, ScenarioError, goal_seek
 
     try:
@@ -1214,6 +1227,12 @@ def whatif_goal_seek(
     goal, lever = seek.goal, seek.lever
     if as_json:
         out.print_json(json.dumps(goal_seek_record(seek, current.get(goal.id), day)))
+    if seek.met and seek.reachable:
+        # Already there is an answer, not a failure: the screen says the same words.
+        if not as_json:
+            line = f"Goal seek ({MODEL_NOTE}), as of {day.isoformat()}: {goal_seek_text(seek)}."
+            out.print(Text(literal(line)))
+        return
     if not seek.reachable or seek.required is None:
         raise fail(
             f"{lever.name} ({lever.id}) cannot bring {goal.name} ({goal.id}) to its target "
@@ -1401,8 +1420,8 @@ def import_observations(
             for problem in problems:
                 err.print(Text(str(problem)))
             if total_problems > len(problems):
-                err.print(Text(f"… and {total_problems - len(problems)} more problem(s)"))
-            raise fail(f"{total_problems} problem(s); nothing was imported.")
+                err.print(Text(f"… and {plural(total_problems - len(problems), 'more problem')}"))
+            raise fail(f"{plural(total_problems, 'problem')}; nothing was imported.")
         staged = staging.rows
         try:
             counts = staging.preview() if dry_run else staging.merge()
@@ -1413,8 +1432,9 @@ def import_observations(
     verb = "would be" if dry_run else "were"
     out.print(
         Text(
-            f"{staged:,} valid row(s) in {len(files)} file(s): {counts.inserted:,} {verb} "
-            f"inserted, {counts.updated:,} updated, {counts.unchanged:,} unchanged."
+            f"{plural(staged, 'valid row')} in {plural(len(files), 'file')}: "
+            f"{counts.inserted:,} {verb} inserted, {counts.updated:,} updated, "
+            f"{counts.unchanged:,} unchanged."
             + (" Dry run: nothing was written." if dry_run else "")
         )
     )
@@ -1529,7 +1549,7 @@ def export_observations(
             handle,
         )
     if out_path is not None:
-        err.print(Text(f"Exported {count:,} observation(s) to {out_path}."))
+        err.print(Text(f"Exported {plural(count, 'observation')} to {out_path}."))
 
 
 @export_app.command("alerts")
@@ -1590,7 +1610,7 @@ def sync_catalog_command(
             for violation in error.violations:
                 err.print(Text(literal(str(violation))))
             raise fail(
-                f"the catalog has {len(error.violations)} problem(s); nothing changed."
+                f"the catalog has {plural(len(error.violations), 'problem')}; nothing changed."
             ) from error
         try:
             report = sync_catalog(
@@ -1612,22 +1632,23 @@ def sync_catalog_command(
             raise fail(str(error)) from error
     out.print(
         Text(
-            f"Catalog synced from {directory}: {report.kept} KPI(s) kept, {len(report.added)} added"
+            f"Catalog synced from {directory}: {plural(report.kept, 'KPI')} kept, "
+            f"{len(report.added)} added"
             + (f" ({', '.join(report.added)})" if report.added else "")
             + f", {len(report.removed)} removed"
             + (
-                f" ({', '.join(report.removed)}; {report.pruned_observations} observation(s) "
-                "deleted)"
+                f" ({', '.join(report.removed)}; "
+                f"{plural(report.pruned_observations, 'observation')} deleted)"
                 if report.removed
                 else ""
             )
             + (
-                f"; {report.resolved_alerts} open alert(s) of removed KPIs resolved"
+                f"; {plural(report.resolved_alerts, 'open alert')} of removed KPIs resolved"
                 if report.resolved_alerts
                 else ""
             )
             + (
-                f"; {report.rerouted_alerts} open alert(s) routed anew"
+                f"; {plural(report.rerouted_alerts, 'open alert')} routed anew"
                 if report.rerouted_alerts
                 else ""
             )
@@ -1641,7 +1662,7 @@ def sync_catalog_command(
         kept = sum(1 for a in touched if a.id in still_open)
         out.print(
             Text(
-                f"  {len(touched)} open alert(s) judged again under the new definitions: "
+                f"  {plural(len(touched), 'open alert')} judged again under the new definitions: "
                 f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
             )
         )

@@ -185,6 +185,35 @@ def worst(statuses: Iterable[Status]) -> Status:
     return max(statuses, key=lambda s: s.rank, default=Status.OK)
 
 
+def kpi_status(kpi_id: str, snaps: Mapping[str, KpiSnapshot]) -> Status:
+    snap = snaps.get(kpi_id)
+    return snap.status if snap is not None else Status.NO_DATA
+
+
+def objective_kpi_ids(catalog: Catalog, objective_id: str) -> list[str]:
+    """The KPIs an objective lists (CEO, then functional) that the catalog knows."""
+    objective = catalog.objectives[objective_id]
+    listed = (*objective.ceo_kpis, *objective.functional_kpis)
+    return [k for k in dict.fromkeys(listed) if k in catalog.kpis]
+
+
+def objective_status(
+    catalog: Catalog, objective_id: str, snaps: Mapping[str, KpiSnapshot]
+) -> Status:
+    """The worst status of the KPIs the objective lists (OK when it lists none). Every
+    view that shows an objective asks this, so the strategy map and the lineage agree."""
+    return worst(kpi_status(k, snaps) for k in objective_kpi_ids(catalog, objective_id))
+
+
+def theme_status(catalog: Catalog, theme_id: str, snaps: Mapping[str, KpiSnapshot]) -> Status:
+    """The worst status of the theme's objectives."""
+    return worst(
+        objective_status(catalog, objective.id, snaps)
+        for objective in catalog.objectives.values()
+        if objective.theme == theme_id
+    )
+
+
 class NodeStatus:
     """Status and freshness of every kind of lineage node, from KPI snapshots.
 
@@ -219,6 +248,11 @@ class NodeStatus:
                 )
                 self._sources[key] = self._source_status(index.get(node.id, []))
             return self._sources[key]
+        catalog = self.graph.catalog
+        if node.kind == "objective" and node.id in catalog.objectives:
+            return objective_status(catalog, node.id, self.snaps)
+        if node.kind == "theme" and node.id in catalog.themes:
+            return theme_status(catalog, node.id, self.snaps)
         return Status.OK
 
     def of(self, node: LineageNode) -> Status:

@@ -694,11 +694,11 @@ def forecast_kpi(kpi: Kpi, history: Sequence[tuple[str, float | None]], horizon:
     horizon = max(1, int(horizon))
     points = _clean(history)
     if len(points) < MIN_OBSERVATIONS:
-        count = f"{len(points)} observation{'' if len(points) == 1 else 's'}"
+        # No parenthesis to break across lines: a narrow table wraps it between any words.
         return _none(
             kpi,
             horizon,
-            f"not enough history ({count}, {MIN_OBSERVATIONS} needed)",
+            f"not enough history: {len(points)} of the {MIN_OBSERVATIONS} observations needed",
             points[-1][0] if points else None,
         )
     points = points[-MAX_HISTORY:]

@@ -6,14 +6,22 @@ import math
 
 from intelligentos.catalog.models import Unit
 
-_SUFFIXES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+# Past this many characters a number is shown in scientific notation, so one absurd value
+# (1e300 dollars) cannot widen a column until a table drops its other columns.
+_WIDEST = 9
+
+
+def _fixed(number: float, spec: str) -> str:
+    text = format(number, spec)
+    return text if len(text) <= _WIDEST else format(number, ".1e" if spec[0] != "+" else "+.1e")
 
 
 def _compact(number: float, decimals: int = 1) -> str:
     magnitude = abs(number)
     for threshold, suffix in _SUFFIXES:
         if magnitude >= threshold:
-            return f"{number / threshold:.{decimals}f}{suffix}"
+            return _fixed(number / threshold, f".{decimals}f") + suffix
     return f"{number:,.0f}"
 
 
@@ -21,21 +29,24 @@ def format_value(value: float | None, unit: Unit | str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     unit = Unit(unit)
+    if abs(value) >= 1e15 and unit in (Unit.CURRENCY, Unit.COUNT):
+        text = f"{value:.1e}"
+        return f"${text}" if unit is Unit.CURRENCY else text
     if unit is Unit.PERCENT:
-        return f"{value:.1f}%"
+        return f"{_fixed(value, '.1f')}%"
     if unit is Unit.CURRENCY:
         return f"${_compact(value)}"
     if unit is Unit.MONTHS:
-        return f"{value:.1f} mo"
+        return f"{_fixed(value, '.1f')} mo"
     if unit is Unit.DAYS:
-        return f"{value:.1f} d"
+        return f"{_fixed(value, '.1f')} d"
     if unit is Unit.HOURS:
-        return f"{value:.1f} h"
+        return f"{_fixed(value, '.1f')} h"
     if unit is Unit.COUNT:
         return _compact(value) if abs(value) >= 10_000 else f"{value:,.0f}"
     if unit is Unit.RATIO:
-        return f"{value:.2f}×"
-    return f"{value:.1f}"
+        return f"{_fixed(value, '.2f')}×"
+    return _fixed(value, ".1f")
 
 
 def format_change(current: float | None, previous: float | None, unit: Unit | str) -> str:
@@ -45,13 +56,30 @@ def format_change(current: float | None, previous: float | None, unit: Unit | st
     unit = Unit(unit)
     delta = current - previous
     if unit in (Unit.PERCENT, Unit.SCORE):
-        suffix = " pt"
-        text = f"{delta:+.1f}{suffix}"
+        text = f"{_fixed(delta, '+.1f')} pt"
     elif previous == 0:
         return "—" if delta == 0 else ("+∞" if delta > 0 else "−∞")
     else:
-        text = f"{delta / abs(previous) * 100:+.1f}%"
+        text = f"{_fixed(delta / abs(previous) * 100, '+.1f')}%"
     return text.replace("-", "−")
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 KPI``, ``2 KPIs``, ``1,200 rows``: the one plural rule of every message."""
+    word = noun if count == 1 else (plural_form or f"{noun}s")
+    return f"{count:,} {word}"
+
+
+def name_within(name: str, room: int) -> str:
+    """A name for a list or a header with ``room`` cells: whole when it fits ("Finance
+    (Lee)": the bracket may be what tells two apart); else without its bracketed expansion
+    ("CRO Agent (Chief Revenue Officer)" → "CRO Agent"); else cut, with "…"."""
+    if len(name) <= room:
+        return name
+    short = name.split(" (")[0]
+    if short and len(short) <= room:
+        return short
+    return name[: max(room - 1, 0)] + "…"
 
 
 def format_age(seconds: float) -> str:

@@ -3,7 +3,8 @@ streaming.
 
 No SQL here: rows are validated with pydantic in batches and handed to the store's staging
 area; the store merges them in one transaction only when every row of every file is valid.
-Every problem is reported as ``file:row:column: message``.
+Every problem is reported as ``file:row:column: message`` (or ``file:row:`` / ``file:`` when
+it is about a whole row or the whole file).
 
 Besides the long layout (one observation per row: ``kpi_id, period, value[, source]``), a
 table may be wide (``period[, source]`` then one column per KPI id). A CSV's delimiter is
@@ -34,6 +35,7 @@ from typing_extensions import TypedDict
 
 from intelligentos.catalog.models import Frequency, Unit
 from intelligentos.formatting import literal
+from intelligentos.plausibility import implausibility
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -51,6 +53,7 @@ DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
 DECIMALS = (".", ",")
 BATCH = 5000
 CHUNK = 1 << 16
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,14 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{literal(self.file)}:{self.row}:{literal(self.column)}: {literal(self.message)}"
+        # Row 0 and column "-" mean "the whole file" and "the whole row": say nothing
+        # rather than point at a line or a column that does not exist.
+        where = literal(self.file)
+        if self.row:
+            where += f":{self.row}"
+            if self.column != "-":
+                where += f":{literal(self.column)}"
+        return f"{where}: {literal(self.message)}"
 
 
 class ObservationIn(TypedDict):
@@ -83,6 +93,9 @@ BATCH_ADAPTER = TypeAdapter(list[ObservationIn])
 
 
 def period_problem(period: str) -> str | None:
+    # The date part spelled out (20261127 parses too, but would not sort with the others).
+    if not ISO_DAY.fullmatch(period[:10]):
+        return "not an ISO-8601 date or datetime (e.g. 2026-11-27)"
     try:
         if len(period) > 10:
             datetime.fromisoformat(period)
@@ -529,8 +542,9 @@ def validate_rows(
     """Validate in batches with pydantic; yield batches of valid rows and every problem.
 
     ``shapes`` (each KPI's unit and frequency) let a value such as ``9.1%`` or a month such
-    as ``2026-07`` be read; with a decimal comma every value is read by
-    :func:`parse_number` first. A plain number never takes that slower path."""
+    as ``2026-07`` be read, and refuse a value outside its unit's plausible range; with a
+    decimal comma every value is read by :func:`parse_number` first. A plain number never
+    takes that slower path."""
     batch: list[Raw] = []
     shapes = shapes or {}
 
@@ -578,9 +592,14 @@ def validate_rows(
             if problem:
                 month = month_period(model["period"], shapes.get(model["kpi_id"]))
                 if month is None:
-                    yield Problem(name, row, "period", problem)
+                    yield Problem(name, row, "period", f"{model['period']!r} is {problem}")
                     continue
                 model["period"] = month
+            shape = shapes.get(model["kpi_id"])
+            problem = implausibility(model["value"], shape.unit, model["kpi_id"]) if shape else None
+            if problem:
+                yield Problem(name, row, "value", problem)
+                continue
             good.append(
                 ValidRow(
                     model["kpi_id"],
@@ -656,8 +675,13 @@ def _message(item: ErrorDetails) -> str:
         return "unexpected field"
     if item["type"] == "missing":
         return "required field is missing"
-    if isinstance(item.get("input"), str) and not item["input"].strip():
+    given = item.get("input")
+    if isinstance(given, str) and not given.strip():
         return "empty value"
+    if isinstance(given, (str, int, float)) and not isinstance(given, bool):
+        # The bad value itself, shortened: the user finds the cell by it.
+        shown = repr(given) if len(repr(given)) <= 40 else repr(given)[:37] + "…"
+        return f"{item['msg']} (got {shown})"
     return item["msg"]
 
 

@@ -311,6 +311,8 @@ class GoalSeek:
     required: float | None  # the lever value that brings the goal to its target
     reachable: bool
     reason: str  # why not, or the path's weight in words
+    goal_current: float | None = None
+    met: bool = False  # the goal already meets its target: nothing need change
 
     @property
     def change(self) -> float | None:
@@ -347,9 +349,23 @@ def goal_seek(
     lever = tree.kpi(lever_id)
     goal_now = _start(goal, current)
     lever_now = _start(lever, current)
+    # A goal on or past its target is there already: the lever value that would hold it
+    # exactly at target is a curiosity, and no reason to call the goal out of reach.
+    met = performance(goal, goal_now) >= 0
 
     def unreachable(reason: str) -> GoalSeek:
-        return GoalSeek(goal, lever, lever_now, None, False, reason)
+        if met and lever.id != goal.id and path_weight(tree, lever.id, goal.id):
+            return GoalSeek(
+                goal,
+                lever,
+                lever_now,
+                None,
+                True,
+                f"{goal.id} already meets its target",
+                goal_now,
+                True,
+            )
+        return GoalSeek(goal, lever, lever_now, None, False, reason, goal_now, met)
 
     if lever.id == goal.id:
         return unreachable(f"{lever.id} is the goal itself")
@@ -385,4 +401,6 @@ def goal_seek(
         if clamp(kpi, moved(kpi, now, delta))[1]:
             return unreachable(f"{kpi.id} would leave its plausible range on the way")
         child = kpi
-    return GoalSeek(goal, lever, lever_now, required, True, f"path weight {weight:g}")
+    return GoalSeek(
+        goal, lever, lever_now, required, True, f"path weight {weight:g}", goal_now, met
+    )

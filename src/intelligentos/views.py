@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from intelligentos.agents import owned_kpis, routes, supported_kpis
 from intelligentos.alerts import Alert, subject_name
 from intelligentos.catalog.models import Agent, Catalog, Kpi, Level
-from intelligentos.cockpit import KpiSnapshot, worst
+from intelligentos.cockpit import KpiSnapshot, objective_status, theme_status, worst
 from intelligentos.detection import Status
+from intelligentos.formatting import name_within
 from intelligentos.lineage import LineageGraph, field_label, split_field_id
+
+# An agent's name in a list or the header: "Finance (Lee)" fits whole, "CRO Agent (Chief
+# Revenue Officer)" loses its expansion.
+AGENT_NAME_ROOM = 24
 
 # --- one KPI, as every view lists it ----------------------------------------------------------
 
@@ -97,11 +102,9 @@ def strategy_map(
             branches = tuple(
                 CeoBranch(kpi_line(catalog.kpis[k], snaps), tuple(under[k])) for k in ceo_ids
             )
-            shown = [line.kpi_id for b in branches for line in (b.kpi, *b.functional)]
-            objectives.append(
-                ObjectiveBranch(objective.id, objective.name, _status(shown, snaps), branches)
-            )
-        status = worst(o.status for o in objectives)
+            status = objective_status(catalog, objective.id, snaps)
+            objectives.append(ObjectiveBranch(objective.id, objective.name, status, branches))
+        status = theme_status(catalog, theme.id, snaps)
         themes.append(ThemeBranch(theme.id, theme.name, status, tuple(objectives)))
     return themes
 
@@ -312,8 +315,9 @@ class AgentFocus:
 
     @property
     def short_name(self) -> str:
-        """ "CRO Agent (Chief Revenue Officer)" → "CRO Agent", for the header."""
-        return self.name.split(" (")[0]
+        """For the header: "CRO Agent (Chief Revenue Officer)" → "CRO Agent", but
+        "Finance (Lee)" whole (see :func:`name_within`)."""
+        return name_within(self.name, AGENT_NAME_ROOM)
 
     def rank(self, kpi_id: str) -> int:
         return 0 if kpi_id in self.owned else 1 if kpi_id in self.supported else 2

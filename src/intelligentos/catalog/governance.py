@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from intelligentos.formatting import plural
+
 if TYPE_CHECKING:
     from intelligentos.catalog.models import Catalog, Kpi
 
@@ -62,7 +64,7 @@ def weight_warnings(catalog: Catalog) -> list[Violation]:
                 "weights",
                 parent.source,
                 f"kpi.{parent_id}",
-                f"the weights of the {len(parts)} KPI(s) rolling up to it sum to "
+                f"the weights of the {plural(len(parts), 'KPI')} rolling up to it sum to "
                 f"{round(total, 6):g}, not 1 ({listed})",
             )
         )

@@ -7,6 +7,8 @@ can split its catalog into files however it likes.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -48,7 +50,8 @@ class CatalogError(Exception):
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
         first = violations[0] if violations else None
-        summary = f"{len(violations)} catalog problem(s)"
+        count = len(violations)
+        summary = f"{count} catalog problem{'' if count == 1 else 's'}"
         super().__init__(f"{summary}; first: {first}" if first else summary)
 
 
@@ -67,6 +70,15 @@ _MODEL_WORDING = {
 def _message(error_type: str, message: str, context: Mapping[str, Any] | None) -> str:
     wording = _MODEL_WORDING.get(error_type)
     return wording.format_map(context or {}) if wording else message
+
+
+def _did_you_mean(kind: str, key: object) -> str:
+    """`` (did you mean frequency?)`` for a key close to one of the entity's fields."""
+    if not isinstance(key, str):
+        return ""
+    known = [f.name for f in dataclasses.fields(ENTITY_KINDS[kind][1]) if f.name != "source"]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 @cache
@@ -129,12 +141,12 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
                 except ValidationError as error:
                     for item in error.errors():
                         where = _format_location(item["loc"])
+                        message = _message(item["type"], item["msg"], item.get("ctx"))
+                        if item["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+                            message += _did_you_mean(kind, item["loc"][-1] if item["loc"] else "")
                         problems.append(
                             Violation(
-                                "schema",
-                                relative,
-                                f"{key}.{where}" if where else key,
-                                _message(item["type"], item["msg"], item.get("ctx")),
+                                "schema", relative, f"{key}.{where}" if where else key, message
                             )
                         )
                     continue
@@ -144,10 +156,20 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
     return Catalog(**cast("dict[str, Any]", collected)), problems
 
 
+def _with_governance(catalog: Catalog, problems: list[Violation]) -> list[Violation]:
+    """The parse problems and the governance rules' violations; a file that is not valid
+    TOML is reported alone, since the entities it would have defined are missing from the
+    catalog and every reference to them would be a follow-on violation."""
+    syntax = [p for p in problems if p.rule == "syntax"]
+    if syntax:
+        return syntax
+    return problems + validate_catalog(catalog)
+
+
 def load_catalog(directory: Path) -> Catalog:
     """Parse and validate; raise :class:`CatalogError` listing every problem."""
     catalog, problems = parse_catalog(directory)
-    problems += validate_catalog(catalog)
+    problems = _with_governance(catalog, problems)
     if problems:
         raise CatalogError(problems)
     return catalog
@@ -155,4 +177,4 @@ def load_catalog(directory: Path) -> Catalog:
 
 def check_catalog(directory: Path) -> list[Violation]:
     catalog, problems = parse_catalog(directory)
-    return problems + validate_catalog(catalog)
+    return _with_governance(catalog, problems)

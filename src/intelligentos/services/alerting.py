@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from intelligentos.alerts import Alert, LifecycleError
 from intelligentos.detection import Severity
 from intelligentos.evaluation import acknowledge_alert, snooze_alert
+from intelligentos.formatting import plural
 from intelligentos.store import Store, StoreError
 
 # A new alert pulses this long, then stays highlighted until acknowledged.
@@ -92,7 +93,8 @@ class Announcer:
         critical = any(a.severity is Severity.CRITICAL for a in fresh)
         if self.rounds == 1:
             return Notice(
-                f"{len(fresh)} alert(s) need attention: press a to review them.",
+                f"{plural(len(fresh), 'alert')} need{'s' if len(fresh) == 1 else ''} attention: "
+                "press a to review them.",
                 critical=critical,
             )
         if len(fresh) == 1:

@@ -87,6 +87,7 @@ class DataService:
     fixed_as_of: date | None = None
     store: Store | None = field(default=None, init=False)
     integrity_checked: bool = field(default=False, init=False)
+    stray_checked: bool = field(default=False, init=False)  # once per session, as integrity
     catalog_version: int | None = field(default=None, init=False)
     first_day: date | None = field(default=None, init=False)  # of the first observation
 
@@ -174,6 +175,12 @@ class DataService:
             store.readonly = True
             return str(error)
         return None
+
+    def stray_rows(self) -> str | None:
+        """Observation rows written around the importer that it would have refused, as one
+        message; None when there are none."""
+        stray = self._store().stray_observations()
+        return stray.message() if stray else None
 
     def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
         """Run the rules (writing alert changes; not when viewing the past), then read."""

@@ -28,7 +28,6 @@ from intelligentos.simulation import (
     Tree,
     goal_seek,
     parse_levers,
-    performance,
     simulate,
 )
 from intelligentos.store import Store, StoreError
@@ -60,18 +59,16 @@ class Comparison:
     rows: tuple[ComparedKpi, ...]  # every CEO KPI, in the strip's order
 
 
-def goal_seek_text(result: GoalSeek, goal_now: float | None = None) -> str:
-    """``win_rate must reach 31.2% (+12.8 pt) for revenue_growth to reach 40.0%``, or why
-    it cannot. ``goal_now``: the goal's current value, to say when it already meets its
-    target (the lever could then even fall)."""
+def goal_seek_text(result: GoalSeek) -> str:
+    """``win_rate must reach 31.2% (+12.8 pt) for revenue_growth to reach 40.0%``, that the
+    goal already meets its target, or why the lever cannot bring it there. The command line
+    and the screen both say this, so they never disagree."""
     goal, lever = result.goal, result.lever
     target = format_value(goal.target, goal.unit)
-    met = goal_now is not None and performance(goal, goal_now) >= 0
-    if met:
-        prefix = (
-            f"{goal.id} already meets its target {target} ({format_value(goal_now, goal.unit)})"
-        )
-        if result.required is None or not result.reachable:
+    if result.met and result.reachable:
+        now = format_value(result.goal_current, goal.unit)
+        prefix = f"{goal.id} already meets its target {target} ({now})"
+        if result.required is None:
             return f"{prefix}: {lever.id} need not change"
         required = format_value(result.required, lever.unit)
         change = format_change(result.required, result.current, lever.unit)

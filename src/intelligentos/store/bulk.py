@@ -17,6 +17,7 @@ from intelligentos.alerts import withdraw
 from intelligentos.catalog.changes import KpiChange, kpi_changes
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import stamp, utc_now
+from intelligentos.formatting import plural
 from intelligentos.lineage import LineageGraph
 from intelligentos.store.catalog_rows import Row
 from intelligentos.store.store import Store, StoreError
@@ -177,7 +178,8 @@ def sync_catalog(
         if not force and len(removed) * 2 > len(existing):
             origin = f"The catalog at {source}" if source else "The new catalog"
             raise StoreError(
-                f"{origin} would remove {len(removed)} of the store's {len(existing)} KPIs "
+                f"{origin} would remove {len(removed)} of the store's "
+                f"{plural(len(existing), 'KPI')} "
                 f"({', '.join(removed)}); nothing was changed. Check that it is the catalog "
                 "you meant (--catalog DIR), or pass --force to sync it anyway."
             )

@@ -6,6 +6,8 @@ from version ``n`` to ``n + 1``; opening an older store applies them in order.
 
 from __future__ import annotations
 
+from intelligentos.plausibility import PLAUSIBLE
+
 APP_ID = "intelligentos-cockpit"
 SCHEMA_VERSION = 4
 
@@ -308,3 +310,38 @@ MIGRATIONS: dict[int, str] = {
     2: SCHEMA_V3_SCENARIOS,
     3: SCHEMA_V4_ROUTING,
 }
+
+
+# --- observations as values ------------------------------------------------------------------
+
+# A period whose first ten characters are a real calendar date, YYYY-MM-DD: SQLite gives
+# the date back unchanged only then (2026-02-30 comes back as 2026-03-02, 07/12/2026 as
+# NULL). Rows written around the importer with any other period are never read as values
+# (the domain could not place them in time); `check` names them.
+READABLE_PERIOD = "date(substr(period, 1, 10), '+0 days') IS substr(period, 1, 10)"
+
+SELECT_LATEST_WINDOW = (
+    "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
+    f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT ?"
+)
+SELECT_FIRST_PERIOD = (
+    "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
+    f"WHERE kpi_id = kpis.id AND {READABLE_PERIOD} ORDER BY period LIMIT 1) AS first "
+    "FROM kpis)"
+)
+SELECT_UNKNOWN_KPI_ROWS = (
+    "SELECT o.kpi_id AS kpi_id, count(*) AS n FROM observations o "
+    "WHERE NOT EXISTS (SELECT 1 FROM kpis k WHERE k.id = o.kpi_id) "
+    "GROUP BY o.kpi_id ORDER BY o.kpi_id"
+)
+SELECT_UNREADABLE_PERIODS = (
+    "SELECT kpi_id, period, count(*) OVER () AS total FROM observations "
+    f"WHERE NOT ({READABLE_PERIOD}) ORDER BY kpi_id, period LIMIT ?"
+)
+# Bound parameters: (unit, low, high) for every unit, then the limit.
+SELECT_IMPLAUSIBLE_VALUES = (
+    "SELECT o.kpi_id AS kpi_id, o.period AS period, o.value AS value, k.unit AS unit, "
+    "count(*) OVER () AS total FROM observations o JOIN kpis k ON k.id = o.kpi_id WHERE "
+    + " OR ".join("(k.unit = ? AND (o.value < ? OR o.value > ?))" for _ in PLAUSIBLE)
+    + " ORDER BY o.kpi_id, o.period LIMIT ?"
+)

@@ -23,6 +23,7 @@ from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, 
 from intelligentos.catalog.models import Catalog
 from intelligentos.detection import Severity
 from intelligentos.lineage import LineageGraph
+from intelligentos.plausibility import PLAUSIBLE, StrayRows
 from intelligentos.scenarios import SavedScenario
 
 if TYPE_CHECKING:  # the forecasts' types are imported where they are read, off launch
@@ -40,6 +41,11 @@ from intelligentos.store.schema import (
     SCHEMA_V1,
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
+    SELECT_FIRST_PERIOD,
+    SELECT_IMPLAUSIBLE_VALUES,
+    SELECT_LATEST_WINDOW,
+    SELECT_UNKNOWN_KPI_ROWS,
+    SELECT_UNREADABLE_PERIODS,
     SET_BUSY_TIMEOUT,
     SET_WRITER_BUSY_TIMEOUT,
     TABLE_NAMES,
@@ -538,6 +544,26 @@ class Store:
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
+    def stray_observations(self, shown: int = 5) -> StrayRows:
+        """Observation rows the importer would have refused: for a KPI the catalog does not
+        know, with a period that is not an ISO-8601 date or datetime, or with a value outside
+        its unit's plausible range. One pass per kind over the observations."""
+        unknown = self.query(SELECT_UNKNOWN_KPI_ROWS)
+        bad = self.query(SELECT_UNREADABLE_PERIODS, (shown,))
+        bounds = [(unit.value, low, high) for unit, (low, high) in PLAUSIBLE.items()]
+        implausible = self.query(
+            SELECT_IMPLAUSIBLE_VALUES, (*(v for bound in bounds for v in bound), shown)
+        )
+        return StrayRows(
+            unknown_kpis=tuple((r["kpi_id"], r["n"]) for r in unknown),
+            bad_periods=tuple((r["kpi_id"], r["period"]) for r in bad),
+            bad_period_count=bad[0]["total"] if bad else 0,
+            implausible=tuple(
+                (r["kpi_id"], r["period"], r["value"], r["unit"]) for r in implausible
+            ),
+            implausible_count=implausible[0]["total"] if implausible else 0,
+        )
+
     def agent_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM agents")}
 
@@ -561,11 +587,7 @@ class Store:
                 else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
             )
             for kpi_id in ids:
-                rows = conn.execute(
-                    "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
-                    "ORDER BY period DESC LIMIT ?",
-                    (kpi_id, upper, size),
-                ).fetchall()
+                rows = conn.execute(SELECT_LATEST_WINDOW, (kpi_id, upper, size)).fetchall()
                 rows.reverse()
                 windows[kpi_id] = rows
         return windows
@@ -955,10 +977,7 @@ class Store:
     def first_period(self) -> str | None:
         """The earliest observation's period (``None``: no observations): one index seek
         per KPI, however long the history."""
-        rows = self.query(
-            "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
-            "WHERE kpi_id = kpis.id ORDER BY period LIMIT 1) AS first FROM kpis)"
-        )
+        rows = self.query(SELECT_FIRST_PERIOD)
         first: str | None = rows[0]["first"] if rows else None
         return first
 

@@ -12,14 +12,14 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 
 from intelligentos.alerts import State
-from intelligentos.formatting import literal
+from intelligentos.formatting import literal, name_within
 from intelligentos.tui.alerts_screen import SEVERITY_GLYPH
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.help import key_label
 from intelligentos.tui.kpi_tree import KpiTree, kpi_label, status_label
 from intelligentos.tui.widgets import glyph
-from intelligentos.views import AgentView, agent_views
+from intelligentos.views import AGENT_NAME_ROOM, AgentView, agent_views
 
 
 class AgentsScreen(CockpitScreen):
@@ -75,7 +75,7 @@ class AgentsScreen(CockpitScreen):
             table.add_row(
                 glyph(self, view.status),
                 # "CRO Agent (Chief Revenue Officer)": the playbook's border has it whole.
-                Text(literal(view.name.split(" (")[0]), style="bold", no_wrap=True),
+                Text(literal(name_within(view.name, AGENT_NAME_ROOM)), style="bold", no_wrap=True),
                 Text(str(len(view.owns)), justify="right"),
                 Text(str(view.attention) if view.attention else "", justify="right", style="bold"),
                 key=view.agent_id,

@@ -53,6 +53,7 @@ from intelligentos.tui.messages import (
     StoreChanged,
     StoreFailed,
     StoreOpened,
+    StrayRowsFound,
 )
 from intelligentos.tui.navigation import Navigator
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
@@ -425,6 +426,11 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
             problem = services.check_integrity()
             if problem:
                 self.post_message(IntegrityFailed(problem))
+            elif not services.stray_checked:
+                services.stray_checked = True
+                stray = services.stray_rows()
+                if stray:
+                    self.post_message(StrayRowsFound(stray))
             if first:
                 self._load_settings()
             self.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
@@ -643,6 +649,10 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     def _integrity_failed(self, message: IntegrityFailed) -> None:
         self.read_only = True  # the store is treated as read-only from now on
         self.notify(message.error, severity="error", timeout=30, markup=False)
+
+    @on(StrayRowsFound)
+    def _stray_rows_found(self, message: StrayRowsFound) -> None:
+        self.notify(message.message, severity="warning", timeout=30, markup=False)
 
     def _announce(self, data: CockpitData) -> None:
         if not data.evaluated or data.past is not None:

@@ -7,6 +7,7 @@ import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -37,6 +38,20 @@ TROUBLE = (Status.WARNING, Status.CRITICAL, Status.STALE)
 
 
 class LineageTree(Tree[LineageNode]):
+    def render_label(self, node: TreeNode[LineageNode], base_style: Style, style: Style) -> Text:
+        """A label cut to the room its line has, with "…" where it was cut: Textual would
+        cut it at the edge without a mark (``billing · mrr_movements · moveme``)."""
+        label = super().render_label(node, base_style, style)
+        depth = 0
+        parent = node.parent
+        while parent is not None:
+            depth += 1
+            parent = parent.parent
+        room = self.scrollable_content_region.width - depth * self.guide_depth
+        if room > 1 and label.cell_len > room:
+            label.truncate(room, overflow="ellipsis")
+        return label
+
     BINDINGS = [
         Binding("down,j", "cursor_down", "Next node", show=False, id="tree-down"),
         Binding("up,k", "cursor_up", "Previous node", show=False, id="tree-up"),

@@ -77,6 +77,13 @@ class IntegrityFailed(Message):
 
 
 @dataclass
+class StrayRowsFound(Message):
+    """Rows written around the importer (unknown KPI, bad period, implausible value)."""
+
+    message: str
+
+
+@dataclass
 class LifecycleApplied(Message):
     """Acknowledge or snooze is done; ``problems`` are the sentences of refused ones."""
 

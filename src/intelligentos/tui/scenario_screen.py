@@ -158,6 +158,9 @@ class ScenarioScreen(CockpitScreen):
         not yet whole is not an error worth shouting: the message stays quiet."""
         data = self.data
         text = self.query_one("#scenario-levers", Input).value
+        if text != self.levers_text:
+            # The goal-seek line answered for other levers: it would now mislead.
+            self.query_one("#scenario-goal", Static).update("")
         self.levers_text = text
         if data is None:
             return False
@@ -344,9 +347,7 @@ class ScenarioScreen(CockpitScreen):
             return
         text = Text("Goal seek: ", style="bold")
         style = "" if result.reachable else f"bold {self.app.current_theme.warning}"
-        text.append(
-            literal(goal_seek_text(result, self.service.current(data, goal_id))), style=style
-        )
+        text.append(literal(goal_seek_text(result)), style=style)
         text.append(f"  ({MODEL_NOTE})", style="dim italic")
         line.update(text)
 

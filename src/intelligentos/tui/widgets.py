@@ -21,7 +21,7 @@ from intelligentos.catalog.models import Kpi
 from intelligentos.charts import sparkline
 from intelligentos.cockpit import KpiSnapshot, ProjectedValue
 from intelligentos.detection import Status
-from intelligentos.formatting import literal
+from intelligentos.formatting import literal, plural
 from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 
@@ -240,6 +240,9 @@ SPARK_MIN = 8
 # The name column grows to the panel's longest name up to this before the trend takes
 # the rest of the room (a wide 365-period sparkline is worth more than blank name cells).
 NAME_ROOM = 22
+# ...unless the sparkline keeps this many cells beside the whole names: then no name is
+# cut ("Trial → Paid Conversion Rate") for sparkline cells that show little more.
+SPARK_ENOUGH = 16
 NAME_MIN = 6
 FIRST_ROWS = 40  # rows drawn at once when the table's height is not known yet
 ROW_CHUNK = 150
@@ -366,6 +369,8 @@ class KpiTable(DataTable[Text]):
         longest = max((len(literal(s.kpi.display_name)) for s in self.snaps), default=0)
         points = max((len(s.window) for s in self.snaps), default=SPARK_MIN)
         name_wanted = min(longest, NAME_ROOM)
+        if room - longest >= min(points, SPARK_ENOUGH):
+            name_wanted = longest
         # The trend takes the rest, up to one cell per point: a 365-period window at 200
         # columns gets every cell it can use, a 30-period one never blank padding.
         spark = max(SPARK_MIN, min(points, room - name_wanted))
@@ -526,7 +531,7 @@ class EnginePanel(Vertical):
         self._show_title()
         troubled = sum(1 for s in snaps if s.status in (Status.WARNING, Status.CRITICAL))
         stale = sum(1 for s in snaps if s.status is Status.STALE)
-        self.counts = [f"{len(snaps)} KPIs"]
+        self.counts = [plural(len(snaps), "KPI")]
         if troubled:
             self.counts.append(f"{troubled} off target")
         if stale:
