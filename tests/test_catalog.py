@@ -371,7 +371,7 @@ def test_sibling_weights_that_do_not_sum_to_one_are_a_warning_naming_parent_and_
         "kpis.toml",
         "kpi.revenue_growth",
     )
-    assert "2 KPI(s)" in warning.message and "sum to 1.8, not 1" in warning.message
+    assert "2 KPIs" in warning.message and "sum to 1.8, not 1" in warning.message
     assert "win_rate 1, lead_velocity 0.8" in warning.message
     # Weights that sum to 1: no warning.
     split = load_catalog(write_catalog(tmp_path / "n", _two_children(0.7, 0.3)))
@@ -391,7 +391,7 @@ def test_validate_prints_the_weights_warning_and_still_passes(tmp_path):
         "kpis.toml: kpi.revenue_growth: [weights] warning: the weights of the 2 KPIs rolling "
         "up to it sum to 1.8, not 1 (win_rate 1, lead_velocity 0.8)"
     ) in result.output
-    assert "passes every governance rule (1 warning(s) above)" in result.output
+    assert "passes every governance rule (1 warning above)" in result.output
     clean = CliRunner().invoke(app, ["validate"])
     assert clean.exit_code == 0 and "[weights]" not in clean.output
 

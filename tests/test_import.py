@@ -606,8 +606,8 @@ def test_a_month_is_the_period_of_a_monthly_kpi(demo_store, tmp_path):
     weekly = write(tmp_path / "weekly.csv", HEADER + "win_rate,2031-07,5\narr,2031-13,5\n")
     refused = run("import", str(weekly), "--db", str(demo_store))
     assert refused.exit_code == 1
-    assert f"{weekly}:2:period: not an ISO-8601 date" in refused.output
-    assert f"{weekly}:3:period: not an ISO-8601 date" in refused.output
+    assert f"{weekly}:2:period: '2031-07' is not an ISO-8601 date" in refused.output
+    assert f"{weekly}:3:period: '2031-13' is not an ISO-8601 date" in refused.output
 
 
 def test_a_wide_table_has_one_column_per_kpi(demo_store, tmp_path):
@@ -678,7 +678,8 @@ def test_a_file_that_is_not_a_workbook_is_refused(demo_store, tmp_path):
     path.write_bytes(b"kpi_id,period,value\narr,2031-01-01,1\n")
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 1
-    assert f"{path}:0:-: not a readable .xlsx workbook" in result.output
+    assert f"{path}: not a readable .xlsx workbook" in result.output
+    assert "no observations" not in result.output  # the one reason, not a follow-on
     assert stored_2031(demo_store) == []
 
 

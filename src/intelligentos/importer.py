@@ -615,8 +615,10 @@ def validate_rows(
             yield good
 
     any_row = False
+    unreadable = False  # a file-level problem already says why no row came
     for item in rows:
         if isinstance(item, Problem):
+            unreadable = unreadable or item.row == 0
             yield item
             continue
         any_row = True
@@ -625,7 +627,7 @@ def validate_rows(
             yield from flush()
     if batch:
         yield from flush()
-    if not any_row:
+    if not any_row and not unreadable:
         yield Problem(name, 0, "-", "no observations in the file")
 
 
