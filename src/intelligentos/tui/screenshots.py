@@ -25,7 +25,7 @@ SHOTS: list[Shot] = [
     ("dashboard-120x40", (120, 40), "intelligentos-dark", None),
     ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
     ("lineage-120x40", (120, 40), "intelligentos-dark", "win_rate"),
-    ("lineage-forecast-120x40", (120, 40), "intelligentos-dark", "cash_runway"),
+    ("lineage-forecast-120x40", (120, 40), "intelligentos-dark", "grr"),
     ("pyramid-120x40", (120, 40), "intelligentos-dark", "keys:P"),
     ("strategy-map-120x40", (120, 40), "intelligentos-dark", "keys:M"),
     ("brief-120x40", (120, 40), "intelligentos-dark", "keys:b"),
