@@ -100,7 +100,7 @@ def test_hostile_input_is_refused_and_the_store_is_untouched(name, store):
 def test_valid_corpus_files_import(name, store):
     result = invoke("import", str(CORPUS / name), "--db", str(store))
     assert result.exit_code == 0, result.output
-    assert "1 were inserted" in result.output
+    assert "1 was inserted" in result.output
 
 
 def test_control_characters_are_shown_as_visible_escapes(store):

@@ -166,7 +166,8 @@ def test_valid_rows_always_import_exactly(rows, fmt, mini_template, workdir):
     assert result.exit_code == 0, result.output
     wanted = {(row["kpi_id"].strip(), row["period"].strip()) for row in rows}
     assert after == before | wanted
-    assert f"{len(wanted - before):,} were inserted" in result.output
+    inserted = len(wanted - before)
+    assert f"{inserted:,} {'was' if inserted == 1 else 'were'} inserted" in result.output
     conn = sqlite3.connect(db)
     try:
         for row in rows:

@@ -1429,7 +1429,7 @@ def import_observations(
             raise fail(str(error)) from error
         finally:
             staging.close()
-    verb = "would be" if dry_run else "were"
+    verb = "would be" if dry_run else ("was" if counts.inserted == 1 else "were")
     out.print(
         Text(
             f"{plural(staged, 'valid row')} in {plural(len(files), 'file')}: "
