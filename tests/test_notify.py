@@ -4,6 +4,7 @@ failing sink is retried, then reported, never fatal; a webhook's token is never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -103,7 +104,7 @@ def event_ids(db: Path) -> list[int]:
 
 
 def delivery_rows(db: Path) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         return conn.execute(
             "SELECT event_id, sink, attempts, outcome, detail FROM deliveries ORDER BY event_id"
         ).fetchall()
@@ -672,8 +673,14 @@ async def test_the_cockpit_retries_a_failed_delivery_when_it_is_due(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         everything = event_ids(demo_store)
+
+        def all_delivered() -> bool:
+            # The sink hears of the last event before the cockpit records the outcome.
+            rows = delivery_rows(demo_store)
+            return bool(rows) and all(row[3] == "delivered" for row in rows)
+
         for _ in range(400):
-            if sorted(b["event_id"] for b in received(out)) == everything:
+            if sorted(b["event_id"] for b in received(out)) == everything and all_delivered():
                 break
             await pilot.pause(0.05)
         # The first event failed and waited for its backoff; the cockpit came back for it
