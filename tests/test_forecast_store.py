@@ -151,3 +151,23 @@ def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monke
     assert len(body) > 1  # it did wrap
     verdict = " ".join(line.split("│")[-2].strip() for line in body)
     assert verdict == "not enough history: 6 of the 8 observations needed"
+
+
+def test_a_forecast_job_reads_no_row_dated_after_its_day(demo_store):
+    """The demo store's latest month is 2026-11-01; a row dated 2026-12-01 is not yet a
+    value on 2026-11-27, so the forecast is made from November, as `kpis` shows it."""
+    from datetime import date
+
+    from intelligentos.services.forecasts import jobs_for
+
+    with sqlite3.connect(demo_store) as conn:
+        conn.execute(
+            "INSERT INTO observations (kpi_id, period, value) "
+            "VALUES ('gross_margin', '2026-12-01', 10.0)"
+        )
+    conn.close()
+    with Store.open(demo_store) as store:
+        catalog = store.read_catalog()
+        (job,) = list(jobs_for(store, [catalog.kpis["gross_margin"]], date(2026, 11, 27)))
+    assert job.history[-1][0] == "2026-11-01"
+    assert "2026-12-01" not in {period for period, _ in job.history}

@@ -394,7 +394,7 @@ def lineage(
             check_as_of(store, day)
         tree = LineageGraph(catalog).lineage_tree(kpi_id)
         shown = [n.id for n in tree.walk() if n.kind == "kpi" and n.id in catalog.kpis]
-        windows = store.latest_windows(2, shown, until=period_upper_bound(day))
+        windows = store.latest_windows(2, shown, until=period_upper_bound(day or utc_today()))
     snaps = {
         kpi_id: snapshot(catalog.kpis[kpi_id], window, day or utc_today())
         for kpi_id, window in windows.items()
@@ -416,15 +416,15 @@ def kpis(
         if day is not None:
             check_as_of(store, day)
         catalog = store.read_catalog()
-        until = period_upper_bound(day)
+        as_of_date = day or utc_today()
+        until = period_upper_bound(as_of_date)
         windows = store.latest_windows(2, until=until)
         # As the cockpit shows them: never ok beside a target alert held open.
         open_alerts = (
             store.open_alerts()
-            if until is None
+            if day is None
             else [a for a in store.alerts_as_of(until) if a.is_open]
         )
-    as_of_date = day or utc_today()
     statuses = {
         kpi_id: snap.status
         for kpi_id, snap in with_open_breaches(
@@ -629,7 +629,7 @@ def _check(db: Path | None, agent: str | None, as_json: bool) -> None:
         except StoreError as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store, catalog)
-        stray = store.stray_observations()
+        stray = store.stray_observations(after=period_upper_bound(utc_today()))
         found = result.open_alerts
         if agent is not None:
             routed = store.routes_of(a.id for a in found if a.id is not None)

@@ -7,6 +7,7 @@ One place for both, so that the CLI, the cockpit and the store agree on every ti
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import overload
 
 # Periods are ISO dates or datetimes; every period of a day sorts at or below "<day>T99".
 _END_OF_DAY = "T99"
@@ -35,6 +36,10 @@ def parse_stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=None)
 
 
+@overload
+def period_upper_bound(day: date | str) -> str: ...
+@overload
+def period_upper_bound(day: None) -> None: ...
 def period_upper_bound(day: date | str | None) -> str | None:
     """The largest period text that still belongs to ``day`` (``None``: no bound).
 

@@ -38,6 +38,8 @@ class KpiSnapshot:
     window: tuple[tuple[str, float | None], ...]
     status: Status
     age_days: int | None
+    # Days after the as-of date of the latest row dated after it: not a value yet (None: none)
+    later_days: int | None = None
 
     @property
     def values(self) -> list[float | None]:
@@ -128,7 +130,11 @@ class KpiSnapshot:
 
     @property
     def freshness_text(self) -> str:
-        return freshness(self.age_days)
+        text = freshness(self.age_days)
+        if self.later_days is not None:
+            # A typo, or a forecast loaded as actuals: news to flag, never the latest value.
+            text += f" · a row dated {self.later_days} d after the as-of date is not counted"
+        return text
 
 
 def freshness(age_days: int | None) -> str:
@@ -162,6 +168,19 @@ def snapshots(
     catalog: Catalog, windows: Mapping[str, Window], as_of: date
 ) -> dict[str, KpiSnapshot]:
     return {kpi.id: snapshot(kpi, windows.get(kpi.id, ()), as_of) for kpi in catalog.kpis.values()}
+
+
+def with_later_rows(
+    snaps: Mapping[str, KpiSnapshot], later: Mapping[str, str], as_of: date
+) -> dict[str, KpiSnapshot]:
+    """The snapshots flagging each KPI's latest row dated after ``as_of`` (``later``: its
+    period, by KPI id), which no read takes as a value until that day."""
+    return {
+        kpi_id: replace(snap, later_days=(date.fromisoformat(later[kpi_id][:10]) - as_of).days)
+        if kpi_id in later
+        else snap
+        for kpi_id, snap in snaps.items()
+    }
 
 
 def with_open_breaches(

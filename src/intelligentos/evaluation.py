@@ -24,6 +24,7 @@ from intelligentos.alerts import (
     snooze,
 )
 from intelligentos.catalog.models import Catalog, Kpi
+from intelligentos.clock import period_upper_bound, utc_naive
 from intelligentos.detection import (
     ANOMALY_WINDOW,
     DRIFT_BASELINE,
@@ -94,7 +95,10 @@ def evaluate_store(
         result.open_alerts = store.open_alerts()
         return result
     with store.transaction():
-        windows = store.latest_windows(evaluation_window(catalog))
+        # A row dated after today is not a value yet (stray_observations reports it).
+        windows = store.latest_windows(
+            evaluation_window(catalog), until=period_upper_bound(utc_naive(now).date())
+        )
         projections = store.projections()
         findings: dict[str, dict[Rule, Finding]] = {}
         with_data: set[str] = set()

@@ -58,12 +58,15 @@ class StrayRows:
     bad_period_count: int = 0
     implausible: tuple[tuple[str, str, float, str], ...] = ()  # (KPI, period, value, unit)
     implausible_count: int = 0
+    future: tuple[tuple[str, str], ...] = ()  # (KPI id, period) dated after ``today``
+    future_count: int = 0
+    today: str = ""  # the day the future rows are judged against (ISO date)
 
     def __bool__(self) -> bool:
-        return bool(self.unknown_kpis or self.bad_period_count or self.implausible_count)
+        return bool(self.refused() or self.future_count)
 
-    def sentences(self) -> list[str]:
-        """One sentence per kind, naming the rows (user text made safe to show)."""
+    def refused(self) -> list[str]:
+        """The sentences for the rows the importer would have refused."""
         found: list[str] = []
         if self.unknown_kpis:
             total = sum(n for _, n in self.unknown_kpis)
@@ -89,10 +92,34 @@ class StrayRows:
             )
         return found
 
+    def dated_later(self) -> str | None:
+        """The sentence for the rows dated after today, if any."""
+        if not self.future_count:
+            return None
+        named = ", ".join(f"{literal(k)} {literal(p)}" for k, p in self.future)
+        more = self.future_count - len(self.future)
+        return (
+            f"{plural(self.future_count, 'observation row')} dated after today "
+            f"({self.today}), not counted as a latest value until that day: {named}"
+            + (f" and {more} more" if more > 0 else "")
+        )
+
+    def sentences(self) -> list[str]:
+        """One sentence per kind, naming the rows (user text made safe to show)."""
+        later = self.dated_later()
+        return self.refused() + ([later] if later else [])
+
     def message(self) -> str:
         """What is wrong and what to do, in one paragraph."""
-        return (
-            "; ".join(self.sentences())
-            + ". They were written around the importer, which would have refused them: "
-            "correct or delete them (and import through `intelligentos-tui import`)."
-        )
+        parts: list[str] = []
+        refused = self.refused()
+        if refused:
+            parts.append(
+                "; ".join(refused)
+                + ". They were written around the importer, which would have refused them: "
+                "correct or delete them (and import through `intelligentos-tui import`)."
+            )
+        later = self.dated_later()
+        if later:
+            parts.append(later + ": correct their period if it is a mistake.")
+        return " ".join(parts)

@@ -18,7 +18,13 @@ from intelligentos.agents import Route
 from intelligentos.alerts import Alert, Event, subject_name
 from intelligentos.catalog.models import Catalog
 from intelligentos.clock import period_upper_bound
-from intelligentos.cockpit import KpiSnapshot, ProjectedValue, snapshots, with_open_breaches
+from intelligentos.cockpit import (
+    KpiSnapshot,
+    ProjectedValue,
+    snapshots,
+    with_later_rows,
+    with_open_breaches,
+)
 from intelligentos.evaluation import evaluate_store
 from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError
@@ -95,10 +101,10 @@ class DataService:
     def as_of(self) -> date:
         return self.fixed_as_of or self.clock().date()
 
-    @property
-    def until(self) -> str | None:
-        """Upper bound on periods read: only when viewing the cockpit as of a past date."""
-        return period_upper_bound(self.fixed_as_of)
+    def until(self, past: date | None) -> str:
+        """Upper bound on the periods read: the end of ``past``, or of today when live (a
+        row dated after today is not a value yet)."""
+        return period_upper_bound(past or self.clock().date())
 
     def set_as_of(self, day: date | None) -> None:
         """View the store as of the end of ``day`` (``None``: live). Takes effect with the
@@ -142,17 +148,20 @@ class DataService:
         if catalog is None:
             catalog, graph = self.read_catalog()
         graph = graph or LineageGraph(catalog)
-        until = period_upper_bound(past)
+        until = self.until(past)
         windows = store.latest_windows(max(window, 2), until=until)
         as_of = past or self.clock().date()
-        if until is None:
+        snaps = snapshots(catalog, windows, as_of)
+        if past is None:
             open_alerts = store.open_alerts()
+            # Live, a row dated after today is flagged (in the past, later rows are history).
+            snaps = with_later_rows(snaps, store.later_periods(until), as_of)
         else:
             open_alerts = [a for a in store.alerts_as_of(until) if a.is_open]
         return CockpitData(
             catalog=catalog,
             graph=graph,
-            snaps=with_open_breaches(snapshots(catalog, windows, as_of), open_alerts),
+            snaps=with_open_breaches(snaps, open_alerts),
             open_alerts=open_alerts,
             window=window,
             evaluated=False,
@@ -179,7 +188,7 @@ class DataService:
     def stray_rows(self) -> str | None:
         """Observation rows written around the importer that it would have refused, as one
         message; None when there are none."""
-        stray = self._store().stray_observations()
+        stray = self._store().stray_observations(after=self.until(None))
         return stray.message() if stray else None
 
     def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
@@ -226,7 +235,7 @@ class DataService:
     # started, and tag its result with it: a result for another date is dropped.
 
     def history(self, kpi_id: str, limit: int | None, past: date | None) -> History:
-        return self._store().history(kpi_id, limit or 100_000, until=period_upper_bound(past))
+        return self._store().history(kpi_id, limit or 100_000, until=self.until(past))
 
     def alerts(self, states: Iterable[str] | None, past: date | None) -> list[Alert]:
         """Alerts in these states (every state: ``None``); as they stood at the end of

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from intelligentos.catalog.models import Catalog, Kpi
-from intelligentos.clock import stamp
+from intelligentos.clock import period_upper_bound, stamp
 from intelligentos.forecasting import MAX_HISTORY, Forecast, default_horizon, forecast_kpi
 from intelligentos.store import Store
 
@@ -72,7 +72,9 @@ class Jobs:
 
     def __iter__(self) -> Iterator[ForecastJob]:
         for kpi in self.kpis:
-            history = tuple(self.store.history(kpi.id, MAX_HISTORY))
+            history = tuple(
+                self.store.history(kpi.id, MAX_HISTORY, until=period_upper_bound(self.as_of))
+            )
             last = next((p for p, v in reversed(history) if v is not None), None)
             horizon = self.horizon or default_horizon(kpi, self.as_of, last)
             yield ForecastJob(kpi, history, horizon)

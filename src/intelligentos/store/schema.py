@@ -324,6 +324,10 @@ SELECT_LATEST_WINDOW = (
     "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
     f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT ?"
 )
+SELECT_LATER_PERIOD = (
+    "SELECT period FROM observations WHERE kpi_id = ? AND period > ? "
+    f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT 1"
+)
 SELECT_FIRST_PERIOD = (
     "SELECT min(first) AS first FROM (SELECT (SELECT period FROM observations "
     f"WHERE kpi_id = kpis.id AND {READABLE_PERIOD} ORDER BY period LIMIT 1) AS first "
@@ -337,6 +341,14 @@ SELECT_UNKNOWN_KPI_ROWS = (
 SELECT_UNREADABLE_PERIODS = (
     "SELECT kpi_id, period, count(*) OVER () AS total FROM observations "
     f"WHERE NOT ({READABLE_PERIOD}) ORDER BY kpi_id, period LIMIT ?"
+)
+# Bound parameters: the end of today (the caller's clock, never SQLite's), then the limit.
+# Rows of KPIs the catalog does not know are reported as such already.
+SELECT_FUTURE_ROWS = (
+    "SELECT o.kpi_id AS kpi_id, o.period AS period, count(*) OVER () AS total "
+    f"FROM observations o WHERE o.period > ? AND {READABLE_PERIOD} "
+    "AND EXISTS (SELECT 1 FROM kpis k WHERE k.id = o.kpi_id) "
+    "ORDER BY o.kpi_id, o.period LIMIT ?"
 )
 # Bound parameters: (unit, low, high) for every unit, then the limit.
 SELECT_IMPLAUSIBLE_VALUES = (

@@ -42,7 +42,9 @@ from intelligentos.store.schema import (
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
     SELECT_FIRST_PERIOD,
+    SELECT_FUTURE_ROWS,
     SELECT_IMPLAUSIBLE_VALUES,
+    SELECT_LATER_PERIOD,
     SELECT_LATEST_WINDOW,
     SELECT_UNKNOWN_KPI_ROWS,
     SELECT_UNREADABLE_PERIODS,
@@ -544,10 +546,13 @@ class Store:
     def kpi_ids(self) -> set[str]:
         return {row["id"] for row in self.query("SELECT id FROM kpis")}
 
-    def stray_observations(self, shown: int = 5) -> StrayRows:
+    def stray_observations(self, shown: int = 5, after: str | None = None) -> StrayRows:
         """Observation rows the importer would have refused: for a KPI the catalog does not
         know, with a period that is not an ISO-8601 date or datetime, or with a value outside
-        its unit's plausible range. One pass per kind over the observations."""
+        its unit's plausible range; and, given ``after`` (the end of today, from
+        :func:`intelligentos.clock.period_upper_bound`), rows dated after it, which no read
+        takes as a value yet. One pass per kind over the observations."""
+        future = self.query(SELECT_FUTURE_ROWS, (after, shown)) if after is not None else []
         unknown = self.query(SELECT_UNKNOWN_KPI_ROWS)
         bad = self.query(SELECT_UNREADABLE_PERIODS, (shown,))
         bounds = [(unit.value, low, high) for unit, (low, high) in PLAUSIBLE.items()]
@@ -562,6 +567,9 @@ class Store:
                 (r["kpi_id"], r["period"], r["value"], r["unit"]) for r in implausible
             ),
             implausible_count=implausible[0]["total"] if implausible else 0,
+            future=tuple((r["kpi_id"], r["period"]) for r in future),
+            future_count=future[0]["total"] if future else 0,
+            today=after[:10] if after is not None else "",
         )
 
     def agent_ids(self) -> set[str]:
@@ -591,6 +599,23 @@ class Store:
                 rows.reverse()
                 windows[kpi_id] = rows
         return windows
+
+    def later_periods(self, after: str, kpi_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Each KPI's latest period after ``after`` (the end of a day, see
+        :func:`intelligentos.clock.period_upper_bound`), for the KPIs that have one: one
+        indexed seek per KPI."""
+        found: dict[str, str] = {}
+        with self._read() as conn:
+            ids = (
+                list(kpi_ids)
+                if kpi_ids is not None
+                else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
+            )
+            for kpi_id in ids:
+                row = conn.execute(SELECT_LATER_PERIOD, (kpi_id, after)).fetchone()
+                if row is not None:
+                    found[kpi_id] = row[0]
+        return found
 
     def history(
         self, kpi_id: str, limit: int = 100_000, until: str | None = None
