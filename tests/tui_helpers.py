@@ -30,10 +30,11 @@ def fixed_clock() -> datetime:
 
 
 def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
-    """The cockpit on a fixed clock. Background forecasting is off unless asked for
-    (``forecasts=True``): forecasts a test needs are stored by the test itself."""
+    """The cockpit on a fixed clock (``clock=`` for another). Background forecasting is off
+    unless asked for (``forecasts=True``): forecasts a test needs are stored by the test."""
     kwargs.setdefault("forecasts", False)
-    app = CockpitApp(store, clock=fixed_clock, config_path=config, user="tester", **kwargs)
+    kwargs.setdefault("clock", fixed_clock)
+    app = CockpitApp(store, config_path=config, user="tester", **kwargs)
     app.animation_level = "none"  # steady highlights: deterministic frames
     return app
 
