@@ -1060,6 +1060,17 @@ def _refuse_to_replace(path: Path, force: bool) -> None:
         raise StoreError(f"A KPI store already exists at {path}; pass --force to replace it.")
 
 
+def _reserve_beside(path: Path, purpose: str) -> Path:
+    """A new owner-only file beside ``path`` to build it in, before it is moved into place
+    (the same directory, so that the move is atomic)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{purpose}")
+    try:
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise StoreError(f"Cannot create {path}: {error.strerror}.") from error
+    return temp
+
+
 def copy_store(source: Path, destination: Path) -> Path:
     """Copy our store at ``source`` to a new file ``destination``, as it stands now.
 
@@ -1075,11 +1086,7 @@ def copy_store(source: Path, destination: Path) -> Path:
         raise StoreError(f"{destination} already exists; the store was not copied over it.")
     if not destination.parent.is_dir():
         raise StoreError(f"The directory {destination.parent} does not exist.")
-    temp = destination.with_name(f".{destination.name}.{os.getpid()}.copying")
-    try:
-        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except OSError as error:
-        raise StoreError(f"Cannot create {destination}: {error.strerror}.") from error
+    temp = _reserve_beside(destination, "copying")
     try:
         reading = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -1124,11 +1131,7 @@ def create_store(
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.parent.is_dir():
         raise StoreError(f"The directory {path.parent} does not exist.")
-    temp = path.with_name(f".{path.name}.{os.getpid()}.building")
-    try:
-        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except OSError as error:
-        raise StoreError(f"Cannot create {path}: {error.strerror}.") from error
+    temp = _reserve_beside(path, "building")
     try:
         conn = sqlite3.connect(temp, isolation_level=None)
         try:
