@@ -43,9 +43,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
-from intelligentos.forecasting import MAX_HISTORY, Forecast
-from intelligentos.services.forecasts import ForecastJob, forecast_many
+from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.forecast import MAX_HISTORY, Forecast
+from intelligentos.services.forecast import ForecastJob, forecast_many
 
 History = list[tuple[str, float | None]]
 
@@ -362,7 +362,7 @@ def main() -> None:
     import tempfile
     from datetime import date
 
-    from intelligentos.bootstrap import init_store
+    from intelligentos.services.bootstrap import init_store
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--json", type=Path, help="also write the rows and summaries here")

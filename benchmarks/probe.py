@@ -40,9 +40,9 @@ from pathlib import Path
 
 from intelligentos.launch import opened_store
 from intelligentos.tui.app import CockpitApp
-from intelligentos.tui.dashboard import DashboardScreen
-from intelligentos.tui.lineage_screen import LineageTree
 from intelligentos.tui.messages import DataLoaded
+from intelligentos.tui.screens.dashboard import DashboardScreen
+from intelligentos.tui.screens.lineage import LineageTree
 
 WAIT_LIMIT = 60.0  # seconds any one stage may take before the run counts as failed
 HOLD_LIMIT = 900.0  # seconds ``--hold`` waits for its file before the run counts as failed

@@ -95,9 +95,9 @@ import forecast_accuracy
 import screens
 from terminal import ENTER, ESCAPE, ScreenTimeout, Terminal
 
-from intelligentos.bootstrap import init_store
-from intelligentos.evaluation import evaluate_store, evaluation_window
-from intelligentos.lineage import LineageGraph
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.services.bootstrap import init_store
+from intelligentos.services.check import evaluate_store, evaluation_window
 from intelligentos.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -686,8 +686,8 @@ def measure_scenarios(store_path: Path, reps: int, label: str) -> list[Figure]:
     """A what-if recompute as the scenario screen does it after each edit: parse the levers
     and project them over the refresh's tree and values (built once per refresh, and timed
     as its own figure). Levers: the deepest KPI, and every child of the KPI with the most."""
-    from intelligentos.services.data import DataService
-    from intelligentos.services.scenarios import ScenarioService
+    from intelligentos.services.snapshots import DataService
+    from intelligentos.services.whatif import ScenarioService
 
     services = DataService(store_path, lambda: NOW)
     store = services.open()

@@ -27,11 +27,11 @@ from pathlib import Path
 
 from terminal import DOWN, ENTER, ESCAPE, LEFT, RIGHT, UP
 
-from intelligentos.catalog.models import Catalog, Kpi
-from intelligentos.cockpit import KpiSnapshot, snapshot
-from intelligentos.detection import Status
-from intelligentos.formatting import format_value, literal
-from intelligentos.lineage import LineageGraph, LineageNode
+from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.detection import Status
+from intelligentos.domain.formatting import format_value, literal
+from intelligentos.domain.lineage import LineageGraph, LineageNode
+from intelligentos.domain.snapshots import KpiSnapshot, snapshot
 from intelligentos.store import Store
 
 GLYPHS = "".join(status.glyph for status in Status)
@@ -179,8 +179,8 @@ def chart_axis(store_path: Path, kpi_id: str) -> list[str]:
     """The top labels of the value axis of ``kpi_id``'s chart as the lineage screen draws
     it when it opens (its last CHART_ZOOM periods, its target and threshold lines, its
     stored forecast), highest first: computed by the chart's own code from the store."""
-    from intelligentos.charts import value_axis
-    from intelligentos.tui.forecast_chart import MAX_VALUE_TICKS, ChartData
+    from intelligentos.domain.charts import value_axis
+    from intelligentos.tui.widgets.forecast_chart import MAX_VALUE_TICKS, ChartData
 
     with Store.open(store_path) as store:
         kpi = store.read_catalog().kpis[kpi_id]

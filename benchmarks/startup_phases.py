@@ -53,8 +53,9 @@ mark("interpreter up")
 import textual.app  # noqa: E402
 mark("Textual imported")
 import intelligentos.launch as launch  # noqa: E402
-from intelligentos.services.data import DataService  # noqa: E402
-from intelligentos.tui import app as cockpit, dashboard  # noqa: E402
+from intelligentos.services.snapshots import DataService  # noqa: E402
+from intelligentos.tui import app as cockpit  # noqa: E402
+from intelligentos.tui.screens import dashboard  # noqa: E402
 mark("cockpit modules imported")
 
 def around(owner, name, before, after):

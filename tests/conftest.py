@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.bootstrap import init_store
+from intelligentos.services.bootstrap import init_store
 
 from .processes import no_process_left_running, pytest_sessionstart
 from .stores import copy_store
@@ -202,7 +202,7 @@ def demo_store(demo_store_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def today_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from intelligentos.clock import utc_today
+    from intelligentos.domain.clock import utc_today
 
     path = tmp_path_factory.mktemp("today") / "today.db"
     init_store(path, end=utc_today())

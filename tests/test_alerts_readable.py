@@ -3,7 +3,7 @@ since the breach began), and acknowledging or snoozing cannot happen by accident
 
 Pilot tests press real keys against a copy of the seeded demo store, with the clock fixed at
 2026-11-27 09:30 (the demo's planted deviations are hand-checked below); unit tests cover the
-pure helpers in :mod:`intelligentos.alerts`.
+pure helpers in :mod:`intelligentos.domain.alerts`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable, Static
 
-from intelligentos import alerts as lifecycle
-from intelligentos.alerts import Alert, LifecycleError, State, open_alert
-from intelligentos.catalog import load_catalog
-from intelligentos.detection import Finding, Rule, Severity
-from intelligentos.evaluation import acknowledge_alert
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain import alerts as lifecycle
+from intelligentos.domain.alerts import Alert, LifecycleError, State, open_alert
+from intelligentos.domain.detection import Finding, Rule, Severity
+from intelligentos.services.catalog import load_catalog
+from intelligentos.services.check import acknowledge_alert
 from intelligentos.store import Store
-from intelligentos.tui.alerts_screen import AlertsScreen
-from intelligentos.tui.dialogs import EventsDialog, PromptDialog
+from intelligentos.tui.screens.alerts import AlertsScreen
+from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
 
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 
@@ -290,7 +290,7 @@ async def test_the_history_dialog_shows_a_long_note_whole(demo_store, tmp_path, 
     assert len(note) >= 199
     with Store.open(demo_store) as store:
         catalog = store.read_catalog()
-        from intelligentos.evaluation import evaluate_store
+        from intelligentos.services.check import evaluate_store
 
         evaluate_store(store, catalog, FIXED_NOW)
         target = next(

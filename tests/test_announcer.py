@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from intelligentos.alerts import Alert, State
-from intelligentos.detection import Severity
-from intelligentos.services.alerting import Announcer
-from intelligentos.tui.header import CockpitHeader
+from intelligentos.domain.alerts import Alert, State
+from intelligentos.domain.detection import Severity
+from intelligentos.services.alerts import Announcer
+from intelligentos.tui.widgets.header import CockpitHeader
 
 from .tui_helpers import insert_from_another_process, make_app, settle
 

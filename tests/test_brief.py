@@ -14,18 +14,31 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.brief import TOP_RISKS, BriefError, build_brief, is_ceo_agent, owned_kpis
-from intelligentos.brief_render import code, format_for_path, md, to_html, to_markdown, to_record
-from intelligentos.cli import app
-from intelligentos.clock import period_upper_bound
-from intelligentos.cockpit import snapshots
-from intelligentos.detection import Status
-from intelligentos.evaluation import acknowledge_alert, evaluate_store, snooze_alert
-from intelligentos.lineage import LineageGraph
-from intelligentos.services.briefing import export_brief, make_brief, read_facts
-from intelligentos.simulation import Tree, path_weight
+from intelligentos.cli.main import app
+from intelligentos.domain.brief.compose import (
+    TOP_RISKS,
+    BriefError,
+    build_brief,
+    is_ceo_agent,
+    owned_kpis,
+)
+from intelligentos.domain.brief.render import (
+    code,
+    format_for_path,
+    md,
+    to_html,
+    to_markdown,
+    to_record,
+)
+from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.detection import Status
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.snapshots import snapshots
+from intelligentos.domain.views import agent_view, routed_alerts
+from intelligentos.domain.whatif.model import Tree, path_weight
+from intelligentos.services.brief import export_brief, make_brief, read_facts
+from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.store import Store
-from intelligentos.views import agent_view, routed_alerts
 
 from .conftest import DEMO_END
 
@@ -396,8 +409,8 @@ def test_an_unwritable_out_leaves_no_file(briefed_store, tmp_path):
 async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path):
     from textual.widgets import Footer, Input, Markdown
 
-    from intelligentos.tui.brief_screen import BriefScreen
-    from intelligentos.tui.dialogs import PromptDialog
+    from intelligentos.tui.screens.brief import BriefScreen
+    from intelligentos.tui.screens.dialogs import PromptDialog
 
     from .tui_helpers import make_app, settle
 
@@ -464,7 +477,7 @@ async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path
 
 
 async def test_the_palette_opens_the_brief(briefed_store, tmp_path):
-    from intelligentos.tui.brief_screen import BriefScreen
+    from intelligentos.tui.screens.brief import BriefScreen
 
     from .tui_helpers import make_app, settle
 

@@ -11,18 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.catalog import (
-    Catalog,
-    CatalogError,
-    Level,
-    check_catalog,
-    load_catalog,
-    parse_catalog,
-)
-from intelligentos.catalog.models import DetectionOverrides, Direction, Frequency, Unit
-from intelligentos.paths import builtin_catalog_dir
-from intelligentos.scale import scaled_catalog
-from intelligentos.store.catalog_rows import catalog_from_rows, catalog_to_rows
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain.catalog import Catalog, Level
+from intelligentos.domain.catalog.models import DetectionOverrides, Direction, Frequency, Unit
+from intelligentos.domain.scale import scaled_catalog
+from intelligentos.services.catalog import CatalogError, check_catalog, load_catalog, parse_catalog
+from intelligentos.store.catalog import catalog_from_rows, catalog_to_rows
 
 from .conftest import MINI_CATALOG, write_catalog
 from .processes import run
@@ -336,8 +330,8 @@ def test_the_models_and_the_store_are_imported_without_pydantic():
     catalog files (in the loader, on first use)."""
     code = (
         "import sys\n"
-        "import intelligentos.catalog.models, intelligentos.store\n"
-        "import intelligentos.store.catalog_rows\n"
+        "import intelligentos.domain.catalog.models, intelligentos.store\n"
+        "import intelligentos.store.catalog\n"
         "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'annotated_types'))))"
     )
     done = run(
@@ -362,7 +356,7 @@ def _two_children(first: float, second: float) -> dict[str, str]:
 
 
 def test_sibling_weights_that_do_not_sum_to_one_are_a_warning_naming_parent_and_sum(tmp_path):
-    from intelligentos.catalog.governance import weight_warnings
+    from intelligentos.domain.catalog.governance import weight_warnings
 
     catalog = load_catalog(write_catalog(tmp_path / "c", _two_children(1.0, 0.8)))
     [warning] = weight_warnings(catalog)
@@ -382,7 +376,7 @@ def test_sibling_weights_that_do_not_sum_to_one_are_a_warning_naming_parent_and_
 def test_validate_prints_the_weights_warning_and_still_passes(tmp_path):
     from typer.testing import CliRunner
 
-    from intelligentos.cli import app
+    from intelligentos.cli.main import app
 
     directory = write_catalog(tmp_path / "c", _two_children(1.0, 0.8))
     result = CliRunner().invoke(app, ["validate", "--catalog", str(directory)])

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.catalog import load_catalog
-from intelligentos.cli import app
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.cli.main import app
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.services.catalog import load_catalog
 from intelligentos.store import Store, StoreError
 
 from .conftest import MINI_CATALOG, write_catalog

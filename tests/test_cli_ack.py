@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.cli import app
+from intelligentos.cli.main import app
 
 runner = CliRunner()
 

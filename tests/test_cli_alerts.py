@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.cli import app
-from intelligentos.clock import parse_stamp
+from intelligentos.cli.main import app
+from intelligentos.domain.clock import parse_stamp
 
 runner = CliRunner()
 
@@ -161,7 +161,7 @@ def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monk
 
 
 def test_check_exits_2_when_something_unexpected_breaks(db, monkeypatch):
-    from intelligentos import cli
+    from intelligentos.cli import main as cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
@@ -337,7 +337,7 @@ def test_check_reports_rows_for_unknown_kpis_bad_periods_and_implausible_values(
 
 
 def test_a_row_dated_tomorrow_is_not_the_latest_value_anywhere_and_is_reported(db):
-    from intelligentos.clock import utc_today
+    from intelligentos.domain.clock import utc_today
 
     kpis_before = {k["id"]: k for k in json.loads(run("kpis", "--db", db, "--json").stdout)}
     before = kpis_before["revenue_growth"]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.catalog import load_catalog
-from intelligentos.cli import app
-from intelligentos.formatting import format_value
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.cli.main import app
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain.formatting import format_value
+from intelligentos.services.catalog import load_catalog
 from intelligentos.store import Store
 
 runner = CliRunner()

@@ -10,8 +10,8 @@ from textual import events
 from textual.color import Color
 from textual.widgets import Input, Static
 
-from intelligentos.tui import dashboard
-from intelligentos.tui.widgets import CeoCard, EnginePanel, KpiTable, SelectionCard
+from intelligentos.tui.screens import dashboard
+from intelligentos.tui.widgets.common import CeoCard, EnginePanel, KpiTable, SelectionCard
 
 from .tui_helpers import make_app, settle
 

@@ -7,12 +7,13 @@ import sqlite3
 from collections import Counter
 from datetime import date
 
-from intelligentos.bootstrap import init_store
-from intelligentos.catalog import Frequency, load_catalog
-from intelligentos.demo import PLANTS, demo_observations, periods
-from intelligentos.detection import Status, target_status
-from intelligentos.lineage import LineageGraph
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain.catalog import Frequency
+from intelligentos.domain.demo import PLANTS, demo_observations, periods
+from intelligentos.domain.detection import Status, target_status
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.services.bootstrap import init_store
+from intelligentos.services.catalog import load_catalog
 
 from .conftest import DEMO_END
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from intelligentos.catalog.models import (
+from intelligentos.domain.catalog.models import (
     DetectionOverrides,
     Direction,
     Frequency,
@@ -15,8 +15,7 @@ from intelligentos.catalog.models import (
     Level,
     Unit,
 )
-from intelligentos.cockpit import snapshot
-from intelligentos.detection import (
+from intelligentos.domain.detection import (
     D2,
     Rule,
     Severity,
@@ -34,6 +33,7 @@ from intelligentos.detection import (
     target_cleared,
     target_status,
 )
+from intelligentos.domain.snapshots import snapshot
 
 TODAY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 9, 30)

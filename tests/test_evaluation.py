@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.alerts import SYSTEM_ACTOR, Alert, State, open_alert
-from intelligentos.clock import stamp
-from intelligentos.demo import PLANTS, periods
-from intelligentos.detection import (
+from intelligentos.domain.alerts import SYSTEM_ACTOR, Alert, State, open_alert
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.demo import PLANTS, periods
+from intelligentos.domain.detection import (
     ANOMALY_WINDOW,
     DRIFT_BASELINE,
     DRIFT_RECENT,
@@ -26,13 +26,13 @@ from intelligentos.detection import (
     Rule,
     Severity,
 )
-from intelligentos.evaluation import (
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.services.check import (
     acknowledge_alert,
     evaluate_store,
     evaluation_window,
     snooze_alert,
 )
-from intelligentos.lineage import LineageGraph
 from intelligentos.store import Store, StoreError, copy_store
 from intelligentos.store.store import Observation
 

@@ -15,11 +15,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.alerts import State
-from intelligentos.catalog.models import DetectionOverrides, Direction, Frequency, Kpi, Level, Unit
-from intelligentos.cli import app
-from intelligentos.clock import stamp
-from intelligentos.detection import (
+from intelligentos.cli.main import app
+from intelligentos.domain.alerts import State
+from intelligentos.domain.catalog.models import (
+    DetectionOverrides,
+    Direction,
+    Frequency,
+    Kpi,
+    Level,
+    Unit,
+)
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.detection import (
     Rule,
     Severity,
     cleared,
@@ -27,14 +34,14 @@ from intelligentos.detection import (
     forecast_known,
     projected_miss,
 )
-from intelligentos.evaluation import acknowledge_alert, evaluate_store
-from intelligentos.forecasting import (
+from intelligentos.domain.forecast import (
     Backtest,
     Forecast,
     ForecastPoint,
     Projection,
     default_horizon,
 )
+from intelligentos.services.check import acknowledge_alert, evaluate_store
 from intelligentos.store import Store
 from intelligentos.store.store import Observation
 

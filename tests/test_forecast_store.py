@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.cli import app
+from intelligentos.cli.main import app
 from intelligentos.store import SCHEMA_VERSION, Store
 from intelligentos.store.schema import SCHEMA_V2_FORECASTS
 
@@ -112,7 +112,7 @@ def test_the_default_horizon_counts_from_the_latest_observation_when_the_data_la
     month would give 1, and stop in December)."""
     from datetime import date
 
-    from intelligentos.services.forecasts import jobs_for, outdated
+    from intelligentos.services.forecast import jobs_for, outdated
 
     with Store.open(demo_store) as store:
         catalog = store.read_catalog()
@@ -131,7 +131,7 @@ def test_the_default_horizon_counts_from_the_latest_observation_when_the_data_la
 
 
 def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monkeypatch):
-    from intelligentos import cli
+    from intelligentos.cli import main as cli
 
     db = tmp_path / "few.db"
     assert run("init", "--db", str(db), "--no-demo").exit_code == 0
@@ -158,7 +158,7 @@ def test_a_forecast_job_reads_no_row_dated_after_its_day(demo_store):
     value on 2026-11-27, so the forecast is made from November, as `kpis` shows it."""
     from datetime import date
 
-    from intelligentos.services.forecasts import jobs_for
+    from intelligentos.services.forecast import jobs_for
 
     with sqlite3.connect(demo_store) as conn:
         conn.execute(

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from intelligentos import forecasting
-from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
-from intelligentos.forecasting import (
+from intelligentos.domain import forecast as forecasting
+from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.forecast import (
     Forecast,
     default_horizon,
     forecast_kpi,
@@ -341,7 +341,7 @@ def test_points_follow_the_latest_observation():
 
 def test_importing_the_module_does_not_import_the_statistics_libraries():
     code = (
-        "import sys, intelligentos.forecasting; "
+        "import sys, intelligentos.domain.forecast; "
         "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'statsmodels') if m in sys.modules))"
     )
     out = run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)

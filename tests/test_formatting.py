@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intelligentos.formatting import format_change, format_value, name_within, plural
+from intelligentos.domain.formatting import format_change, format_value, name_within, plural
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import intelligentos
-from intelligentos.cli import app
+from intelligentos.cli.main import app
 from intelligentos.store import Store, StoreError, copy_store
 
 from .stores import store_bytes
@@ -316,7 +316,7 @@ def test_no_string_formatted_sql_outside_the_schema_module():
 def test_check_with_a_sink_never_writes_into_a_damaged_store(store, tmp_path, monkeypatch):
     """A configured sink's watermark is a write: the damage is found before it, and the
     message that says the file was left untouched is true."""
-    from intelligentos.paths import config_dir
+    from intelligentos.config.paths import config_dir
 
     monkeypatch.setenv("INTELLIGENTOS_CONFIG_DIR", str(tmp_path / "config"))
     config_dir().mkdir()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.cli import app
+from intelligentos.cli.main import app
 
 from .conftest import MINI_CATALOG, write_catalog
 from .processes import run as run_process
@@ -511,8 +511,8 @@ def stored_2031(db: Path) -> list[tuple]:
     ],
 )
 def test_numbers_are_read_as_people_write_them(text, unit, decimal, expected):
-    from intelligentos.catalog.models import Unit
-    from intelligentos.importer import parse_number
+    from intelligentos.domain.catalog.models import Unit
+    from intelligentos.services.imports import parse_number
 
     assert parse_number(text, Unit(unit), decimal) == expected
 
@@ -529,8 +529,8 @@ def test_numbers_are_read_as_people_write_them(text, unit, decimal, expected):
     ],
 )
 def test_numbers_that_cannot_be_read_say_why(text, unit, decimal, says):
-    from intelligentos.catalog.models import Unit
-    from intelligentos.importer import parse_number
+    from intelligentos.domain.catalog.models import Unit
+    from intelligentos.services.imports import parse_number
 
     with pytest.raises(ValueError, match=re.escape(says)):
         parse_number(text, Unit(unit), decimal)

@@ -79,17 +79,17 @@ NOT_ON_THE_LAUNCH_PATH = (
     "plotext",
     "textual_plotext",
     "markdown_it",
-    "intelligentos.cli",
-    "intelligentos.settings",
-    "intelligentos.forecasting",
-    "intelligentos.catalog.loader",
-    "intelligentos.demo",
+    "intelligentos.cli.main",
+    "intelligentos.config.settings",
+    "intelligentos.domain.forecast",
+    "intelligentos.services.catalog",
+    "intelligentos.domain.demo",
     "intelligentos.services.notify",
-    "intelligentos.tui.lineage_screen",
-    "intelligentos.tui.alerts_screen",
-    "intelligentos.tui.help",
-    "intelligentos.tui.dialogs",
-    "intelligentos.views",
+    "intelligentos.tui.screens.lineage",
+    "intelligentos.tui.screens.alerts",
+    "intelligentos.tui.screens.help",
+    "intelligentos.tui.screens.dialogs",
+    "intelligentos.domain.views",
 )
 
 
@@ -124,8 +124,8 @@ def test_a_missing_store_is_one_sentence(tmp_path):
 
 
 def test_the_cockpit_alone_creates_the_default_store_a_demo_store(tmp_path, monkeypatch, capsys):
-    from intelligentos.bootstrap import is_demo
     from intelligentos.launch import LaunchError, launch_cockpit, opened_store
+    from intelligentos.services.bootstrap import is_demo
     from intelligentos.store import Store
     from intelligentos.tui.app import CockpitApp
 
@@ -198,7 +198,7 @@ async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(dem
 async def test_a_keymap_from_the_environment_applies_once_the_settings_are_loaded(
     demo_store, tmp_path, monkeypatch
 ):
-    from intelligentos.tui.alerts_screen import AlertsScreen
+    from intelligentos.tui.screens.alerts import AlertsScreen
 
     monkeypatch.setenv("INTELLIGENTOS_KEYMAP__ALERTS", "x")
     app = make_app(demo_store, tmp_path / "config")
@@ -228,10 +228,10 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
     without them, builds its panels when the catalog arrives and shows the values after."""
     import threading
 
-    from intelligentos.services.data import DataService
+    from intelligentos.services.snapshots import DataService
     from intelligentos.tui import app as cockpit
-    from intelligentos.tui.dashboard import DashboardScreen
-    from intelligentos.tui.widgets import EnginePanel, KpiTable
+    from intelligentos.tui.screens.dashboard import DashboardScreen
+    from intelligentos.tui.widgets.common import EnginePanel, KpiTable
 
     release = threading.Event()
     read = DataService.read

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from intelligentos.alerts import (
+from intelligentos.domain.alerts import (
     SYSTEM_ACTOR,
     LifecycleError,
     State,
@@ -20,8 +20,8 @@ from intelligentos.alerts import (
     snooze,
     state_at,
 )
-from intelligentos.clock import stamp
-from intelligentos.detection import Finding, Rule, Severity
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.detection import Finding, Rule, Severity
 
 NOW = datetime(2026, 11, 27, 9, 30)
 LATER = NOW + timedelta(minutes=10)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
-from intelligentos.charts import (
+from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.charts import (
     NO_FORECAST,
     BandLine,
     band_lines,
@@ -16,9 +16,15 @@ from intelligentos.charts import (
     forecast_verdict,
     value_axis,
 )
-from intelligentos.forecasting import MAX_HISTORY, Backtest, Forecast, ForecastPoint, forecast_kpi
+from intelligentos.domain.forecast import (
+    MAX_HISTORY,
+    Backtest,
+    Forecast,
+    ForecastPoint,
+    forecast_kpi,
+)
 from intelligentos.store import Store
-from intelligentos.tui.lineage_screen import LineageScreen
+from intelligentos.tui.screens.lineage import LineageScreen
 
 from .tui_helpers import make_app, settle
 
@@ -186,7 +192,7 @@ async def drill_into_first_growth_kpi(pilot) -> LineageScreen:
     """The cockpit opens on the Growth panel's first row: enter drills into it (once that
     row is there and focused, and the lineage screen's one-off prewarm is over: a loaded
     machine may still be doing either when the workers first settle)."""
-    from intelligentos.tui.widgets import KpiTable
+    from intelligentos.tui.widgets.common import KpiTable
 
     app = pilot.app
     for _ in range(100):
@@ -236,7 +242,7 @@ async def test_drill_down_shows_the_stored_forecast_on_the_chart(demo_store, con
         assert "━" in text and "•" in text and "▒" in text
         assert any(ch in text for ch in "⠁⠂⠄⡀⢀⠈⠐⠠")  # braille: the history
         assert stored.points[-1].period in text  # the x axis runs to the horizon's end
-        from intelligentos.formatting import format_value
+        from intelligentos.domain.formatting import format_value
 
         assert f"target {format_value(item.target, item.unit)}" in key
         assert "forecast" in key and "80 %" in key and "warning" in key

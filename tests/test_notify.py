@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.alerts import Alert, Event, State
-from intelligentos.cli import app as cli
-from intelligentos.clock import utc_today
-from intelligentos.detection import Severity
-from intelligentos.evaluation import evaluate_store
-from intelligentos.notify import NotifySink, body, encode, mask_url, scrub
+from intelligentos.cli.main import app as cli
+from intelligentos.config.settings import CockpitSettings
+from intelligentos.domain.alerts import Alert, Event, State
+from intelligentos.domain.clock import utc_today
+from intelligentos.domain.detection import Severity
+from intelligentos.domain.notify import NotifySink, body, encode, mask_url, scrub
 from intelligentos.services import notify as service
+from intelligentos.services.check import evaluate_store
 from intelligentos.services.notify import Notifier, Outcome, check_sinks
-from intelligentos.settings import CockpitSettings
 from intelligentos.store import Store
-from intelligentos.store.deliveries import Deliveries, Delivery
+from intelligentos.store.notify import Deliveries, Delivery
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from intelligentos.bootstrap import init_store
-from intelligentos.catalog.models import Direction, Frequency, Kpi, Level, Unit
-from intelligentos.cli import app
-from intelligentos.detection import anomaly, drift, evaluate_kpi, stale, target_band
+from intelligentos.cli.main import app
+from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.detection import anomaly, drift, evaluate_kpi, stale, target_band
+from intelligentos.services.bootstrap import init_store
 from intelligentos.store import Store, copy_store
 
 from .conftest import MINI_CATALOG, write_catalog

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos import evaluation
-from intelligentos.agents import Route, ceo_agent, routes
-from intelligentos.alerts import open_alert
-from intelligentos.catalog import load_catalog
-from intelligentos.cli import app
-from intelligentos.clock import utc_today
-from intelligentos.detection import Finding, Rule, Severity
-from intelligentos.evaluation import evaluate_store
-from intelligentos.lineage import LineageGraph
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.cli.main import app
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain.agents import Route, ceo_agent, routes
+from intelligentos.domain.alerts import open_alert
+from intelligentos.domain.clock import utc_today
+from intelligentos.domain.detection import Finding, Rule, Severity
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.services import check as evaluation
+from intelligentos.services.catalog import load_catalog
+from intelligentos.services.check import evaluate_store
 from intelligentos.store import Store, copy_store
 from intelligentos.store.schema import SCHEMA_VERSION
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.scenarios import SavedScenario, check_name, split_levers
+from intelligentos.domain.whatif.scenarios import SavedScenario, check_name, split_levers
 from intelligentos.store import SCHEMA_VERSION, Store, StoreError, copy_store
 from intelligentos.store.schema import MIGRATIONS, SCHEMA_V3_SCENARIOS
 

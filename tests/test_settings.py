@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.settings import (
+from intelligentos.config.settings import (
     CockpitSection,
     CockpitSettings,
     ConfigFileError,

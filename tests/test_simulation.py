@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from intelligentos.catalog.models import Catalog, Direction, Frequency, Kpi, Level, Unit
-from intelligentos.detection import Status
-from intelligentos.simulation import (
+from intelligentos.domain.catalog.models import Catalog, Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.detection import Status
+from intelligentos.domain.whatif.model import (
     MODEL_NOTE,
     Change,
     Lever,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.bootstrap import init_store
-from intelligentos.catalog import load_catalog
+from intelligentos.services.bootstrap import init_store
+from intelligentos.services.catalog import load_catalog
 from intelligentos.store import SCHEMA_VERSION, Observation, Store, StoreError, create_store
 from intelligentos.store.schema import CATALOG_TABLES
 from intelligentos.store.store import identify_store
@@ -41,7 +41,7 @@ def test_new_store_has_schema_wal_and_owner_only_permissions(mini_catalog, tmp_p
 
 
 def test_catalog_round_trips_through_the_store(demo_store):
-    from intelligentos.paths import builtin_catalog_dir
+    from intelligentos.config.paths import builtin_catalog_dir
 
     original = load_catalog(builtin_catalog_dir())
     with Store.open(demo_store) as store:
@@ -248,7 +248,7 @@ def test_database_errors_leave_the_store_as_its_own_error(demo_store: Path):
     """SQLite's errors, from reads and from writes through every part of the store package,
     reach the caller as StoreError, one sentence, with SQLite's error as the cause."""
     from intelligentos.store.bulk import Staging
-    from intelligentos.store.deliveries import Deliveries
+    from intelligentos.store.notify import Deliveries
 
     conn = sqlite3.connect(demo_store)
     conn.execute(REFUSE_NEW_OBSERVATIONS)

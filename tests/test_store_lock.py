@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from intelligentos.store import Store, StoreError
-from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
+from intelligentos.tui.screens.lineage import LineageScreen, LineageTree
 
 from .processes import communicate, running
 from .tui_helpers import make_app

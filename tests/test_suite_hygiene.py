@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos import paths
-from intelligentos.cli import app as cli
-from intelligentos.settings import CockpitSettings
+from intelligentos.cli.main import app as cli
+from intelligentos.config import paths
+from intelligentos.config.settings import CockpitSettings
 
 from .conftest import HOME_VARIABLES, isolate_from_the_user, the_users
 from .processes import (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.cli import app
-from intelligentos.paths import builtin_catalog_dir
+from intelligentos.cli.main import app
+from intelligentos.config.paths import builtin_catalog_dir
 from intelligentos.store import Store
 
 runner = CliRunner()
@@ -170,8 +170,8 @@ def test_sync_without_changes_reports_none(demo_store):
 async def test_a_running_cockpit_follows_a_sync_and_keeps_the_acknowledgement(demo_store, tmp_path):
     from datetime import datetime
 
-    from intelligentos.tui.lineage_screen import LineageScreen
-    from intelligentos.tui.widgets import KpiTable
+    from intelligentos.tui.screens.lineage import LineageScreen
+    from intelligentos.tui.widgets.common import KpiTable
 
     from .tui_helpers import make_app, settle
 
@@ -213,7 +213,7 @@ async def test_the_dashboard_rebuilds_for_a_catalog_with_other_ceo_kpis_and_engi
 ):
     from datetime import datetime
 
-    from intelligentos.tui.widgets import CeoCard, EnginePanel
+    from intelligentos.tui.widgets.common import CeoCard, EnginePanel
 
     from .tui_helpers import make_app, settle
 
@@ -318,8 +318,8 @@ async def test_the_dashboard_row_and_its_alert_agree_after_a_target_change(demo_
     resolves; never a green ● beside an open target alert."""
     from datetime import datetime
 
-    from intelligentos.detection import Status
-    from intelligentos.tui.widgets import KpiTable
+    from intelligentos.domain.detection import Status
+    from intelligentos.tui.widgets.common import KpiTable
 
     from .tui_helpers import make_app, settle
 

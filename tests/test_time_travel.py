@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intelligentos.alerts import (
+from intelligentos.cli.main import app
+from intelligentos.domain.alerts import (
     Alert,
     State,
     acknowledge,
@@ -19,10 +20,9 @@ from intelligentos.alerts import (
     snooze,
     state_at,
 )
-from intelligentos.cli import app
-from intelligentos.clock import period_upper_bound, utc_today
-from intelligentos.detection import Finding, Rule, Severity
-from intelligentos.evaluation import acknowledge_alert, evaluate_store
+from intelligentos.domain.clock import period_upper_bound, utc_today
+from intelligentos.domain.detection import Finding, Rule, Severity
+from intelligentos.services.check import acknowledge_alert, evaluate_store
 from intelligentos.store import Store
 
 runner = CliRunner()

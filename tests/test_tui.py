@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from textual.widgets._tooltip import Tooltip
 
-from intelligentos.bootstrap import init_store
-from intelligentos.detection import Status
-from intelligentos.settings import Settings
-from intelligentos.tui.dashboard import DashboardScreen
-from intelligentos.tui.header import CockpitHeader
-from intelligentos.tui.help import HelpScreen
-from intelligentos.tui.lineage_screen import LineageScreen, LineageTree
-from intelligentos.tui.widgets import CeoCard, EnginePanel, KpiTable
+from intelligentos.config.settings import Settings
+from intelligentos.domain.detection import Status
+from intelligentos.services.bootstrap import init_store
+from intelligentos.tui.screens.dashboard import DashboardScreen
+from intelligentos.tui.screens.help import HelpScreen
+from intelligentos.tui.screens.lineage import LineageScreen, LineageTree
+from intelligentos.tui.widgets.common import CeoCard, EnginePanel, KpiTable
+from intelligentos.tui.widgets.header import CockpitHeader
 
 from .conftest import DEMO_END, MINI_CATALOG, write_catalog
 from .tui_helpers import make_app, settle, wait_until
@@ -435,7 +435,7 @@ async def test_keys_remapped_in_config_work_and_help_shows_them(demo_store, tmp_
 def test_help_lists_every_binding_the_cockpit_has():
     """Generated from the bindings themselves: each described binding of every screen and
     widget is in the help, and every binding has an id so that it can be remapped."""
-    from intelligentos.tui.help import binding_rows, cockpit_bindings
+    from intelligentos.tui.screens.help import binding_rows, cockpit_bindings
 
     owners = cockpit_bindings()
     rows = binding_rows(owners, {})
@@ -518,7 +518,7 @@ async def test_palette_theme_commands_offer_the_cockpits_themes(app):
 
 
 def test_help_writes_every_key_in_one_notation():
-    from intelligentos.tui.help import binding_rows, cockpit_bindings
+    from intelligentos.tui.screens.help import binding_rows, cockpit_bindings
 
     keys = [key for _, key, _ in binding_rows(cockpit_bindings(), {})]
     assert "Ctrl+R" in keys and "Ctrl+P" in keys and "Esc" in keys
@@ -546,8 +546,8 @@ async def test_a_key_pressed_while_the_lineage_screen_is_prewarmed_reaches_the_d
 ):
     """Prewarming pushes and pops the lineage screen; a key pressed meanwhile would go to
     that hidden screen and be lost. It is held, then pressed again on the dashboard."""
-    from intelligentos.tui.dashboard import DashboardScreen
-    from intelligentos.tui.lineage_screen import LineageScreen
+    from intelligentos.tui.screens.dashboard import DashboardScreen
+    from intelligentos.tui.screens.lineage import LineageScreen
 
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(120, 40)) as pilot:

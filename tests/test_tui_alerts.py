@@ -7,14 +7,14 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
-from intelligentos.alerts import State
+from intelligentos.domain.alerts import State
 from intelligentos.store import Store
-from intelligentos.tui import dashboard
-from intelligentos.tui.alerts_screen import AlertsScreen
-from intelligentos.tui.dialogs import EventsDialog, PromptDialog
-from intelligentos.tui.header import CockpitHeader
-from intelligentos.tui.lineage_screen import LineageScreen
-from intelligentos.tui.widgets import KpiTable
+from intelligentos.tui.screens import dashboard
+from intelligentos.tui.screens.alerts import AlertsScreen
+from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
+from intelligentos.tui.screens.lineage import LineageScreen
+from intelligentos.tui.widgets.common import KpiTable
+from intelligentos.tui.widgets.header import CockpitHeader
 
 from .tui_helpers import (
     FIXED_NOW,

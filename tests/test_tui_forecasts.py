@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.alerts import State
-from intelligentos.clock import stamp
-from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
+from intelligentos.domain.alerts import State
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 from intelligentos.store import Store
-from intelligentos.tui.widgets import CeoCard, SelectionCard
+from intelligentos.tui.widgets.common import CeoCard, SelectionCard
 
 from .tui_helpers import (
     FIXED_NOW,

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from intelligentos.evaluation import evaluate_store
+from intelligentos.services.check import evaluate_store
 from intelligentos.store import Store, copy_store
 from intelligentos.store import store as store_module
-from intelligentos.tui.dialogs import PromptDialog
-from intelligentos.tui.header import CockpitHeader
-from intelligentos.tui.scenario_screen import ScenarioScreen
-from intelligentos.tui.widgets import KpiTable
+from intelligentos.tui.screens.dialogs import PromptDialog
+from intelligentos.tui.screens.whatif import ScenarioScreen
+from intelligentos.tui.widgets.common import KpiTable
+from intelligentos.tui.widgets.header import CockpitHeader
 
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 

@@ -10,10 +10,10 @@ import pytest
 from textual.widgets import DataTable, Footer, Input, Static
 
 from intelligentos.store import Store
-from intelligentos.tui.dialogs import PromptDialog
-from intelligentos.tui.lineage_screen import LineageScreen
-from intelligentos.tui.scenario_dialogs import ComparisonDialog, ConfirmDialog, ScenarioPicker
-from intelligentos.tui.scenario_screen import TYPING_PAUSE, ScenarioScreen
+from intelligentos.tui.screens.dialogs import PromptDialog
+from intelligentos.tui.screens.lineage import LineageScreen
+from intelligentos.tui.screens.whatif import TYPING_PAUSE, ScenarioScreen
+from intelligentos.tui.screens.whatif_dialogs import ComparisonDialog, ConfirmDialog, ScenarioPicker
 
 from .tui_helpers import make_app, settle
 
@@ -382,7 +382,7 @@ async def test_the_palette_opens_what_if_and_the_saved_scenarios(app, demo_store
 
 
 async def test_the_footer_fits_120_columns_and_help_lists_the_keys(app):
-    from intelligentos.tui.help import binding_rows, cockpit_bindings
+    from intelligentos.tui.screens.help import binding_rows, cockpit_bindings
 
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_on(pilot, "win_rate")

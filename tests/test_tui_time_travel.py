@@ -10,14 +10,14 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from intelligentos.alerts import State
-from intelligentos.evaluation import evaluate_store
+from intelligentos.domain.alerts import State
+from intelligentos.services.check import evaluate_store
 from intelligentos.store import Store
-from intelligentos.tui.dialogs import PromptDialog
-from intelligentos.tui.header import CockpitHeader
 from intelligentos.tui.messages import DataLoaded
-from intelligentos.tui.scenario_screen import ScenarioScreen
-from intelligentos.tui.widgets import KpiTable
+from intelligentos.tui.screens.dialogs import PromptDialog
+from intelligentos.tui.screens.whatif import ScenarioScreen
+from intelligentos.tui.widgets.common import KpiTable
+from intelligentos.tui.widgets.header import CockpitHeader
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 

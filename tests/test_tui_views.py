@@ -6,15 +6,15 @@ import pytest
 from textual.command import CommandList
 from textual.widgets import DataTable
 
-from intelligentos.tui.agents_screen import AgentsScreen
-from intelligentos.tui.alerts_screen import AlertsScreen
-from intelligentos.tui.dashboard import DashboardScreen
-from intelligentos.tui.kpi_tree import KpiTree
-from intelligentos.tui.lineage_screen import LineageScreen
-from intelligentos.tui.pyramid_screen import PyramidScreen
-from intelligentos.tui.strategy_screen import StrategyScreen
-from intelligentos.tui.widgets import EnginePanel, KpiTable
-from intelligentos.views import AgentFocus
+from intelligentos.domain.views import AgentFocus
+from intelligentos.tui.screens.agents import AgentsScreen
+from intelligentos.tui.screens.alerts import AlertsScreen
+from intelligentos.tui.screens.dashboard import DashboardScreen
+from intelligentos.tui.screens.lineage import LineageScreen
+from intelligentos.tui.screens.pyramid import PyramidScreen
+from intelligentos.tui.screens.strategy import StrategyScreen
+from intelligentos.tui.widgets.common import EnginePanel, KpiTable
+from intelligentos.tui.widgets.kpi_tree import KpiTree
 
 from .tui_helpers import make_app, settle
 
@@ -265,7 +265,7 @@ async def palette_pick(pilot, text: str) -> None:
 def launch(*args: str):
     from typer.testing import CliRunner
 
-    from intelligentos.cli import app as cli
+    from intelligentos.cli.main import app as cli
 
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 

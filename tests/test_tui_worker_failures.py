@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from intelligentos.alerts import State
+from intelligentos.domain.alerts import State
 from intelligentos.store import Store, StoreError
-from intelligentos.tui.alerts_screen import AlertsScreen
-from intelligentos.tui.dialogs import EventsDialog, PromptDialog
+from intelligentos.tui.screens.alerts import AlertsScreen
+from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
 
 from .tui_helpers import make_app, open_alerts, settle
 

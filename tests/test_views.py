@@ -6,14 +6,13 @@ from datetime import date
 
 import pytest
 
-from intelligentos.alerts import Alert, State
-from intelligentos.catalog import load_catalog
-from intelligentos.catalog.models import Catalog, Level
-from intelligentos.cockpit import KpiSnapshot, NodeStatus, snapshot
-from intelligentos.detection import Severity, Status
-from intelligentos.lineage import LineageGraph
-from intelligentos.paths import builtin_catalog_dir
-from intelligentos.views import (
+from intelligentos.config.paths import builtin_catalog_dir
+from intelligentos.domain.alerts import Alert, State
+from intelligentos.domain.catalog.models import Catalog, Level
+from intelligentos.domain.detection import Severity, Status
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.snapshots import KpiSnapshot, NodeStatus, snapshot
+from intelligentos.domain.views import (
     PYRAMID_LAYERS,
     AgentFocus,
     agent_view,
@@ -22,6 +21,7 @@ from intelligentos.views import (
     routed_alerts,
     strategy_map,
 )
+from intelligentos.services.catalog import load_catalog
 
 AS_OF = date(2026, 11, 27)
 
@@ -233,7 +233,7 @@ def test_a_kpi_whose_target_alert_is_still_open_is_never_shown_ok(catalog):
     KPI is shown as warning. Other rules' alerts and resolved ones leave the status be."""
     from dataclasses import replace
 
-    from intelligentos.cockpit import with_open_breaches
+    from intelligentos.domain.snapshots import with_open_breaches
 
     snaps = with_value(on_target(catalog), catalog, "win_rate", 26.5)
     assert snaps["win_rate"].status is Status.OK

@@ -58,7 +58,7 @@ def insert_from_another_process(store: Path, rows: list[tuple[str, str, float]])
 
 async def open_alerts(pilot):
     """Press `a` on a settled cockpit: the alerts screen, shown."""
-    from intelligentos.tui.alerts_screen import AlertsScreen
+    from intelligentos.tui.screens.alerts import AlertsScreen
 
     await settle(pilot)
     await pilot.press("a")

@@ -4,7 +4,7 @@ Launching the cockpit is what the command does most, and a person waits for it: 
 command and only the cockpit's own options, :func:`main` opens it without loading the
 command line's machinery (Typer and the commands' imports). Everything else (a command,
 ``--help``, an option it does not know, an option given twice, a value that looks like an
-option) goes to the Typer command line in :mod:`intelligentos.cli`, which documents these
+option) goes to the Typer command line in :mod:`intelligentos.cli.main`, which documents these
 options and launches the cockpit through :func:`launch_cockpit` too, so both ways behave
 the same.
 """
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from intelligentos.bootstrap import resolve_store
-from intelligentos.clock import utc_today
-from intelligentos.formatting import literal
+from intelligentos.domain.clock import utc_today
+from intelligentos.domain.formatting import literal
+from intelligentos.services.bootstrap import resolve_store
 from intelligentos.store import Store, StoreError
 
 # The cockpit's options that take a value, by the keyword of :func:`launch_cockpit`.
@@ -156,7 +156,7 @@ def launch_cockpit(options: CockpitOptions) -> int:
 def main() -> None:
     options = cockpit_options(sys.argv[1:])
     if options is None:
-        from intelligentos.cli import main as command_line
+        from intelligentos.cli.main import main as command_line
 
         command_line()
         return

@@ -5,7 +5,7 @@ snooze, by the cockpit or the CLI), :meth:`Notifier.deliver` finds the events ea
 has not had yet and sends them, oldest first, one delivery per event and sink:
 
 * **never twice**: the ``deliveries`` row is claimed before sending (see
-  :mod:`intelligentos.store.deliveries`), so two processes never both send an event; a
+  :mod:`intelligentos.store.notify`), so two processes never both send an event; a
   process that dies mid-send leaves the row ``sending`` and the event is not sent again;
 * **no history for a new sink**: a sink receives the events logged after it was first seen
   (:meth:`Notifier.prepare`, called before the transaction);
@@ -40,15 +40,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from intelligentos.agents import routes
-from intelligentos.alerts import Alert, Event, state_at, subject_name
-from intelligentos.bootstrap import is_demo
-from intelligentos.catalog.models import Catalog
-from intelligentos.clock import parse_stamp, stamp, utc_naive, utc_now
-from intelligentos.lineage import LineageGraph
-from intelligentos.notify import DELIVERED_ACTIONS, NotifySink, body, encode, scrub
+from intelligentos.domain.agents import routes
+from intelligentos.domain.alerts import Alert, Event, state_at, subject_name
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import parse_stamp, stamp, utc_naive, utc_now
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.notify import DELIVERED_ACTIONS, NotifySink, body, encode, scrub
+from intelligentos.services.bootstrap import is_demo
 from intelligentos.store import Store
-from intelligentos.store.deliveries import (
+from intelligentos.store.notify import (
     DELIVERED,
     FAILED,
     PENDING,

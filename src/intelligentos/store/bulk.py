@@ -12,14 +12,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from intelligentos.agents import routes
-from intelligentos.alerts import withdraw
-from intelligentos.catalog.changes import KpiChange, kpi_changes
-from intelligentos.catalog.models import Catalog
-from intelligentos.clock import stamp, utc_now
-from intelligentos.formatting import plural
-from intelligentos.lineage import LineageGraph
-from intelligentos.store.catalog_rows import Row
+from intelligentos.domain.agents import routes
+from intelligentos.domain.alerts import withdraw
+from intelligentos.domain.catalog.changes import KpiChange, kpi_changes
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import stamp, utc_now
+from intelligentos.domain.formatting import plural
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.store.catalog import Row
 from intelligentos.store.store import Store, StoreError
 
 # (kpi_id, period, value, source, file index, row number)

@@ -6,7 +6,7 @@ from version ``n`` to ``n + 1``; opening an older store applies them in order.
 
 from __future__ import annotations
 
-from intelligentos.plausibility import PLAUSIBLE
+from intelligentos.domain.plausibility import PLAUSIBLE
 
 APP_ID = "intelligentos-cockpit"
 SCHEMA_VERSION = 4

@@ -17,19 +17,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intelligentos import agents
-from intelligentos.agents import Route
-from intelligentos.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
-from intelligentos.catalog.models import Catalog
-from intelligentos.detection import Severity
-from intelligentos.lineage import LineageGraph
-from intelligentos.plausibility import PLAUSIBLE, StrayRows
-from intelligentos.scenarios import SavedScenario
+from intelligentos.domain import agents
+from intelligentos.domain.agents import Route
+from intelligentos.domain.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.detection import Severity
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.plausibility import PLAUSIBLE, StrayRows
+from intelligentos.domain.whatif.scenarios import SavedScenario
 
 if TYPE_CHECKING:  # the forecasts' types are imported where they are read, off launch
-    from intelligentos.forecasting import Forecast, Projection
+    from intelligentos.domain.forecast import Forecast, Projection
 
-from intelligentos.store.catalog_rows import Row, catalog_from_rows, catalog_to_rows
+from intelligentos.store.catalog import Row, catalog_from_rows, catalog_to_rows
 from intelligentos.store.schema import (
     ALERT_COLUMNS,
     APP_ID,
@@ -550,7 +550,7 @@ class Store:
         """Observation rows the importer would have refused: for a KPI the catalog does not
         know, with a period that is not an ISO-8601 date or datetime, or with a value outside
         its unit's plausible range; and, given ``after`` (the end of today, from
-        :func:`intelligentos.clock.period_upper_bound`), rows dated after it, which no read
+        :func:`intelligentos.domain.clock.period_upper_bound`), rows dated after it, which no read
         takes as a value yet. One pass per kind over the observations."""
         future = self.query(SELECT_FUTURE_ROWS, (after, shown)) if after is not None else []
         unknown = self.query(SELECT_UNKNOWN_KPI_ROWS)
@@ -581,7 +581,7 @@ class Store:
         self, size: int, kpi_ids: Iterable[str] | None = None, until: str | None = None
     ) -> dict[str, list[tuple[str, float | None]]]:
         """The latest ``size`` observations of each KPI, oldest first; ``until`` bounds
-        the periods read (see :func:`intelligentos.clock.period_upper_bound`).
+        the periods read (see :func:`intelligentos.domain.clock.period_upper_bound`).
 
         One indexed range scan per KPI (the primary key is ``(kpi_id, period)``), so the
         cost grows with what is shown, not with the length of the history.
@@ -602,7 +602,7 @@ class Store:
 
     def later_periods(self, after: str, kpi_ids: Iterable[str] | None = None) -> dict[str, str]:
         """Each KPI's latest period after ``after`` (the end of a day, see
-        :func:`intelligentos.clock.period_upper_bound`), for the KPIs that have one: one
+        :func:`intelligentos.domain.clock.period_upper_bound`), for the KPIs that have one: one
         indexed seek per KPI."""
         found: dict[str, str] = {}
         with self._read() as conn:
@@ -751,7 +751,7 @@ class Store:
         return count
 
     def projections(self) -> dict[str, Projection]:
-        from intelligentos.forecasting import Projection
+        from intelligentos.domain.forecast import Projection
 
         """Each stored forecast's last point (its horizon), by KPI."""
         # The ends first, in one pass over the points' index (2,000 forecasts: 13 ms; a
@@ -792,7 +792,7 @@ class Store:
             "ORDER BY k.position",
             (wanted,),
         )
-        from intelligentos.forecasting import Backtest, Forecast, ForecastPoint
+        from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 
         points: dict[str, list[ForecastPoint]] = {}
         for p in self.query(
@@ -1008,8 +1008,8 @@ class Store:
 
     def alerts_as_of(self, moment: str) -> list[Alert]:
         """Every alert opened at or before ``moment`` (a store timestamp, or a day's upper
-        bound from :func:`intelligentos.clock.period_upper_bound`), as it stood then,
-        replayed from the event log (:func:`intelligentos.alerts.state_at`); most severe and
+        bound from :func:`intelligentos.domain.clock.period_upper_bound`), as it stood then,
+        replayed from the event log (:func:`intelligentos.domain.alerts.state_at`); most severe and
         oldest first. Alerts opened later did not exist yet; one resolved later was open."""
         rows = self.query("SELECT * FROM alerts WHERE opened_at <= ? ORDER BY id", (moment,))
         events: dict[int, list[Event]] = {}

@@ -28,17 +28,16 @@ from textual.theme import Theme
 from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
-from intelligentos.alerts import Alert, State, check_note, parse_duration, snooze_refusal
-from intelligentos.catalog.models import Catalog
-from intelligentos.clock import parse_stamp, utc_naive
-from intelligentos.first_look import first_look
-from intelligentos.formatting import literal
-from intelligentos.paths import builtin_themes_dir, config_dir
-from intelligentos.services.alerting import AlertService, Announcer
-from intelligentos.services.data import CockpitData, DataService
+from intelligentos.config.first_look import first_look
+from intelligentos.config.paths import builtin_themes_dir, config_dir
+from intelligentos.domain.alerts import Alert, State, check_note, parse_duration, snooze_refusal
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import parse_stamp, utc_naive
+from intelligentos.domain.formatting import literal
+from intelligentos.services.alerts import AlertService, Announcer
+from intelligentos.services.snapshots import CockpitData, DataService
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen, ReportsFailedWorkers
-from intelligentos.tui.dashboard import DashboardScreen
 from intelligentos.tui.find import FindProvider
 from intelligentos.tui.messages import (
     CatalogLoaded,
@@ -56,13 +55,14 @@ from intelligentos.tui.messages import (
     StrayRowsFound,
 )
 from intelligentos.tui.navigation import Navigator
+from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.themes import DEFAULT_THEME, load_themes
 
 # Imported where first needed, off the launch path: the first screen needs none of them.
 if TYPE_CHECKING:
+    from intelligentos.config.settings import CockpitSettings
+    from intelligentos.domain.views import AgentFocus
     from intelligentos.services.notify import Notifier
-    from intelligentos.settings import CockpitSettings
-    from intelligentos.views import AgentFocus
 
 WATCH_INTERVAL = 0.25  # seconds between data_version polls
 # The shortest wait before a delivery that did not get through is tried again.
@@ -269,7 +269,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         """The validated settings. Loaded off the event loop after the first paint; asked
         for before that (a key pressed at once), they are loaded here and then."""
         if self.loaded_settings is None:
-            from intelligentos.settings import CockpitSettings
+            from intelligentos.config.settings import CockpitSettings
 
             self._apply_settings(CockpitSettings.load(self.config_path))
         assert self.loaded_settings is not None
@@ -278,7 +278,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     @property
     def user(self) -> str:
         """Who acknowledges: ``--user``, else the config's ``cockpit.user``, else the OS's."""
-        from intelligentos.settings import acting_user
+        from intelligentos.config.settings import acting_user
 
         return acting_user(self.requested_user, self.settings)
 
@@ -445,8 +445,8 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         """In the first refresh's thread: the validated settings, and the notifier they
         configure, ready before the first evaluation (a sink seen for the first time is
         told only what happens from now on)."""
+        from intelligentos.config.settings import CockpitSettings, config_file
         from intelligentos.services.notify import Notifier
-        from intelligentos.settings import CockpitSettings, config_file
 
         settings = CockpitSettings.load(self.config_path)
         notifier = Notifier(
@@ -753,7 +753,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
             )
             self.focus_agent_id = None
         if agent:
-            from intelligentos.views import AgentFocus
+            from intelligentos.domain.views import AgentFocus
 
             focus = AgentFocus.of(agent, data.catalog)
         else:
@@ -850,7 +850,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
                     lambda service: service.acknowledge(ids, self.user, note, self.clock())
                 )
 
-        from intelligentos.tui.dialogs import Prompt, PromptDialog
+        from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 
         prompt = Prompt(
             "Acknowledge",
@@ -884,7 +884,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
                     lambda service: service.snooze([alert_id], duration, self.user, self.clock())
                 )
 
-        from intelligentos.tui.dialogs import Prompt, PromptDialog
+        from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 
         prompt = Prompt(
             "Snooze",

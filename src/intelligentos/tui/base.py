@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
-    from intelligentos.services.data import CockpitData
+    from intelligentos.services.snapshots import CockpitData
     from intelligentos.tui.app import CockpitApp
 
 

@@ -7,7 +7,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
-from intelligentos.formatting import literal
+from intelligentos.domain.formatting import literal
 from intelligentos.tui.base import cockpit_of
 
 

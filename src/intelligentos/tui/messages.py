@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from intelligentos.agents import Route
-from intelligentos.alerts import Alert, Event
-from intelligentos.catalog.models import Catalog
-from intelligentos.services.data import CockpitData, History
+from intelligentos.domain.agents import Route
+from intelligentos.domain.alerts import Alert, Event
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.services.snapshots import CockpitData, History
 from intelligentos.store import Store
 from intelligentos.store.store import StoredForecast
 
 if TYPE_CHECKING:  # imported when needed, off the launch path
-    from intelligentos.scenarios import SavedScenario
+    from intelligentos.config.settings import CockpitSettings
+    from intelligentos.domain.whatif.scenarios import SavedScenario
     from intelligentos.services.notify import Notifier
-    from intelligentos.services.scenarios import Comparison
-    from intelligentos.settings import CockpitSettings
+    from intelligentos.services.whatif import Comparison
 
 
 @dataclass

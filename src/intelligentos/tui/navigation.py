@@ -14,22 +14,22 @@ from textual import events
 from textual.screen import Screen
 
 from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.dashboard import DashboardScreen
+from intelligentos.tui.screens.dashboard import DashboardScreen
 
 # Every screen but the dashboard is imported when first opened (the lineage screen by the
 # prewarm), off the launch path.
 if TYPE_CHECKING:
     from intelligentos.tui.app import CockpitApp
-    from intelligentos.tui.lineage_screen import LineageScreen
+    from intelligentos.tui.screens.lineage import LineageScreen
 
 JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
-CHART_MODULE = "intelligentos.tui.forecast_chart"  # imported by prewarm, off the event loop
+CHART_MODULE = "intelligentos.tui.widgets.forecast_chart"  # imported by prewarm, off the event loop
 
 
 VIEW_MODULES = (
-    "intelligentos.tui.strategy_screen",
-    "intelligentos.tui.pyramid_screen",
-    "intelligentos.tui.agents_screen",
+    "intelligentos.tui.screens.strategy",
+    "intelligentos.tui.screens.pyramid",
+    "intelligentos.tui.screens.agents",
 )
 
 
@@ -52,7 +52,7 @@ class Navigator:
 
     def _lineage(self) -> LineageScreen:
         if self.lineage_screen is None:
-            from intelligentos.tui.lineage_screen import LineageScreen
+            from intelligentos.tui.screens.lineage import LineageScreen
 
             self.lineage_screen = LineageScreen()
             # Installed screens survive being popped.
@@ -146,14 +146,14 @@ class Navigator:
             kpi_id = None
         # Imported when first opened: off the launch path (the brief and the scenarios bring
         # their models, markdown-it and Textual's Markdown widget).
-        from intelligentos.tui.scenario_screen import ScenarioScreen
+        from intelligentos.tui.screens.whatif import ScenarioScreen
 
         if isinstance(self.app.screen, ScenarioScreen):
             self.app.pop_screen()
         self.app.push_screen(ScenarioScreen(kpi_id, show_list))
 
     def alerts(self) -> None:
-        from intelligentos.tui.alerts_screen import AlertsScreen
+        from intelligentos.tui.screens.alerts import AlertsScreen
 
         if not isinstance(self.app.screen, AlertsScreen):
             self.app.push_screen(AlertsScreen())
@@ -163,7 +163,7 @@ class Navigator:
         if self.app.data is None or self.app.services.store is None:
             self.app.notify("The store is still loading.", timeout=3)
             return
-        from intelligentos.tui.brief_screen import BriefScreen
+        from intelligentos.tui.screens.brief import BriefScreen
 
         if not isinstance(self.app.screen, BriefScreen):
             self.app.push_screen(BriefScreen())
@@ -172,17 +172,17 @@ class Navigator:
     # launch path), each replacing one of the three already on top.
 
     def strategy_map(self) -> None:
-        from intelligentos.tui.strategy_screen import StrategyScreen
+        from intelligentos.tui.screens.strategy import StrategyScreen
 
         self._view(StrategyScreen, StrategyScreen)
 
     def pyramid(self) -> None:
-        from intelligentos.tui.pyramid_screen import PyramidScreen
+        from intelligentos.tui.screens.pyramid import PyramidScreen
 
         self._view(PyramidScreen, PyramidScreen)
 
     def agents(self, agent_id: str | None = None) -> None:
-        from intelligentos.tui.agents_screen import AgentsScreen
+        from intelligentos.tui.screens.agents import AgentsScreen
 
         self._view(AgentsScreen, partial(AgentsScreen, agent_id))
 
@@ -197,7 +197,7 @@ class Navigator:
         self.app.push_screen(make())
 
     def help(self) -> None:
-        from intelligentos.tui.help import HelpScreen
+        from intelligentos.tui.screens.help import HelpScreen
 
         if not isinstance(self.app.screen, HelpScreen):
             self.app.push_screen(HelpScreen(self.app.settings.keymap))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from intelligentos.bootstrap import init_store
-from intelligentos.clock import stamp
-from intelligentos.demo import DEFAULT_SEED
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.demo import DEFAULT_SEED
+from intelligentos.services.bootstrap import init_store
 from intelligentos.tui.app import CockpitApp
 
 SHOT_END = date(2026, 11, 27)
@@ -74,7 +74,7 @@ def take_screenshots(out: Path) -> list[Path]:
 
 
 def _forecast_everything(path: Path) -> None:
-    from intelligentos.services.forecasts import forecast_many, jobs_for
+    from intelligentos.services.forecast import forecast_many, jobs_for
     from intelligentos.store import Store
 
     with Store.open(path) as store:

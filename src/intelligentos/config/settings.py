@@ -1,0 +1,416 @@
+"""The user's settings: ``config.toml`` in the config directory, plus environment overrides.
+
+Values come from, highest priority first: keyword arguments, ``INTELLIGENTOS_*``
+environment variables (``__`` separates a section from its key, e.g.
+``INTELLIGENTOS_THEME=nord`` or ``INTELLIGENTOS_COCKPIT__BELL=true``), then the file;
+tables merge key by key across sources::
+
+    theme = "nord"
+
+    [keymap]             # binding id -> comma-separated keys
+    alerts = "ctrl+a"
+
+    [cockpit]
+    bell = true          # ring the terminal bell on new alerts
+    user = "alice"       # who acknowledges alerts; the OS user when absent
+
+    [[notify]]           # any number: a webhook or a command, see intelligentos.domain.notify
+    webhook = "https://hooks.example.com/services/T0/B0/XXXX"
+    min_severity = "critical"
+
+Keys the cockpit does not know are ignored when loading and kept when saving, so the file
+can carry settings for newer versions. Comments are not kept when the cockpit saves.
+"""
+
+from __future__ import annotations
+
+import copy
+import getpass
+import tomllib
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from intelligentos.config.first_look import CONFIG_FILE_NAME
+from intelligentos.config.paths import config_dir, write_atomically
+from intelligentos.domain.notify import NotifySink
+
+ENV_PREFIX = "INTELLIGENTOS_"
+
+_HEADER = (
+    "# IntelligentOS cockpit settings. The cockpit rewrites this file when a setting is\n"
+    "# changed in the app; comments are not kept.\n\n"
+)
+# Everything that can go wrong reading the file or the environment: tomllib, UTF-8 and
+# pydantic(-settings) errors are all ValueErrors, an unreadable file is an OSError.
+_LOAD_ERRORS = (OSError, ValueError)
+
+
+def current_user() -> str:
+    """The OS user name, the default actor for acknowledgements."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def config_file(directory: Path | None = None) -> Path:
+    """``config.toml`` in ``directory``, by default the user's config directory."""
+    return (config_dir() if directory is None else directory) / CONFIG_FILE_NAME
+
+
+class ConfigFileError(OSError, ValueError):
+    """The existing config file cannot be safely rewritten (it is not UTF-8 TOML).
+
+    An OSError so that callers already guarding a save against I/O errors handle it too.
+    """
+
+
+class CockpitSection(BaseModel):
+    """The ``[cockpit]`` table."""
+
+    bell: bool = False
+    user: str | None = None
+    # Keep stored forecasts current in the background (processes at a lower priority).
+    forecasts: bool = True
+
+
+@dataclass(frozen=True)
+class _Sources:
+    # The config file's document, as read (and trimmed of its bad keys) by ``load``.
+    document: dict[str, Any] | None = None
+    environment: bool = True
+
+
+# Direct construction: keyword arguments and the environment, never the user's file.
+_DIRECT = _Sources()
+# Which sources the next construction reads. A context variable rather than a class
+# attribute: it is private to the current thread / asyncio task, so concurrent loads of
+# different directories cannot see each other's file.
+_SOURCES: ContextVar[_Sources] = ContextVar("intelligentos_settings_sources", default=_DIRECT)
+
+
+class CockpitSettings(BaseSettings):
+    """The cockpit's settings.
+
+    ``CockpitSettings.load(directory)`` reads keyword overrides, the environment and
+    ``config.toml``. Loading never fails because of the file or the environment. A file
+    that cannot be read at all (bad TOML, not UTF-8, unreadable) is skipped whole; a key
+    of the file with a bad value costs that key only (its default is used), and every
+    other key and ``[[notify]]`` table still applies; environment variables with a bad
+    value are skipped together. ``settings.problem`` says what was ignored, one sentence
+    per ignored file, key or environment, naming the file's path and the key; it is None
+    when everything was used.
+
+    Constructing directly, ``CockpitSettings(theme="nord")``, reads keyword arguments and
+    the environment but never the file, so it cannot pick up the user's real config.
+
+    A new section is a field whose type is a pydantic model (a ``[table]``) or a list of
+    models (an ``[[array of tables]]``); loading and saving need no other change.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        # INTELLIGENTOS_DB, INTELLIGENTOS_CONFIG_DIR and keys from newer versions share the
+        # prefix and the file; they are not settings of this model.
+        extra="ignore",
+        # `INTELLIGENTOS_THEME=` in a shell means "unset", not a theme named "".
+        env_ignore_empty=True,
+    )
+
+    theme: str | None = None
+    keymap: dict[str, str] = Field(default_factory=dict)
+    cockpit: CockpitSection = Field(default_factory=CockpitSection)
+    # The [[notify]] tables that are valid; a bad one is skipped (see ``skipped_sinks``).
+    notify: list[NotifySink] = Field(default_factory=list)
+
+    _ignored: list[str] = PrivateAttr(default_factory=list)
+    _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def problem(self) -> str | None:
+        """Why ``load()`` ignored the config file, keys of it or the environment, and
+        which ``[[notify]]`` tables it skipped, or None."""
+        return " ".join(self.problems) or None
+
+    @property
+    def problems(self) -> list[str]:
+        """:attr:`problem` as sentences: the ignored sources' and keys', then one per
+        skipped sink."""
+        return [*self._ignored, *self._skipped_sinks]
+
+    @property
+    def skipped_sinks(self) -> list[str]:
+        """One sentence per ``[[notify]]`` table that was skipped, naming it and its key."""
+        return list(self._skipped_sinks)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _skip_bad_sinks(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # One bad [[notify]] table must not cost the whole file (the theme, the other
+        # sinks): each is validated alone and a bad one is left out, with the reason.
+        skipped: list[str] = []
+        tables = data.get("notify") if isinstance(data, dict) else None
+        if isinstance(tables, list):
+            kept = []
+            for number, table in enumerate(tables, 1):
+                try:
+                    kept.append(NotifySink.model_validate(table))
+                except ValidationError as error:
+                    skipped.append(f"[[notify]] table {number} in {{file}}: {_sink_problem(error)}")
+            data = {**data, "notify": kept}
+        settings = handler(data)
+        if isinstance(settings, CockpitSettings):
+            settings._skipped_sinks = skipped
+        return settings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No .env or secrets directory: a .env in whatever directory the cockpit is started
+        # from must not change its behaviour.
+        chosen = _SOURCES.get()
+        sources = [init_settings]
+        if chosen.environment:
+            sources.append(env_settings)
+        if chosen.document is not None:
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=chosen.document))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, directory: Path | None = None, **overrides: Any) -> Self:
+        """Settings from ``overrides``, the environment and ``config.toml`` in ``directory``
+        (by default the user's config directory), in that priority.
+
+        Raises only if ``overrides`` themselves are invalid.
+        """
+        path = config_file(directory)
+        ignored: list[str] = []
+        try:
+            document: dict[str, Any] = _read_document(path)
+        except ConfigFileError as error:
+            document = {}
+            cause = error.__cause__
+            ignored.append(_file_problem(path, cause if isinstance(cause, Exception) else error))
+        except OSError as error:
+            document = {}
+            ignored.append(_file_problem(path, error))
+        everything = cls._try(_Sources(document, environment=True), overrides)
+        if not isinstance(everything, Exception):
+            everything._ignored = ignored
+            return cls._with_sink_problems(everything, path)
+        # The file's keys are judged alone first: a bad one is left out (its default is
+        # used) and named; then the environment, all or nothing, on top of what is left.
+        document, bad_keys = cls._without_bad_keys(document, overrides)
+        ignored += [
+            f"Ignored {key} in {path}, which {problem}; its default is used."
+            for key, problem in bad_keys
+        ]
+        settings = cls._try(_Sources(document, environment=True), overrides)
+        if isinstance(settings, Exception):
+            ignored.append(_env_problem(settings))
+            settings = cls._build(_Sources(document, environment=False), overrides)
+        settings._ignored = ignored
+        return cls._with_sink_problems(settings, path)
+
+    @classmethod
+    def _without_bad_keys(
+        cls, document: dict[str, Any], overrides: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """``document`` without the keys whose values the settings refuse, and each such
+        key (dotted, as ``cockpit.bell``) with what is wrong with it."""
+        document = copy.deepcopy(document)
+        bad: list[tuple[str, str]] = []
+        # Each round leaves out at least one key, so this ends.
+        while True:
+            found = cls._try(_Sources(document, environment=False), overrides)
+            if not isinstance(found, ValidationError):
+                return document, bad
+            dropped = False
+            for error in found.errors(include_url=False, include_input=False):
+                key = _drop_key(document, error["loc"])
+                if key is not None:
+                    bad.append((key, _what_is_wrong(error)))
+                    dropped = True
+            if not dropped:
+                return document, bad  # a keyword override is at fault: _build raises
+
+    @classmethod
+    def _with_sink_problems(cls, settings: Self, path: Path) -> Self:
+        settings._skipped_sinks = [table.format(file=path) for table in settings._skipped_sinks]
+        return settings
+
+    @classmethod
+    def _build(cls, sources: _Sources, overrides: dict[str, Any]) -> Self:
+        token = _SOURCES.set(sources)
+        try:
+            return cls(**overrides)
+        finally:
+            _SOURCES.reset(token)
+
+    @classmethod
+    def _try(cls, sources: _Sources, overrides: dict[str, Any]) -> Self | Exception:
+        try:
+            return cls._build(sources, overrides)
+        except _LOAD_ERRORS as error:
+            return error
+
+    def save(self, directory: Path | None = None, *, fields: Iterable[str] = ("theme",)) -> Path:
+        """Write the top-level settings named in ``fields`` to ``config.toml`` in
+        ``directory`` (by default the user's config directory) and return its path.
+
+        Every other key and table already in the file is kept, as are unknown keys inside
+        a saved section; a setting that is None is removed (TOML has no null). The file is
+        replaced atomically with mode 0600, creating the directory if needed.
+
+        Raises ConfigFileError (an OSError) and leaves the file untouched if it exists but
+        is not UTF-8 TOML; other OSErrors if it cannot be read or written; ValueError for a
+        name in ``fields`` that is not a setting.
+        """
+        names = list(dict.fromkeys(fields))
+        unknown = [name for name in names if name not in type(self).model_fields]
+        if unknown:
+            raise ValueError(f"Not a setting: {', '.join(unknown)}")
+        path = config_file(directory)
+        document = _read_document(path)
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                document[name] = _merged_section(document.get(name), value)
+            else:
+                dumped = self.model_dump(mode="json", include={name}, exclude_none=True)
+                if name in dumped:
+                    document[name] = dumped[name]
+                else:
+                    document.pop(name, None)
+        _write_privately(path, _HEADER + tomli_w.dumps(document))
+        return path
+
+
+# Existing callers say `Settings.load(directory).theme` and `Settings(theme=...).save(...)`.
+Settings = CockpitSettings
+
+
+def _merged_section(existing: object, section: BaseModel) -> dict[str, Any]:
+    # Keys this version does not know (from a newer version or a hand edit) stay; the ones
+    # it knows are its own, so a None value removes them.
+    table = dict(existing) if isinstance(existing, dict) else {}
+    for key in type(section).model_fields:
+        table.pop(key, None)
+    table.update(section.model_dump(mode="json", exclude_none=True))
+    return table
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        # Rewriting would lose whatever the user meant to write; let them fix it instead.
+        raise ConfigFileError(
+            f"Not saving settings: {path} is not valid UTF-8 TOML ({error}); fix or remove it."
+        ) from error
+
+
+def _write_privately(path: Path, text: str) -> None:
+    # Dotfile managers often symlink the config: replace the file it points to, not the link.
+    target = path.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomically(target, text, private=True)  # the config may hold secrets
+
+
+def _file_problem(path: Path, error: Exception) -> str:
+    if isinstance(error, tomllib.TOMLDecodeError):
+        return f"Ignored {path}, which is not valid TOML: {error}."
+    if isinstance(error, UnicodeDecodeError):
+        return f"Ignored {path}, which is not UTF-8 text."
+    if isinstance(error, OSError):
+        return f"Ignored {path}, which cannot be read: {error.strerror or error}."
+    if isinstance(error, ValidationError):
+        return f"Ignored {path}, which has {_describe(error)}."
+    return f"Ignored {path}: {error}."
+
+
+def _drop_key(document: dict[str, Any], loc: tuple[int | str, ...]) -> str | None:
+    """Remove from ``document`` the deepest key on the error's path that is in it, and
+    return that key dotted; None when the path is not in the document at all."""
+    node: object = document
+    found: tuple[dict[str, Any], str] | None = None
+    dotted: list[str] = []
+    for part in loc:
+        if not (isinstance(node, dict) and isinstance(part, str) and part in node):
+            break
+        found = (node, part)
+        dotted.append(part)
+        node = node[part]
+    if found is None:
+        return None
+    table, key = found
+    del table[key]
+    return ".".join(dotted)
+
+
+def _what_is_wrong(error: Any) -> str:
+    # Never the offending value itself: the config may hold secrets and problems are shown.
+    message = str(error["msg"])
+    return f"has a bad value ({message[:1].lower()}{message[1:]})"
+
+
+def _env_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return f"Ignored the {ENV_PREFIX}* environment variables, which have {_describe(error)}."
+    return f"Ignored the {ENV_PREFIX}* environment variables: {error}."
+
+
+def _describe(error: ValidationError) -> str:
+    # Never the offending value itself: the config may hold secrets and problems are shown.
+    errors = error.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"a bad value for {where}: {first['msg']}{more}"
+
+
+def _sink_problem(error: ValidationError) -> str:
+    # Never the value itself: a webhook URL may hold a token.
+    problems = []
+    for found in error.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in found["loc"])
+        message = str(found["msg"]).removeprefix("Value error, ")
+        problems.append(f"{key}: {message}" if key else message)
+    return f"{'; '.join(problems)}; it was skipped.".replace("{", "{{").replace("}", "}}")
+
+
+def acting_user(explicit: str | None = None, settings: CockpitSettings | None = None) -> str:
+    """Who acknowledges or snoozes: the user named on the command line, else the config's
+    ``cockpit.user``, else the OS user."""
+    configured = (settings or CockpitSettings.load()).cockpit.user
+    return explicit or configured or current_user()

@@ -1,0 +1,161 @@
+"""Deterministic demo history: two years of plausible series per KPI, with planted deviations.
+
+Pure: returns :class:`Observation` records; the store writes them. The same seed, catalog and
+end date always give exactly the same rows (each KPI draws from its own seeded generator, so
+adding a KPI does not shift the others' series).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from intelligentos.domain.catalog.models import Catalog, Direction, Frequency, Kpi, Unit
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.store.store import Observation
+
+DEFAULT_SEED = 20261127
+HISTORY_DAYS = 730
+
+
+@dataclass(frozen=True)
+class Plant:
+    """A deviation planted at the end of a KPI's series (or a source system's feeds)."""
+
+    kind: str  # breach | warning | spike | drift | stale
+    target: str  # KPI id, or system id for "stale"
+    description: str
+
+
+PLANTS: tuple[Plant, ...] = (
+    Plant("breach", "win_rate", "Win rate falls far below target for the last four weeks"),
+    Plant("warning", "turnover", "Turnover creeps above its target"),
+    Plant("spike", "mql_to_sql", "MQL→SQL conversion collapses on the latest day"),
+    Plant("drift", "activation_rate", "Activation drifts down day after day"),
+    Plant("breach", "gross_margin", "Gross margin misses its target for four months"),
+    Plant("stale", "social_listening", "The social listening feed stopped delivering"),
+)
+
+
+def periods(frequency: Frequency, end: date, days: int = HISTORY_DAYS) -> list[date]:
+    """Period start dates covering ``days`` before ``end``: days, Mondays or month starts."""
+    start = end - timedelta(days=days - 1)
+    if frequency is Frequency.DAILY:
+        return [start + timedelta(days=i) for i in range(days)]
+    if frequency is Frequency.WEEKLY:
+        monday = end - timedelta(days=end.weekday())
+        out = []
+        while monday >= start:
+            out.append(monday)
+            monday -= timedelta(days=7)
+        return out[::-1]
+    out = []
+    month = date(end.year, end.month, 1)
+    while month >= start:
+        out.append(month)
+        month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    return out[::-1]
+
+
+def _clamp(kpi: Kpi, value: float) -> float:
+    if kpi.unit is Unit.PERCENT:
+        # Most percentages are shares (≤ 100, uptime included); a KPI whose target is
+        # above 100 % (NRR) is a ratio and may run above it.
+        value = min(max(value, 0.0), 2 * kpi.target if kpi.target > 100 else 100.0)
+    elif kpi.unit is Unit.SCORE:
+        value = min(max(value, -100.0), 100.0)
+    else:
+        value = max(value, 0.0)
+    if kpi.unit is Unit.COUNT:
+        return float(round(value))
+    if kpi.unit is Unit.CURRENCY:
+        return float(round(value))
+    return round(value, 2)
+
+
+def _adverse(kpi: Kpi) -> float:
+    """+1 when a larger value is worse, -1 when a smaller value is worse."""
+    return 1.0 if kpi.direction is Direction.LOWER else -1.0
+
+
+def kpi_series(
+    kpi: Kpi, end: date, seed: int, days: int = HISTORY_DAYS
+) -> list[tuple[date, float]]:
+    """A healthy series: improving trend, yearly (and weekly) seasonality, AR(1) noise."""
+    rng = random.Random(f"{seed}:{kpi.id}")
+    dates = periods(kpi.frequency, end, days)
+    scale = abs(kpi.target) or 1.0
+    band = max(kpi.warning, 0.01) * scale
+    adverse = _adverse(kpi)
+    if kpi.direction is Direction.BAND:
+        start_level = end_level = kpi.target
+    else:
+        start_level = kpi.target + adverse * 2.5 * band
+        end_level = kpi.target - adverse * 0.5 * band
+    phase = rng.uniform(0, 2 * math.pi)
+    noise_sd = 0.22 * band
+    noise = 0.0
+    series = []
+    for index, day in enumerate(dates):
+        progress = index / max(len(dates) - 1, 1)
+        level = start_level + (end_level - start_level) * progress
+        season = 0.35 * band * math.sin(2 * math.pi * day.timetuple().tm_yday / 365.25 + phase)
+        if kpi.frequency is Frequency.DAILY:
+            season += 0.15 * band * math.sin(2 * math.pi * day.weekday() / 7)
+        noise = 0.5 * noise + rng.gauss(0.0, noise_sd)
+        series.append((day, level + season + noise))
+    return series
+
+
+def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[date, float]]:
+    scale = abs(kpi.target) or 1.0
+    adverse = _adverse(kpi) if kpi.direction is not Direction.BAND else 1.0
+    out = list(series)
+
+    def set_shortfall(index: int, shortfall: float) -> None:
+        # A short history (a monthly KPI over 30 days) has fewer points than the plant:
+        # the plant keeps to the ones there are.
+        if index >= 0:
+            out[index] = (out[index][0], kpi.target + adverse * shortfall * scale)
+
+    if kind == "breach":
+        for offset, factor in enumerate((1.2, 1.5, 1.7, 1.9)):
+            set_shortfall(len(out) - 4 + offset, factor * kpi.critical)
+    elif kind == "warning":
+        middle = (kpi.warning + kpi.critical) / 2
+        for offset in range(3):
+            set_shortfall(len(out) - 3 + offset, middle)
+    elif kind == "spike":
+        set_shortfall(len(out) - 1, 2.5 * kpi.critical)
+    elif kind == "drift":
+        # Nine points in a row on the adverse side, inside the warning band: only a
+        # drift rule sees it, not the target band.
+        for offset in range(9):
+            index = len(out) - 9 + offset
+            set_shortfall(index, (0.25 + 0.04 * offset) * kpi.warning)
+    return out
+
+
+def demo_observations(
+    catalog: Catalog,
+    end: date,
+    seed: int = DEFAULT_SEED,
+    plants: tuple[Plant, ...] = PLANTS,
+    days: int = HISTORY_DAYS,
+) -> Iterator[Observation]:
+    graph = LineageGraph(catalog)
+    stale_systems = {p.target for p in plants if p.kind == "stale"}
+    kpi_plants = {p.target: p.kind for p in plants if p.kind != "stale"}
+    for kpi in catalog.kpis.values():
+        series = kpi_series(kpi, end, seed, days)
+        if kpi.id in kpi_plants:
+            series = _plant(kpi, kpi_plants[kpi.id], series)
+        systems = graph.systems_of(kpi.id)
+        if stale_systems.intersection(systems):
+            series = series[:-3]
+        source = systems[0] if systems else None
+        for day, value in series:
+            yield Observation(kpi.id, day.isoformat(), _clamp(kpi, value), source)

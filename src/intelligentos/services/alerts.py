@@ -1,0 +1,117 @@
+"""People's actions on alerts (acknowledge, snooze), and which alerts are news.
+
+:class:`AlertService` applies lifecycle transitions to the store; :class:`Announcer`
+decides what to tell the user after each refresh. Both are plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from intelligentos.domain.alerts import Alert, LifecycleError
+from intelligentos.domain.detection import Severity
+from intelligentos.domain.formatting import plural
+from intelligentos.services.check import acknowledge_alert, snooze_alert
+from intelligentos.store import Store, StoreError
+
+# A new alert pulses this long, then stays highlighted until acknowledged.
+FLASH_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell the user: a toast."""
+
+    message: str
+    title: str = ""
+    critical: bool = False
+
+
+def _unique(problems: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(problems))
+
+
+@dataclass
+class AlertService:
+    """Lifecycle actions on a store, one alert at a time, each in its own transaction. A
+    refused or failed action is a problem sentence, never an exception."""
+
+    store: Store
+
+    def acknowledge(
+        self, alert_ids: Iterable[int], actor: str, note: str, now: datetime
+    ) -> list[str]:
+        return self._each(
+            alert_ids, lambda alert_id: acknowledge_alert(self.store, alert_id, actor, note, now)
+        )
+
+    def snooze(
+        self, alert_ids: Iterable[int], duration: timedelta, actor: str, now: datetime
+    ) -> list[str]:
+        return self._each(
+            alert_ids,
+            lambda alert_id: snooze_alert(self.store, alert_id, duration, actor, None, now),
+        )
+
+    @staticmethod
+    def _each(alert_ids: Iterable[int], action: Callable[[int], Alert]) -> list[str]:
+        problems = []
+        for alert_id in alert_ids:
+            try:
+                action(alert_id)
+            except (LifecycleError, StoreError) as error:
+                problems.append(str(error))
+        return _unique(problems)
+
+
+@dataclass
+class Announcer:
+    """Remembers which alerts the user has been told about, and since when each has been
+    asking for attention (the pulse lasts ``flash_seconds`` from then)."""
+
+    clock: Callable[[], float]
+    flash_seconds: float = FLASH_SECONDS
+    announced: set[int] = field(default_factory=set)
+    first_seen: dict[int, float] = field(default_factory=dict)
+    rounds: int = 0
+
+    def news(self, attention: list[Alert], name: Callable[[Alert], str]) -> Notice | None:
+        """One notice for the alerts among ``attention`` that are new since the last call:
+        the first call sums up everything that needs attention (the same count as the
+        header's), later ones name what one change brought, however many alerts."""
+        now = self.clock()
+        fresh = [a for a in attention if a.id is not None and a.id not in self.announced]
+        for alert in attention:
+            if alert.id is not None:
+                self.first_seen.setdefault(alert.id, now)
+                self.announced.add(alert.id)
+        self.rounds += 1
+        if not fresh:
+            return None
+        critical = any(a.severity is Severity.CRITICAL for a in fresh)
+        if self.rounds == 1:
+            return Notice(
+                f"{plural(len(fresh), 'alert')} need{'s' if len(fresh) == 1 else ''} attention: "
+                "press a to review them.",
+                critical=critical,
+            )
+        if len(fresh) == 1:
+            return Notice(fresh[0].message, name(fresh[0]), critical)
+        rules: dict[str, list[str]] = {}
+        for alert in fresh:
+            rules.setdefault(name(alert), []).append(alert.rule)
+        listed = "; ".join(f"{subject} ({', '.join(found)})" for subject, found in rules.items())
+        return Notice(f"{listed}. Press a to review them.", f"{len(fresh)} new alerts", critical)
+
+    def pulsing(self, attention: Iterable[Alert]) -> frozenset[str]:
+        """KPIs whose alert is new enough to still pulse."""
+        now = self.clock()
+        return frozenset(
+            a.kpi_id
+            for a in attention
+            if a.kpi_id
+            and a.id is not None
+            and now - self.first_seen.get(a.id, now) < self.flash_seconds
+        )

@@ -1,0 +1,76 @@
+"""Briefs from the store: read what a brief needs as of a date, once, and build it.
+
+Reads, never writes (no evaluation: a brief shows the alerts as the log has them). Values are
+the latest observations up to the end of the as-of date; alert states are replayed from the
+event log as they stood then (:meth:`Store.alerts_as_of`), so a brief of a past week reads
+the same whenever it is made. Blocking: the cockpit calls it from a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from intelligentos.config.paths import write_atomically
+from intelligentos.domain.brief.compose import (
+    HISTORY_POINTS,
+    Brief,
+    BriefFacts,
+    build_brief,
+    in_week,
+)
+from intelligentos.domain.brief.render import render
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.store import Store
+
+
+def read_facts(
+    store: Store,
+    as_of: date,
+    catalog: Catalog | None = None,
+    graph: LineageGraph | None = None,
+) -> BriefFacts:
+    """Everything a brief of the week ending ``as_of`` shows, in one pass over the store:
+    the windows of every KPI in one read, the alerts as of the date, the week's events."""
+    moment = period_upper_bound(as_of)
+    assert moment is not None
+    if catalog is None:
+        catalog = store.read_catalog()
+    graph = graph or LineageGraph(catalog)
+    windows = store.latest_windows(HISTORY_POINTS, until=moment)
+    alerts = store.alerts_as_of(moment)
+    events = [e for e in store.alert_events() if e.at <= moment and in_week(e.at, as_of)]
+    return BriefFacts(
+        catalog=catalog,
+        graph=graph,
+        as_of=as_of,
+        windows=windows,
+        events=events,
+        alerts={a.id: a for a in alerts if a.id is not None},
+        open_alerts=[a for a in alerts if a.is_open],
+        projections=store.projections(),
+        scenarios=store.scenarios(),
+    )
+
+
+def make_brief(store: Store, as_of: date, agent_id: str | None = None) -> Brief:
+    """The CEO brief (or ``agent_id``'s) of the week ending ``as_of``; raises
+    :class:`~intelligentos.domain.brief.compose.BriefError` for an unknown agent."""
+    return build_brief(read_facts(store, as_of), agent_id)
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    fmt: str
+    size: int
+
+
+def export_brief(brief: Brief, path: Path, fmt: str) -> Written:
+    """The brief rendered in ``fmt`` and written to ``path`` atomically, with the mode a
+    file the user creates gets (a replaced file keeps its own)."""
+    size = write_atomically(Path(path), render(brief, fmt), private=False)
+    return Written(Path(path), fmt, size)

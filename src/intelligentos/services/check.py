@@ -1,0 +1,219 @@
+"""Evaluation: run the detection rules over the store and move alerts through their
+lifecycle, in one short write transaction. Shared by the CLI and the cockpit.
+
+No SQL here (the store does that) and no Textual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from intelligentos.domain.agents import routes
+from intelligentos.domain.alerts import (
+    Alert,
+    Event,
+    LifecycleError,
+    acknowledge,
+    open_alert,
+    reconcile,
+    regroup,
+    rejudge,
+    snooze,
+)
+from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.clock import period_upper_bound, utc_naive
+from intelligentos.domain.detection import (
+    ANOMALY_WINDOW,
+    DRIFT_BASELINE,
+    DRIFT_RECENT,
+    Finding,
+    Rule,
+    Severity,
+    cleared,
+    evaluate_kpi,
+    present,
+    stale_sources,
+    target_band,
+)
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.store import Store
+
+KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
+
+
+def evaluation_window(catalog: Catalog) -> int:
+    """Points per KPI the rules need: the anomaly window or drift baseline, plus the latest."""
+    need = ANOMALY_WINDOW + 1
+    for kpi in catalog.kpis.values():
+        overrides = kpi.detection
+        need = max(
+            need,
+            (overrides.anomaly_window or ANOMALY_WINDOW) + 1,
+            (overrides.drift_baseline or DRIFT_BASELINE) + DRIFT_RECENT,
+        )
+    return need
+
+
+@dataclass
+class EvaluationResult:
+    opened: list[Alert] = field(default_factory=list)
+    transitions: int = 0
+    open_alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def redefined(alert: Alert, kpi: Kpi) -> bool:
+    """Whether an open alert was judged under another target than the KPI's own (the
+    catalog was re-synced since): the target and forecast rules expect the target."""
+    judged_by_target = alert.rule in (Rule.TARGET.value, Rule.FORECAST.value)
+    return judged_by_target and alert.expected is not None and alert.expected != kpi.target
+
+
+def evaluate_store(
+    store: Store,
+    catalog: Catalog,
+    now: datetime,
+    graph: LineageGraph | None = None,
+    redefined_kpis: Collection[str] = (),
+) -> EvaluationResult:
+    """Evaluate every rule for every KPI and persist the lifecycle changes atomically;
+    each alert opened is stored with its routes (:func:`intelligentos.domain.agents.routes`).
+
+    The open alerts of ``redefined_kpis`` (a re-synced catalog changed how they are
+    judged), and any alert judged under another target, are judged again as if new:
+    the new expectation and severity, or resolved (:func:`intelligentos.domain.alerts.rejudge`).
+
+    Read-only stores are evaluated for display only: nothing is written.
+    """
+    started = time.perf_counter()
+    graph = graph or LineageGraph(catalog)
+    result = EvaluationResult()
+    if store.readonly:
+        result.open_alerts = store.open_alerts()
+        return result
+    with store.transaction():
+        # A row dated after today is not a value yet (stray_observations reports it).
+        windows = store.latest_windows(
+            evaluation_window(catalog), until=period_upper_bound(utc_naive(now).date())
+        )
+        projections = store.projections()
+        findings: dict[str, dict[Rule, Finding]] = {}
+        with_data: set[str] = set()
+        for kpi in catalog.kpis.values():
+            points = windows.get(kpi.id, [])
+            if present(points):
+                with_data.add(kpi.id)
+            findings[kpi.id] = evaluate_kpi(kpi, points, now, projections.get(kpi.id))
+        stale_kpis = {k for k, found in findings.items() if Rule.STALE in found}
+        sources = stale_sources(graph.kpis_by_system, stale_kpis, with_data)
+        open_by_key = {alert.key: alert for alert in store.open_alerts()}
+
+        def apply(before: Alert | None, after: Alert, event: Event | None) -> Alert:
+            if after == before and event is None:
+                return after  # nothing moved: an evaluation without news writes nothing
+            if event is not None:
+                result.transitions += 1
+            # A new alert is routed as it opens, in the same transaction; its routes stay
+            # (a catalog re-sync re-routes the open alerts).
+            routed = (
+                routes(after.kpi_id, after.system_id, catalog, graph) if before is None else None
+            )
+            return store.record(after, event, routed)
+
+        event: Event | None
+        source_alert_ids: dict[str, int] = {}
+        alerting_systems = {system for _, system, _ in open_by_key if system is not None}
+        for system_id in sorted(set(sources) | alerting_systems):
+            key = (None, system_id, Rule.STALE_SOURCE.value)
+            alert = open_by_key.get(key)
+            fed = sources.get(system_id)
+            system = catalog.systems.get(system_id)
+            finding: Finding | None = None
+            if fed:
+                finding = Finding(
+                    Rule.STALE_SOURCE,
+                    Severity.WARNING,
+                    None,
+                    None,
+                    float(len(fed)),
+                    f"{system.name if system else system_id}: every KPI it feeds is stale "
+                    f"({', '.join(fed)})",
+                )
+            if alert is None and finding is not None:
+                new, event = open_alert(finding, now, system_id=system_id)
+                saved = apply(None, new, event)
+                result.opened.append(saved)
+            elif alert is not None:
+                new, event = reconcile(alert, finding, finding is None, now)
+                saved = apply(alert, new, event)
+            else:
+                continue
+            if saved.is_open and saved.id is not None:
+                source_alert_ids[system_id] = saved.id
+
+        for kpi in catalog.kpis.values():
+            points = windows.get(kpi.id, [])
+            group = next(
+                (source_alert_ids[s] for s in graph.systems_of(kpi.id) if s in source_alert_ids),
+                None,
+            )
+            for rule in KPI_RULES:
+                finding = findings[kpi.id].get(rule)
+                alert = open_by_key.get((kpi.id, None, rule.value))
+                if alert is None:
+                    if finding is not None:
+                        new, event = open_alert(finding, now, kpi_id=kpi.id, parent_alert_id=group)
+                        result.opened.append(apply(None, new, event))
+                    continue
+                if kpi.id in redefined_kpis or redefined(alert, kpi):
+                    if finding is None and rule is Rule.TARGET:
+                        # A stale KPI is judged on staleness alone; its target alert still
+                        # needs the new target's verdict on the last value.
+                        finding = target_band(kpi, points)
+                    # Without hysteresis: the value did not move, the definition did.
+                    may_resolve = finding is None and (
+                        rule is not Rule.FORECAST
+                        or cleared(kpi, rule, points, False, projections.get(kpi.id))
+                    )
+                    new, event = rejudge(alert, finding, may_resolve, now)
+                else:
+                    may_resolve = cleared(
+                        kpi, rule, points, finding is not None, projections.get(kpi.id)
+                    )
+                    new, event = reconcile(alert, finding, may_resolve, now)
+                if new.is_open:
+                    new = regroup(new, group, now)
+                apply(alert, new, event)
+        result.open_alerts = store.open_alerts()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def change_alert(
+    store: Store, alert_id: int, transition: Callable[[Alert], tuple[Alert, Event]]
+) -> Alert:
+    """Apply a person's lifecycle transition to one alert and log it, in one transaction
+    (the CLI and the cockpit share this); raises :class:`LifecycleError`."""
+    with store.transaction():
+        alert = store.alert(alert_id)
+        if alert is None:
+            raise LifecycleError(f"there is no alert {alert_id}")
+        return store.record(*transition(alert))
+
+
+def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    return change_alert(store, alert_id, lambda alert: acknowledge(alert, actor, note, now))
+
+
+def snooze_alert(
+    store: Store,
+    alert_id: int,
+    duration: timedelta,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> Alert:
+    return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))

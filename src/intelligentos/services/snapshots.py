@@ -1,0 +1,266 @@
+"""The cockpit's data: one immutable :class:`CockpitData` per refresh, made off the event
+loop by :class:`DataService` (evaluate the rules, then read the visible windows).
+
+Screens only read a :class:`CockpitData`; a refresh replaces it whole, so nothing ever sees
+half of one refresh and half of another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from intelligentos.domain.agents import Route
+from intelligentos.domain.alerts import Alert, Event, subject_name
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.snapshots import (
+    KpiSnapshot,
+    ProjectedValue,
+    snapshots,
+    with_later_rows,
+    with_open_breaches,
+)
+from intelligentos.services.check import evaluate_store
+from intelligentos.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from intelligentos.domain.forecast import Projection
+
+History = list[tuple[str, float | None]]
+
+
+@dataclass(frozen=True)
+class CockpitData:
+    """Everything the screens show after one refresh."""
+
+    catalog: Catalog
+    graph: LineageGraph
+    snaps: dict[str, KpiSnapshot]
+    open_alerts: list[Alert]
+    window: int
+    evaluated: bool  # False for the first, values-only read at start-up
+    as_of: date
+    # Stored forecasts' horizon points, by KPI (current or not: see Projection.is_current).
+    projections: dict[str, Projection] = field(default_factory=dict)
+    # The past date this was read as of (values up to it, alerts replayed to its end); None
+    # when live.
+    past: date | None = None
+
+    @cached_property
+    def attention(self) -> list[Alert]:
+        """Firing, unacknowledged alerts that are not grouped under another."""
+        return [a for a in self.open_alerts if a.needs_attention]
+
+    @cached_property
+    def flashing_kpis(self) -> frozenset[str]:
+        return frozenset(a.kpi_id for a in self.attention if a.kpi_id)
+
+    def subject_name(self, alert: Alert) -> str:
+        return subject_name(alert, self.catalog)
+
+    def observed_periods(self) -> dict[str, str | None]:
+        """Each KPI's latest period with a value: what its forecast must start from."""
+        return {kpi_id: snap.observed_period for kpi_id, snap in self.snaps.items()}
+
+    def projected(self, kpi_id: str) -> ProjectedValue | None:
+        """The KPI's projected value at the horizon, when its forecast beat the baselines and
+        was made from its latest observation."""
+        projection = self.projections.get(kpi_id)
+        snap = self.snaps.get(kpi_id)
+        if projection is None or snap is None or not projection.reliable:
+            return None
+        if not projection.is_current(snap.observed_period):
+            return None
+        return ProjectedValue(snap.kpi, projection)
+
+    def alerts_of_kpi(self, kpi_id: str) -> list[Alert]:
+        return [a for a in self.open_alerts if a.kpi_id == kpi_id]
+
+
+@dataclass
+class DataService:
+    """Opens one store and reads it for the cockpit. Every method blocks: call them from
+    worker threads. The store gives each thread its own read connection."""
+
+    path: Path
+    clock: Callable[[], datetime]
+    fixed_as_of: date | None = None
+    store: Store | None = field(default=None, init=False)
+    integrity_checked: bool = field(default=False, init=False)
+    stray_checked: bool = field(default=False, init=False)  # once per session, as integrity
+    catalog_version: int | None = field(default=None, init=False)
+    first_day: date | None = field(default=None, init=False)  # of the first observation
+
+    @property
+    def as_of(self) -> date:
+        return self.fixed_as_of or self.clock().date()
+
+    def until(self, past: date | None) -> str:
+        """Upper bound on the periods read: the end of ``past``, or of today when live (a
+        row dated after today is not a value yet)."""
+        return period_upper_bound(past or self.clock().date())
+
+    def set_as_of(self, day: date | None) -> None:
+        """View the store as of the end of ``day`` (``None``: live). Takes effect with the
+        next read; a read already under way finishes with the date it started with (its
+        :attr:`CockpitData.past` says which), so the caller can drop it."""
+        self.fixed_as_of = day
+
+    def open(self) -> Store:
+        """Open the store (and migrate an older schema); raises :class:`StoreError`."""
+        self.store = store = Store.open(self.path)
+        first = store.first_period()
+        self.first_day = date.fromisoformat(first[:10]) if first else None
+        return store
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError(f"{self.path} is not open.")
+        return self.store
+
+    def read(
+        self,
+        window: int,
+        catalog: Catalog | None = None,
+        graph: LineageGraph | None = None,
+        *,
+        projections: bool = False,
+    ) -> CockpitData:
+        """The visible windows and open alerts, without evaluating (fast: the first paint;
+        the forecasts' projections come with the evaluated read that follows it)."""
+        return self._read(window, catalog, graph, projections, self.fixed_as_of)
+
+    def _read(
+        self,
+        window: int,
+        catalog: Catalog | None,
+        graph: LineageGraph | None,
+        projections: bool,
+        past: date | None,
+    ) -> CockpitData:
+        store = self._store()
+        if catalog is None:
+            catalog, graph = self.read_catalog()
+        graph = graph or LineageGraph(catalog)
+        until = self.until(past)
+        windows = store.latest_windows(max(window, 2), until=until)
+        as_of = past or self.clock().date()
+        snaps = snapshots(catalog, windows, as_of)
+        if past is None:
+            open_alerts = store.open_alerts()
+            # Live, a row dated after today is flagged (in the past, later rows are history).
+            snaps = with_later_rows(snaps, store.later_periods(until), as_of)
+        else:
+            open_alerts = [a for a in store.alerts_as_of(until) if a.is_open]
+        return CockpitData(
+            catalog=catalog,
+            graph=graph,
+            snaps=with_open_breaches(snaps, open_alerts),
+            open_alerts=open_alerts,
+            window=window,
+            evaluated=False,
+            as_of=as_of,
+            # Forecasts are made from the latest data: none of them existed in the past.
+            projections=store.projections() if projections and past is None else {},
+            past=past,
+        )
+
+    def check_integrity(self) -> str | None:
+        """Once per session: a damaged file is never written. The problem, if any (the
+        store is then treated as read-only)."""
+        store = self._store()
+        if self.integrity_checked or store.readonly:
+            return None
+        self.integrity_checked = True
+        try:
+            store.ensure_intact("the cockpit will not write to it")
+        except StoreError as error:
+            store.readonly = True
+            return str(error)
+        return None
+
+    def stray_rows(self) -> str | None:
+        """Observation rows written around the importer that it would have refused, as one
+        message; None when there are none."""
+        stray = self._store().stray_observations(after=self.until(None))
+        return stray.message() if stray else None
+
+    def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
+        """Run the rules (writing alert changes; not when viewing the past), then read."""
+        store = self._store()
+        if previous is not None and store.catalog_version() == self.catalog_version:
+            catalog, graph = previous.catalog, previous.graph
+        else:
+            # First read, or the catalog was re-synced meanwhile (sync-catalog).
+            catalog, graph = self.read_catalog()
+        graph.warm()
+        past = self.fixed_as_of  # once: a change meanwhile applies to the next read
+        if past is None:
+            evaluate_store(store, catalog, self.clock(), graph)
+        return replace(self._read(window, catalog, graph, True, past), evaluated=True)
+
+    def read_catalog(self) -> tuple[Catalog, LineageGraph]:
+        """The catalog and its (lazily built) lineage graph."""
+        store = self._store()
+        # The version first: a re-sync between the two reads is then seen next time.
+        self.catalog_version = store.catalog_version()
+        catalog = store.read_catalog()
+        return catalog, LineageGraph(catalog)
+
+    def refresh_forecasts(
+        self,
+        catalog: Catalog,
+        latest: Mapping[str, str | None],
+        as_of: date,
+        stop: Callable[[], bool],
+    ) -> int:
+        """Recompute the out-of-date forecasts in the background (see
+        :func:`intelligentos.services.forecast.refresh_outdated`; ``latest``: each KPI's
+        latest observed period, :func:`observed_periods`); never for a past date or a store
+        the cockpit must not write."""
+        store = self._store()
+        if self.fixed_as_of is not None or store.readonly:
+            return 0
+        from intelligentos.services.forecast import refresh_outdated
+
+        return refresh_outdated(store, catalog, latest, as_of, self.clock, stop)
+
+    # The readers below take the as-of date the caller read from :attr:`fixed_as_of` when it
+    # started, and tag its result with it: a result for another date is dropped.
+
+    def history(self, kpi_id: str, limit: int | None, past: date | None) -> History:
+        return self._store().history(kpi_id, limit or 100_000, until=self.until(past))
+
+    def alerts(self, states: Iterable[str] | None, past: date | None) -> list[Alert]:
+        """Alerts in these states (every state: ``None``); as they stood at the end of
+        ``past``, replayed from the event log, when given."""
+        moment = period_upper_bound(past)
+        if moment is None:
+            return self._store().alerts(states)
+        wanted = None if states is None else {str(s) for s in states}
+        found = self._store().alerts_as_of(moment)
+        return [a for a in found if wanted is None or a.state.value in wanted]
+
+    def alert_routes(self, alert_ids: Iterable[int]) -> dict[int, list[Route]]:
+        """Where each of these alerts is routed (set when it opened: the same for a past
+        date)."""
+        return self._store().routes_of(alert_ids)
+
+    def events(self, alert_id: int, past: date | None) -> list[Event]:
+        """An alert's transitions, up to the end of ``past`` when given."""
+        moment = period_upper_bound(past)
+        events = self._store().alert_events(alert_id)
+        return events if moment is None else [e for e in events if e.at <= moment]
+
+    def data_version(self) -> int:
+        return self._store().data_version()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
