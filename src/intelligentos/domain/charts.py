@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from intelligentos.domain.catalog.models import Direction, Kpi, Unit
-from intelligentos.domain.detection import period_date
+from intelligentos.domain.clock import period_date
 from intelligentos.domain.formatting import format_value
 
 if TYPE_CHECKING:

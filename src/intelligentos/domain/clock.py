@@ -48,3 +48,8 @@ def period_upper_bound(day: date | str | None) -> str | None:
         return None
     text = day.isoformat() if isinstance(day, date) else day
     return text + _END_OF_DAY if len(text) == 10 else text
+
+
+def period_date(period: str) -> date:
+    """The day a period text is dated (its first ten characters, an ISO date)."""
+    return date.fromisoformat(period[:10])

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from intelligentos.domain.catalog.models import Direction, Frequency, Kpi
+from intelligentos.domain.clock import period_date
 
 if TYPE_CHECKING:
     from intelligentos.domain.forecast import Projection
@@ -337,10 +338,6 @@ def drift(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
 
 
 # --- stale data ------------------------------------------------------------------------
-
-
-def period_date(period: str) -> date:
-    return date.fromisoformat(period[:10])
 
 
 def period_end(day: date, frequency: Frequency) -> date:

@@ -100,7 +100,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from intelligentos.domain.catalog.models import Frequency, Kpi
-from intelligentos.domain.detection import period_date
+from intelligentos.domain.clock import period_date
 
 if TYPE_CHECKING:
     import numpy as np

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from intelligentos.domain.catalog.models import Unit
+from intelligentos.domain.units import Unit
 
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 # Past this many characters a number is shown in scientific notation, so one absurd value

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intelligentos.domain.catalog.models import Unit
 from intelligentos.domain.formatting import literal, plural
+from intelligentos.domain.units import Unit
 
 YEARS_100_DAYS = 36_525.0
 

@@ -32,9 +32,9 @@ from intelligentos.domain.agents import (
 from intelligentos.domain.alerts import Alert, Event, State, acknowledgement_text, subject_name
 from intelligentos.domain.catalog.models import Agent, Catalog, Direction, Kpi
 from intelligentos.domain.charts import sparkline
+from intelligentos.domain.clock import period_date
 from intelligentos.domain.detection import (
     Status,
-    period_date,
     shortfall,
     stale_sources,
     target_status,

@@ -18,6 +18,10 @@ from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
+# A KPI's unit belongs to the catalog's model; it is defined below the catalog so that the
+# formatting of values (which catalog messages use) needs no catalog.
+from intelligentos.domain.units import Unit as Unit
+
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
     from pydantic_core import CoreSchema
@@ -33,17 +37,6 @@ class Direction(StrEnum):
     HIGHER = "higher"
     LOWER = "lower"
     BAND = "band"
-
-
-class Unit(StrEnum):
-    PERCENT = "percent"
-    CURRENCY = "currency"
-    MONTHS = "months"
-    DAYS = "days"
-    HOURS = "hours"
-    SCORE = "score"
-    COUNT = "count"
-    RATIO = "ratio"
 
 
 class Frequency(StrEnum):
