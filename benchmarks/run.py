@@ -761,7 +761,8 @@ def measure_brief(store: Path, reps: int, label: str) -> Figure:
 # the moment its transaction has committed (the monotonic clock: the same for every process).
 WRITE = """
 import sys, time
-from intelligentos.store import Observation, Store
+from intelligentos.domain.observations import Observation
+from intelligentos.store import Store
 kpi_id, period, value = sys.argv[2], sys.argv[3], float(sys.argv[4])
 with Store.open(sys.argv[1]) as store:
     store.upsert_observations([Observation(kpi_id, period, value, "benchmark")])

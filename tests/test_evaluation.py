@@ -27,6 +27,7 @@ from intelligentos.domain.detection import (
     Severity,
 )
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.observations import Observation
 from intelligentos.services.check import (
     acknowledge_alert,
     evaluate_store,
@@ -34,7 +35,6 @@ from intelligentos.services.check import (
     snooze_alert,
 )
 from intelligentos.store import Store, StoreError, copy_store
-from intelligentos.store.store import Observation
 
 NOW = datetime(2026, 11, 27, 9, 30)
 STALE_SYSTEM = "social_listening"

@@ -41,9 +41,9 @@ from intelligentos.domain.forecast import (
     Projection,
     default_horizon,
 )
+from intelligentos.domain.observations import Observation
 from intelligentos.services.check import acknowledge_alert, evaluate_store
 from intelligentos.store import Store
-from intelligentos.store.store import Observation
 
 NOW = datetime(2026, 11, 27, 9, 30)
 LATEST = "2026-11-01"

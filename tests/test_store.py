@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from intelligentos.domain.observations import Observation
 from intelligentos.services.bootstrap import init_store
 from intelligentos.services.catalog import load_catalog
-from intelligentos.store import SCHEMA_VERSION, Observation, Store, StoreError, create_store
+from intelligentos.store import SCHEMA_VERSION, Store, StoreError, create_store
 from intelligentos.store.schema import CATALOG_TABLES
 from intelligentos.store.store import identify_store
 

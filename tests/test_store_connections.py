@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.store import Observation, Store, StoreError, copy_store
+from intelligentos.domain.observations import Observation
+from intelligentos.store import Store, StoreError, copy_store
 
 CHILD_TIMEOUT = 120
 
@@ -152,7 +153,8 @@ def test_closing_a_store_while_another_thread_reads_it_is_safe(demo_store):
 CHILD_WRITES_AND_CLOSES = """
 import sys
 from datetime import date, timedelta
-from intelligentos.store import Observation, Store
+from intelligentos.domain.observations import Observation
+from intelligentos.store import Store
 first = date(int(sys.argv[3]), 1, 1)
 with Store.open(sys.argv[1]) as store:
     store.upsert_observations(

@@ -361,7 +361,7 @@ def test_kpis_never_says_ok_beside_a_target_alert_held_open(demo_store):
     """Win Rate (target 28, warning 8 %) back at 26.32 is 6 % short: inside the warning
     band, but an open alert resolves only within 4 %. While it is held open, `kpis` says
     warning, as the cockpit does, not ok beside the alert `check` lists."""
-    from intelligentos.store import Observation
+    from intelligentos.domain.observations import Observation
 
     run("check", "--db", str(demo_store))
     alert = win_rate_target_alert(demo_store)

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from intelligentos.domain.catalog.models import Catalog, Direction, Frequency, Kpi, Unit
 from intelligentos.domain.lineage import LineageGraph
-from intelligentos.store.store import Observation
+from intelligentos.domain.observations import Observation
 
 DEFAULT_SEED = 20261127
 HISTORY_DAYS = 730

@@ -1,8 +1,8 @@
 """The SQLite KPI store: schema, opening and identity checks, queries, writes."""
 
+from intelligentos.domain.observations import Observation
 from intelligentos.store.schema import SCHEMA_VERSION
 from intelligentos.store.store import (
-    Observation,
     Store,
     StoreError,
     copy_store,

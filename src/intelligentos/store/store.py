@@ -23,6 +23,7 @@ from intelligentos.domain.alerts import OPEN_STATES, Alert, Event, State, by_sev
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.detection import Severity
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.observations import Observation
 from intelligentos.domain.plausibility import PLAUSIBLE, StrayRows
 from intelligentos.domain.whatif.scenarios import SavedScenario
 
@@ -138,14 +139,6 @@ class StoredForecast:
 
     forecast: Forecast
     made_at: str
-
-
-@dataclass(frozen=True)
-class Observation:
-    kpi_id: str
-    period: str
-    value: float | None
-    source: str | None = None
 
 
 def _describe_sqlite_error(path: Path, error: sqlite3.Error) -> str:
