@@ -22,8 +22,10 @@ from intelligentos.domain.clock import utc_today
 from intelligentos.domain.detection import Finding, Rule, Severity
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.services import check as evaluation
+from intelligentos.services.bootstrap import open_store
 from intelligentos.services.catalog import load_catalog
 from intelligentos.services.check import evaluate_store
+from intelligentos.services.snapshots import DataService
 from intelligentos.store import Store, copy_store
 from intelligentos.store.schema import SCHEMA_VERSION
 
@@ -183,13 +185,46 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
         with store.transaction() as conn:  # one alert resolved before the upgrade
             conn.execute("UPDATE alerts SET state = 'resolved' WHERE id = ?", (alerts[-1].id,))
     make_version_3(demo_store)
-    with Store.open(demo_store) as store:
+    with open_store(demo_store) as store:
         assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 4
         assert store.alerts() != [] and len(store.alerts()) == len(alerts)
         assert store.routes_of() == expected
         owner = expected[alerts[-1].id][0].agent_id
         assert alerts[-1].id in {a.id for a in store.alerts(["resolved"], owner)}
         assert store.query("SELECT count(*) AS n FROM deliveries")[0]["n"] == 0
+
+
+def test_the_stores_migration_changes_only_the_schema_and_routes_nothing(demo_store):
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW)
+        assert store.routes_of()
+    make_version_3(demo_store)
+    with Store.open(demo_store) as store:
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION
+        assert store.alerts() and store.routes_of() == {}
+
+
+def test_the_command_line_and_the_cockpit_upgrade_a_version_3_store_with_its_routes(
+    today_store, tmp_path
+):
+    db = str(today_store)
+    run("check", "--db", db)
+    before = json.loads(run("alerts", "--db", db, "--json").stdout)
+    assert before and all(record["routed_to"] for record in before)
+    cockpit_copy = tmp_path / "cockpit.db"
+    copy_store(today_store, cockpit_copy)
+    make_version_3(today_store)
+    make_version_3(cockpit_copy)
+    assert json.loads(run("alerts", "--db", db, "--json").stdout) == before
+    data = DataService(cockpit_copy, clock=lambda: NOW)
+    try:
+        store = data.open()
+        routed = store.routes_of()
+        with Store.open(today_store) as upgraded:
+            assert routed == upgraded.routes_of() != {}
+    finally:
+        if data.store is not None:
+            data.store.close()
 
 
 def test_a_migrated_store_has_the_same_alert_routes_table_as_a_new_one(demo_store, tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from intelligentos.domain.clock import utc_today
 from intelligentos.domain.formatting import literal
-from intelligentos.services.bootstrap import resolve_store
+from intelligentos.services.bootstrap import open_store, resolve_store
 from intelligentos.store import Store, StoreError
 
 # The cockpit's options that take a value, by the keyword of :func:`launch_cockpit`.
@@ -116,7 +116,7 @@ def opened_store(db: Path | None, *, create_demo: bool = False) -> Iterator[Stor
         path, created = resolve_store(db, create_demo=create_demo)
         if created:
             print(f"Created a demo KPI store at {literal(str(path))}", file=sys.stderr)
-        store = Store.open(path)
+        store = open_store(path)
     except StoreError as error:
         raise LaunchError(str(error)) from error
     try:

@@ -1,4 +1,5 @@
-"""Creating stores from catalogs, and finding (or making) the store a command works on."""
+"""Creating stores from catalogs, finding (or making) the store a command works on, and
+opening it (upgrading an older one)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intelligentos.config.paths import builtin_catalog_dir, default_db_path
+from intelligentos.domain.agents import routes
 from intelligentos.domain.clock import utc_today
-from intelligentos.store import StoreError, create_store
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.store import Store, StoreError, create_store
+from intelligentos.store.schema import ROUTING_VERSION
 
 if TYPE_CHECKING:
     from intelligentos.domain.catalog import Catalog
@@ -93,3 +97,23 @@ def resolve_store(db: Path | None, *, create_demo: bool = False) -> tuple[Path, 
     except CatalogError as error:
         raise StoreError(f"Could not create the demo KPI store at {path}: {error}") from error
     return path, True
+
+
+def open_store(path: Path, *, readonly: bool = False) -> Store:
+    """Open the store at ``path`` as the product does: an older store is upgraded whole, its
+    schema and the data only the domain can derive, in one transaction (see
+    :meth:`intelligentos.store.Store.open`); raises :class:`StoreError`."""
+    return Store.open(path, readonly=readonly, upgrade=upgrade_data)
+
+
+def upgrade_data(store: Store, version: int) -> None:
+    """The data a store at schema ``version`` lacks, added inside its upgrade's transaction:
+    a store older than routing has its alerts routed by its catalog (every alert, resolved
+    ones too, so that ``--agent`` finds its history)."""
+    if version >= ROUTING_VERSION:
+        return
+    catalog = store.read_catalog()
+    graph = LineageGraph(catalog)
+    for alert in store.alerts():
+        assert alert.id is not None  # read from the store
+        store.save_routes(alert.id, routes(alert.kpi_id, alert.system_id, catalog, graph))

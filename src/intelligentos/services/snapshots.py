@@ -26,6 +26,7 @@ from intelligentos.domain.snapshots import (
     with_later_rows,
     with_open_breaches,
 )
+from intelligentos.services.bootstrap import open_store
 from intelligentos.services.check import evaluate_store
 from intelligentos.store import Store, StoreError
 
@@ -114,7 +115,7 @@ class DataService:
 
     def open(self) -> Store:
         """Open the store (and migrate an older schema); raises :class:`StoreError`."""
-        self.store = store = Store.open(self.path)
+        self.store = store = open_store(self.path)
         first = store.first_period()
         self.first_day = date.fromisoformat(first[:10]) if first else None
         return store

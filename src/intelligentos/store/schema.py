@@ -300,7 +300,8 @@ CREATE TABLE deliveries (
 )
 """
 
-# The first version whose alerts are routed: an upgrade from before it routes them all.
+# The first version whose alerts are routed: an upgrade from before it routes them all (the
+# product's upgrade does, see intelligentos.services.bootstrap.upgrade_data).
 ROUTING_VERSION = 4
 
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is

@@ -12,17 +12,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intelligentos.domain import agents
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import OPEN_STATES, Alert, Event, State, by_severity, state_at
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.detection import Severity
-from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.observations import Observation
 from intelligentos.domain.plausibility import PLAUSIBLE, StrayRows
 from intelligentos.domain.whatif.scenarios import SavedScenario
@@ -38,7 +36,6 @@ from intelligentos.store.schema import (
     DELETE_CATALOG_TABLE,
     INSERT_ALERT,
     MIGRATIONS,
-    ROUTING_VERSION,
     SCHEMA_V1,
     SCHEMA_VERSION,
     SELECT_CATALOG_TABLE,
@@ -202,6 +199,11 @@ def identify_store(path: Path) -> int:
     return version
 
 
+# What an upgrade adds to an older store's data beyond its schema: called with the store, inside
+# the upgrade's transaction, and the schema version the file had.
+Upgrade = Callable[["Store", int], None]
+
+
 class Store:
     """One store file, shared by the threads of one process.
 
@@ -232,9 +234,15 @@ class Store:
     # --- opening and closing -------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+    def open(cls, path: Path, *, readonly: bool = False, upgrade: Upgrade | None = None) -> Store:
         """Open our store at ``path`` (migrating an older schema); raise :class:`StoreError`
-        for anything else. Blocking: the cockpit calls it from a worker thread."""
+        for anything else. Blocking: the cockpit calls it from a worker thread.
+
+        The migrations only change the schema. ``upgrade``, when given, runs in the same
+        transaction after them, with the version the file had: the data an older store lacks
+        that only the domain can derive (:func:`intelligentos.services.bootstrap.open_store`,
+        which the product opens stores with, routes the alerts of a store older than
+        routing there)."""
         path = Path(path)
         version = identify_store(path)
         if not readonly and not os.access(path, os.W_OK):
@@ -262,7 +270,7 @@ class Store:
                     f"{path} uses schema {version} and needs an upgrade, but it is read-only."
                 )
             try:
-                store._migrate(version)
+                store._migrate(version, upgrade)
             except BaseException:
                 store.close()
                 raise
@@ -342,27 +350,17 @@ class Store:
         with self._readers_lock:
             self._readers.discard(reader)
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self, version: int, upgrade: Upgrade | None) -> None:
         with self.transaction() as conn:
-            unrouted = version < ROUTING_VERSION
+            found = version
             while version < SCHEMA_VERSION:
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
                 version += 1
                 conn.execute(set_user_version(version))
-            if unrouted:
-                self._route_every_alert()
-
-    def _route_every_alert(self) -> None:
-        """Route the alerts of a store older than routing, by its catalog (the upgrade's
-        transaction: every alert, resolved ones too, so that ``--agent`` finds its history)."""
-        catalog = self.read_catalog()
-        graph = LineageGraph(catalog)
-        for row in self.query("SELECT id, kpi_id, system_id FROM alerts ORDER BY id"):
-            self.save_routes(
-                row["id"], agents.routes(row["kpi_id"], row["system_id"], catalog, graph)
-            )
+            if upgrade is not None:
+                upgrade(self, found)
 
     def close(self, grace: float = 0.03, patience: float = 5.0) -> None:
         """Close every connection of the store, from any thread.
