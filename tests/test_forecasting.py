@@ -15,8 +15,11 @@ from intelligentos.domain import forecast as forecasting
 from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.domain.forecast import (
     Forecast,
+    backtest,
     default_horizon,
     forecast_kpi,
+    intervals,
+    methods,
     next_periods,
     season_length,
 )
@@ -271,7 +274,7 @@ def test_a_model_that_cannot_be_fitted_is_dropped_and_named(monkeypatch):
     def broken(*args, **kwargs):
         raise FloatingPointError("optimiser diverged")
 
-    monkeypatch.setattr(forecasting._Ets, "backtest", broken)
+    monkeypatch.setattr(methods._Ets, "backtest", broken)
     result = forecast_kpi(make_kpi(), monthly(seasonal_series(72, seed=3)), 3)
     assert_sane(result, 3)
     assert result.backtest and "ets" not in result.backtest.scores
@@ -283,9 +286,9 @@ def test_a_failed_final_fit_falls_back_to_the_better_baseline(monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("no convergence")
 
-    monkeypatch.setattr(forecasting._Ets, "forecast", broken)
-    monkeypatch.setattr(forecasting._Theta, "forecast", broken)
-    monkeypatch.setattr(forecasting._Drift, "forecast", broken)
+    monkeypatch.setattr(methods._Ets, "forecast", broken)
+    monkeypatch.setattr(methods._Theta, "forecast", broken)
+    monkeypatch.setattr(methods._Drift, "forecast", broken)
     result = forecast_kpi(make_kpi(), monthly(seasonal_series(72, seed=3)), 3)
     assert_sane(result, 3)
     assert result.model in {"naive", "seasonal_naive"} and not result.reliable
@@ -467,10 +470,10 @@ def test_calibrated_coverage_is_judged_leaving_each_origin_out():
 
     # Four origins, one pair each; forecasts 0, 80 % interval [-1, 1]: the stretches the
     # interval would need are 1, 2, 3 and 0.5.
-    pairs = forecasting.Pairs(np.array([1.0, -2.0, 3.0, 0.5]), np.zeros(4), np.array([0, 1, 2, 3]))
+    pairs = backtest.Pairs(np.array([1.0, -2.0, 3.0, 0.5]), np.zeros(4), np.array([0, 1, 2, 3]))
     band80 = np.array([[-1.0] * 4, [1.0] * 4])
     band95 = np.array([[-2.0] * 4, [2.0] * 4])  # stretches 0.5, 1, 1.5, 0.25
-    k80, k95, held = forecasting._calibrated(pairs, band80, band95)
+    k80, k95, held = intervals._calibrated(pairs, band80, band95)
     # All four: the ceil(5 x 0.8) = 4th smallest of 1, 2, 3, 0.5 is 3; for 95 %, 1.5.
     assert (k80, k95) == (3.0, 1.5)
     # Leaving one out (three left, the 4th smallest is beyond: the largest): origin 0 gets
@@ -513,13 +516,13 @@ def test_intervals_too_narrow_in_the_backtest_are_widened_from_its_errors(monkey
     assert honest.model == "drift" and honest.reliable
     assert "intervals from the backtest's errors" not in honest.note  # its own held
 
-    narrow = forecasting._Drift.forecast
+    narrow = methods._Drift.forecast
 
     def too_narrow(self, y, steps):
         path = narrow(self, y, steps)
-        return forecasting._normal_path(path.mean, (path.band(1.0)[1] - path.mean) / 20)
+        return methods._normal_path(path.mean, (path.band(1.0)[1] - path.mean) / 20)
 
-    monkeypatch.setattr(forecasting._Drift, "forecast", too_narrow)
+    monkeypatch.setattr(methods._Drift, "forecast", too_narrow)
     result = forecast_kpi(make_kpi(), history, 3)
     assert result.model == "drift"
     assert "intervals from the backtest's errors" in result.note
