@@ -13,13 +13,8 @@ from datetime import date
 from pathlib import Path
 
 from intelligentos.config.paths import write_atomically
-from intelligentos.domain.brief.compose import (
-    HISTORY_POINTS,
-    Brief,
-    BriefFacts,
-    build_brief,
-    in_week,
-)
+from intelligentos.domain.brief.compose import HISTORY_POINTS, BriefFacts, build_brief, in_week
+from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import render
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import period_upper_bound

@@ -1,4 +1,4 @@
-"""A :class:`~intelligentos.domain.brief.compose.Brief` as Markdown, self-contained HTML or JSON.
+"""A :class:`~intelligentos.domain.brief.contents.Brief` as Markdown, self-contained HTML or JSON.
 
 Every format lays out the same figures; none reads a clock, so the same brief gives the same
 bytes. Markdown tables are GitHub-flavoured pipe tables. User text (names, notes, actors,
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from intelligentos.domain.brief.compose import (
+from intelligentos.domain.brief.contents import (
     AlertChange,
     Brief,
     KpiLine,

@@ -20,7 +20,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Markdown, Static
 
-from intelligentos.domain.brief.compose import Brief, build_brief
+from intelligentos.domain.brief.compose import build_brief
+from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import format_for_path, to_markdown
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.formatting import literal

@@ -1,0 +1,192 @@
+"""What a brief holds: every figure of one brief, as data (:mod:`.compose` builds it, the
+renderers in :mod:`.render` only lay it out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from intelligentos.domain.detection import Status
+
+# Event actions in the log, and how the brief words them, in the order it counts them.
+ACTIONS = {
+    "open": "opened",
+    "escalate": "escalated",
+    "acknowledge": "acknowledged",
+    "snooze": "snoozed",
+    "snooze-expired": "snooze expired",
+    "resolve": "resolved",
+}
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A reliable forecast made from the KPI's latest observation, at its horizon."""
+
+    period: str
+    mean: float
+    lo80: float
+    hi80: float
+    model: str
+    status: Status
+    text: str  # "24.1% by 2026-12-31 (80 %: 22.0% – 26.0%, ets)"
+
+
+@dataclass(frozen=True)
+class KpiLine:
+    """One KPI as of the date, with its changes and its trend."""
+
+    id: str
+    name: str
+    level: str
+    unit: str
+    value: float | None
+    period: str | None  # of the latest observation up to the date
+    value_text: str
+    target: float
+    target_text: str
+    status: Status
+    week_before: float | None  # the latest value before the week began
+    week_change_text: str  # "+1.2 pt", "no new value" (none this week), "—"
+    previous: float | None  # the value of the KPI's own previous period
+    previous_change_text: str
+    sparkline: str
+    owner: str  # the owning agent's name
+    projected: Projected | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    total: int
+    ok: int
+    warning: int
+    critical: int
+    stale: int
+    no_data: int
+    open_alerts: int
+    firing: int  # open, unacknowledged and not grouped under a stale source
+    grouped: int  # firing, but grouped under a stale-source alert (which says it)
+    acknowledged: int
+    snoozed: int
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """One event of the week's alert log, with what its alert is about."""
+
+    at: str
+    alert_id: int | None
+    subject: str
+    kpi_id: str | None
+    system_id: str | None
+    rule: str
+    severity: str
+    action: str  # as worded in the brief: "opened", "acknowledged", ...
+    actor: str
+    from_state: str | None
+    to_state: str
+    note: str
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    id: int | None
+    subject: str
+    rule: str
+    severity: str
+    state: str
+    opened_at: str
+    acknowledgement: str  # "who: note · snoozed until …", or ""
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """A KPI on a risk's way up, and the weight it carries into the next one (the CEO
+    KPI at the top carries none)."""
+
+    id: str
+    name: str
+    weight: float | None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source system a KPI reads, and the data fields it reads there."""
+
+    id: str
+    name: str
+    fields: tuple[str, ...]  # "table.field"
+
+
+@dataclass(frozen=True)
+class Risk:
+    rank: int
+    kpi: KpiLine
+    shortfall: float  # adverse shortfall as a fraction of |target|
+    shortfall_text: str  # "12.5 % below target"
+    path_weight: float
+    impact: float  # shortfall × path weight: the CEO KPI's share of it
+    ceo_id: str
+    ceo_name: str
+    path: tuple[PathStep, ...]
+    sources: tuple[Source, ...]
+    agent_id: str | None
+    agent_name: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaleSystem:
+    id: str
+    name: str
+    feeds: tuple[tuple[str, str], ...]  # (id, name) of the stale KPIs it feeds
+    ceo_kpis: tuple[tuple[str, str], ...]  # the CEO KPIs those roll up to
+
+
+@dataclass(frozen=True)
+class ScenarioChange:
+    name: str
+    levers: tuple[str, ...]
+    change: str  # "created" or "updated"
+    by: str
+    at: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AgentPart:
+    """The agent a brief is for: who it is and the rules it works by."""
+
+    id: str
+    name: str
+    function: str | None
+    rules: tuple[str, ...]
+    owns: tuple[KpiLine, ...]
+    supports: tuple[KpiLine, ...]
+
+
+@dataclass(frozen=True)
+class Brief:
+    as_of: date
+    week_start: date
+    headline: Headline
+    ceo_kpis: tuple[KpiLine, ...]  # every CEO KPI; for an agent, the ones it moves
+    changes: tuple[AlertChange, ...]  # the week's alert events, oldest first
+    open_alerts: tuple[OpenAlert, ...]  # an agent brief's open alerts (empty for the CEO)
+    risks: tuple[Risk, ...]  # the top risks, by impact
+    off_target: int  # how many KPIs in scope are off target (the risks are the top ones)
+    stale_systems: tuple[StaleSystem, ...]
+    scenarios: tuple[ScenarioChange, ...]
+    agent: AgentPart | None = None  # None: the CEO brief
+
+    @property
+    def title(self) -> str:
+        who = f"{self.agent.name} brief" if self.agent else "CEO weekly brief"
+        return f"{who}, week ending {self.as_of.isoformat()}"
+
+    def change_counts(self) -> dict[str, int]:
+        """How many events of each kind the week had, in :data:`ACTIONS` order."""
+        counts = dict.fromkeys(ACTIONS.values(), 0)
+        for change in self.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+        return counts
