@@ -1,14 +1,9 @@
 """The SQLite KPI store: schema, opening and identity checks, queries, writes."""
 
 from intelligentos.domain.observations import Observation
+from intelligentos.store.connection import StoreError
 from intelligentos.store.schema import SCHEMA_VERSION
-from intelligentos.store.store import (
-    Store,
-    StoreError,
-    copy_store,
-    create_store,
-    identify_store,
-)
+from intelligentos.store.store import Store, copy_store, create_store, identify_store
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,8 +19,8 @@ from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp, utc_now
 from intelligentos.domain.formatting import plural
 from intelligentos.domain.lineage import LineageGraph
-from intelligentos.store.catalog import Row
-from intelligentos.store.store import Store, StoreError
+from intelligentos.store.connection import Row, StoreError
+from intelligentos.store.store import Store
 
 # (kpi_id, period, value, source, file index, row number)
 StagedRow = tuple[str, str, float, str | None, int, int]

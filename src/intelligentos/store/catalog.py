@@ -1,4 +1,5 @@
-"""The catalog as rows of the store's tables, and back: one mapping serves both directions.
+"""The catalog as rows of the store's tables, and back: one mapping serves both directions;
+and the catalog's queries.
 
 Each top-level entity (KPI, engine, agent, ...) is one row of its table. Columns carry the
 model's field names, except where a column names what it references (``agent_id`` for
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -39,8 +41,8 @@ from intelligentos.domain.catalog.models import (
     Workflow,
     _Entity,
 )
-
-Row = dict[str, Any]
+from intelligentos.store.connection import Row, StoreConnections
+from intelligentos.store.schema import CATALOG_TABLES, DELETE_CATALOG_TABLE, SELECT_CATALOG_TABLE
 
 
 @dataclass(frozen=True)
@@ -285,3 +287,47 @@ def catalog_from_rows(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Cata
     # Keyed by field name, which the type checker cannot follow; every dict only ever holds
     # instances of its field's model.
     return Catalog(**cast("dict[str, Any]", sections))
+
+
+# --- the catalog's queries ---------------------------------------------------------------------
+
+
+def insert_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    import sqlite_utils  # not needed on the cockpit's start-up path
+
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    for table, rows in catalog_to_rows(catalog).items():
+        if rows:
+            db.table(table).insert_all(rows)
+
+
+class CatalogQueries(StoreConnections):
+    """Reading and replacing the catalog held in the store."""
+
+    def read_catalog(self) -> Catalog:
+        return catalog_from_rows(
+            {table: self.query(sql) for table, sql in SELECT_CATALOG_TABLE.items()}
+        )
+
+    def write_catalog(self, catalog: Catalog) -> None:
+        """Replace every catalog table with ``catalog`` and count a new catalog version;
+        call inside :meth:`transaction`."""
+        with self._read() as conn:
+            for table in CATALOG_TABLES:
+                conn.execute(DELETE_CATALOG_TABLE[table])
+            insert_catalog(conn, catalog)
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    def catalog_version(self) -> int:
+        """Grows with every catalog re-sync: a reader knows when to read the catalog again."""
+        rows = self.query("SELECT value FROM store_meta WHERE key = 'catalog_version'")
+        return int(rows[0]["value"]) if rows else 0
+
+    def kpi_ids(self) -> set[str]:
+        return {row["id"] for row in self.query("SELECT id FROM kpis")}
+
+    def agent_ids(self) -> set[str]:
+        return {row["id"] for row in self.query("SELECT id FROM agents")}

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from intelligentos.domain.alerts import Event
-from intelligentos.store.store import Store, _event
+from intelligentos.store.alerts import event_from_row
+from intelligentos.store.store import Store
 
 WATERMARK_PREFIX = "notify.after:"
 SENDING, PENDING, DELIVERED, FAILED = "sending", "pending", "delivered", "failed"
@@ -89,7 +90,7 @@ class Deliveries:
             "ORDER BY e.id LIMIT ?",
             (after, label, limit),
         )
-        return [LoggedEvent(row["id"], row["alert_id"], _event(row)) for row in rows]
+        return [LoggedEvent(row["id"], row["alert_id"], event_from_row(row)) for row in rows]
 
     def claim(self, event_id: int, label: str, at: str) -> bool:
         """Reserve the delivery of one event to one sink; False when another process (or an
@@ -148,7 +149,11 @@ class Deliveries:
     def event(self, event_id: int) -> LoggedEvent | None:
         """One alert event of the log."""
         rows = self.store.query("SELECT * FROM alert_events WHERE id = ?", (event_id,))
-        return LoggedEvent(rows[0]["id"], rows[0]["alert_id"], _event(rows[0])) if rows else None
+        return (
+            LoggedEvent(rows[0]["id"], rows[0]["alert_id"], event_from_row(rows[0]))
+            if rows
+            else None
+        )
 
     def finish(
         self, event_id: int, label: str, attempts: int, outcome: str, detail: str | None, at: str

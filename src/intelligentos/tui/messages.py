@@ -14,7 +14,7 @@ from intelligentos.domain.alerts import Alert, Event
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.services.snapshots import CockpitData, History
 from intelligentos.store import Store
-from intelligentos.store.store import StoredForecast
+from intelligentos.store.forecast import StoredForecast
 
 if TYPE_CHECKING:  # imported when needed, off the launch path
     from intelligentos.config.settings import CockpitSettings

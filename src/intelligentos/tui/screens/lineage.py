@@ -28,7 +28,7 @@ from intelligentos.tui.widgets.common import BREAKPOINTS, glyph
 from intelligentos.tui.widgets.header import CockpitHeader
 
 if TYPE_CHECKING:
-    from intelligentos.store.store import StoredForecast
+    from intelligentos.store.forecast import StoredForecast
     from intelligentos.tui.widgets.forecast_chart import ForecastPanel
 
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
