@@ -1,4 +1,5 @@
-"""The store's schema: a public contract (README.md documents every table and column).
+"""The store's schema: a public contract (docs/reference/store.md documents every table and
+column).
 
 ``SCHEMA_VERSION`` lives in ``PRAGMA user_version``. ``MIGRATIONS[n]`` upgrades a store
 from version ``n`` to ``n + 1``; opening an older store applies them in order.
