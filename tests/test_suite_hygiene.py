@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from intelligentos.cli.main import app as cli
 from intelligentos.config import paths
 from intelligentos.config.settings import CockpitSettings
+from intelligentos.config.state import load_state
 
 from .conftest import HOME_VARIABLES, isolate_from_the_user, the_users
 from .processes import (
@@ -174,8 +175,16 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
         f"[[notify]]\ncommand = {command}\ndemo = true\n", encoding="utf-8"
     )
 
+    # And a theme and an agent focus the user picked in the cockpit.
+    remembered = user_home / ".local" / "state" / "intelligentos" / "state.json"
+    remembered.parent.mkdir(parents=True)
+    remembered.write_text(
+        json.dumps({"theme": {"name": "dracula", "configured": "nord"}, "agent": "cro"}),
+        encoding="utf-8",
+    )
+
     def as_the_user() -> None:
-        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HOME", str(user_home))
         monkeypatch.setenv("INTELLIGENTOS_THEME", "nord")
@@ -187,7 +196,9 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     # Without the isolation, the user's sink hears of the planted alerts: the setup can fail.
     as_the_user()
     assert paths.config_dir() == config
-    assert CockpitSettings.load(paths.config_dir()).theme == "nord"
+    assert paths.state_dir() == remembered.parent
+    assert CockpitSettings.load(paths.config_dir()).theme == "dracula"
+    assert load_state()[0].agent == "cro"
     check(copy_store(today_store, tmp_path / "as-the-user.db"))
     assert called.exists() and '"transition"' in called.read_text(encoding="utf-8")
     called.unlink()
@@ -195,7 +206,9 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     isolate_from_the_user(monkeypatch, tmp_path / "isolated")
     assert not paths.config_dir().is_relative_to(user_home)
     assert not paths.default_db_path().is_relative_to(user_home)
+    assert not paths.state_dir().is_relative_to(user_home)
     assert CockpitSettings.load(paths.config_dir()).theme is None
+    assert load_state()[0].agent is None
     check(copy_store(today_store, tmp_path / "isolated.db"))
     assert not called.exists()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from textual.widgets._tooltip import Tooltip
 
-from intelligentos.config.settings import Settings
+from intelligentos.config.state import state_file
 from intelligentos.domain.detection import Status
 from intelligentos.services.bootstrap import init_store
 from intelligentos.tui.screens.dashboard import DashboardScreen
@@ -270,8 +271,21 @@ async def test_window_keys_switch_sparkline_period(app):
         assert app.window == 30
 
 
-async def test_theme_key_switches_and_the_choice_persists(demo_store, tmp_path):
+USERS_CONFIG = """# My cockpit. Keep these comments.
+theme = "intelligentos-dark"  # the one I configured
+
+[[notify]]
+webhook = "https://hooks.example.com/services/T0/B0/s3cret"  # never copied anywhere
+"""
+
+
+async def test_theme_key_switches_and_the_choice_persists_outside_the_users_config(
+    demo_store, tmp_path
+):
     config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text(USERS_CONFIG, encoding="utf-8")
+    before = (config / "config.toml").read_bytes()
     app = make_app(demo_store, config)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -280,11 +294,17 @@ async def test_theme_key_switches_and_the_choice_persists(demo_store, tmp_path):
         await settle(pilot)
         chosen = app.theme
         assert chosen != "intelligentos-dark"
-    assert Settings.load(config).theme == chosen
+    assert (config / "config.toml").read_bytes() == before
+    assert sorted(p.name for p in config.iterdir()) == ["config.toml"]
+    state = json.loads(state_file().read_text(encoding="utf-8"))
+    assert state["theme"] == {"name": chosen, "configured": "intelligentos-dark"}
+    assert "s3cret" not in state_file().read_text(encoding="utf-8")
     again = make_app(demo_store, config)
     async with again.run_test(size=SIZE) as pilot:
+        assert again.first_look.theme == chosen  # the first frame already
         await settle(pilot)
         assert again.theme == chosen
+    assert (config / "config.toml").read_bytes() == before
 
 
 async def test_theme_option_and_user_theme_files(demo_store, tmp_path):
