@@ -33,8 +33,10 @@ from intelligentos.services.check import (
     evaluation_window,
     snooze_alert,
 )
-from intelligentos.store import Store, StoreError, copy_store
+from intelligentos.store import Store, StoreError
 from intelligentos.store.store import Observation
+
+from .stores import copy_store
 
 NOW = datetime(2026, 11, 27, 9, 30)
 STALE_SYSTEM = "social_listening"

@@ -14,11 +14,11 @@ import pytest
 from intelligentos.domain import forecast as forecasting
 from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.domain.forecast import (
+    SEASON_CANDIDATES,
     Forecast,
     default_horizon,
     forecast_kpi,
     next_periods,
-    season_length,
 )
 
 from .processes import run
@@ -294,8 +294,8 @@ def test_a_failed_final_fit_falls_back_to_the_better_baseline(monkeypatch):
 # --- calendar ------------------------------------------------------------------------------
 
 
-def test_season_lengths():
-    assert [season_length(f) for f in Frequency] == [7, 52, 12]
+def test_each_frequencys_natural_season_is_tried_first():
+    assert [SEASON_CANDIDATES[f][0] for f in Frequency] == [7, 52, 12]
 
 
 @pytest.mark.parametrize(

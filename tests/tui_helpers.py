@@ -7,8 +7,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from intelligentos.tui.app import CockpitApp
-from intelligentos.tui.screenshots import settle
 
 from .processes import run
 
@@ -27,6 +28,15 @@ FIXED_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
 def fixed_clock() -> datetime:
     return FIXED_NOW
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for every worker but the store watcher (it lives as long as the app)."""
+    for _ in range(3):
+        busy = [w for w in pilot.app.workers if w.group != "watch"]
+        if busy:  # an empty list would mean "wait for every worker"
+            await pilot.app.workers.wait_for_complete(busy)
+        await pilot.pause()
 
 
 def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
