@@ -5,7 +5,6 @@ from intelligentos.store.store import (
     Observation,
     Store,
     StoreError,
-    copy_store,
     create_store,
     identify_store,
 )
@@ -15,7 +14,6 @@ __all__ = [
     "Observation",
     "Store",
     "StoreError",
-    "copy_store",
     "create_store",
     "identify_store",
 ]
