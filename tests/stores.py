@@ -4,10 +4,11 @@ reading it through a second descriptor drops the locks this process holds on it)
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["copy_store", "store_bytes"]
+__all__ = ["copy_store", "open_descriptors", "store_bytes"]
 
 
 def copy_store(source: Path, destination: Path) -> Path:
@@ -44,3 +45,18 @@ def store_bytes(source: Path, scratch: Path) -> bytes:
     data = copy.read_bytes()
     copy.unlink()
     return data
+
+
+def open_descriptors(db: Path) -> list[str]:
+    """What this process has open of the store's file, its WAL and its shared memory (Linux:
+    read from /proc): a connection left open holds them."""
+    names = {str(db.resolve()) + suffix for suffix in ("", "-wal", "-shm")}
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor)
+        if target.removesuffix(" (deleted)") in names:
+            found.append(target)
+    return found

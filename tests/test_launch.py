@@ -191,7 +191,7 @@ async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(dem
         assert app.loaded_settings is not None
         assert app.theme == "intelligentos-light"
         assert app.ring_bell is False
-        assert any("cockpit.bell" in str(n.message) for n in app._notifications)
+        assert any("cockpit.bell" in str(n.message) for n in app.notices)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets._tooltip import Tooltip
+from textual.widgets import Tooltip
 
 from intelligentos.config.state import state_file
 from intelligentos.domain.detection import Status
@@ -602,8 +602,7 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
     app = make_app(demo_store, config, **options)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        # Read at once: a notification goes away after a few seconds.
-        skipped = [n.message for n in app._notifications if n.title == "Theme file skipped"]
+        skipped = [n.message for n in app.notices if n.title == "Theme file skipped"]
         mine = [m for m in skipped if str(config / "themes" / "mytheme.toml") in m]
         assert len(mine) == 1 and "primary" in mine[0] and "not-a-colour" in mine[0]
         [other] = [m for m in skipped if "badvar.toml" in m]
@@ -631,7 +630,7 @@ async def test_the_cockpit_reports_rows_written_around_the_importer(demo_store, 
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        found = [n.message for n in app._notifications if "ghost_kpi" in n.message]
+        found = [n.message for n in app.notices if "ghost_kpi" in n.message]
         assert len(found) == 1 and "win_rate '07/12/2026'" in found[0]
 
 

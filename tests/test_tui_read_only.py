@@ -28,7 +28,7 @@ def header(app) -> str:
 
 
 def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notices]
 
 
 @pytest.fixture

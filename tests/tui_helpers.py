@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .processes import run
 
 __all__ = [
     "FIXED_NOW",
+    "Notice",
+    "RecordingCockpit",
     "fixed_clock",
     "insert_from_another_process",
     "make_app",
@@ -39,12 +42,36 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause()
 
 
-def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
-    """The cockpit on a fixed clock (``clock=`` for another). Background forecasting is off
-    unless asked for (``forecasts=True``): forecasts a test needs are stored by the test."""
+@dataclass(frozen=True)
+class Notice:
+    """A notification the cockpit showed."""
+
+    message: str
+    title: str
+    severity: str
+
+
+class RecordingCockpit(CockpitApp):
+    """The cockpit, keeping every notification it shows in :attr:`notices` (Textual keeps
+    only the ones still on screen, and not publicly): a toast goes away after a few seconds,
+    a test may look after that."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[Notice] = []
+
+    def notify(self, message: str, *, title: str = "", severity="information", **options) -> None:
+        self.notices.append(Notice(str(message), title, severity))
+        super().notify(message, title=title, severity=severity, **options)
+
+
+def make_app(store: Path, config: Path, **kwargs) -> RecordingCockpit:
+    """The cockpit on a fixed clock (``clock=`` for another), recording its notifications.
+    Background forecasting is off unless asked for (``forecasts=True``): forecasts a test
+    needs are stored by the test."""
     kwargs.setdefault("forecasts", False)
     kwargs.setdefault("clock", fixed_clock)
-    app = CockpitApp(store, config_path=config, user="tester", **kwargs)
+    app = RecordingCockpit(store, config_path=config, user="tester", **kwargs)
     app.animation_level = "none"  # steady highlights: deterministic frames
     return app
 

@@ -414,6 +414,13 @@ class Store:
             if writer_idle:
                 self._write_lock.release()
 
+    @property
+    def writer_busy(self) -> bool:
+        """Whether a thread of this process has the writer connection (a transaction or a
+        session under way, or waiting for another process's write lock): a write asked for
+        now would wait."""
+        return self._write_lock.locked()
+
     def __enter__(self) -> Store:
         return self
 
