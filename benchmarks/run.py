@@ -385,6 +385,8 @@ def cockpit_run(
 def cockpit_env(config: Path, forecasts: bool) -> dict[str, str]:
     return {
         "INTELLIGENTOS_CONFIG_DIR": str(config),
+        # Not the theme and the focus last picked by whoever runs the benchmarks.
+        "INTELLIGENTOS_STATE_DIR": str(config / "state"),
         FORECASTS_SETTING: "true" if forecasts else "false",
     }
 

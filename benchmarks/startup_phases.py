@@ -109,6 +109,7 @@ def one_launch(store: Path, bytecode: Path) -> list[dict]:
             "PYTHONPYCACHEPREFIX": str(bytecode),
             "PHASES_OUT": str(out),
             "INTELLIGENTOS_CONFIG_DIR": str(Path(scratch) / "config"),
+            "INTELLIGENTOS_STATE_DIR": str(Path(scratch) / "state"),
             "INTELLIGENTOS_COCKPIT__FORECASTS": "false",
         }
         # A real terminal of its own (its output emulated, then dropped), in a session of

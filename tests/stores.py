@@ -4,12 +4,32 @@ reading it through a second descriptor drops the locks this process holds on it)
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-from intelligentos.store import copy_store
+__all__ = ["copy_store", "open_descriptors", "store_bytes"]
 
-__all__ = ["copy_store", "store_bytes"]
+
+def copy_store(source: Path, destination: Path) -> Path:
+    """Copy the store at ``source`` to ``destination`` (a new file), as it stands now, and
+    return ``destination``: SQLite's backup API reads the source in one read transaction,
+    the WAL's committed content included, beside any writer, and never writes it. The copy
+    is in WAL mode, as a new store is, so its first open need not rewrite it."""
+    source, destination = Path(source), Path(destination)
+    if destination.exists():
+        raise FileExistsError(f"{destination} already exists")
+    reading = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(destination, isolation_level=None)
+        try:
+            reading.backup(target)
+            target.execute("PRAGMA journal_mode = WAL")
+        finally:
+            target.close()
+    finally:
+        reading.close()
+    return destination
 
 
 def store_bytes(source: Path, scratch: Path) -> bytes:
@@ -25,3 +45,18 @@ def store_bytes(source: Path, scratch: Path) -> bytes:
     data = copy.read_bytes()
     copy.unlink()
     return data
+
+
+def open_descriptors(db: Path) -> list[str]:
+    """What this process has open of the store's file, its WAL and its shared memory (Linux:
+    read from /proc): a connection left open holds them."""
+    names = {str(db.resolve()) + suffix for suffix in ("", "-wal", "-shm")}
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor)
+        if target.removesuffix(" (deleted)") in names:
+            found.append(target)
+    return found

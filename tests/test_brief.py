@@ -434,8 +434,8 @@ async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path
         # The hostile note is text in the rendered table, not markup.
         cells_shown = [
             cell.plain
-            for table in body.query("MarkdownTable")
-            for row in table._rows
+            for table in body.query("MarkdownTableContent")
+            for row in table.rows
             for cell in row
         ]
         assert HOSTILE in cells_shown
@@ -453,7 +453,7 @@ async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path
         page = out.read_text(encoding="utf-8")
         assert page.startswith("<!DOCTYPE html>")
         assert "&lt;script&gt;" in page and "<script" not in page
-        assert any(str(out) in str(n.message) for n in app._notifications)
+        assert any(str(out) in str(n.message) for n in app.notices)
 
         # A path that cannot be written: said, and nothing is left.
         await pilot.press("e")
@@ -462,7 +462,7 @@ async def test_the_brief_screen_opens_with_b_and_exports(briefed_store, tmp_path
         await pilot.press("enter")
         await settle(pilot)
         assert not (tmp_path / "missing").exists()
-        assert any("Not written" in str(n.message) for n in app._notifications)
+        assert any("Not written" in str(n.message) for n in app.notices)
 
         # Stepping the cockpit back a week reads the brief of that week.
         await pilot.press("less_than_sign")

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from intelligentos.store import Store, copy_store
+from intelligentos.store import Store
 
 from .processes import communicate, kill_group, popen, run
+from .stores import copy_store
 
 CLI = [sys.executable, "-m", "intelligentos"]
 IMPORT_KPIS = ("arr", "win_rate", "activation_rate", "at_risk_arr")

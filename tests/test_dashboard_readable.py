@@ -8,6 +8,8 @@ import pytest
 from rich.style import Style
 from textual import events
 from textual.color import Color
+from textual.errors import NoWidget
+from textual.geometry import Region
 from textual.widgets import Input, Static
 
 from intelligentos.tui.screens import dashboard
@@ -30,12 +32,31 @@ async def settle_quietly(pilot) -> None:
 
 
 def screen_cells(app) -> list[list[Cell]]:
-    """What the terminal is sent, cell by cell, after Textual's own filters (NO_COLOR)."""
+    """What the terminal is sent, cell by cell, after Textual's own filters (NO_COLOR): at
+    each cell, the line of the widget on top there, as :meth:`Screen.get_style_at` finds it."""
+    screen = app.screen
+    width, height = app.size
     rows = []
-    for strip in app.screen._compositor.render_strips():
-        rows.append(
-            [(char, segment.style or Style()) for segment in strip for char in segment.text]
-        )
+    for y in range(height):
+        row: list[Cell] = []
+        lines: dict[tuple[object, Region], list[Cell]] = {}
+        for x in range(width):
+            try:
+                widget, region = screen.get_widget_at(x, y)
+            except NoWidget:
+                row.append((" ", Style()))
+                continue
+            if (widget, region) not in lines:
+                strips = widget.render_lines(Region(0, y - region.y, region.width, 1))
+                lines[widget, region] = [
+                    (char, segment.style or Style())
+                    for strip in strips[:1]
+                    for segment in strip
+                    for char in segment.text
+                ]
+            cells = lines[widget, region]
+            row.append(cells[x - region.x] if x - region.x < len(cells) else (" ", Style()))
+        rows.append(row)
     return rows
 
 
@@ -355,11 +376,10 @@ async def test_keys_typed_right_after_slash_all_go_into_the_filter(demo_store, t
         await pilot.press("escape")
         await settle_quietly(pilot)
         # A terminal delivers a burst at once: no pause between "/" and the next keys.
-        assert app._driver is not None
         for key in ("slash", "w", "i", "n"):
             event = events.Key(key, "/" if key == "slash" else key)
             event.set_sender(app)
-            app._driver.send_message(event)
+            app.post_message(event)
         await settle_quietly(pilot)
         assert app.screen.query_one("#filter", Input).value == "win"
         assert app.window == 30  # "w" did not cycle the window

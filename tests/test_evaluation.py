@@ -34,7 +34,9 @@ from intelligentos.services.check import (
     evaluation_window,
     snooze_alert,
 )
-from intelligentos.store import Store, StoreError, copy_store
+from intelligentos.store import Store, StoreError
+
+from .stores import copy_store
 
 NOW = datetime(2026, 11, 27, 9, 30)
 STALE_SYSTEM = "social_listening"

@@ -143,8 +143,9 @@ def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monke
     assert run("import", str(rows), "--db", str(db)).exit_code == 0
     # As on an 80-column terminal.
     monkeypatch.setattr(cli.CliConsole, "bounded", property(lambda self: True))
-    monkeypatch.setattr(cli.out, "_width", 80)
-    monkeypatch.setattr(cli.out, "_height", 40)
+    monkeypatch.setattr(
+        cli, "out", cli.CliConsole(width=80, height=40, highlight=False, soft_wrap=True)
+    )
     result = run("forecast", "--db", str(db), "--kpi", "gross_margin")
     assert result.exit_code == 0, result.output
     body = [line for line in result.output.splitlines() if line.startswith("│")]

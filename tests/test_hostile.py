@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 import intelligentos
 from intelligentos.cli.main import app
-from intelligentos.store import Store, StoreError, copy_store
+from intelligentos.store import Store, StoreError
 
-from .stores import store_bytes
+from .stores import copy_store, store_bytes
 
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"

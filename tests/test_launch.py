@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from intelligentos.config.state import state_file
 from intelligentos.launch import CockpitOptions, cockpit_options
 from tests.processes import run
 from tests.tui_helpers import make_app, settle
@@ -191,7 +192,7 @@ async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(dem
         assert app.loaded_settings is not None
         assert app.theme == "intelligentos-light"
         assert app.ring_bell is False
-        assert any("cockpit.bell" in str(n.message) for n in app._notifications)
+        assert any("cockpit.bell" in str(n.message) for n in app.notices)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
 
@@ -217,8 +218,9 @@ async def test_the_rules_run_only_after_the_first_values_are_painted(demo_store,
         assert app.data is not None and app.data.evaluated
         # The settings were loaded in the background, not on the event loop.
         assert app.loaded_settings is not None and app.notifier is not None
-    # Nothing was chosen, so nothing was saved.
+    # Nothing was chosen, so nothing was written, nor remembered.
     assert not (tmp_path / "config" / "config.toml").exists()
+    assert not state_file().exists()
 
 
 async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(

@@ -241,20 +241,24 @@ def test_a_bad_notify_table_is_skipped_and_named_the_rest_is_kept(config):
     assert "s3cret" not in settings.problem
 
 
-def test_saving_a_setting_keeps_the_notify_tables_and_the_file_private(config):
+def test_remembering_a_theme_leaves_the_notify_tables_and_their_secrets_alone(config):
     tables = (
+        "# my sinks\n"
         '[[notify]]\nwebhook = "https://hooks.example.com/services/T/B/X?token=s3cret"\n'
         'agents = ["cro"]\n\n[[notify]]\ncommand = ["notify-send", "alert"]\n'
     )
     write_config(config, tables)
-    (config / "config.toml").chmod(0o644)
+    path = config / "config.toml"
+    path.chmod(0o644)
+    before = path.read_bytes(), path.stat().st_mode
     settings = CockpitSettings.load(config)
-    settings.theme = "dracula"
-    settings.save(config)
+    state = settings.remember_theme("dracula")
     document = CockpitSettings.load(config)
     assert document.theme == "dracula"
     assert document.notify == settings.notify and len(document.notify) == 2
-    assert (config / "config.toml").stat().st_mode & 0o777 == 0o600
+    assert (path.read_bytes(), path.stat().st_mode) == before
+    assert "s3cret" not in state.read_text(encoding="utf-8")
+    assert state.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_sink_naming_an_unknown_agent_is_skipped(demo_store):

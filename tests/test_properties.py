@@ -20,9 +20,10 @@ from intelligentos.cli.main import app
 from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
 from intelligentos.domain.detection import anomaly, drift, evaluate_kpi, stale, target_band
 from intelligentos.services.bootstrap import init_store
-from intelligentos.store import Store, copy_store
+from intelligentos.store import Store
 
 from .conftest import MINI_CATALOG, write_catalog
+from .stores import copy_store
 
 runner = CliRunner()
 KPIS = ("revenue_growth", "win_rate")

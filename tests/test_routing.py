@@ -26,9 +26,10 @@ from intelligentos.services.bootstrap import open_store
 from intelligentos.services.catalog import load_catalog
 from intelligentos.services.check import evaluate_store
 from intelligentos.services.snapshots import DataService
-from intelligentos.store import Store, copy_store
+from intelligentos.store import Store
 from intelligentos.store.schema import SCHEMA_VERSION
 
+from .stores import copy_store
 from .tui_helpers import make_app, open_alerts, select_alert, settle
 
 NOW = datetime(2026, 11, 27, 9, 30)

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from intelligentos.domain.whatif.scenarios import SavedScenario, check_name, split_levers
-from intelligentos.store import SCHEMA_VERSION, Store, StoreError, copy_store
+from intelligentos.store import SCHEMA_VERSION, Store, StoreError
 from intelligentos.store.schema import MIGRATIONS, SCHEMA_V3_SCENARIOS
+
+from .stores import copy_store
 
 
 def make_version_2(path: Path) -> None:

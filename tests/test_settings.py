@@ -1,21 +1,19 @@
-"""config.toml plus INTELLIGENTOS_* environment overrides: loading never fails, saving keeps
-what it does not own."""
+"""config.toml plus INTELLIGENTOS_* environment overrides: loading never fails, and nothing
+ever writes the file (what the cockpit remembers is tests/test_state.py's)."""
 
 from __future__ import annotations
 
 import os
-import stat
 import sys
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from intelligentos.config.paths import state_dir
 from intelligentos.config.settings import (
     CockpitSection,
     CockpitSettings,
-    ConfigFileError,
     Settings,
     config_file,
 )
@@ -40,10 +38,6 @@ def write_config(directory: Path, text: str) -> Path:
     return path
 
 
-def read_config(directory: Path) -> dict:
-    return tomllib.loads((directory / "config.toml").read_text(encoding="utf-8"))
-
-
 FULL = """
 theme = "nord"
 
@@ -56,10 +50,10 @@ bell = true
 user = "alice"
 """
 
-# Everything here except `theme` belongs to someone else: a theme save must keep it all
+# With comments, keys of a newer version and a webhook secret: the user's file, byte for byte
 # ([[report]] stands for an array of tables this version does not know).
-FOREIGN = """
-theme = "old"
+FOREIGN = """# Mine: the cockpit must never rewrite this file.
+theme = "old"  # my theme
 future_setting = 42
 
 [keymap]
@@ -76,6 +70,9 @@ kpis = ["win_rate"]
 [[report]]
 channel = "email"
 to = "ops@example.com"
+
+[[notify]]
+webhook = "https://hooks.example.com/services/T0/B0/s3cret"  # the secret stays here
 """
 
 
@@ -255,105 +252,52 @@ def test_direct_construction_never_reads_the_users_file(tmp_path):
 
 def test_settings_is_the_old_name_and_keeps_the_old_calls_working(tmp_path):
     assert Settings is CockpitSettings
-    path = Settings(theme="nord").save(tmp_path / "config")
-    assert path == tmp_path / "config" / "config.toml"
+    write_config(tmp_path / "config", 'theme = "nord"\n')
     assert Settings.load(tmp_path / "config").theme == "nord"
 
 
-def test_a_theme_save_keeps_every_key_and_table_it_does_not_own(tmp_path):
-    write_config(tmp_path, FOREIGN)
-    before = tomllib.loads(FOREIGN)
-    Settings(theme="nord").save(tmp_path)
-    after = read_config(tmp_path)
-    assert after == {**before, "theme": "nord"}
-    assert after["report"][1] == {"channel": "email", "to": "ops@example.com"}
-    assert after["keymap"] == {"alerts": "ctrl+a"}
+def test_settings_can_no_longer_write_the_users_file():
+    assert not hasattr(CockpitSettings, "save")
 
 
-def test_saving_no_theme_removes_the_key(tmp_path):
-    write_config(tmp_path, FOREIGN)
-    CockpitSettings(theme=None).save(tmp_path)
-    after = read_config(tmp_path)
-    assert "theme" not in after
-    assert after["future_setting"] == 42
-
-
-def test_saving_a_section_keeps_its_unknown_keys(tmp_path):
-    write_config(tmp_path, FOREIGN)
-    settings = CockpitSettings.load(tmp_path)
-    settings.cockpit.bell = False
-    settings.cockpit.user = "carol"
-    settings.keymap = {"refresh": "r"}
-    settings.save(tmp_path, fields=["cockpit", "keymap"])
-    after = read_config(tmp_path)
-    assert after["cockpit"] == {
-        "bell": False,
-        "user": "carol",
-        "forecasts": True,
-        "from_a_newer_version": "keep me",
-    }
-    assert after["keymap"] == {"refresh": "r"}  # the keymap is owned whole
-    assert after["theme"] == "old"
-    assert len(after["report"]) == 2
-    again = CockpitSettings.load(tmp_path)
-    assert again.cockpit == CockpitSection(bell=False, user="carol")
-    assert again.problem is None
-
-
-def test_saving_a_section_with_none_removes_that_key(tmp_path):
-    write_config(tmp_path, FULL)
-    CockpitSettings(cockpit=CockpitSection(bell=True, user=None)).save(tmp_path, fields=["cockpit"])
-    assert read_config(tmp_path)["cockpit"] == {"bell": True, "forecasts": True}
-
-
-def test_saving_an_unknown_field_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="nonsense"):
-        CockpitSettings().save(tmp_path, fields=["theme", "nonsense"])
-    assert not (tmp_path / "config.toml").exists()
-
-
-@POSIX_ONLY
-def test_save_creates_the_directory_and_writes_mode_0600(tmp_path):
-    directory = tmp_path / "deep" / "config"
-    path = Settings(theme="nord").save(directory)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert path.read_text(encoding="utf-8").startswith("# IntelligentOS cockpit settings")
-
-
-@POSIX_ONLY
-def test_save_tightens_an_existing_world_readable_file(tmp_path):
-    path = write_config(tmp_path, FOREIGN)
+def test_remembering_a_theme_never_touches_the_file(tmp_path):
+    path = write_config(tmp_path / "config", FOREIGN)
     path.chmod(0o644)
-    Settings(theme="nord").save(tmp_path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = path.read_bytes(), path.stat().st_mode
+    settings = CockpitSettings.load(tmp_path / "config", state_directory=tmp_path / "state")
+    assert settings.theme == settings.configured_theme == "old"
+    settings.remember_theme("nord")
+    settings.remember_agent("cro")
+    assert settings.theme == "nord"
+    assert (path.read_bytes(), path.stat().st_mode) == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+    again = CockpitSettings.load(tmp_path / "config", state_directory=tmp_path / "state")
+    assert (again.theme, again.configured_theme, again.problem) == ("nord", "old", None)
+    assert again.keymap == {"alerts": "ctrl+a"} and again.cockpit.bell is True
 
 
-@pytest.mark.parametrize(
-    "content",
-    [b"theme = \n[[notify]\n", b'theme = "caf\xe9"\n'],
-    ids=["bad TOML", "not UTF-8"],
-)
-def test_save_refuses_to_overwrite_a_broken_file(tmp_path, content):
-    path = tmp_path / "config.toml"
-    path.write_bytes(content)
-    with pytest.raises(OSError, match="not valid UTF-8 TOML") as raised:
-        Settings(theme="nord").save(tmp_path)
-    assert isinstance(raised.value, ConfigFileError)
-    assert isinstance(raised.value, ValueError)
-    assert str(path) in str(raised.value)
-    assert path.read_bytes() == content
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]  # no temp file left
+def test_the_remembered_theme_is_read_from_the_users_state_directory_by_default(tmp_path):
+    write_config(tmp_path, 'theme = "nord"\n')
+    CockpitSettings.load(tmp_path).remember_theme("dracula")
+    assert (state_dir() / "state.json").is_file()
+    assert CockpitSettings.load(tmp_path).theme == "dracula"
+    assert CockpitSettings.load(tmp_path, state_directory=tmp_path / "elsewhere").theme == "nord"
 
 
-@POSIX_ONLY
-def test_save_through_a_symlink_updates_the_target(tmp_path):
-    real = write_config(tmp_path / "dotfiles", FOREIGN)
-    (tmp_path / "config").mkdir()
-    link = tmp_path / "config" / "config.toml"
-    link.symlink_to(real)
-    Settings(theme="nord").save(tmp_path / "config")
-    assert link.is_symlink()
-    assert read_config(tmp_path / "dotfiles")["theme"] == "nord"
+def test_a_theme_override_beats_the_remembered_one(tmp_path):
+    CockpitSettings.load(tmp_path).remember_theme("dracula")
+    assert CockpitSettings.load(tmp_path, theme="nord").theme == "nord"
+
+
+def test_a_damaged_state_file_is_a_problem_and_costs_only_the_theme(tmp_path, monkeypatch):
+    write_config(tmp_path, FULL)
+    state_dir().mkdir(parents=True)
+    (state_dir() / "state.json").write_text('{"theme": 7, "agent": "cro"}', encoding="utf-8")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.theme == "nord"
+    assert settings.cockpit.user == "alice"
+    assert len(settings.problems) == 1
+    assert "theme" in settings.problems[0] and str(state_dir()) in settings.problems[0]
 
 
 def test_concurrent_loads_of_different_directories_do_not_mix(tmp_path):

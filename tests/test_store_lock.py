@@ -44,6 +44,7 @@ def write_locked(demo_store: Path) -> Iterator[Path]:
 
 def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_locked):
     store = Store.open(write_locked)
+    assert not store.writer_busy
     outcome: list[BaseException | None] = []
 
     def write() -> None:
@@ -57,9 +58,9 @@ def test_readers_go_on_while_a_writer_waits_and_closing_ends_the_wait(write_lock
     writer = threading.Thread(target=write)
     writer.start()
     deadline = time.monotonic() + 5
-    while not store._write_lock.locked() and time.monotonic() < deadline:
+    while not store.writer_busy and time.monotonic() < deadline:
         time.sleep(0.01)  # until the writer has started waiting for the other process
-    assert writer.is_alive() and store._write_lock.locked()
+    assert writer.is_alive() and store.writer_busy
     windows = store.latest_windows(30)  # another thread's read is not held up by the wait:
     assert writer.is_alive()  # it came back while the writer still waits
     assert len(windows["uptime"]) == 30

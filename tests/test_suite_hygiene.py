@@ -3,8 +3,11 @@ check finds and kills what a run left running, and no test sees the user's confi
 
 from __future__ import annotations
 
+import ast
+import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +20,7 @@ from typer.testing import CliRunner
 from intelligentos.cli.main import app as cli
 from intelligentos.config import paths
 from intelligentos.config.settings import CockpitSettings
+from intelligentos.config.state import load_state
 
 from .conftest import HOME_VARIABLES, isolate_from_the_user, the_users
 from .processes import (
@@ -174,8 +178,16 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
         f"[[notify]]\ncommand = {command}\ndemo = true\n", encoding="utf-8"
     )
 
+    # And a theme and an agent focus the user picked in the cockpit.
+    remembered = user_home / ".local" / "state" / "intelligentos" / "state.json"
+    remembered.parent.mkdir(parents=True)
+    remembered.write_text(
+        json.dumps({"theme": {"name": "dracula", "configured": "nord"}, "agent": "cro"}),
+        encoding="utf-8",
+    )
+
     def as_the_user() -> None:
-        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HOME", str(user_home))
         monkeypatch.setenv("INTELLIGENTOS_THEME", "nord")
@@ -187,7 +199,9 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     # Without the isolation, the user's sink hears of the planted alerts: the setup can fail.
     as_the_user()
     assert paths.config_dir() == config
-    assert CockpitSettings.load(paths.config_dir()).theme == "nord"
+    assert paths.state_dir() == remembered.parent
+    assert CockpitSettings.load(paths.config_dir()).theme == "dracula"
+    assert load_state()[0].agent == "cro"
     check(copy_store(today_store, tmp_path / "as-the-user.db"))
     assert called.exists() and '"transition"' in called.read_text(encoding="utf-8")
     called.unlink()
@@ -195,7 +209,9 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     isolate_from_the_user(monkeypatch, tmp_path / "isolated")
     assert not paths.config_dir().is_relative_to(user_home)
     assert not paths.default_db_path().is_relative_to(user_home)
+    assert not paths.state_dir().is_relative_to(user_home)
     assert CockpitSettings.load(paths.config_dir()).theme is None
+    assert load_state()[0].agent is None
     check(copy_store(today_store, tmp_path / "isolated.db"))
     assert not called.exists()
 
@@ -208,3 +224,125 @@ def test_every_test_starts_in_an_empty_home_without_the_users_variables(tmp_path
     for name in HOME_VARIABLES:
         assert Path(os.environ[name]).is_relative_to(home), name
     assert not [p for p in home.rglob("*") if p.is_file()]
+
+
+# --- tests use what the product offers, never its insides -------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+SOURCE = ROOT / "src" / "intelligentos"
+# Private names of other libraries that the suite may use, each for want of a public one:
+# the interpreter's own, and Textual's pilot idle check, sampled faster (tests/conftest.py):
+# Textual has no setting for it, and the Pilot tests wait for it after every key.
+PRIVATE_ALLOWED = {"os._exit", "sys._getframe", "sys._current_frames", "textual._wait"}
+# Calls whose string argument names an attribute or a dotted path.
+BY_NAME = {"setattr", "getattr", "delattr", "hasattr"}
+
+
+def private(name: str) -> bool:
+    """Whether a name (or a part of a dotted one) is private: a leading underscore, not a
+    dunder."""
+    return any(p.startswith("_") and not p.endswith("__") for p in name.split(".") if p)
+
+
+def dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def private_uses(source: str) -> list[str]:
+    """Where ``source`` (a test module) reaches into something private: an attribute, an
+    import, or a name given as a string to setattr / getattr / monkeypatch.setattr."""
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        what = None
+        if isinstance(node, ast.Attribute) and private(node.attr):
+            what = dotted(node) or f"(...).{node.attr}"
+        elif isinstance(node, ast.Import):
+            what = next((a.name for a in node.names if private(a.name)), None)
+        elif isinstance(node, ast.ImportFrom):
+            names = [f"{node.module}.{a.name}" for a in node.names]
+            what = next((n for n in names if private(n)), None)
+        elif isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            callee = callee or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if callee in BY_NAME:
+                strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
+                what = next((s for s in strings if isinstance(s, str) and private(s)), None)
+        if what and what not in PRIVATE_ALLOWED:
+            found.append((node.lineno, node.col_offset, what))
+    return [f"line {line}: {what}" for line, _, what in sorted(found)]
+
+
+def test_no_test_reaches_into_private_attributes():
+    offenders = {
+        path.name: uses
+        for path in sorted(TESTS.rglob("*.py"))
+        if (uses := private_uses(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, "use the public API, or add a small documented one"
+
+
+def test_the_private_check_catches_what_it_should():
+    source = (
+        "import textual._wait\n"
+        "from textual.widgets._tooltip import Tooltip\n"
+        "from intelligentos.domain import forecast\n"
+        "from intelligentos.domain.forecast import _Ets\n"
+        "n = app._notifications\n"
+        "forecast._calibrated(1)\n"
+        "monkeypatch.setattr(console, '_width', 80)\n"
+        "monkeypatch.setattr('intelligentos.tui.app._later', None)\n"
+        "getattr(store, '_readers')\n"
+        "os._exit(0); type(x).__name__; x.__class__; f()._cache\n"
+    )
+    assert [use.split(": ")[1] for use in private_uses(source)] == [
+        "textual.widgets._tooltip.Tooltip",
+        "intelligentos.domain.forecast._Ets",
+        "app._notifications",
+        "forecast._calibrated",
+        "_width",
+        "intelligentos.tui.app._later",
+        "_readers",
+        "(...)._cache",
+    ]
+
+
+def shipped_for_tests_only(tests: Path, source: Path) -> set[str]:
+    """Names the tests import from the package that the package itself never uses: defined
+    once and named nowhere else (its ``__init__`` re-exports aside). Such a helper belongs in
+    tests/."""
+    imported = set()
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("intelligentos"):
+                imported.update((node.module, alias.name) for alias in node.names)
+    texts = [p.read_text(encoding="utf-8") for p in source.rglob("*.py") if p.name != "__init__.py"]
+    words = collections.Counter(w for text in texts for w in re.findall(r"\w+", text))
+    modules = {m for m, _ in imported}
+    return {
+        f"{module}.{name}"
+        for module, name in imported
+        if words[name] <= 1 and f"{module}.{name}" not in modules
+    }
+
+
+def test_no_test_imports_what_the_package_ships_only_for_tests():
+    assert shipped_for_tests_only(TESTS, SOURCE) == set()
+
+
+def test_the_shipped_for_tests_check_catches_a_helper_only_tests_use(tmp_path):
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "used.py").write_text(
+        "def helper():\n    return 1\n\n\ndef feature():\n    return 2\n\n\nfeature()\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "from intelligentos.pkg.used import feature, helper\n", encoding="utf-8"
+    )
+    found = shipped_for_tests_only(tmp_path / "tests", tmp_path / "src")
+    assert found == {"intelligentos.pkg.used.helper"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets._tooltip import Tooltip
+from textual.widgets import Tooltip
 
-from intelligentos.config.settings import Settings
+from intelligentos.config.state import state_file
 from intelligentos.domain.detection import Status
 from intelligentos.services.bootstrap import init_store
 from intelligentos.tui.screens.dashboard import DashboardScreen
@@ -270,8 +271,21 @@ async def test_window_keys_switch_sparkline_period(app):
         assert app.window == 30
 
 
-async def test_theme_key_switches_and_the_choice_persists(demo_store, tmp_path):
+USERS_CONFIG = """# My cockpit. Keep these comments.
+theme = "intelligentos-dark"  # the one I configured
+
+[[notify]]
+webhook = "https://hooks.example.com/services/T0/B0/s3cret"  # never copied anywhere
+"""
+
+
+async def test_theme_key_switches_and_the_choice_persists_outside_the_users_config(
+    demo_store, tmp_path
+):
     config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text(USERS_CONFIG, encoding="utf-8")
+    before = (config / "config.toml").read_bytes()
     app = make_app(demo_store, config)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -280,11 +294,17 @@ async def test_theme_key_switches_and_the_choice_persists(demo_store, tmp_path):
         await settle(pilot)
         chosen = app.theme
         assert chosen != "intelligentos-dark"
-    assert Settings.load(config).theme == chosen
+    assert (config / "config.toml").read_bytes() == before
+    assert sorted(p.name for p in config.iterdir()) == ["config.toml"]
+    state = json.loads(state_file().read_text(encoding="utf-8"))
+    assert state["theme"] == {"name": chosen, "configured": "intelligentos-dark"}
+    assert "s3cret" not in state_file().read_text(encoding="utf-8")
     again = make_app(demo_store, config)
     async with again.run_test(size=SIZE) as pilot:
+        assert again.first_look.theme == chosen  # the first frame already
         await settle(pilot)
         assert again.theme == chosen
+    assert (config / "config.toml").read_bytes() == before
 
 
 async def test_theme_option_and_user_theme_files(demo_store, tmp_path):
@@ -582,8 +602,7 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
     app = make_app(demo_store, config, **options)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        # Read at once: a notification goes away after a few seconds.
-        skipped = [n.message for n in app._notifications if n.title == "Theme file skipped"]
+        skipped = [n.message for n in app.notices if n.title == "Theme file skipped"]
         mine = [m for m in skipped if str(config / "themes" / "mytheme.toml") in m]
         assert len(mine) == 1 and "primary" in mine[0] and "not-a-colour" in mine[0]
         [other] = [m for m in skipped if "badvar.toml" in m]
@@ -611,7 +630,7 @@ async def test_the_cockpit_reports_rows_written_around_the_importer(demo_store, 
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        found = [n.message for n in app._notifications if "ghost_kpi" in n.message]
+        found = [n.message for n in app.notices if "ghost_kpi" in n.message]
         assert len(found) == 1 and "win_rate '07/12/2026'" in found[0]
 
 

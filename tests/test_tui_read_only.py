@@ -10,13 +10,14 @@ import pytest
 from textual.widgets import Input, Static
 
 from intelligentos.services.check import evaluate_store
-from intelligentos.store import Store, copy_store
+from intelligentos.store import Store
 from intelligentos.store import store as store_module
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.whatif import ScenarioScreen
 from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
 
+from .stores import copy_store
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 
 REFUSAL = "read-only: nothing can be saved"
@@ -27,7 +28,7 @@ def header(app) -> str:
 
 
 def messages(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notices]
 
 
 @pytest.fixture

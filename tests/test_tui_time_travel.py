@@ -75,7 +75,7 @@ async def test_stepping_back_a_week_shows_that_day_and_refuses_writes(demo_store
         await pilot.press("A")
         await settle(pilot)
         assert not isinstance(app.screen, PromptDialog)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.notices]
         assert any(m.startswith("Not acknowledged: the cockpit shows 2026-11-20") for m in messages)
         with Store.open(demo_store) as store:
             assert len(store.alert_events()) == events_before
@@ -116,7 +116,7 @@ async def test_not_before_the_first_observation(demo_store, tmp_path):
         await pilot.press("less_than_sign")
         await settle(pilot)
         assert app.services.fixed_as_of == date(2024, 11, 28)
-        assert any(n.message == "No data before 2024-11-28." for n in app._notifications)
+        assert any(n.message == "No data before 2024-11-28." for n in app.notices)
 
 
 async def test_launched_as_of_today_is_live(demo_store, tmp_path):
@@ -219,6 +219,6 @@ async def test_a_row_dated_after_today_is_not_the_latest_value_and_is_reported(
             str(c) for c in app.screen.query_one("#table-growth", KpiTable).get_row("mql_to_sql")
         )
         assert snap.value_text in row and "77.7" not in row
-        found = [n.message for n in app._notifications if "dated after today" in n.message]
+        found = [n.message for n in app.notices if "dated after today" in n.message]
         assert len(found) == 1 and "mql_to_sql 2026-11-28" in found[0]
         assert "(2026-11-27)" in found[0]

@@ -6,6 +6,7 @@ import pytest
 from textual.command import CommandList
 from textual.widgets import DataTable
 
+from intelligentos.config.state import load_state, remember_agent
 from intelligentos.domain.views import AgentFocus
 from intelligentos.tui.screens.agents import AgentsScreen
 from intelligentos.tui.screens.alerts import AlertsScreen
@@ -247,6 +248,44 @@ async def test_agent_focus_from_the_palette_and_cleared(app):
         assert panel_order(app, "efficiency") == unfocused
 
 
+async def test_the_focus_picked_is_remembered_and_restored_at_the_next_launch(
+    demo_store, tmp_path, monkeypatch
+):
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Focus on agent")
+        await palette_pick(pilot, "CFO Agent")
+        assert app.agent_focus is not None and app.agent_focus.agent_id == "cfo"
+    assert load_state()[0].agent == "cfo"
+    started = fake_cockpits(monkeypatch)
+    assert launch("--db", str(demo_store)).exit_code == 0
+    assert launch("--db", str(demo_store), "--agent", "cro").exit_code == 0  # for this run
+    assert started == ["cfo", "cro"]
+    assert load_state()[0].agent == "cfo"  # --agent is not remembered
+
+
+async def test_a_cleared_focus_is_remembered_too(demo_store, tmp_path, monkeypatch):
+    remember_agent("cfo")
+    app = make_app(demo_store, tmp_path / "config", agent="cfo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await palette(pilot, "Clear agent focus")
+        assert app.agent_focus is None
+    assert load_state()[0].agent is None
+    started = fake_cockpits(monkeypatch)
+    assert launch("--db", str(demo_store)).exit_code == 0
+    assert started == [None]
+
+
+def test_a_remembered_agent_gone_from_the_catalog_is_dropped_quietly(demo_store, monkeypatch):
+    remember_agent("nobody")
+    started = fake_cockpits(monkeypatch)
+    result = launch("--db", str(demo_store))
+    assert result.exit_code == 0 and result.output == ""
+    assert started == [None]
+
+
 async def palette_pick(pilot, text: str) -> None:
     """Type into a palette already open (the agent picker) and run the first hit."""
     await pilot.press(*text)
@@ -270,7 +309,8 @@ def launch(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_launch_passes_a_known_agent(demo_store, monkeypatch):
+def fake_cockpits(monkeypatch) -> list[str | None]:
+    """Launches from now on only note the agent their cockpit would be focused on."""
     started: list[str | None] = []
 
     class FakeCockpit:
@@ -283,6 +323,11 @@ def test_launch_passes_a_known_agent(demo_store, monkeypatch):
             pass
 
     monkeypatch.setattr("intelligentos.tui.app.CockpitApp", FakeCockpit)
+    return started
+
+
+def test_launch_passes_a_known_agent(demo_store, monkeypatch):
+    started = fake_cockpits(monkeypatch)
     result = launch("--db", str(demo_store), "--agent", "cro")
     assert result.exit_code == 0, result.output
     assert started == ["cro"]

@@ -26,7 +26,7 @@ async def wait_for(pilot, condition, what: str) -> None:
 
 
 def toasts(app) -> list[tuple[str, str, str]]:
-    return [(n.title, n.message, n.severity) for n in app._notifications]
+    return [(n.title, n.message, n.severity) for n in app.notices]
 
 
 async def test_a_screen_worker_that_fails_is_reported_and_the_cockpit_goes_on(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from intelligentos.tui.app import CockpitApp
-from intelligentos.tui.screenshots import settle
 
 from .processes import run
 
 __all__ = [
     "FIXED_NOW",
+    "Notice",
+    "RecordingCockpit",
     "fixed_clock",
     "insert_from_another_process",
     "make_app",
@@ -29,12 +33,45 @@ def fixed_clock() -> datetime:
     return FIXED_NOW
 
 
-def make_app(store: Path, config: Path, **kwargs) -> CockpitApp:
-    """The cockpit on a fixed clock (``clock=`` for another). Background forecasting is off
-    unless asked for (``forecasts=True``): forecasts a test needs are stored by the test."""
+async def settle(pilot: Pilot) -> None:
+    """Wait for every worker but the store watcher (it lives as long as the app)."""
+    for _ in range(3):
+        busy = [w for w in pilot.app.workers if w.group != "watch"]
+        if busy:  # an empty list would mean "wait for every worker"
+            await pilot.app.workers.wait_for_complete(busy)
+        await pilot.pause()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification the cockpit showed."""
+
+    message: str
+    title: str
+    severity: str
+
+
+class RecordingCockpit(CockpitApp):
+    """The cockpit, keeping every notification it shows in :attr:`notices` (Textual keeps
+    only the ones still on screen, and not publicly): a toast goes away after a few seconds,
+    a test may look after that."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[Notice] = []
+
+    def notify(self, message: str, *, title: str = "", severity="information", **options) -> None:
+        self.notices.append(Notice(str(message), title, severity))
+        super().notify(message, title=title, severity=severity, **options)
+
+
+def make_app(store: Path, config: Path, **kwargs) -> RecordingCockpit:
+    """The cockpit on a fixed clock (``clock=`` for another), recording its notifications.
+    Background forecasting is off unless asked for (``forecasts=True``): forecasts a test
+    needs are stored by the test."""
     kwargs.setdefault("forecasts", False)
     kwargs.setdefault("clock", fixed_clock)
-    app = CockpitApp(store, config_path=config, user="tester", **kwargs)
+    app = RecordingCockpit(store, config_path=config, user="tester", **kwargs)
     app.animation_level = "none"  # steady highlights: deterministic frames
     return app
 

@@ -107,6 +107,15 @@ def check_agent(agent: str, agents: Collection[str]) -> None:
         raise LaunchError(f"unknown agent {agent!r}; the catalog's agents: {known}.")
 
 
+def remembered_agent(agents: Collection[str]) -> str | None:
+    """The agent last focused on in the cockpit, when the catalog still has it: the focus
+    ``--agent`` gives when it is not given."""
+    from intelligentos.config.state import load_state
+
+    agent = load_state()[0].agent
+    return agent if agent in agents else None
+
+
 @contextlib.contextmanager
 def opened_store(db: Path | None, *, create_demo: bool = False) -> Iterator[Store]:
     """The store at ``db`` (by default the user's; with ``create_demo``, for the cockpit
@@ -136,8 +145,11 @@ def launch_cockpit(options: CockpitOptions) -> int:
         store.probe()
         if day is not None:
             check_as_of(store, day)
-        if options.agent is not None:
-            check_agent(options.agent, store.agent_ids())
+        agent = options.agent
+        if agent is not None:
+            check_agent(agent, store.agent_ids())
+        else:
+            agent = remembered_agent(store.agent_ids())
         store_path = store.path
     from intelligentos.tui.app import CockpitApp
 
@@ -147,7 +159,7 @@ def launch_cockpit(options: CockpitOptions) -> int:
         user=options.user,
         bell=options.bell,
         as_of=day,
-        agent=options.agent,
+        agent=agent,
     )
     cockpit.run()
     return cockpit.return_code or 0

@@ -1,5 +1,6 @@
 """The two settings the cockpit's first screen is drawn with, the theme and the keymap,
-read straight from ``config.toml`` and the environment.
+read straight from ``config.toml``, the environment and the state file (the theme last
+picked in the cockpit, see :mod:`intelligentos.config.state`).
 
 Loading the validated settings (:mod:`intelligentos.config.settings`, pydantic-settings) takes
 longer than drawing the whole first screen, so the cockpit draws it with these and loads
@@ -15,6 +16,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intelligentos.config.state import load_state
+
 CONFIG_FILE_NAME = "config.toml"
 THEME_VARIABLE = "INTELLIGENTOS_THEME"
 
@@ -25,9 +28,10 @@ class FirstLook:
     keymap: dict[str, str] = field(default_factory=dict)
 
 
-def first_look(directory: Path) -> FirstLook:
-    """The theme and keymap as the file and the environment give them; whatever cannot be
-    read plainly is left to the validated settings."""
+def first_look(directory: Path, state_directory: Path | None = None) -> FirstLook:
+    """The theme and keymap as the file in ``directory``, the environment and the state file
+    in ``state_directory`` (by default the user's state directory) give them; whatever
+    cannot be read plainly is left to the validated settings."""
     document = _document(directory / CONFIG_FILE_NAME)
     theme = document.get("theme")
     keymap = document.get("keymap")
@@ -35,8 +39,9 @@ def first_look(directory: Path) -> FirstLook:
     environment = {name.upper(): value for name, value in os.environ.items()}
     if environment.get(THEME_VARIABLE):
         theme = environment[THEME_VARIABLE]
+    remembered, _ = load_state(state_directory)  # its problems are the settings' to report
     return FirstLook(
-        theme=theme if isinstance(theme, str) else None,
+        theme=remembered.theme_over(theme if isinstance(theme, str) else None),
         keymap=(
             {k: v for k, v in keymap.items() if isinstance(v, str)}
             if isinstance(keymap, dict)

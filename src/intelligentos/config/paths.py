@@ -1,4 +1,5 @@
-"""Where things live: built-in resources, the default store, the user's config."""
+"""Where things live: built-in resources, the default store, the user's config, and what the
+cockpit remembers between runs."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def config_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    """Where the cockpit keeps what it remembers (:mod:`intelligentos.config.state`):
+    ``$INTELLIGENTOS_STATE_DIR``, else the platform's user state directory
+    (``$XDG_STATE_HOME/intelligentos``, by default ``~/.local/state/intelligentos``)."""
+    env = os.environ.get("INTELLIGENTOS_STATE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_state_dir(APP_NAME))
 
 
 @contextlib.contextmanager

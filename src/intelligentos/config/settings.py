@@ -18,8 +18,11 @@ tables merge key by key across sources::
     webhook = "https://hooks.example.com/services/T0/B0/XXXX"
     min_severity = "critical"
 
-Keys the cockpit does not know are ignored when loading and kept when saving, so the file
-can carry settings for newer versions. Comments are not kept when the cockpit saves.
+Keys the cockpit does not know are ignored, so the file can carry settings for newer
+versions. The cockpit never writes this file: what it remembers from the user's keys (the
+theme picked with ``t``, the agent focused on) is kept in a state file of its own, and the
+theme picked there wins over the configured one until that is changed
+(:mod:`intelligentos.config.state` gives the whole order).
 """
 
 from __future__ import annotations
@@ -27,13 +30,11 @@ from __future__ import annotations
 import copy
 import getpass
 import tomllib
-from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-import tomli_w
 from pydantic import (
     BaseModel,
     Field,
@@ -49,16 +50,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from intelligentos.config import state
 from intelligentos.config.first_look import CONFIG_FILE_NAME
-from intelligentos.config.paths import config_dir, write_atomically
+from intelligentos.config.paths import config_dir
 from intelligentos.domain.notify import NotifySink
 
 ENV_PREFIX = "INTELLIGENTOS_"
 
-_HEADER = (
-    "# IntelligentOS cockpit settings. The cockpit rewrites this file when a setting is\n"
-    "# changed in the app; comments are not kept.\n\n"
-)
 # Everything that can go wrong reading the file or the environment: tomllib, UTF-8 and
 # pydantic(-settings) errors are all ValueErrors, an unreadable file is an OSError.
 _LOAD_ERRORS = (OSError, ValueError)
@@ -75,13 +73,6 @@ def current_user() -> str:
 def config_file(directory: Path | None = None) -> Path:
     """``config.toml`` in ``directory``, by default the user's config directory."""
     return (config_dir() if directory is None else directory) / CONFIG_FILE_NAME
-
-
-class ConfigFileError(OSError, ValueError):
-    """The existing config file cannot be safely rewritten (it is not UTF-8 TOML).
-
-    An OSError so that callers already guarding a save against I/O errors handle it too.
-    """
 
 
 class CockpitSection(BaseModel):
@@ -124,7 +115,7 @@ class CockpitSettings(BaseSettings):
     the environment but never the file, so it cannot pick up the user's real config.
 
     A new section is a field whose type is a pydantic model (a ``[table]``) or a list of
-    models (an ``[[array of tables]]``); loading and saving need no other change.
+    models (an ``[[array of tables]]``); loading needs no other change.
     """
 
     model_config = SettingsConfigDict(
@@ -144,6 +135,8 @@ class CockpitSettings(BaseSettings):
     notify: list[NotifySink] = Field(default_factory=list)
 
     _ignored: list[str] = PrivateAttr(default_factory=list)
+    _configured_theme: str | None = PrivateAttr(default=None)
+    _state_directory: Path | None = PrivateAttr(default=None)
     _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -203,21 +196,53 @@ class CockpitSettings(BaseSettings):
         return tuple(sources)
 
     @classmethod
-    def load(cls, directory: Path | None = None, **overrides: Any) -> Self:
+    def load(
+        cls, directory: Path | None = None, *, state_directory: Path | None = None, **overrides: Any
+    ) -> Self:
         """Settings from ``overrides``, the environment and ``config.toml`` in ``directory``
-        (by default the user's config directory), in that priority.
+        (by default the user's config directory), in that priority; the theme last picked in
+        the cockpit, remembered in ``state_directory`` (by default the user's state
+        directory), replaces the configured one as :mod:`intelligentos.config.state` says,
+        unless ``overrides`` name a theme. A damaged state file's problems are among
+        :attr:`problems`.
 
         Raises only if ``overrides`` themselves are invalid.
         """
-        path = config_file(directory)
+        settings = cls._configured(config_file(directory), overrides)
+        remembered, problems = state.load_state(state_directory)
+        settings._configured_theme = settings.theme
+        settings._state_directory = state_directory
+        if "theme" not in overrides:
+            settings.theme = remembered.theme_over(settings.theme)
+        settings._ignored += problems
+        return settings
+
+    def remember_theme(self, name: str) -> Path:
+        """Remember ``name`` as the theme picked in the cockpit, to be shown at the next
+        launch, and make it :attr:`theme`; the state file's path. ``config.toml`` is not
+        touched. Raises OSError if the state file cannot be written."""
+        path = state.remember_theme(name, self._configured_theme, self._state_directory)
+        self.theme = name
+        return path
+
+    def remember_agent(self, agent: str | None) -> Path:
+        """Remember ``agent`` as the agent focused on in the cockpit (None: no focus), to be
+        focused on again at the next launch; the state file's path. Raises OSError if the
+        state file cannot be written."""
+        return state.remember_agent(agent, self._state_directory)
+
+    @property
+    def configured_theme(self) -> str | None:
+        """The theme the environment or ``config.toml`` names, before the remembered pick."""
+        return self._configured_theme
+
+    @classmethod
+    def _configured(cls, path: Path, overrides: dict[str, Any]) -> Self:
+        """Settings from ``overrides``, the environment and the config file at ``path``."""
         ignored: list[str] = []
         try:
             document: dict[str, Any] = _read_document(path)
-        except ConfigFileError as error:
-            document = {}
-            cause = error.__cause__
-            ignored.append(_file_problem(path, cause if isinstance(cause, Exception) else error))
-        except OSError as error:
+        except (OSError, ValueError) as error:  # unreadable, not UTF-8, not TOML
             document = {}
             ignored.append(_file_problem(path, error))
         everything = cls._try(_Sources(document, environment=True), overrides)
@@ -280,71 +305,19 @@ class CockpitSettings(BaseSettings):
         except _LOAD_ERRORS as error:
             return error
 
-    def save(self, directory: Path | None = None, *, fields: Iterable[str] = ("theme",)) -> Path:
-        """Write the top-level settings named in ``fields`` to ``config.toml`` in
-        ``directory`` (by default the user's config directory) and return its path.
 
-        Every other key and table already in the file is kept, as are unknown keys inside
-        a saved section; a setting that is None is removed (TOML has no null). The file is
-        replaced atomically with mode 0600, creating the directory if needed.
-
-        Raises ConfigFileError (an OSError) and leaves the file untouched if it exists but
-        is not UTF-8 TOML; other OSErrors if it cannot be read or written; ValueError for a
-        name in ``fields`` that is not a setting.
-        """
-        names = list(dict.fromkeys(fields))
-        unknown = [name for name in names if name not in type(self).model_fields]
-        if unknown:
-            raise ValueError(f"Not a setting: {', '.join(unknown)}")
-        path = config_file(directory)
-        document = _read_document(path)
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, BaseModel):
-                document[name] = _merged_section(document.get(name), value)
-            else:
-                dumped = self.model_dump(mode="json", include={name}, exclude_none=True)
-                if name in dumped:
-                    document[name] = dumped[name]
-                else:
-                    document.pop(name, None)
-        _write_privately(path, _HEADER + tomli_w.dumps(document))
-        return path
-
-
-# Existing callers say `Settings.load(directory).theme` and `Settings(theme=...).save(...)`.
+# Existing callers say `Settings.load(directory).theme`.
 Settings = CockpitSettings
 
 
-def _merged_section(existing: object, section: BaseModel) -> dict[str, Any]:
-    # Keys this version does not know (from a newer version or a hand edit) stay; the ones
-    # it knows are its own, so a None value removes them.
-    table = dict(existing) if isinstance(existing, dict) else {}
-    for key in type(section).model_fields:
-        table.pop(key, None)
-    table.update(section.model_dump(mode="json", exclude_none=True))
-    return table
-
-
 def _read_document(path: Path) -> dict[str, Any]:
+    """The config file's document; {} when there is none. Raises OSError when it cannot be
+    read, UnicodeDecodeError or TOMLDecodeError (ValueErrors) when it is not UTF-8 TOML."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        # Rewriting would lose whatever the user meant to write; let them fix it instead.
-        raise ConfigFileError(
-            f"Not saving settings: {path} is not valid UTF-8 TOML ({error}); fix or remove it."
-        ) from error
-
-
-def _write_privately(path: Path, text: str) -> None:
-    # Dotfile managers often symlink the config: replace the file it points to, not the link.
-    target = path.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomically(target, text, private=True)  # the config may hold secrets
+    return tomllib.loads(raw.decode("utf-8"))
 
 
 def _file_problem(path: Path, error: Exception) -> str:

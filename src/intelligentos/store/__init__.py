@@ -3,14 +3,13 @@
 from intelligentos.domain.observations import Observation
 from intelligentos.store.connection import StoreError
 from intelligentos.store.schema import SCHEMA_VERSION
-from intelligentos.store.store import Store, copy_store, create_store, identify_store
+from intelligentos.store.store import Store, create_store, identify_store
 
 __all__ = [
     "SCHEMA_VERSION",
     "Observation",
     "Store",
     "StoreError",
-    "copy_store",
     "create_store",
     "identify_store",
 ]

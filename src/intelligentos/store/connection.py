@@ -268,6 +268,13 @@ class StoreConnections:
             finally:
                 self._writing_thread = None
 
+    @property
+    def writer_busy(self) -> bool:
+        """Whether a thread of this process has the writer connection (a transaction or a
+        session under way, or waiting for another process's write lock): a write asked for
+        now would wait."""
+        return self._write_lock.locked()
+
     @contextlib.contextmanager
     def session(self) -> Iterator[sqlite3.Connection]:
         """The writer connection, this thread's alone until the block ends, without a

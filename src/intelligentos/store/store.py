@@ -216,46 +216,6 @@ def _reserve_beside(path: Path, purpose: str) -> Path:
     return temp
 
 
-def copy_store(source: Path, destination: Path) -> Path:
-    """Copy our store at ``source`` to a new file ``destination``, as it stands now.
-
-    SQLite's backup API reads the source in one read transaction, the WAL's committed
-    content included, and beside any writer. A store is never copied by its bytes: the file
-    alone misses what is still in its WAL, and reading it in a process that has it open
-    drops that process's locks on it. The copy is built beside ``destination`` (owner-only)
-    and moved into place; an existing ``destination`` is refused, the source never written.
-    """
-    source, destination = Path(source), Path(destination)
-    identify_store(source)
-    if destination.exists():
-        raise StoreError(f"{destination} already exists; the store was not copied over it.")
-    if not destination.parent.is_dir():
-        raise StoreError(f"The directory {destination.parent} does not exist.")
-    temp = _reserve_beside(destination, "copying")
-    try:
-        reading = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            target = sqlite3.connect(temp, isolation_level=None)
-            try:
-                reading.backup(target)
-                # As create_store leaves a new store: the first open need not rewrite it.
-                target.execute("PRAGMA journal_mode = WAL")
-            finally:
-                target.close()
-        finally:
-            reading.close()
-        os.replace(temp, destination)
-    except sqlite3.Error as error:
-        temp.unlink(missing_ok=True)
-        raise StoreError(
-            f"{source} could not be copied to {destination} ({error}); nothing was written."
-        ) from error
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return destination
-
-
 def create_store(
     path: Path,
     catalog: Catalog,

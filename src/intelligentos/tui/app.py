@@ -223,7 +223,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
         self.requested_bell = bell
         self.requested_forecasts = forecasts
         # A theme the cockpit itself put on (at start, from the settings): shown, not chosen,
-        # so not saved (saving rewrites the user's file). Any other change is the user's.
+        # so not remembered. Any other change is the user's.
         self.theme_not_chosen: str | None = None
         # Through the app, so that a clock swapped in later (tests) reaches the services.
         self.services = DataService(self.store_path, lambda: self.clock(), as_of)
@@ -378,10 +378,9 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
             self.theme_not_chosen = None
             self._data_changed()
             return
-        self.settings.theme = theme.name
         try:
-            self.settings.save(self.config_path, fields=("theme",))
-        except (OSError, ValueError) as error:
+            self.settings.remember_theme(theme.name)
+        except OSError as error:
             self.notify(
                 f"Could not save the theme choice: {error}", severity="warning", markup=False
             )
@@ -765,6 +764,10 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     def focus_agent(self, agent_id: str | None) -> None:
         """Show the cockpit as ``agent_id`` sees it (``None``: everyone's)."""
         self.focus_agent_id = agent_id
+        try:
+            self.settings.remember_agent(agent_id)
+        except OSError as error:
+            self.notify(f"Could not remember the focus: {error}", severity="warning", markup=False)
         data = self.data
         if data is None:
             return

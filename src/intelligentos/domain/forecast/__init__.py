@@ -44,7 +44,7 @@ from intelligentos.domain.forecast.intervals import (
 from intelligentos.domain.forecast.methods import BASELINES, LABELS, MODELS
 from intelligentos.domain.forecast.periods import default_horizon, next_periods, quarter_end
 from intelligentos.domain.forecast.results import Backtest, Forecast, ForecastPoint, Projection
-from intelligentos.domain.forecast.season import detect_season, season_length
+from intelligentos.domain.forecast.season import detect_season
 from intelligentos.domain.forecast.selection import MAX_HISTORY, MIN_OBSERVATIONS, forecast_kpi
 
 __all__ = [
@@ -66,5 +66,4 @@ __all__ = [
     "is_reliable",
     "next_periods",
     "quarter_end",
-    "season_length",
 ]

@@ -82,7 +82,7 @@ def conformal_factor(stretch: Sequence[float], level: float) -> float:
     return max(1.0, float(ordered[rank - 1]))
 
 
-def _calibrated(pairs: Pairs, band80: Array, band95: Array) -> tuple[float, float, float]:
+def calibrated(pairs: Pairs, band80: Array, band95: Array) -> tuple[float, float, float]:
     """Factors for the 80 % and 95 % intervals from all the backtest's errors, and the 80 %
     coverage they would have had, judged fairly: each origin's pairs against a factor from
     the other origins' only."""
@@ -126,7 +126,7 @@ def judge_intervals(
     if own >= WIDEN_BELOW or len(origins) < MIN_ORIGINS:
         return own, (1.0, 1.0), own
     band95 = _bands(paths, y, origins, steps, Z95)
-    k80, k95, held = _calibrated(pairs, band80, band95)
+    k80, k95, held = calibrated(pairs, band80, band95)
     return own, (k80, max(k95, k80)), held
 
 

@@ -40,11 +40,6 @@ SEASON_MIN_PAIRS = 6
 Z_ONE_SIDED_95 = 1.6448536269514722
 
 
-def season_length(frequency: Frequency) -> int:
-    """The frequency's natural season (a week of days, a year of weeks or months)."""
-    return SEASON_CANDIDATES[frequency][0]
-
-
 def _lag_correlation(values: Array, m: int) -> tuple[float, int]:
     """Correlation of the series, detrended by a centred moving average of one season (a
     2 x m average for even m, as in classical decomposition), with itself m steps later;
