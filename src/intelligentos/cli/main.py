@@ -24,7 +24,6 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from intelligentos import launch as launch_options
 from intelligentos.config.paths import builtin_catalog_dir, default_db_path
 from intelligentos.config.settings import acting_user
 from intelligentos.domain import alerts as wording
@@ -47,17 +46,18 @@ from intelligentos.domain.forecast import Forecast
 from intelligentos.domain.formatting import format_change, format_value, literal, plural
 from intelligentos.domain.lineage import LineageGraph, LineageNode
 from intelligentos.domain.snapshots import KpiSnapshot, snapshot, with_open_breaches
-from intelligentos.launch import (
+from intelligentos.services.bootstrap import init_store
+from intelligentos.services.catalog import CatalogError, check_catalog, load_catalog
+from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
+from intelligentos.store import Store, StoreError
+from intelligentos.tui import launch as launch_options
+from intelligentos.tui.launch import (
     CockpitOptions,
     LaunchError,
     check_agent,
     launch_cockpit,
     opened_store,
 )
-from intelligentos.services.bootstrap import init_store
-from intelligentos.services.catalog import CatalogError, check_catalog, load_catalog
-from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
-from intelligentos.store import Store, StoreError
 
 if TYPE_CHECKING:
     from intelligentos.domain.whatif.model import GoalSeek, Projection
