@@ -1344,7 +1344,7 @@ def import_observations(
     """Import observations (kpi_id, period, value[, source]; or, with --wide, period and one
     column per KPI) atomically: all rows of all files, or nothing. Re-importing a file
     changes nothing."""
-    from intelligentos.services.imports import (
+    from intelligentos.services.imports.validate import (
         DECIMALS,
         DELIMITERS,
         KpiShape,

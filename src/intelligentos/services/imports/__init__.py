@@ -1,0 +1,1 @@
+"""Importing observation files: reading, validating and merging them into the store."""
