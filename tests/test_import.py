@@ -512,7 +512,7 @@ def stored_2031(db: Path) -> list[tuple]:
 )
 def test_numbers_are_read_as_people_write_them(text, unit, decimal, expected):
     from intelligentos.domain.catalog.models import Unit
-    from intelligentos.services.imports.validate import parse_number
+    from intelligentos.services.imports import parse_number
 
     assert parse_number(text, Unit(unit), decimal) == expected
 
@@ -530,7 +530,7 @@ def test_numbers_are_read_as_people_write_them(text, unit, decimal, expected):
 )
 def test_numbers_that_cannot_be_read_say_why(text, unit, decimal, says):
     from intelligentos.domain.catalog.models import Unit
-    from intelligentos.services.imports.validate import parse_number
+    from intelligentos.services.imports import parse_number
 
     with pytest.raises(ValueError, match=re.escape(says)):
         parse_number(text, Unit(unit), decimal)

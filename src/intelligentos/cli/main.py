@@ -1255,11 +1255,6 @@ def whatif_goal_seek(
     )
 
 
-# --- feeding and emptying the store --------------------------------------------------------
-
-MAX_PROBLEMS_SHOWN = 50
-
-
 # --- the brief -----------------------------------------------------------------------------
 
 
@@ -1344,19 +1339,13 @@ def import_observations(
     """Import observations (kpi_id, period, value[, source]; or, with --wide, period and one
     column per KPI) atomically: all rows of all files, or nothing. Re-importing a file
     changes nothing."""
-    from intelligentos.services.imports.validate import (
+    from intelligentos.services.imports import (
         DECIMALS,
         DELIMITERS,
-        KpiShape,
         Layout,
-        Problem,
-        decimal_of,
-        decode_probe,
-        detect_format,
-        raw_rows,
-        validate_rows,
+        import_files,
+        total_size,
     )
-    from intelligentos.store.bulk import Staging
 
     if delimiter is not None and delimiter not in DELIMITERS:
         raise fail(f"unknown delimiter {delimiter!r}; use , ; tab or |.")
@@ -1365,71 +1354,18 @@ def import_observations(
     layout = Layout(DELIMITERS[delimiter] if delimiter else None, decimal, wide)
     with open_store(db) as store:
         try:
-            staging = Staging(store)  # checks the file is sound before anything is read
-            known = store.kpi_ids()
-            shapes = {
-                kpi.id: KpiShape(kpi.unit, kpi.frequency)
-                for kpi in store.read_catalog().kpis.values()
-            }
+            with import_progress(total_size(files)) as advance:
+                report = import_files(store, files, fmt, layout, dry_run=dry_run, on_read=advance)
         except StoreError as error:
             raise fail(str(error)) from error
-        problems: list[Problem] = []
-        total_problems = 0
-
-        def report(problem: Problem) -> None:
-            nonlocal total_problems
-            total_problems += 1
-            if len(problems) < MAX_PROBLEMS_SHOWN:
-                problems.append(problem)
-
-        sizes = [path.stat().st_size if path.is_file() else 0 for path in files]
-        with import_progress(sum(sizes)) as advance:
-            for index, path in enumerate(files):
-                try:
-                    file_format = detect_format(path, fmt)
-                except ValueError as error:
-                    report(Problem(str(path), 0, "-", str(error)))
-                    continue
-                bom = decode_probe(path)
-                if bom:
-                    report(Problem(str(path), 0, "-", bom))
-                    continue
-                rows = raw_rows(path, file_format, advance, layout, known)
-                marks = decimal_of(path, file_format, layout)
-                for item in validate_rows(rows, str(path), index, known, shapes, marks):
-                    if isinstance(item, Problem):
-                        report(item)
-                    else:
-                        # Staged even after a problem, so duplicates are reported as well.
-                        staging.add(
-                            [
-                                (r.kpi_id, r.period, r.value, r.source, r.file_index, r.row)
-                                for r in item
-                            ]
-                        )
-        for file_index, row, first_file, first_row in staging.duplicates():
-            report(
-                Problem(
-                    str(files[file_index]),
-                    row,
-                    "kpi_id,period",
-                    f"duplicate of {files[first_file]}:{first_row}",
-                )
-            )
-        if total_problems:
-            staging.close()
-            for problem in problems:
-                err.print(Text(str(problem)))
-            if total_problems > len(problems):
-                err.print(Text(f"… and {plural(total_problems - len(problems), 'more problem')}"))
-            raise fail(f"{plural(total_problems, 'problem')}; nothing was imported.")
-        staged = staging.rows
-        try:
-            counts = staging.preview() if dry_run else staging.merge()
-        except StoreError as error:
-            raise fail(str(error)) from error
-        finally:
-            staging.close()
+    if report.counts is None:
+        for problem in report.problems:
+            err.print(Text(str(problem)))
+        hidden = report.total_problems - len(report.problems)
+        if hidden:
+            err.print(Text(f"… and {plural(hidden, 'more problem')}"))
+        raise fail(f"{plural(report.total_problems, 'problem')}; nothing was imported.")
+    counts, staged = report.counts, report.rows
     verb = "would be" if dry_run else ("was" if counts.inserted == 1 else "were")
     out.print(
         Text(
