@@ -37,7 +37,6 @@ from intelligentos.domain.alerts import (
     subject_name,
 )
 from intelligentos.domain.catalog import Catalog, Level
-from intelligentos.domain.catalog.changes import judged_differently
 from intelligentos.domain.catalog.models import Unit
 from intelligentos.domain.clock import period_upper_bound, stamp, utc_now, utc_today
 from intelligentos.domain.demo import DEFAULT_SEED, HISTORY_DAYS
@@ -47,7 +46,7 @@ from intelligentos.domain.formatting import format_change, format_value, literal
 from intelligentos.domain.lineage import LineageGraph, LineageNode
 from intelligentos.domain.snapshots import KpiSnapshot, snapshot, with_open_breaches
 from intelligentos.services.bootstrap import init_store
-from intelligentos.services.catalog import CatalogError, check_catalog, load_catalog
+from intelligentos.services.catalog import CatalogError, check_catalog
 from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.store import Store, StoreError
 from intelligentos.tui import launch as launch_options
@@ -1537,36 +1536,22 @@ def sync_catalog_command(
     ] = False,
 ) -> None:
     """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
-    from intelligentos.store.bulk import sync_catalog
+    from intelligentos.services.catalog import SyncError, sync_store_catalog
 
     with open_store(db) as store:
-        directory = Path(catalog) if catalog else store_catalog_dir(store)
         try:
-            new_catalog = load_catalog(directory)
+            synced = sync_store_catalog(store, catalog, utc_now(), prune=prune, force=force)
+        except SyncError as error:
+            raise fail(str(error)) from error
         except CatalogError as error:
             for violation in error.violations:
                 err.print(Text(literal(str(violation))))
             raise fail(
                 f"the catalog has {plural(len(error.violations), 'problem')}; nothing changed."
             ) from error
-        try:
-            report = sync_catalog(
-                store,
-                new_catalog,
-                prune=prune,
-                force=force,
-                source=str(directory.resolve()),
-            )
-            rejudged = judged_differently(report.changes)
-            touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
-            still_open: set[int | None] = set()
-            if touched:
-                # Judge the open alerts under the new targets now, through the lifecycle:
-                # an alert that still holds keeps its state and who acknowledged it.
-                evaluate_store(store, new_catalog, utc_now(), redefined_kpis=rejudged)
-                still_open = {a.id for a in store.open_alerts()}
         except StoreError as error:
             raise fail(str(error)) from error
+    directory, report = synced.directory, synced.report
     out.print(
         Text(
             f"Catalog synced from {directory}: {plural(report.kept, 'KPI')} kept, "
@@ -1595,32 +1580,14 @@ def sync_catalog_command(
     for kpi_id, changes in itertools.groupby(report.changes, key=lambda c: c.kpi_id):
         described = "; ".join(change.describe() for change in changes)
         out.print(Text(literal(f"  {kpi_id}: {described}")))
-    if touched:
-        kept = sum(1 for a in touched if a.id in still_open)
+    if synced.rejudged:
         out.print(
             Text(
-                f"  {plural(len(touched), 'open alert')} judged again under the new definitions: "
-                f"{len(touched) - kept} resolved, {kept} still open (acknowledgements kept)."
+                f"  {plural(synced.rejudged, 'open alert')} judged again under the new "
+                f"definitions: {synced.rejudged - synced.still_open} resolved, "
+                f"{synced.still_open} still open (acknowledgements kept)."
             )
         )
-
-
-def store_catalog_dir(store: Store) -> Path:
-    """The catalog directory ``store`` was built (or last synced) from, as ``store_meta``
-    records it; one ``Error:`` sentence when it does not say, or that directory is gone."""
-    recorded = store.meta().get("catalog")
-    if not recorded:
-        raise fail(
-            f"{store.path} does not record the catalog it was built from; give it with "
-            "--catalog DIR."
-        )
-    directory = Path(recorded)
-    if not directory.is_dir():
-        raise fail(
-            f"{store.path} was built from the catalog at {directory}, which is gone; give "
-            "the catalog with --catalog DIR."
-        )
-    return directory
 
 
 def main() -> None:
