@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import itertools
 import json
@@ -12,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
@@ -825,12 +824,6 @@ SinkOption = Annotated[
 ]
 
 
-def _sink_matches(label: str, wanted: str | None) -> bool:
-    if wanted is None:
-        return True
-    return label == wanted or label.endswith(" #" + wanted.removeprefix("#"))
-
-
 @notify_app.command("list")
 def notify_list(
     db: DbOption = None,
@@ -842,12 +835,12 @@ def notify_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List notification deliveries, by event: outcome, attempts, last error, next try."""
-    from intelligentos.services.notify import next_try
+    from intelligentos.services.notify import next_try, sink_matches
     from intelligentos.store.notify import DELIVERED, PENDING, Deliveries
 
     with open_store(db) as store:
         log = Deliveries(store)
-        found = [d for d in log.log() if _sink_matches(d.sink, sink)]
+        found = [d for d in log.log() if sink_matches(d.sink, sink)]
         actions = log.transitions()
     if failed:
         found = [d for d in found if d.outcome != DELIVERED]
@@ -901,8 +894,7 @@ def notify_retry(
     """Send again now the deliveries that did not get through (pending or failed), to the
     sinks configured now. Exits 1 when some still did not get through."""
     from intelligentos.config.settings import CockpitSettings, config_file
-    from intelligentos.services.notify import Notifier
-    from intelligentos.store.notify import Deliveries
+    from intelligentos.services.notify import Notifier, resend, undelivered
 
     settings = CockpitSettings.load()
     for problem in settings.problems:
@@ -910,27 +902,13 @@ def notify_retry(
     with open_store(db) as store:
         if store.readonly:
             raise fail(f"{store.path} is read-only, so nothing could be sent or recorded.")
-        waiting = [
-            d
-            for d in Deliveries(store).retryable(failed_too=True, event_id=event)
-            if _sink_matches(d.sink, sink)
-        ]
-        configured = {s.label for s in settings.notify}
-        gone = sorted({d.sink for d in waiting} - configured)
-        for label in gone:
-            warn(f"{label} is no longer in {config_file()}; its deliveries were not re-sent.")
-        labels = {d.sink for d in waiting} & configured
+        waiting = undelivered(store, sink=sink, event_id=event)
         notifier = Notifier(list(settings.notify), source=str(config_file()))
-        delivered = 0
-        for label in sorted(labels):
-            try:
-                report = notifier.retry(store, label=label, event_id=event)
-            except StoreError as error:
-                raise fail(f"Notifications were not sent: {error}") from error
-            for line in report.problems + report.failures:
-                warn(line)
-            delivered += report.delivered
-        left = len([d for d in waiting if d.sink in labels]) - delivered
+        try:
+            resent = resend(store, notifier, waiting, warn, event_id=event)
+        except StoreError as error:
+            raise fail(f"Notifications were not sent: {error}") from error
+    delivered, left, gone = resent.delivered, resent.left, resent.gone
     out.print(f"Re-sent {delivered} notification(s); {left} still not delivered.")
     if left or gone:
         raise typer.Exit(1)
@@ -1427,38 +1405,6 @@ def output_stream(path: Path | None) -> Iterator[TextIO]:
         raise fail(f"cannot write {path}: {reason}; nothing was written.") from error
 
 
-def is_period(text: str) -> bool:
-    """An ISO-8601 date or date-time, as periods are written."""
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def write_records(
-    records: Iterable[dict[str, Any]], fieldnames: list[str], fmt: str, handle: TextIO
-) -> int:
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(handle, fieldnames=fieldnames, extrasaction="ignore")
-        writer.writeheader()
-        for record in records:
-            writer.writerow(record)
-            count += 1
-    elif fmt == "jsonl":
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    else:
-        handle.write("[")
-        for record in records:
-            handle.write(("," if count else "") + "\n" + json.dumps(record, ensure_ascii=False))
-            count += 1
-        handle.write("\n]\n")
-    return count
-
-
 @export_app.command("observations")
 def export_observations(
     db: DbOption = None,
@@ -1469,7 +1415,9 @@ def export_observations(
     out_path: OutOption = None,
 ) -> None:
     """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
-    if fmt not in ("csv", "json", "jsonl"):
+    from intelligentos.services.export import FORMATS, OBSERVATION_COLUMNS, is_period, write_records
+
+    if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
     for option, value in (("--from", since), ("--to", until)):
         if value is not None and not is_period(value):
@@ -1480,7 +1428,7 @@ def export_observations(
     with open_store(db) as store, output_stream(out_path) as handle:
         count = write_records(
             store.iter_observations(kpi, since, period_upper_bound(until)),
-            ["kpi_id", "period", "value", "source"],
+            OBSERVATION_COLUMNS,
             fmt,
             handle,
         )
@@ -1493,24 +1441,12 @@ def export_alerts(
     db: DbOption = None, fmt: ExportFormat = "json", out_path: OutOption = None
 ) -> None:
     """Every alert with its event history (CSV: one row per event)."""
-    from intelligentos.store.bulk import alerts_with_events
+    from intelligentos.services.export import FORMATS, alert_records, write_records
 
-    if fmt not in ("csv", "json", "jsonl"):
+    if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; use csv, json or jsonl.")
     with open_store(db) as store:
-        alerts_list = alerts_with_events(store)
-    if fmt == "csv":
-        records = [
-            {
-                **{f"alert_{k}": v for k, v in alert.items() if k != "events"},
-                **{f"event_{k}": v for k, v in event.items()},
-            }
-            for alert in alerts_list
-            for event in alert["events"]
-        ]
-        names = list(records[0]) if records else ["alert_id"]
-    else:
-        records, names = alerts_list, []
+        records, names = alert_records(store, fmt)
     with output_stream(out_path) as handle:
         count = write_records(records, names, fmt, handle)
     if out_path is not None:
