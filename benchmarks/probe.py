@@ -38,8 +38,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from intelligentos.launch import opened_store
 from intelligentos.tui.app import CockpitApp
+from intelligentos.tui.launch import opened_store
 from intelligentos.tui.messages import DataLoaded
 from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.lineage import LineageTree
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         help="after the first evaluation, write the report and wait until this file exists",
     )
     options = parser.parse_args(argv)
-    # As the command launches the cockpit (intelligentos.launch.launch_cockpit), without
+    # As the command launches the cockpit (intelligentos.tui.launch.launch_cockpit), without
     # the command line's machinery (Typer), which the command does not load either.
     with opened_store(options.db, create_demo=True) as store:
         store.probe()

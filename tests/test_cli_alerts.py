@@ -161,7 +161,7 @@ def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monk
 
 
 def test_check_exits_2_when_something_unexpected_breaks(db, monkeypatch):
-    from intelligentos.cli import main as cli
+    from intelligentos.cli import alerts as cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")

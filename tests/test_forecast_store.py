@@ -131,7 +131,7 @@ def test_the_default_horizon_counts_from_the_latest_observation_when_the_data_la
 
 
 def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monkeypatch):
-    from intelligentos.cli import main as cli
+    from intelligentos.cli import render
 
     db = tmp_path / "few.db"
     assert run("init", "--db", str(db), "--no-demo").exit_code == 0
@@ -142,9 +142,9 @@ def test_a_narrow_forecast_table_wraps_the_verdict_between_words(tmp_path, monke
     )
     assert run("import", str(rows), "--db", str(db)).exit_code == 0
     # As on an 80-column terminal.
-    monkeypatch.setattr(cli.CliConsole, "bounded", property(lambda self: True))
+    monkeypatch.setattr(render.CliConsole, "bounded", property(lambda self: True))
     monkeypatch.setattr(
-        cli, "out", cli.CliConsole(width=80, height=40, highlight=False, soft_wrap=True)
+        render, "out", render.CliConsole(width=80, height=40, highlight=False, soft_wrap=True)
     )
     result = run("forecast", "--db", str(db), "--kpi", "gross_margin")
     assert result.exit_code == 0, result.output

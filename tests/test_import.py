@@ -770,3 +770,55 @@ def test_a_problem_of_the_whole_file_or_row_points_at_no_line_or_column(demo_sto
     assert f"{header_only}: no observations in the file" in lines
     assert f"{ragged}:2: 2 fields where the header has 3" in lines
     assert ":0:" not in result.output and ":-:" not in result.output
+
+
+# --- the import as a service ---------------------------------------------------------------
+
+
+def test_an_import_keeps_the_first_problems_counts_them_all_and_writes_nothing(
+    demo_store, tmp_path
+):
+    from intelligentos.services.imports import PROBLEMS_KEPT, import_files
+    from intelligentos.store import Store
+
+    rows = tmp_path / "bad.csv"
+    bad = "".join(f"nope,2026-01-{day:02d},1\n" for day in range(1, 29))
+    more = "".join(f"nope_{n},2026-02-01,1\n" for n in range(PROBLEMS_KEPT))
+    rows.write_text("kpi_id,period,value\ngross_margin,2019-01-01,61.5\n" + bad + more)
+    before = query(demo_store, "SELECT count(*) FROM observations")
+    with Store.open(demo_store) as store:
+        report = import_files(store, [rows])
+    assert report.counts is None and report.rows == 0
+    assert report.total_problems == 28 + PROBLEMS_KEPT
+    assert len(report.problems) == PROBLEMS_KEPT
+    assert report.problems[0].row == 3 and report.problems[0].column == "kpi_id"
+    assert query(demo_store, "SELECT count(*) FROM observations") == before
+
+
+def test_a_dry_run_import_counts_what_the_merge_does_without_writing(demo_store, tmp_path):
+    from intelligentos.services.imports import Layout, import_files
+    from intelligentos.store import Store
+    from intelligentos.store.bulk import MergeCounts
+
+    rows = tmp_path / "wide.csv"
+    rows.write_text("period;gross_margin;win_rate\n2019-01-01;61,5;\n2019-02-01;62;24,5\n")
+    layout = Layout(decimal=None, wide=True)
+    with Store.open(demo_store) as store:
+        dry = import_files(store, [rows], layout=layout, dry_run=True)
+        assert query(demo_store, "SELECT count(*) FROM observations WHERE period < '2020'") == [
+            (0,)
+        ]
+        done = import_files(store, [rows], layout=layout)
+        again = import_files(store, [rows], layout=layout)
+    assert (dry.rows, dry.counts) == (3, MergeCounts(3, 0, 0))
+    assert (done.rows, done.counts) == (3, MergeCounts(3, 0, 0))
+    assert again.counts == MergeCounts(0, 0, 3)
+    assert query(
+        demo_store,
+        "SELECT kpi_id, period, value FROM observations WHERE period < '2020' "
+        "ORDER BY kpi_id, period",
+    ) == [
+        ("gross_margin", "2019-01-01", 61.5),
+        ("gross_margin", "2019-02-01", 62.0),
+        ("win_rate", "2019-02-01", 24.5),
+    ]

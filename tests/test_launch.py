@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from intelligentos.config.state import state_file
-from intelligentos.launch import CockpitOptions, cockpit_options
+from intelligentos.launch import cockpit_options
+from intelligentos.tui.launch import CockpitOptions
 from tests.processes import run
 from tests.tui_helpers import make_app, settle
 
@@ -125,10 +126,10 @@ def test_a_missing_store_is_one_sentence(tmp_path):
 
 
 def test_the_cockpit_alone_creates_the_default_store_a_demo_store(tmp_path, monkeypatch, capsys):
-    from intelligentos.launch import LaunchError, launch_cockpit, opened_store
     from intelligentos.services.bootstrap import is_demo
     from intelligentos.store import Store
     from intelligentos.tui.app import CockpitApp
+    from intelligentos.tui.launch import CockpitOptions, LaunchError, launch_cockpit, opened_store
 
     target = tmp_path / "data" / "kpi-store.db"
     monkeypatch.setenv("INTELLIGENTOS_DB", str(target))

@@ -1,4 +1,5 @@
-"""Read a catalog directory of TOML files into a :class:`Catalog`.
+"""Read a catalog directory of TOML files into a :class:`Catalog`, and re-sync a store's
+catalog from one.
 
 A catalog is any number of ``*.toml`` files (searched recursively, in sorted order). Each
 top-level table names an entity kind (``[kpi.<id>]``, ``[engine.<id>]``, ...), so a company
@@ -11,10 +12,13 @@ import dataclasses
 import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from intelligentos.domain.catalog.changes import judged_differently
 from intelligentos.domain.catalog.governance import Violation, validate_catalog
 from intelligentos.domain.catalog.models import (
     Agent,
@@ -31,6 +35,9 @@ from intelligentos.domain.catalog.models import (
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
+
+    from intelligentos.store import Store
+    from intelligentos.store.bulk import SyncReport
 
 ENTITY_KINDS: dict[str, tuple[str, type[_Entity]]] = {
     "kpi": ("kpis", Kpi),
@@ -178,3 +185,68 @@ def load_catalog(directory: Path) -> Catalog:
 def check_catalog(directory: Path) -> list[Violation]:
     catalog, problems = parse_catalog(directory)
     return _with_governance(catalog, problems)
+
+
+# --- re-syncing a store's catalog ------------------------------------------------------------
+
+
+class SyncError(Exception):
+    """The catalog to sync cannot be found: one sentence saying how to give it."""
+
+
+@dataclass(frozen=True)
+class CatalogSync:
+    """What a re-sync did: the store's side (``report``) and the open alerts judged again
+    under the new definitions (``rejudged``), ``still_open`` of them afterwards."""
+
+    directory: Path
+    report: SyncReport
+    rejudged: int = 0
+    still_open: int = 0
+
+
+def recorded_catalog_dir(store: Store) -> Path:
+    """The catalog directory ``store`` was built (or last synced) from, as ``store_meta``
+    records it; a :class:`SyncError` when it does not say, or that directory is gone."""
+    recorded = store.meta().get("catalog")
+    if not recorded:
+        raise SyncError(
+            f"{store.path} does not record the catalog it was built from; give it with "
+            "--catalog DIR."
+        )
+    directory = Path(recorded)
+    if not directory.is_dir():
+        raise SyncError(
+            f"{store.path} was built from the catalog at {directory}, which is gone; give "
+            "the catalog with --catalog DIR."
+        )
+    return directory
+
+
+def sync_store_catalog(
+    store: Store,
+    directory: Path | None,
+    now: datetime,
+    *,
+    prune: bool = False,
+    force: bool = False,
+) -> CatalogSync:
+    """Re-sync the catalog at ``directory`` (by default the one the store records) into
+    ``store``, keeping observations and alerts, then judge the open alerts of the KPIs it
+    redefines under their new definitions, through the lifecycle: an alert that still holds
+    keeps its state and who acknowledged it. Raises :class:`SyncError`, :class:`CatalogError`
+    (nothing changed) or :class:`~intelligentos.store.StoreError`."""
+    from intelligentos.services.check import evaluate_store
+    from intelligentos.store.bulk import sync_catalog
+
+    directory = directory if directory is not None else recorded_catalog_dir(store)
+    catalog = load_catalog(directory)
+    report = sync_catalog(store, catalog, prune=prune, force=force, source=str(directory.resolve()))
+    rejudged = judged_differently(report.changes)
+    touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
+    if not touched:
+        return CatalogSync(directory, report)
+    evaluate_store(store, catalog, now, redefined_kpis=rejudged)
+    still_open = {a.id for a in store.open_alerts()}
+    kept = sum(1 for a in touched if a.id in still_open)
+    return CatalogSync(directory, report, len(touched), kept)

@@ -105,6 +105,61 @@ class DeliveryReport:
 
 
 @functools.cache
+def sink_matches(label: str, wanted: str | None) -> bool:
+    """Whether the sink ``label`` is the one ``wanted`` (its label, or its ``#fingerprint``);
+    every sink when none is."""
+    if wanted is None:
+        return True
+    return label == wanted or label.endswith(" #" + wanted.removeprefix("#"))
+
+
+@dataclass(frozen=True)
+class Resent:
+    """What :func:`resend` did: ``delivered`` now, ``left`` still not delivered, and the
+    sinks ``gone`` from the configuration, whose deliveries were left alone."""
+
+    delivered: int
+    left: int
+    gone: list[str]
+
+
+def undelivered(
+    store: Store, *, sink: str | None = None, event_id: int | None = None
+) -> list[Delivery]:
+    """The deliveries that did not get through (pending or failed; of one sink, of one
+    event), for :func:`resend`."""
+    return [
+        d
+        for d in Deliveries(store).retryable(failed_too=True, event_id=event_id)
+        if sink_matches(d.sink, sink)
+    ]
+
+
+def resend(
+    store: Store,
+    notifier: Notifier,
+    waiting: Sequence[Delivery],
+    warn: Callable[[str], None],
+    *,
+    event_id: int | None = None,
+) -> Resent:
+    """Send ``waiting`` (see :func:`undelivered`) again now, to the sinks configured now;
+    each problem is handed to ``warn`` as it happens."""
+    configured = {s.label for s in notifier.sinks}
+    gone = sorted({d.sink for d in waiting} - configured)
+    for label in gone:
+        warn(f"{label} is no longer in {notifier.source}; its deliveries were not re-sent.")
+    labels = {d.sink for d in waiting} & configured
+    delivered = 0
+    for label in sorted(labels):
+        report = notifier.retry(store, label=label, event_id=event_id)
+        for line in report.problems + report.failures:
+            warn(line)
+        delivered += report.delivered
+    left = len([d for d in waiting if d.sink in labels]) - delivered
+    return Resent(delivered, left, gone)
+
+
 def _opener() -> Any:
     # Imported when first needed: the cockpit starts faster without the HTTP client.
     import urllib.request

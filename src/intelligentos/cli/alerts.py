@@ -1,0 +1,228 @@
+"""``check``, ``alerts``, ``ack`` and ``snooze``: evaluating the rules, listing the alerts,
+and an alert's lifecycle."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.text import Text
+
+from intelligentos.cli.notify import send_notifications, start_notifications
+from intelligentos.cli.options import (
+    CHECK_FIRING,
+    AgentOption,
+    CommandError,
+    DbOption,
+    JsonOption,
+    Shared,
+    UserOption,
+    fail,
+)
+from intelligentos.cli.render import (
+    alert_record,
+    check_report,
+    out,
+    print_alerts,
+    print_json,
+    warn,
+)
+from intelligentos.config.settings import acting_user
+from intelligentos.domain.agents import Route
+from intelligentos.domain.alerts import Alert, LifecycleError, State, check_note, parse_duration
+from intelligentos.domain.catalog import Catalog
+from intelligentos.domain.clock import period_upper_bound, utc_now, utc_today
+from intelligentos.domain.formatting import literal
+from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
+from intelligentos.store import Store, StoreError
+from intelligentos.tui.launch import LaunchError, check_as_of
+
+STATES = tuple(state.value for state in State)
+
+
+def alert_records(store: Store, found: list[Alert], catalog: Catalog) -> list[dict[str, Any]]:
+    routes = store.routes_of(a.id for a in found if a.id is not None)
+    return [alert_record(a, catalog, routes.get(a.id or 0, ())) for a in found]
+
+
+def routed_to(store: Store, found: list[Alert], agent: str) -> list[Alert]:
+    """The alerts of ``found`` routed to ``agent``."""
+    routed = store.routes_of(a.id for a in found if a.id is not None)
+    return [a for a in found if _routed_to(routed.get(a.id or 0, []), agent)]
+
+
+def _routed_to(routes: Iterable[Route], agent: str) -> bool:
+    return any(route.agent_id == agent for route in routes)
+
+
+def check(
+    ctx: typer.Context,
+    db: DbOption = None,
+    agent: AgentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate every rule, print open alerts. Exit status: 0 nothing fires unacknowledged,
+    1 an alert fires unacknowledged (with --agent: only the alerts routed to that agent count),
+    2 a usage or store error (no store, a damaged, foreign or read-only one)."""
+    try:
+        _check(Shared.of(ctx), db, agent, as_json)
+    except (
+        CommandError,
+        LaunchError,
+        typer.Exit,
+        typer.Abort,
+        click.exceptions.Exit,
+        click.exceptions.ClickException,
+    ):
+        raise
+    except Exception as error:
+        # Left to Python, a bug would exit 1, which here means "alerts firing".
+        traceback.print_exc(file=sys.stderr)
+        raise fail(f"check failed unexpectedly: {error}") from error
+
+
+def _check(shared: Shared, db: Path | None, agent: str | None, as_json: bool) -> None:
+    with shared.open_store(db) as store:
+        catalog = store.read_catalog()
+        agent = shared.agent_of(agent, catalog)
+        if store.readonly:
+            raise fail(
+                f"{store.path} is read-only, so nothing could be evaluated or saved; "
+                "`intelligentos-tui alerts` lists the alerts as last saved."
+            )
+        try:
+            # Before the notifications, whose watermarks are writes too.
+            store.ensure_intact()
+            notifier = start_notifications(store)
+            result = evaluate_store(store, catalog, utc_now())
+        except StoreError as error:
+            raise fail(str(error)) from error
+        send_notifications(notifier, store, catalog)
+        stray = store.stray_observations(after=period_upper_bound(utc_today()))
+        found = result.open_alerts
+        if agent is not None:
+            found = routed_to(store, found, agent)
+        records = alert_records(store, found, catalog)
+    attention = sum(1 for r in records if r["needs_attention"])
+    if as_json:
+        print_json(check_report(records, attention, agent, stray.sentences() if stray else None))
+    else:
+        routed = f" routed to {agent}" if agent else ""
+        print_alerts(
+            records,
+            f"Open alerts{routed}: {len(records)}, {attention} firing unacknowledged",
+        )
+    if stray:
+        # Not an error of the job (its exit status stays about alerts), but never silent.
+        warn(stray.message())
+    if attention:
+        raise typer.Exit(CHECK_FIRING)
+
+
+def alerts(
+    ctx: typer.Context,
+    db: DbOption = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--state", help="Only these states (repeatable): " + ", ".join(STATES)),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="As they stood at the end of this day (YYYY-MM-DD), from the event log",
+            show_default=False,
+        ),
+    ] = None,
+    agent: AgentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List alerts (all states unless --state; only those routed to an agent with
+    --agent), most severe first; no evaluation."""
+    unknown = [s for s in state or () if s not in STATES]
+    if unknown:
+        raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
+    shared = Shared.of(ctx)
+    day = shared.day(as_of)
+    with shared.open_store(db) as store:
+        catalog = store.read_catalog()
+        agent = shared.agent_of(agent, catalog)
+        if day is None:
+            found = store.alerts(state or None, agent)
+        else:
+            check_as_of(store, day)
+            moment = period_upper_bound(day)
+            assert moment is not None
+            found = [a for a in store.alerts_as_of(moment) if not state or a.state in state]
+            if agent is not None:
+                # Routes are set when an alert opens: the past alerts' are today's.
+                found = routed_to(store, found, agent)
+        records = alert_records(store, found, catalog)
+    if as_json:
+        print_json(records)
+    else:
+        title = f"Alerts{f' routed to {agent}' if agent else ''}: {len(records)}" + (
+            f" as of {day.isoformat()}" if day else ""
+        )
+        print_alerts(records, title)
+
+
+def ack(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
+    note: Annotated[str, typer.Option("--note", help="Why, and who owns it (not blank)")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Acknowledge an alert: you own it; the flashing stops."""
+    try:
+        check_note(note)  # before the store is opened: a blank note never gets that far
+    except LifecycleError as error:
+        raise fail(str(error)) from error
+    shared = Shared.of(ctx)
+    with shared.open_store(db) as store:
+        try:
+            store.ensure_intact()
+            notifier = start_notifications(store)
+            alert = acknowledge_alert(
+                store, alert_id, acting_user(shared.given("user", user)), note, utc_now()
+            )
+        except (LifecycleError, StoreError) as error:
+            raise fail(str(error)) from error
+        send_notifications(notifier, store)
+    out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
+
+
+def snooze(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
+    duration: Annotated[
+        str, typer.Option("--for", help="How long, e.g. 30m, 4h, 2d, 1w; at most 30d")
+    ],
+    db: DbOption = None,
+    user: UserOption = None,
+    note: Annotated[str | None, typer.Option("--note", help="Optional note")] = None,
+) -> None:
+    """Snooze an acknowledged alert (at most 30 days); it fires again when the snooze ends
+    if still true."""
+    try:
+        length = parse_duration(duration)
+    except ValueError as error:
+        raise fail(str(error)) from error
+    shared = Shared.of(ctx)
+    with shared.open_store(db) as store:
+        try:
+            store.ensure_intact()
+            notifier = start_notifications(store)
+            alert = snooze_alert(
+                store, alert_id, length, acting_user(shared.given("user", user)), note, utc_now()
+            )
+        except (LifecycleError, StoreError) as error:
+            raise fail(str(error)) from error
+        send_notifications(notifier, store)
+    out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))

@@ -1,0 +1,67 @@
+"""``brief``: the CEO weekly brief (or an agent's), as Markdown, HTML or JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from intelligentos.cli.options import AsOfOption, DbOption, Shared, fail
+from intelligentos.cli.render import err
+from intelligentos.domain.clock import utc_today
+from intelligentos.domain.formatting import literal
+from intelligentos.tui.launch import check_as_of
+
+
+def brief(
+    ctx: typer.Context,
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            help="One agent's brief: its KPIs, their alerts and risks, its rules "
+            "[default: the CEO brief]",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html or json")] = "md",
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write it to this file [default: standard output]"),
+    ] = None,
+) -> None:
+    """The CEO weekly brief (or an agent's) for the week ending at the as-of date: headline,
+    CEO KPIs, what changed in the alert log, top risks, stale sources, scenarios. The same
+    store, date and options give the same bytes."""
+    from intelligentos.config.paths import write_atomically
+    from intelligentos.domain.brief.compose import BriefError
+    from intelligentos.domain.brief.render import FORMATS, render
+    from intelligentos.services.brief import make_brief
+
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}; use md, html or json.")
+    shared = Shared.of(ctx)
+    given = shared.day(as_of)
+    day = given or utc_today()
+    with shared.open_store(db) as store:
+        if given is not None:
+            check_as_of(store, given)
+        try:
+            made = make_brief(store, day, agent)
+        except BriefError as error:
+            raise fail(f"{error}.") from error
+    text = render(made, fmt)
+    if out_path is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        size = write_atomically(out_path, text, private=False)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
+    err.print(Text(literal(f"Wrote the brief ({fmt}, {size:,} bytes) to {out_path}.")))

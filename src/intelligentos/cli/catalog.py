@@ -1,0 +1,139 @@
+"""``init``, ``validate`` and ``sync-catalog``: a store made from a catalog, a catalog checked
+against the governance rules, an edited catalog synced into a store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from intelligentos.cli.options import CatalogOption, DbOption, Shared, fail
+from intelligentos.cli.render import err, out, print_sync
+from intelligentos.config.paths import builtin_catalog_dir, default_db_path
+from intelligentos.domain.clock import utc_now
+from intelligentos.domain.demo import DEFAULT_SEED, HISTORY_DAYS
+from intelligentos.domain.formatting import literal, plural
+from intelligentos.services.bootstrap import init_store
+from intelligentos.services.catalog import CatalogError, check_catalog
+from intelligentos.store import Store, StoreError
+
+
+def init(
+    ctx: typer.Context,
+    db: DbOption = None,
+    catalog: CatalogOption = None,
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Fill with demo history")] = True,
+    force: Annotated[bool, typer.Option(help="Replace an existing KPI store")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the demo history")] = DEFAULT_SEED,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of the demo history (YYYY-MM-DD) [default: today]")
+    ] = None,
+    scale_kpis: Annotated[
+        int | None,
+        typer.Option(
+            help="Grow the catalog to this many synthetic KPIs (an enterprise-scale store)"
+        ),
+    ] = None,
+    history_days: Annotated[int, typer.Option(help="Days of demo history", min=30)] = HISTORY_DAYS,
+) -> None:
+    """Create a KPI store from a catalog, with or without demo history."""
+    db = Shared.of(ctx).given("db", db)
+    path = Path(db).expanduser() if db else default_db_path()
+    try:
+        end_date = date.fromisoformat(end) if end else None
+    except ValueError as error:
+        raise fail(f"--end must be a date like 2026-11-27, not {end!r}.") from error
+    try:
+        made = init_store(
+            path,
+            catalog,
+            demo=demo,
+            seed=seed,
+            end=end_date,
+            force=force,
+            make_parents=db is None,
+            scale_kpis=scale_kpis,
+            history_days=history_days,
+        )
+    except CatalogError as error:
+        for violation in error.violations:
+            err.print(Text(literal(str(violation))))
+        raise fail(
+            f"the catalog has {plural(len(error.violations), 'problem')}; nothing was written."
+        ) from error
+    except StoreError as error:
+        raise fail(str(error)) from error
+    with Store.open(path) as store:
+        observations = store.table_counts().get("observations", 0)
+    out.print(
+        Text(
+            f"Created {path}: {plural(len(made.kpis), 'KPI')}, "
+            f"{plural(observations, 'observation')}."
+        )
+    )
+
+
+def validate(catalog: CatalogOption = None) -> None:
+    """Check a catalog against the governance rules; exit 1 on any violation."""
+    from intelligentos.domain.catalog.governance import weight_warnings
+    from intelligentos.services.catalog import parse_catalog
+
+    directory = Path(catalog) if catalog else builtin_catalog_dir()
+    violations = check_catalog(directory)
+    for violation in violations:
+        out.print(Text(literal(str(violation))))
+    # Warnings judge only a catalog that parses: with entities missing they would mislead.
+    shape = {"syntax", "schema", "duplicate"}
+    parses = not any(violation.rule in shape for violation in violations)
+    warnings = weight_warnings(parse_catalog(directory)[0]) if parses else []
+    for warning in warnings:
+        out.print(
+            Text(
+                literal(f"{warning.file}: {warning.key}: [{warning.rule}] warning: ")
+                + literal(warning.message)
+            )
+        )
+    if violations:
+        raise fail(f"{plural(len(violations), 'governance violation')} in {directory}.")
+    noted = f" ({plural(len(warnings), 'warning')} above)" if warnings else ""
+    out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
+
+
+def sync_catalog(
+    ctx: typer.Context,
+    db: DbOption = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="Catalog directory [default: the one the store was built or last synced from]",
+        ),
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="Allow dropping KPIs that have observations (deletes them)")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Sync even a catalog that removes more than half of the store's KPIs"),
+    ] = False,
+) -> None:
+    """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
+    from intelligentos.services.catalog import SyncError, sync_store_catalog
+
+    with Shared.of(ctx).open_store(db) as store:
+        try:
+            synced = sync_store_catalog(store, catalog, utc_now(), prune=prune, force=force)
+        except SyncError as error:
+            raise fail(str(error)) from error
+        except CatalogError as error:
+            for violation in error.violations:
+                err.print(Text(literal(str(violation))))
+            raise fail(
+                f"the catalog has {plural(len(error.violations), 'problem')}; nothing changed."
+            ) from error
+        except StoreError as error:
+            raise fail(str(error)) from error
+    print_sync(synced)
