@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from rich.console import RenderableType
 from textual import events, on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.command import SimpleCommand
 from textual.markup import escape
 from textual.reactive import reactive
@@ -39,6 +38,7 @@ from intelligentos.services.snapshots import CockpitData, DataService
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen, ReportsFailedWorkers
 from intelligentos.tui.find import FindProvider
+from intelligentos.tui.keys import APP_BINDINGS
 from intelligentos.tui.messages import (
     CatalogLoaded,
     DataLoaded,
@@ -75,7 +75,6 @@ FIRST_PAINT_GRACE = 0.05
 DASHBOARD_WAIT = 0.5
 # How long the first evaluation waits for that paint at most (say, the screen never shows).
 FIRST_PAINT_WAIT = 2.0
-TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
 # What each group of background work does, as the user knows it: a failure names it.
 WORK_DONE_BY_GROUP = {
     "store": "Opening the store",
@@ -107,84 +106,7 @@ class CockpitApp(ReportsFailedWorkers, App[None]):
     # Absolute, so that a subclass defined in another directory finds it too.
     CSS_PATH = str(Path(__file__).with_name("cockpit.tcss"))
     COMMANDS = App.COMMANDS | {FindProvider}
-    BINDINGS = [
-        Binding("a", "alerts", "Alerts", id="alerts", tooltip="Every alert, by severity"),
-        Binding("p", "pause", "Pause live", id="pause", tooltip="Pause live refresh"),
-        Binding("p", "resume", "Resume live", id="resume", tooltip="Resume live refresh"),
-        Binding("ctrl+r", "refresh", "Refresh", id="refresh", tooltip="Evaluate and reload"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Every key"),
-        # Not in the footer's list: the footer shows the palette's key at its right end.
-        Binding(
-            "ctrl+p", "command_palette", "Find", id="find", show=False, tooltip="Jump to anything"
-        ),
-        # In help and the palette, not the footer: the footer must fit 120 columns.
-        Binding("t", "next_theme", "Theme", id="theme", show=False, tooltip="Next colour theme"),
-        Binding("b", "brief", "CEO brief", id="brief", show=False, tooltip="The CEO weekly brief"),
-        Binding(
-            "M",
-            "strategy_map",
-            "Strategy map",
-            id="strategy-map",
-            show=False,
-            tooltip="Themes → objectives → CEO KPIs → functional KPIs",
-        ),
-        Binding(
-            "P",
-            "pyramid",
-            "KPI pyramid",
-            id="pyramid",
-            show=False,
-            tooltip="The layers from CEO KPIs down to data fields, with counts and status",
-        ),
-        Binding(
-            "G",
-            "agents",
-            "Agents",
-            id="agents",
-            show=False,
-            tooltip="Each agent's KPIs, rules and routed alerts",
-        ),
-        # Time travel: the cockpit as of an earlier date (read-only). A period is a week; a
-        # day with the curly brackets. In help, not the footer: the alerts screen's footer
-        # would not fit 120 columns; the header shows the date, and stepping into the past
-        # says how to come back.
-        Binding(
-            "less_than_sign",
-            f"travel(-{TRAVEL_PERIOD_DAYS})",
-            "As of a week earlier",
-            id="as-of-back",
-            show=False,
-            tooltip="Step the as-of date back a week (read-only)",
-        ),
-        Binding(
-            "greater_than_sign",
-            f"travel({TRAVEL_PERIOD_DAYS})",
-            "As of a week later",
-            id="as-of-forward",
-            show=False,
-            tooltip="Step the as-of date forward a week; past today is live",
-        ),
-        Binding(
-            "left_curly_bracket",
-            "travel(-1)",
-            "As of a day earlier",
-            id="as-of-day-back",
-            show=False,
-            tooltip="Step the as-of date back a day (read-only)",
-        ),
-        Binding(
-            "right_curly_bracket",
-            "travel(1)",
-            "As of a day later",
-            id="as-of-day-forward",
-            show=False,
-            tooltip="Step the as-of date forward a day; past today is live",
-        ),
-        Binding(
-            "L", "live", "Live", id="as-of-live", show=False, tooltip="Back to live, as of now"
-        ),
-        Binding("q", "quit", "Quit", id="quit"),
-    ]
+    BINDINGS = APP_BINDINGS
 
     # The header of every screen watches these.
     window: reactive[int] = reactive(30)

@@ -28,8 +28,8 @@ from intelligentos.domain.lineage import LineageGraph
 from intelligentos.services.brief import export_brief, read_facts
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
-from intelligentos.tui.screens.help import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
 
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.views import Layer, LayerMember, pyramid
 from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.screens.help import key_label
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.common import glyph
 from intelligentos.tui.widgets.header import CockpitHeader
 

@@ -11,7 +11,7 @@ from textual.widgets import Footer, Static
 
 from intelligentos.domain.views import ThemeBranch, strategy_map
 from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.screens.help import key_label
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
 

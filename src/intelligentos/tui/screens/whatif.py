@@ -24,13 +24,13 @@ from intelligentos.services.snapshots import CockpitData
 from intelligentos.services.whatif import ScenarioService, goal_seek_text
 from intelligentos.store import StoreError
 from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import (
     ComparisonLoaded,
     ScenarioSaved,
     ScenariosLoaded,
 )
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
-from intelligentos.tui.screens.help import key_label
 from intelligentos.tui.screens.whatif_dialogs import ComparisonDialog, ScenarioPicker
 from intelligentos.tui.widgets.common import fit, glyph
 from intelligentos.tui.widgets.header import CockpitHeader
