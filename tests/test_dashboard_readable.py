@@ -246,8 +246,8 @@ async def test_alert_flag_survives_filtering_after_the_pulse_settles(
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
         await pilot.pause(3 * quick_beats)  # beats while the alerts are new
-        now = app.announcer.clock()
-        app.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
+        now = app.alerts.announcer.clock()
+        app.alerts.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
         for _ in range(200):  # until a beat has settled it on the highlight
             if panel(app, "growth").pulse_on:
                 break

@@ -186,11 +186,11 @@ async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(dem
     (config / "config.toml").write_text(text, encoding="utf-8")
     app = make_app(demo_store, config)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.first_look.theme == "intelligentos-light"
+        assert app.preferences.first_look.theme == "intelligentos-light"
         await settle(pilot)
-        assert app.loaded_settings is not None
+        assert app.preferences.loaded is not None
         assert app.theme == "intelligentos-light"
-        assert app.ring_bell is False
+        assert app.preferences.ring_bell is False
         assert any("cockpit.bell" in str(n.message) for n in app._notifications)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
@@ -216,7 +216,7 @@ async def test_the_rules_run_only_after_the_first_values_are_painted(demo_store,
         assert app.first_paint.is_set()
         assert app.data is not None and app.data.evaluated
         # The settings were loaded in the background, not on the event loop.
-        assert app.loaded_settings is not None and app.notifier is not None
+        assert app.preferences.loaded is not None and app.notifications.notifier is not None
     # Nothing was chosen, so nothing was saved.
     assert not (tmp_path / "config" / "config.toml").exists()
 
@@ -229,7 +229,7 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
     import threading
 
     from intelligentos.services.snapshots import DataService
-    from intelligentos.tui import app as cockpit
+    from intelligentos.tui.controllers import startup
     from intelligentos.tui.screens.dashboard import DashboardScreen
     from intelligentos.tui.widgets.common import EnginePanel, KpiTable
 
@@ -241,7 +241,7 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
         return read(self, *args, **kwargs)
 
     monkeypatch.setattr(DataService, "read", slow_read)
-    monkeypatch.setattr(cockpit, "DASHBOARD_WAIT", 0.05)
+    monkeypatch.setattr(startup, "DASHBOARD_WAIT", 0.05)
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(50):

@@ -298,8 +298,8 @@ async def test_theme_option_and_user_theme_files(demo_store, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.theme == "acme"
-        assert "acme" in app.cockpit_themes
-        assert {"intelligentos-light", "intelligentos-contrast"} <= set(app.cockpit_themes)
+        assert "acme" in app.preferences.themes
+        assert {"intelligentos-light", "intelligentos-contrast"} <= set(app.preferences.themes)
 
 
 async def test_help_lists_every_binding(app):
@@ -458,7 +458,7 @@ async def test_stale_results_from_workers_are_dropped(app):
         await settle(pilot)
         shown = app.data
         app.post_message(DataLoaded(dataclasses.replace(shown, snaps={}), 0))
-        newer = app.applied_request + 1
+        newer = app.refresher.applied_request + 1
         app.post_message(DataLoaded(dataclasses.replace(shown, window=365), newer))
         await pilot.pause()
         assert app.data is shown
@@ -501,7 +501,7 @@ async def test_palette_theme_commands_offer_the_cockpits_themes(app):
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Theme" not in titles
-        assert {f"Theme: {name}" for name in app.cockpit_themes} <= set(titles)
+        assert {f"Theme: {name}" for name in app.preferences.themes} <= set(titles)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Theme: intelligentos-light")
@@ -589,12 +589,12 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
         [other] = [m for m in skipped if "badvar.toml" in m]
         assert "secondary" in other
         if how == "cycle":
-            for _ in range(len(app.cockpit_themes) + 1):
+            for _ in range(len(app.preferences.themes) + 1):
                 await pilot.press("t")
                 await settle(pilot)
         assert app.is_running
-        assert "mytheme" not in app.cockpit_themes and "badvar" not in app.cockpit_themes
-        assert app.theme in app.cockpit_themes
+        assert "mytheme" not in app.preferences.themes and "badvar" not in app.preferences.themes
+        assert app.theme in app.preferences.themes
     assert app.return_code in (None, 0)
 
 

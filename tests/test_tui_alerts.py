@@ -100,8 +100,9 @@ async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
 
         assert len(await beats_until(lambda seen: len(seen) == 2)) == 2  # it pulsed
         assert "mql_to_sql" in app.pulsing_kpis()
-        now = app.announcer.clock()
-        app.announcer.clock = lambda: now + app.announcer.flash_seconds  # the pulse is over
+        announcer = app.alerts.announcer
+        now = announcer.clock()
+        announcer.clock = lambda: now + announcer.flash_seconds  # the pulse is over
         assert app.pulsing_kpis() == set()
         await beats_until(lambda seen: beat() == (True, True))
         # Settled, highlighted: the next beats change nothing.

@@ -310,7 +310,7 @@ async def test_an_agent_gone_from_the_catalog_clears_the_focus(demo_store, tmp_p
     app = make_app(demo_store, tmp_path / "config", agent="nobody")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.agent_focus is None and app.focus_agent_id is None
+        assert app.agent_focus is None and app.focusing.agent_id is None
         assert app.attention_count == len(app.data.attention)
 
 

@@ -260,6 +260,9 @@ class DashboardScreen(CockpitScreen):
         """The focused KPI row's or CEO card's KPI."""
         return self._selected_kpi_id()
 
+    def kpi_for_what_if(self) -> str | None:
+        return self._selected_kpi_id()
+
     def _selected_kpi_id(self) -> str | None:
         focused = self.focused
         if isinstance(focused, KpiTable):

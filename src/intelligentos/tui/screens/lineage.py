@@ -451,7 +451,10 @@ class LineageScreen(CockpitScreen):
         self.app.pop_screen()
 
     def action_scenario(self) -> None:
-        self.cockpit.navigator.scenario(self.details_kpi or self.kpi_id)
+        self.cockpit.navigator.scenario(self.kpi_for_what_if())
+
+    def kpi_for_what_if(self) -> str | None:
+        return self.details_kpi or self.kpi_id
 
     def action_zoom(self) -> None:
         self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]
