@@ -11,7 +11,7 @@ from textual.color import Color
 from textual.widgets import Input, Static
 
 from intelligentos.tui.screens import dashboard
-from intelligentos.tui.widgets.common import CeoCard, EnginePanel, KpiTable, SelectionCard
+from intelligentos.tui.widgets.kpi_table import CeoCard, EnginePanel, KpiTable, SelectionCard
 
 from .tui_helpers import make_app, settle
 

@@ -13,8 +13,8 @@ from intelligentos.tui.screens import dashboard
 from intelligentos.tui.screens.alerts import AlertsScreen
 from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
 from intelligentos.tui.screens.lineage import LineageScreen
-from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .tui_helpers import (
     FIXED_NOW,

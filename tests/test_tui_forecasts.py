@@ -14,7 +14,7 @@ from intelligentos.domain.alerts import State
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 from intelligentos.store import Store
-from intelligentos.tui.widgets.common import CeoCard, SelectionCard
+from intelligentos.tui.widgets.kpi_table import CeoCard, SelectionCard
 
 from .tui_helpers import (
     FIXED_NOW,

@@ -16,8 +16,8 @@ from intelligentos.store import Store
 from intelligentos.tui.messages import DataLoaded
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.whatif import ScenarioScreen
-from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 

@@ -18,14 +18,14 @@ from intelligentos.domain.snapshots import KpiSnapshot
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.messages import KpiSelected
-from intelligentos.tui.widgets.common import (
+from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import (
     BREAKPOINTS,
     CeoCard,
     EnginePanel,
     KpiTable,
     SelectionCard,
 )
-from intelligentos.tui.widgets.header import CockpitHeader
 
 WINDOWS = (30, 90, 365)
 

@@ -24,8 +24,8 @@ from intelligentos.domain.snapshots import NodeStatus, dependents
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.messages import HistoryLoaded
-from intelligentos.tui.widgets.common import BREAKPOINTS, glyph
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import BREAKPOINTS, glyph
 
 if TYPE_CHECKING:
     from intelligentos.store.store import StoredForecast

@@ -19,8 +19,8 @@ from intelligentos.domain.formatting import literal
 from intelligentos.domain.views import Layer, LayerMember, pyramid
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
-from intelligentos.tui.widgets.common import glyph
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import glyph
 
 
 class PyramidScreen(CockpitScreen):
