@@ -11,7 +11,10 @@ from textual.color import Color
 from textual.widgets import Input, Static
 
 from intelligentos.tui.screens import dashboard
-from intelligentos.tui.widgets.kpi_table import CeoCard, EnginePanel, KpiTable, SelectionCard
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.engine_panel import EnginePanel
+from intelligentos.tui.widgets.kpi_table import KpiTable
+from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .tui_helpers import make_app, settle
 

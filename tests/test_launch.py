@@ -231,7 +231,8 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
     from intelligentos.services.snapshots import DataService
     from intelligentos.tui.controllers import startup
     from intelligentos.tui.screens.dashboard import DashboardScreen
-    from intelligentos.tui.widgets.kpi_table import EnginePanel, KpiTable
+    from intelligentos.tui.widgets.engine_panel import EnginePanel
+    from intelligentos.tui.widgets.kpi_table import KpiTable
 
     release = threading.Event()
     read = DataService.read

@@ -213,7 +213,8 @@ async def test_the_dashboard_rebuilds_for_a_catalog_with_other_ceo_kpis_and_engi
 ):
     from datetime import datetime
 
-    from intelligentos.tui.widgets.kpi_table import CeoCard, EnginePanel
+    from intelligentos.tui.widgets.ceo_card import CeoCard
+    from intelligentos.tui.widgets.engine_panel import EnginePanel
 
     from .tui_helpers import make_app, settle
 

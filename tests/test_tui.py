@@ -14,8 +14,10 @@ from intelligentos.services.bootstrap import init_store
 from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.help import HelpScreen
 from intelligentos.tui.screens.lineage import LineageScreen, LineageTree
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.engine_panel import EnginePanel
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import CeoCard, EnginePanel, KpiTable
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .conftest import DEMO_END, MINI_CATALOG, write_catalog
 from .tui_helpers import make_app, settle, wait_until

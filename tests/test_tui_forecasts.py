@@ -14,7 +14,8 @@ from intelligentos.domain.alerts import State
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 from intelligentos.store import Store
-from intelligentos.tui.widgets.kpi_table import CeoCard, SelectionCard
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .tui_helpers import (
     FIXED_NOW,

@@ -13,7 +13,8 @@ from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.lineage import LineageScreen
 from intelligentos.tui.screens.pyramid import PyramidScreen
 from intelligentos.tui.screens.strategy import StrategyScreen
-from intelligentos.tui.widgets.kpi_table import EnginePanel, KpiTable
+from intelligentos.tui.widgets.engine_panel import EnginePanel
+from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.kpi_tree import KpiTree
 
 from .tui_helpers import make_app, settle

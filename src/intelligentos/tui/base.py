@@ -148,6 +148,10 @@ class ReportsFailedWorkers:
             cockpit_of(cast("DOMNode", self)).worker_failed(event.worker)
 
 
+# Screen classes by terminal width; cockpit.tcss lays panels out by them.
+BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+
+
 class CockpitScreen(ReportsFailedWorkers, Screen[None]):
     """A full screen of the cockpit."""
 

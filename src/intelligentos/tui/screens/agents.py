@@ -21,8 +21,8 @@ from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.alerts import SEVERITY_GLYPH
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import glyph
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
+from intelligentos.tui.widgets.status import glyph
 
 
 class AgentsScreen(CockpitScreen):

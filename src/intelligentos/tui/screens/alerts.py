@@ -36,8 +36,8 @@ from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
 from intelligentos.tui.screens.dialogs import EventsDialog
+from intelligentos.tui.widgets.fit import fit
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import fit
 
 # "open" is every state but resolved; "all" is every state.
 STATE_FILTERS = ("open", *(state.value for state in State), "all")

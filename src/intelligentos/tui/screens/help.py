@@ -42,7 +42,8 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.screens.strategy import StrategyScreen
     from intelligentos.tui.screens.whatif import ScenarioScreen
     from intelligentos.tui.screens.whatif_dialogs import ScenarioPicker
-    from intelligentos.tui.widgets.kpi_table import CeoCard, KpiTable
+    from intelligentos.tui.widgets.ceo_card import CeoCard
+    from intelligentos.tui.widgets.kpi_table import KpiTable
     from intelligentos.tui.widgets.kpi_tree import KpiTree
 
     return [

@@ -22,10 +22,10 @@ from intelligentos.domain.formatting import format_value, literal
 from intelligentos.domain.lineage import LineageNode
 from intelligentos.domain.snapshots import NodeStatus, dependents
 from intelligentos.services.snapshots import CockpitData
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
 from intelligentos.tui.messages import HistoryLoaded
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import BREAKPOINTS, glyph
+from intelligentos.tui.widgets.status import glyph
 
 if TYPE_CHECKING:
     from intelligentos.store.store import StoredForecast

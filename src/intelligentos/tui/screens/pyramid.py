@@ -20,7 +20,7 @@ from intelligentos.domain.views import Layer, LayerMember, pyramid
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import glyph
+from intelligentos.tui.widgets.status import glyph
 
 
 class PyramidScreen(CockpitScreen):

@@ -36,8 +36,9 @@ from intelligentos.tui.messages import (
 )
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 from intelligentos.tui.screens.whatif_dialogs import ComparisonDialog, ScenarioPicker
+from intelligentos.tui.widgets.fit import fit
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.kpi_table import fit, glyph
+from intelligentos.tui.widgets.status import glyph
 
 TYPING_PAUSE = 0.25  # seconds after the last key before a typed edit is simulated
 FIXED_COLUMNS = {"current": 11, "projected": 11, "change": 10, "flags": 14}
