@@ -101,14 +101,16 @@ class Probe(CockpitApp):
 
     def probe_painted_with_data(self) -> None:
         self.probe_waiting_for_paint = False
-        if self.data is None or self.loads == 0:
+        if self.data is None or self.startup.loads == 0:
             return  # the load was dropped (made for another window): wait for the next
         self.probe_ready = True
         self.probe_report["ready_epoch"] = time.time()
         if self.probe_options.idle > 0 or self.probe_options.hold:
             # Idle means after the rules have run and the refresh has ended.
             self.probe_when(
-                lambda: self.data is not None and self.data.evaluated and not self.refreshing,
+                lambda: (
+                    self.data is not None and self.data.evaluated and not self.refresher.running
+                ),
                 self.probe_hold,
                 "the first evaluation",
             )
@@ -133,7 +135,7 @@ class Probe(CockpitApp):
         settle = self.probe_options.settle
         if settle is None:
             # Steady state: alerts seen so far have stopped pulsing.
-            settle = self.announcer.flash_seconds + 1.0
+            settle = self.alerts.announcer.flash_seconds + 1.0
         # A zero-length timer never fires: wait at least one tick.
         self.set_timer(max(settle, 0.01), self.probe_idle_start)
 
@@ -251,7 +253,7 @@ class Probe(CockpitApp):
         self.probe_when(self.probe_workers_done, self.exit, "the cockpit's workers to end")
 
     def probe_workers_done(self) -> bool:
-        return not self.refreshing and all(
+        return not self.refresher.running and all(
             worker.is_finished or worker.group == "watch" for worker in self.workers
         )
 

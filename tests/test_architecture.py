@@ -126,18 +126,50 @@ def classes_starting_workers(root: Path = PACKAGE) -> list[tuple[str, str]]:
     return sorted(set(found))
 
 
+def workers_run_on_other_nodes(root: Path = PACKAGE) -> list[str]:
+    """``module:line`` of every ``run_worker`` call of the UI not made on the app (the app's
+    controllers start their workers on it: ``self.app.run_worker`` or ``app.run_worker``)."""
+    found = []
+    for path in package_modules(root / "tui"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and node.attr == "run_worker"):
+                continue
+            owner = node.value
+            on_app = (isinstance(owner, ast.Name) and owner.id == "app") or (
+                isinstance(owner, ast.Attribute) and owner.attr == "app"
+            )
+            if not on_app:
+                found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return found
+
+
 def test_every_node_that_starts_workers_reports_their_failures():
     """A worker's state changes go to the node that started it and do not bubble: each such
     node hands a failure to the app, which tells the user."""
     import importlib
 
+    from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.base import ReportsFailedWorkers
 
     found = classes_starting_workers()
-    assert ("intelligentos.tui.app", "CockpitApp") in found and len(found) >= 6
+    assert len(found) >= 5
     missing = [
         f"{module}.{name}"
         for module, name in found
         if not issubclass(getattr(importlib.import_module(module), name), ReportsFailedWorkers)
     ]
     assert missing == []
+    # The controllers' workers are the app's, and the app reports them too.
+    assert issubclass(CockpitApp, ReportsFailedWorkers)
+    assert workers_run_on_other_nodes() == []
+
+
+def test_the_check_finds_a_worker_started_on_another_node(tmp_path):
+    (tmp_path / "tui").mkdir()
+    (tmp_path / "tui" / "x.py").write_text(
+        "def f(self, app):\n    app.run_worker(f)\n    self.app.run_worker(f)\n"
+        "    self.screen.run_worker(f)\n",
+        encoding="utf-8",
+    )
+    assert workers_run_on_other_nodes(tmp_path) == ["tui/x.py:4"]

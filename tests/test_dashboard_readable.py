@@ -13,7 +13,10 @@ from textual.geometry import Region
 from textual.widgets import Input, Static
 
 from intelligentos.tui.screens import dashboard
-from intelligentos.tui.widgets.common import CeoCard, EnginePanel, KpiTable, SelectionCard
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.engine_panel import EnginePanel
+from intelligentos.tui.widgets.kpi_table import KpiTable
+from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .tui_helpers import make_app, settle
 
@@ -267,8 +270,8 @@ async def test_alert_flag_survives_filtering_after_the_pulse_settles(
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
         await pilot.pause(3 * quick_beats)  # beats while the alerts are new
-        now = app.announcer.clock()
-        app.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
+        now = app.alerts.announcer.clock()
+        app.alerts.announcer.clock = lambda: now + 3600  # every alert is old now: the pulse ends
         for _ in range(200):  # until a beat has settled it on the highlight
             if panel(app, "growth").pulse_on:
                 break

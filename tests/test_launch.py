@@ -188,11 +188,11 @@ async def test_a_bad_value_costs_its_key_only_and_the_first_look_theme_stays(dem
     (config / "config.toml").write_text(text, encoding="utf-8")
     app = make_app(demo_store, config)
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.first_look.theme == "intelligentos-light"
+        assert app.preferences.first_look.theme == "intelligentos-light"
         await settle(pilot)
-        assert app.loaded_settings is not None
+        assert app.preferences.loaded is not None
         assert app.theme == "intelligentos-light"
-        assert app.ring_bell is False
+        assert app.preferences.ring_bell is False
         assert any("cockpit.bell" in str(n.message) for n in app.notices)
     assert (config / "config.toml").read_text(encoding="utf-8") == text
 
@@ -218,7 +218,7 @@ async def test_the_rules_run_only_after_the_first_values_are_painted(demo_store,
         assert app.first_paint.is_set()
         assert app.data is not None and app.data.evaluated
         # The settings were loaded in the background, not on the event loop.
-        assert app.loaded_settings is not None and app.notifier is not None
+        assert app.preferences.loaded is not None and app.notifications.notifier is not None
     # Nothing was chosen, so nothing was written, nor remembered.
     assert not (tmp_path / "config" / "config.toml").exists()
     assert not state_file().exists()
@@ -232,9 +232,10 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
     import threading
 
     from intelligentos.services.snapshots import DataService
-    from intelligentos.tui import app as cockpit
+    from intelligentos.tui.controllers import startup
     from intelligentos.tui.screens.dashboard import DashboardScreen
-    from intelligentos.tui.widgets.common import EnginePanel, KpiTable
+    from intelligentos.tui.widgets.engine_panel import EnginePanel
+    from intelligentos.tui.widgets.kpi_table import KpiTable
 
     release = threading.Event()
     read = DataService.read
@@ -244,7 +245,7 @@ async def test_a_slow_store_shows_the_dashboard_first_and_its_values_when_read(
         return read(self, *args, **kwargs)
 
     monkeypatch.setattr(DataService, "read", slow_read)
-    monkeypatch.setattr(cockpit, "DASHBOARD_WAIT", 0.05)
+    monkeypatch.setattr(startup, "DASHBOARD_WAIT", 0.05)
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(50):

@@ -192,7 +192,7 @@ async def drill_into_first_growth_kpi(pilot) -> LineageScreen:
     """The cockpit opens on the Growth panel's first row: enter drills into it (once that
     row is there and focused, and the lineage screen's one-off prewarm is over: a loaded
     machine may still be doing either when the workers first settle)."""
-    from intelligentos.tui.widgets.common import KpiTable
+    from intelligentos.tui.widgets.kpi_table import KpiTable
 
     app = pilot.app
     for _ in range(100):

@@ -574,7 +574,10 @@ async def test_the_cockpit_delivers_an_acknowledgement_without_waiting_for_it(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for _ in range(100):
-            if len(received(out)) >= len(event_ids(demo_store)) and not app.delivering:
+            if (
+                len(received(out)) >= len(event_ids(demo_store))
+                and not app.notifications.delivering
+            ):
                 break
             await pilot.pause(0.05)
         opened = received(out)
@@ -641,12 +644,15 @@ async def test_the_cockpit_sends_a_demo_stores_alerts_only_where_asked(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         for _ in range(100):
-            if len(received(asked)) >= len(event_ids(demo_store)) and not app.delivering:
+            if (
+                len(received(asked)) >= len(event_ids(demo_store))
+                and not app.notifications.delivering
+            ):
                 break
             await pilot.pause(0.05)
         assert [b["event_id"] for b in received(asked)] == event_ids(demo_store) != []
         assert received(plain) == []
-        demo = [m for m in app.delivery_problems_shown if "is a demo store" in m]
+        demo = [m for m in app.notifications.problems_shown if "is a demo store" in m]
         assert len(demo) == 1 and "demo = true" in demo[0]
 
 
@@ -704,7 +710,7 @@ async def test_the_cockpit_comes_back_for_a_pending_delivery_when_it_is_due(demo
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         runs: list[bool] = []
-        app.deliver_notifications = lambda: runs.append(True)
+        app.notifications.deliver = lambda: runs.append(True)
         # A run that ended with a delivery due again at once, and nothing else to do.
         app.post_message(NotificationsSent([], [], retry_in=0.0))
         for _ in range(200):

@@ -171,7 +171,7 @@ async def test_a_running_cockpit_follows_a_sync_and_keeps_the_acknowledgement(de
     from datetime import datetime
 
     from intelligentos.tui.screens.lineage import LineageScreen
-    from intelligentos.tui.widgets.common import KpiTable
+    from intelligentos.tui.widgets.kpi_table import KpiTable
 
     from .tui_helpers import make_app, settle
 
@@ -213,7 +213,8 @@ async def test_the_dashboard_rebuilds_for_a_catalog_with_other_ceo_kpis_and_engi
 ):
     from datetime import datetime
 
-    from intelligentos.tui.widgets.common import CeoCard, EnginePanel
+    from intelligentos.tui.widgets.ceo_card import CeoCard
+    from intelligentos.tui.widgets.engine_panel import EnginePanel
 
     from .tui_helpers import make_app, settle
 
@@ -319,7 +320,7 @@ async def test_the_dashboard_row_and_its_alert_agree_after_a_target_change(demo_
     from datetime import datetime
 
     from intelligentos.domain.detection import Status
-    from intelligentos.tui.widgets.common import KpiTable
+    from intelligentos.tui.widgets.kpi_table import KpiTable
 
     from .tui_helpers import make_app, settle
 

@@ -15,8 +15,10 @@ from intelligentos.services.bootstrap import init_store
 from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.help import HelpScreen
 from intelligentos.tui.screens.lineage import LineageScreen, LineageTree
-from intelligentos.tui.widgets.common import CeoCard, EnginePanel, KpiTable
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.engine_panel import EnginePanel
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .conftest import DEMO_END, MINI_CATALOG, write_catalog
 from .tui_helpers import make_app, settle, wait_until
@@ -301,7 +303,7 @@ async def test_theme_key_switches_and_the_choice_persists_outside_the_users_conf
     assert "s3cret" not in state_file().read_text(encoding="utf-8")
     again = make_app(demo_store, config)
     async with again.run_test(size=SIZE) as pilot:
-        assert again.first_look.theme == chosen  # the first frame already
+        assert again.preferences.first_look.theme == chosen  # the first frame already
         await settle(pilot)
         assert again.theme == chosen
     assert (config / "config.toml").read_bytes() == before
@@ -318,8 +320,8 @@ async def test_theme_option_and_user_theme_files(demo_store, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.theme == "acme"
-        assert "acme" in app.cockpit_themes
-        assert {"intelligentos-light", "intelligentos-contrast"} <= set(app.cockpit_themes)
+        assert "acme" in app.preferences.themes
+        assert {"intelligentos-light", "intelligentos-contrast"} <= set(app.preferences.themes)
 
 
 async def test_help_lists_every_binding(app):
@@ -478,7 +480,7 @@ async def test_stale_results_from_workers_are_dropped(app):
         await settle(pilot)
         shown = app.data
         app.post_message(DataLoaded(dataclasses.replace(shown, snaps={}), 0))
-        newer = app.applied_request + 1
+        newer = app.refresher.applied_request + 1
         app.post_message(DataLoaded(dataclasses.replace(shown, window=365), newer))
         await pilot.pause()
         assert app.data is shown
@@ -521,7 +523,7 @@ async def test_palette_theme_commands_offer_the_cockpits_themes(app):
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Theme" not in titles
-        assert {f"Theme: {name}" for name in app.cockpit_themes} <= set(titles)
+        assert {f"Theme: {name}" for name in app.preferences.themes} <= set(titles)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Theme: intelligentos-light")
@@ -608,12 +610,12 @@ async def test_a_broken_user_theme_is_skipped_with_a_notification_and_never_cras
         [other] = [m for m in skipped if "badvar.toml" in m]
         assert "secondary" in other
         if how == "cycle":
-            for _ in range(len(app.cockpit_themes) + 1):
+            for _ in range(len(app.preferences.themes) + 1):
                 await pilot.press("t")
                 await settle(pilot)
         assert app.is_running
-        assert "mytheme" not in app.cockpit_themes and "badvar" not in app.cockpit_themes
-        assert app.theme in app.cockpit_themes
+        assert "mytheme" not in app.preferences.themes and "badvar" not in app.preferences.themes
+        assert app.theme in app.preferences.themes
     assert app.return_code in (None, 0)
 
 

@@ -13,8 +13,8 @@ from intelligentos.tui.screens import dashboard
 from intelligentos.tui.screens.alerts import AlertsScreen
 from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
 from intelligentos.tui.screens.lineage import LineageScreen
-from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .tui_helpers import (
     FIXED_NOW,
@@ -100,8 +100,9 @@ async def test_new_alerts_pulse_then_settle_on_a_steady_highlight(
 
         assert len(await beats_until(lambda seen: len(seen) == 2)) == 2  # it pulsed
         assert "mql_to_sql" in app.pulsing_kpis()
-        now = app.announcer.clock()
-        app.announcer.clock = lambda: now + app.announcer.flash_seconds  # the pulse is over
+        announcer = app.alerts.announcer
+        now = announcer.clock()
+        announcer.clock = lambda: now + announcer.flash_seconds  # the pulse is over
         assert app.pulsing_kpis() == set()
         await beats_until(lambda seen: beat() == (True, True))
         # Settled, highlighted: the next beats change nothing.

@@ -14,7 +14,8 @@ from intelligentos.domain.alerts import State
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 from intelligentos.store import Store
-from intelligentos.tui.widgets.common import CeoCard, SelectionCard
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .tui_helpers import (
     FIXED_NOW,
@@ -112,14 +113,14 @@ async def test_the_cockpit_forecasts_in_the_background_and_again_after_new_data(
     app = make_app(demo_store, tmp_path, forecasts=True, clock=lambda: later)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: set(bases(app)) == with_data)
-        await wait_until(pilot, lambda: not app.forecasts_running)
+        await wait_until(pilot, lambda: not app.forecasts.running)
         # Everything is current now: the next refresh finds nothing to do.
         assert app.data is not None
         assert all(bases(app)[k][0] == app.data.snaps[k].observed_period for k in with_data)
 
         insert_from_another_process(demo_store, [(KPI, "2026-12-01", 43.0)])
         await wait_until(pilot, lambda: bases(app)[KPI][0] == "2026-12-01")
-        await wait_until(pilot, lambda: not app.forecasts_running)
+        await wait_until(pilot, lambda: not app.forecasts.running)
 
 
 async def test_a_projected_miss_is_an_alert_like_any_other(demo_store: Path, tmp_path: Path):

@@ -14,8 +14,8 @@ from intelligentos.store import Store
 from intelligentos.store import store as store_module
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.whatif import ScenarioScreen
-from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .stores import copy_store
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle

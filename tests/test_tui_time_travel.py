@@ -16,8 +16,8 @@ from intelligentos.store import Store
 from intelligentos.tui.messages import DataLoaded
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.whatif import ScenarioScreen
-from intelligentos.tui.widgets.common import KpiTable
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
 
 from .tui_helpers import FIXED_NOW, make_app, settle
 
@@ -137,7 +137,7 @@ async def test_data_for_another_as_of_arriving_late_is_dropped(demo_store, tmp_p
         past = app.data
         assert past is not None and past.past == WEEK_AGO
         # A live read that started before the step, arriving after it (even numbered later).
-        app.post_message(DataLoaded(replace(live, past=None), app.requests + 5))
+        app.post_message(DataLoaded(replace(live, past=None), app.refresher.requests + 5))
         await settle(pilot)
         assert app.data is past
 

@@ -14,7 +14,8 @@ from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.lineage import LineageScreen
 from intelligentos.tui.screens.pyramid import PyramidScreen
 from intelligentos.tui.screens.strategy import StrategyScreen
-from intelligentos.tui.widgets.common import EnginePanel, KpiTable
+from intelligentos.tui.widgets.engine_panel import EnginePanel
+from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.kpi_tree import KpiTree
 
 from .tui_helpers import make_app, settle
@@ -355,7 +356,7 @@ async def test_an_agent_gone_from_the_catalog_clears_the_focus(demo_store, tmp_p
     app = make_app(demo_store, tmp_path / "config", agent="nobody")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.agent_focus is None and app.focus_agent_id is None
+        assert app.agent_focus is None and app.focusing.agent_id is None
         assert app.attention_count == len(app.data.attention)
 
 

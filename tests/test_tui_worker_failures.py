@@ -59,7 +59,7 @@ async def test_a_screen_worker_that_fails_is_reported_and_the_cockpit_goes_on(
         await wait_for(pilot, lambda: app.screen is screen, "back to the alerts")
         await pilot.press("ctrl+r")  # a refresh still runs to its end
         await settle(pilot)
-        assert not app.refreshing and app.data is not None
+        assert not app.refresher.running and app.data is not None
 
 
 async def test_a_refresh_that_fails_unexpectedly_lets_the_next_one_run(
@@ -86,9 +86,11 @@ async def test_a_refresh_that_fails_unexpectedly_lets_the_next_one_run(
             ),
             "the toast",
         )
-        await wait_for(pilot, lambda: not app.refreshing, "the refresh to end")
+        await wait_for(pilot, lambda: not app.refresher.running, "the refresh to end")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: len(calls) >= 2 and not app.refreshing, "a new refresh")
+        await wait_for(
+            pilot, lambda: len(calls) >= 2 and not app.refresher.running, "a new refresh"
+        )
 
 
 REFUSE_ACKNOWLEDGEMENTS = """

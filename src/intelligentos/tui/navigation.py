@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.screen import Screen
 
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.screens.dashboard import DashboardScreen
 
 # Every screen but the dashboard is imported when first opened (the lineage screen by the
 # prewarm), off the launch path.
 if TYPE_CHECKING:
-    from intelligentos.tui.app import CockpitApp
     from intelligentos.tui.screens.lineage import LineageScreen
 
 JUMP_KINDS = ("kpi", "engine", "workflow", "system", "field")
@@ -43,7 +42,7 @@ class Navigator:
     first paint, see :meth:`prewarm`) and reused: pushing it again skips composing and
     styling its widgets, which is most of the cost of opening a screen."""
 
-    def __init__(self, app: CockpitApp) -> None:
+    def __init__(self, app: Cockpit) -> None:
         self.app = app
         self.lineage_screen: LineageScreen | None = None
         # Keys pressed while the lineage screen is pushed and popped by :meth:`prewarm`:

@@ -4,22 +4,25 @@ with why each reached it. Enter on a KPI or on a KPI's alert opens that KPI's li
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from intelligentos.domain.alerts import State
 from intelligentos.domain.formatting import literal, name_within
 from intelligentos.domain.views import AGENT_NAME_ROOM, AgentView, agent_views
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.alerts import SEVERITY_GLYPH
-from intelligentos.tui.screens.help import key_label
-from intelligentos.tui.widgets.common import glyph
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
+from intelligentos.tui.widgets.status import glyph
 
 
 class AgentsScreen(CockpitScreen):
@@ -169,3 +172,11 @@ class AgentsScreen(CockpitScreen):
             self.table.focus()
         else:
             self.app.pop_screen()
+
+
+def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
+    yield SystemCommand(
+        "Agents",
+        "Each agent's playbook: KPIs owned and supported, rules, open routed alerts",
+        cockpit.navigator.agents,
+    )

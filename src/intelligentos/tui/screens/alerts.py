@@ -33,10 +33,10 @@ from intelligentos.domain.clock import utc_naive
 from intelligentos.domain.detection import Severity
 from intelligentos.domain.formatting import format_age, literal
 from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
 from intelligentos.tui.screens.dialogs import EventsDialog
-from intelligentos.tui.screens.help import key_label
-from intelligentos.tui.widgets.common import fit
+from intelligentos.tui.widgets.fit import fit
 from intelligentos.tui.widgets.header import CockpitHeader
 
 # "open" is every state but resolved; "all" is every state.

@@ -8,16 +8,18 @@ turn into markup here either.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
 from intelligentos.domain.brief.compose import build_brief
@@ -28,9 +30,9 @@ from intelligentos.domain.formatting import literal
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.services.brief import export_brief, read_facts
 from intelligentos.store import Store, StoreError
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
-from intelligentos.tui.screens.help import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
 
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}
@@ -194,3 +196,11 @@ class BriefScreen(CockpitScreen):
             timeout=6,
             markup=False,
         )
+
+
+def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
+    yield SystemCommand(
+        "CEO brief",
+        "The weekly brief as of the cockpit's date: headline, CEO KPIs, changes, risks",
+        cockpit.navigator.brief,
+    )

@@ -16,16 +16,13 @@ from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.snapshots import KpiSnapshot
 from intelligentos.services.snapshots import CockpitData
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
 from intelligentos.tui.messages import KpiSelected
-from intelligentos.tui.widgets.common import (
-    BREAKPOINTS,
-    CeoCard,
-    EnginePanel,
-    KpiTable,
-    SelectionCard,
-)
+from intelligentos.tui.widgets.ceo_card import CeoCard
+from intelligentos.tui.widgets.engine_panel import EnginePanel
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.kpi_table import KpiTable
+from intelligentos.tui.widgets.selection_card import SelectionCard
 
 WINDOWS = (30, 90, 365)
 
@@ -258,6 +255,9 @@ class DashboardScreen(CockpitScreen):
 
     def selected_kpi_id(self) -> str | None:
         """The focused KPI row's or CEO card's KPI."""
+        return self._selected_kpi_id()
+
+    def kpi_for_what_if(self) -> str | None:
         return self._selected_kpi_id()
 
     def _selected_kpi_id(self) -> str | None:

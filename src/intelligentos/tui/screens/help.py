@@ -12,37 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-KEY_NAMES = {
-    "question_mark": "?",
-    "slash": "/",
-    "left_square_bracket": "[",
-    "right_square_bracket": "]",
-    "left_curly_bracket": "{",
-    "right_curly_bracket": "}",
-    "less_than_sign": "<",
-    "greater_than_sign": ">",
-    "escape": "Esc",
-    "enter": "Enter",
-    "tab": "Tab",
-    "up": "↑",
-    "down": "↓",
-    "left": "←",
-    "right": "→",
-}
-
-
-def key_label(keys: str) -> str:
-    """``"down,j"`` → ``"↓ / j"``; ``"ctrl+p"`` → ``"Ctrl+P"``."""
-    labels = []
-    for key in keys.split(","):
-        key = key.strip()
-        if key in KEY_NAMES:
-            labels.append(KEY_NAMES[key])
-        elif "+" in key:
-            labels.append("+".join(part.capitalize() for part in key.split("+")))
-        else:
-            labels.append(key)
-    return " / ".join(labels)
+from intelligentos.tui.keys import APP_BINDINGS, key_label
 
 
 def binding_rows(
@@ -62,8 +32,7 @@ def binding_rows(
 
 def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     """Every place the cockpit binds keys, in the order the help lists them."""
-    # Imported here: these modules import the app's widgets, and the app imports this one.
-    from intelligentos.tui.app import CockpitApp
+    # Imported here, when help is first opened: off the launch path.
     from intelligentos.tui.screens.agents import AgentsScreen
     from intelligentos.tui.screens.alerts import AlertsScreen
     from intelligentos.tui.screens.brief import BriefScreen
@@ -73,11 +42,12 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.screens.strategy import StrategyScreen
     from intelligentos.tui.screens.whatif import ScenarioScreen
     from intelligentos.tui.screens.whatif_dialogs import ScenarioPicker
-    from intelligentos.tui.widgets.common import CeoCard, KpiTable
+    from intelligentos.tui.widgets.ceo_card import CeoCard
+    from intelligentos.tui.widgets.kpi_table import KpiTable
     from intelligentos.tui.widgets.kpi_tree import KpiTree
 
     return [
-        ("Everywhere", CockpitApp.BINDINGS),
+        ("Everywhere", APP_BINDINGS),
         ("Dashboard", DashboardScreen.BINDINGS),
         ("Dashboard rows", KpiTable.BINDINGS),
         ("CEO strip", CeoCard.BINDINGS),

@@ -22,10 +22,10 @@ from intelligentos.domain.formatting import format_value, literal
 from intelligentos.domain.lineage import LineageNode
 from intelligentos.domain.snapshots import NodeStatus, dependents
 from intelligentos.services.snapshots import CockpitData
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
 from intelligentos.tui.messages import HistoryLoaded
-from intelligentos.tui.widgets.common import BREAKPOINTS, glyph
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.status import glyph
 
 if TYPE_CHECKING:
     from intelligentos.store.forecast import StoredForecast
@@ -451,7 +451,10 @@ class LineageScreen(CockpitScreen):
         self.app.pop_screen()
 
     def action_scenario(self) -> None:
-        self.cockpit.navigator.scenario(self.details_kpi or self.kpi_id)
+        self.cockpit.navigator.scenario(self.kpi_for_what_if())
+
+    def kpi_for_what_if(self) -> str | None:
+        return self.details_kpi or self.kpi_id
 
     def action_zoom(self) -> None:
         self.zoom = ZOOMS[(ZOOMS.index(self.zoom) + 1) % len(ZOOMS)]

@@ -5,19 +5,22 @@ its KPI (or of the first KPI it feeds, with it selected)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.views import Layer, LayerMember, pyramid
-from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.screens.help import key_label
-from intelligentos.tui.widgets.common import glyph
+from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.status import glyph
 
 
 class PyramidScreen(CockpitScreen):
@@ -185,3 +188,11 @@ class PyramidScreen(CockpitScreen):
             table.action_cursor_down()
         else:
             table.action_cursor_up()
+
+
+def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
+    yield SystemCommand(
+        "KPI pyramid",
+        "CEO KPIs down to source systems and data fields: counts and worst status by layer",
+        cockpit.navigator.pyramid,
+    )

@@ -4,14 +4,17 @@ its lineage."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from intelligentos.domain.views import ThemeBranch, strategy_map
-from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.screens.help import key_label
+from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
 
@@ -79,3 +82,11 @@ class StrategyScreen(CockpitScreen):
 
     def selected_kpi_id(self) -> str | None:
         return self.query_one(KpiTree).selected_kpi_id()
+
+
+def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
+    yield SystemCommand(
+        "Strategy map",
+        "Themes → objectives → CEO KPIs → functional KPIs, with status and values",
+        cockpit.navigator.strategy_map,
+    )

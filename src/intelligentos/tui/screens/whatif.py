@@ -9,11 +9,15 @@ lever text and errors are user text: shown as ``Text``, never as markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -23,17 +27,18 @@ from intelligentos.domain.whatif.scenarios import SavedScenario, check_name, spl
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.services.whatif import ScenarioService, goal_seek_text
 from intelligentos.store import StoreError
-from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import (
     ComparisonLoaded,
     ScenarioSaved,
     ScenariosLoaded,
 )
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
-from intelligentos.tui.screens.help import key_label
 from intelligentos.tui.screens.whatif_dialogs import ComparisonDialog, ScenarioPicker
-from intelligentos.tui.widgets.common import fit, glyph
+from intelligentos.tui.widgets.fit import fit
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.status import glyph
 
 TYPING_PAUSE = 0.25  # seconds after the last key before a typed edit is simulated
 FIXED_COLUMNS = {"current": 11, "projected": 11, "change": 10, "flags": 14}
@@ -488,3 +493,21 @@ class ScenarioScreen(CockpitScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
+    def what_if() -> None:
+        # The KPI selected where the palette was opened.
+        kpi_id = screen.kpi_for_what_if() if isinstance(screen, CockpitScreen) else None
+        cockpit.navigator.scenario(kpi_id)
+
+    yield SystemCommand(
+        "What-if scenario",
+        "Move a KPI and see its CEO KPIs move (catalog weights, linear)",
+        what_if,
+    )
+    yield SystemCommand(
+        "Scenarios",
+        "Saved what-if scenarios: reopen, compare, delete",
+        partial(cockpit.navigator.scenario, None, True),
+    )

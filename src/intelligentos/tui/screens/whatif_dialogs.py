@@ -20,7 +20,7 @@ from intelligentos.services.whatif import Comparison, ScenarioService
 from intelligentos.store import StoreError
 from intelligentos.tui.base import ReportsFailedWorkers, cockpit_of
 from intelligentos.tui.messages import ScenarioDeleted
-from intelligentos.tui.widgets.common import glyph
+from intelligentos.tui.widgets.status import glyph
 
 
 def saved_by(scenario: SavedScenario) -> str:

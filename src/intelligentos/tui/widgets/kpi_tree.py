@@ -12,7 +12,7 @@ from intelligentos.domain.detection import Status
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.views import KpiLine
 from intelligentos.tui.messages import OpenLineage
-from intelligentos.tui.widgets.common import glyph, status_colour
+from intelligentos.tui.widgets.status import glyph, status_colour
 
 
 class KpiTree(Tree[str | None]):

@@ -1,0 +1,34 @@
+"""How a status looks: its colour in the theme, and its glyph (with emphasis instead of
+colour when the terminal has none)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from intelligentos.domain.detection import Status
+
+
+def status_colour(widget: Widget, status: Status) -> str:
+    if widget.app.no_color:
+        # Without colour a status colour turns into a grey of its luminance, and the error
+        # red is the darkest of them: status is told by glyph and emphasis instead.
+        return ""
+    theme = widget.app.current_theme
+    return {
+        Status.OK: theme.success,
+        Status.WARNING: theme.warning,
+        Status.CRITICAL: theme.error,
+        Status.STALE: theme.secondary,
+        Status.NO_DATA: theme.foreground,
+    }.get(status) or ""
+
+
+# Without colour, emphasis carries the status: critical is the boldest thing on screen.
+_NO_COLOUR_STYLE = {Status.CRITICAL: "bold reverse"}
+
+
+def glyph(widget: Widget, status: Status) -> Text:
+    if widget.app.no_color:
+        return Text(status.glyph, style=_NO_COLOUR_STYLE.get(status, "bold"))
+    return Text(status.glyph, style=f"bold {status_colour(widget, status)}")
