@@ -1,5 +1,5 @@
-"""House rules enforced as tests: only the UI layer imports Textual, only the store writes
-SQL, and workers hand results to the UI by messages."""
+"""House rules enforced as tests: the import contracts (layers, no cycles), only the store
+writes SQL, and workers hand results to the UI by messages."""
 
 from __future__ import annotations
 
@@ -9,52 +9,20 @@ from pathlib import Path
 import intelligentos
 
 PACKAGE = Path(intelligentos.__file__).parent
-# The UI layer: the Textual app and its screens, and the command line that launches it.
-UI_LAYER = ("tui/", "cli.py", "__main__.py")
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
 def package_modules(root: Path = PACKAGE) -> list[Path]:
     return sorted(root.rglob("*.py"))
 
 
-def textual_outside_the_ui(root: Path) -> dict[str, set[str]]:
-    """Modules outside the UI layer that import Textual, with what they import."""
-    offenders = {}
-    for path in package_modules(root):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith(UI_LAYER[0]) or relative in UI_LAYER[1:]:
-            continue
-        bad = {m for m in imported_modules(path) if m.split(".")[0] == "textual"}
-        if bad:
-            offenders[relative] = bad
-    return offenders
+def test_the_import_contracts_hold(capsys):
+    """The layers, no import cycles at any level, a pure domain, sqlite3 in the store alone
+    and no Textual or Typer below the UI: import-linter's contracts in pyproject.toml."""
+    from importlinter.cli import lint_imports
 
-
-def test_only_the_ui_layer_imports_textual():
-    names = {p.name for p in package_modules()}
-    # The check walks the package: new domain, store and service modules are covered.
-    assert {"alerts.py", "check.py", "snapshots.py", "store.py"} <= names
-    assert textual_outside_the_ui(PACKAGE) == {}
-
-
-def test_the_check_catches_a_textual_import_outside_the_ui(tmp_path):
-    (tmp_path / "tui").mkdir()
-    (tmp_path / "services").mkdir()
-    (tmp_path / "cockpit.py").write_text("from textual.widget import Widget\n", encoding="utf-8")
-    (tmp_path / "services" / "x.py").write_text("import textual.app\n", encoding="utf-8")
-    (tmp_path / "tui" / "app.py").write_text("import textual\n", encoding="utf-8")
-    assert set(textual_outside_the_ui(tmp_path)) == {"cockpit.py", "services/x.py"}
+    status = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
+    assert status == 0, capsys.readouterr().out
 
 
 def test_only_the_store_writes_sql():
@@ -66,34 +34,6 @@ def test_only_the_store_writes_sql():
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.name}: {k}" for k in keywords if k in text]
     assert not offenders
-
-
-def sqlite_outside_the_store(root: Path) -> dict[str, set[str]]:
-    """Modules outside the store package that import sqlite3 (or a wrapper of it)."""
-    offenders = {}
-    for path in package_modules(root):
-        relative = path.relative_to(root).as_posix()
-        if relative.startswith("store/"):
-            continue
-        bad = {m for m in imported_modules(path) if m.split(".")[0] in {"sqlite3", "sqlite_utils"}}
-        if bad:
-            offenders[relative] = bad
-    return offenders
-
-
-def test_only_the_store_imports_sqlite():
-    """Database errors are the store's own (:class:`StoreError`) past its boundary: nothing
-    else needs sqlite3, not even to catch its errors."""
-    assert sqlite_outside_the_store(PACKAGE) == {}
-
-
-def test_the_check_catches_a_sqlite_import_outside_the_store(tmp_path):
-    (tmp_path / "store").mkdir()
-    (tmp_path / "tui").mkdir()
-    (tmp_path / "store" / "store.py").write_text("import sqlite3\n", encoding="utf-8")
-    (tmp_path / "tui" / "app.py").write_text("from sqlite3 import Error\n", encoding="utf-8")
-    (tmp_path / "launch.py").write_text("import sqlite3\n", encoding="utf-8")
-    assert set(sqlite_outside_the_store(tmp_path)) == {"tui/app.py", "launch.py"}
 
 
 def test_workers_post_messages_instead_of_calling_into_the_ui():
