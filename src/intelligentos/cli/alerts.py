@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,6 +172,26 @@ def alerts(
         print_alerts(records, title)
 
 
+def change_alert(
+    ctx: typer.Context,
+    db: Path | None,
+    user: str | None,
+    change: Callable[[Store, str], Alert],
+) -> Alert:
+    """A person's change to an alert (acknowledge, snooze), in the store at ``db``, then sent
+    to the notification sinks; a refused change or a damaged store is one Error: sentence."""
+    shared = Shared.of(ctx)
+    with shared.open_store(db) as store:
+        try:
+            store.ensure_intact()
+            notifier = start_notifications(store)
+            alert = change(store, acting_user(shared.given("user", user)))
+        except (LifecycleError, StoreError) as error:
+            raise fail(str(error)) from error
+        send_notifications(notifier, store)
+    return alert
+
+
 def ack(
     ctx: typer.Context,
     alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
@@ -184,17 +204,12 @@ def ack(
         check_note(note)  # before the store is opened: a blank note never gets that far
     except LifecycleError as error:
         raise fail(str(error)) from error
-    shared = Shared.of(ctx)
-    with shared.open_store(db) as store:
-        try:
-            store.ensure_intact()
-            notifier = start_notifications(store)
-            alert = acknowledge_alert(
-                store, alert_id, acting_user(shared.given("user", user)), note, utc_now()
-            )
-        except (LifecycleError, StoreError) as error:
-            raise fail(str(error)) from error
-        send_notifications(notifier, store)
+    alert = change_alert(
+        ctx,
+        db,
+        user,
+        lambda store, actor: acknowledge_alert(store, alert_id, actor, note, utc_now()),
+    )
     out.print(Text(f"Alert {alert.id} acknowledged by {literal(alert.acked_by or '')}."))
 
 
@@ -214,15 +229,10 @@ def snooze(
         length = parse_duration(duration)
     except ValueError as error:
         raise fail(str(error)) from error
-    shared = Shared.of(ctx)
-    with shared.open_store(db) as store:
-        try:
-            store.ensure_intact()
-            notifier = start_notifications(store)
-            alert = snooze_alert(
-                store, alert_id, length, acting_user(shared.given("user", user)), note, utc_now()
-            )
-        except (LifecycleError, StoreError) as error:
-            raise fail(str(error)) from error
-        send_notifications(notifier, store)
+    alert = change_alert(
+        ctx,
+        db,
+        user,
+        lambda store, actor: snooze_alert(store, alert_id, length, actor, note, utc_now()),
+    )
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))

@@ -4,6 +4,7 @@ would have refused, and upserts."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 
 from intelligentos.domain.observations import Observation
@@ -22,6 +23,13 @@ from intelligentos.store.schema import (
 NO_UPPER_BOUND = "\uffff"  # sorts after every period text
 
 
+def _kpi_ids(conn: sqlite3.Connection, kpi_ids: Iterable[str] | None) -> list[str]:
+    """The KPIs asked for, else every KPI in catalog order."""
+    if kpi_ids is not None:
+        return list(kpi_ids)
+    return [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
+
+
 class ObservationQueries(StoreConnections):
     """Reading and writing the observations."""
 
@@ -37,11 +45,7 @@ class ObservationQueries(StoreConnections):
         upper = until or NO_UPPER_BOUND
         windows: dict[str, list[tuple[str, float | None]]] = {}
         with self._read() as conn:
-            ids = (
-                list(kpi_ids)
-                if kpi_ids is not None
-                else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
-            )
+            ids = _kpi_ids(conn, kpi_ids)
             for kpi_id in ids:
                 rows = conn.execute(SELECT_LATEST_WINDOW, (kpi_id, upper, size)).fetchall()
                 rows.reverse()
@@ -54,11 +58,7 @@ class ObservationQueries(StoreConnections):
         indexed seek per KPI."""
         found: dict[str, str] = {}
         with self._read() as conn:
-            ids = (
-                list(kpi_ids)
-                if kpi_ids is not None
-                else [r[0] for r in conn.execute("SELECT id FROM kpis ORDER BY position")]
-            )
+            ids = _kpi_ids(conn, kpi_ids)
             for kpi_id in ids:
                 row = conn.execute(SELECT_LATER_PERIOD, (kpi_id, after)).fetchone()
                 if row is not None:
