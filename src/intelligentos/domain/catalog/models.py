@@ -121,6 +121,15 @@ def _critical_not_below_warning(critical: float, earlier: Mapping[str, Any]) -> 
         raise ValueError("critical threshold must be at least the warning threshold")
 
 
+def _expression_parses(text: str, earlier: Mapping[str, Any]) -> None:
+    from intelligentos.domain.formula import FormulaError, parse_formula
+
+    try:
+        parse_formula(text)
+    except FormulaError as error:
+        raise ValueError(str(error)) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Entity:
     """A top-level entity of the catalog: one ``[<kind>.<id>]`` table of a catalog file."""
@@ -186,6 +195,12 @@ class Kpi(_Entity):
     owner_agent: str | None = None
     rolls_up_to: str | None = None
     weight: Annotated[float, Checked(strict=True, ge=0, le=1)] = 1.0
+    # On the edge to ``rolls_up_to``: the parent's units one of this KPI's units moves ("one
+    # point of churn is -1 point of NRR"). Without it a weighted edge is a scoring model.
+    sensitivity: Number | None = None
+    # An expression over other KPIs' ids (:mod:`intelligentos.domain.formula`): the KPI is
+    # derived, its values computed from its inputs' and never imported.
+    compute: Annotated[str, Checked(min_length=1, after=_expression_parses)] | None = None
     description: str = ""
     lineage: tuple[LineageLink, ...] = ()
     detection: DetectionOverrides = DetectionOverrides()
@@ -193,6 +208,10 @@ class Kpi(_Entity):
     @property
     def display_name(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def derived(self) -> bool:
+        return self.compute is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

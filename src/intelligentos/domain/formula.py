@@ -1,0 +1,198 @@
+"""A derived KPI's expression: arithmetic over other KPIs' ids, parsed safely and evaluated
+exactly.
+
+``compute = "100 * sql_count / mql_count"`` reads: the KPI's value for a period is that
+expression over its inputs' values for the same period. The language is small on purpose:
+
+* numbers (``12``, ``0.5``, ``1e6``) and KPI ids (``mrr``, ``new_arr``);
+* ``+``, ``-``, ``*``, ``/`` (``×``, ``÷`` and ``−`` are read as the same), unary minus, and
+  parentheses;
+* the functions ``min(a, b, ...)``, ``max(a, b, ...)`` and ``abs(a)``.
+
+The text is parsed with the standard library's :mod:`ast` and every node is checked against
+that list; it is walked by :meth:`Formula.evaluate`, never compiled or passed to ``eval``.
+A division by zero, or a result that is not a finite number, has no value: the period gets
+none, and :class:`Undefined` says why.
+
+Pure Python: no SQL, no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
+    # name: (function, fewest arguments, most arguments or None for any number)
+    "min": (min, 2, None),
+    "max": (max, 2, None),
+    "abs": (abs, 1, 1),
+}
+_OPERATORS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+}
+# What people type from a formula written for people (the catalog's ``formula`` text).
+_TYPOGRAPHY = str.maketrans({"×": "*", "÷": "/", "−": "-"})
+
+
+class FormulaError(ValueError):
+    """An expression that is not one this language reads; the message says where and why."""
+
+
+class Undefined(ArithmeticError):
+    """An expression with no value for these inputs (a division by zero, an input missing,
+    or a result that is not a finite number); the message says which."""
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed expression. ``inputs``: the KPI ids it reads, in the order they first
+    appear; ``divisors``: those that appear in a denominator (a zero there leaves the
+    period without a value)."""
+
+    text: str
+    inputs: tuple[str, ...]
+    divisors: tuple[str, ...]
+    _tree: ast.expr = field(repr=False, compare=False)
+
+    def evaluate(self, values: Mapping[str, float | None]) -> float:
+        """The expression's value for these input values; :class:`Undefined` when it has
+        none."""
+        result = _evaluate(self._tree, values)
+        if not math.isfinite(result):
+            raise Undefined(f"{self.text} is not a finite number for these values")
+        return result
+
+    def value_or_none(self, values: Mapping[str, float | None]) -> float | None:
+        try:
+            return self.evaluate(values)
+        except Undefined:
+            return None
+
+
+def parse_formula(text: str) -> Formula:
+    """Parse and check ``text``; :class:`FormulaError` names the first thing not allowed."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("the expression is empty")
+    source = text.translate(_TYPOGRAPHY).strip()
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError as error:
+        where = f" at column {error.offset}" if error.offset else ""
+        raise FormulaError(f"{text!r} is not an expression{where}") from None
+    inputs: list[str] = []
+    divisors: list[str] = []
+    _check(tree, text, inputs, divisors, in_denominator=False)
+    return Formula(text, tuple(inputs), tuple(divisors), tree)
+
+
+@functools.lru_cache(maxsize=4096)
+def cached_formula(text: str) -> Formula:
+    """:func:`parse_formula`, once per text (a catalog's expressions are read many times)."""
+    return parse_formula(text)
+
+
+def _add(names: list[str], name: str) -> None:
+    if name not in names:
+        names.append(name)
+
+
+def _check(
+    node: ast.expr, text: str, inputs: list[str], divisors: list[str], *, in_denominator: bool
+) -> None:
+    match node:
+        case ast.Constant(value=bool()):
+            raise FormulaError(f"{text!r}: {node.value!r} is not a number")
+        case ast.Constant(value=int() | float()):
+            return
+        case ast.Name(id=name):
+            if not KPI_ID.match(name):
+                raise FormulaError(f"{text!r}: {name!r} is not a KPI id (lower case, digits, _)")
+            if name in FUNCTIONS:
+                raise FormulaError(f"{text!r}: {name} is a function; call it as {name}(...)")
+            _add(inputs, name)
+            if in_denominator:
+                _add(divisors, name)
+        case ast.BinOp(left=left, op=op, right=right) if type(op) in _OPERATORS:
+            _check(left, text, inputs, divisors, in_denominator=in_denominator)
+            _check(
+                right,
+                text,
+                inputs,
+                divisors,
+                in_denominator=in_denominator or isinstance(op, ast.Div),
+            )
+        case ast.BinOp(op=op):
+            raise FormulaError(
+                f"{text!r}: the operator {_symbol(op)} is not allowed (only + - * /)"
+            )
+        case ast.UnaryOp(op=ast.USub() | ast.UAdd(), operand=operand):
+            _check(operand, text, inputs, divisors, in_denominator=in_denominator)
+        case ast.Call(func=ast.Name(id=name), args=args, keywords=[]) if name in FUNCTIONS:
+            _, fewest, most = FUNCTIONS[name]
+            if len(args) < fewest or (most is not None and len(args) > most):
+                wanted = str(fewest) if most == fewest else f"at least {fewest}"
+                raise FormulaError(f"{text!r}: {name}() takes {wanted} argument(s)")
+            for arg in args:
+                if isinstance(arg, ast.Starred):
+                    raise FormulaError(f"{text!r}: {name}() takes plain arguments")
+                _check(arg, text, inputs, divisors, in_denominator=in_denominator)
+        case ast.Call(func=ast.Name(id=name)):
+            allowed = ", ".join(f"{f}()" for f in FUNCTIONS)
+            raise FormulaError(f"{text!r}: {name}() is not a known function (only {allowed})")
+        case _:
+            raise FormulaError(
+                f"{text!r}: {ast.unparse(node)!r} is not allowed (numbers, KPI ids, + - * /, "
+                "parentheses and min, max, abs only)"
+            )
+
+
+def _symbol(op: ast.operator) -> str:
+    return {
+        ast.Pow: "**",
+        ast.Mod: "%",
+        ast.FloorDiv: "//",
+        ast.MatMult: "@",
+        ast.BitAnd: "&",
+        ast.BitOr: "|",
+        ast.BitXor: "^",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+    }.get(type(op), type(op).__name__)
+
+
+def _evaluate(node: ast.expr, values: Mapping[str, float | None]) -> float:
+    match node:
+        case ast.Constant(value=int() | float() as number):
+            return float(number)
+        case ast.Name(id=name):
+            value = values.get(name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                raise Undefined(f"{name} has no value")
+            return float(value)
+        case ast.BinOp(left=left, op=op, right=right):
+            a, b = _evaluate(left, values), _evaluate(right, values)
+            if isinstance(op, ast.Add):
+                return a + b
+            if isinstance(op, ast.Sub):
+                return a - b
+            if isinstance(op, ast.Mult):
+                return a * b
+            if b == 0:
+                raise Undefined(f"{ast.unparse(right)} is zero (a division by it)")
+            return a / b
+        case ast.UnaryOp(op=op, operand=operand):
+            value = _evaluate(operand, values)
+            return -value if isinstance(op, ast.USub) else value
+        case ast.Call(func=ast.Name(id=name), args=args):
+            function = FUNCTIONS[name][0]
+            return float(function(*(_evaluate(arg, values) for arg in args)))
+    raise AssertionError(f"unchecked node {ast.dump(node)}")  # parse_formula checked every node
