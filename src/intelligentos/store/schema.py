@@ -10,7 +10,7 @@ from __future__ import annotations
 from intelligentos.domain.plausibility import PLAUSIBLE
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CATALOG_TABLES = (
     "engines",
@@ -301,6 +301,46 @@ CREATE TABLE deliveries (
 )
 """
 
+# Version 5: a KPI may have no target (it is tracked), and may be derived (``compute``, an
+# expression over other KPIs) or give its roll-up edge a ``sensitivity``. SQLite cannot drop
+# a NOT NULL constraint in place: the table is rebuilt (no foreign keys are enforced, and
+# other tables name ``kpis`` by name, which the rename keeps).
+SCHEMA_V5_KPIS = """
+CREATE TABLE kpis_v5 (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    short_name        TEXT,
+    level             TEXT NOT NULL,
+    unit              TEXT NOT NULL,
+    direction         TEXT NOT NULL,
+    target            REAL,            -- NULL: tracked, no target
+    warning           REAL NOT NULL,
+    critical          REAL NOT NULL,
+    frequency         TEXT NOT NULL,
+    formula           TEXT NOT NULL,
+    engine_id         TEXT REFERENCES engines(id),
+    owner_function_id TEXT REFERENCES functions(id),
+    owner_agent_id    TEXT REFERENCES agents(id),
+    rolls_up_to       TEXT REFERENCES kpis(id),
+    weight            REAL,
+    description       TEXT,
+    detection         TEXT,
+    position          INTEGER,
+    source            TEXT,
+    compute           TEXT,            -- expression over KPI ids: a derived KPI
+    sensitivity       REAL             -- parent units per unit of this KPI, on its roll-up edge
+);
+INSERT INTO kpis_v5 (id, name, short_name, level, unit, direction, target, warning, critical,
+    frequency, formula, engine_id, owner_function_id, owner_agent_id, rolls_up_to, weight,
+    description, detection, position, source)
+SELECT id, name, short_name, level, unit, direction, target, warning, critical, frequency,
+    formula, engine_id, owner_function_id, owner_agent_id, rolls_up_to, weight, description,
+    detection, position, source
+FROM kpis;
+DROP TABLE kpis;
+ALTER TABLE kpis_v5 RENAME TO kpis
+"""
+
 # The first version whose alerts are routed: an upgrade from before it routes them all (the
 # product's upgrade does, see intelligentos.services.bootstrap.upgrade_data).
 ROUTING_VERSION = 4
@@ -311,6 +351,7 @@ MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V2_FORECASTS,
     2: SCHEMA_V3_SCENARIOS,
     3: SCHEMA_V4_ROUTING,
+    4: SCHEMA_V5_KPIS,
 }
 
 
