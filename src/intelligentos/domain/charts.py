@@ -78,14 +78,18 @@ class BandLine:
 def band_lines(kpi: Kpi) -> list[BandLine]:
     """The target and the warning and critical boundaries, as detection judges them: a
     threshold is an adverse shortfall as a share of |target| (a zero target uses a scale of
-    1), below the target when higher is better, above when lower is, both sides for a band."""
-    scale = abs(kpi.target) or 1.0
-    lines = [BandLine("target", kpi.target)]
+    1), below the target when higher is better, above when lower is, both sides for a band.
+    No lines for a tracked KPI, which has no target."""
+    target = kpi.target
+    if target is None:
+        return []
+    scale = abs(target) or 1.0
+    lines = [BandLine("target", target)]
     for kind, share in (("warning", kpi.warning), ("critical", kpi.critical)):
         if kpi.direction in (Direction.HIGHER, Direction.BAND):
-            lines.append(BandLine(kind, kpi.target - share * scale))
+            lines.append(BandLine(kind, target - share * scale))
         if kpi.direction in (Direction.LOWER, Direction.BAND):
-            lines.append(BandLine(kind, kpi.target + share * scale))
+            lines.append(BandLine(kind, target + share * scale))
     return lines
 
 

@@ -60,11 +60,32 @@ def periods(frequency: Frequency, end: date, days: int = HISTORY_DAYS) -> list[d
     return out[::-1]
 
 
+# Where a tracked KPI's series (it has no target) runs, by unit: a level typical of a small
+# company, so that its values read plausibly beside the others.
+TRACKED_LEVEL = {
+    Unit.PERCENT: 50.0,
+    Unit.CURRENCY: 100_000.0,
+    Unit.MONTHS: 12.0,
+    Unit.DAYS: 30.0,
+    Unit.HOURS: 24.0,
+    Unit.SCORE: 50.0,
+    Unit.COUNT: 100.0,
+    Unit.RATIO: 1.0,
+}
+
+
+def _level(kpi: Kpi) -> float:
+    """The level a KPI's series is drawn around: its target, or a tracked KPI's typical
+    level."""
+    return TRACKED_LEVEL[kpi.unit] if kpi.target is None else kpi.target
+
+
 def _clamp(kpi: Kpi, value: float) -> float:
     if kpi.unit is Unit.PERCENT:
         # Most percentages are shares (≤ 100, uptime included); a KPI whose target is
         # above 100 % (NRR) is a ratio and may run above it.
-        value = min(max(value, 0.0), 2 * kpi.target if kpi.target > 100 else 100.0)
+        level = _level(kpi)
+        value = min(max(value, 0.0), 2 * level if level > 100 else 100.0)
     elif kpi.unit is Unit.SCORE:
         value = min(max(value, -100.0), 100.0)
     else:
@@ -84,17 +105,19 @@ def _adverse(kpi: Kpi) -> float:
 def kpi_series(
     kpi: Kpi, end: date, seed: int, days: int = HISTORY_DAYS
 ) -> list[tuple[date, float]]:
-    """A healthy series: improving trend, yearly (and weekly) seasonality, AR(1) noise."""
+    """A healthy series: improving trend, yearly (and weekly) seasonality, AR(1) noise. A
+    tracked KPI has no target to improve towards: its series stays level."""
     rng = random.Random(f"{seed}:{kpi.id}")
     dates = periods(kpi.frequency, end, days)
-    scale = abs(kpi.target) or 1.0
+    level = _level(kpi)
+    scale = abs(level) or 1.0
     band = max(kpi.warning, 0.01) * scale
     adverse = _adverse(kpi)
-    if kpi.direction is Direction.BAND:
-        start_level = end_level = kpi.target
+    if kpi.direction is Direction.BAND or kpi.tracked:
+        start_level = end_level = level
     else:
-        start_level = kpi.target + adverse * 2.5 * band
-        end_level = kpi.target - adverse * 0.5 * band
+        start_level = level + adverse * 2.5 * band
+        end_level = level - adverse * 0.5 * band
     phase = rng.uniform(0, 2 * math.pi)
     noise_sd = 0.22 * band
     noise = 0.0
@@ -111,7 +134,8 @@ def kpi_series(
 
 
 def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[date, float]]:
-    scale = abs(kpi.target) or 1.0
+    level = _level(kpi)
+    scale = abs(level) or 1.0
     adverse = _adverse(kpi) if kpi.direction is not Direction.BAND else 1.0
     out = list(series)
 
@@ -119,7 +143,7 @@ def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[
         # A short history (a monthly KPI over 30 days) has fewer points than the plant:
         # the plant keeps to the ones there are.
         if index >= 0:
-            out[index] = (out[index][0], kpi.target + adverse * shortfall * scale)
+            out[index] = (out[index][0], level + adverse * shortfall * scale)
 
     if kind == "breach":
         for offset, factor in enumerate((1.2, 1.5, 1.7, 1.9)):

@@ -3,7 +3,8 @@ functions over a KPI and its observations.
 
 Each rule returns a :class:`Finding` when its condition holds, else ``None``. Missing values
 (``None``/NaN) are ignored. Defaults can be overridden per KPI in the catalog
-(``[kpi.<id>.detection]``).
+(``[kpi.<id>.detection]``). A tracked KPI (no target) is watched by the anomaly, drift
+and stale rules only: the target band and the forecast early warning need a target.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Status(StrEnum):
     CRITICAL = "critical"
     STALE = "stale"
     NO_DATA = "no-data"
+    TRACKED = "tracked"  # a value, and no target to judge it against
 
     @property
     def glyph(self) -> str:
@@ -49,11 +51,16 @@ class Status(StrEnum):
             "critical": "■",
             "stale": "◌",
             "no-data": "·",
+            "tracked": "◇",
         }[self.value]
 
     @property
     def rank(self) -> int:
-        return {"ok": 0, "no-data": 1, "stale": 2, "warning": 3, "critical": 4}[self.value]
+        """Worse is higher. Tracked is the mildest: beside an OK KPI, the OK one speaks for
+        a group; a group of tracked KPIs only is tracked."""
+        return {"tracked": 0, "ok": 1, "no-data": 2, "stale": 3, "warning": 4, "critical": 5}[
+            self.value
+        ]
 
 
 class Severity(StrEnum):
@@ -121,24 +128,41 @@ def is_adverse(kpi: Kpi, delta: float) -> bool:
 # --- target band -------------------------------------------------------------------------
 
 
+class NoTarget(ValueError):
+    """A tracked KPI (no target) asked for something only a target defines."""
+
+
+def target_of(kpi: Kpi) -> float:
+    """The KPI's target; :class:`NoTarget` for a tracked KPI (callers check ``kpi.tracked``
+    first: reaching this without a target is a bug, never a user's mistake)."""
+    if kpi.target is None:
+        raise NoTarget(f"KPI {kpi.id} is tracked: it has no target")
+    return kpi.target
+
+
 def shortfall(kpi: Kpi, value: float) -> float:
     """Adverse shortfall from target as a fraction of |target| (negative = better).
 
-    A zero target uses an absolute scale of 1 so the rule stays defined.
+    A zero target uses an absolute scale of 1 so the rule stays defined. A tracked KPI has
+    none (:class:`NoTarget`).
     """
-    scale = abs(kpi.target) or 1.0
+    target = target_of(kpi)
+    scale = abs(target) or 1.0
     if kpi.direction is Direction.HIGHER:
-        return (kpi.target - value) / scale
+        return (target - value) / scale
     if kpi.direction is Direction.LOWER:
-        return (value - kpi.target) / scale
-    return abs(value - kpi.target) / scale
+        return (value - target) / scale
+    return abs(value - target) / scale
 
 
 def target_status(kpi: Kpi, value: float | None) -> Status:
-    """Status of one value against the KPI's target band (warning/critical thresholds)."""
+    """Status of one value against the KPI's target band (warning/critical thresholds);
+    tracked for a KPI without a target."""
     # The explicit None test is what lets the type checker narrow ``value`` to a float.
     if value is None or is_missing(value):
         return Status.NO_DATA
+    if kpi.tracked:
+        return Status.TRACKED
     gap = shortfall(kpi, value)
     if gap > kpi.critical:
         return Status.CRITICAL
@@ -149,7 +173,7 @@ def target_status(kpi: Kpi, value: float | None) -> Status:
 
 def target_band(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
     values = present(points)
-    if not values:
+    if not values or kpi.tracked:
         return None
     period, value = values[-1]
     gap = shortfall(kpi, value)
@@ -168,8 +192,11 @@ def target_band(kpi: Kpi, points: Sequence[Point]) -> Finding | None:
 
 
 def target_cleared(kpi: Kpi, points: Sequence[Point]) -> bool:
-    """Hysteresis: a target alert resolves only within half the warning threshold."""
+    """Hysteresis: a target alert resolves only within half the warning threshold (at
+    once for a KPI whose target was removed)."""
     values = present(points)
+    if kpi.tracked:
+        return True
     return bool(values) and shortfall(kpi, values[-1][1]) <= kpi.warning / 2
 
 
@@ -189,7 +216,7 @@ def projected_miss(
     """A warning before the breach: the KPI is inside its warning band now, but a reliable
     forecast's 80 % interval at the horizon lies wholly beyond it on the adverse side."""
     values = present(points)
-    if not values or projection is None or not projection.reliable:
+    if not values or kpi.tracked or projection is None or not projection.reliable:
         return None
     if not projection.is_current(values[-1][0]) or shortfall(kpi, values[-1][1]) > kpi.warning:
         return None
@@ -197,7 +224,8 @@ def projected_miss(
     # Both ends beyond the band; for a band KPI also on the same side of target.
     beyond = min(shortfall(kpi, low), shortfall(kpi, high)) > kpi.warning
     if kpi.direction is Direction.BAND:
-        beyond = beyond and (low - kpi.target) * (high - kpi.target) > 0
+        target = target_of(kpi)
+        beyond = beyond and (low - target) * (high - target) > 0
     if not beyond:
         return None
     return Finding(
@@ -217,7 +245,7 @@ def projection_cleared(kpi: Kpi, projection: Projection | None) -> bool:
     """Hysteresis: a forecast alert resolves once the projected mean is back inside the
     warning band (not merely when one end of the interval crosses back), or when there is no
     reliable forecast any more."""
-    if projection is None or not projection.reliable:
+    if kpi.tracked or projection is None or not projection.reliable:
         return True
     return shortfall(kpi, projection.mean) <= kpi.warning
 
@@ -444,7 +472,7 @@ def cleared(
         return target_cleared(kpi, points)
     if rule is Rule.FORECAST:
         values = present(points)
-        if Rule.FORECAST in kpi.detection.disabled_rules:
+        if Rule.FORECAST in kpi.detection.disabled_rules or kpi.tracked:
             return True
         if values and shortfall(kpi, values[-1][1]) > kpi.warning:
             return True  # the breach came: the target rule's alert takes over

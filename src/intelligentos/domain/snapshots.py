@@ -92,6 +92,8 @@ class KpiSnapshot:
     @property
     def gap_text(self) -> str:
         """Distance from target, by side: "13.5 pt below target 30.0%"."""
+        if self.kpi.target is None:
+            return "no target (tracked)"
         target = f"target {self.target_text}"
         value = self.latest
         if value is None or is_missing(value):
@@ -107,7 +109,10 @@ class KpiSnapshot:
         """The KPI's warning and critical thresholds read as what they are: adverse
         shortfalls as a share of |target|, with the values where they start."""
         kpi = self.kpi
-        scale = abs(kpi.target) or 1.0  # as detection.shortfall does for a zero target
+        target = kpi.target
+        if target is None:
+            return "no thresholds: alerts on anomalies, drift and stale data only"
+        scale = abs(target) or 1.0  # as detection.shortfall does for a zero target
         side, again = {
             Direction.HIGHER: ("below target", "below"),
             Direction.LOWER: ("above target", "above"),
@@ -115,8 +120,8 @@ class KpiSnapshot:
         }[kpi.direction]
 
         def starts(share: float) -> str:
-            low = format_value(kpi.target - share * scale, kpi.unit)
-            high = format_value(kpi.target + share * scale, kpi.unit)
+            low = format_value(target - share * scale, kpi.unit)
+            high = format_value(target + share * scale, kpi.unit)
             if kpi.direction is Direction.HIGHER:
                 return f"under {low}"
             if kpi.direction is Direction.LOWER:

@@ -41,7 +41,9 @@ def kpi_line(kpi: Kpi, snaps: Mapping[str, KpiSnapshot]) -> KpiLine:
     snap = snaps.get(kpi.id)
     if snap is None:
         return KpiLine(kpi.id, kpi.name, kpi.level, Status.NO_DATA, "—", "")
-    return KpiLine(kpi.id, kpi.name, kpi.level, snap.status, snap.value_text, snap.target_text)
+    # A tracked KPI's line shows no target at all rather than "target —".
+    target_text = "" if kpi.tracked else snap.target_text
+    return KpiLine(kpi.id, kpi.name, kpi.level, snap.status, snap.value_text, target_text)
 
 
 def _status(kpi_ids: Iterable[str], snaps: Mapping[str, KpiSnapshot]) -> Status:
@@ -179,7 +181,12 @@ def pyramid(catalog: Catalog, graph: LineageGraph, snaps: Mapping[str, KpiSnapsh
     layers: dict[str, list[LayerMember]] = {key: [] for key, _ in PYRAMID_LAYERS}
     for kpi in catalog.kpis.values():
         line = kpi_line(kpi, snaps)
-        detail = f"{line.value_text} (target {line.target_text})" if line.target_text else "—"
+        # No snapshot: a value of "—" and no target; a tracked KPI: its value alone.
+        detail = (
+            f"{line.value_text} (target {line.target_text})"
+            if line.target_text
+            else line.value_text
+        )
         layers[kpi.level.value].append(LayerMember(kpi.id, kpi.name, line.status, detail, kpi.id))
     for workflow in catalog.workflows.values():
         fed = graph.kpis_by_workflow.get(workflow.id, [])

@@ -287,6 +287,7 @@ def _headline(
         critical=statuses.count(Status.CRITICAL),
         stale=statuses.count(Status.STALE),
         no_data=statuses.count(Status.NO_DATA),
+        tracked=statuses.count(Status.TRACKED),
         open_alerts=len(open_alerts),
         firing=sum(1 for a in open_alerts if a.needs_attention),
         grouped=sum(

@@ -43,7 +43,7 @@ class KpiLine:
     value: float | None
     period: str | None  # of the latest observation up to the date
     value_text: str
-    target: float
+    target: float | None  # None: tracked, no target
     target_text: str
     status: Status
     week_before: float | None  # the latest value before the week began
@@ -63,6 +63,7 @@ class Headline:
     critical: int
     stale: int
     no_data: int
+    tracked: int  # with a value and no target to judge it by
     open_alerts: int
     firing: int  # open, unacknowledged and not grouped under a stale source
     grouped: int  # firing, but grouped under a stale-source alert (which says it)

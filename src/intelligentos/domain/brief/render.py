@@ -120,6 +120,8 @@ def _headline(brief: Brief) -> list[str]:
     )
     if h.no_data:
         counts += f" · {h.no_data} without data"
+    if h.tracked:
+        counts += f" · {h.tracked} tracked (no target)"
     alerts = (
         f"**{h.open_alerts} open alert{'' if h.open_alerts == 1 else 's'}:** "
         f"{h.firing} firing unacknowledged · "
@@ -434,6 +436,7 @@ def to_record(brief: Brief) -> dict[str, Any]:
             "critical": h.critical,
             "stale": h.stale,
             "no_data": h.no_data,
+            "tracked": h.tracked,
             "open_alerts": h.open_alerts,
             "firing": h.firing,
             "grouped": h.grouped,

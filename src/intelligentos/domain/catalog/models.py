@@ -115,7 +115,18 @@ NonEmpty = Annotated[str, Checked(min_length=1)]  # not empty
 _NO_UNKNOWN_KEYS: dict[str, str] = {"extra": "forbid"}
 
 
+def _needs_target(threshold: float, earlier: Mapping[str, Any]) -> None:
+    # ``target`` is absent from ``earlier`` when the file's target was refused (reported
+    # already); None when the file gives none.
+    if "target" in earlier and earlier["target"] is None:
+        raise ValueError(
+            "a threshold needs a target: a KPI without one is tracked, not judged "
+            "(give a target, or remove warning and critical)"
+        )
+
+
 def _critical_not_below_warning(critical: float, earlier: Mapping[str, Any]) -> None:
+    _needs_target(critical, earlier)
     warning = earlier.get("warning")  # absent when the file's warning was refused
     if warning is not None and critical < warning:
         raise ValueError("critical threshold must be at least the warning threshold")
@@ -184,9 +195,11 @@ class Kpi(_Entity):
     level: Level
     unit: Unit
     direction: Direction
-    target: Number
+    # Without a target the KPI is tracked: shown, forecast and used in formulas, never judged
+    # against a target (only the anomaly, drift and stale rules watch it).
+    target: Number | None = None
     # Adverse shortfalls (fractions of the target) that warn and that are critical.
-    warning: Annotated[float, Checked(strict=True, ge=0)] = 0.05
+    warning: Annotated[float, Checked(strict=True, ge=0, after=_needs_target)] = 0.05
     critical: Annotated[float, Checked(strict=True, ge=0, after=_critical_not_below_warning)] = 0.10
     frequency: Frequency
     formula: NonEmpty
@@ -212,6 +225,11 @@ class Kpi(_Entity):
     @property
     def derived(self) -> bool:
         return self.compute is not None
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the KPI has no target: it is watched, not judged."""
+        return self.target is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

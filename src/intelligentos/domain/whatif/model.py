@@ -107,16 +107,27 @@ def parse_levers(texts: Iterable[str]) -> list[Lever]:
 # --- the model ----------------------------------------------------------------------------
 
 
+def target_of(kpi: Kpi) -> float:
+    """The target the weighted model measures performance against; a tracked KPI has none."""
+    if kpi.target is None:
+        raise ScenarioError(
+            f"KPI {kpi.id!r} is tracked (it has no target): the weighted roll-up measures "
+            "performance against a target"
+        )
+    return kpi.target
+
+
 def scale(kpi: Kpi) -> float:
-    return abs(kpi.target) or 1.0
+    return abs(target_of(kpi)) or 1.0
 
 
 def performance(kpi: Kpi, value: float) -> float:
+    target = target_of(kpi)
     if kpi.direction is Direction.HIGHER:
-        return (value - kpi.target) / scale(kpi)
+        return (value - target) / scale(kpi)
     if kpi.direction is Direction.LOWER:
-        return (kpi.target - value) / scale(kpi)
-    return -abs(value - kpi.target) / scale(kpi)
+        return (target - value) / scale(kpi)
+    return -abs(value - target) / scale(kpi)
 
 
 def moved(kpi: Kpi, value: float, delta_p: float) -> float:
@@ -125,9 +136,10 @@ def moved(kpi: Kpi, value: float, delta_p: float) -> float:
         return value + delta_p * scale(kpi)
     if kpi.direction is Direction.LOWER:
         return value - delta_p * scale(kpi)
-    side = 1.0 if value >= kpi.target else -1.0
+    target = target_of(kpi)
+    side = 1.0 if value >= target else -1.0
     new_p = min(0.0, performance(kpi, value) + delta_p)
-    return kpi.target + side * -new_p * scale(kpi)
+    return target + side * -new_p * scale(kpi)
 
 
 def plausible_range(kpi: Kpi) -> tuple[float, float]:
@@ -136,8 +148,9 @@ def plausible_range(kpi: Kpi) -> tuple[float, float]:
     both sides of 100 %, as for net revenue retention or budget variance), scores −100…100,
     and nothing negative for durations, counts, money and ratios."""
     if kpi.unit is Unit.PERCENT:
-        open_above = kpi.target > 100 or (
-            kpi.target == 100 and kpi.direction is not Direction.HIGHER
+        target = kpi.target
+        open_above = target is not None and (
+            target > 100 or (target == 100 and kpi.direction is not Direction.HIGHER)
         )
         return (0.0, math.inf if open_above else 100.0)
     if kpi.unit is Unit.SCORE:

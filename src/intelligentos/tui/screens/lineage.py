@@ -368,9 +368,12 @@ class LineageScreen(CockpitScreen):
         text.append("Unit     ", style="dim")
         text.append(f"{kpi.unit.value}, {kpi.direction.value} is better, {kpi.frequency.value}\n")
         text.append("Target   ", style="dim")
-        text.append(f"{format_value(kpi.target, kpi.unit)}\n")
-        if snap:
-            text.append(f"         {snap.thresholds_text}\n")
+        if kpi.target is None:
+            text.append("none: tracked, alerts on anomalies, drift and stale data only\n")
+        else:
+            text.append(f"{format_value(kpi.target, kpi.unit)}\n")
+            if snap:
+                text.append(f"         {snap.thresholds_text}\n")
         function = catalog.functions.get(kpi.owner_function or "")
         agent = catalog.agents.get(kpi.owner_agent or "")
         text.append("Owner    ", style="dim")

@@ -270,6 +270,9 @@ def chart_key(chart: ChartData, variables: dict[str, str]) -> Text:
             text.append(" 95 %")
     text.rstrip()
     text.append("\n")
+    if not chart.lines:
+        text.append("no target (tracked): no target or threshold lines", style="dim")
+        return text
     for kind in ("target", "warning", "critical"):
         values = [line.value for line in chart.lines if line.kind == kind]
         text.append(LINE_MARKERS[kind], style=style(kind))

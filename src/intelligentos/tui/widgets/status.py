@@ -8,6 +8,9 @@ from textual.widget import Widget
 
 from intelligentos.domain.detection import Status
 
+# The theme variable (``[variables]`` of a theme file) that colours the tracked status.
+TRACKED_VARIABLE = "status-tracked"
+
 
 def status_colour(widget: Widget, status: Status) -> str:
     if widget.app.no_color:
@@ -15,6 +18,10 @@ def status_colour(widget: Widget, status: Status) -> str:
         # red is the darkest of them: status is told by glyph and emphasis instead.
         return ""
     theme = widget.app.current_theme
+    if status is Status.TRACKED:
+        # A colour of its own where the theme gives one (the built-in themes do), else the
+        # text colour: a tracked KPI is neither good nor bad news.
+        return theme.variables.get(TRACKED_VARIABLE) or theme.foreground or ""
     return {
         Status.OK: theme.success,
         Status.WARNING: theme.warning,
