@@ -34,7 +34,7 @@ from intelligentos.services.check import evaluate_store
 from intelligentos.store import Store, create_store
 from intelligentos.tui.themes import theme_from_file
 from intelligentos.tui.widgets.kpi_table import KpiTable
-from intelligentos.tui.widgets.status import TRACKED_VARIABLE
+from intelligentos.tui.widgets.status import TRACKED_VARIABLE, status_colour
 
 from .conftest import MINI_CATALOG, write_catalog
 from .tui_helpers import FIXED_NOW, make_app, settle
@@ -264,6 +264,11 @@ async def test_the_cockpit_shows_the_tracked_glyph_and_says_what_it_means(tracke
         table = app.screen.query_one("#table-growth", KpiTable)
         assert str(table.get_cell("win_rate", "status")) == Status.TRACKED.glyph
         assert str(table.get_cell("win_rate", "target")).strip() == "—"
+        # The theme's own colour for tracked; a theme without one gives the text colour.
+        theme = app.current_theme
+        assert status_colour(table, Status.TRACKED) == theme.variables[TRACKED_VARIABLE]
+        app.theme = "textual-dark"
+        assert status_colour(table, Status.TRACKED) == app.current_theme.foreground
         app.navigator.open_lineage("win_rate")
         await settle(pilot)
         details = str(app.screen.query_one("#details-text").render())
