@@ -26,8 +26,10 @@ from intelligentos.domain.detection import (
     target_status,
 )
 from intelligentos.domain.forecast.results import Projection
+from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.observations import Observation
-from intelligentos.domain.snapshots import snapshot, worst
+from intelligentos.domain.snapshots import objective_status, snapshot, snapshots, worst
+from intelligentos.domain.views import kpi_line, pyramid
 from intelligentos.domain.whatif.model import ScenarioError, performance
 from intelligentos.services.catalog import load_catalog, parse_catalog
 from intelligentos.services.check import evaluate_store
@@ -177,6 +179,23 @@ def test_a_tracked_kpi_draws_no_target_lines_and_says_why():
     assert snap.target_text == "—"
     assert snap.gap_text == "no target (tracked)"
     assert "anomalies, drift and stale data" in snap.thresholds_text
+
+
+def test_the_views_show_a_tracked_kpi_by_its_value_without_a_target(tmp_path):
+    catalog = load_catalog(write_catalog(tmp_path / "c", tracked_files()))
+    windows = {"win_rate": [("2026-11-23", 41.0)], "revenue_growth": [("2026-11-01", 30.0)]}
+    snaps = snapshots(catalog, windows, date(2026, 11, 27))
+    assert kpi_line(catalog.kpis["win_rate"], snaps).target_text == ""
+    assert kpi_line(catalog.kpis["revenue_growth"], snaps).target_text == "30.0%"
+    members = {
+        m.member_id: m
+        for layer in pyramid(catalog, LineageGraph(catalog), snaps)
+        for m in layer.members
+    }
+    assert (members["win_rate"].status, members["win_rate"].detail) == (Status.TRACKED, "41.0%")
+    assert members["revenue_growth"].detail == "30.0% (target 30.0%)"
+    # The objective lists both: the judged one speaks for it.
+    assert objective_status(catalog, "accelerate_revenue", snaps) is Status.OK
 
 
 def test_the_weighted_what_if_model_refuses_a_tracked_kpi_with_a_sentence():
