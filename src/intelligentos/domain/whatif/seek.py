@@ -12,7 +12,7 @@
   lever's current value the search steps outwards both ways, doubling each step (from
   1/1024 of the value's size up to about a million times it), until the goal crosses its
   target between two steps; that interval is then halved until the goal is within
-  10⁻⁹ × max(1, |target|) of its target, or the interval is narrower than 10⁻¹² of the
+  10⁻¹⁰ × max(1, |target|) of its target, or the interval is narrower than 10⁻¹² of the
   lever's size, at most :data:`MAX_HALVINGS` times. The crossing nearest the current value
   wins. When no step crosses the target, the goal is unreachable in that range, and the
   answer says so.
@@ -48,7 +48,7 @@ from intelligentos.domain.whatif.propagation import (
 
 MAX_HALVINGS = 200
 SEARCH_STEPS = 30  # doublings from 1/1024 of the lever's size: about 10⁶ times it
-GOAL_TOLERANCE = 1e-9  # of max(1, |target|)
+GOAL_TOLERANCE = 1e-10  # of max(1, |target|)
 
 
 @dataclass(frozen=True)
