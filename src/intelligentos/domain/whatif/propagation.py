@@ -273,6 +273,15 @@ class Tree:
         return found
 
 
+def catalog_note(tree: Tree) -> str:
+    """What the model does for this catalog as a whole: :func:`model_note` of every edge
+    type in it (formulas when some derived KPI reads another)."""
+    kinds = {edge.kind for edge in tree.edges.values()}
+    if tree.readers:
+        kinds.add(EdgeKind.FORMULA)
+    return model_note(kinds)
+
+
 def start_value(kpi: Kpi, current: Mapping[str, float | None]) -> float:
     value = current.get(kpi.id)
     if value is None or not math.isfinite(value):
