@@ -90,6 +90,8 @@ PROJECTION_FIELDS = [
     "projected_status",
     "clamped",
     "lever",
+    "moved_by",
+    "implausible",
 ]
 GOAL_SEEK_FIELDS = [
     "model",

@@ -73,6 +73,8 @@ def test_json_shape_and_hand_computed_projection(demo_store: Path):
             "projected_status",
             "clamped",
             "lever",
+            "moved_by",
+            "implausible",
         }
     now = latest(demo_store)
     win, growth = by_id(record)["win_rate"], by_id(record)["revenue_growth"]

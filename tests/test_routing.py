@@ -170,6 +170,8 @@ def test_an_evaluation_that_fails_midway_stores_no_alert_and_no_route(store, mon
 def make_version_3(path: Path) -> None:
     """The store as version 3 wrote it (its alerts unrouted): no alert_routes or deliveries."""
     conn = sqlite3.connect(path)
+    for column in ("compute", "sensitivity"):  # version 5
+        conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")
     conn.execute("DROP TABLE deliveries")
     conn.execute("DROP TABLE alert_routes")
     conn.execute("PRAGMA user_version = 3")

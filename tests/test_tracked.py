@@ -199,7 +199,7 @@ def test_the_views_show_a_tracked_kpi_by_its_value_without_a_target(tmp_path):
 
 
 def test_the_weighted_what_if_model_refuses_a_tracked_kpi_with_a_sentence():
-    with pytest.raises(ScenarioError, match="'signups' is tracked"):
+    with pytest.raises(ScenarioError, match=r"Signups \(signups\) has no target"):
         performance(tracked_kpi(), 12.0)
 
 

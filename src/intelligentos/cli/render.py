@@ -393,14 +393,14 @@ def projection_record(projection: Projection) -> dict[str, Any]:
         "projected_status": projection.projected_status.value,
         "clamped": projection.clamped,
         "lever": projection.is_lever,
+        "moved_by": [kind.value for kind in projection.moved_by],
+        "implausible": projection.implausible,
     }
 
 
 def scenario_record(levers: Sequence[str], outcome: Outcome, as_of: date) -> dict[str, Any]:
-    from intelligentos.domain.whatif.model import MODEL_NOTE
-
     return {
-        "model": MODEL_NOTE,
+        "model": outcome.note,
         "as_of": as_of.isoformat(),
         "levers": list(levers),
         "kpis": [projection_record(p) for p in outcome.kpis],
@@ -412,7 +412,7 @@ def print_scenario(levers: Sequence[str], outcome: Outcome, as_of: date) -> None
 
     levers_text = ", ".join(levers)
     table = Table(
-        title=Text(literal(f"What if {levers_text} ({MODEL_NOTE}), as of {as_of.isoformat()}")),
+        title=Text(literal(f"What if {levers_text} ({outcome.note}), as of {as_of.isoformat()}")),
         title_justify="left",
     )
     with_ids = out.width >= 110  # ids join when there is room; names always show
@@ -426,9 +426,14 @@ def print_scenario(levers: Sequence[str], outcome: Outcome, as_of: date) -> None
     table.add_column("note", overflow="fold")
     for projection in outcome.kpis:
         kpi = projection.kpi
-        notes = (["lever"] if projection.is_lever else []) + (
-            ["clamped"] if projection.clamped else []
+        notes = (
+            (["lever"] if projection.is_lever else [])
+            + (["clamped"] if projection.clamped else [])
+            + (["implausible"] if projection.implausible else [])
         )
+        if projection.moved_by and outcome.note != MODEL_NOTE:
+            # Which edges moved it, once the scenario is not weights alone.
+            notes.append("by " + " + ".join(kind.value for kind in projection.moved_by))
         cells: list[str | Text] = [
             Text(literal(kpi.name), style="bold" if kpi.level is Level.CEO else ""),
             format_value(projection.current, kpi.unit),
@@ -443,13 +448,19 @@ def print_scenario(levers: Sequence[str], outcome: Outcome, as_of: date) -> None
     out.print(table)
     if any(p.clamped for p in outcome.kpis):
         out.print(Text("clamped: the model's value left the unit's plausible range.", style="dim"))
+    if any(p.implausible for p in outcome.kpis):
+        out.print(
+            Text(
+                "implausible: the expression's exact value lies outside the unit's plausible "
+                "range (shown as it is).",
+                style="dim",
+            )
+        )
 
 
 def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dict[str, Any]:
-    from intelligentos.domain.whatif.model import MODEL_NOTE
-
     record: dict[str, Any] = {
-        "model": MODEL_NOTE,
+        "model": seek.note,
         "as_of": as_of.isoformat(),
         "goal": seek.goal.id,
         "goal_current": goal_now,
@@ -469,13 +480,11 @@ def goal_seek_record(seek: GoalSeek, goal_now: float | None, as_of: date) -> dic
 
 def goal_seek_sentence(seek: GoalSeek, goal_now: float | None, as_of: date) -> str:
     """A goal seek's answer when the lever must move (``seek.required`` is set)."""
-    from intelligentos.domain.whatif.model import MODEL_NOTE
-
     goal, lever = seek.goal, seek.lever
     assert seek.required is not None
     change = signed_change(seek.required - seek.current, lever.unit, precise=True)
     return (
-        f"Goal seek ({MODEL_NOTE}), as of {as_of.isoformat()}: {goal.name} "
+        f"Goal seek ({seek.note}), as of {as_of.isoformat()}: {goal.name} "
         f"({format_value(goal_now, goal.unit)} now) reaches its target "
         f"{format_value(goal.target, goal.unit)} when {lever.name} moves from "
         f"{precise_value(seek.current, lever.unit)} to "

@@ -1,5 +1,6 @@
-"""``whatif``: KPIs moved by hand and projected up to the CEO KPIs, or the lever value that
-brings a goal to its target (catalog weights, linear). Nothing is written."""
+"""``whatif``: KPIs moved by hand and projected up to the CEO KPIs and through the derived
+KPIs that read them, or the lever value that brings a goal to its target (formulas exact;
+sensitivities and weights linear). Nothing is written."""
 
 from __future__ import annotations
 
@@ -51,9 +52,9 @@ def whatif(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What if some KPIs moved? Project every KPI above them up to the CEO KPIs, or find
-    the lever value that brings a goal to its target (catalog weights, linear). Nothing is
-    written."""
+    """What if some KPIs moved? Project every KPI above them up to the CEO KPIs, and every
+    derived KPI reading them, or find the lever value that brings a goal to its target
+    (formulas exact; sensitivities and weights linear). Nothing is written."""
     # Imported here, not at the top: the command line loads every command's module.
     from intelligentos.domain.whatif.model import (
         MissingValue,
@@ -113,7 +114,7 @@ def goal_seek(
     day: date,
     as_json: bool,
 ) -> None:
-    from intelligentos.domain.whatif.model import MODEL_NOTE, MissingValue, ScenarioError
+    from intelligentos.domain.whatif.model import MissingValue, ScenarioError
     from intelligentos.domain.whatif.model import goal_seek as seek_goal
     from intelligentos.services.whatif import goal_seek_text
 
@@ -129,7 +130,7 @@ def goal_seek(
     if seek.met and seek.reachable:
         # Already there is an answer, not a failure: the screen says the same words.
         if not as_json:
-            line = f"Goal seek ({MODEL_NOTE}), as of {day.isoformat()}: {goal_seek_text(seek)}."
+            line = f"Goal seek ({seek.note}), as of {day.isoformat()}: {goal_seek_text(seek)}."
             out.print(Text(literal(line)))
         return
     if not seek.reachable or seek.required is None:

@@ -7,8 +7,10 @@ its owning function's agent. The CEO agent has no function, and owns CEO KPIs on
 An alert is **routed** to agents, each with a reason:
 
 * a KPI alert: the KPI's owning agent ("owner"); the owning agent of each KPI above it up to
-  its CEO KPI ("rolls up to <KPI>"); every agent supporting the KPI or one above it
-  ("supports <KPI>"); and, for a CEO KPI, the CEO agent ("CEO KPI");
+  its CEO KPI ("rolls up to <KPI>"); the owning agent of every derived KPI whose expression
+  reads it, directly or through other derived KPIs, wherever it sits in the tree ("feeds
+  <KPI>"); every agent supporting the KPI or one above it ("supports <KPI>"); and, for a
+  CEO KPI, the CEO agent ("CEO KPI");
 * a stale-source alert: the owning agent of every KPI the system feeds ("fed by <system>:
   <KPI>"), which is what makes it cross-functional.
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from intelligentos.domain.catalog.models import Agent, Catalog, Kpi, Level
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.rollup import CycleError, readers
 
 
 def owned_kpis(agent: Agent, catalog: Catalog) -> list[str]:
@@ -57,6 +60,24 @@ def ceo_agent(catalog: Catalog) -> Agent | None:
     return next((a for a in catalog.agents.values() if is_ceo_agent(a, catalog)), None)
 
 
+def fed_kpis(kpi_id: str, catalog: Catalog) -> list[str]:
+    """The derived KPIs a change of ``kpi_id`` reaches through expressions: those reading
+    it, those reading them, and so on (nearest first). Empty when derived KPIs read each
+    other in a loop: the catalog's checks refuse that."""
+    try:
+        read_by = readers(catalog.kpis)
+    except CycleError:
+        return []
+    found: list[str] = []
+    todo = [kpi_id]
+    while todo:
+        for derived_id in read_by.get(todo.pop(0), ()):
+            if derived_id not in found and derived_id != kpi_id:
+                found.append(derived_id)
+                todo.append(derived_id)
+    return found
+
+
 @dataclass(frozen=True)
 class Route:
     agent_id: str
@@ -78,6 +99,9 @@ def routes_for_kpi(kpi_id: str, catalog: Catalog, graph: LineageGraph) -> list[R
     add(owning_agent(kpi, catalog), "owner")
     for above in chain[1:]:
         add(owning_agent(above, catalog), f"rolls up to {above.name}")
+    for derived_id in fed_kpis(kpi_id, catalog):
+        derived = catalog.kpis[derived_id]
+        add(owning_agent(derived, catalog), f"feeds {derived.name}")
     for agent in catalog.agents.values():
         listed = set(agent.supports)
         supported = next((k for k in chain if k.id in listed), None)

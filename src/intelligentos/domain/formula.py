@@ -77,6 +77,12 @@ class Formula:
         except Undefined:
             return None
 
+    def linear_in(self, name: str) -> bool:
+        """Whether the expression is a straight line in ``name`` with every other input held:
+        ``name`` is never multiplied by something that depends on it, never divides, and is
+        never inside ``min``, ``max`` or ``abs`` (which bend the line)."""
+        return _degree(self._tree, name) <= 1
+
 
 def parse_formula(text: str) -> Formula:
     """Parse and check ``text``; :class:`FormulaError` names the first thing not allowed."""
@@ -167,6 +173,26 @@ def _symbol(op: ast.operator) -> str:
         ast.LShift: "<<",
         ast.RShift: ">>",
     }.get(type(op), type(op).__name__)
+
+
+def _degree(node: ast.expr, name: str) -> int:
+    """0: does not depend on ``name``; 1: linear in it; 2: anything else (a product of two
+    terms that both depend on it, a division by it, or a bend)."""
+    match node:
+        case ast.Name(id=found):
+            return 1 if found == name else 0
+        case ast.BinOp(left=left, op=op, right=right):
+            a, b = _degree(left, name), _degree(right, name)
+            if isinstance(op, ast.Add | ast.Sub):
+                return max(a, b)
+            if isinstance(op, ast.Mult):
+                return min(a + b, 2)
+            return a if b == 0 else 2
+        case ast.UnaryOp(operand=operand):
+            return _degree(operand, name)
+        case ast.Call(args=args):
+            return 0 if all(_degree(arg, name) == 0 for arg in args) else 2
+    return 0
 
 
 def _evaluate(node: ast.expr, values: Mapping[str, float | None]) -> float:

@@ -1,7 +1,8 @@
 """What-if scenarios for the cockpit: simulate typed levers against the current values,
 seek a goal, and keep scenarios by name in the store.
 
-The simulation is :mod:`intelligentos.domain.whatif.model` (pure, catalog weights, linear); this
+The simulation is :mod:`intelligentos.domain.whatif.model` (pure: formulas exact,
+sensitivities and weights linear); this
 service adds what it needs from a refresh: the roll-up tree and each KPI's current value
 (its latest observation as of the cockpit's as-of date), both made once per
 :class:`CockpitData` and reused for every edit, so a recompute costs only the levers' paths.
@@ -24,7 +25,9 @@ from intelligentos.domain.whatif.model import (
     Projection,
     ScenarioError,
     Tree,
+    catalog_note,
     goal_seek,
+    model_note,
     parse_levers,
     simulate,
 )
@@ -57,6 +60,7 @@ class Comparison:
     first: SavedScenario
     second: SavedScenario
     rows: tuple[ComparedKpi, ...]  # every CEO KPI, in the strip's order
+    note: str  # the model on the way, over both scenarios
 
 
 def goal_seek_text(result: GoalSeek) -> str:
@@ -116,6 +120,10 @@ class ScenarioService:
         if goal_id == lever_id:
             raise ScenarioError(f"{lever_id} is the goal itself: choose a goal above it")
         return goal_seek(baseline.tree, goal_id, lever_id, baseline.current)
+
+    def note(self, data: CockpitData) -> str:
+        """What the model does for this catalog (the edge types it holds)."""
+        return catalog_note(self.baseline(data).tree)
 
     def current(self, data: CockpitData, kpi_id: str) -> float | None:
         return self.baseline(data).current.get(kpi_id)
@@ -177,7 +185,8 @@ class ScenarioService:
             ComparedKpi(kpi, current.get(kpi.id), outcomes[0].of(kpi.id), outcomes[1].of(kpi.id))
             for kpi in data.catalog.ceo_kpis()
         )
-        return Comparison(saved[0], saved[1], rows)
+        kinds = [kind for outcome in outcomes for p in outcome.kpis for kind in p.moved_by]
+        return Comparison(saved[0], saved[1], rows, model_note(kinds))
 
 
 __all__ = [

@@ -8,9 +8,13 @@ saved scenarios changed this week. The renderers (:mod:`intelligentos.domain.bri
 lay these figures out, so Markdown, HTML and JSON always agree.
 
 The week is the seven days ending at the as-of date: ``as_of − 6`` to ``as_of``, by the UTC
-date of each event. A risk's impact is its adverse shortfall from target (a fraction of
-|target|, as the alerts measure it) times the product of the roll-up weights from it up to
-its CEO KPI: the share of that shortfall the catalog's linear model passes up.
+date of each event. A risk's impact is what its CEO KPI would gain, as a fraction of that
+KPI's target, were the risk back on target. On a path of weights (a scoring model) it is the
+adverse shortfall from target (a fraction of |target|, as the alerts measure it) times the
+product of the roll-up weights up to the CEO KPI. On a path with a formula or a sensitivity
+edge it is exact: the what-if model projects the CEO KPI with the risk set to its target
+(formulas evaluated, sensitivities applied), and the change is also given in the CEO KPI's
+own units.
 
 Pure Python: no SQL, no Textual. :mod:`intelligentos.services.brief` reads the store.
 """
@@ -45,7 +49,7 @@ from intelligentos.domain.brief.contents import (
     Source,
     StaleSystem,
 )
-from intelligentos.domain.catalog.models import Agent, Catalog, Direction, Kpi
+from intelligentos.domain.catalog.models import Agent, Catalog, Direction, Kpi, Unit
 from intelligentos.domain.charts import sparkline
 from intelligentos.domain.clock import period_date
 from intelligentos.domain.detection import (
@@ -57,8 +61,19 @@ from intelligentos.domain.detection import (
 from intelligentos.domain.forecast import Projection
 from intelligentos.domain.formatting import format_change, format_value
 from intelligentos.domain.lineage import LineageGraph, split_field_id
+from intelligentos.domain.rollup import EdgeKind
 from intelligentos.domain.snapshots import KpiSnapshot, snapshots
-from intelligentos.domain.whatif.model import ScenarioError, parse_lever
+from intelligentos.domain.whatif.model import (
+    MODEL_NOTE,
+    Change,
+    Lever,
+    ScenarioError,
+    Tree,
+    parse_lever,
+    performance,
+    simulate,
+    target_of,
+)
 from intelligentos.domain.whatif.scenarios import SavedScenario
 
 WEEK_DAYS = 7
@@ -204,18 +219,43 @@ def shortfall_text(kpi: Kpi, fraction: float) -> str:
     return f"{fraction * 100:.1f} % {side[kpi.direction]} target"
 
 
-def _path(kpi: Kpi, graph: LineageGraph) -> tuple[tuple[PathStep, ...], float]:
+def _path(kpi: Kpi, graph: LineageGraph, tree: Tree) -> tuple[tuple[PathStep, ...], float]:
     """The roll-up path from a KPI up to its CEO KPI, and the product of the weights on it."""
     chain = graph.chain_up(kpi.id)
     steps: list[PathStep] = []
     weight = 1.0
     below = kpi
     for parent in chain:
-        steps.append(PathStep(below.id, below.name, below.weight))
+        edge = tree.edges.get(below.id)
+        kind = edge.kind if edge is not None else EdgeKind.WEIGHT
+        steps.append(PathStep(below.id, below.name, below.weight, kind.value, below.sensitivity))
         weight *= below.weight
         below = parent
     steps.append(PathStep(below.id, below.name, None))
     return tuple(steps), weight
+
+
+def signed_in_unit(change: float, unit: Unit) -> str:
+    """A change in a KPI's own unit: ``+1.0 pt`` for percentages and scores, ``−€12.0K``."""
+    if unit in (Unit.PERCENT, Unit.SCORE):
+        text = f"{change:+.1f} pt"
+    else:
+        text = ("+" if change >= 0 else "-") + format_value(abs(change), unit)
+    return text.replace("-", "−")
+
+
+def exact_impact(
+    kpi: Kpi, top: Kpi, tree: Tree, current: Mapping[str, float | None]
+) -> tuple[float, float, str]:
+    """The CEO KPI's gain were ``kpi`` back on target, as a fraction of the CEO KPI's
+    target, its change in its own units, and the model's note; :class:`ScenarioError`
+    when the what-if model cannot say (a value missing on the way, a tracked KPI)."""
+    outcome = simulate(tree, [Lever(kpi.id, Change.SET, target_of(kpi))], current)
+    moved = outcome.of(top.id)
+    if moved is None:
+        raise ScenarioError(f"{kpi.id} does not move {top.id}")
+    gain = performance(top, moved.projected) - performance(top, moved.current)
+    return gain, moved.change, outcome.note
 
 
 def _sources(kpi: Kpi, catalog: Catalog) -> tuple[Source, ...]:
@@ -245,6 +285,8 @@ def rank_risks(
     """Every off-target (warning or critical) KPI among ``kpi_ids``, by impact on its CEO
     KPI (largest first; ties in catalog order)."""
     position = {kpi_id: index for index, kpi_id in enumerate(catalog.kpis)}
+    tree = Tree(catalog)
+    current = {kpi_id: line.value for kpi_id, line in lines.items()}
     found: list[tuple[float, int, Risk]] = []
     for kpi_id in kpi_ids:
         line = lines[kpi_id]
@@ -252,9 +294,19 @@ def rank_risks(
             continue
         kpi = catalog.kpis[kpi_id]
         gap = shortfall(kpi, line.value)
-        path, weight = _path(kpi, graph)
+        path, weight = _path(kpi, graph, tree)
         impact = gap * weight
         top = catalog.kpis[path[-1].id]
+        change: float | None = None
+        change_text: str | None = None
+        model = MODEL_NOTE
+        if any(step.kind not in (None, EdgeKind.WEIGHT.value) for step in path):
+            try:
+                impact, change, model = exact_impact(kpi, top, tree, current)
+                change_text = signed_in_unit(change, top.unit)
+            except ScenarioError:
+                impact, change = 0.0, None  # nothing to rank it by; shown last
+                change_text = "not computable (a value is missing on the way)"
         agent = owning_agent(kpi, catalog)
         risk = Risk(
             rank=0,
@@ -270,6 +322,9 @@ def rank_risks(
             agent_id=agent.id if agent else None,
             agent_name=agent.name if agent else UNASSIGNED,
             rules=agent.rules if agent else (),
+            impact_change=_round(change),
+            impact_change_text=change_text,
+            model=model,
         )
         found.append((risk.impact, position[kpi_id], risk))
     found.sort(key=lambda item: (-item[0], item[1]))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from intelligentos.domain.detection import Status
+from intelligentos.domain.whatif.model import MODEL_NOTE
 
 # Event actions in the log, and how the brief words them, in the order it counts them.
 ACTIONS = {
@@ -102,12 +103,15 @@ class OpenAlert:
 
 @dataclass(frozen=True)
 class PathStep:
-    """A KPI on a risk's way up, and the weight it carries into the next one (the CEO
-    KPI at the top carries none)."""
+    """A KPI on a risk's way up, the weight it carries into the next one and how its edge
+    rolls up (``formula``, ``sensitivity`` or ``weight``; the CEO KPI at the top carries
+    none)."""
 
     id: str
     name: str
     weight: float | None
+    kind: str | None = None
+    sensitivity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,10 @@ class Risk:
     shortfall: float  # adverse shortfall as a fraction of |target|
     shortfall_text: str  # "12.5 % below target"
     path_weight: float
-    impact: float  # shortfall × path weight: the CEO KPI's share of it
+    # The CEO KPI's gain were the KPI back on target, as a fraction of the CEO KPI's target:
+    # shortfall × path weight on a path of weights (a scoring model); exact through
+    # formulas and sensitivities.
+    impact: float
     ceo_id: str
     ceo_name: str
     path: tuple[PathStep, ...]
@@ -134,6 +141,21 @@ class Risk:
     agent_id: str | None
     agent_name: str
     rules: tuple[str, ...]
+    # On a path with a formula or a sensitivity: the CEO KPI's change in its own units
+    # were the KPI back on target ("+1.0 pt"), and the model that computed it; None and
+    # the weights' note on a path of weights.
+    impact_change: float | None = None
+    impact_change_text: str | None = None
+    model: str = MODEL_NOTE
+
+    @property
+    def impact_summary(self) -> str:
+        """``1.2 % of its target``, or ``+1.0 pt if Logo Churn were back on target, 1.0 %
+        of its target``: what the impact is, in words."""
+        share = f"{self.impact * 100:.1f} % of its target"
+        if self.impact_change_text is None:
+            return share
+        return f"{self.impact_change_text} if {self.kpi.name} were back on target, {share}"
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def _headline(brief: Brief) -> list[str]:
         parts.append(
             f"**Top risk:** {md(top.kpi.name)}, {_status(top.kpi.status)}, "
             f"{top.shortfall_text} (impact on {md(top.ceo_name)}: "
-            f"{top.impact * 100:.1f} % of its target)."
+            f"{md(top.impact_summary)})."
         )
     return ["## Headline", "", *(f"- {part}" for part in parts)]
 
@@ -204,9 +204,23 @@ def _open_alerts(alerts: Sequence[OpenAlert]) -> list[str]:
 def _path_text(risk: Risk) -> str:
     steps = []
     for step in risk.path:
-        weight = f" (× {step.weight:g})" if step.weight is not None else ""
-        steps.append(f"{md(step.name)}{weight}")
+        if step.kind == "formula":
+            how = " (formula)"
+        elif step.kind == "sensitivity" and step.sensitivity is not None:
+            how = f" (sensitivity {step.sensitivity:+g})"
+        else:
+            how = f" (× {step.weight:g})" if step.weight is not None else ""
+        steps.append(f"{md(step.name)}{how}")
     return " → ".join(steps)
+
+
+def _impact_text(risk: Risk) -> str:
+    if risk.impact_change_text is None:
+        return (
+            f"{risk.impact * 100:.1f} % of its target "
+            f"(shortfall {risk.shortfall * 100:.1f} % × path weight {risk.path_weight:g})"
+        )
+    return f"{md(risk.impact_summary)} ({md(risk.model)})"
 
 
 def _risk(risk: Risk) -> list[str]:
@@ -220,8 +234,7 @@ def _risk(risk: Risk) -> list[str]:
         "",
         f"- **Value:** {kpi.value_text} (target {kpi.target_text}); "
         f"{kpi.previous_change_text} vs previous period; this week: {md(kpi.week_change_text)}",
-        f"- **Impact on {md(risk.ceo_name)}:** {risk.impact * 100:.1f} % of its target "
-        f"(shortfall {risk.shortfall * 100:.1f} % × path weight {risk.path_weight:g})",
+        f"- **Impact on {md(risk.ceo_name)}:** {_impact_text(risk)}",
         f"- **Rolls up:** {_path_text(risk)}",
         f"- **Lineage:** {sources or 'no source recorded'}",
         f"- **Owner:** {md(risk.agent_name)}",
@@ -237,10 +250,13 @@ def _risks(brief: Brief) -> list[str]:
     shown = len(brief.risks)
     count = f"{brief.off_target} KPI{'' if brief.off_target == 1 else 's'} off target"
     top = "" if shown == brief.off_target else f"; the top {shown}"
-    out.append(
-        f"{count}{top}, ranked by impact on their CEO KPI (shortfall × the roll-up weights "
-        "up to it)."
-    )
+    how = "shortfall × the roll-up weights up to it"
+    if any(risk.impact_change_text is not None for risk in brief.risks):
+        how = (
+            "what it would gain were the KPI back on target: exact through formulas and "
+            "sensitivities, shortfall × the roll-up weights otherwise"
+        )
+    out.append(f"{count}{top}, ranked by impact on their CEO KPI ({how}).")
     for risk in brief.risks:
         out += ["", *_risk(risk)]
     return out
@@ -404,8 +420,12 @@ def _risk_record(risk: Risk) -> dict[str, Any]:
         "shortfall_text": risk.shortfall_text,
         "path_weight": risk.path_weight,
         "impact": risk.impact,
+        "impact_change": risk.impact_change,
+        "model": risk.model,
         "ceo_kpi": {"id": risk.ceo_id, "name": risk.ceo_name},
-        "path": [{"id": s.id, "name": s.name, "weight": s.weight} for s in risk.path],
+        "path": [
+            {"id": s.id, "name": s.name, "weight": s.weight, "edge": s.kind} for s in risk.path
+        ],
         "sources": [{"id": s.id, "name": s.name, "fields": list(s.fields)} for s in risk.sources],
         "agent": {"id": risk.agent_id, "name": risk.agent_name, "rules": list(risk.rules)},
     }

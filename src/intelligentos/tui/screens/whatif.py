@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from intelligentos.domain.formatting import format_change, format_value, literal
+from intelligentos.domain.rollup import EdgeKind
 from intelligentos.domain.whatif.model import MODEL_NOTE, Outcome, Projection, ScenarioError
 from intelligentos.domain.whatif.scenarios import SavedScenario, check_name, split_levers
 from intelligentos.services.snapshots import CockpitData
@@ -43,6 +44,8 @@ from intelligentos.tui.widgets.status import glyph
 TYPING_PAUSE = 0.25  # seconds after the last key before a typed edit is simulated
 FIXED_COLUMNS = {"current": 11, "projected": 11, "change": 10, "flags": 14}
 PADDING = 2  # DataTable's cell padding
+# How a KPI moved, in the flags column (narrow): by its expression, a sensitivity, a weight.
+EDGE_LABELS = {EdgeKind.FORMULA: "formula", EdgeKind.SENSITIVITY: "sens", EdgeKind.WEIGHT: "wt"}
 SCROLLBAR = 2
 
 
@@ -122,7 +125,8 @@ class ScenarioScreen(CockpitScreen):
         data = self.data
         if data is not None:
             title.append(f" as of {data.as_of.isoformat()}")
-        title.append(f" · {MODEL_NOTE}", style="italic")
+        note = MODEL_NOTE if data is None else self.service.note(data)
+        title.append(f" · {note}", style="italic")
         if self.loaded_name:
             title.append(" · scenario ")
             title.append(literal(self.loaded_name), style="bold")
@@ -214,10 +218,16 @@ class ScenarioScreen(CockpitScreen):
             flags.append("lever")
         elif projection.kpi.rolls_up_to is None:
             flags.append("CEO")
-        if projection.clamped:
+        if projection.clamped or projection.implausible:
             if flags:
                 flags.append(" ")
-            flags.append("clamped", style=f"bold {self.app.current_theme.warning}")
+            word = "clamped" if projection.clamped else "implausible"
+            flags.append(word, style=f"bold {self.app.current_theme.warning}")
+        elif projection.moved_by and projection.moved_by != (EdgeKind.WEIGHT,):
+            # How it moved, when that is not the scoring model alone.
+            if flags:
+                flags.append(" ")
+            flags.append("+".join(EDGE_LABELS[k] for k in projection.moved_by), style="dim")
         return flags
 
     def _show_outcome(self, outcome: Outcome | None) -> None:
@@ -284,7 +294,7 @@ class ScenarioScreen(CockpitScreen):
             others = len(data.catalog.ceo_kpis()) - len(moved)
             if others:
                 line.append(f"  ·  {others} others unchanged", style="dim")
-        line.append(f"  ({MODEL_NOTE})", style="dim italic")
+        line.append(f"  ({outcome.note})", style="dim italic")
         return line
 
     def on_resize(self) -> None:
@@ -353,7 +363,7 @@ class ScenarioScreen(CockpitScreen):
         text = Text("Goal seek: ", style="bold")
         style = "" if result.reachable else f"bold {self.app.current_theme.warning}"
         text.append(literal(goal_seek_text(result)), style=style)
-        text.append(f"  ({MODEL_NOTE})", style="dim italic")
+        text.append(f"  ({result.note})", style="dim italic")
         line.update(text)
 
     # --- saving, opening, comparing ----------------------------------------------------------

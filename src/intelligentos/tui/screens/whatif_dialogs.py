@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Static
 
 from intelligentos.domain.detection import target_status
 from intelligentos.domain.formatting import format_change, format_value, literal
-from intelligentos.domain.whatif.model import MODEL_NOTE, Projection
+from intelligentos.domain.whatif.model import Projection
 from intelligentos.domain.whatif.scenarios import SavedScenario
 from intelligentos.services.whatif import Comparison, ScenarioService
 from intelligentos.store import StoreError
@@ -196,6 +196,8 @@ def _projected_cell(widget: ModalScreen[None], projection: Projection | None) ->
     text.append(f" {format_change(projection.projected, projection.current, projection.kpi.unit)}")
     if projection.clamped:
         text.append(" clamped", style="bold")
+    if projection.implausible:
+        text.append(" implausible", style="bold")
     return text
 
 
@@ -217,7 +219,7 @@ class ComparisonDialog(ModalScreen[None]):
                     (literal(first.name), "bold"),
                     (" and ", "bold"),
                     (literal(second.name), "bold"),
-                    (f"   CEO KPIs · {MODEL_NOTE} · Esc closes", "dim"),
+                    (f"   CEO KPIs · {self.comparison.note} · Esc closes", "dim"),
                 )
             )
             for scenario in (first, second):
