@@ -323,7 +323,9 @@ def history_text(calibration: Calibration, parent: Kpi, child: Kpi) -> str:
     """``history +1.1 pt per pt, R² 0.62, 24 monthly changes``, or why there is none."""
     fit = calibration.fit
     if fit is None:
-        return f"history: not enough ({changes_text(calibration)}; {MIN_CHANGES} needed)"
+        if calibration.changes < MIN_CHANGES:
+            return f"history: not enough ({changes_text(calibration)}; {MIN_CHANGES} needed)"
+        return f"history: no slope ({child.display_name} never changed)"
     slope = slope_text(fit.slope, parent, child, name_parent=False)
     return f"history {slope}, R² {fit.r2:.2f}, {changes_text(calibration)}"
 
