@@ -256,3 +256,18 @@ def test_validate_history_warns_where_the_catalog_lies_outside_the_fitted_interv
     # Without --history the store is not read: no warning.
     plain = CliRunner().invoke(app, ["validate", "--catalog", str(catalog_dir)])
     assert "[history]" not in plain.output
+
+
+def test_a_child_that_never_changed_says_so_rather_than_not_enough(tmp_path):
+    from intelligentos.domain.calibrate import calibrate, history_text
+
+    catalog = load_catalog(_catalog(tmp_path))
+    months = _months(10)  # 9 changes: enough, but Win Rate stays at 25
+    histories = {
+        "win_rate": [(m, 25.0) for m in months],
+        "revenue_growth": [(m, 30.0 + i) for i, m in enumerate(months)],
+    }
+    [calibration] = calibrate(catalog, histories)
+    assert calibration.fit is None and calibration.changes == 9
+    parent, child = catalog.kpis["revenue_growth"], catalog.kpis["win_rate"]
+    assert history_text(calibration, parent, child) == "history: no slope (Win Rate never changed)"
