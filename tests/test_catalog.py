@@ -365,7 +365,8 @@ def test_sibling_weights_that_do_not_sum_to_one_are_a_warning_naming_parent_and_
         "kpis.toml",
         "kpi.revenue_growth",
     )
-    assert "2 KPIs" in warning.message and "sum to 1.8, not 1" in warning.message
+    assert warning.message.startswith("Revenue Growth Rate: the weights of its 2 weighted")
+    assert "sum to 1.8, not 1" in warning.message
     assert "win_rate 1, lead_velocity 0.8" in warning.message
     # Weights that sum to 1: no warning.
     split = load_catalog(write_catalog(tmp_path / "n", _two_children(0.7, 0.3)))
@@ -382,8 +383,8 @@ def test_validate_prints_the_weights_warning_and_still_passes(tmp_path):
     result = CliRunner().invoke(app, ["validate", "--catalog", str(directory)])
     assert result.exit_code == 0, result.output
     assert (
-        "kpis.toml: kpi.revenue_growth: [weights] warning: the weights of the 2 KPIs rolling "
-        "up to it sum to 1.8, not 1 (win_rate 1, lead_velocity 0.8)"
+        "kpis.toml: kpi.revenue_growth: [weights] warning: Revenue Growth Rate: the weights of "
+        "its 2 weighted children sum to 1.8, not 1 (win_rate 1, lead_velocity 0.8)"
     ) in result.output
     assert "passes every governance rule (1 warning above)" in result.output
     clean = CliRunner().invoke(app, ["validate"])

@@ -13,7 +13,7 @@ from rich.text import Text
 from intelligentos.cli.options import CatalogOption, DbOption, Shared, fail
 from intelligentos.cli.render import err, out, print_sync
 from intelligentos.config.paths import builtin_catalog_dir, default_db_path
-from intelligentos.domain.clock import utc_now
+from intelligentos.domain.clock import utc_now, utc_today
 from intelligentos.domain.demo import DEFAULT_SEED, HISTORY_DAYS
 from intelligentos.domain.formatting import literal, plural
 from intelligentos.services.bootstrap import init_store
@@ -76,9 +76,22 @@ def init(
     )
 
 
-def validate(catalog: CatalogOption = None) -> None:
-    """Check a catalog against the governance rules; exit 1 on any violation."""
-    from intelligentos.domain.catalog.governance import weight_warnings
+def validate(
+    ctx: typer.Context,
+    catalog: CatalogOption = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history",
+            help="Also warn where a store's history disagrees with a weight or sensitivity "
+            "(see `calibrate`)",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Check a catalog against the governance rules; exit 1 on any violation. Warnings
+    (weights, units, divisions, and with --history the store's history) do not fail it."""
+    from intelligentos.domain.catalog.governance import catalog_warnings
     from intelligentos.services.catalog import parse_catalog
 
     directory = Path(catalog) if catalog else builtin_catalog_dir()
@@ -88,7 +101,13 @@ def validate(catalog: CatalogOption = None) -> None:
     # Warnings judge only a catalog that parses: with entities missing they would mislead.
     shape = {"syntax", "schema", "duplicate"}
     parses = not any(violation.rule in shape for violation in violations)
-    warnings = weight_warnings(parse_catalog(directory)[0]) if parses else []
+    parsed = parse_catalog(directory)[0] if parses else None
+    warnings = catalog_warnings(parsed) if parsed is not None else []
+    if history and parsed is not None and not violations:
+        from intelligentos.services.calibrate import history_warnings
+
+        with Shared.of(ctx).open_store(db) as store:
+            warnings += history_warnings(store, parsed, utc_today())
     for warning in warnings:
         out.print(
             Text(

@@ -8,9 +8,10 @@ import typer
 from rich.text import Text
 
 from intelligentos.cli.options import AsOfOption, DbOption, Shared, fail
-from intelligentos.cli.render import lineage_tree, out
+from intelligentos.cli.render import derived_lines, lineage_tree, out
 from intelligentos.domain.clock import period_upper_bound, utc_today
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.rollup import formula_of
 from intelligentos.domain.snapshots import snapshot
 from intelligentos.tui.launch import check_as_of
 
@@ -22,7 +23,8 @@ def lineage(
     as_of: AsOfOption = None,
 ) -> None:
     """Print a KPI's lineage: up to its CEO KPI and objective, down to data fields; each
-    KPI with its latest value and status (as of a date with --as-of)."""
+    KPI with its latest value and status (as of a date with --as-of). A derived KPI's
+    expression comes first, with its inputs."""
     shared = Shared.of(ctx)
     day = shared.day(as_of)
     with shared.open_store(db) as store:
@@ -33,6 +35,9 @@ def lineage(
             check_as_of(store, day)
         tree = LineageGraph(catalog).lineage_tree(kpi_id)
         shown = [n.id for n in tree.walk() if n.kind == "kpi" and n.id in catalog.kpis]
+        formula = formula_of(catalog.kpis[kpi_id])
+        inputs = [k for k in formula.inputs if k in catalog.kpis] if formula else []
+        shown = list(dict.fromkeys([*shown, *inputs]))
         windows = store.latest_windows(2, shown, until=period_upper_bound(day or utc_today()))
     snaps = {
         kpi_id: snapshot(catalog.kpis[kpi_id], window, day or utc_today())
@@ -40,4 +45,7 @@ def lineage(
     }
     if day is not None:
         out.print(Text(f"as of {day.isoformat()}", style="bold"))
+    derived = derived_lines(catalog.kpis[kpi_id], catalog, snaps)
+    if derived:
+        out.print(derived)
     out.print(lineage_tree(tree, snaps))

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from intelligentos.cli import (
     alerts,
     brief,
+    calibrate,
     catalog,
     export,
     forecast,
@@ -125,6 +126,7 @@ app.command()(alerts.snooze)
 app.add_typer(notify.app, name="notify")
 app.command()(forecast.forecast)
 app.command()(whatif.whatif)
+app.command()(calibrate.calibrate)
 app.command()(brief.brief)
 app.command("import")(imports.import_observations)
 app.add_typer(export.app, name="export")

@@ -171,6 +171,25 @@ def lineage_tree(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Tree:
     return tree
 
 
+def derived_lines(kpi: Kpi, catalog: Catalog, snaps: Mapping[str, KpiSnapshot]) -> Text:
+    """A derived KPI's expression and its inputs, each with its latest value and status
+    (empty for a measured KPI)."""
+    from intelligentos.domain.rollup import formula_of
+
+    formula = formula_of(kpi)
+    if formula is None:
+        return Text()
+    text = Text(f"{literal(kpi.name)} = {literal(formula.text)}\n", style="bold")
+    for name in formula.inputs:
+        source = catalog.kpis.get(name)
+        snap = snaps.get(name)
+        text.append(f"  {literal(source.name if source else name)} ({literal(name)})")
+        if snap is not None:
+            text.append(f"  {snap.value_text} {snap.status.glyph} {snap.status.value}")
+        text.append("\n")
+    return text
+
+
 def _node_text(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Text:
     text = Text()
     if node.kind not in ("section", "kpi", "field"):

@@ -71,6 +71,12 @@ class Formula:
             raise Undefined(f"{self.text} is not a finite number for these values")
         return result
 
+    @property
+    def tree(self) -> ast.expr:
+        """The checked syntax tree, for rules that read the expression's shape (the unit
+        check of ``validate``); only the nodes :func:`parse_formula` allows are in it."""
+        return self._tree
+
     def value_or_none(self, values: Mapping[str, float | None]) -> float | None:
         try:
             return self.evaluate(values)

@@ -18,6 +18,7 @@ from intelligentos.store.forecast import StoredForecast
 
 if TYPE_CHECKING:  # imported when needed, off the launch path
     from intelligentos.config.settings import CockpitSettings
+    from intelligentos.domain.calibrate import Calibration
     from intelligentos.domain.whatif.scenarios import SavedScenario
     from intelligentos.services.notify import Notifier
     from intelligentos.services.whatif import Comparison
@@ -99,6 +100,15 @@ class HistoryLoaded(Message):
     zoom: int | None
     history: History
     forecast: StoredForecast | None = None
+    past: date | None = None  # the as-of date it was read for (None: live)
+
+
+@dataclass
+class CalibrationLoaded(Message):
+    """The weighted edges of a KPI fitted on its history, for the lineage details."""
+
+    kpi_id: str
+    calibrations: list[Calibration]
     past: date | None = None  # the as-of date it was read for (None: live)
 
 

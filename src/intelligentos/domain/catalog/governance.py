@@ -2,16 +2,41 @@
 
 The rules are: no dangling references, no side-KPIs (every KPI reaches a CEO KPI
 through roll-ups), no roll-up cycles, lineage down to at least one data field for every KPI,
-and exactly one owner function per KPI.
+exactly one owner function per KPI, and derived KPIs' expressions (``compute``) that read
+known KPIs, never themselves, and never in a loop (each KPI of a loop is named).
+
+Warnings (the catalog still loads; ``validate`` prints them, :func:`catalog_warnings`):
+
+* **weights**: a parent's weighted children (their edges are weights or sensitivities, not
+  inputs of the parent's expression) have weights that do not sum to 1. A derived parent is
+  not judged: its value is its expression, and the children it does not read are scored by
+  their weights, not parts of it.
+* **units**: an expression adds, subtracts or compares (``min``, ``max``) KPIs of different
+  units, or gives a unit other than its KPI's. The unit of a part is known when it is a KPI
+  (its unit), a number (fits any unit), or a currency, count or score KPI times or divided by a
+  number (``mrr * 12`` is money). A percentage, ratio or duration times a number may be a
+  conversion (``days * 24`` hours, ``ratio * 100`` percent), and a product or a quotient of
+  two KPIs has a unit the catalog cannot name: those are not judged.
+* **division**: an expression divides by a KPI whose unit admits zero (a count, money, a
+  percentage...: every unit's plausible range holds zero); the periods where it is zero get
+  no value.
+
+Loops are found here rather than with :func:`intelligentos.domain.rollup.derived_order`, which
+stops at the first: governance names every loop, and the roll-up module sits above the
+catalog package (it imports the models).
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from intelligentos.domain.formatting import plural
+from intelligentos.domain.formula import Formula, cached_formula
+from intelligentos.domain.plausibility import plausible_bounds
+from intelligentos.domain.units import Unit
 
 if TYPE_CHECKING:
     from intelligentos.domain.catalog.models import Catalog, Kpi
@@ -35,6 +60,7 @@ def validate_catalog(catalog: Catalog) -> list[Violation]:
         *check_ownership(catalog),
         *check_rollups(catalog),
         *check_lineage(catalog),
+        *check_expressions(catalog),
     ]
     return sorted(set(problems), key=lambda v: (v.file, v.key, v.rule, v.message))
 
@@ -45,13 +71,16 @@ WEIGHT_TOLERANCE = 1e-6
 
 
 def weight_warnings(catalog: Catalog) -> list[Violation]:
-    """One warning per KPI whose children's weights do not sum to 1 (naming the sum and
-    each child's weight). Not a violation: a catalog that breaks it still loads, but a
-    what-if then moves the parent by more (or less) than its parts together say."""
+    """One warning per KPI whose weighted children's weights do not sum to 1 (naming the
+    parent, the sum and each child's weight). A child read by its parent's expression rolls
+    up by formula and has no say; a derived parent is not judged (see the module's text).
+    Not a violation: a catalog that breaks it still loads, but a what-if then moves the
+    parent by more (or less) than its parts together say."""
     children: dict[str, list[Kpi]] = {}
     for kpi in catalog.kpis.values():
-        if kpi.rolls_up_to in catalog.kpis:
-            children.setdefault(kpi.rolls_up_to, []).append(kpi)
+        parent = catalog.kpis.get(kpi.rolls_up_to or "")
+        if parent is not None and not parent.derived:
+            children.setdefault(parent.id, []).append(kpi)
     found = []
     for parent_id, parts in children.items():
         total = sum(part.weight for part in parts)
@@ -59,16 +88,23 @@ def weight_warnings(catalog: Catalog) -> list[Violation]:
             continue
         parent = catalog.kpis[parent_id]
         listed = ", ".join(f"{part.id} {part.weight:g}" for part in parts)
+        counted = plural(len(parts), "weighted child", "weighted children")
         found.append(
             Violation(
                 "weights",
                 parent.source,
                 f"kpi.{parent_id}",
-                f"the weights of the {plural(len(parts), 'KPI')} rolling up to it sum to "
-                f"{round(total, 6):g}, not 1 ({listed})",
+                f"{parent.name}: the weights of its {counted} "
+                f"sum to {round(total, 6):g}, not 1 ({listed})",
             )
         )
     return sorted(found, key=lambda v: (v.file, v.key))
+
+
+def catalog_warnings(catalog: Catalog) -> list[Violation]:
+    """What ``validate`` warns about (weights, units, divisions), by file and key."""
+    found = [*weight_warnings(catalog), *expression_warnings(catalog)]
+    return sorted(found, key=lambda v: (v.file, v.key, v.rule, v.message))
 
 
 def _missing(
@@ -249,3 +285,203 @@ def check_lineage(catalog: Catalog) -> Iterator[Violation]:
             yield Violation(
                 "lineage", kpi.source, key, "no lineage link reaches a known data field"
             )
+
+
+# --- derived KPIs' expressions ---------------------------------------------------------
+
+# Units whose value times a number is still that unit; the others may be converted by one.
+_SCALABLE = frozenset({Unit.CURRENCY, Unit.COUNT, Unit.SCORE})
+NUMBER: Literal["number"] = "number"
+# What the unit check knows of a part of an expression: a unit and the KPI that gives it,
+# a plain number, or nothing (None).
+Dimension = tuple[Unit, str] | Literal["number"] | None
+
+
+def _formula(kpi: Kpi) -> Formula | None:
+    return None if kpi.compute is None else cached_formula(kpi.compute)
+
+
+def _key(kpi: Kpi) -> str:
+    return f"kpi.{kpi.id}.compute"
+
+
+def check_expressions(catalog: Catalog) -> Iterator[Violation]:
+    """Unknown ids, expressions reading their own KPI, and loops among derived KPIs."""
+    kpis = catalog.kpis
+    for kpi in kpis.values():
+        formula = _formula(kpi)
+        if formula is None:
+            continue
+        for name in formula.inputs:
+            if name == kpi.id:
+                yield Violation(
+                    "cycle", kpi.source, _key(kpi), f"the expression reads {kpi.id} itself"
+                )
+            elif name not in kpis:
+                yield Violation(
+                    "reference", kpi.source, _key(kpi), f"unknown KPI '{name}' in the expression"
+                )
+    yield from _loops(catalog)
+
+
+def _derived_inputs(catalog: Catalog) -> dict[str, list[str]]:
+    """Each derived KPI's derived inputs, itself left out (reported on its own)."""
+    graph: dict[str, list[str]] = {}
+    for kpi in catalog.kpis.values():
+        formula = _formula(kpi)
+        if formula is not None:
+            graph[kpi.id] = [
+                name
+                for name in formula.inputs
+                if name != kpi.id and name in catalog.kpis and catalog.kpis[name].derived
+            ]
+    return graph
+
+
+def _loops(catalog: Catalog) -> Iterator[Violation]:
+    """For each derived KPI on a loop, the shortest loop through it (breadth first)."""
+    graph = _derived_inputs(catalog)
+    for start in graph:
+        came_from: dict[str, str] = {}
+        frontier = [start]
+        found = False
+        while frontier and not found:
+            following: list[str] = []
+            for node in frontier:
+                for name in graph[node]:
+                    if name == start:
+                        came_from[start] = node
+                        found = True
+                        break
+                    if name not in came_from:
+                        came_from[name] = node
+                        following.append(name)
+                if found:
+                    break
+            frontier = following
+        if not found:
+            continue
+        path = [start]
+        node = came_from[start]
+        while node != start:
+            path.append(node)
+            node = came_from[node]
+        path.append(start)
+        path.reverse()  # start → ... → start, in the direction the expressions read
+        kpi = catalog.kpis[start]
+        yield Violation(
+            "cycle",
+            kpi.source,
+            _key(kpi),
+            "derived KPIs read each other in a loop: " + " → ".join(path),
+        )
+
+
+# --- warnings ------------------------------------------------------------------------------
+
+
+def expression_warnings(catalog: Catalog) -> list[Violation]:
+    """The unit and division warnings of every derived KPI (see the module's text)."""
+    found: list[Violation] = []
+    for kpi in catalog.kpis.values():
+        formula = _formula(kpi)
+        if formula is None or any(name not in catalog.kpis for name in formula.inputs):
+            continue  # an unknown id is a violation already: its units would mislead
+        mixed: list[tuple[tuple[Unit, str], tuple[Unit, str], str]] = []
+        result = _dimension(formula.tree, catalog, mixed)
+        for left, right, verb in mixed:
+            found.append(
+                Violation(
+                    "units",
+                    kpi.source,
+                    _key(kpi),
+                    f"the expression {verb} KPIs of different units: {left[1]} ({left[0].value}) "
+                    f"and {right[1]} ({right[0].value})",
+                )
+            )
+        if isinstance(result, tuple) and result[0] is not kpi.unit and not mixed:
+            found.append(
+                Violation(
+                    "units",
+                    kpi.source,
+                    _key(kpi),
+                    f"the expression gives {result[0].value} (the unit of {result[1]}), but "
+                    f"{kpi.id} is in {kpi.unit.value}",
+                )
+            )
+        for name in formula.divisors:
+            divisor = catalog.kpis[name]
+            low, high = plausible_bounds(divisor.unit)
+            if low <= 0 <= high:
+                found.append(
+                    Violation(
+                        "division",
+                        kpi.source,
+                        _key(kpi),
+                        f"the expression divides by {name}, which can be zero "
+                        f"({divisor.unit.value}): a period where it is zero gets no value",
+                    )
+                )
+    return found
+
+
+def _same(
+    left: Dimension,
+    right: Dimension,
+    mixed: list[tuple[tuple[Unit, str], tuple[Unit, str], str]],
+    verb: str,
+) -> Dimension:
+    """The dimension of ``left`` and ``right`` added, subtracted or compared."""
+    if left == NUMBER:
+        return right
+    if right == NUMBER:
+        return left
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        if left[0] is right[0]:
+            return left
+        mixed.append((left, right, verb))
+    return None
+
+
+def _scaled(part: Dimension) -> Dimension:
+    """A part times or divided by a number."""
+    if part == NUMBER:
+        return NUMBER
+    if isinstance(part, tuple) and part[0] in _SCALABLE:
+        return part
+    return None
+
+
+def _dimension(
+    node: ast.expr,
+    catalog: Catalog,
+    mixed: list[tuple[tuple[Unit, str], tuple[Unit, str], str]],
+) -> Dimension:
+    match node:
+        case ast.Constant():
+            return NUMBER
+        case ast.Name(id=name):
+            return (catalog.kpis[name].unit, name)
+        case ast.UnaryOp(operand=operand):
+            return _dimension(operand, catalog, mixed)
+        case ast.BinOp(left=left, op=op, right=right):
+            a = _dimension(left, catalog, mixed)
+            b = _dimension(right, catalog, mixed)
+            if isinstance(op, ast.Add | ast.Sub):
+                return _same(a, b, mixed, "adds or subtracts")
+            if isinstance(op, ast.Mult):
+                if a == NUMBER:
+                    return _scaled(b)
+                return _scaled(a) if b == NUMBER else None
+            return _scaled(a) if b == NUMBER else None  # a quotient of two KPIs: not named
+        case ast.Call(func=ast.Name(id=function), args=args):
+            parts = [_dimension(arg, catalog, mixed) for arg in args]
+            if function == "abs":
+                return parts[0]
+            result = parts[0]
+            for part in parts[1:]:
+                result = _same(result, part, mixed, "compares")
+                if result is None:
+                    return None
+            return result
+    return None

@@ -23,11 +23,17 @@ from intelligentos.domain.lineage import LineageNode
 from intelligentos.domain.snapshots import NodeStatus, dependents
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
-from intelligentos.tui.messages import HistoryLoaded
+from intelligentos.tui.messages import CalibrationLoaded, HistoryLoaded
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.rollup_details import (
+    children_text,
+    derived_text,
+    weighted_children,
+)
 from intelligentos.tui.widgets.status import glyph
 
 if TYPE_CHECKING:
+    from intelligentos.domain.calibrate import Calibration
     from intelligentos.store.forecast import StoredForecast
     from intelligentos.tui.widgets.forecast_chart import ForecastPanel
 
@@ -108,6 +114,10 @@ class LineageScreen(CockpitScreen):
         self.history_kpi: str | None = None
         self.forecast: StoredForecast | None = None  # the history KPI's stored forecast
         self.details_kpi: str | None = None  # the KPI whose details are shown
+        # Each KPI's weighted child edges fitted on history, by child id (filled by a worker;
+        # emptied by a refresh, whose history may have grown).
+        self.calibrations: dict[str, dict[str, Calibration]] = {}
+        self.calibrating: set[str] = set()  # KPIs whose edges a worker is fitting
         self.lineage_catalog: Catalog | None = None  # the catalog the tree was built from
         self.orphaned = False
 
@@ -177,6 +187,7 @@ class LineageScreen(CockpitScreen):
                 tree_node.set_label(self._label(tree_node.data, self.node_status))
         cursor = self.query_one(LineageTree).cursor_node
         self.details_kpi = None  # reload the chart too: the history may have grown
+        self.calibrations.clear()
         if cursor is not None and cursor.data is not None:
             self.show_details(cursor.data)
 
@@ -374,6 +385,14 @@ class LineageScreen(CockpitScreen):
             text.append(f"{format_value(kpi.target, kpi.unit)}\n")
             if snap:
                 text.append(f"         {snap.thresholds_text}\n")
+        text.append_text(derived_text(kpi, catalog, data.snaps, self._glyph))
+        children = data.graph.children.get(kpi_id, [])
+        fitted = self.calibrations.get(kpi_id)
+        text.append_text(children_text(kpi, children, catalog, fitted))
+        wanted = fitted is None and kpi_id not in self.calibrating
+        if wanted and weighted_children(children, catalog):
+            self.calibrating.add(kpi_id)
+            self.load_calibration(kpi_id, catalog)
         function = catalog.functions.get(kpi.owner_function or "")
         agent = catalog.agents.get(kpi.owner_agent or "")
         text.append("Owner    ", style="dim")
@@ -384,6 +403,37 @@ class LineageScreen(CockpitScreen):
             text.append("Agent rules\n", style="dim")
             for rule in agent.rules:
                 text.append(f"  • {literal(rule)}\n")
+
+    def _glyph(self, status: Status) -> Text:
+        return glyph(self, status)
+
+    # Not exclusive: one worker per KPI shown (never two for one, see ``calibrating``), each
+    # reading a few histories; cancelling a thread would not stop it anyway.
+    @work(thread=True, group="calibration", exit_on_error=False)
+    def load_calibration(self, kpi_id: str, catalog: Catalog) -> None:
+        """The KPI's weighted child edges fitted on history, as of the date viewed (SciPy is
+        imported here, in the worker)."""
+        from intelligentos.services.calibrate import calibrate_store
+
+        services = self.cockpit.services
+        store = services.store
+        if store is None:
+            return
+        past = services.fixed_as_of
+        found = calibrate_store(store, catalog, services.as_of, kpi_id)
+        mine = [c for c in found if c.edge.parent == kpi_id]
+        self.post_message(CalibrationLoaded(kpi_id, mine, past))
+
+    @on(CalibrationLoaded)
+    def _calibration_loaded(self, message: CalibrationLoaded) -> None:
+        self.calibrating.discard(message.kpi_id)
+        if message.past != self.cockpit.services.fixed_as_of:
+            return  # for an as-of date no longer shown
+        self.calibrations[message.kpi_id] = {c.edge.child: c for c in message.calibrations}
+        cursor = self.query_one(LineageTree).cursor_node
+        node = cursor.data if cursor is not None else None
+        if node is not None and node.kind == "kpi" and node.id == message.kpi_id:
+            self.show_details(node, history=False)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def load_history(self, kpi_id: str, zoom: int) -> None:
