@@ -170,6 +170,8 @@ def test_an_evaluation_that_fails_midway_stores_no_alert_and_no_route(store, mon
 def make_version_3(path: Path) -> None:
     """The store as version 3 wrote it (its alerts unrouted): no alert_routes or deliveries."""
     conn = sqlite3.connect(path)
+    for column in ("compute", "sensitivity"):  # version 5
+        conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")
     conn.execute("DROP TABLE deliveries")
     conn.execute("DROP TABLE alert_routes")
     conn.execute("PRAGMA user_version = 3")
@@ -187,7 +189,7 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
             conn.execute("UPDATE alerts SET state = 'resolved' WHERE id = ?", (alerts[-1].id,))
     make_version_3(demo_store)
     with open_store(demo_store) as store:
-        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 4
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 5
         assert store.alerts() != [] and len(store.alerts()) == len(alerts)
         assert store.routes_of() == expected
         owner = expected[alerts[-1].id][0].agent_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from intelligentos.domain.plausibility import PLAUSIBLE
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CATALOG_TABLES = (
     "engines",
@@ -305,12 +305,19 @@ CREATE TABLE deliveries (
 # product's upgrade does, see intelligentos.services.bootstrap.upgrade_data).
 ROUTING_VERSION = 4
 
+# Version 5: a derived KPI's expression, and the sensitivity of a KPI's edge to its parent.
+SCHEMA_V5_DERIVED = """
+ALTER TABLE kpis ADD COLUMN sensitivity REAL;
+ALTER TABLE kpis ADD COLUMN compute TEXT
+"""
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
 MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V2_FORECASTS,
     2: SCHEMA_V3_SCENARIOS,
     3: SCHEMA_V4_ROUTING,
+    4: SCHEMA_V5_DERIVED,
 }
 
 
