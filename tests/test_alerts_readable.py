@@ -98,8 +98,8 @@ async def test_alerts_table_formats_values_by_unit_and_labels_each_deviation(dem
         assert cell(app, find(app, "gross_margin", "drift"), "deviation") == "7.6 σ below centre"
         assert cell(app, find(app, "gross_margin", "drift"), "expected") == "68.7%"
         anomaly = find(app, "mql_to_sql", "anomaly")
-        assert cell(app, anomaly, "deviation") == "25.2 σ below median"
-        assert cell(app, anomaly, "expected") == "32.0%"
+        assert cell(app, anomaly, "deviation") == "28.9 σ below median"
+        assert cell(app, anomaly, "expected") == "29.8%"
         assert cell(app, find(app, "pipeline_coverage", "anomaly"), "value") == "3.05×"
         # Its last value covers August; September and October are due, November still runs.
         assert cell(app, find(app, "brand_health", "stale"), "deviation") == "2 periods late"

@@ -21,7 +21,7 @@ from .processes import communicate, kill_group, popen, run
 from .stores import copy_store
 
 CLI = [sys.executable, "-m", "intelligentos"]
-IMPORT_KPIS = ("arr", "win_rate", "activation_rate", "at_risk_arr")
+IMPORT_KPIS = ("mrr", "win_rate", "activation_rate", "at_risk_arr")
 
 
 def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -168,7 +168,7 @@ def test_sigkill_during_a_large_import_leaves_none_or_all_rows(store, tmp_path):
 
     # A killed import leaves nothing locked behind: the next import goes through.
     last = tmp_path / f"{outcomes[-1][0]}.db"
-    small = write_csv(tmp_path / "after.csv", ("arr",), 10, date(2200, 1, 1))
+    small = write_csv(tmp_path / "after.csv", ("mrr",), 10, date(2200, 1, 1))
     again = run(
         [*CLI, "import", str(small), "--db", str(last)], capture_output=True, text=True, timeout=120
     )

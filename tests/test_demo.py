@@ -7,11 +7,14 @@ import sqlite3
 from collections import Counter
 from datetime import date
 
+import pytest
+
 from intelligentos.config.paths import builtin_catalog_dir
 from intelligentos.domain.catalog import Frequency
 from intelligentos.domain.demo import PLANTS, demo_observations, periods
 from intelligentos.domain.detection import Status, target_status
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.whatif.model import parse_lever, simulate
 from intelligentos.services.bootstrap import init_store
 from intelligentos.services.catalog import load_catalog
 
@@ -76,6 +79,80 @@ def test_planted_deviations_are_there():
         assert latest[kpi_id].period < "2026-11-27"
     healthy = Counter(target_status(catalog.kpis[k], o.value) for k, o in latest.items())
     assert healthy[Status.OK] > len(latest) / 2
+
+
+def test_the_sql_spike_collapses_the_conversion_computed_from_it():
+    catalog = load_catalog(builtin_catalog_dir())
+    by_kpi = demo_values(catalog)
+    sqls, mqls, conversion = (by_kpi[k] for k in ("sqls", "mqls", "mql_to_sql"))
+    last, before = "2026-11-27", "2026-11-26"
+    # The spike sets the last SQL count to its target × (1 − 2.5 × critical 0.18): 180 × 0.55.
+    assert sqls[last] == 99.0
+    assert conversion[last] == 100 * 99.0 / mqls[last]
+    # Conversion falls from about 30 % to about 16 %: critical (30 × (1 − 0.18) = 24.6).
+    assert 28 < conversion[before] < 33 and 15 < conversion[last] < 18
+    assert target_status(catalog.kpis["mql_to_sql"], conversion[last]) is Status.CRITICAL
+    assert target_status(catalog.kpis["mql_to_sql"], conversion[before]) is Status.OK
+
+
+def demo_values(catalog) -> dict[str, dict[str, float]]:
+    values: dict[str, dict[str, float]] = {}
+    for obs in demo_observations(catalog, DEMO_END):
+        values.setdefault(obs.kpi_id, {})[obs.period] = obs.value
+    return values
+
+
+# The demo catalog's derived KPIs, each written out by hand: the values the demo gives them
+# must be exactly these, in every period where all their inputs have a value, and only there.
+BY_HAND = {
+    "arr": (("mrr",), lambda v: v["mrr"] * 12),
+    "grr": (
+        ("contraction_rate", "churn_rate"),
+        lambda v: 100 - v["contraction_rate"] - v["churn_rate"],
+    ),
+    "nrr": (("grr", "expansion_rate"), lambda v: v["grr"] + v["expansion_rate"]),
+    "mql_to_sql": (("sqls", "mqls"), lambda v: 100 * v["sqls"] / v["mqls"]),
+}
+
+
+def test_every_derived_kpis_demo_value_is_its_expression_over_its_inputs():
+    catalog = load_catalog(builtin_catalog_dir())
+    assert {k.id for k in catalog.kpis.values() if k.derived} == set(BY_HAND)
+    values = demo_values(catalog)
+    for kpi_id, (inputs, by_hand) in BY_HAND.items():
+        shared = set.intersection(*(set(values[name]) for name in inputs))
+        assert shared, kpi_id
+        assert set(values[kpi_id]) == shared, kpi_id
+        for period in shared:
+            assert values[kpi_id][period] == by_hand(
+                {name: values[name][period] for name in inputs}
+            ), (kpi_id, period)
+
+
+def test_derived_demo_kpis_are_plausible():
+    """Computed from their inputs, NRR climbs from the mid-100s to its 115 % target, GRR
+    to 93 %, conversion from about 25 % to 30 %, and ARR stays near $48M."""
+    catalog = load_catalog(builtin_catalog_dir())
+    values = demo_values(catalog)
+    nrr, grr = values["nrr"], values["grr"]
+    assert 104 < nrr["2024-12-01"] < 110 and 113 < nrr["2026-11-01"] < 119
+    assert 88 < grr["2024-12-01"] < 92 and 92 < grr["2026-11-01"] < 95
+    assert all(100 < v < 120 for v in nrr.values()) and all(85 < v < 97 for v in grr.values())
+    conversion = values["mql_to_sql"]
+    assert all(15 < v < 35 for v in conversion.values())
+    first_month = [v for period, v in conversion.items() if period < "2024-12-29"]
+    assert 24 < sum(first_month) / len(first_month) < 28  # rising towards 30 %
+    assert all(40e6 < v < 52e6 for v in values["arr"].values())
+
+
+def test_a_what_if_on_mrr_moves_arr_exactly_twelvefold():
+    catalog = load_catalog(builtin_catalog_dir())
+    current = {kpi_id: series[max(series)] for kpi_id, series in demo_values(catalog).items()}
+    outcome = simulate(catalog, [parse_lever("mrr+=100000")], current)
+    arr = outcome.of("arr")
+    assert arr is not None
+    # ARR = MRR × 12: $100k more MRR is $1.2M more ARR.
+    assert arr.projected - arr.current == pytest.approx(1_200_000)
 
 
 def test_a_short_history_plants_what_fits(tmp_path):

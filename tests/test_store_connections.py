@@ -148,7 +148,7 @@ first = date(int(sys.argv[3]), 1, 1)
 with Store.open(sys.argv[1]) as store:
     store.upsert_observations(
         Observation(kpi, (first + timedelta(days=day)).isoformat(), day * 0.5, sys.argv[2])
-        for kpi in ("uptime", "arr", "win_rate", "activation_rate")
+        for kpi in ("uptime", "mrr", "win_rate", "activation_rate")
         for day in range(1000)
     )
 """

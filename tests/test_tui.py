@@ -129,7 +129,7 @@ async def drill_to(pilot, predicate) -> None:
 async def test_drill_down_three_levels_back_and_history(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("down", "down", "down")  # Feature Adoption %
+        await pilot.press(*["down"] * 5)  # Feature Adoption %, below MQL→SQL and its parts
         row_before = focused_table(app).cursor_row
         kpi_id = focused_table(app).selected_kpi_id()
         await pilot.press("enter")

@@ -198,14 +198,16 @@ async def test_at_80_and_60_columns_the_past_is_the_last_thing_the_header_drops(
 async def test_a_row_dated_after_today_is_not_the_latest_value_and_is_reported(
     demo_store, tmp_path
 ):
+    # A measured KPI: a derived one's values are computed, not written around the importer.
     conn = sqlite3.connect(demo_store)
     [(period, value)] = conn.execute(
-        "SELECT period, value FROM observations WHERE kpi_id = 'mql_to_sql' "
+        "SELECT period, value FROM observations WHERE kpi_id = 'mql_quality' "
         "ORDER BY period DESC LIMIT 1"
     ).fetchall()
     assert period == FIXED_NOW.date().isoformat()
     conn.execute(
-        "INSERT INTO observations (kpi_id, period, value) VALUES ('mql_to_sql', '2026-11-28', 77.7)"
+        "INSERT INTO observations (kpi_id, period, value) "
+        "VALUES ('mql_quality', '2026-11-28', 77.7)"
     )
     conn.commit()
     conn.close()
@@ -213,12 +215,12 @@ async def test_a_row_dated_after_today_is_not_the_latest_value_and_is_reported(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.data is not None and app.data.evaluated
-        snap = app.data.snaps["mql_to_sql"]
+        snap = app.data.snaps["mql_quality"]
         assert (snap.period, snap.latest) == (period, value)
         row = "".join(
-            str(c) for c in app.screen.query_one("#table-growth", KpiTable).get_row("mql_to_sql")
+            str(c) for c in app.screen.query_one("#table-growth", KpiTable).get_row("mql_quality")
         )
         assert snap.value_text in row and "77.7" not in row
         found = [n.message for n in app.notices if "dated after today" in n.message]
-        assert len(found) == 1 and "mql_to_sql 2026-11-28" in found[0]
+        assert len(found) == 1 and "mql_quality 2026-11-28" in found[0]
         assert "(2026-11-27)" in found[0]

@@ -120,7 +120,7 @@ async def test_pyramid_lists_a_layers_members_and_drills_in(app):
         # Down to the functional KPIs: their members are listed; Enter goes to them.
         await pilot.press("down")
         await settle(pilot)
-        assert members.row_count == 37
+        assert members.row_count == 41
         await pilot.press("enter")
         await settle(pilot)
         assert screen.focused is members
@@ -166,7 +166,7 @@ async def test_agents_playbook_and_drill(app):
         shown = tree.kpi_ids()
         assert {"win_rate", "arr", "revenue_growth"} <= set(shown)
         labels = [str(node.label) for node in tree.root.children]
-        assert labels[0].endswith("Owns (7)")
+        assert labels[0].endswith("Owns (8)")  # ARR and the MRR it is computed from among them
         assert labels[1:3] == ["Supports (3)", "Rules (2)"]
         # The demo's planted Win Rate deviation is routed to its owner.
         routed = tree.root.children[3]

@@ -3,6 +3,11 @@
 Pure: returns :class:`Observation` records; the store writes them. The same seed, catalog and
 end date always give exactly the same rows (each KPI draws from its own seeded generator, so
 adding a KPI does not shift the others' series).
+
+Only measured KPIs get a generated series. A derived KPI's values are its expression over its
+inputs' values (:mod:`intelligentos.domain.formula`), period by period, exactly as the store
+computes them; a period where an input has no value, or the expression none (a division by
+zero), has no value. A deviation planted in an input shows in the KPIs computed from it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import date, timedelta
 from intelligentos.domain.catalog.models import Catalog, Direction, Frequency, Kpi, Unit
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.observations import Observation
+from intelligentos.domain.rollup import derived_order, formula_of
 
 DEFAULT_SEED = 20261127
 HISTORY_DAYS = 730
@@ -33,7 +39,9 @@ class Plant:
 PLANTS: tuple[Plant, ...] = (
     Plant("breach", "win_rate", "Win rate falls far below target for the last four weeks"),
     Plant("warning", "turnover", "Turnover creeps above its target"),
-    Plant("spike", "mql_to_sql", "MQL→SQL conversion collapses on the latest day"),
+    # MQL→SQL conversion is computed from the counts: sales accepting far fewer MQLs on the
+    # latest day is what makes it collapse.
+    Plant("spike", "sqls", "SQLs collapse on the latest day, and MQL→SQL conversion with them"),
     Plant("drift", "activation_rate", "Activation drifts down day after day"),
     Plant("breach", "gross_margin", "Gross margin misses its target for four months"),
     Plant("stale", "social_listening", "The social listening feed stopped delivering"),
@@ -163,6 +171,23 @@ def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[
     return out
 
 
+def derived_values(kpi: Kpi, values: dict[str, dict[str, float]]) -> dict[str, float]:
+    """A derived KPI's value for every period all its inputs have a value in (``values``: KPI
+    id -> period -> value), leaving out the periods its expression has no value for."""
+    formula = formula_of(kpi)
+    assert formula is not None, f"{kpi.id} is not derived"
+    if not formula.inputs:
+        return {}
+    by_input = [values.get(name, {}) for name in formula.inputs]
+    shared = set(by_input[0]).intersection(*by_input[1:])
+    out = {}
+    for period in sorted(shared):
+        value = formula.value_or_none({name: values[name][period] for name in formula.inputs})
+        if value is not None:
+            out[period] = value
+    return out
+
+
 def demo_observations(
     catalog: Catalog,
     end: date,
@@ -173,13 +198,22 @@ def demo_observations(
     graph = LineageGraph(catalog)
     stale_systems = {p.target for p in plants if p.kind == "stale"}
     kpi_plants = {p.target: p.kind for p in plants if p.kind != "stale"}
+    values: dict[str, dict[str, float]] = {}
     for kpi in catalog.kpis.values():
+        if kpi.derived:
+            continue
         series = kpi_series(kpi, end, seed, days)
         if kpi.id in kpi_plants:
             series = _plant(kpi, kpi_plants[kpi.id], series)
-        systems = graph.systems_of(kpi.id)
-        if stale_systems.intersection(systems):
+        if stale_systems.intersection(graph.systems_of(kpi.id)):
             series = series[:-3]
+        values[kpi.id] = {day.isoformat(): _clamp(kpi, value) for day, value in series}
+    # Inputs first: a derived KPI may read another (NRR reads GRR). Its values are the
+    # expression's, unrounded, so that they equal what the store computes from the inputs.
+    for kpi_id in derived_order(catalog.kpis):
+        values[kpi_id] = derived_values(catalog.kpis[kpi_id], values)
+    for kpi in catalog.kpis.values():
+        systems = graph.systems_of(kpi.id)
         source = systems[0] if systems else None
-        for day, value in series:
-            yield Observation(kpi.id, day.isoformat(), _clamp(kpi, value), source)
+        for period, value in values[kpi.id].items():
+            yield Observation(kpi.id, period, value, source)

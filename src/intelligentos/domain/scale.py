@@ -87,7 +87,9 @@ def scaled_catalog(base: Catalog, total_kpis: int) -> Catalog:
     workflows = dict(base.workflows)
     for function in base.functions:
         workflows[f"pipeline_{function}"] = _pipeline(function)
-    parents = [k for k in base.kpis.values() if k.level is not Level.CEO]
+    # A derived KPI is its expression over its inputs: a synthetic KPI weighing into it would
+    # move it in a what-if while its value cannot move. Synthetic KPIs go under measured ones.
+    parents = [k for k in base.kpis.values() if k.level is not Level.CEO and not k.derived]
     kpis = dict(base.kpis)
 
     def link(
