@@ -29,7 +29,7 @@ from intelligentos.services.snapshots import DataService
 from intelligentos.store import Store
 from intelligentos.store.schema import SCHEMA_VERSION
 
-from .stores import copy_store
+from .stores import copy_store, make_version_4
 from .tui_helpers import make_app, open_alerts, select_alert, settle
 
 NOW = datetime(2026, 11, 27, 9, 30)
@@ -169,6 +169,7 @@ def test_an_evaluation_that_fails_midway_stores_no_alert_and_no_route(store, mon
 
 def make_version_3(path: Path) -> None:
     """The store as version 3 wrote it (its alerts unrouted): no alert_routes or deliveries."""
+    make_version_4(path)
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE deliveries")
     conn.execute("DROP TABLE alert_routes")
@@ -187,7 +188,7 @@ def test_a_version_3_store_migrates_and_routes_its_alerts_resolved_ones_too(demo
             conn.execute("UPDATE alerts SET state = 'resolved' WHERE id = ?", (alerts[-1].id,))
     make_version_3(demo_store)
     with open_store(demo_store) as store:
-        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 4
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION
         assert store.alerts() != [] and len(store.alerts()) == len(alerts)
         assert store.routes_of() == expected
         owner = expected[alerts[-1].id][0].agent_id

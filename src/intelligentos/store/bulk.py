@@ -9,6 +9,7 @@ either none or all of an import's rows.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp, utc_now
 from intelligentos.domain.formatting import plural
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.rollup import formula_of
 from intelligentos.store.connection import Row, StoreError
 from intelligentos.store.store import Store
 
@@ -40,8 +42,10 @@ MERGE = """
 INSERT INTO observations (kpi_id, period, value, source, ingested_at)
 SELECT kpi_id, period, value, source, ? FROM temp.import_stage WHERE true
 ON CONFLICT (kpi_id, period) DO UPDATE SET
-    value = excluded.value, source = excluded.source, ingested_at = excluded.ingested_at
+    value = excluded.value, source = excluded.source, ingested_at = excluded.ingested_at,
+    computed = 0
 WHERE observations.value IS NOT excluded.value OR observations.source IS NOT excluded.source
+    OR observations.computed != 0
 """
 COUNT_CHANGES = """
 SELECT
@@ -114,12 +118,18 @@ class Staging:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
-    def merge(self, now: datetime | None = None) -> MergeCounts:
-        """Upsert every staged row into ``observations`` in one write transaction."""
+    def merge(
+        self, now: datetime | None = None, then: Callable[[], object] | None = None
+    ) -> MergeCounts:
+        """Upsert every staged row into ``observations`` in one write transaction; ``then``
+        runs in the same transaction after the merge (computing derived values): its
+        failure leaves nothing of the import."""
         moment = stamp(now or utc_now())
         with self.store.transaction() as conn:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
             conn.execute(MERGE, (moment,))
+            if then is not None:
+                then()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
     def close(self) -> None:
@@ -150,6 +160,8 @@ class SyncReport:
     resolved_alerts: int = 0
     changes: list[KpiChange] = field(default_factory=list)
     rerouted_alerts: int = 0  # open alerts whose routes the new catalog changed
+    # Derived KPIs whose expression is new or changed: their history is computed again.
+    recomputed: list[str] = field(default_factory=list)
 
 
 def sync_catalog(
@@ -171,7 +183,8 @@ def sync_catalog(
     catalog (``store_meta``'s ``catalog``)."""
     moment = now or utc_now()
     with store.transaction():
-        changes = kpi_changes(store.read_catalog(), catalog)
+        before = store.read_catalog()
+        changes = kpi_changes(before, catalog)
         existing = store.kpi_ids()
         removed = sorted(existing - set(catalog.kpis))
         added = sorted(set(catalog.kpis) - existing)
@@ -202,12 +215,31 @@ def sync_catalog(
             store.record(*withdraw(alert, reason, moment))
             resolved += 1
         store.write_catalog(catalog)
+        recomputed = _mark_new_expressions(store, before, catalog)
         rerouted = _reroute_open_alerts(store, catalog)
         store.set_meta("catalog_synced", stamp(moment))
         if source is not None:
             store.set_meta("catalog", source)
     kept = len(existing & set(catalog.kpis))
-    return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted)
+    return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted, recomputed)
+
+
+def _mark_new_expressions(store: Store, before: Catalog, catalog: Catalog) -> list[str]:
+    """The derived KPIs whose expression is new or changed, with every period of theirs and
+    of their inputs made pending (their whole history is computed again); call inside the
+    re-sync's transaction."""
+    recomputed: list[str] = []
+    touched: set[str] = set()
+    for kpi in catalog.kpis.values():
+        formula = formula_of(kpi)
+        old = before.kpis.get(kpi.id)
+        if formula is None or (old is not None and old.compute == kpi.compute):
+            continue
+        recomputed.append(kpi.id)
+        touched |= {kpi.id, *formula.inputs}
+    if touched:
+        store.mark_history_pending(touched)
+    return recomputed
 
 
 def _reroute_open_alerts(store: Store, catalog: Catalog) -> int:

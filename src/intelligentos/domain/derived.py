@@ -1,0 +1,117 @@
+"""Derived KPIs' values: each one's expression over its inputs' values for the same period.
+
+A derived KPI (``compute`` in the catalog) has a value for a period exactly when every KPI
+its expression reads has a value for that period, under the same period key (the period
+text, as stored: ``2026-07-01`` and ``2026-07-01T00:00:00`` are two periods). Frequencies are
+not converted: a monthly KPI computed from weekly inputs has a value only for a period both
+share, so an expression should read KPIs of its own frequency. A derived KPI may read
+another; :func:`derive` computes them inputs first.
+
+Where every input has a value but the expression has none (a division by zero, a result
+that is not a finite number), the period gets no value and a :class:`Gap` says why.
+
+Pure Python: no SQL, no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from intelligentos.domain.catalog.models import Kpi
+from intelligentos.domain.formatting import literal, plural
+from intelligentos.domain.formula import Formula, Undefined
+from intelligentos.domain.rollup import derived_order, formula_of
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A period a derived KPI has no value for although every input has one, and why."""
+
+    kpi_id: str
+    period: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{literal(self.kpi_id)} {literal(self.period)}: {literal(self.reason)}"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What computing the derived KPIs found for one period: each one's value where it has
+    one, and the gaps."""
+
+    values: dict[str, float]
+    gaps: dict[str, str]  # derived KPI id -> why it has no value
+
+
+def plan(kpis: Mapping[str, Kpi]) -> list[tuple[str, Formula]]:
+    """The derived KPIs and their expressions, each after every derived KPI it reads
+    (:func:`intelligentos.domain.rollup.derived_order`)."""
+    ordered: list[tuple[str, Formula]] = []
+    for kpi_id in derived_order(kpis):
+        formula = formula_of(kpis[kpi_id])
+        assert formula is not None  # derived_order gives derived KPIs only
+        ordered.append((kpi_id, formula))
+    return ordered
+
+
+def derive(order: Iterable[tuple[str, Formula]], measured: Mapping[str, float]) -> Derivation:
+    """The derived values of one period from the measured values (KPI id -> value, only
+    the KPIs that have one), in ``order`` (:func:`plan`): a derived KPI whose input has no
+    value has none either, and no gap (the gap, if any, is its input's)."""
+    known = {k: v for k, v in measured.items()}
+    values: dict[str, float] = {}
+    gaps: dict[str, str] = {}
+    for kpi_id, formula in order:
+        known.pop(kpi_id, None)  # never read a derived KPI's stored value as an input
+        if not all(name in known for name in formula.inputs):
+            continue
+        try:
+            value = formula.evaluate(known)
+        except Undefined as why:
+            gaps[kpi_id] = str(why)
+            continue
+        values[kpi_id] = known[kpi_id] = value
+    return Derivation(values, gaps)
+
+
+@dataclass(frozen=True)
+class DerivedRun:
+    """What one computation of derived values wrote: values written (new or changed),
+    values removed (their inputs no longer give one), and the gaps it found (the first few,
+    and how many)."""
+
+    written: int = 0
+    removed: int = 0
+    gaps: tuple[Gap, ...] = ()
+    gap_count: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.removed or self.gap_count)
+
+    def gaps_sentence(self) -> str | None:
+        """The sentence for the periods left without a value, if any."""
+        return gaps_sentence(self.gaps, self.gap_count)
+
+    def summary(self) -> str:
+        """One line for an import's summary."""
+        parts = [f"{plural(self.written, 'derived value')} computed"]
+        if self.removed:
+            parts.append(f"{self.removed:,} removed (an input has no value any more)")
+        text = ", ".join(parts) + "."
+        gaps = self.gaps_sentence()
+        return f"{text} {gaps}." if gaps else text
+
+
+def gaps_sentence(gaps: tuple[Gap, ...], count: int) -> str | None:
+    """``N periods of derived KPIs have no value: kpi period: why, ...`` (None: no gap)."""
+    if not count:
+        return None
+    more = count - len(gaps)
+    return (
+        f"{plural(count, 'period')} of derived KPIs {'has' if count == 1 else 'have'} no value "
+        "although every input has one: "
+        + "; ".join(gap.sentence() for gap in gaps)
+        + (f" and {more} more" if more > 0 else "")
+    )

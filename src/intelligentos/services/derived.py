@@ -1,0 +1,105 @@
+"""Computing derived KPIs' observations: after an import (in its transaction), when another
+process wrote inputs (the cockpit's refresh, ``check``), on ``init`` and when ``sync-catalog``
+adds or changes an expression.
+
+The store records which periods need it (``derived_pending``, kept by triggers for every
+writer); this reads them in batches, in order, has the domain evaluate each period's
+expressions (:func:`intelligentos.domain.derived.derive`) and writes back only what changed:
+a value new or different, a value whose inputs are gone, a gap found or closed. The cost
+grows with the periods written since the last computation, not with the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import stamp, utc_now
+from intelligentos.domain.derived import DerivedRun, Gap, derive, plan
+from intelligentos.domain.rollup import formula_of
+from intelligentos.store import Store
+
+BATCH = 2000  # pending periods read, computed and written at a time
+GAPS_SHOWN = 5
+
+
+def compute_pending(store: Store, catalog: Catalog, now: datetime | None = None) -> DerivedRun:
+    """Compute the derived values of every pending period; call inside the store's
+    :meth:`~intelligentos.store.Store.transaction` (an import's merge, an evaluation)."""
+    order = plan(catalog.kpis)
+    if not order:
+        return DerivedRun()
+    moment = stamp(now or utc_now())
+    derived = [kpi_id for kpi_id, _ in order]
+    read = list(dict.fromkeys([*(n for _, f in order for n in f.inputs), *derived]))
+    sources = {kpi_id: f"= {formula.text}" for kpi_id, formula in order}
+    written = removed = 0
+    gaps: list[Gap] = []
+    gap_count = 0
+    after = ""
+    while periods := store.pending_periods(after, BATCH):
+        first, last = periods[0], periods[-1]
+        stored = store.pending_values(read, first, last)
+        had_gap = store.pending_gaps(first, last)
+        upserts: list[tuple[str, str, float, str, str]] = []
+        deletes: list[tuple[str, str]] = []
+        found: list[tuple[str, str, str]] = []
+        cleared: list[tuple[str, str]] = []
+        for period in periods:
+            rows = stored.get(period, {})
+            measured = {k: v for k, (v, _) in rows.items() if v is not None}
+            result = derive(order, measured)
+            for kpi_id in derived:
+                row = rows.get(kpi_id)
+                value = result.values.get(kpi_id)
+                if value is not None:
+                    if row is None or row[0] != value or row[1] != 1:
+                        upserts.append((kpi_id, period, value, sources[kpi_id], moment))
+                elif row is not None:
+                    deletes.append((kpi_id, period))
+                reason = result.gaps.get(kpi_id)
+                if reason is not None:
+                    found.append((kpi_id, period, reason))
+                    gap_count += 1
+                    if len(gaps) < GAPS_SHOWN:
+                        gaps.append(Gap(kpi_id, period, reason))
+                elif (kpi_id, period) in had_gap:
+                    cleared.append((kpi_id, period))
+        store.write_derived(upserts, deletes, found, cleared)
+        store.clear_pending(first, last)
+        written += len(upserts)
+        removed += len(deletes)
+        after = last
+    return DerivedRun(written, removed, tuple(gaps), gap_count)
+
+
+def compute_derived(store: Store, catalog: Catalog, now: datetime | None = None) -> DerivedRun:
+    """:func:`compute_pending` in a transaction of its own; nothing (not even the write
+    lock) when no period is pending or the store is read-only."""
+    if store.readonly or not store.has_pending():
+        return DerivedRun()
+    with store.transaction():
+        return compute_pending(store, catalog, now)
+
+
+def recompute_history(
+    store: Store, catalog: Catalog, kpi_ids: Iterable[str], now: datetime | None = None
+) -> DerivedRun:
+    """Compute again every period of these derived KPIs (their inputs' periods and their
+    own), in one transaction: a catalog that adds or changes their expressions."""
+    wanted = [k for k in kpi_ids if k in catalog.kpis and catalog.kpis[k].derived]
+    if not wanted or store.readonly:
+        return compute_derived(store, catalog, now)
+    reads = set(wanted)
+    for kpi_id in wanted:
+        formula = formula_of(catalog.kpis[kpi_id])
+        reads |= set(formula.inputs if formula else ())
+    with store.transaction():
+        store.mark_history_pending(reads)
+        return compute_pending(store, catalog, now)
+
+
+def recorded_gaps(store: Store) -> tuple[tuple[Gap, ...], int]:
+    """The gaps the store holds now (the first few, and how many)."""
+    return store.gaps(GAPS_SHOWN)
