@@ -345,18 +345,23 @@ _READ_BY_AN_EXPRESSION = (
     "(EXISTS (SELECT 1 FROM derived_inputs WHERE input_id = {row}.kpi_id) "
     "OR EXISTS (SELECT 1 FROM derived_inputs WHERE kpi_id = {row}.kpi_id))"
 )
+# Inserted only when absent, never by OR IGNORE: the statement that fires a trigger (an
+# import's upsert) imposes its own conflict policy on the trigger's statements.
+_MARK = (
+    "INSERT INTO derived_pending (period) SELECT {row}.period WHERE NOT EXISTS "
+    "(SELECT 1 FROM derived_pending WHERE period = {row}.period);"
+)
 CREATE_DERIVED_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS derived_pending_on_insert AFTER INSERT ON observations "
     f"WHEN NEW.computed = 0 AND {_READ_BY_AN_EXPRESSION.format(row='NEW')} "
-    "BEGIN INSERT OR IGNORE INTO derived_pending (period) VALUES (NEW.period); END",
+    f"BEGIN {_MARK.format(row='NEW')} END",
     "CREATE TRIGGER IF NOT EXISTS derived_pending_on_update AFTER UPDATE ON observations "
     f"WHEN NEW.computed = 0 AND ({_READ_BY_AN_EXPRESSION.format(row='NEW')} "
     f"OR {_READ_BY_AN_EXPRESSION.format(row='OLD')}) "
-    "BEGIN INSERT OR IGNORE INTO derived_pending (period) VALUES (OLD.period); "
-    "INSERT OR IGNORE INTO derived_pending (period) VALUES (NEW.period); END",
+    f"BEGIN {_MARK.format(row='OLD')} {_MARK.format(row='NEW')} END",
     "CREATE TRIGGER IF NOT EXISTS derived_pending_on_delete AFTER DELETE ON observations "
     f"WHEN {_READ_BY_AN_EXPRESSION.format(row='OLD')} "
-    "BEGIN INSERT OR IGNORE INTO derived_pending (period) VALUES (OLD.period); END",
+    f"BEGIN {_MARK.format(row='OLD')} END",
 )
 DROP_DERIVED_TRIGGERS = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in DERIVED_TRIGGER_NAMES)
 
