@@ -352,3 +352,19 @@ def test_the_cockpits_refresh_computes_what_another_process_inserted(store_path)
     # June: 100 * (150 - 30) / 150 = 80; May: a division by a zero revenue, said.
     assert values(store_path, "margin") == {"2031-06-01": 80.0}
     assert notice is not None and "margin 2031-05-01: revenue is zero" in notice
+
+
+@pytest.mark.slow
+def test_the_derived_import_benchmark_runs_small():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import derived_import  # benchmarks/derived_import.py
+
+    result = derived_import.measure(rows=5_000, reps=1)
+    # 5,000 rows over 10 KPIs: 500 periods. The product m2 * m3 has a value in each; the
+    # ratio 100 * m0 / m1 in each but where m1 is zero: m1 is row 10 s + 1, valued
+    # (10 s + 1) % 997 / 10, zero only at s = 299 (10 * 299 + 1 = 2991 = 3 * 997).
+    assert result["gaps"] == 1
+    assert result["derived_values"] == 500 + 499
+    assert result["ratio"] > 0
