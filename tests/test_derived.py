@@ -368,3 +368,32 @@ def test_the_derived_import_benchmark_runs_small():
     assert result["gaps"] == 1
     assert result["derived_values"] == 500 + 499
     assert result["ratio"] > 0
+
+
+# --- a batch evaluates as each period would alone ---------------------------------------------
+
+EXPRESSIONS = [
+    "100 * (revenue - cost) / revenue",
+    "cost * revenue",
+    "-cost + revenue / (cost - 1)",
+    "min(cost, revenue) / max(cost, 2) - abs(revenue)",
+]
+CELL = st.one_of(st.none(), st.sampled_from([0.0, 1.0, -2.0, 3.5, 1e308, float("nan")]))
+
+
+@given(
+    text=st.sampled_from(EXPRESSIONS),
+    cells=st.lists(st.tuples(CELL, CELL), min_size=1, max_size=12),
+)
+def test_a_batch_evaluates_each_period_as_it_would_alone(text, cells):
+    from intelligentos.domain.formula import Undefined, parse_formula
+
+    formula = parse_formula(text)
+    columns = {"cost": [c for c, _ in cells], "revenue": [r for _, r in cells]}
+    batch = formula.evaluate_many(columns, len(cells))
+    for (cost, revenue), got in zip(cells, batch, strict=True):
+        try:
+            alone: float | str = formula.evaluate({"cost": cost, "revenue": revenue})
+        except Undefined as why:
+            alone = str(why)
+        assert got == alone

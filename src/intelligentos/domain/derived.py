@@ -15,12 +15,12 @@ Pure Python: no SQL, no Textual, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from intelligentos.domain.catalog.models import Kpi
 from intelligentos.domain.formatting import literal, plural
-from intelligentos.domain.formula import Formula, Undefined
+from intelligentos.domain.formula import Formula
 from intelligentos.domain.rollup import derived_order, formula_of
 
 
@@ -38,11 +38,11 @@ class Gap:
 
 @dataclass(frozen=True)
 class Derivation:
-    """What computing the derived KPIs found for one period: each one's value where it has
-    one, and the gaps."""
+    """What computing the derived KPIs found for a batch of periods: each one's values,
+    position by position (None where it has none), and its gaps (position -> why)."""
 
-    values: dict[str, float]
-    gaps: dict[str, str]  # derived KPI id -> why it has no value
+    values: dict[str, list[float | None]]
+    gaps: dict[str, dict[int, str]]
 
 
 def plan(kpis: Mapping[str, Kpi]) -> list[tuple[str, Formula]]:
@@ -56,23 +56,36 @@ def plan(kpis: Mapping[str, Kpi]) -> list[tuple[str, Formula]]:
     return ordered
 
 
-def derive(order: Iterable[tuple[str, Formula]], measured: Mapping[str, float]) -> Derivation:
-    """The derived values of one period from the measured values (KPI id -> value, only
-    the KPIs that have one), in ``order`` (:func:`plan`): a derived KPI whose input has no
-    value has none either, and no gap (the gap, if any, is its input's)."""
-    known = {k: v for k, v in measured.items()}
-    values: dict[str, float] = {}
-    gaps: dict[str, str] = {}
+def derive(
+    order: Iterable[tuple[str, Formula]],
+    size: int,
+    measured: Mapping[str, Sequence[float | None]],
+) -> Derivation:
+    """The derived values of ``size`` periods from the measured values (KPI id -> its
+    values, position by position, None where it has none), in ``order`` (:func:`plan`): a
+    derived KPI whose input has no value has none either, and no gap (the gap, if any, is
+    its input's). The expressions are evaluated over the whole batch at once
+    (:meth:`~intelligentos.domain.formula.Formula.evaluate_many`)."""
+    known: dict[str, Sequence[float | None]] = dict(measured)
+    values: dict[str, list[float | None]] = {}
+    gaps: dict[str, dict[int, str]] = {}
     for kpi_id, formula in order:
         known.pop(kpi_id, None)  # never read a derived KPI's stored value as an input
-        if not all(name in known for name in formula.inputs):
-            continue
-        try:
-            value = formula.evaluate(known)
-        except Undefined as why:
-            gaps[kpi_id] = str(why)
-            continue
-        values[kpi_id] = known[kpi_id] = value
+        columns = [known.get(name) or [None] * size for name in formula.inputs]
+        complete = [all(v is not None for v in row) for row in zip(*columns, strict=True)]
+        results = formula.evaluate_many(known, size) if any(complete) else []
+        column: list[float | None] = [None] * size
+        found: dict[int, str] = {}
+        for index, result in enumerate(results):
+            if not complete[index]:
+                continue
+            if isinstance(result, str):
+                found[index] = result
+            else:
+                column[index] = result
+        values[kpi_id] = column
+        gaps[kpi_id] = found
+        known[kpi_id] = column
     return Derivation(values, gaps)
 
 

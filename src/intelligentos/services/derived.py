@@ -32,7 +32,7 @@ def compute_pending(store: Store, catalog: Catalog, now: datetime | None = None)
         return DerivedRun()
     moment = stamp(now or utc_now())
     derived = [kpi_id for kpi_id, _ in order]
-    read = list(dict.fromkeys([*(n for _, f in order for n in f.inputs), *derived]))
+    inputs = list(dict.fromkeys(n for _, f in order for n in f.inputs if n not in derived))
     sources = {kpi_id: f"= {formula.text}" for kpi_id, formula in order}
     written = removed = 0
     gaps: list[Gap] = []
@@ -40,32 +40,31 @@ def compute_pending(store: Store, catalog: Catalog, now: datetime | None = None)
     after = ""
     while periods := store.pending_periods(after, BATCH):
         first, last = periods[0], periods[-1]
-        stored = store.pending_values(read, first, last)
+        stored = store.pending_values(inputs, first, last)
+        measured = {k: [by_period.get(p) for p in periods] for k, by_period in stored.items()}
+        result = derive(order, len(periods), measured)
+        existing = store.pending_rows(derived, first, last)
         had_gap = store.pending_gaps(first, last)
         upserts: list[tuple[str, str, float, str, str]] = []
         deletes: list[tuple[str, str]] = []
         found: list[tuple[str, str, str]] = []
-        cleared: list[tuple[str, str]] = []
-        for period in periods:
-            rows = stored.get(period, {})
-            measured = {k: v for k, (v, _) in rows.items() if v is not None}
-            result = derive(order, measured)
-            for kpi_id in derived:
-                row = rows.get(kpi_id)
-                value = result.values.get(kpi_id)
-                if value is not None:
-                    if row is None or row[0] != value or row[1] != 1:
-                        upserts.append((kpi_id, period, value, sources[kpi_id], moment))
-                elif row is not None:
-                    deletes.append((kpi_id, period))
-                reason = result.gaps.get(kpi_id)
-                if reason is not None:
-                    found.append((kpi_id, period, reason))
-                    gap_count += 1
-                    if len(gaps) < GAPS_SHOWN:
-                        gaps.append(Gap(kpi_id, period, reason))
-                elif (kpi_id, period) in had_gap:
-                    cleared.append((kpi_id, period))
+        for kpi_id in derived:
+            rows = existing[kpi_id]
+            source = sources[kpi_id]
+            for period, value in zip(periods, result.values[kpi_id], strict=True):
+                row = rows.get(period)
+                if value is None:
+                    if row is not None:
+                        deletes.append((kpi_id, period))
+                elif row is None or row[0] != value or row[1] != 1:
+                    upserts.append((kpi_id, period, value, source, moment))
+            for index, reason in result.gaps[kpi_id].items():
+                found.append((kpi_id, periods[index], reason))
+                if len(gaps) < GAPS_SHOWN:
+                    gaps.append(Gap(kpi_id, periods[index], reason))
+        gap_count += len(found)
+        still = {(k, p) for k, p, _ in found}
+        cleared = [key for key in had_gap if key not in still]
         store.write_derived(upserts, deletes, found, cleared)
         store.clear_pending(first, last)
         written += len(upserts)

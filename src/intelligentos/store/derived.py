@@ -25,6 +25,11 @@ SELECT_GAPS = (
 )
 SELECT_PENDING = "SELECT period FROM derived_pending WHERE period > ? ORDER BY period LIMIT ?"
 SELECT_PENDING_VALUES = (
+    "SELECT p.period, o.value FROM derived_pending AS p "
+    "JOIN observations AS o ON o.kpi_id = ?1 AND o.period = p.period "
+    "WHERE p.period >= ?2 AND p.period <= ?3 AND typeof(o.value) IN ('real', 'integer')"
+)
+SELECT_PENDING_ROWS = (
     "SELECT p.period, o.value, o.computed FROM derived_pending AS p "
     "JOIN observations AS o ON o.kpi_id = ?1 AND o.period = p.period "
     "WHERE p.period >= ?2 AND p.period <= ?3"
@@ -61,16 +66,30 @@ class DerivedQueries(StoreConnections):
 
     def pending_values(
         self, kpi_ids: Iterable[str], first: str, last: str
+    ) -> dict[str, dict[str, float]]:
+        """For each of these KPIs, its numeric values at the pending periods from ``first``
+        to ``last``: KPI id -> period -> value (a NULL or a text written by hand is no
+        value). One primary-key seek per period and KPI."""
+        with self._read() as conn:
+            return {
+                kpi_id: dict(conn.execute(SELECT_PENDING_VALUES, (kpi_id, first, last)))
+                for kpi_id in kpi_ids
+            }
+
+    def pending_rows(
+        self, kpi_ids: Iterable[str], first: str, last: str
     ) -> dict[str, dict[str, Stored]]:
-        """For each pending period from ``first`` to ``last``, the rows these KPIs have:
-        period -> KPI id -> (value, computed). One primary-key seek per period and KPI."""
+        """For each of these KPIs, its rows at the pending periods from ``first`` to
+        ``last``, whatever they hold: KPI id -> period -> (value, computed)."""
         found: dict[str, dict[str, Stored]] = {}
         with self._read() as conn:
             for kpi_id in kpi_ids:
-                for period, value, computed in conn.execute(
-                    SELECT_PENDING_VALUES, (kpi_id, first, last)
-                ):
-                    found.setdefault(period, {})[kpi_id] = (value, computed)
+                found[kpi_id] = {
+                    period: (value, computed)
+                    for period, value, computed in conn.execute(
+                        SELECT_PENDING_ROWS, (kpi_id, first, last)
+                    )
+                }
         return found
 
     def pending_gaps(self, first: str, last: str) -> set[tuple[str, str]]:
