@@ -397,3 +397,22 @@ def test_a_batch_evaluates_each_period_as_it_would_alone(text, cells):
         except Undefined as why:
             alone = str(why)
         assert got == alone
+
+
+def test_an_export_leaves_computed_values_out_and_reimports(store_path, tmp_path):
+    csv_file = write_csv(
+        tmp_path / "in.csv", [("cost", "2031-01-01", 1.0), ("revenue", "2031-01-01", 4.0)]
+    )
+    with open_store(store_path) as store:
+        import_files(store, [csv_file])
+    out = tmp_path / "export.csv"
+    result = runner.invoke(
+        app, ["export", "observations", "--db", str(store_path), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    exported = out.read_text(encoding="utf-8")
+    assert "margin" not in exported and "cost" in exported
+    again = runner.invoke(app, ["import", str(out), "--db", str(store_path)])
+    assert again.exit_code == 0, again.output
+    assert "2 unchanged" in again.output
+    assert values(store_path, "margin") == {"2031-01-01": 75.0}  # 100 * (4 - 1) / 4

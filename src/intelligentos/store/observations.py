@@ -97,14 +97,17 @@ class ObservationQueries(StoreConnections):
         until: str | None = None,
         page: int = 5000,
     ) -> Iterator[Row]:
-        """Observations in (kpi_id, period) order, read in pages (bounded memory)."""
+        """Observations in (kpi_id, period) order, read in pages (bounded memory); not the
+        values the store computed for derived KPIs (an import of these rows computes them
+        again, and refuses them as values)."""
         after = ("", "")
         while True:
             rows = self.query(
                 "SELECT kpi_id, period, value, source, ingested_at FROM observations "
                 "WHERE (kpi_id, period) > (?1, ?2) "
                 "AND (?3 IS NULL OR kpi_id = ?3) AND (?4 IS NULL OR period >= ?4) "
-                "AND (?5 IS NULL OR period <= ?5) ORDER BY kpi_id, period LIMIT ?6",
+                "AND (?5 IS NULL OR period <= ?5) AND computed = 0 "
+                "ORDER BY kpi_id, period LIMIT ?6",
                 (after[0], after[1], kpi_id, since, until, page),
             )
             if not rows:
