@@ -416,3 +416,17 @@ def test_an_export_leaves_computed_values_out_and_reimports(store_path, tmp_path
     assert again.exit_code == 0, again.output
     assert "2 unchanged" in again.output
     assert values(store_path, "margin") == {"2031-01-01": 75.0}  # 100 * (4 - 1) / 4
+
+
+def test_after_an_import_another_writers_inputs_are_still_noticed(store_path, tmp_path):
+    csv_file = write_csv(
+        tmp_path / "in.csv", [("cost", "2031-01-01", 1.0), ("revenue", "2031-01-01", 2.0)]
+    )
+    with open_store(store_path) as store:
+        import_files(store, [csv_file])
+    conn = sqlite3.connect(store_path)
+    conn.execute("UPDATE observations SET value = 5.0 WHERE kpi_id = 'revenue'")
+    conn.commit()
+    conn.close()
+    runner.invoke(app, ["check", "--db", str(store_path)])
+    assert values(store_path, "volume") == {"2031-01-01": 5.0}  # 1 * 5

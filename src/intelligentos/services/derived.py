@@ -11,13 +11,11 @@ grows with the periods written since the last computation, not with the history.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp, utc_now
 from intelligentos.domain.derived import DerivedRun, Gap, derive, plan
-from intelligentos.domain.rollup import formula_of
 from intelligentos.store import Store
 
 BATCH = 2000  # pending periods read, computed and written at a time
@@ -80,25 +78,3 @@ def compute_derived(store: Store, catalog: Catalog, now: datetime | None = None)
         return DerivedRun()
     with store.transaction():
         return compute_pending(store, catalog, now)
-
-
-def recompute_history(
-    store: Store, catalog: Catalog, kpi_ids: Iterable[str], now: datetime | None = None
-) -> DerivedRun:
-    """Compute again every period of these derived KPIs (their inputs' periods and their
-    own), in one transaction: a catalog that adds or changes their expressions."""
-    wanted = [k for k in kpi_ids if k in catalog.kpis and catalog.kpis[k].derived]
-    if not wanted or store.readonly:
-        return compute_derived(store, catalog, now)
-    reads = set(wanted)
-    for kpi_id in wanted:
-        formula = formula_of(catalog.kpis[kpi_id])
-        reads |= set(formula.inputs if formula else ())
-    with store.transaction():
-        store.mark_history_pending(reads)
-        return compute_pending(store, catalog, now)
-
-
-def recorded_gaps(store: Store) -> tuple[tuple[Gap, ...], int]:
-    """The gaps the store holds now (the first few, and how many)."""
-    return store.gaps(GAPS_SHOWN)

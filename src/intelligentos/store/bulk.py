@@ -22,6 +22,7 @@ from intelligentos.domain.formatting import plural
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.rollup import formula_of
 from intelligentos.store.connection import Row, StoreError
+from intelligentos.store.schema import CREATE_DERIVED_TRIGGERS, DROP_DERIVED_TRIGGERS
 from intelligentos.store.store import Store
 
 # (kpi_id, period, value, source, file index, row number)
@@ -55,6 +56,22 @@ SELECT
 FROM temp.import_stage AS s
 LEFT JOIN observations AS o ON o.kpi_id = s.kpi_id AND o.period = s.period
 """
+
+# The periods of the staged rows that read into a derived KPI and that the merge changes
+# (see the triggers, intelligentos.store.schema.CREATE_DERIVED_TRIGGERS).
+MARK_STAGED_PENDING = """
+INSERT OR IGNORE INTO derived_pending (period)
+SELECT s.period FROM temp.import_stage AS s
+WHERE EXISTS (SELECT 1 FROM derived_inputs AS d WHERE d.input_id = s.kpi_id)
+AND NOT EXISTS (
+    SELECT 1 FROM observations AS o WHERE o.kpi_id = s.kpi_id AND o.period = s.period
+    AND o.value IS s.value AND o.source IS s.source AND o.computed = 0
+)
+"""
+DERIVED_TRIGGERS_PRESENT = (
+    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+    "AND name = 'derived_pending_on_insert'"
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,17 @@ class Staging:
         moment = stamp(now or utc_now())
         with self.store.transaction() as conn:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
+            watched = conn.execute(DERIVED_TRIGGERS_PRESENT).fetchone()[0] > 0
+            if watched:
+                # One statement marks the periods the merge changes, instead of a trigger
+                # per row; the triggers are back before anyone else can write.
+                conn.execute(MARK_STAGED_PENDING)
+                for statement in DROP_DERIVED_TRIGGERS:
+                    conn.execute(statement)
             conn.execute(MERGE, (moment,))
+            if watched:
+                for statement in CREATE_DERIVED_TRIGGERS:
+                    conn.execute(statement)
             if then is not None:
                 then()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
