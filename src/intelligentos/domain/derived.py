@@ -71,8 +71,10 @@ def derive(
     gaps: dict[str, dict[int, str]] = {}
     for kpi_id, formula in order:
         known.pop(kpi_id, None)  # never read a derived KPI's stored value as an input
-        columns = [known.get(name) or [None] * size for name in formula.inputs]
-        complete = [all(v is not None for v in row) for row in zip(*columns, strict=True)]
+        complete = [True] * size
+        for name in formula.inputs:
+            column_of = known.get(name) or [None] * size
+            complete = [c and v is not None for c, v in zip(complete, column_of, strict=True)]
         results = formula.evaluate_many(known, size) if any(complete) else []
         column: list[float | None] = [None] * size
         found: dict[int, str] = {}

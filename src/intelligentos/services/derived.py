@@ -49,7 +49,10 @@ def compute_pending(store: Store, catalog: Catalog, now: datetime | None = None)
         for kpi_id in derived:
             rows = existing[kpi_id]
             source = sources[kpi_id]
-            for period, value in zip(periods, result.values[kpi_id], strict=True):
+            computed = zip(periods, result.values[kpi_id], strict=True)
+            if not rows:  # the common case after an import: nothing stored yet
+                upserts += [(kpi_id, p, v, source, moment) for p, v in computed if v is not None]
+            for period, value in computed if rows else ():
                 row = rows.get(period)
                 if value is None:
                     if row is not None:

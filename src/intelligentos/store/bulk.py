@@ -147,16 +147,17 @@ class Staging:
             watched = conn.execute(DERIVED_TRIGGERS_PRESENT).fetchone()[0] > 0
             if watched:
                 # One statement marks the periods the merge changes, instead of a trigger
-                # per row; the triggers are back before anyone else can write.
+                # per row; the triggers are back before the transaction ends, so before
+                # anyone else can write.
                 conn.execute(MARK_STAGED_PENDING)
                 for statement in DROP_DERIVED_TRIGGERS:
                     conn.execute(statement)
             conn.execute(MERGE, (moment,))
+            if then is not None:
+                then()  # its computed rows need no trigger either
             if watched:
                 for statement in CREATE_DERIVED_TRIGGERS:
                     conn.execute(statement)
-            if then is not None:
-                then()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
     def close(self) -> None:

@@ -24,15 +24,16 @@ SELECT_GAPS = (
     "ORDER BY kpi_id, period LIMIT ?"
 )
 SELECT_PENDING = "SELECT period FROM derived_pending WHERE period > ? ORDER BY period LIMIT ?"
-SELECT_PENDING_VALUES = (
-    "SELECT p.period, o.value FROM derived_pending AS p "
-    "JOIN observations AS o ON o.kpi_id = ?1 AND o.period = p.period "
-    "WHERE p.period >= ?2 AND p.period <= ?3 AND typeof(o.value) IN ('real', 'integer')"
+# A KPI's rows from one pending period to another: one range scan of the primary key. The
+# batches' ranges never overlap, so however sparse the pending periods, every row is read at
+# most once per computation.
+SELECT_RANGE_VALUES = (
+    "SELECT period, value FROM observations WHERE kpi_id = ? AND period >= ? AND period <= ? "
+    "AND typeof(value) = 'real'"
 )
-SELECT_PENDING_ROWS = (
-    "SELECT p.period, o.value, o.computed FROM derived_pending AS p "
-    "JOIN observations AS o ON o.kpi_id = ?1 AND o.period = p.period "
-    "WHERE p.period >= ?2 AND p.period <= ?3"
+SELECT_RANGE_ROWS = (
+    "SELECT period, value, computed FROM observations "
+    "WHERE kpi_id = ? AND period >= ? AND period <= ?"
 )
 SELECT_PENDING_GAPS = (
     "SELECT g.kpi_id, g.period FROM derived_pending AS p "
@@ -67,27 +68,27 @@ class DerivedQueries(StoreConnections):
     def pending_values(
         self, kpi_ids: Iterable[str], first: str, last: str
     ) -> dict[str, dict[str, float]]:
-        """For each of these KPIs, its numeric values at the pending periods from ``first``
-        to ``last``: KPI id -> period -> value (a NULL or a text written by hand is no
-        value). One primary-key seek per period and KPI."""
+        """For each of these KPIs, its numeric values from period ``first`` to ``last`` (the
+        first and last of a batch of pending periods): KPI id -> period -> value (a NULL or a
+        text written by hand is no value)."""
         with self._read() as conn:
             return {
-                kpi_id: dict(conn.execute(SELECT_PENDING_VALUES, (kpi_id, first, last)))
+                kpi_id: dict(conn.execute(SELECT_RANGE_VALUES, (kpi_id, first, last)))
                 for kpi_id in kpi_ids
             }
 
     def pending_rows(
         self, kpi_ids: Iterable[str], first: str, last: str
     ) -> dict[str, dict[str, Stored]]:
-        """For each of these KPIs, its rows at the pending periods from ``first`` to
-        ``last``, whatever they hold: KPI id -> period -> (value, computed)."""
+        """For each of these KPIs, its rows from period ``first`` to ``last``, whatever they
+        hold: KPI id -> period -> (value, computed)."""
         found: dict[str, dict[str, Stored]] = {}
         with self._read() as conn:
             for kpi_id in kpi_ids:
                 found[kpi_id] = {
                     period: (value, computed)
                     for period, value, computed in conn.execute(
-                        SELECT_PENDING_ROWS, (kpi_id, first, last)
+                        SELECT_RANGE_ROWS, (kpi_id, first, last)
                     )
                 }
         return found
