@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["copy_store", "open_descriptors", "store_bytes"]
+__all__ = ["copy_store", "make_version_4", "open_descriptors", "store_bytes"]
 
 
 def copy_store(source: Path, destination: Path) -> Path:
@@ -60,3 +60,27 @@ def open_descriptors(db: Path) -> list[str]:
         if target.removesuffix(" (deleted)") in names:
             found.append(target)
     return found
+
+
+def make_version_4(path: Path) -> None:
+    """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
+    ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
+    the ``derived_*`` tables or their triggers), user_version 4. Older versions' helpers
+    start from it."""
+    conn = sqlite3.connect(path)
+    try:
+        for trigger in (
+            "derived_pending_on_insert",
+            "derived_pending_on_update",
+            "derived_pending_on_delete",
+        ):
+            conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        for table in ("derived_gaps", "derived_pending", "derived_inputs"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE observations DROP COLUMN computed")
+        conn.execute("ALTER TABLE kpis DROP COLUMN compute")
+        conn.execute("ALTER TABLE kpis DROP COLUMN sensitivity")
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+    finally:
+        conn.close()

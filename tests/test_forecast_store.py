@@ -14,6 +14,8 @@ from intelligentos.cli.main import app
 from intelligentos.store import SCHEMA_VERSION, Store
 from intelligentos.store.schema import SCHEMA_V2_FORECASTS
 
+from .stores import make_version_4
+
 runner = CliRunner()
 
 
@@ -23,6 +25,7 @@ def run(*args: str):
 
 def make_version_1(path: Path) -> None:
     """The store as version 1 wrote it: no forecast (or later) tables, user_version 1."""
+    make_version_4(path)
     conn = sqlite3.connect(path)
     for column in ("compute", "sensitivity"):  # version 5
         conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")

@@ -29,7 +29,7 @@ from intelligentos.services.snapshots import DataService
 from intelligentos.store import Store
 from intelligentos.store.schema import SCHEMA_VERSION
 
-from .stores import copy_store
+from .stores import copy_store, make_version_4
 from .tui_helpers import make_app, open_alerts, select_alert, settle
 
 NOW = datetime(2026, 11, 27, 9, 30)
@@ -169,6 +169,7 @@ def test_an_evaluation_that_fails_midway_stores_no_alert_and_no_route(store, mon
 
 def make_version_3(path: Path) -> None:
     """The store as version 3 wrote it (its alerts unrouted): no alert_routes or deliveries."""
+    make_version_4(path)
     conn = sqlite3.connect(path)
     for column in ("compute", "sensitivity"):  # version 5
         conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")

@@ -13,11 +13,12 @@ from intelligentos.domain.whatif.scenarios import SavedScenario, check_name, spl
 from intelligentos.store import SCHEMA_VERSION, Store, StoreError
 from intelligentos.store.schema import MIGRATIONS, SCHEMA_V3_SCENARIOS
 
-from .stores import copy_store
+from .stores import copy_store, make_version_4
 
 
 def make_version_2(path: Path) -> None:
     """The store as version 2 wrote it: forecasts but no scenarios (or later), user_version 2."""
+    make_version_4(path)
     conn = sqlite3.connect(path)
     for column in ("compute", "sensitivity"):  # version 5
         conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")

@@ -81,3 +81,5 @@ def import_observations(
             + (" Dry run: nothing was written." if dry_run else "")
         )
     )
+    if report.derived:
+        out.print(Text(report.derived.summary()))

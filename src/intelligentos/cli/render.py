@@ -544,6 +544,9 @@ def print_sync(synced: CatalogSync) -> None:
     for kpi_id, changes in itertools.groupby(report.changes, key=lambda c: c.kpi_id):
         described = "; ".join(change.describe() for change in changes)
         line(f"  {kpi_id}: {described}")
+    if report.recomputed or synced.derived:
+        recomputed = f" ({', '.join(report.recomputed)})" if report.recomputed else ""
+        line(f"  Derived KPIs computed again{recomputed}: {synced.derived.summary()}")
     if synced.rejudged:
         out.print(
             Text(

@@ -23,8 +23,9 @@ import ast
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
@@ -76,6 +77,19 @@ class Formula:
         """The checked syntax tree, for rules that read the expression's shape (the unit
         check of ``validate``); only the nodes :func:`parse_formula` allows are in it."""
         return self._tree
+
+    def evaluate_many(
+        self, columns: Mapping[str, Sequence[float | None]], size: int
+    ) -> list[float | str]:
+        """:meth:`evaluate` at each of ``size`` positions at once (``columns``: each input's
+        values, position by position, None where it has none): the value, or why there is
+        none (the text :class:`Undefined` would carry). One pass per node of the expression
+        over the whole batch, for computing a derived KPI's history."""
+        results = _evaluate_many(self._tree, columns, size)
+        undefined = f"{self.text} is not a finite number for these values"
+        return [
+            r if r.__class__ is str or math.isfinite(cast(float, r)) else undefined for r in results
+        ]
 
     def value_or_none(self, values: Mapping[str, float | None]) -> float | None:
         try:
@@ -227,4 +241,69 @@ def _evaluate(node: ast.expr, values: Mapping[str, float | None]) -> float:
         case ast.Call(func=ast.Name(id=name), args=args):
             function = FUNCTIONS[name][0]
             return float(function(*(_evaluate(arg, values) for arg in args)))
+    raise AssertionError(f"unchecked node {ast.dump(node)}")  # parse_formula checked every node
+
+
+# A value, or why there is none (see Formula.evaluate_many).
+_Cell = float | str
+
+
+def _evaluate_many(
+    node: ast.expr, columns: Mapping[str, Sequence[float | None]], size: int
+) -> list[_Cell]:
+    """:func:`_evaluate` over a batch, position by position; the first reason met (left
+    before right, as :func:`_evaluate` raises it) stands for the whole expression."""
+    match node:
+        case ast.Constant(value=int() | float() as number):
+            return [float(number)] * size
+        case ast.Name(id=name):
+            missing = f"{name} has no value"
+            column = columns.get(name) or [None] * size
+            return [
+                float(v) if v is not None and v == v else missing  # v != v: NaN
+                for v in column
+            ]
+        case ast.BinOp(left=left, op=op, right=right):
+            a = _evaluate_many(left, columns, size)
+            b = _evaluate_many(right, columns, size)
+            if isinstance(op, ast.Div):
+                zero = f"{ast.unparse(right)} is zero (a division by it)"
+                return [
+                    x
+                    if x.__class__ is str
+                    else y
+                    if y.__class__ is str
+                    else zero
+                    if y == 0
+                    else cast(float, x) / cast(float, y)
+                    for x, y in zip(a, b, strict=True)
+                ]
+            pairs = zip(a, b, strict=True)
+            # One comprehension per operator: no call per position.
+            if isinstance(op, ast.Mult):
+                return [
+                    x if x.__class__ is str else y if y.__class__ is str else x * y  # type: ignore[operator]
+                    for x, y in pairs
+                ]
+            if isinstance(op, ast.Add):
+                return [
+                    x if x.__class__ is str else y if y.__class__ is str else x + y  # type: ignore[operator]
+                    for x, y in pairs
+                ]
+            return [
+                x if x.__class__ is str else y if y.__class__ is str else x - y  # type: ignore[operator]
+                for x, y in pairs
+            ]
+        case ast.UnaryOp(op=op, operand=operand):
+            values = _evaluate_many(operand, columns, size)
+            if isinstance(op, ast.UAdd):
+                return values
+            return [v if v.__class__ is str else -cast(float, v) for v in values]
+        case ast.Call(func=ast.Name(id=name), args=args):
+            function = FUNCTIONS[name][0]
+            rows = zip(*(_evaluate_many(arg, columns, size) for arg in args), strict=True)
+            return [
+                next((v for v in row if v.__class__ is str), None) or float(function(*row))
+                for row in rows
+            ]
     raise AssertionError(f"unchecked node {ast.dump(node)}")  # parse_formula checked every node

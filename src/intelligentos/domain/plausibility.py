@@ -12,6 +12,32 @@ from dataclasses import dataclass
 from intelligentos.domain.formatting import literal, plural
 from intelligentos.domain.units import Unit
 
+
+@dataclass(frozen=True)
+class Gap:
+    """A period a derived KPI has no value for although every input has one, and why."""
+
+    kpi_id: str
+    period: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{literal(self.kpi_id)} {literal(self.period)}: {literal(self.reason)}"
+
+
+def gaps_sentence(gaps: tuple[Gap, ...], count: int) -> str | None:
+    """``N periods of derived KPIs have no value: kpi period: why, ...`` (None: no gap)."""
+    if not count:
+        return None
+    more = count - len(gaps)
+    return (
+        f"{plural(count, 'period')} of derived KPIs {'has' if count == 1 else 'have'} no value "
+        "although every input has one: "
+        + "; ".join(gap.sentence() for gap in gaps)
+        + (f" and {more} more" if more > 0 else "")
+    )
+
+
 YEARS_100_DAYS = 36_525.0
 
 PLAUSIBLE: dict[Unit, tuple[float, float]] = {
@@ -61,9 +87,12 @@ class StrayRows:
     future: tuple[tuple[str, str], ...] = ()  # (KPI id, period) dated after ``today``
     future_count: int = 0
     today: str = ""  # the day the future rows are judged against (ISO date)
+    # Periods a derived KPI has no value for although every input has one (a zero divisor).
+    undefined: tuple[Gap, ...] = ()
+    undefined_count: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.refused() or self.future_count)
+        return bool(self.refused() or self.future_count or self.undefined_count)
 
     def refused(self) -> list[str]:
         """The sentences for the rows the importer would have refused."""
@@ -107,7 +136,8 @@ class StrayRows:
     def sentences(self) -> list[str]:
         """One sentence per kind, naming the rows (user text made safe to show)."""
         later = self.dated_later()
-        return self.refused() + ([later] if later else [])
+        gaps = gaps_sentence(self.undefined, self.undefined_count)
+        return self.refused() + ([later] if later else []) + ([gaps] if gaps else [])
 
     def message(self) -> str:
         """What is wrong and what to do, in one paragraph."""
@@ -122,4 +152,7 @@ class StrayRows:
         later = self.dated_later()
         if later:
             parts.append(later + ": correct their period if it is a mistake.")
+        gaps = gaps_sentence(self.undefined, self.undefined_count)
+        if gaps:
+            parts.append(gaps + ": correct the inputs if a zero there is a mistake.")
         return " ".join(parts)

@@ -3,8 +3,8 @@ opening it (upgrading an older one)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,7 @@ from intelligentos.config.paths import builtin_catalog_dir, default_db_path
 from intelligentos.domain.agents import routes
 from intelligentos.domain.clock import utc_today
 from intelligentos.domain.lineage import LineageGraph
-from intelligentos.store import Store, StoreError, create_store
+from intelligentos.store import Observation, Store, StoreError, create_store
 from intelligentos.store.schema import ROUTING_VERSION
 
 if TYPE_CHECKING:
@@ -58,11 +58,23 @@ def init_store(
         if problems:
             raise CatalogError(problems)
     end = end or utc_today()
-    observations = demo_observations(catalog, end, seed, days=history_days) if demo else ()
+    observations: Iterable[Observation] = (
+        demo_observations(catalog, end, seed, days=history_days) if demo else ()
+    )
+    derived = {kpi.id for kpi in catalog.kpis.values() if kpi.derived}
+    if derived:
+        # A derived KPI's history is computed from its inputs', never taken as made up.
+        observations = [o for o in observations if o.kpi_id not in derived]
     meta = {"catalog": str(catalog_dir.resolve()), "created": end.isoformat()}
     if demo:
         meta |= {DEMO_SEED_KEY: str(seed), "demo_end": end.isoformat()}
     create_store(path, catalog, observations, meta=meta, force=force, make_parents=make_parents)
+    if derived and demo:
+        from intelligentos.services.derived import compute_derived
+
+        with open_store(path) as store:
+            # Stamped as the demo's rows are: the day each value is for, not the clock.
+            compute_derived(store, catalog, datetime.combine(end, time(23)))
     return catalog
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from intelligentos.domain.catalog.models import (
     Workflow,
     _Entity,
 )
+from intelligentos.domain.derived import DerivedRun
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -203,6 +204,7 @@ class CatalogSync:
     report: SyncReport
     rejudged: int = 0
     still_open: int = 0
+    derived: DerivedRun = field(default_factory=DerivedRun)  # values computed after it
 
 
 def recorded_catalog_dir(store: Store) -> Path:
@@ -237,16 +239,19 @@ def sync_store_catalog(
     keeps its state and who acknowledged it. Raises :class:`SyncError`, :class:`CatalogError`
     (nothing changed) or :class:`~intelligentos.store.StoreError`."""
     from intelligentos.services.check import evaluate_store
+    from intelligentos.services.derived import compute_derived
     from intelligentos.store.bulk import sync_catalog
 
     directory = directory if directory is not None else recorded_catalog_dir(store)
     catalog = load_catalog(directory)
     report = sync_catalog(store, catalog, prune=prune, force=force, source=str(directory.resolve()))
+    # The history of a new or changed expression, made pending by the re-sync.
+    derived = compute_derived(store, catalog, now)
     rejudged = judged_differently(report.changes)
     touched = [a for a in store.open_alerts() if a.kpi_id in rejudged]
     if not touched:
-        return CatalogSync(directory, report)
+        return CatalogSync(directory, report, derived=derived)
     evaluate_store(store, catalog, now, redefined_kpis=rejudged)
     still_open = {a.id for a in store.open_alerts()}
     kept = sum(1 for a in touched if a.id in still_open)
-    return CatalogSync(directory, report, len(touched), kept)
+    return CatalogSync(directory, report, len(touched), kept, derived)

@@ -25,6 +25,7 @@ from intelligentos.domain.alerts import (
 )
 from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import period_upper_bound, utc_naive
+from intelligentos.domain.derived import DerivedRun
 from intelligentos.domain.detection import (
     ANOMALY_WINDOW,
     DRIFT_BASELINE,
@@ -39,6 +40,7 @@ from intelligentos.domain.detection import (
     target_band,
 )
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.services.derived import compute_pending
 from intelligentos.store import Store
 
 KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
@@ -63,6 +65,7 @@ class EvaluationResult:
     transitions: int = 0
     open_alerts: list[Alert] = field(default_factory=list)
     seconds: float = 0.0
+    derived: DerivedRun = field(default_factory=DerivedRun)  # computed before the rules ran
 
 
 def redefined(alert: Alert, kpi: Kpi) -> bool:
@@ -86,6 +89,10 @@ def evaluate_store(
     judged), and any alert judged under another target, are judged again as if new:
     the new expectation and severity, or resolved (:func:`intelligentos.domain.alerts.rejudge`).
 
+    The derived values of the periods whose inputs were written since they were last
+    computed are computed first, in the same transaction (see
+    :func:`intelligentos.services.derived.compute_pending`).
+
     Read-only stores are evaluated for display only: nothing is written.
     """
     started = time.perf_counter()
@@ -95,6 +102,8 @@ def evaluate_store(
         result.open_alerts = store.open_alerts()
         return result
     with store.transaction():
+        # Derived values first, for the periods whose inputs another process wrote.
+        result.derived = compute_pending(store, catalog, now)
         # A row dated after today is not a value yet (stray_observations reports it).
         windows = store.latest_windows(
             evaluation_window(catalog), until=period_upper_bound(utc_naive(now).date())

@@ -28,6 +28,7 @@ from intelligentos.domain.snapshots import (
 )
 from intelligentos.services.bootstrap import open_store
 from intelligentos.services.check import evaluate_store
+from intelligentos.services.derived import compute_derived
 from intelligentos.store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -191,6 +192,19 @@ class DataService:
         message; None when there are none."""
         stray = self._store().stray_observations(after=self.until(None))
         return stray.message() if stray else None
+
+    def compute_derived(self) -> str | None:
+        """Compute the derived values of the periods whose inputs another process wrote (a
+        write transaction only when some are pending; never for a read-only store). The
+        sentence for the periods it left without a value, if any."""
+        store = self._store()
+        if store.readonly:
+            return None
+        catalog = store.read_catalog() if store.has_pending() else None
+        if catalog is None:
+            return None
+        run = compute_derived(store, catalog, self.clock())
+        return run.gaps_sentence()
 
     def evaluate_and_read(self, window: int, previous: CockpitData | None) -> CockpitData:
         """Run the rules (writing alert changes; not when viewing the past), then read."""

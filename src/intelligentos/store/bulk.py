@@ -9,6 +9,7 @@ either none or all of an import's rows.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,9 @@ from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp, utc_now
 from intelligentos.domain.formatting import plural
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.rollup import formula_of
 from intelligentos.store.connection import Row, StoreError
+from intelligentos.store.schema import CREATE_DERIVED_TRIGGERS, DROP_DERIVED_TRIGGERS
 from intelligentos.store.store import Store
 
 # (kpi_id, period, value, source, file index, row number)
@@ -40,8 +43,10 @@ MERGE = """
 INSERT INTO observations (kpi_id, period, value, source, ingested_at)
 SELECT kpi_id, period, value, source, ? FROM temp.import_stage WHERE true
 ON CONFLICT (kpi_id, period) DO UPDATE SET
-    value = excluded.value, source = excluded.source, ingested_at = excluded.ingested_at
+    value = excluded.value, source = excluded.source, ingested_at = excluded.ingested_at,
+    computed = 0
 WHERE observations.value IS NOT excluded.value OR observations.source IS NOT excluded.source
+    OR observations.computed != 0
 """
 COUNT_CHANGES = """
 SELECT
@@ -51,6 +56,22 @@ SELECT
 FROM temp.import_stage AS s
 LEFT JOIN observations AS o ON o.kpi_id = s.kpi_id AND o.period = s.period
 """
+
+# The periods of the staged rows that read into a derived KPI and that the merge changes
+# (see the triggers, intelligentos.store.schema.CREATE_DERIVED_TRIGGERS).
+MARK_STAGED_PENDING = """
+INSERT OR IGNORE INTO derived_pending (period)
+SELECT s.period FROM temp.import_stage AS s
+WHERE EXISTS (SELECT 1 FROM derived_inputs AS d WHERE d.input_id = s.kpi_id)
+AND NOT EXISTS (
+    SELECT 1 FROM observations AS o WHERE o.kpi_id = s.kpi_id AND o.period = s.period
+    AND o.value IS s.value AND o.source IS s.source AND o.computed = 0
+)
+"""
+DERIVED_TRIGGERS_PRESENT = (
+    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+    "AND name = 'derived_pending_on_insert'"
+)
 
 
 @dataclass(frozen=True)
@@ -114,12 +135,29 @@ class Staging:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
-    def merge(self, now: datetime | None = None) -> MergeCounts:
-        """Upsert every staged row into ``observations`` in one write transaction."""
+    def merge(
+        self, now: datetime | None = None, then: Callable[[], object] | None = None
+    ) -> MergeCounts:
+        """Upsert every staged row into ``observations`` in one write transaction; ``then``
+        runs in the same transaction after the merge (computing derived values): its
+        failure leaves nothing of the import."""
         moment = stamp(now or utc_now())
         with self.store.transaction() as conn:
             inserted, updated, unchanged = conn.execute(COUNT_CHANGES).fetchone()
+            watched = conn.execute(DERIVED_TRIGGERS_PRESENT).fetchone()[0] > 0
+            if watched:
+                # One statement marks the periods the merge changes, instead of a trigger
+                # per row; the triggers are back before the transaction ends, so before
+                # anyone else can write.
+                conn.execute(MARK_STAGED_PENDING)
+                for statement in DROP_DERIVED_TRIGGERS:
+                    conn.execute(statement)
             conn.execute(MERGE, (moment,))
+            if then is not None:
+                then()  # its computed rows need no trigger either
+            if watched:
+                for statement in CREATE_DERIVED_TRIGGERS:
+                    conn.execute(statement)
         return MergeCounts(inserted or 0, updated or 0, unchanged or 0)
 
     def close(self) -> None:
@@ -150,6 +188,8 @@ class SyncReport:
     resolved_alerts: int = 0
     changes: list[KpiChange] = field(default_factory=list)
     rerouted_alerts: int = 0  # open alerts whose routes the new catalog changed
+    # Derived KPIs whose expression is new or changed: their history is computed again.
+    recomputed: list[str] = field(default_factory=list)
 
 
 def sync_catalog(
@@ -171,7 +211,8 @@ def sync_catalog(
     catalog (``store_meta``'s ``catalog``)."""
     moment = now or utc_now()
     with store.transaction():
-        changes = kpi_changes(store.read_catalog(), catalog)
+        before = store.read_catalog()
+        changes = kpi_changes(before, catalog)
         existing = store.kpi_ids()
         removed = sorted(existing - set(catalog.kpis))
         added = sorted(set(catalog.kpis) - existing)
@@ -202,12 +243,31 @@ def sync_catalog(
             store.record(*withdraw(alert, reason, moment))
             resolved += 1
         store.write_catalog(catalog)
+        recomputed = _mark_new_expressions(store, before, catalog)
         rerouted = _reroute_open_alerts(store, catalog)
         store.set_meta("catalog_synced", stamp(moment))
         if source is not None:
             store.set_meta("catalog", source)
     kept = len(existing & set(catalog.kpis))
-    return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted)
+    return SyncReport(added, removed, kept, pruned, resolved, changes, rerouted, recomputed)
+
+
+def _mark_new_expressions(store: Store, before: Catalog, catalog: Catalog) -> list[str]:
+    """The derived KPIs whose expression is new or changed, with every period of theirs and
+    of their inputs made pending (their whole history is computed again); call inside the
+    re-sync's transaction."""
+    recomputed: list[str] = []
+    touched: set[str] = set()
+    for kpi in catalog.kpis.values():
+        formula = formula_of(kpi)
+        old = before.kpis.get(kpi.id)
+        if formula is None or (old is not None and old.compute == kpi.compute):
+            continue
+        recomputed.append(kpi.id)
+        touched |= {kpi.id, *formula.inputs}
+    if touched:
+        store.mark_history_pending(touched)
+    return recomputed
 
 
 def _reroute_open_alerts(store: Store, catalog: Catalog) -> int:

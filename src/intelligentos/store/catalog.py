@@ -41,8 +41,15 @@ from intelligentos.domain.catalog.models import (
     Workflow,
     _Entity,
 )
+from intelligentos.domain.rollup import formula_of
 from intelligentos.store.connection import Row, StoreConnections
-from intelligentos.store.schema import CATALOG_TABLES, DELETE_CATALOG_TABLE, SELECT_CATALOG_TABLE
+from intelligentos.store.schema import (
+    CATALOG_TABLES,
+    CREATE_DERIVED_TRIGGERS,
+    DELETE_CATALOG_TABLE,
+    DROP_DERIVED_TRIGGERS,
+    SELECT_CATALOG_TABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -299,6 +306,30 @@ def insert_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
     for table, rows in catalog_to_rows(catalog).items():
         if rows:
             db.table(table).insert_all(rows)
+    _index_derived(conn, catalog)
+
+
+def _index_derived(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    """The inputs each derived KPI's expression reads (``derived_inputs``), and the triggers
+    that record the periods to compute again, present only while some KPI is derived."""
+    conn.execute("DELETE FROM derived_inputs")
+    rows = [
+        (kpi.id, input_id, position)
+        for kpi in catalog.kpis.values()
+        if (formula := formula_of(kpi)) is not None
+        for position, input_id in enumerate(formula.inputs)
+    ]
+    conn.executemany(
+        "INSERT INTO derived_inputs (kpi_id, input_id, position) VALUES (?, ?, ?)", rows
+    )
+    # A KPI no longer derived (or gone) has no gaps left to report.
+    conn.execute(
+        "DELETE FROM derived_gaps WHERE kpi_id NOT IN "
+        "(SELECT id FROM kpis WHERE compute IS NOT NULL)"
+    )
+    any_derived = any(kpi.derived for kpi in catalog.kpis.values())
+    for statement in CREATE_DERIVED_TRIGGERS if any_derived else DROP_DERIVED_TRIGGERS:
+        conn.execute(statement)
 
 
 class CatalogQueries(StoreConnections):

@@ -8,8 +8,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 
 from intelligentos.domain.observations import Observation
-from intelligentos.domain.plausibility import PLAUSIBLE, StrayRows
+from intelligentos.domain.plausibility import PLAUSIBLE, Gap, StrayRows
 from intelligentos.store.connection import Row, StoreConnections
+from intelligentos.store.derived import SELECT_GAPS
 from intelligentos.store.schema import (
     SELECT_FIRST_PERIOD,
     SELECT_FUTURE_ROWS,
@@ -95,14 +96,17 @@ class ObservationQueries(StoreConnections):
         until: str | None = None,
         page: int = 5000,
     ) -> Iterator[Row]:
-        """Observations in (kpi_id, period) order, read in pages (bounded memory)."""
+        """Observations in (kpi_id, period) order, read in pages (bounded memory); not the
+        values the store computed for derived KPIs (an import of these rows computes them
+        again, and refuses them as values)."""
         after = ("", "")
         while True:
             rows = self.query(
                 "SELECT kpi_id, period, value, source, ingested_at FROM observations "
                 "WHERE (kpi_id, period) > (?1, ?2) "
                 "AND (?3 IS NULL OR kpi_id = ?3) AND (?4 IS NULL OR period >= ?4) "
-                "AND (?5 IS NULL OR period <= ?5) ORDER BY kpi_id, period LIMIT ?6",
+                "AND (?5 IS NULL OR period <= ?5) AND computed = 0 "
+                "ORDER BY kpi_id, period LIMIT ?6",
                 (after[0], after[1], kpi_id, since, until, page),
             )
             if not rows:
@@ -125,8 +129,9 @@ class ObservationQueries(StoreConnections):
         return written
 
     def stray_observations(self, shown: int = 5, after: str | None = None) -> StrayRows:
-        """Observation rows the importer would have refused: for a KPI the catalog does not
-        know, with a period that is not an ISO-8601 date or datetime, or with a value outside
+        """Observation rows the importer would have refused, and the periods derived KPIs
+        have no value for (``derived_gaps``). Refused: for a KPI the catalog does not know,
+        with a period that is not an ISO-8601 date or datetime, or with a value outside
         its unit's plausible range; and, given ``after`` (the end of today, from
         :func:`intelligentos.domain.clock.period_upper_bound`), rows dated after it, which no read
         takes as a value yet. One pass per kind over the observations."""
@@ -137,6 +142,7 @@ class ObservationQueries(StoreConnections):
         implausible = self.query(
             SELECT_IMPLAUSIBLE_VALUES, (*(v for bound in bounds for v in bound), shown)
         )
+        gaps = self.query(SELECT_GAPS, (shown,))
         return StrayRows(
             unknown_kpis=tuple((r["kpi_id"], r["n"]) for r in unknown),
             bad_periods=tuple((r["kpi_id"], r["period"]) for r in bad),
@@ -148,6 +154,8 @@ class ObservationQueries(StoreConnections):
             future=tuple((r["kpi_id"], r["period"]) for r in future),
             future_count=future[0]["total"] if future else 0,
             today=after[:10] if after is not None else "",
+            undefined=tuple(Gap(r["kpi_id"], r["period"], r["reason"]) for r in gaps),
+            undefined_count=gaps[0]["total"] if gaps else 0,
         )
 
     def first_period(self) -> str | None:

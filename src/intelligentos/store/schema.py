@@ -345,13 +345,72 @@ ALTER TABLE kpis_v5 RENAME TO kpis
 # product's upgrade does, see intelligentos.services.bootstrap.upgrade_data).
 ROUTING_VERSION = 4
 
+# Version 5, after SCHEMA_V5_KPIS (which adds the KPI's expression and its edge's
+# sensitivity): observations a derived KPI's expression computed (``computed`` = 1, never
+# imported); the inputs each expression reads, the periods whose derived values must be
+# computed again, and the periods a derived KPI has no value for although every input has
+# one (with why).
+SCHEMA_V5_DERIVED = """
+ALTER TABLE observations ADD COLUMN computed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE derived_inputs (
+    kpi_id   TEXT NOT NULL REFERENCES kpis(id),  -- the derived KPI
+    input_id TEXT NOT NULL,                      -- a KPI id its expression reads
+    position INTEGER NOT NULL,                   -- order of first appearance in the expression
+    PRIMARY KEY (kpi_id, input_id)
+) WITHOUT ROWID;
+CREATE INDEX derived_inputs_by_input ON derived_inputs(input_id);
+CREATE TABLE derived_pending (
+    period TEXT PRIMARY KEY   -- a period whose derived values must be computed again
+) WITHOUT ROWID;
+CREATE TABLE derived_gaps (
+    kpi_id TEXT NOT NULL REFERENCES kpis(id),  -- the derived KPI
+    period TEXT NOT NULL,
+    reason TEXT NOT NULL,                      -- why its expression has no value there
+    PRIMARY KEY (kpi_id, period)
+) WITHOUT ROWID
+"""
+
+# While the catalog has derived KPIs, every write to an observation of one of their inputs
+# (or of a derived KPI itself, written around the importer), by any process, records its
+# period as pending; the next computation (an import, `check`, the cockpit's refresh) empties
+# it. Computed rows (``computed`` = 1) are written by that computation, which handles their
+# periods itself. Without derived KPIs there are no triggers: an import pays nothing for them.
+DERIVED_TRIGGER_NAMES = (
+    "derived_pending_on_insert",
+    "derived_pending_on_update",
+    "derived_pending_on_delete",
+)
+_READ_BY_AN_EXPRESSION = (
+    "(EXISTS (SELECT 1 FROM derived_inputs WHERE input_id = {row}.kpi_id) "
+    "OR EXISTS (SELECT 1 FROM derived_inputs WHERE kpi_id = {row}.kpi_id))"
+)
+# Inserted only when absent, never by OR IGNORE: the statement that fires a trigger (an
+# import's upsert) imposes its own conflict policy on the trigger's statements.
+_MARK = (
+    "INSERT INTO derived_pending (period) SELECT {row}.period WHERE NOT EXISTS "
+    "(SELECT 1 FROM derived_pending WHERE period = {row}.period);"
+)
+CREATE_DERIVED_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS derived_pending_on_insert AFTER INSERT ON observations "
+    f"WHEN NEW.computed = 0 AND {_READ_BY_AN_EXPRESSION.format(row='NEW')} "
+    f"BEGIN {_MARK.format(row='NEW')} END",
+    "CREATE TRIGGER IF NOT EXISTS derived_pending_on_update AFTER UPDATE ON observations "
+    f"WHEN NEW.computed = 0 AND ({_READ_BY_AN_EXPRESSION.format(row='NEW')} "
+    f"OR {_READ_BY_AN_EXPRESSION.format(row='OLD')}) "
+    f"BEGIN {_MARK.format(row='OLD')} {_MARK.format(row='NEW')} END",
+    "CREATE TRIGGER IF NOT EXISTS derived_pending_on_delete AFTER DELETE ON observations "
+    f"WHEN {_READ_BY_AN_EXPRESSION.format(row='OLD')} "
+    f"BEGIN {_MARK.format(row='OLD')} END",
+)
+DROP_DERIVED_TRIGGERS = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in DERIVED_TRIGGER_NAMES)
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
 MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V2_FORECASTS,
     2: SCHEMA_V3_SCENARIOS,
     3: SCHEMA_V4_ROUTING,
-    4: SCHEMA_V5_KPIS,
+    4: SCHEMA_V5_KPIS.rstrip() + ";\n" + SCHEMA_V5_DERIVED.lstrip(),
 }
 
 

@@ -4,8 +4,8 @@ Opening never modifies a file that is not ours: identity (SQLite header, our ``s
 marker, the schema version) is checked on a read-only connection first.
 
 :class:`Store` gathers the queries of every feature (``observations``, ``alerts``,
-``forecast``, ``whatif``, ``catalog``) over the connections of ``connection``; this module
-opens, upgrades, creates and copies store files.
+``forecast``, ``whatif``, ``catalog``, ``derived``) over the connections of ``connection``;
+this module opens, upgrades, creates and copies store files.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from intelligentos.domain.observations import Observation
 from intelligentos.store.alerts import AlertQueries
 from intelligentos.store.catalog import CatalogQueries, insert_catalog
 from intelligentos.store.connection import StoreDamaged, StoreError
+from intelligentos.store.derived import DerivedQueries
 from intelligentos.store.forecast import ForecastQueries
 from intelligentos.store.observations import ObservationQueries
 from intelligentos.store.schema import (
@@ -101,7 +102,14 @@ def identify_store(path: Path) -> int:
 Upgrade = Callable[["Store", int], None]
 
 
-class Store(CatalogQueries, ObservationQueries, AlertQueries, ForecastQueries, ScenarioQueries):
+class Store(
+    CatalogQueries,
+    ObservationQueries,
+    AlertQueries,
+    ForecastQueries,
+    ScenarioQueries,
+    DerivedQueries,
+):
     """One store file: its connections (:class:`~intelligentos.store.connection.StoreConnections`)
     and every feature's queries over them."""
 

@@ -79,7 +79,8 @@ class IntegrityFailed(Message):
 
 @dataclass
 class StrayRowsFound(Message):
-    """Rows written around the importer (unknown KPI, bad period, implausible value)."""
+    """Rows written around the importer (unknown KPI, bad period, implausible value), or
+    periods a derived KPI has no value for: a notice, as one message."""
 
     message: str
 

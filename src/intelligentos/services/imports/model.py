@@ -58,6 +58,7 @@ class KpiShape:
 
     unit: Unit
     frequency: Frequency
+    compute: str | None = None  # a derived KPI's expression: its values are never imported
 
 
 # Long, with the delimiter and the decimal mark found from the file.

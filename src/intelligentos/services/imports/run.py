@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intelligentos.domain.derived import DerivedRun
+from intelligentos.services.derived import compute_pending
 from intelligentos.services.imports.model import DEFAULT_LAYOUT, KpiShape, Layout, Problem
 from intelligentos.services.imports.read import decimal_of, decode_probe, detect_format, raw_rows
 from intelligentos.services.imports.validate import validate_rows
@@ -21,12 +23,15 @@ PROBLEMS_KEPT = 50
 class ImportReport:
     """What an import did, or why it did nothing: ``problems`` (the first
     :data:`PROBLEMS_KEPT`) of ``total_problems``; without a problem, the ``rows`` staged and
-    the ``counts`` of their merge (or of its preview, on a dry run)."""
+    the ``counts`` of their merge (or of its preview, on a dry run), and the derived values
+    computed from them in the merge's transaction."""
 
     rows: int = 0
     counts: MergeCounts | None = None
     problems: list[Problem] = field(default_factory=list)
     total_problems: int = 0
+    # The derived values the import computed (none on a dry run).
+    derived: DerivedRun = field(default_factory=DerivedRun)
 
     def report(self, problem: Problem) -> None:
         self.total_problems += 1
@@ -50,12 +55,15 @@ def import_files(
 ) -> ImportReport:
     """Import ``files`` (in ``fmt``, or each one's from its extension) into ``store``: all
     their rows, or none when any is invalid; with ``dry_run`` nothing is written. ``on_read``
-    is told of every chunk of bytes read. A :class:`~intelligentos.store.StoreError` says the
+    is told of every chunk of bytes read. A row for a derived KPI is a problem (its values
+    are computed from its inputs'); the derived values of the periods the import touched are
+    computed in the merge's transaction. A :class:`~intelligentos.store.StoreError` says the
     store itself failed."""
     staging = Staging(store)  # checks the file is sound before anything is read
     known = store.kpi_ids()
+    catalog = store.read_catalog()
     shapes = {
-        kpi.id: KpiShape(kpi.unit, kpi.frequency) for kpi in store.read_catalog().kpis.values()
+        kpi.id: KpiShape(kpi.unit, kpi.frequency, kpi.compute) for kpi in catalog.kpis.values()
     }
     outcome = ImportReport()
     for index, path in enumerate(files):
@@ -92,7 +100,14 @@ def import_files(
         return outcome
     outcome.rows = staging.rows
     try:
-        outcome.counts = staging.preview() if dry_run else staging.merge()
+        if dry_run:
+            outcome.counts = staging.preview()
+        else:
+
+            def derive() -> None:
+                outcome.derived = compute_pending(store, catalog)
+
+            outcome.counts = staging.merge(then=derive)
     finally:
         staging.close()
     return outcome

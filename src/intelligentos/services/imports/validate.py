@@ -103,6 +103,16 @@ def validate_rows(
             if model["kpi_id"] not in kpi_ids:
                 yield Problem(name, row, "kpi_id", f"unknown KPI id {model['kpi_id']!r}")
                 continue
+            shape = shapes.get(model["kpi_id"])
+            if shape is not None and shape.compute is not None:
+                yield Problem(
+                    name,
+                    row,
+                    "kpi_id",
+                    f"{model['kpi_id']} is computed from its expression ({shape.compute}); "
+                    "import its inputs instead",
+                )
+                continue
             problem = period_problem(model["period"])
             if problem:
                 month = month_period(model["period"], shapes.get(model["kpi_id"]))
@@ -110,7 +120,6 @@ def validate_rows(
                     yield Problem(name, row, "period", f"{model['period']!r} is {problem}")
                     continue
                 model["period"] = month
-            shape = shapes.get(model["kpi_id"])
             problem = implausibility(model["value"], shape.unit, model["kpi_id"]) if shape else None
             if problem:
                 yield Problem(name, row, "value", problem)

@@ -109,11 +109,14 @@ class Refresher:
             problem = services.check_integrity()
             if problem:
                 app.post_message(IntegrityFailed(problem))
-            elif not services.stray_checked:
+            else:
+                # Another process's inputs: their derived values, and why a period has none
+                # (told at once, or with the stray rows the first time).
+                undefined = services.compute_derived()
+                notice = undefined if services.stray_checked else services.stray_rows()
                 services.stray_checked = True
-                stray = services.stray_rows()
-                if stray:
-                    app.post_message(StrayRowsFound(stray))
+                if notice:
+                    app.post_message(StrayRowsFound(notice))
             if first:
                 self.first_run()
             app.post_message(DataLoaded(services.evaluate_and_read(window, previous), request))
