@@ -78,8 +78,19 @@ def make_version_4(path: Path) -> None:
         for table in ("derived_gaps", "derived_pending", "derived_inputs"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE observations DROP COLUMN computed")
-        conn.execute("ALTER TABLE kpis DROP COLUMN compute")
-        conn.execute("ALTER TABLE kpis DROP COLUMN sensitivity")
+        # Version 4's kpis: a target that may not be NULL, no columns for derived KPIs.
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(kpis)")]
+        kept = ", ".join(c for c in columns if c not in ("compute", "sensitivity"))
+        conn.executescript(
+            "CREATE TABLE kpis_v4 (id TEXT PRIMARY KEY, name TEXT NOT NULL, short_name TEXT, "
+            "level TEXT NOT NULL, unit TEXT NOT NULL, direction TEXT NOT NULL, "
+            "target REAL NOT NULL, warning REAL NOT NULL, critical REAL NOT NULL, "
+            "frequency TEXT NOT NULL, formula TEXT NOT NULL, engine_id TEXT, "
+            "owner_function_id TEXT, owner_agent_id TEXT, rolls_up_to TEXT, weight REAL, "
+            "description TEXT, detection TEXT, position INTEGER, source TEXT);"
+            f"INSERT INTO kpis_v4 ({kept}) SELECT {kept} FROM kpis;"
+            "DROP TABLE kpis; ALTER TABLE kpis_v4 RENAME TO kpis;"
+        )
         conn.execute("PRAGMA user_version = 4")
         conn.commit()
     finally:

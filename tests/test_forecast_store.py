@@ -27,8 +27,6 @@ def make_version_1(path: Path) -> None:
     """The store as version 1 wrote it: no forecast (or later) tables, user_version 1."""
     make_version_4(path)
     conn = sqlite3.connect(path)
-    for column in ("compute", "sensitivity"):  # version 5
-        conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")
     for later in ("deliveries", "alert_routes"):  # version 4
         conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP TABLE scenarios")

@@ -171,8 +171,6 @@ def make_version_3(path: Path) -> None:
     """The store as version 3 wrote it (its alerts unrouted): no alert_routes or deliveries."""
     make_version_4(path)
     conn = sqlite3.connect(path)
-    for column in ("compute", "sensitivity"):  # version 5
-        conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")
     conn.execute("DROP TABLE deliveries")
     conn.execute("DROP TABLE alert_routes")
     conn.execute("PRAGMA user_version = 3")

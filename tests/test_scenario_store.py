@@ -20,8 +20,6 @@ def make_version_2(path: Path) -> None:
     """The store as version 2 wrote it: forecasts but no scenarios (or later), user_version 2."""
     make_version_4(path)
     conn = sqlite3.connect(path)
-    for column in ("compute", "sensitivity"):  # version 5
-        conn.execute(f"ALTER TABLE kpis DROP COLUMN {column}")
     for later in ("deliveries", "alert_routes"):  # version 4
         conn.execute(f"DROP TABLE {later}")
     conn.execute("DROP TABLE scenarios")

@@ -4,7 +4,6 @@ and stale data, never judged against a target."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.status import TRACKED_VARIABLE, status_colour
 
 from .conftest import MINI_CATALOG, write_catalog
+from .stores import make_version_4
 from .tui_helpers import FIXED_NOW, make_app, settle
 
 runner = CliRunner()
@@ -298,25 +298,6 @@ async def test_the_cockpit_shows_the_tracked_glyph_and_says_what_it_means(tracke
 
 
 # --- the store's upgrade -------------------------------------------------------------------
-
-
-def make_version_4(path: Path) -> None:
-    """The kpis table as version 4 held it: a target that may not be NULL, and no columns
-    for derived KPIs."""
-    conn = sqlite3.connect(path)
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(kpis)")]
-    kept = ", ".join(c for c in columns if c not in ("compute", "sensitivity"))
-    conn.executescript(
-        "CREATE TABLE kpis_v4 (id TEXT PRIMARY KEY, name TEXT NOT NULL, short_name TEXT, "
-        "level TEXT NOT NULL, unit TEXT NOT NULL, direction TEXT NOT NULL, "
-        "target REAL NOT NULL, warning REAL NOT NULL, critical REAL NOT NULL, "
-        "frequency TEXT NOT NULL, formula TEXT NOT NULL, engine_id TEXT, "
-        "owner_function_id TEXT, owner_agent_id TEXT, rolls_up_to TEXT, weight REAL, "
-        "description TEXT, detection TEXT, position INTEGER, source TEXT);"
-        f"INSERT INTO kpis_v4 ({kept}) SELECT {kept} FROM kpis;"
-        "DROP TABLE kpis; ALTER TABLE kpis_v4 RENAME TO kpis; PRAGMA user_version = 4;"
-    )
-    conn.close()
 
 
 def test_a_version_4_store_upgrades_keeping_its_catalog_and_takes_a_tracked_kpi(tmp_path):
