@@ -48,8 +48,8 @@ def write(path: Path, text: str) -> Path:
 
 
 ROWS = [
-    ("mrr", "2031-01-01", 1_000_000.0, "ledger"),
-    ("mrr", "2031-02-01", 1_100_000.5, None),
+    ("new_arr", "2031-01-01", 1_000_000.0, "ledger"),
+    ("new_arr", "2031-02-01", 1_100_000.5, None),
     ("win_rate", "2031-01-05", 27.25, "crm"),
 ]
 
@@ -126,7 +126,7 @@ def test_a_changed_value_is_counted_as_updated_and_stored(demo_store, tmp_path):
     }
     assert query(
         demo_store,
-        "SELECT value FROM observations WHERE kpi_id = 'mrr' AND period = '2031-02-01'",
+        "SELECT value FROM observations WHERE kpi_id = 'new_arr' AND period = '2031-02-01'",
     ) == [(42.0,)]
     assert query(
         demo_store,
@@ -165,7 +165,7 @@ def test_format_option_overrides_the_extension(demo_store, tmp_path):
 
 
 def test_source_column_is_optional(demo_store, tmp_path):
-    path = write(tmp_path / "a.csv", HEADER + "mrr,2031-05-01,5\n")
+    path = write(tmp_path / "a.csv", HEADER + "new_arr,2031-05-01,5\n")
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert query(
@@ -190,7 +190,7 @@ def test_several_files_import_together(demo_store, tmp_path):
 def test_one_bad_file_means_nothing_from_any_file(demo_store, tmp_path):
     a = write(tmp_path / "a.csv", as_csv(ROWS[:2]))
     b = write(tmp_path / "b.jsonl", as_jsonl(ROWS[2:]))
-    bad = write(tmp_path / "c.csv", HEADER + "mrr,2031-09-01,oops\n")
+    bad = write(tmp_path / "c.csv", HEADER + "new_arr,2031-09-01,oops\n")
     before = count(demo_store)
     result = run("import", str(a), str(b), str(bad), "--db", str(demo_store))
     assert result.exit_code == 1
@@ -209,7 +209,7 @@ def test_the_same_row_in_two_files_is_a_duplicate(demo_store, tmp_path):
 
 def test_no_progress_bar_when_not_a_terminal(demo_store, tmp_path):
     rows = [
-        ("mrr", (date(2040, 1, 1) + timedelta(days=i)).isoformat(), float(i), "x" * 40)
+        ("new_arr", (date(2040, 1, 1) + timedelta(days=i)).isoformat(), float(i), "x" * 40)
         for i in range(25_000)
     ]  # > 1 MiB, the threshold for a bar on a terminal
     path = write(tmp_path / "big.csv", as_csv(rows))
@@ -229,7 +229,10 @@ def test_exported_observations_reimport_as_unchanged(demo_store, tmp_path):
     out = tmp_path / "export.csv"
     result = run("export", "observations", "--db", str(demo_store), "--out", str(out))
     assert result.exit_code == 0, result.output
-    total = count(demo_store)
+    # Computed values stay out of an export (an import computes them again, and refuses them
+    # as values), so the file holds the measured rows, all of them.
+    total = count(demo_store, "computed = 0")
+    assert total < count(demo_store)
     assert f"Exported {total:,} observations" in result.output
     with out.open(encoding="utf-8", newline="") as handle:
         assert next(csv.reader(handle)) == ["kpi_id", "period", "value", "source"]
@@ -246,8 +249,8 @@ def test_exported_observations_reimport_as_unchanged(demo_store, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
 def test_export_filters_by_kpi_and_period(demo_store, tmp_path, fmt):
-    out = tmp_path / f"mrr.{fmt}"
-    args = ["--kpi", "mrr", "--from", "2025-03-01", "--to", "2025-08-01"]
+    out = tmp_path / f"new_arr.{fmt}"
+    args = ["--kpi", "new_arr", "--from", "2025-03-01", "--to", "2025-08-01"]
     result = run(
         "export", "observations", *args, "--format", fmt, "--db", str(demo_store), "--out", str(out)
     )
@@ -261,21 +264,21 @@ def test_export_filters_by_kpi_and_period(demo_store, tmp_path, fmt):
         records = [json.loads(line) for line in text.splitlines()]
     expected = query(
         demo_store,
-        "SELECT period FROM observations WHERE kpi_id = 'mrr' AND period >= '2025-03-01' "
+        "SELECT period FROM observations WHERE kpi_id = 'new_arr' AND period >= '2025-03-01' "
         "AND period <= '2025-08-01T99' ORDER BY period",
     )
     assert [r["period"] for r in records] == [p for (p,) in expected]
     assert len(records) == 6  # monthly KPI, March to August inclusive
-    assert {r["kpi_id"] for r in records} == {"mrr"}
+    assert {r["kpi_id"] for r in records} == {"new_arr"}
 
 
 def test_export_to_stdout(demo_store):
     result = run(
-        "export", "observations", "--kpi", "mrr", "--format", "jsonl", "--db", str(demo_store)
+        "export", "observations", "--kpi", "new_arr", "--format", "jsonl", "--db", str(demo_store)
     )
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.output.splitlines()]
-    assert len(lines) == count(demo_store, "kpi_id = 'mrr'")
+    assert len(lines) == count(demo_store, "kpi_id = 'new_arr'")
 
 
 def test_export_alerts_includes_events(demo_store, tmp_path):
@@ -539,12 +542,12 @@ def test_numbers_that_cannot_be_read_say_why(text, unit, decimal, says):
 def test_a_semicolon_csv_with_decimal_commas_is_detected(demo_store, tmp_path):
     path = write(
         tmp_path / "eu.csv",
-        'kpi_id;period;value\nmrr;2031-01-01;"1.234.567,5"\nwin_rate;2031-01-05;27,25\n',
+        'kpi_id;period;value\nnew_arr;2031-01-01;"1.234.567,5"\nwin_rate;2031-01-05;27,25\n',
     )
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert stored_2031(demo_store) == [
-        ("mrr", "2031-01-01", 1234567.5),
+        ("new_arr", "2031-01-01", 1234567.5),
         ("win_rate", "2031-01-05", 27.25),
     ]
 
@@ -557,14 +560,14 @@ def test_delimiter_and_decimal_can_be_given(demo_store, tmp_path):
     assert stored_2031(demo_store) == []
     taken = run("import", str(points), "--db", str(demo_store), "--decimal", ".")
     assert taken.exit_code == 0, taken.output
-    tabs = write(tmp_path / "tabs.txt", "kpi_id\tperiod\tvalue\nmrr\t2031-02-01\t5,5\n")
+    tabs = write(tmp_path / "tabs.txt", "kpi_id\tperiod\tvalue\nnew_arr\t2031-02-01\t5,5\n")
     result = run(
         "import", str(tabs), "--db", str(demo_store), "--format", "csv",
         "--delimiter", "tab", "--decimal", ",",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert stored_2031(demo_store) == [
-        ("mrr", "2031-02-01", 5.5),
+        ("new_arr", "2031-02-01", 5.5),
         ("win_rate", "2031-01-05", 27.25),
     ]
     bad = run("import", str(tabs), "--db", str(demo_store), "--delimiter", ":")
@@ -573,18 +576,18 @@ def test_delimiter_and_decimal_can_be_given(demo_store, tmp_path):
 
 def test_percent_and_currency_values_for_kpis_of_that_unit(demo_store, tmp_path):
     good = write(
-        tmp_path / "people.csv", HEADER + 'win_rate,2031-01-05,9.1%\nmrr,2031-01-01,"$15,200"\n'
+        tmp_path / "people.csv", HEADER + 'win_rate,2031-01-05,9.1%\nnew_arr,2031-01-01,"$15,200"\n'
     )
     result = run("import", str(good), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert stored_2031(demo_store) == [
-        ("mrr", "2031-01-01", 15200.0),
+        ("new_arr", "2031-01-01", 15200.0),
         ("win_rate", "2031-01-05", 9.1),
     ]
     # The sign must match the KPI's unit; one wrong row and nothing is imported.
     wrong = write(
         tmp_path / "wrong.csv",
-        HEADER + "mrr,2031-03-01,9.1%\nwin_rate,2031-03-02,$5\nwin_rate,2031-03-09,30\n",
+        HEADER + "new_arr,2031-03-01,9.1%\nwin_rate,2031-03-02,$5\nwin_rate,2031-03-09,30\n",
     )
     refused = run("import", str(wrong), "--db", str(demo_store))
     assert refused.exit_code == 1
@@ -596,14 +599,14 @@ def test_percent_and_currency_values_for_kpis_of_that_unit(demo_store, tmp_path)
 
 
 def test_a_month_is_the_period_of_a_monthly_kpi(demo_store, tmp_path):
-    path = write(tmp_path / "months.csv", HEADER + "mrr,2031-07,5\ngross_margin,2031-12,70.5\n")
+    path = write(tmp_path / "months.csv", HEADER + "new_arr,2031-07,5\ngross_margin,2031-12,70.5\n")
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert stored_2031(demo_store) == [
         ("gross_margin", "2031-12-01", 70.5),
-        ("mrr", "2031-07-01", 5.0),
+        ("new_arr", "2031-07-01", 5.0),
     ]
-    weekly = write(tmp_path / "weekly.csv", HEADER + "win_rate,2031-07,5\nmrr,2031-13,5\n")
+    weekly = write(tmp_path / "weekly.csv", HEADER + "win_rate,2031-07,5\nnew_arr,2031-13,5\n")
     refused = run("import", str(weekly), "--db", str(demo_store))
     assert refused.exit_code == 1
     assert f"{weekly}:2:period: '2031-07' is not an ISO-8601 date" in refused.output
@@ -611,25 +614,25 @@ def test_a_month_is_the_period_of_a_monthly_kpi(demo_store, tmp_path):
 
 
 def test_a_wide_table_has_one_column_per_kpi(demo_store, tmp_path):
-    text = "period,mrr,win_rate\n2031-01-01,100,27.5\n2031-02-01,,28\n"
+    text = "period,new_arr,win_rate\n2031-01-01,100,27.5\n2031-02-01,,28\n"
     path = write(tmp_path / "wide.csv", text)
     result = run("import", str(path), "--db", str(demo_store), "--wide")
     assert result.exit_code == 0, result.output
     assert summary(result.output)["valid"] == 3
     assert stored_2031(demo_store) == [
-        ("mrr", "2031-01-01", 100.0),
+        ("new_arr", "2031-01-01", 100.0),
         ("win_rate", "2031-01-01", 27.5),
         ("win_rate", "2031-02-01", 28.0),
     ]
     # Without --wide the header is wrong, and the message says what would read it.
     long = run("import", str(path), "--db", str(demo_store))
     assert long.exit_code == 1 and "needs --wide" in long.output
-    unknown = write(tmp_path / "unknown.csv", "period,mrr,ar\n2031-03-01,1,2\n")
+    unknown = write(tmp_path / "unknown.csv", "period,new_arr,ar\n2031-03-01,1,2\n")
     refused = run("import", str(unknown), "--db", str(demo_store), "--wide")
     assert refused.exit_code == 1
     assert f"{unknown}:1:header: unknown KPI id(s) 'ar'" in refused.output
     # One bad cell and no row of the table is imported.
-    bad = write(tmp_path / "bad.csv", "period,mrr,win_rate\n2031-04-01,1,2\n2031-05-01,3,x\n")
+    bad = write(tmp_path / "bad.csv", "period,new_arr,win_rate\n2031-04-01,1,2\n2031-05-01,3,x\n")
     assert run("import", str(bad), "--db", str(demo_store), "--wide").exit_code == 1
     assert len(stored_2031(demo_store)) == 3
 
@@ -641,16 +644,16 @@ def test_an_excel_workbook_imports_long_or_wide(demo_store, tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["kpi_id", "period", "value", "source"])
-    sheet.append(["mrr", datetime(2031, 1, 1), 1500.25, "ledger"])
+    sheet.append(["new_arr", datetime(2031, 1, 1), 1500.25, "ledger"])
     sheet.append(["win_rate", "2031-01-05", "9.1%", None])
     sheet.append([None, None, None, None])  # an empty row is skipped
-    sheet.append(["mrr", "2031-02", "$15,200", None])
+    sheet.append(["new_arr", "2031-02", "$15,200", None])
     book.save(tmp_path / "long.xlsx")
     result = run("import", str(tmp_path / "long.xlsx"), "--db", str(demo_store))
     assert result.exit_code == 0, result.output
     assert stored_2031(demo_store) == [
-        ("mrr", "2031-01-01", 1500.25),
-        ("mrr", "2031-02-01", 15200.0),
+        ("new_arr", "2031-01-01", 1500.25),
+        ("new_arr", "2031-02-01", 15200.0),
         ("win_rate", "2031-01-05", 9.1),
     ]
     wide = openpyxl.Workbook()
@@ -665,8 +668,8 @@ def test_an_excel_workbook_imports_long_or_wide(demo_store, tmp_path):
     # A cell that is not a number is a problem at its row, and nothing is imported.
     bad = openpyxl.Workbook()
     bad.active.append(["kpi_id", "period", "value"])
-    bad.active.append(["mrr", "2031-06-01", 1])
-    bad.active.append(["mrr", "2031-07-01", "lots"])
+    bad.active.append(["new_arr", "2031-06-01", 1])
+    bad.active.append(["new_arr", "2031-07-01", "lots"])
     bad.save(tmp_path / "bad.xlsx")
     refused = run("import", str(tmp_path / "bad.xlsx"), "--db", str(demo_store))
     assert refused.exit_code == 1 and f"{tmp_path / 'bad.xlsx'}:3:value:" in refused.output
@@ -675,7 +678,7 @@ def test_an_excel_workbook_imports_long_or_wide(demo_store, tmp_path):
 
 def test_a_file_that_is_not_a_workbook_is_refused(demo_store, tmp_path):
     path = tmp_path / "fake.xlsx"
-    path.write_bytes(b"kpi_id,period,value\nmrr,2031-01-01,1\n")
+    path.write_bytes(b"kpi_id,period,value\nnew_arr,2031-01-01,1\n")
     result = run("import", str(path), "--db", str(demo_store))
     assert result.exit_code == 1
     assert f"{path}: not a readable .xlsx workbook" in result.output
@@ -689,7 +692,7 @@ def test_a_file_that_is_not_a_workbook_is_refused(demo_store, tmp_path):
 @pytest.mark.parametrize(
     ("kpi_id", "value", "echo"),
     [
-        ("mrr", "1e300", "value 1e+300 is implausible for mrr, a currency KPI"),
+        ("new_arr", "1e300", "value 1e+300 is implausible for new_arr, a currency KPI"),
         ("cash_runway", "-5", "value -5 is implausible for cash_runway, a months KPI"),
         ("experiment_velocity", "-3", "value -3 is implausible for experiment_velocity, a count"),
         ("gross_margin", "-1e15", "value -1e+15 is implausible for gross_margin, a percent KPI"),
@@ -716,7 +719,7 @@ def test_values_at_the_edge_of_plausible_are_accepted(demo_store, tmp_path):
             ("milestone_slippage", -3),
             ("campaign_roi", -0.5),
             ("cash_runway", 0),
-            ("mrr", 9.9e12),
+            ("new_arr", 9.9e12),
         )
     )
     result = run(
@@ -744,7 +747,7 @@ def test_import_errors_echo_the_bad_value(demo_store, tmp_path, line, column, ec
 def test_one_huge_value_does_not_collapse_the_kpis_table(demo_store, monkeypatch):
     # Written around the importer, as a hand edit or another tool could.
     conn = sqlite3.connect(demo_store)
-    conn.execute("UPDATE observations SET value = 1e300 WHERE kpi_id = 'mrr'")
+    conn.execute("UPDATE observations SET value = 1e300 WHERE kpi_id = 'new_arr'")
     conn.execute("UPDATE observations SET value = -1e15 WHERE kpi_id = 'gross_margin'")
     conn.commit()
     conn.close()
@@ -754,8 +757,8 @@ def test_one_huge_value_does_not_collapse_the_kpis_table(demo_store, monkeypatch
     header = next(line for line in result.output.splitlines() if "latest" in line)
     for column in ("id", "name", "latest", "change", "target", "status"):
         assert f" {column} " in header, header
-    mrr = next(line for line in result.output.splitlines() if line.startswith("│ mrr "))
-    assert "$1.0e+300" in mrr and "$4.0M" in mrr and "ok" in mrr
+    new_arr = next(line for line in result.output.splitlines() if line.startswith("│ new_arr "))
+    assert "$1.0e+300" in new_arr and "$1.5M" in new_arr and "ok" in new_arr  # its target
     margin = next(line for line in result.output.splitlines() if "gross_margin" in line)
     assert "-1.0e+15%" in margin
     assert max(len(line) for line in result.output.splitlines()) <= 120
