@@ -139,7 +139,7 @@ def test_a_past_week_shows_the_log_as_it_stood(briefed_store):
     assert on_25.scenarios == ()
 
 
-def test_risks_are_ranked_by_shortfall_times_path_weight(briefed_store):
+def test_risks_are_ranked_by_impact_shortfall_times_path_weight_on_weights(briefed_store):
     brief = brief_of(briefed_store)
     with Store.open(briefed_store, readonly=True) as store:
         catalog = store.read_catalog()
@@ -153,10 +153,21 @@ def test_risks_are_ranked_by_shortfall_times_path_weight(briefed_store):
         assert risk.kpi.status in (Status.WARNING, Status.CRITICAL)
         weight = 1.0 if risk.kpi.id == risk.ceo_id else path_weight(tree, risk.kpi.id, risk.ceo_id)
         assert risk.path_weight == pytest.approx(weight)
-        assert risk.impact == pytest.approx(risk.shortfall * weight, abs=1e-6)
+        if risk.impact_change is None:  # a path of weights: the scoring model
+            assert risk.impact == pytest.approx(risk.shortfall * weight, abs=1e-6)
         assert risk.path[0].id == risk.kpi.id
         assert risk.path[-1].id == risk.ceo_id
         assert risk.sources and all(s.fields for s in risk.sources)
+    # SQLs 99 of 180 feed MQL→SQL = 100 * sqls / mqls exactly: back on target it would be
+    # 100 × 180 / 610 = 29.5082 % (now 100 × 99 / 610 = 16.2295 %), +13.2787 pt, which is
+    # 13.2787 / 30 = 0.442623 of its target; at weight 0.1 revenue growth gains 0.0442623 of
+    # its target 40 %, +1.7705 pt (shortfall × path weight would say 0.45 × 0.05 = 0.0225).
+    sqls = next(r for r in brief.risks if r.kpi.id == "sqls")
+    assert [step.id for step in sqls.path] == ["sqls", "mql_to_sql", "revenue_growth"]
+    assert sqls.impact == pytest.approx(0.044262, abs=1e-6)
+    assert sqls.impact_change == pytest.approx(1.770492, abs=1e-6)
+    assert sqls.model == "formulas exact; weights linear"
+    assert sum(r.impact_change is None for r in brief.risks) >= 2
     win = next(r for r in brief.risks if r.kpi.id == "win_rate")
     assert win.agent_id == "cro"
     assert "No forecast without CRM hygiene" in win.rules

@@ -198,7 +198,10 @@ def goal(store: Path, goal_id: str, lever_id: str, *extra: str):
     ("goal_id", "lever_id"),
     [
         ("brand_health", "earned_media_mentions"),  # two levels, count lever
-        ("gross_margin", "infra_cost_ratio"),  # lower-is-better lever
+        # A lower-is-better lever on a goal below its target: win rate 18.42 → 28 is
+        # +9.58/28 = 0.342143 of its target; at weight 1 the cycle moves -0.342143 × 65
+        # = -22.239 days of its target 65, from 63.98 to 41.74.
+        ("win_rate", "sales_cycle_length"),
         ("ebitda_margin", "close_cycle_time"),  # through a band KPI, goal above its target
         ("share_of_voice", "earned_media_mentions"),  # the goal one level up
     ],
@@ -221,6 +224,33 @@ def test_goal_seek_round_trips_through_the_cli(demo_store: Path, goal_id: str, l
     assert projected == pytest.approx(CATALOG.kpis[goal_id].target, abs=1e-9)
 
 
+def test_goal_seek_moves_a_lower_is_better_lever_down(demo_store: Path):
+    seek = json.loads(goal(demo_store, "win_rate", "sales_cycle_length", "--json").stdout)
+    # Win rate 18.42 % → 28 %: +9.58/28 = 0.342143 of its target; the cycle (weight 1,
+    # lower is better) must fall by 0.342143 × 65 days = 22.239, from 63.98 to 41.741.
+    assert (seek["goal_current"], seek["current"]) == (18.42, 63.98)
+    assert seek["change"] == pytest.approx(-22.2393, abs=1e-4)
+    assert seek["required"] == pytest.approx(41.7407, abs=1e-4)
+
+
+def test_one_point_less_churn_is_one_point_more_grr_and_nrr_on_the_demo(demo_store: Path):
+    # GRR = 100 - contraction_rate - churn_rate and NRR = grr + expansion_rate are formulas:
+    # churn 4.56 → 3.56 makes GRR 100 - 2.00 - 3.56 = 94.44 (was 93.44) and NRR
+    # 94.44 + 22.24 = 116.68 (was 115.68): one point each, not the weights' tens of points.
+    record = as_json(demo_store, "churn_rate-=1")
+    assert record["model"] == "formulas exact"
+    kpis = by_id(record)
+    assert set(kpis) == {"churn_rate", "grr", "nrr"}
+    now = latest(demo_store)
+    assert (now["churn_rate"], now["contraction_rate"], now["expansion_rate"]) == (4.56, 2.0, 22.24)
+    assert kpis["churn_rate"]["projected"] == pytest.approx(3.56, abs=1e-9)
+    assert kpis["grr"]["current"] == pytest.approx(93.44, abs=1e-9)
+    assert kpis["grr"]["projected"] == pytest.approx(94.44, abs=1e-9)
+    assert kpis["nrr"]["current"] == pytest.approx(115.68, abs=1e-9)
+    assert kpis["nrr"]["projected"] == pytest.approx(116.68, abs=1e-9)
+    assert kpis["grr"]["moved_by"] == kpis["nrr"]["moved_by"] == ["formula"]
+
+
 def test_goal_seek_human_output(demo_store: Path):
     result = goal(demo_store, "brand_health", "earned_media_mentions")
     assert result.exit_code == 0, result.output
@@ -241,6 +271,9 @@ def test_goal_seek_human_output(demo_store: Path):
         ("win_rate", "revenue_growth", "does not roll up"),  # above, not below
         ("revenue_growth", "revenue_growth", "the goal itself"),
         ("gross_margin", "on_time_delivery", "outside its plausible range"),
+        # A sensitivity is used as is: -1 pt of gross margin per pt of infrastructure cost,
+        # so 63.79 → 72 needs 7.68 - 8.21 = -0.53 %, below zero.
+        ("gross_margin", "infra_cost_ratio", "infra_cost_ratio would have to reach -0.53,"),
         ("gross_margin", "milestone_slippage", "on_time_delivery would leave its plausible"),
         ("gross_margin", "utilization", "band KPI"),
     ],

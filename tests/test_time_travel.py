@@ -242,10 +242,16 @@ def test_lineage_as_of_shows_each_kpis_value_and_status_then(demo_store: Path):
     now = runner.invoke(
         app, ["lineage", "mql_to_sql", "--db", str(demo_store), "--as-of", "2026-11-27"], env=wide
     )
-    first_then, first_now = then.stdout.splitlines()[1], now.stdout.splitlines()[1]
-    assert "(mql_to_sql, functional)" in first_then
-    assert first_then.endswith("● ok")
-    assert first_now.endswith("■ critical")
+    # A derived KPI's lineage opens with its expression and its inputs, then the KPI itself.
+    lines_then, lines_now = then.stdout.splitlines(), now.stdout.splitlines()
+    assert lines_then[1] == lines_now[1] == "MQL→SQL Conversion = 100 * sqls / mqls"
+    [kpi_then] = [line for line in lines_then if "(mql_to_sql, functional)" in line]
+    [kpi_now] = [line for line in lines_now if "(mql_to_sql, functional)" in line]
+    # 100 × 178 / 599 = 29.7 % on the 20th; 100 × 99 / 610 = 16.2 % on the 27th.
+    assert kpi_then.endswith("29.7% ● ok")
+    assert kpi_now.endswith("16.2% ■ critical")
+    assert lines_then[2].endswith("(sqls)  178 ● ok") and lines_then[3].endswith("599 ● ok")
+    assert lines_now[2].endswith("(sqls)  99 ■ critical") and lines_now[3].endswith("610 ● ok")
 
 
 @pytest.mark.parametrize(
