@@ -105,7 +105,10 @@ def test_cli_lineage_shows_a_derived_kpis_expression_and_its_inputs(funnel_store
 
 
 def _details(screen: LineageScreen) -> str:
-    return str(screen.query_one("#details-text").render())
+    """The details pane's text: the KPI's details, then (below its chart) its children."""
+    return "\n".join(
+        str(screen.query_one(selector).render()) for selector in ("#details-text", "#rollup")
+    )
 
 
 async def _open(pilot, kpi_id: str) -> LineageScreen:
@@ -146,3 +149,5 @@ async def test_the_details_show_each_weighted_childs_slopes_fitted_in_a_worker(
         assert "history +2.0 pt per pt, R² 1.00, 8 monthly changes" in details
         assert "MQL to SQL Conversion  weight" in details
         assert "revenue_growth" in screen.calibrations  # fitted once, kept for the screen
+        # Below the chart, however many children there are: the chart stays in view.
+        assert "Rolls up from" not in str(screen.query_one("#details-text").render())

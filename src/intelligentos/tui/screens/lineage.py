@@ -147,6 +147,9 @@ class LineageScreen(CockpitScreen):
             with VerticalScroll(id="details"):
                 yield Static(id="details-text")
                 yield ForecastPanel(id="chart")
+                # After the chart: a KPI may have hundreds of children, and the chart stays
+                # in view above them.
+                yield Static(id="rollup")
                 yield Static(id="observations")
         yield Footer()
 
@@ -318,6 +321,7 @@ class LineageScreen(CockpitScreen):
         data = self._data()
         catalog = data.catalog
         text = Text()
+        self.query_one("#rollup", Static).update("")
         if node.kind == "kpi" and node.id in catalog.kpis:
             self._kpi_details(node.id, text)
             if history and node.id != self.details_kpi:
@@ -388,7 +392,7 @@ class LineageScreen(CockpitScreen):
         text.append_text(derived_text(kpi, catalog, data.snaps, self._glyph))
         children = data.graph.children.get(kpi_id, [])
         fitted = self.calibrations.get(kpi_id)
-        text.append_text(children_text(kpi, children, catalog, fitted))
+        self.query_one("#rollup", Static).update(children_text(kpi, children, catalog, fitted))
         wanted = fitted is None and kpi_id not in self.calibrating
         if wanted and weighted_children(children, catalog):
             self.calibrating.add(kpi_id)
