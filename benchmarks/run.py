@@ -788,7 +788,9 @@ def measure_live(
     ):
         raise RuntimeError("the terminal's stamps and the writer's clock differ here")
     env = on_screen_env(config, False, bytecode)
-    cards = screens.ceo_values(store)
+    # Measured CEO KPIs only: a value written for a derived one is computed again from its
+    # inputs, so its card would never show the value written.
+    cards = [(kpi, value) for kpi, value in screens.ceo_values(store) if not kpi.derived]
     if not cards:
         raise RuntimeError("no CEO KPI has a value: the live latency cannot be measured")
     latencies: list[float] = []
@@ -929,7 +931,9 @@ IMPORT_LIMIT = 600.0  # seconds the import command may take
 
 def measure_import(store: Path, rows: int, reps: int, label: str) -> tuple[Figure, dict]:
     with Store.open(store) as opened:
-        kpi_ids = [r for r in opened.latest_windows(1)]
+        catalog = opened.read_catalog()
+        # Derived KPIs take no imported values (the store computes them from their inputs).
+        kpi_ids = [k for k in opened.latest_windows(1) if not catalog.kpis[k].derived]
     rates, floors, memory = [], [], []
     with tempfile.TemporaryDirectory() as scratch:
         csv_path = Path(scratch) / "rows.csv"
