@@ -14,6 +14,8 @@ from intelligentos.cli.main import app
 from intelligentos.config.paths import builtin_catalog_dir
 from intelligentos.store import Store
 
+from .stores import store_bytes
+
 runner = CliRunner()
 
 
@@ -131,13 +133,13 @@ def test_a_store_whose_catalog_is_gone_needs_catalog(tmp_path):
     db = tmp_path / "acme.db"
     assert run("init", "--db", str(db), "--catalog", str(acme)).exit_code == 0
     shutil.rmtree(acme)
-    before = db.read_bytes()
+    before = store_bytes(db, tmp_path / "before.db")
     result = run("sync-catalog", "--db", str(db))
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert message.startswith("Error: ") and f"{acme.resolve()}, which is gone" in message
     assert "--catalog DIR" in message
-    assert db.read_bytes() == before
+    assert store_bytes(db, tmp_path / "after.db") == before
 
 
 def test_a_sync_that_would_remove_most_kpis_is_refused_unless_forced(demo_store, tmp_path):
