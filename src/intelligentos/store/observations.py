@@ -13,12 +13,14 @@ from intelligentos.store.connection import Row, StoreConnections
 from intelligentos.store.derived import SELECT_GAPS
 from intelligentos.store.schema import (
     SELECT_FIRST_PERIOD,
+    SELECT_FIRST_PERIOD_OF,
     SELECT_FUTURE_ROWS,
     SELECT_IMPLAUSIBLE_VALUES,
     SELECT_LATER_PERIOD,
     SELECT_LATEST_WINDOW,
     SELECT_UNKNOWN_KPI_ROWS,
     SELECT_UNREADABLE_PERIODS,
+    SELECT_WINDOW_BETWEEN,
 )
 
 NO_UPPER_BOUND = "\uffff"  # sorts after every period text
@@ -51,6 +53,18 @@ class ObservationQueries(StoreConnections):
                 rows = conn.execute(SELECT_LATEST_WINDOW, (kpi_id, upper, size)).fetchall()
                 rows.reverse()
                 windows[kpi_id] = rows
+        return windows
+
+    def windows_between(
+        self, kpi_ids: Iterable[str], after: str, until: str
+    ) -> dict[str, list[tuple[str, float | None]]]:
+        """Each KPI's observations with ``after < period <= until``, oldest first: one
+        indexed range scan per KPI."""
+        windows: dict[str, list[tuple[str, float | None]]] = {}
+        with self._read() as conn:
+            for kpi_id in kpi_ids:
+                rows = conn.execute(SELECT_WINDOW_BETWEEN, (kpi_id, after, until))
+                windows[kpi_id] = rows.fetchall()
         return windows
 
     def later_periods(self, after: str, kpi_ids: Iterable[str] | None = None) -> dict[str, str]:
@@ -157,6 +171,11 @@ class ObservationQueries(StoreConnections):
             undefined=tuple(Gap(r["kpi_id"], r["period"], r["reason"]) for r in gaps),
             undefined_count=gaps[0]["total"] if gaps else 0,
         )
+
+    def first_period_of(self, kpi_id: str) -> str | None:
+        """One KPI's earliest period with a value (``None``: it has none)."""
+        rows = self.query(SELECT_FIRST_PERIOD_OF, (kpi_id,))
+        return str(rows[0]["period"]) if rows else None
 
     def first_period(self) -> str | None:
         """The earliest observation's period (``None``: no observations): one index seek

@@ -426,6 +426,14 @@ SELECT_LATEST_WINDOW = (
     "SELECT period, value FROM observations WHERE kpi_id = ? AND period <= ? "
     f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT ?"
 )
+SELECT_WINDOW_BETWEEN = (
+    "SELECT period, value FROM observations WHERE kpi_id = ? AND period > ? AND period <= ? "
+    f"AND {READABLE_PERIOD} ORDER BY period"
+)
+SELECT_FIRST_PERIOD_OF = (
+    "SELECT period FROM observations WHERE kpi_id = ? AND value IS NOT NULL "
+    f"AND {READABLE_PERIOD} ORDER BY period LIMIT 1"
+)
 SELECT_LATER_PERIOD = (
     "SELECT period FROM observations WHERE kpi_id = ? AND period > ? "
     f"AND {READABLE_PERIOD} ORDER BY period DESC LIMIT 1"

@@ -198,6 +198,7 @@ class Tree:
     parents: dict[str, str] = field(init=False)
     edges: dict[str, Edge] = field(init=False)  # child id → its edge up
     readers: dict[str, list[str]] = field(init=False)  # input id → derived KPIs reading it
+    children: dict[str, list[str]] = field(init=False)  # parent id → KPIs rolling up to it
     formula_error: str | None = field(init=False, default=None)
     _chains: dict[str, tuple[str, ...]] = field(
         init=False, default_factory=dict, repr=False, compare=False
@@ -209,7 +210,9 @@ class Tree:
             k.id: k.rolls_up_to for k in kpis.values() if k.rolls_up_to and k.rolls_up_to in kpis
         }
         self.edges = {}
-        for child_id in self.parents:
+        self.children = {}
+        for child_id, parent_id in self.parents.items():
+            self.children.setdefault(parent_id, []).append(child_id)
             edge = edge_of(kpis[child_id], self.catalog)
             if edge is not None:
                 self.edges[child_id] = edge

@@ -109,9 +109,14 @@ def _linear(tree: Tree, links: Mapping[tuple[str, str], EdgeKind]) -> bool:
 
 
 def goal_seek(
-    catalog: Catalog | Tree, goal_id: str, lever_id: str, current: Mapping[str, float | None]
+    catalog: Catalog | Tree,
+    goal_id: str,
+    lever_id: str,
+    current: Mapping[str, float | None],
+    aim: float | None = None,
 ) -> GoalSeek:
-    """The lever value at which the goal KPI reaches its target under the model.
+    """The lever value at which the goal KPI reaches its target (or ``aim``, a value of
+    the goal to reach instead) under the model.
 
     Unreachable (``required`` None, ``reason`` says why) when the lever does not reach the
     goal, the goal does not move with it, the lever would have to leave its plausible range
@@ -124,10 +129,10 @@ def goal_seek(
         raise ScenarioError(tree.formula_error)
     goal_now = start_value(goal, current)
     lever_now = start_value(lever, current)
-    target = target_of(goal)
+    target = target_of(goal) if aim is None else aim
     # A goal on or past its target is there already: the lever value that would hold it
     # exactly at target is a curiosity, and no reason to call the goal out of reach.
-    met = performance(goal, goal_now) >= 0
+    met = performance(goal, goal_now) >= performance(goal, target)
     links = {} if lever.id == goal.id else path_kinds(tree, lever.id, goal.id)
     note = model_note(links.values())
     weights_only = all(kind is EdgeKind.WEIGHT for kind in links.values())
@@ -157,7 +162,7 @@ def goal_seek(
         return GoalSeek(goal, lever, lever_now, required, True, reason, goal_now, met, note)
 
     if weights_only:
-        return _by_weights(tree, goal, lever, current, unreachable, found)
+        return _by_weights(tree, goal, lever, current, target, unreachable, found)
 
     def projected(value: float) -> float | None:
         try:
@@ -281,6 +286,7 @@ def _by_weights(
     goal: Kpi,
     lever: Kpi,
     current: Mapping[str, float | None],
+    target: float,
     unreachable: Callable[[str], GoalSeek],
     found: Callable[[float, str], GoalSeek],
 ) -> GoalSeek:
@@ -291,7 +297,8 @@ def _by_weights(
     if weight == 0:
         return unreachable(f"the weights from {lever.id} up to {goal.id} multiply to zero")
     lever_now = start_value(lever, current)
-    needed = -performance(goal, start_value(goal, current))  # puts the goal on its target
+    # The performance change that puts the goal on its target (or the aim)
+    needed = performance(goal, target) - performance(goal, start_value(goal, current))
     lever_delta = needed / weight
     if lever.direction is Direction.BAND and performance(lever, lever_now) + lever_delta > 1e-12:
         return unreachable(f"{lever.id} is a band KPI: it cannot do better than its target")

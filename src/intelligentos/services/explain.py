@@ -1,0 +1,240 @@
+"""Why a KPI moved and what to do about it, from the store: the values the explanation and
+the recommendations need, read once, and the domain's answer.
+
+Reads, never writes. Blocking: the cockpit calls it from a worker.
+
+Dates: by default a KPI's latest period (up to the as-of date) is compared with the one
+before it; every KPI below it is read as it stood when each of those periods ended (the
+latest observation dated on or before the period's last day, never after the as-of date),
+so a weekly KPI under a monthly one is read at the end of the month. ``--from`` and
+``--to`` give the two days instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.clock import period_date, period_upper_bound
+from intelligentos.domain.detection import period_end
+from intelligentos.domain.explain.model import (
+    Basis,
+    ExplainError,
+    Explanation,
+    explain,
+    movers,
+    performance,
+)
+from intelligentos.domain.explain.recommend import (
+    Recommendations,
+    change_sigma,
+    levers_below,
+    recommend,
+)
+from intelligentos.domain.lineage import LineageGraph, split_field_id
+from intelligentos.domain.snapshots import snapshot
+from intelligentos.domain.whatif.levers import ScenarioError
+from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.store import Store
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    kpi_id: str
+    as_of: date
+    date_from: date | None = None
+    date_to: date | None = None
+    basis: Basis = Basis.CHANGE
+    depth: int | None = None
+
+
+def subtree(tree: Tree, kpi_id: str, depth: int | None = None) -> list[str]:
+    """``kpi_id`` and every KPI that moves it, directly or further down (``depth`` levels;
+    None: all), each once, the KPI first."""
+    found = {kpi_id: 0}
+    todo = [kpi_id]
+    while todo:
+        current = todo.pop()
+        level = found[current]
+        if depth is not None and level >= depth:
+            continue
+        for child_id, _ in movers(tree, current):
+            if child_id not in found:
+                found[child_id] = level + 1
+                todo.append(child_id)
+    return list(found)
+
+
+def _day(period: str) -> str:
+    return period_date(period).isoformat()
+
+
+def explain_kpi(
+    store: Store,
+    request: ExplainRequest,
+    catalog: Catalog | None = None,
+    tree: Tree | None = None,
+) -> Explanation:
+    """Explain one KPI as asked; :class:`ExplainError` with one sentence when it cannot be."""
+    catalog = catalog or store.read_catalog()
+    tree = tree or Tree(catalog)
+    kpi = catalog.kpis.get(request.kpi_id)
+    if kpi is None:
+        raise ExplainError(f"unknown KPI {request.kpi_id!r}; `intelligentos-tui kpis` lists them")
+    as_of = request.as_of
+    for flag, day in (("--from", request.date_from), ("--to", request.date_to)):
+        if day is not None and day > as_of:
+            raise ExplainError(
+                f"{flag} {day.isoformat()} is after the as-of date {as_of.isoformat()}"
+            )
+    if request.date_from is not None and request.basis is Basis.TARGET:
+        raise ExplainError("--from compares two dates: against target there is only --to")
+    if (
+        request.date_from is not None
+        and request.date_to is not None
+        and request.date_from >= request.date_to
+    ):
+        how = "the same day as" if request.date_from == request.date_to else "after"
+        raise ExplainError(
+            f"--from {request.date_from.isoformat()} is {how} --to "
+            f"{request.date_to.isoformat()}: give an earlier --from"
+        )
+    ids = subtree(tree, kpi.id, request.depth)
+    end_day = request.date_to or as_of
+    own = store.latest_windows(2, [kpi.id], until=period_upper_bound(end_day))[kpi.id]
+    own = [row for row in own if row[1] is not None]
+    first = store.first_period_of(kpi.id)
+    if not own:
+        if first is None:
+            raise ExplainError(f"{kpi.name} ({kpi.id}) has no observations")
+        raise ExplainError(
+            f"{kpi.name} ({kpi.id}) has no observation on or before {end_day.isoformat()} "
+            f"(its first is {_day(first)})"
+        )
+    period_to = own[-1][0]
+    if request.date_to is None:
+        end_day = min(period_end(period_date(period_to), kpi.frequency), as_of)
+    end = _values(store, ids, end_day)
+    start: dict[str, float | None] = {}
+    period_from: str | None = None
+    if request.basis is Basis.CHANGE:
+        if request.date_from is not None:
+            start_day = request.date_from
+            before = store.latest_windows(1, [kpi.id], until=period_upper_bound(start_day))
+            if not before[kpi.id]:
+                raise ExplainError(
+                    f"{kpi.name} ({kpi.id}) has no observation on or before "
+                    f"{start_day.isoformat()} (its first is {_day(first or period_to)})"
+                )
+            period_from = before[kpi.id][-1][0]
+        else:
+            if len(own) < 2:
+                raise ExplainError(
+                    f"{kpi.name} ({kpi.id}) has one observation up to {end_day.isoformat()}: "
+                    "there is no earlier period to compare with (give --from, or --vs target)"
+                )
+            period_from = own[-2][0]
+            start_day = period_end(period_date(period_from), kpi.frequency)
+        start = _values(store, ids, start_day)
+    return explain(
+        tree,
+        kpi.id,
+        start,
+        end,
+        basis=request.basis,
+        depth=request.depth,
+        period_from=period_from,
+        period_to=period_to,
+        stale_systems=stale_systems(store, catalog, ids, as_of),
+    )
+
+
+def _values(store: Store, ids: Iterable[str], day: date) -> dict[str, float | None]:
+    windows = store.latest_windows(1, ids, until=period_upper_bound(day))
+    return {kpi_id: (rows[-1][1] if rows else None) for kpi_id, rows in windows.items()}
+
+
+def stale_systems(store: Store, catalog: Catalog, kpi_ids: Iterable[str], as_of: date) -> set[str]:
+    """The source systems of these KPIs whose data is stale as of ``as_of``: every KPI the
+    system feeds is stale or has no data (the rule the lineage shows)."""
+    graph = LineageGraph(catalog)
+    systems: set[str] = set()
+    for kpi_id in kpi_ids:
+        for link in catalog.kpis[kpi_id].lineage:
+            systems.update(split_field_id(f)[0] for f in link.fields)
+    fed = {system: graph.kpis_by_system.get(system, []) for system in systems}
+    wanted = sorted({k for ids in fed.values() for k in ids})
+    windows = store.latest_windows(1, wanted, until=period_upper_bound(as_of))
+    stale = set()
+    for system, ids in fed.items():
+        states = [snapshot(catalog.kpis[k], windows.get(k, []), as_of).status for k in ids]
+        if states and all(s.value in ("stale", "no-data") for s in states):
+            stale.add(system)
+    return stale
+
+
+SIGMA_DAYS = 365  # the history a lever's σ is measured on
+
+
+def recommend_kpi(
+    store: Store,
+    kpi_id: str,
+    as_of: date,
+    catalog: Catalog | None = None,
+    tree: Tree | None = None,
+) -> Recommendations:
+    """What to do about ``kpi_id`` as of ``as_of``: the levers below it and the least-effort
+    plan to its target. A KPI on target whose reliable forecast (made from its latest
+    value) ends short of it gets a plan that makes up the shortfall the forecast sees:
+    its aim is its value plus the target minus the forecast. :class:`ExplainError` with
+    one sentence when it cannot be answered."""
+    catalog = catalog or store.read_catalog()
+    tree = tree or Tree(catalog)
+    kpi = catalog.kpis.get(kpi_id)
+    if kpi is None:
+        raise ExplainError(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them")
+    if kpi.target is None:
+        raise ExplainError(f"{kpi.name} ({kpi.id}) has no target: nothing to recommend")
+    ids = subtree(tree, kpi.id)
+    until = period_upper_bound(as_of)
+    windows = store.latest_windows(1, ids, until=until)
+    current = {k: (rows[-1][1] if rows else None) for k, rows in windows.items()}
+    if current.get(kpi.id) is None:
+        raise ExplainError(
+            f"{kpi.name} ({kpi.id}) has no observation on or before {as_of.isoformat()}"
+        )
+    below, _ = levers_below(tree, kpi.id)
+    since = period_upper_bound(as_of - timedelta(days=SIGMA_DAYS))
+    history = store.windows_between(below, since, until)
+    sigmas = {k: change_sigma([v for _, v in rows]) for k, rows in history.items()}
+    aim = None
+    now = current[kpi.id]
+    assert now is not None
+    projection = store.projections().get(kpi.id)
+    latest = windows[kpi.id][-1][0] if windows[kpi.id] else None
+    if (
+        projection is not None
+        and projection.reliable
+        and projection.is_current(latest)
+        and performance(kpi, now) >= 0
+        and performance(kpi, projection.mean) < 0
+    ):
+        aim = now + (kpi.target - projection.mean)
+    try:
+        return recommend(tree, kpi.id, current, sigmas, aim)
+    except ScenarioError as error:
+        raise ExplainError(str(error)) from None
+
+
+__all__ = [
+    "Basis",
+    "ExplainError",
+    "ExplainRequest",
+    "Explanation",
+    "Recommendations",
+    "explain_kpi",
+    "recommend_kpi",
+    "subtree",
+]
