@@ -24,7 +24,10 @@ A KPI deeper down contributes to the top KPI through its **path weight**, the pr
 the derivatives of each edge on its path, in performance per performance (a weight; a
 sensitivity times k_P / k_c; an input's Shapley share over its change, times k_P / k_c).
 Its contribution to the top is ``path weight × Δp``; its children's contributions and its
-own residual add up to that.
+own residual add up to that (its residual is its contribution less its children's). A band
+KPI whose value crossed its target to the same distance did not change its performance,
+yet its value moved the KPI above it: its path weight and its split then take its slope
+where it started, so the parts still add up.
 
 **Against target** (``Basis.TARGET``) the same rules explain the gap instead of a change:
 every KPI goes "from" its target "to" its value, so P's shortfall is split among its
@@ -191,6 +194,7 @@ class _Part(NamedTuple):
     after: float
     part: float  # in the parent's performance
     derivative: float  # d p(parent) / d p(this KPI)
+    rate: float  # this KPI's Δp / Δx the derivative assumes (see :meth:`_Walk.parts`)
 
 
 @dataclass
@@ -223,9 +227,11 @@ class _Walk:
             "the residual"
         )
 
-    def parts(self, kpi: Kpi, before: float, after: float) -> list[_Part]:
-        """Each measured mover's part in ``kpi``'s performance change."""
-        k = rate(kpi, before, after)
+    def parts(self, kpi: Kpi, before: float, after: float, k: float) -> list[_Part]:
+        """Each measured mover's part in ``kpi``'s performance change; ``k`` is the rate
+        its value change becomes performance at (:func:`rate`, but the local rate when its
+        parent's derivative assumed it: a band KPI that crossed its target to the same
+        distance did not change its performance, yet its value moved its parent)."""
         found: list[_Part] = []
         moving = movers(self.tree, kpi.id)
         measured: dict[str, tuple[float, float]] = {}
@@ -259,7 +265,7 @@ class _Walk:
                 else:
                     slope = _partial(formula.evaluate, last, name)
                 found.append(
-                    _Part(child, EdgeKind.FORMULA, x0, x1, k * shares[name], k * slope / k_c)
+                    _Part(child, EdgeKind.FORMULA, x0, x1, k * shares[name], k * slope / k_c, k_c)
                 )
             return found
         for child_id, kind in moving:
@@ -271,7 +277,7 @@ class _Walk:
                 sensitivity = self.tree.edges[child_id].sensitivity or 0.0
                 k_c = rate(child, x0, x1) or local_rate(child, x0)
                 part = k * sensitivity * (x1 - x0)
-                found.append(_Part(child, kind, x0, x1, part, k * sensitivity / k_c))
+                found.append(_Part(child, kind, x0, x1, part, k * sensitivity / k_c, k_c))
                 continue
             if child.target is None or kpi.target is None:
                 without = child if child.target is None else kpi
@@ -282,7 +288,8 @@ class _Walk:
                 )
                 continue
             delta_p = performance(child, x1) - performance(child, x0)
-            found.append(_Part(child, kind, x0, x1, child.weight * delta_p, child.weight))
+            k_c = rate(child, x0, x1)
+            found.append(_Part(child, kind, x0, x1, child.weight * delta_p, child.weight, k_c))
         return found
 
     def visit(
@@ -290,29 +297,43 @@ class _Walk:
         kpi: Kpi,
         before: float,
         after: float,
+        k: float,
         weight: float,
+        contribution_p: float,
         level: int,
         path: tuple[str, ...],
         seen: frozenset[str],
     ) -> float:
-        """List the parts of ``kpi``'s move below it; return its residual (top's p)."""
-        delta_p = performance(kpi, after) - performance(kpi, before)
+        """List the parts of ``kpi``'s move below it; return its residual (top's p): its
+        contribution less its children's."""
         if self.depth is not None and level >= self.depth:
             return math.nan
-        parts = self.parts(kpi, before, after)
+        parts = self.parts(kpi, before, after, k)
         if not parts and not movers(self.tree, kpi.id):
             return math.nan  # a leaf: its move is its own
-        residual = delta_p - sum(p.part for p in parts)
-        if formula_of(kpi) is not None and abs(residual) <= _SNAP * max(1.0, abs(delta_p)):
+        # The contribution is weight × Δp but for a band KPI whose value crossed its target
+        # to the same distance (Δp 0, its value moved): what it moved above it is then
+        # left to its own data, not lost.
+        residual = contribution_p - weight * sum(p.part for p in parts)
+        scale = max(abs(weight), 1.0) * max(1.0, abs(contribution_p))
+        if formula_of(kpi) is not None and abs(residual) <= _SNAP * scale:
             residual = 0.0  # rounding: a derived KPI's values are its expression's
-        for child, kind, x0, x1, part, derivative in parts:
+        for child, kind, x0, x1, part, derivative, k_c in parts:
             if child.id in seen:
                 continue  # a loop in a hand-edited store: the catalog's checks refuse it
             child_weight = weight * derivative
+            child_p = weight * part
             child_residual = self.visit(
-                child, x0, x1, child_weight, level + 1, (*path, kpi.id), seen | {child.id}
+                child,
+                x0,
+                x1,
+                k_c,
+                child_weight,
+                child_p,
+                level + 1,
+                (*path, kpi.id),
+                seen | {child.id},
             )
-            contribution_p = weight * part
             self.found.append(
                 Contribution(
                     kpi=child,
@@ -323,16 +344,16 @@ class _Walk:
                     value_from=x0,
                     value_to=x1,
                     delta_p=performance(child, x1) - performance(child, x0),
-                    contribution_p=contribution_p,
+                    contribution_p=child_p,
                     contribution=0.0,  # set once the top's rate is known
                     share=None,
                     residual_p=None if math.isnan(child_residual) else child_residual,
                     path=(*path, kpi.id),
                 )
             )
-            own = contribution_p if math.isnan(child_residual) else child_residual
+            own = child_p if math.isnan(child_residual) else child_residual
             self.own.append((child, own))
-        return weight * residual
+        return residual
 
 
 def _partial(
@@ -376,10 +397,11 @@ def explain(
         raise ExplainError(f"{kpi.name} ({kpi.id}) has no value to explain")
     before, after = values
     delta_p = performance(kpi, after) - performance(kpi, before)
-    residual_p = walk.visit(kpi, before, after, 1.0, 0, (), frozenset({kpi.id}))
+    top_rate = rate(kpi, before, after)
+    residual_p = walk.visit(kpi, before, after, top_rate, 1.0, delta_p, 0, (), frozenset({kpi.id}))
     if math.isnan(residual_p):
         residual_p = delta_p  # no children: the move is its own
-    k_top = rate(kpi, before, after) or local_rate(kpi, before)
+    k_top = top_rate or local_rate(kpi, before)
 
     def share(part: float) -> float | None:
         return part / delta_p if delta_p else None
