@@ -150,25 +150,30 @@ class Recommendations:
 
 def levers_below(tree: Tree, goal_id: str) -> tuple[list[str], list[str]]:
     """The measured KPIs below the goal (catalog order), and the frontier among them: the
-    nearest on each path from the goal (derived KPIs are passed through)."""
-    below: list[str] = []
-    frontier: list[str] = []
-    seen = {goal_id}
+    nearest on some path from the goal (derived KPIs are passed through), even when
+    another path reaches it below another lever."""
+    below: set[str] = set()
+    frontier: set[str] = set()
+    # A KPI is seen once as reached through derived KPIs only, and once as reached at all:
+    # a walk that met it first below a lever must still find it on the frontier.
+    seen = {(goal_id, True)}
     todo = [(goal_id, True)]
     while todo:
         kpi_id, on_frontier = todo.pop()
         for child_id, _ in movers(tree, kpi_id):
-            if child_id in seen:
-                continue
-            seen.add(child_id)
             child = tree.kpi(child_id)
-            if child.derived:
-                todo.append((child_id, on_frontier))
-                continue
-            below.append(child_id)
-            if on_frontier:
-                frontier.append(child_id)
-            todo.append((child_id, False))
+            nearest = on_frontier
+            if not child.derived:
+                below.add(child_id)
+                if on_frontier:
+                    frontier.add(child_id)
+                nearest = False
+            if (child_id, nearest) in seen or (child_id, True) in seen:
+                continue  # walked already, or through derived KPIs only (which covers more)
+            seen.add((child_id, nearest))
+            todo.append((child_id, nearest))
+    below.discard(goal_id)
+    frontier.discard(goal_id)
     order = {k: i for i, k in enumerate(tree.catalog.kpis)}
     return sorted(below, key=order.__getitem__), sorted(frontier, key=order.__getitem__)
 
