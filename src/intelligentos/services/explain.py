@@ -129,6 +129,12 @@ def explain_kpi(
                     f"{start_day.isoformat()} (its first is {_day(first or period_to)})"
                 )
             period_from = before[kpi.id][-1][0]
+            if period_from >= period_to:
+                raise ExplainError(
+                    f"{kpi.name} ({kpi.id}) has no observation after --from "
+                    f"{start_day.isoformat()} up to {(request.date_to or as_of).isoformat()} "
+                    f"(its latest is {_day(period_to)}): give an earlier --from"
+                )
         else:
             if len(own) < 2:
                 raise ExplainError(
@@ -136,7 +142,12 @@ def explain_kpi(
                     "there is no earlier period to compare with (give --from, or --vs target)"
                 )
             period_from = own[-2][0]
-            start_day = period_end(period_date(period_from), kpi.frequency)
+            # At the end of its period, but before the next observation (a KPI measured
+            # twice in a period).
+            start_day = min(
+                period_end(period_date(period_from), kpi.frequency),
+                period_date(period_to) - timedelta(days=1),
+            )
         start = _values(store, ids, start_day)
     return explain(
         tree,
