@@ -20,6 +20,7 @@ from intelligentos.domain.explain.model import (
     explain,
     local_rate,
     movers,
+    path_weights,
     performance,
     rate,
 )
@@ -539,3 +540,18 @@ def test_a_band_kpi_crossing_its_target_to_the_same_distance_still_adds_up():
     check(c["b"], contribution_p=0.025)
     # h 70 → 76: Δp 0.075, residual 0.075 − 0.05 − 0.05 = −0.025.
     assert found.residual_p == pytest.approx(-0.025)
+
+
+def test_path_weights_where_the_kpis_stand():
+    # Weights multiply along the path: leads 0.5 × 0.4.
+    assert path_weights(TREE, "growth", END) == pytest.approx(
+        {"win": 0.5, "leads": 0.2, "cost": 0.3, "util": 0.2}
+    )
+    # arpu = revenue / customers at 1200 / 120, arpu's slope 1/10: revenue
+    # 0.1 × (1/120) / (1/1000) = 0.8333; customers 0.1 × (−1200/120²) / 1 = −1/120; signups
+    # (sensitivity 1, tracked) the same.
+    weights = path_weights(TREE, "arpu", END)
+    assert weights == pytest.approx(
+        {"revenue": 100 / 120, "customers": -1 / 120, "signups": -1 / 120}, rel=1e-6
+    )
+    assert path_weights(TREE, "leads", END) == {}

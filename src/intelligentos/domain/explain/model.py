@@ -356,6 +356,27 @@ class _Walk:
         return residual
 
 
+def path_weights(tree: Tree, kpi_id: str, values: Mapping[str, float | None]) -> dict[str, float]:
+    """d p(``kpi_id``) / d p(each KPI below it) where ``values`` stand, by the rules above
+    (each KPI at its local rate), summed over the paths that reach it: one walk down."""
+    walk = _Walk(tree, values, values, Basis.CHANGE, None, None)
+    found: dict[str, float] = {}
+
+    def visit(kpi: Kpi, value: float, weight: float, seen: frozenset[str]) -> None:
+        for part in walk.parts(kpi, value, value, local_rate(kpi, value)):
+            if part.kpi.id in seen:
+                continue
+            below = weight * part.derivative
+            found[part.kpi.id] = found.get(part.kpi.id, 0.0) + below
+            visit(part.kpi, part.before, below, seen | {part.kpi.id})
+
+    top = tree.kpi(kpi_id)
+    value = values.get(kpi_id)
+    if value is not None and math.isfinite(value):
+        visit(top, value, 1.0, frozenset({kpi_id}))
+    return found
+
+
 def _partial(
     evaluate: Callable[[Mapping[str, float]], float], at: Mapping[str, float], name: str
 ) -> float:
@@ -406,7 +427,7 @@ def explain(
     def share(part: float) -> float | None:
         return part / delta_p if delta_p else None
 
-    position = {key: index for index, key in enumerate(tree.catalog.kpis)}
+    position = tree.position
     contributions = sorted(
         (
             replace(c, contribution=c.contribution_p / k_top, share=share(c.contribution_p))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from intelligentos.domain.agents import owning_agent
 from intelligentos.domain.catalog.models import Agent, Direction, Kpi
-from intelligentos.domain.explain.model import movers, performance
+from intelligentos.domain.explain.model import movers, path_weights, performance
 from intelligentos.domain.whatif.levers import Change, Lever, ScenarioError
 from intelligentos.domain.whatif.propagation import Tree, plausible_range, simulate
 from intelligentos.domain.whatif.seek import goal_seek
@@ -83,7 +83,9 @@ class Recommendation:
     reachable: bool
     reason: str  # how it was solved, or why it cannot
     sigma: Sigma
-    path_weight: float | None  # d p(goal) / d p(lever) at the current values
+    # d p(goal) / d p(lever) where the KPIs stand (the explanation's path weight, summed
+    # over the paths from the lever to the goal); None when the lever does not move it
+    path_weight: float | None
     in_plan: bool  # a frontier lever: the plan may move it
 
     @property
@@ -174,7 +176,7 @@ def levers_below(tree: Tree, goal_id: str) -> tuple[list[str], list[str]]:
             todo.append((child_id, nearest))
     below.discard(goal_id)
     frontier.discard(goal_id)
-    order = {k: i for i, k in enumerate(tree.catalog.kpis)}
+    order = tree.position
     return sorted(below, key=order.__getitem__), sorted(frontier, key=order.__getitem__)
 
 
@@ -208,6 +210,7 @@ def recommend(
         return Recommendations(goal, target, aim_value, now, gap_p, (), None)
     below, frontier = levers_below(tree, goal.id)
     on_frontier = set(frontier)
+    weights = path_weights(tree, goal.id, current)
     found = []
     for lever_id in below:
         value = current.get(lever_id)
@@ -215,7 +218,14 @@ def recommend(
             continue
         found.append(
             _recommendation(
-                tree, goal, tree.kpi(lever_id), current, sigmas, aim_value, lever_id in on_frontier
+                tree,
+                goal,
+                tree.kpi(lever_id),
+                current,
+                sigmas,
+                aim_value,
+                lever_id in on_frontier,
+                weights.get(lever_id),
             )
         )
     found.sort(key=_rank)
@@ -256,6 +266,7 @@ def _recommendation(
     sigmas: Mapping[str, Sigma],
     aim: float,
     in_plan: bool,
+    path_weight: float | None,
 ) -> Recommendation:
     catalog = tree.catalog
     link = lever.lineage[0] if lever.lineage else None
@@ -282,31 +293,9 @@ def _recommendation(
         reachable=reachable,
         reason=reason,
         sigma=sigma,
-        path_weight=_path_weight(tree, goal, lever, current),
+        path_weight=path_weight,
         in_plan=in_plan,
     )
-
-
-def _path_weight(
-    tree: Tree, goal: Kpi, lever: Kpi, current: Mapping[str, float | None]
-) -> float | None:
-    """d p(goal) / d p(lever) for a small step of the lever where it stands."""
-    now = current.get(lever.id)
-    goal_now = current.get(goal.id)
-    if now is None or goal_now is None:
-        return None
-    step = max(abs(now), 1.0) * 1e-6
-    low, high = plausible_range(lever)
-    moved_to = now + step if now + step <= high else now - step
-    if not low <= moved_to <= high:
-        return None
-    projected = _goal_value(tree, goal, current)({lever.id: moved_to})
-    if projected is None:
-        return None
-    lever_dp = performance(lever, moved_to) - performance(lever, now)
-    if lever_dp == 0:
-        return None
-    return (performance(goal, projected) - performance(goal, goal_now)) / lever_dp
 
 
 def _plan(

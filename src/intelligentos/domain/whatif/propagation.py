@@ -199,6 +199,7 @@ class Tree:
     edges: dict[str, Edge] = field(init=False)  # child id → its edge up
     readers: dict[str, list[str]] = field(init=False)  # input id → derived KPIs reading it
     children: dict[str, list[str]] = field(init=False)  # parent id → KPIs rolling up to it
+    position: dict[str, int] = field(init=False, repr=False)  # catalog order
     formula_error: str | None = field(init=False, default=None)
     _chains: dict[str, tuple[str, ...]] = field(
         init=False, default_factory=dict, repr=False, compare=False
@@ -206,6 +207,7 @@ class Tree:
 
     def __post_init__(self) -> None:
         kpis = self.catalog.kpis
+        self.position = {kpi_id: index for index, kpi_id in enumerate(kpis)}
         self.parents = {
             k.id: k.rolls_up_to for k in kpis.values() if k.rolls_up_to and k.rolls_up_to in kpis
         }
@@ -295,7 +297,7 @@ def start_value(kpi: Kpi, current: Mapping[str, float | None]) -> float:
 def _order(tree: Tree, reached: set[str], moved_from: Mapping[str, list[str]]) -> list[str]:
     """``reached`` with each KPI after everything in it or among the levers that moves it;
     among those ready, the deepest in the tree first, then catalog order."""
-    position = {kpi_id: index for index, kpi_id in enumerate(tree.catalog.kpis)}
+    position = tree.position  # built once: a scenario reaches few of a large catalog's KPIs
     waiting = {k: sum(1 for p in moved_from[k] if p in reached) for k in reached}
     ready = [(-len(tree.chain(k)), position[k], k) for k, n in waiting.items() if n == 0]
     heapq.heapify(ready)
