@@ -216,10 +216,6 @@ def recommend_kpi(
         raise ExplainError(
             f"{kpi.name} ({kpi.id}) has no observation on or before {as_of.isoformat()}"
         )
-    below, _ = levers_below(tree, kpi.id)
-    since = period_upper_bound(as_of - timedelta(days=SIGMA_DAYS))
-    history = store.windows_between(below, since, until)
-    sigmas = {k: change_sigma([v for _, v in rows]) for k, rows in history.items()}
     aim = None
     now = current[kpi.id]
     assert now is not None
@@ -233,6 +229,13 @@ def recommend_kpi(
         and performance(kpi, projection.mean) < 0
     ):
         aim = now + (kpi.target - projection.mean)
+    sigmas = {}
+    if performance(kpi, now) < performance(kpi, kpi.target if aim is None else aim):
+        # Off its aim: the levers' σ over the last year (a KPI there already needs none).
+        below, _ = levers_below(tree, kpi.id)
+        since = period_upper_bound(as_of - timedelta(days=SIGMA_DAYS))
+        history = store.windows_between(below, since, until)
+        sigmas = {k: change_sigma([v for _, v in rows]) for k, rows in history.items()}
     try:
         return recommend(tree, kpi.id, current, sigmas, aim)
     except ScenarioError as error:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -57,17 +56,25 @@ def change_sigma(values: Sequence[float | None]) -> Sigma:
     """σ of the period-to-period changes of ``values`` (oldest first, gaps skipped)."""
     present = [v for v in values if v is not None and math.isfinite(v)]
     changes = [b - a for a, b in itertools.pairwise(present)]
-    if len(changes) < MIN_CHANGES:
+    if not changes:
+        return sigma_of(0, 0.0)
+    mean = math.fsum(changes) / len(changes)
+    return sigma_of(len(changes), math.fsum((c - mean) ** 2 for c in changes))
+
+
+def sigma_of(changes: int, squares: float) -> Sigma:
+    """σ (the sample standard deviation) of ``changes`` changes whose squared deviations
+    from their mean add up to ``squares``, or why there is none."""
+    if changes < MIN_CHANGES:
         return Sigma(
             None,
-            len(changes),
-            f"too little history for σ: {len(changes)} change(s) in the last year, "
-            f"{MIN_CHANGES} needed",
+            changes,
+            f"too little history for σ: {changes} change(s) in the last year, {MIN_CHANGES} needed",
         )
-    sigma = statistics.stdev(changes)
+    sigma = math.sqrt(squares / (changes - 1))
     if sigma == 0:
-        return Sigma(None, len(changes), "it has not changed in the last year: no σ")
-    return Sigma(sigma, len(changes))
+        return Sigma(None, changes, "it has not changed in the last year: no σ")
+    return Sigma(sigma, changes)
 
 
 @dataclass(frozen=True)
