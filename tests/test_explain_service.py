@@ -247,3 +247,14 @@ def test_recommend_errors(store: Store):
     with pytest.raises(ExplainError) as caught:
         recommend_kpi(store, "growth", date(2026, 7, 1))
     assert str(caught.value) == "Growth (growth) has no observation on or before 2026-07-01"
+
+
+def test_root_causes_say_when_their_systems_data_is_stale(store: Store):
+    # Six months on, nothing has been measured since December: every system is stale.
+    later = explain_kpi(store, ExplainRequest("growth", date(2027, 6, 1), date_to=AS_OF))
+    assert (later.period_from, later.period_to) == ("2026-10-01", "2026-11-01")
+    assert [(c.kpi.id, c.system_id, c.stale) for c in later.root_causes] == [
+        ("growth", "erp", True),
+        ("win", "crm", True),
+        ("leads", "crm", True),
+    ]

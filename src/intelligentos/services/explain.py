@@ -149,17 +149,24 @@ def explain_kpi(
                 period_date(period_to) - timedelta(days=1),
             )
         start = _values(store, ids, start_day)
-    return explain(
-        tree,
-        kpi.id,
-        start,
-        end,
-        basis=request.basis,
-        depth=request.depth,
-        period_from=period_from,
-        period_to=period_to,
-        stale_systems=stale_systems(store, catalog, ids, as_of),
-    )
+
+    def answer(stale: Iterable[str]) -> Explanation:
+        return explain(
+            tree,
+            kpi.id,
+            start,
+            end,
+            basis=request.basis,
+            depth=request.depth,
+            period_from=period_from,
+            period_to=period_to,
+            stale_systems=frozenset(stale),
+        )
+
+    found = answer(())
+    # Only the root causes say whether their systems are stale: look at theirs alone.
+    stale = stale_systems(store, catalog, [c.kpi.id for c in found.root_causes], as_of)
+    return answer(stale) if stale else found
 
 
 def _values(store: Store, ids: Iterable[str], day: date) -> dict[str, float | None]:
@@ -169,21 +176,35 @@ def _values(store: Store, ids: Iterable[str], day: date) -> dict[str, float | No
 
 def stale_systems(store: Store, catalog: Catalog, kpi_ids: Iterable[str], as_of: date) -> set[str]:
     """The source systems of these KPIs whose data is stale as of ``as_of``: every KPI the
-    system feeds is stale or has no data (the rule the lineage shows)."""
+    system feeds is stale or has no data (the rule the lineage shows). A system is cleared
+    by the first fresh KPI found, reading its KPIs a few at a time (a warehouse may feed
+    thousands)."""
     graph = LineageGraph(catalog)
     systems: set[str] = set()
     for kpi_id in kpi_ids:
         for link in catalog.kpis[kpi_id].lineage:
             systems.update(split_field_id(f)[0] for f in link.fields)
-    fed = {system: graph.kpis_by_system.get(system, []) for system in systems}
-    wanted = sorted({k for ids in fed.values() for k in ids})
-    windows = store.latest_windows(1, wanted, until=period_upper_bound(as_of))
+    until = period_upper_bound(as_of)
     stale = set()
-    for system, ids in fed.items():
-        states = [snapshot(catalog.kpis[k], windows.get(k, []), as_of).status for k in ids]
-        if states and all(s.value in ("stale", "no-data") for s in states):
+    for system in sorted(systems):
+        fed = graph.kpis_by_system.get(system, [])
+        fresh = False
+        for start in range(0, len(fed), _STALE_BATCH):
+            batch = fed[start : start + _STALE_BATCH]
+            windows = store.latest_windows(1, batch, until=until)
+            if any(
+                snapshot(catalog.kpis[k], windows.get(k, []), as_of).status.value
+                not in ("stale", "no-data")
+                for k in batch
+            ):
+                fresh = True
+                break
+        if fed and not fresh:
             stale.add(system)
     return stale
+
+
+_STALE_BATCH = 32
 
 
 SIGMA_DAYS = 365  # the history a lever's σ is measured on
