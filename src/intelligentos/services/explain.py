@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import period_date, period_upper_bound
 from intelligentos.domain.detection import period_end
 from intelligentos.domain.explain.model import (
@@ -33,7 +33,7 @@ from intelligentos.domain.explain.recommend import (
     levers_below,
     recommend,
 )
-from intelligentos.domain.lineage import LineageGraph, split_field_id
+from intelligentos.domain.lineage import split_field_id
 from intelligentos.domain.snapshots import snapshot
 from intelligentos.domain.whatif.levers import ScenarioError
 from intelligentos.domain.whatif.propagation import Tree
@@ -179,15 +179,19 @@ def stale_systems(store: Store, catalog: Catalog, kpi_ids: Iterable[str], as_of:
     system feeds is stale or has no data (the rule the lineage shows). A system is cleared
     by the first fresh KPI found, reading its KPIs a few at a time (a warehouse may feed
     thousands)."""
-    graph = LineageGraph(catalog)
     systems: set[str] = set()
     for kpi_id in kpi_ids:
-        for link in catalog.kpis[kpi_id].lineage:
-            systems.update(split_field_id(f)[0] for f in link.fields)
+        systems.update(_systems_of(catalog.kpis[kpi_id]))
+    if not systems:
+        return set()
+    feeds: dict[str, list[str]] = {system: [] for system in systems}
+    for kpi in catalog.kpis.values():
+        for system in _systems_of(kpi) & systems:
+            feeds[system].append(kpi.id)
     until = period_upper_bound(as_of)
     stale = set()
     for system in sorted(systems):
-        fed = graph.kpis_by_system.get(system, [])
+        fed = feeds[system]
         fresh = False
         for start in range(0, len(fed), _STALE_BATCH):
             batch = fed[start : start + _STALE_BATCH]
@@ -205,6 +209,10 @@ def stale_systems(store: Store, catalog: Catalog, kpi_ids: Iterable[str], as_of:
 
 
 _STALE_BATCH = 32
+
+
+def _systems_of(kpi: Kpi) -> set[str]:
+    return {split_field_id(f)[0] for link in kpi.lineage for f in link.fields}
 
 
 SIGMA_DAYS = 365  # the history a lever's σ is measured on
