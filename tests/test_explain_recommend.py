@@ -4,9 +4,13 @@ clamped lever, a band lever, a ratio), which the what-if projects onto the targe
 
 from __future__ import annotations
 
-import pytest
+import random
 
-from intelligentos.domain.catalog.models import Agent, Catalog, Function
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intelligentos.domain.catalog.models import Agent, Catalog, Function, Kpi
 from intelligentos.domain.explain.recommend import (
     MIN_CHANGES,
     Sigma,
@@ -14,8 +18,9 @@ from intelligentos.domain.explain.recommend import (
     levers_below,
     recommend,
 )
+from intelligentos.domain.formula import parse_formula
 from intelligentos.domain.whatif.levers import ScenarioError, parse_levers
-from intelligentos.domain.whatif.propagation import Tree, simulate
+from intelligentos.domain.whatif.propagation import Tree, plausible_range, simulate
 
 from .explain_catalog import CATALOG as EXPLAIN_CATALOG
 from .explain_catalog import PIPELINE, RULE, kpi
@@ -228,6 +233,48 @@ def test_a_plan_through_a_ratio_lands_on_target():
     assert [x.lever.id for x in found.recommendations] == ["customers", "revenue"]
 
 
+def test_a_plan_whose_linear_step_lands_where_the_goal_has_no_value():
+    # g = n / d (T 100), now 100/2 = 50; only d has a σ. Its slope where it stands is
+    # −100/2² = −25, so the linearised step is 50 / −25 = −2: d = 0, a division by zero
+    # (and d's limit). The goal is undefined there but passes 100 before it: halving
+    # finds d = 100/100 = 1.
+    catalog = Catalog(
+        kpis={
+            k.id: k
+            for k in (
+                kpi("g", unit="ratio", target=100, compute="n / d"),
+                kpi("n", unit="count", target=100, parent="g"),
+                kpi("d", unit="count", direction="lower", target=1, parent="g"),
+            )
+        }
+    )
+    now: dict[str, float | None] = {"g": 50, "n": 100, "d": 2}
+    plan = recommend(Tree(catalog), "g", now, {"d": Sigma(1.0, 12)}).plan
+    assert plan is not None and plan.lands, plan
+    assert [(s.lever.id, s.value) for s in plan.steps] == [("d", pytest.approx(1.0))]
+    assert projected(catalog, plan.levers, now, "g") == pytest.approx(100)
+
+
+def test_a_band_lever_may_move_away_from_its_target_when_that_moves_the_goal():
+    # h (score, T 80) ← c (% band, T 20, sensitivity 0.5): c at 30 must rise to 50 for h
+    # 70 → 80, away from its own target (it only stops when it would pass it).
+    catalog = Catalog(
+        kpis={
+            k.id: k
+            for k in (
+                kpi("h", unit="score", target=80),
+                kpi("c", direction="band", target=20, parent="h", sensitivity=0.5),
+            )
+        }
+    )
+    now: dict[str, float | None] = {"h": 70, "c": 30}
+    found = recommend(Tree(catalog), "h", now, {"c": Sigma(5.0, 12)})
+    assert found.recommendations[0].required == pytest.approx(50)
+    plan = found.plan
+    assert plan is not None and plan.lands
+    assert [(s.lever.id, s.value) for s in plan.steps] == [("c", pytest.approx(50))]
+
+
 def test_a_plan_that_cannot_land_says_why():
     # b alone (σ 4) can bring g at most to 36 + 0.1 × (100 − 99) = 36.1.
     catalog = Catalog(
@@ -302,3 +349,83 @@ def test_a_kpi_a_derived_kpi_reads_is_on_the_frontier_even_below_another_lever()
         below, frontier = levers_below(Tree(catalog), "top")
         assert below == ["m", "x", "y"]
         assert frontier == ["m", "x", "y"], order
+
+
+# --- on random trees -------------------------------------------------------------------
+
+
+def random_tree(seed: int) -> tuple[Catalog, dict[str, float | None], dict[str, Sigma]]:
+    """A random goal with weighted, sensitivity and formula children (sums, products and
+    ratios), bands and lower-is-better KPIs, percentages (bounded) and counts."""
+    rng = random.Random(seed)
+    kpis: dict[str, Kpi] = {}
+
+    def add(kpi_id: str, parent: str | None, depth: int) -> None:
+        direction = rng.choice(["higher", "higher", "lower", "band"])
+        unit = rng.choice(["percent", "count"])
+        n = rng.randint(1, 3) if depth < 2 else 0
+        names = [f"{kpi_id}{i}" for i in range(n)]
+        compute = None
+        if n and rng.random() < 0.35:
+            compute = rng.choice([" + ", " * ", " / "]).join(names)
+        sensitivity = None
+        if parent is not None and not kpis[parent].derived and rng.random() < 0.3:
+            sensitivity = rng.uniform(0.2, 2)
+        kpis[kpi_id] = kpi(
+            kpi_id,
+            unit=unit,
+            direction="higher" if parent is None and direction == "band" else direction,
+            target=rng.uniform(20, 80),
+            parent=parent,
+            weight=rng.uniform(0.1, 1),
+            sensitivity=sensitivity,
+            compute=compute,
+        )
+        for name in names:
+            add(name, kpi_id, depth + 1)
+
+    add("g", None, 0)
+    catalog = Catalog(kpis=kpis)
+    now: dict[str, float | None] = {k: rng.uniform(10, 90) for k in kpis}
+    for derived_id in reversed(list(kpis)):
+        expression = kpis[derived_id].compute
+        if expression is not None:
+            formula = parse_formula(expression)
+            now[derived_id] = formula.evaluate({i: float(now[i] or 0) for i in formula.inputs})
+    goal = kpis["g"]
+    assert goal.target is not None
+    # The goal a little short of its target.
+    if not goal.derived:
+        short = rng.uniform(0.02, 0.2) * goal.target
+        now["g"] = goal.target - short if goal.direction.value == "higher" else goal.target + short
+    sigmas = {k: Sigma(rng.uniform(0.5, 5), 12) for k in kpis if rng.random() < 0.8}
+    return catalog, now, sigmas
+
+
+@settings(derandomize=True, deadline=None, max_examples=80)
+@given(seed=st.integers(min_value=0, max_value=10**6))
+def test_every_plan_ends_and_a_plan_that_lands_projects_the_goal_to_its_aim(seed: int):
+    catalog, now, sigmas = random_tree(seed)
+    tree = Tree(catalog)
+    try:
+        found = recommend(tree, "g", now, sigmas)
+    except ScenarioError:
+        return  # e.g. a ratio dividing by zero on the way
+    if found.met:
+        assert found.plan is None
+        return
+    for r in found.recommendations:
+        if r.reachable and r.required is not None:
+            # Alone, the lever's required value brings the goal to its aim.
+            reached = projected(tree, [f"{r.lever.id}={r.required!r}"], now, "g")
+            assert reached == pytest.approx(found.aim, rel=1e-6, abs=1e-6)
+    plan = found.plan
+    assert plan is not None
+    for step in plan.steps:
+        low, high = plausible_range(step.lever)
+        assert low <= step.value <= high
+    if plan.lands:
+        assert plan.steps
+        assert projected(tree, plan.levers, now, "g") == pytest.approx(found.aim, abs=1e-6)
+    else:
+        assert plan.reason

@@ -189,9 +189,14 @@ def levers_below(tree: Tree, goal_id: str) -> tuple[list[str], list[str]]:
 
 def _bounds(lever: Kpi, now: float) -> tuple[float, float]:
     low, high = plausible_range(lever)
-    if lever.direction is Direction.BAND and lever.target is not None:
-        # Past its target a band KPI does worse again: it stops there.
-        low, high = max(low, min(now, lever.target)), min(high, max(now, lever.target))
+    target = lever.target
+    if lever.direction is Direction.BAND and target is not None:
+        # Past its target a band KPI does worse again: it stops there. (It may move away
+        # from it, where a sensitivity or an expression makes that move the goal.)
+        if now < target:
+            high = min(high, target)
+        elif now > target:
+            low = max(low, target)
     return low, high
 
 
@@ -404,14 +409,18 @@ def _solve(
     goal: Callable[[float], float | None], aim: float, first: float, room: float, tolerance: float
 ) -> float | None:
     """The step t (0 < |t| ≤ |room|, in the direction of ``first``) at which the goal
-    reaches ``aim``; None when it does not within ``room``."""
+    reaches ``aim``; None when it does not within ``room``. Secant steps first; when they
+    do not settle (a bend, a clamp, a step where the goal has no value), halving between
+    0 and the farthest step at which the goal has a value."""
     limit = room if math.isfinite(room) else first * 1e6
     previous_t, previous = 0.0, goal(0.0)
+    if previous is None:
+        return None
     t = first if abs(first) <= abs(limit) else limit
     for _ in range(MAX_STEPS):
         value = goal(t)
-        if value is None or previous is None:
-            return None
+        if value is None:
+            break  # no value there (a division by zero on the way): halve instead
         if abs(value - aim) <= tolerance:
             return t
         if value == previous:
@@ -423,16 +432,22 @@ def _solve(
         t = guess if abs(guess) <= abs(limit) else limit
         if t == previous_t:  # pinned at the limit and still short
             return None
-    # Secant steps did not settle (a bend, a clamp): halve between 0 and the limit.
-    low_t, high_t = 0.0, limit
-    low_value, high_value = goal(low_t), goal(high_t)
+    low_t, low_value = 0.0, goal(0.0)
+    high_t, high_value = limit, goal(limit)
+    # Where the goal has no value at the limit, the farthest step short of it that has one.
+    for shrink in (1e-9 * 4**k for k in range(16)):
+        if high_value is not None:
+            break
+        high_t = limit * (1 - shrink)
+        high_value = goal(high_t)
     if low_value is None or high_value is None or (low_value - aim) * (high_value - aim) > 0:
         return None
     for _ in range(200):
         middle = (low_t + high_t) / 2
         value = goal(middle)
         if value is None:
-            return None
+            high_t = middle  # the goal's value ends between: look nearer
+            continue
         if abs(value - aim) <= tolerance:
             return middle
         if (value - aim) * (low_value - aim) > 0:
