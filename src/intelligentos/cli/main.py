@@ -37,7 +37,6 @@ from intelligentos.cli.options import (
     Shared,
     fail,
 )
-from intelligentos.cli.render import error
 from intelligentos.tui.launch import CockpitOptions, LaunchError, launch_cockpit
 
 
@@ -51,6 +50,8 @@ class CommandLine(TyperGroup):
         try:
             return super().invoke(ctx)
         except (CommandError, LaunchError) as problem:
+            from intelligentos.cli.render import error
+
             error(str(problem))
             raise typer.Exit(Shared.of(ctx).error_status) from problem
 
