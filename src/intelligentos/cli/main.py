@@ -18,6 +18,7 @@ from intelligentos.cli import (
     brief,
     calibrate,
     catalog,
+    coercion,
     export,
     forecast,
     imports,
@@ -44,6 +45,12 @@ class CommandLine(TyperGroup):
     """The root group: a problem a command (or the root) raises as a :class:`CommandError`
     or a :class:`LaunchError` is one ``Error:`` sentence on stderr, and the command's error
     status (:attr:`Shared.error_status`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Before any value is parsed: the values are coerced without pydantic (see
+        # intelligentos.cli.coercion), whose import would cost every command its start.
+        coercion.install(self)
+        return super().main(*args, **kwargs)
 
     # ``ctx`` is a context of the click Typer bundles, whose class Typer does not export.
     def invoke(self, ctx: Any) -> Any:
