@@ -33,11 +33,11 @@ finally:
     target.write_text(json.dumps(sorted(sys.modules)))
 """
 
-# What every command would pay for if loading the command line imported it (tens of
-# milliseconds each, most of them): validation (pydantic, pydantic-settings and python-dotenv,
-# which it imports, and Typer's pydantic coercion), the cockpit, forecasting, spreadsheets,
-# Markdown, the terminal renderer, and the store, the services, the settings and the command
-# line's output, which each command imports when it runs.
+# What every command, and --help, would pay for if loading the command line imported it (tens
+# of milliseconds each, most of them): validation (pydantic, pydantic-settings and the
+# python-dotenv it imports, Typer's pydantic coercion), the cockpit, forecasting, spreadsheets,
+# Markdown, the terminal renderer, and the store, the services, the config and the command
+# line's output, which a command's module imports inside the command, when it runs.
 NOT_ON_LOADING = (
     "pydantic",
     "pydantic_core",
@@ -55,9 +55,8 @@ NOT_ON_LOADING = (
     "sqlite3",
     "sqlite_utils",
     "intelligentos.store",
-    "intelligentos.services.check",
-    "intelligentos.services.bootstrap",
-    "intelligentos.config.settings",
+    "intelligentos.services",
+    "intelligentos.config",
     "intelligentos.cli.render",
     "intelligentos.tui.app",
 )
