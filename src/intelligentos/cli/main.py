@@ -47,8 +47,9 @@ class CommandLine(TyperGroup):
     status (:attr:`Shared.error_status`)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        # Before any value is parsed: the values are coerced without pydantic (see
-        # intelligentos.cli.coercion), whose import would cost every command its start.
+        # Before any value is parsed: values are coerced without pydantic where that gives
+        # the same result (intelligentos.cli.coercion); Typer's own coercion would cost every
+        # command about 100 ms to import pydantic and build its adapters.
         coercion.install(self)
         return super().main(*args, **kwargs)
 
