@@ -60,6 +60,10 @@ Forecasting: the ``forecast`` command on every KPI of each store (a separate pro
 from outside, its process tree's memory sampled from /proc), and the accuracy of the
 product's forecasts, out of sample (each series' last points held out), on the demo store's
 KPIs and on real public series (``benchmarks/forecast_accuracy.py``).
+
+The command line's start: ``intelligentos-tui --db <store> kpis --json`` to a pipe, and
+loading the command line alone, each from the spawn to its exit, against ``python -c pass``
+as the floor, run for run in turn.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class Scale:
     live_samples: int
     settle_seconds: float | None = None  # None: the cockpit's own flash period + 1 s
     accuracy: bool = False  # score the forecasts of this store's KPIs
+    command_runs: int = 7  # runs of each command timed for the command's start
 
 
 @dataclass
@@ -757,6 +762,54 @@ def measure_brief(store: Path, reps: int, label: str) -> Figure:
         if status != 0:
             raise RuntimeError(f"the brief exited {status}:\n{err.decode(errors='replace')}")
     return Figure("CEO brief", label, samples, "s", "≤ 3 s", absolute_target=3)
+
+
+COMMAND_START_TARGET = 0.2  # s: a command that reads the store, as a script or a person waits
+
+
+def measure_command_start(store: Path, reps: int, label: str, bytecode: Path) -> list[Figure]:
+    """A command that reads the store, as a script runs it: ``intelligentos-tui --db <store>
+    kpis --json`` (to a pipe), from the spawn to its exit; and, for reference, loading the
+    command line alone (``import intelligentos.cli.main``). Floor: ``python -c pass``, run
+    for run in turn with each, after one untimed run of each (bytecode cached, as an
+    installed command has it)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(bytecode)
+    argvs = {
+        "kpis --json": [*cockpit_command(store), "kpis", "--json"],
+        "import the command line": [sys.executable, "-c", "import intelligentos.cli.main"],
+        "floor": [sys.executable, "-c", "pass"],
+    }
+    samples: dict[str, list[float]] = {name: [] for name in argvs}
+    for rep in range(reps + 1):
+        for name, argv in argvs.items():
+            started = time.perf_counter()
+            status, _, err = run_child(argv, timeout=60, env=env)
+            if status != 0:
+                raise RuntimeError(f"{name} exited {status}:\n{err.decode(errors='replace')}")
+            if rep:  # the first round only caches the bytecode
+                samples[name].append(time.perf_counter() - started)
+    target = f"≤ {COMMAND_START_TARGET * 1000:.0f} ms"
+    return [
+        Figure(
+            "command start (kpis --json, to a pipe)",
+            label,
+            samples["kpis --json"],
+            "s",
+            target,
+            floor=samples["floor"],
+            absolute_target=COMMAND_START_TARGET,
+        ),
+        Figure(
+            "command start (import the command line)",
+            label,
+            samples["import the command line"],
+            "s",
+            "",
+            floor=samples["floor"],
+            reference=True,
+        ),
+    ]
 
 
 # Another process writes one observation through the store, as a feed would, and prints
@@ -1479,6 +1532,7 @@ def run(scales: list[Scale], reps: int) -> dict:
             figures.append(measure_evaluate(store, reps, scale.name))
             figures.extend(measure_scenarios(store, reps, scale.name))
             figures.append(measure_brief(store, reps, scale.name))
+            figures.extend(measure_command_start(store, scale.command_runs, scale.name, bytecode))
             figure, seen = measure_live(store, config, scale.live_samples, scale.name, bytecode)
             figures.append(figure)
             extras[scale.name] |= seen
@@ -1548,7 +1602,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="a small, fast run (for tests)")
     args = parser.parse_args(argv)
     if args.tiny:
-        scales = [Scale("tiny", 120, 60, 5_000, 0.5, 3, settle_seconds=0.2, accuracy=True)]
+        scales = [
+            Scale("tiny", 120, 60, 5_000, 0.5, 3, settle_seconds=0.2, accuracy=True, command_runs=2)
+        ]
         reps = 1
     else:
         scales = [

@@ -35,6 +35,7 @@ PLAUSIBLE = {
     "what-if recompute": (0.0, 5_000.0),  # ms
     "what-if tree and values": (0.0, 5_000.0),  # ms
     "CEO brief": (0.05, 30.0),  # s, a fresh process: start-up included
+    "command start": (0.01, 30.0),  # s, a fresh process
 }
 # Closed bounds: an idle cockpit may well use no CPU.
 CLOSED = {

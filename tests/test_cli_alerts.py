@@ -161,12 +161,12 @@ def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monk
 
 
 def test_check_exits_2_when_something_unexpected_breaks(db, monkeypatch):
-    from intelligentos.cli import alerts as cli
+    from intelligentos.services import check as service
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cli, "evaluate_store", broken)
+    monkeypatch.setattr(service, "evaluate_store", broken)
     result = runner.invoke(app, ["check", "--db", db])
     assert result.exit_code == 2
     assert "a bug" in result.stderr

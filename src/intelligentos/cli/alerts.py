@@ -7,11 +7,9 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
-from rich.text import Text
 
 from intelligentos.cli.notify import send_notifications, start_notifications
 from intelligentos.cli.options import (
@@ -24,28 +22,21 @@ from intelligentos.cli.options import (
     UserOption,
     fail,
 )
-from intelligentos.cli.render import (
-    alert_record,
-    check_report,
-    out,
-    print_alerts,
-    print_json,
-    warn,
-)
-from intelligentos.config.settings import acting_user
-from intelligentos.domain.agents import Route
-from intelligentos.domain.alerts import Alert, LifecycleError, State, check_note, parse_duration
-from intelligentos.domain.catalog import Catalog
-from intelligentos.domain.clock import period_upper_bound, utc_now, utc_today
-from intelligentos.domain.formatting import literal
-from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
-from intelligentos.store import Store, StoreError
-from intelligentos.tui.launch import LaunchError, check_as_of
+from intelligentos.domain.alerts import State
+from intelligentos.tui.launch import LaunchError
+
+if TYPE_CHECKING:
+    from intelligentos.domain.agents import Route
+    from intelligentos.domain.alerts import Alert
+    from intelligentos.domain.catalog import Catalog
+    from intelligentos.store import Store
 
 STATES = tuple(state.value for state in State)
 
 
 def alert_records(store: Store, found: list[Alert], catalog: Catalog) -> list[dict[str, Any]]:
+    from intelligentos.cli.render import alert_record
+
     routes = store.routes_of(a.id for a in found if a.id is not None)
     return [alert_record(a, catalog, routes.get(a.id or 0, ())) for a in found]
 
@@ -69,6 +60,8 @@ def check(
     """Evaluate every rule, print open alerts. Exit status: 0 nothing fires unacknowledged,
     1 an alert fires unacknowledged (with --agent: only the alerts routed to that agent count),
     2 a usage or store error (no store, a damaged, foreign or read-only one)."""
+    import click
+
     try:
         _check(Shared.of(ctx), db, agent, as_json)
     except (
@@ -87,6 +80,12 @@ def check(
 
 
 def _check(shared: Shared, db: Path | None, agent: str | None, as_json: bool) -> None:
+    # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import check_report, print_alerts, print_json, warn
+    from intelligentos.domain.clock import period_upper_bound, utc_now, utc_today
+    from intelligentos.services.check import evaluate_store
+    from intelligentos.store import StoreError
+
     with shared.open_store(db) as store:
         catalog = store.read_catalog()
         agent = shared.agent_of(agent, catalog)
@@ -144,6 +143,10 @@ def alerts(
 ) -> None:
     """List alerts (all states unless --state; only those routed to an agent with
     --agent), most severe first; no evaluation."""
+    from intelligentos.cli.render import print_alerts, print_json
+    from intelligentos.domain.clock import period_upper_bound
+    from intelligentos.tui.launch import check_as_of
+
     unknown = [s for s in state or () if s not in STATES]
     if unknown:
         raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
@@ -180,6 +183,10 @@ def change_alert(
 ) -> Alert:
     """A person's change to an alert (acknowledge, snooze), in the store at ``db``, then sent
     to the notification sinks; a refused change or a damaged store is one Error: sentence."""
+    from intelligentos.config.settings import acting_user
+    from intelligentos.domain.alerts import LifecycleError
+    from intelligentos.store import StoreError
+
     shared = Shared.of(ctx)
     with shared.open_store(db) as store:
         try:
@@ -200,6 +207,14 @@ def ack(
     user: UserOption = None,
 ) -> None:
     """Acknowledge an alert: you own it; the flashing stops."""
+    from rich.text import Text
+
+    from intelligentos.cli.render import out
+    from intelligentos.domain.alerts import LifecycleError, check_note
+    from intelligentos.domain.clock import utc_now
+    from intelligentos.domain.formatting import literal
+    from intelligentos.services.check import acknowledge_alert
+
     try:
         check_note(note)  # before the store is opened: a blank note never gets that far
     except LifecycleError as error:
@@ -225,6 +240,13 @@ def snooze(
 ) -> None:
     """Snooze an acknowledged alert (at most 30 days); it fires again when the snooze ends
     if still true."""
+    from rich.text import Text
+
+    from intelligentos.cli.render import out
+    from intelligentos.domain.alerts import parse_duration
+    from intelligentos.domain.clock import utc_now
+    from intelligentos.services.check import snooze_alert
+
     try:
         length = parse_duration(duration)
     except ValueError as error:

@@ -7,13 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import AsOfOption, DbOption, Shared, fail
-from intelligentos.cli.render import err
-from intelligentos.domain.clock import utc_today
-from intelligentos.domain.formatting import literal
-from intelligentos.tui.launch import check_as_of
 
 
 def brief(
@@ -37,10 +32,17 @@ def brief(
     """The CEO weekly brief (or an agent's) for the week ending at the as-of date: headline,
     CEO KPIs, what changed in the alert log, top risks, stale sources, scenarios. The same
     store, date and options give the same bytes."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import err
     from intelligentos.config.paths import write_atomically
     from intelligentos.domain.brief.compose import BriefError
     from intelligentos.domain.brief.render import FORMATS, render
+    from intelligentos.domain.clock import utc_today
+    from intelligentos.domain.formatting import literal
     from intelligentos.services.brief import make_brief
+    from intelligentos.tui.launch import check_as_of
 
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; use md, html or json.")

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from intelligentos.cli.options import DbOption, JsonOption, Shared, fail
-from intelligentos.cli.render import print_json
-from intelligentos.cli.render_calibrate import calibration_record, print_calibrations
-from intelligentos.domain.clock import utc_today
 
 
 def calibrate(
@@ -28,6 +25,9 @@ def calibrate(
     period-to-period changes on the child's), beside what the catalog's weight or sensitivity
     implies. Nothing is written."""
     # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import print_json
+    from intelligentos.cli.render_calibrate import calibration_record, print_calibrations
+    from intelligentos.domain.clock import utc_today
     from intelligentos.services.calibrate import calibrate_store
 
     with Shared.of(ctx).open_store(db) as store:

@@ -8,17 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import CatalogOption, DbOption, Shared, fail
-from intelligentos.cli.render import err, out, print_sync
-from intelligentos.config.paths import builtin_catalog_dir, default_db_path
-from intelligentos.domain.clock import utc_now, utc_today
 from intelligentos.domain.demo import DEFAULT_SEED, HISTORY_DAYS
-from intelligentos.domain.formatting import literal, plural
-from intelligentos.services.bootstrap import init_store
-from intelligentos.services.catalog import CatalogError, check_catalog
-from intelligentos.store import Store, StoreError
 
 
 def init(
@@ -40,6 +32,16 @@ def init(
     history_days: Annotated[int, typer.Option(help="Days of demo history", min=30)] = HISTORY_DAYS,
 ) -> None:
     """Create a KPI store from a catalog, with or without demo history."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import err, out
+    from intelligentos.config.paths import default_db_path
+    from intelligentos.domain.formatting import literal, plural
+    from intelligentos.services.bootstrap import init_store
+    from intelligentos.services.catalog import CatalogError
+    from intelligentos.store import Store, StoreError
+
     db = Shared.of(ctx).given("db", db)
     path = Path(db).expanduser() if db else default_db_path()
     try:
@@ -91,8 +93,14 @@ def validate(
 ) -> None:
     """Check a catalog against the governance rules; exit 1 on any violation. Warnings
     (weights, units, divisions, and with --history the store's history) do not fail it."""
+    from rich.text import Text
+
+    from intelligentos.cli.render import out
+    from intelligentos.config.paths import builtin_catalog_dir
     from intelligentos.domain.catalog.governance import catalog_warnings
-    from intelligentos.services.catalog import parse_catalog
+    from intelligentos.domain.clock import utc_today
+    from intelligentos.domain.formatting import literal, plural
+    from intelligentos.services.catalog import check_catalog, parse_catalog
 
     directory = Path(catalog) if catalog else builtin_catalog_dir()
     violations = check_catalog(directory)
@@ -140,7 +148,13 @@ def sync_catalog(
     ] = False,
 ) -> None:
     """Re-sync an edited catalog into an existing store, keeping observations and alerts."""
-    from intelligentos.services.catalog import SyncError, sync_store_catalog
+    from rich.text import Text
+
+    from intelligentos.cli.render import err, print_sync
+    from intelligentos.domain.clock import utc_now
+    from intelligentos.domain.formatting import literal, plural
+    from intelligentos.services.catalog import CatalogError, SyncError, sync_store_catalog
+    from intelligentos.store import StoreError
 
     with Shared.of(ctx).open_store(db) as store:
         try:

@@ -11,12 +11,8 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import DbOption, Shared, fail
-from intelligentos.cli.render import err
-from intelligentos.domain.clock import period_upper_bound
-from intelligentos.domain.formatting import plural
 
 app = typer.Typer(help="Export observations or alerts (with their events).")
 ExportFormat = Annotated[str, typer.Option("--format", help="csv, json or jsonl")]
@@ -59,6 +55,12 @@ def export_observations(
     out_path: OutOption = None,
 ) -> None:
     """Observations, streamed, in (kpi_id, period) order; the CSV re-imports as is."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import err
+    from intelligentos.domain.clock import period_upper_bound
+    from intelligentos.domain.formatting import plural
     from intelligentos.services.export import FORMATS, OBSERVATION_COLUMNS, is_period, write_records
 
     if fmt not in FORMATS:
@@ -89,6 +91,9 @@ def export_alerts(
     out_path: OutOption = None,
 ) -> None:
     """Every alert with its event history (CSV: one row per event)."""
+    from rich.text import Text
+
+    from intelligentos.cli.render import err
     from intelligentos.services.export import FORMATS, alert_records, write_records
 
     if fmt not in FORMATS:

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from intelligentos.cli.options import DbOption, JsonOption, Shared, fail
-from intelligentos.cli.render import forecast_progress, forecast_record, print_forecasts, print_json
-from intelligentos.domain.clock import stamp, utc_now, utc_today
 
 
 def forecast(
@@ -24,6 +22,14 @@ def forecast(
     as_json: JsonOption = False,
 ) -> None:
     """Forecast KPIs with the model their backtest chose; store and print the forecasts."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import (
+        forecast_progress,
+        forecast_record,
+        print_forecasts,
+        print_json,
+    )
+    from intelligentos.domain.clock import stamp, utc_now, utc_today
     from intelligentos.services.forecast import forecast_many, jobs_for
 
     today = utc_today()

@@ -6,12 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import DbOption, Shared, fail
-from intelligentos.cli.render import err, import_progress, out
-from intelligentos.domain.formatting import plural
-from intelligentos.store import StoreError
 
 
 def import_observations(
@@ -45,6 +41,11 @@ def import_observations(
     """Import observations (kpi_id, period, value[, source]; or, with --wide, period and one
     column per KPI) atomically: all rows of all files, or nothing. Re-importing a file
     changes nothing."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import err, import_progress, out
+    from intelligentos.domain.formatting import plural
     from intelligentos.services.imports import (
         DECIMALS,
         DELIMITERS,
@@ -52,6 +53,7 @@ def import_observations(
         import_files,
         total_size,
     )
+    from intelligentos.store import StoreError
 
     if delimiter is not None and delimiter not in DELIMITERS:
         raise fail(f"unknown delimiter {delimiter!r}; use , ; tab or |.")

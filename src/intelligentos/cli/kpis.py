@@ -5,10 +5,6 @@ from __future__ import annotations
 import typer
 
 from intelligentos.cli.options import AsOfOption, DbOption, JsonOption, Shared
-from intelligentos.cli.render import KpiLine, kpi_record, print_json, print_kpis
-from intelligentos.domain.clock import period_upper_bound, utc_today
-from intelligentos.domain.snapshots import snapshot, with_open_breaches
-from intelligentos.tui.launch import check_as_of
 
 
 def kpis(
@@ -18,6 +14,12 @@ def kpis(
     as_json: JsonOption = False,
 ) -> None:
     """List KPIs with their latest value, change and target (as of a date with --as-of)."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import KpiLine, kpi_record, print_json, print_kpis
+    from intelligentos.domain.clock import period_upper_bound, utc_today
+    from intelligentos.domain.snapshots import snapshot, with_open_breaches
+    from intelligentos.tui.launch import check_as_of
+
     shared = Shared.of(ctx)
     day = shared.day(as_of)
     with shared.open_store(db) as store:

@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import AsOfOption, DbOption, Shared, fail
-from intelligentos.cli.render import derived_lines, lineage_tree, out
-from intelligentos.domain.clock import period_upper_bound, utc_today
-from intelligentos.domain.lineage import LineageGraph
-from intelligentos.domain.rollup import formula_of
-from intelligentos.domain.snapshots import snapshot
-from intelligentos.tui.launch import check_as_of
 
 
 def lineage(
@@ -25,6 +18,16 @@ def lineage(
     """Print a KPI's lineage: up to its CEO KPI and objective, down to data fields; each
     KPI with its latest value and status (as of a date with --as-of). A derived KPI's
     expression comes first, with its inputs."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import derived_lines, lineage_tree, out
+    from intelligentos.domain.clock import period_upper_bound, utc_today
+    from intelligentos.domain.lineage import LineageGraph
+    from intelligentos.domain.rollup import formula_of
+    from intelligentos.domain.snapshots import snapshot
+    from intelligentos.tui.launch import check_as_of
+
     shared = Shared.of(ctx)
     day = shared.day(as_of)
     with shared.open_store(db) as store:

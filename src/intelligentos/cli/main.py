@@ -18,6 +18,7 @@ from intelligentos.cli import (
     brief,
     calibrate,
     catalog,
+    coercion,
     export,
     forecast,
     imports,
@@ -37,7 +38,6 @@ from intelligentos.cli.options import (
     Shared,
     fail,
 )
-from intelligentos.cli.render import error
 from intelligentos.tui.launch import CockpitOptions, LaunchError, launch_cockpit
 
 
@@ -46,11 +46,20 @@ class CommandLine(TyperGroup):
     or a :class:`LaunchError` is one ``Error:`` sentence on stderr, and the command's error
     status (:attr:`Shared.error_status`)."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Before any value is parsed: values are coerced without pydantic where that gives
+        # the same result (intelligentos.cli.coercion); Typer's own coercion would cost every
+        # command about 100 ms to import pydantic and build its adapters.
+        coercion.install(self)
+        return super().main(*args, **kwargs)
+
     # ``ctx`` is a context of the click Typer bundles, whose class Typer does not export.
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (CommandError, LaunchError) as problem:
+            from intelligentos.cli.render import error
+
             error(str(problem))
             raise typer.Exit(Shared.of(ctx).error_status) from problem
 

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from intelligentos.cli.options import DbOption, JsonOption, Shared, fail
-from intelligentos.cli.render import delivery_record, out, print_deliveries, print_json, warn
-from intelligentos.domain.catalog import Catalog
-from intelligentos.domain.clock import stamp
-from intelligentos.store import Store, StoreError
 
 if TYPE_CHECKING:
+    from intelligentos.domain.catalog import Catalog
     from intelligentos.services.notify import Notifier
+    from intelligentos.store import Store
 
 
 def start_notifications(store: Store) -> Notifier | None:
     """The ``[[notify]]`` sinks of the user's config, ready for the events this command is
     about to write (a sink seen for the first time gets those, not the history); one
     ``Warning:`` line per settings problem (a skipped table). None when there is no sink."""
+    from intelligentos.cli.render import warn
     from intelligentos.config.settings import CockpitSettings, config_file
     from intelligentos.services.notify import Notifier
+    from intelligentos.store import StoreError
 
     settings = CockpitSettings.load()
     for problem in settings.problems:
@@ -44,7 +44,9 @@ def send_notifications(
     """Deliver what the sinks have not had yet, after the command's transaction; never
     fatal: one ``Warning:`` line per failed or skipped sink, and the command's exit status
     stays its own."""
+    from intelligentos.cli.render import warn
     from intelligentos.services import notify as service
+    from intelligentos.store import StoreError
 
     if notifier is None:
         return
@@ -82,6 +84,8 @@ def notify_list(
     as_json: JsonOption = False,
 ) -> None:
     """List notification deliveries, by event: outcome, attempts, last error, next try."""
+    from intelligentos.cli.render import delivery_record, print_deliveries, print_json
+    from intelligentos.domain.clock import stamp
     from intelligentos.services.notify import next_try, sink_matches
     from intelligentos.store.notify import DELIVERED, PENDING, Deliveries
 
@@ -113,8 +117,10 @@ def notify_retry(
 ) -> None:
     """Send again now the deliveries that did not get through (pending or failed), to the
     sinks configured now. Exits 1 when some still did not get through."""
+    from intelligentos.cli.render import out, warn
     from intelligentos.config.settings import CockpitSettings, config_file
     from intelligentos.services.notify import Notifier, resend, undelivered
+    from intelligentos.store import StoreError
 
     settings = CockpitSettings.load()
     for problem in settings.problems:

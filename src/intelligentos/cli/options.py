@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from intelligentos.domain.catalog import Catalog
-from intelligentos.store import Store
 from intelligentos.tui.launch import check_agent, opened_store, parse_as_of
+
+if TYPE_CHECKING:
+    from intelligentos.domain.catalog import Catalog
+    from intelligentos.store import Store
 
 T = TypeVar("T")
 

@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
-
-from intelligentos.cli.render import out
 
 
 def screenshots(
@@ -17,6 +14,10 @@ def screenshots(
     ),
 ) -> None:
     """Regenerate the screenshots from the real app (fixed size, clock and demo data)."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from rich.text import Text
+
+    from intelligentos.cli.render import out
     from intelligentos.tui.screenshots import take_screenshots
 
     for path in take_screenshots(directory):

@@ -6,24 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from intelligentos.cli.options import DbOption, JsonOption, Shared, fail
-from intelligentos.cli.render import (
-    goal_seek_record,
-    goal_seek_sentence,
-    out,
-    print_json,
-    print_scenario,
-    scenario_record,
-)
-from intelligentos.domain.catalog import Catalog
-from intelligentos.domain.clock import period_upper_bound, utc_today
-from intelligentos.domain.formatting import literal
-from intelligentos.tui.launch import check_as_of
+
+if TYPE_CHECKING:
+    from intelligentos.domain.catalog import Catalog
 
 
 def whatif(
@@ -56,12 +46,15 @@ def whatif(
     derived KPI reading them, or find the lever value that brings a goal to its target
     (formulas exact; sensitivities and weights linear). Nothing is written."""
     # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import print_json, print_scenario, scenario_record
+    from intelligentos.domain.clock import period_upper_bound, utc_today
     from intelligentos.domain.whatif.model import (
         MissingValue,
         ScenarioError,
         parse_levers,
         simulate,
     )
+    from intelligentos.tui.launch import check_as_of
 
     shared = Shared.of(ctx)
     given = shared.day(as_of)
@@ -114,6 +107,10 @@ def goal_seek(
     day: date,
     as_json: bool,
 ) -> None:
+    from rich.text import Text
+
+    from intelligentos.cli.render import goal_seek_record, goal_seek_sentence, out, print_json
+    from intelligentos.domain.formatting import literal
     from intelligentos.domain.whatif.model import MissingValue, ScenarioError
     from intelligentos.domain.whatif.model import goal_seek as seek_goal
     from intelligentos.services.whatif import goal_seek_text

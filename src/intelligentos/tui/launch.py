@@ -14,11 +14,13 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intelligentos.domain.clock import utc_today
 from intelligentos.domain.formatting import literal
-from intelligentos.services.bootstrap import open_store, resolve_store
-from intelligentos.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from intelligentos.store import Store
 
 
 class LaunchError(Exception):
@@ -84,6 +86,11 @@ def opened_store(db: Path | None, *, create_demo: bool = False) -> Iterator[Stor
     """The store at ``db`` (by default the user's; with ``create_demo``, for the cockpit
     alone, created with demo data the first time); any store problem inside the block
     becomes a :class:`LaunchError`."""
+    # Here, not at the top: the command line imports this module for its errors and checks,
+    # and its --help and its commands that open no store need none of the store.
+    from intelligentos.services.bootstrap import open_store, resolve_store
+    from intelligentos.store import StoreError
+
     try:
         path, created = resolve_store(db, create_demo=create_demo)
         if created:
