@@ -18,6 +18,7 @@ from intelligentos.cli import (
     brief,
     calibrate,
     catalog,
+    explain,
     export,
     forecast,
     imports,
@@ -127,6 +128,8 @@ app.add_typer(notify.app, name="notify")
 app.command()(forecast.forecast)
 app.command()(whatif.whatif)
 app.command()(calibrate.calibrate)
+app.command()(explain.explain)
+app.command()(explain.recommend)
 app.command()(brief.brief)
 app.command("import")(imports.import_observations)
 app.add_typer(export.app, name="export")
