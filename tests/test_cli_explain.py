@@ -175,6 +175,8 @@ def test_explain_against_target_by_hand(mini_store: Path):
     human = run("explain", "revenue_growth", "--vs", "target", "--db", str(mini_store))
     assert human.stdout.startswith("Revenue Growth Rate stands at 27.0% on ")
     assert "3.0 pt below its target 30.0% (short)" in human.stdout
+    # Win Rate carries 0.14 / 0.1 = 140 % of the gap; the residual gives 40 % back.
+    assert "Win Rate (win_rate), +140 % of the gap: CRO Agent" in human.stdout
 
 
 def test_as_of_moves_the_comparison_back(mini_store: Path):

@@ -267,12 +267,12 @@ def print_explanation(explanation: Explanation, days: tuple[date | None, date]) 
     if e.root_causes:
         out.print(Text("Root causes", style="bold"))
         for cause in e.root_causes:
-            line("  " + root_cause_text(cause))
+            line("  " + root_cause_text(cause, "gap" if days[0] is None else "move"))
     for note in e.notes:
         out.print(Text(literal(f"{note}."), style="dim"))
 
 
-def root_cause_text(cause: RootCause) -> str:
+def root_cause_text(cause: RootCause, what: str = "move") -> str:
     """``Win Rate (win_rate), −57 % of the move: CRO Agent · Opportunity Management → Close
     won or lost · Salesforce CRM (stale)``."""
     parts = [cause.agent.name if cause.agent else "no owning agent"]
@@ -281,7 +281,7 @@ def root_cause_text(cause: RootCause) -> str:
     if cause.system:
         parts.append(cause.system + (" (stale)" if cause.stale else ""))
     return (
-        f"{cause.kpi.name} ({cause.kpi.id}), {share_text(cause.share)} of the move: "
+        f"{cause.kpi.name} ({cause.kpi.id}), {share_text(cause.share)} of the {what}: "
         + " · ".join(parts)
     )
 
@@ -433,17 +433,21 @@ def print_plan(plan: Plan, goal: Kpi, found: Recommendations, as_of: date, db: P
     table.add_column("lever", overflow="fold", min_width=12)
     for column in ("now", "to", "change", "effort"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("note", overflow="fold")
+    limits = any(step.at_limit for step in plan.steps)
+    if limits:
+        table.add_column("note", overflow="fold")
     for step in plan.steps:
         unit = step.lever.unit
-        table.add_row(
+        cells: list[str | Text] = [
             Text(literal(step.lever.name)),
             precise_value(step.current, unit),
             precise_value(step.value, unit),
             signed_change(step.change, unit, precise=True),
             sigmas(step.change_sigma),
-            "at its limit" if step.at_limit else "",
-        )
+        ]
+        if limits:
+            cells.append("at its limit" if step.at_limit else "")
+        table.add_row(*cells)
     out.print(table)
     unit = goal.unit
     landing = (
