@@ -574,3 +574,10 @@ def test_every_landing_plan_on_the_demo_lands_in_whatif(demo_store: Path):
         assert plan["projected"] == pytest.approx(goal["projected"], abs=1e-9)
         fed += 1
     assert fed >= 1
+
+
+@pytest.mark.parametrize("command", ["explain", "recommend"])
+def test_an_as_of_in_the_future_is_refused(mini_store: Path, command: str):
+    result = run(command, "revenue_growth", "--as-of", "2999-01-01", "--db", str(mini_store))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: --as-of 2999-01-01 is in the future (today is ")
