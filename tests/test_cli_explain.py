@@ -581,3 +581,41 @@ def test_an_as_of_in_the_future_is_refused(mini_store: Path, command: str):
     result = run(command, "revenue_growth", "--as-of", "2999-01-01", "--db", str(mini_store))
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: --as-of 2999-01-01 is in the future (today is ")
+
+
+def test_a_kpi_that_held_has_nothing_to_explain(mini_store: Path):
+    # Win Rate was 20 in the weeks of 09-07 and 09-21.
+    args = ["explain", "win_rate", "--from", "2026-09-08", "--to", "2026-09-22"]
+    result = run(*args, "--db", str(mini_store))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Win Rate held from 2026-09-08 to 2026-09-22 (20.0% → 20.0%): nothing to explain.\n"
+    )
+
+
+def test_the_table_keeps_the_largest_under_the_kpis_they_move(demo_store: Path):
+    from datetime import date
+
+    from intelligentos.cli.render_explain import MAX_ROWS, shown_rows
+    from intelligentos.services.explain import ExplainRequest, explain_kpi
+
+    with Store.open(demo_store) as store:
+        explanation = explain_kpi(store, ExplainRequest("revenue_growth", date(2026, 11, 27)))
+    everything = explanation.contributions
+    rows = shown_rows(everything)
+    keys = [(*c.path, c.kpi.id) for c in rows]
+    # The largest contributions are chosen first (with the KPIs above them) until 15 rows
+    # are: the demo's revenue growth has more than that, so some are left to --json.
+    assert len(everything) > MAX_ROWS
+    assert MAX_ROWS <= len(rows) < len(everything)
+    assert len(rows) <= MAX_ROWS + max(c.depth for c in everything)
+    largest = [(*c.path, c.kpi.id) for c in everything]
+    shown = [key in keys for key in largest]
+    assert shown[0] and not all(shown)  # the largest is shown; some are left out
+    for index, key in enumerate(keys):
+        if len(key) > 2:  # below a child of the top: the KPI it moves is shown above it
+            assert key[:-1] in keys[:index]
+    # Siblings come the largest first.
+    for parent in {key[:-1] for key in keys}:
+        sizes = [abs(c.contribution_p) for c, k in zip(rows, keys, strict=True) if k[:-1] == parent]
+        assert sizes == sorted(sizes, reverse=True)
