@@ -19,6 +19,7 @@ from intelligentos.cli import (
     calibrate,
     catalog,
     coercion,
+    explain,
     export,
     forecast,
     imports,
@@ -136,6 +137,8 @@ app.add_typer(notify.app, name="notify")
 app.command()(forecast.forecast)
 app.command()(whatif.whatif)
 app.command()(calibrate.calibrate)
+app.command()(explain.explain)
+app.command()(explain.recommend)
 app.command()(brief.brief)
 app.command("import")(imports.import_observations)
 app.add_typer(export.app, name="export")

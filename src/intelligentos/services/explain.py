@@ -34,6 +34,7 @@ from intelligentos.domain.explain.recommend import (
     recommend,
 )
 from intelligentos.domain.lineage import split_field_id
+from intelligentos.domain.rollup import formula_of
 from intelligentos.domain.snapshots import snapshot
 from intelligentos.domain.whatif.levers import ScenarioError
 from intelligentos.domain.whatif.propagation import Tree
@@ -64,6 +65,20 @@ def subtree(tree: Tree, kpi_id: str, depth: int | None = None) -> list[str]:
             if child_id not in found:
                 found[child_id] = level + 1
                 todo.append(child_id)
+    return list(found)
+
+
+def reached_from(tree: Tree, kpi_ids: Iterable[str]) -> list[str]:
+    """``kpi_ids`` and every KPI a what-if moving them reads: those a change reaches (up
+    the roll-up, to every derived KPI reading them, all the way) and the other inputs of
+    the derived KPIs among them, which the what-if holds at their current values."""
+    found = dict.fromkeys(kpi_ids)
+    for kpi_id in list(found):
+        found.update(dict.fromkeys(sorted(tree.reachable(kpi_id))))
+    for kpi_id in list(found):
+        formula = formula_of(tree.kpi(kpi_id))
+        if formula is not None:
+            found.update(dict.fromkeys(n for n in formula.inputs if n in tree.catalog.kpis))
     return list(found)
 
 
@@ -142,12 +157,7 @@ def explain_kpi(
                     "there is no earlier period to compare with (give --from, or --vs target)"
                 )
             period_from = own[-2][0]
-            # At the end of its period, but before the next observation (a KPI measured
-            # twice in a period).
-            start_day = min(
-                period_end(period_date(period_from), kpi.frequency),
-                period_date(period_to) - timedelta(days=1),
-            )
+            start_day = start_of(kpi, period_from, period_to)
         start = _values(store, ids, start_day)
 
     def answer(stale: Iterable[str]) -> Explanation:
@@ -167,6 +177,29 @@ def explain_kpi(
     # Only the root causes say whether their systems are stale: look at theirs alone.
     stale = stale_systems(store, catalog, [c.kpi.id for c in found.root_causes], as_of)
     return answer(stale) if stale else found
+
+
+def compared_days(explanation: Explanation, request: ExplainRequest) -> tuple[date | None, date]:
+    """The two days ``explain_kpi`` read the KPIs at for ``request``: ``--from`` and ``--to``
+    when given, else the last days of the two periods compared (the latest never after the
+    as-of date); no first day against target."""
+    kpi = explanation.kpi
+    end = request.date_to or min(
+        period_end(period_date(explanation.period_to), kpi.frequency), request.as_of
+    )
+    if explanation.basis is Basis.TARGET or explanation.period_from is None:
+        return None, end
+    start = request.date_from or start_of(kpi, explanation.period_from, explanation.period_to)
+    return start, end
+
+
+def start_of(kpi: Kpi, period_from: str, period_to: str) -> date:
+    """The day a comparison's start is read at: the end of the earlier period, but before
+    the later observation (a KPI measured twice in a period)."""
+    return min(
+        period_end(period_date(period_from), kpi.frequency),
+        period_date(period_to) - timedelta(days=1),
+    )
 
 
 def _values(store: Store, ids: Iterable[str], day: date) -> dict[str, float | None]:
@@ -237,7 +270,7 @@ def recommend_kpi(
         raise ExplainError(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them")
     if kpi.target is None:
         raise ExplainError(f"{kpi.name} ({kpi.id}) has no target: nothing to recommend")
-    ids = subtree(tree, kpi.id)
+    ids = reached_from(tree, subtree(tree, kpi.id))
     until = period_upper_bound(as_of)
     windows = store.latest_windows(1, ids, until=until)
     current = {k: (rows[-1][1] if rows else None) for k, rows in windows.items()}
@@ -277,7 +310,9 @@ __all__ = [
     "ExplainRequest",
     "Explanation",
     "Recommendations",
+    "compared_days",
     "explain_kpi",
+    "reached_from",
     "recommend_kpi",
     "subtree",
 ]
