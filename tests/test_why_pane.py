@@ -159,7 +159,7 @@ async def test_enter_on_a_root_cause_drills_the_lineage_into_it(app, demo_store)
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_why(pilot, "revenue_growth")
         assert pane.query_one("#why-causes", OptionList).has_focus
-        await pilot.press(*["down"] * (below[0] + 1), "enter")
+        await pilot.press(*["down"] * below[0], "enter")  # the largest is highlighted
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, LineageScreen)
@@ -274,3 +274,24 @@ def test_help_lists_the_why_keys():
     assert ("Why pane", "o", "Plan in what-if") in listed
     remapped = set(binding_rows(cockpit_bindings(), {"lineage-why": "y"}))
     assert ("Lineage", "y", "Why") in remapped
+
+
+async def test_time_travel_explains_as_of_the_date_viewed(app, demo_store):
+    # Five weeks back: 2026-11-27 − 35 days = 2026-10-23, so the latest month is October.
+    earlier = date(2026, 10, 23)
+    with Store.open(demo_store, readonly=True) as store:
+        expected = explain_kpi(store, ExplainRequest("revenue_growth", earlier))
+    assert expected.period_to.startswith("2026-10-01")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_why(pilot, "revenue_growth")
+        assert pane.explanation is not None and pane.explanation.period_to.startswith("2026-11")
+        await pilot.press(*["less_than_sign"] * 5)
+        await wait_until(
+            pilot,
+            lambda: (
+                pane.explanation is not None and pane.explanation.period_to == expected.period_to
+            ),
+        )
+        await settle(pilot)
+        assert pane.explanation.value_to == expected.value_to
+        assert pane.explanation.value_from == expected.value_from

@@ -201,7 +201,7 @@ class LineageScreen(CockpitScreen):
             if tree_node.data is not None:
                 tree_node.set_label(self._label(tree_node.data, self.node_status))
         if self.has_class("-why"):
-            self._why().reload()  # the as-of date or the values moved
+            self._why().reload(quietly=True)  # the as-of date or the values moved
         cursor = self.query_one(LineageTree).cursor_node
         self.details_kpi = None  # reload the chart too: the history may have grown
         self.calibrations.clear()

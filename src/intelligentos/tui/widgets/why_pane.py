@@ -64,6 +64,11 @@ def delta_text(delta: float, unit: Unit) -> str:
     return text.replace("-", "−")
 
 
+def sigmas(change: float) -> str:
+    """A change in σ of the lever's own history: ``+0.6 σ``."""
+    return f"{change:+.1f} σ".replace("-", "−")
+
+
 def waterfall(explanation: Explanation, cap: int = BARS) -> list[Bar]:
     """Start value, the largest direct contributions (the rest as "others"), the residual,
     end value: each step starts where the one before it ended."""
@@ -223,16 +228,18 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         self.kpi_id = kpi_id
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, quietly: bool = False) -> None:
+        """Read it all again; ``quietly`` (a refresh) keeps what is shown until then."""
         data = self.cockpit.data
         if self.kpi_id is None or data is None or self.kpi_id not in data.catalog.kpis:
             return
-        kpi = data.catalog.kpis[self.kpi_id]
-        self.explanation = self.recommendations = None
-        self.refresh_bindings()
-        self.query_one("#why-header", Static).update(
-            Text(f"Explaining {literal(kpi.name)}…", style="dim")
-        )
+        if not quietly:
+            kpi = data.catalog.kpis[self.kpi_id]
+            self.explanation = self.recommendations = None
+            self.refresh_bindings()
+            self.query_one("#why-header", Static).update(
+                Text(f"Explaining {literal(kpi.name)}…", style="dim")
+            )
         self.load(self.kpi_id, self.basis, data.catalog)
 
     @work(thread=True, exclusive=True, group="why", exit_on_error=False)
@@ -280,6 +287,8 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         header = self.query_one("#why-header", Static)
         chart = self.query_one(WaterfallPlot)
         causes = self.query_one("#why-causes", OptionList)
+        option = causes.highlighted_option
+        was = option.id if option is not None else None
         causes.clear_options()
         if explanation is None:
             header.update(Text(literal(f"Cannot explain it: {problem}."), style="bold"))
@@ -298,6 +307,12 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         )
         for cause in explanation.root_causes:
             causes.add_option(Option(self._cause(explanation, cause), id=cause.kpi.id))
+        if explanation.root_causes:
+            # Enter drills into the largest at once (or, after a refresh, the one it was
+            # on); the pane does not scroll for it.
+            ids = [cause.kpi.id for cause in explanation.root_causes]
+            with self.prevent(OptionList.OptionHighlighted):
+                causes.highlighted = ids.index(was) if was in ids else 0
         notes = Text()
         for note in explanation.notes:
             notes.append(f"• {literal(note)}\n", style="dim")
@@ -376,6 +391,12 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
             text.append("  stale data", style="bold")
         return text
 
+    @on(OptionList.OptionHighlighted, "#why-causes")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # The list does not scroll the pane it sits in: the pane follows the cursor.
+        event.stop()
+        self.scroll_to_widget(event.option_list, animate=False)
+
     @on(OptionList.OptionSelected, "#why-causes")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -423,7 +444,7 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
                 lever = step.lever
                 text.append(
                     f"  {literal(lever.name)} {format_value(step.current, lever.unit)} → "
-                    f"{format_value(step.value, lever.unit)} ({step.change_sigma:+.1f} σ)"
+                    f"{format_value(step.value, lever.unit)} ({sigmas(step.change_sigma)})"
                 )
                 text.append("  at its limit\n" if step.at_limit else "\n", style="dim")
             text.append(f"  projects {literal(goal.name)} at {format_value(plan.projected, unit)}")
@@ -453,7 +474,7 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         text.append(f" → {format_value(recommendation.required, lever.unit)}")
         sigma = recommendation.change_sigma
         if sigma is not None:
-            text.append(f" ({sigma:+.1f} σ)")
+            text.append(f" ({sigmas(sigma)})")
         else:
             text.append(f" ({literal(recommendation.sigma.reason)})", style="dim")
         if recommendation.rules:
