@@ -295,3 +295,17 @@ async def test_time_travel_explains_as_of_the_date_viewed(app, demo_store):
         await settle(pilot)
         assert pane.explanation.value_to == expected.value_to
         assert pane.explanation.value_from == expected.value_from
+
+
+async def test_a_kpi_with_nothing_below_it_owns_its_whole_move(app, demo_store):
+    with Store.open(demo_store, readonly=True) as store:
+        expected = explain_kpi(store, ExplainRequest("utilization", AS_OF))
+    assert not expected.children
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_why(pilot, "utilization")
+        assert "the change is its own" in text_of(pane, "#why-header")
+        start, residual, end = pane.query_one(WaterfallPlot).bars
+        # Nothing explains it: the residual is the whole change, end − start.
+        assert residual.kind == "residual"
+        assert residual.amount == pytest.approx(end.amount - start.amount)
+        assert (start.amount, end.amount) == (expected.value_from, expected.value_to)

@@ -291,7 +291,12 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         was = option.id if option is not None else None
         causes.clear_options()
         if explanation is None:
-            header.update(Text(literal(f"Cannot explain it: {problem}."), style="bold"))
+            text = Text(literal(f"Cannot explain it: {problem}."), style="bold")
+            if self.basis is Basis.CHANGE:
+                text.append(
+                    f"\n{self._keys()['why-basis']}: explain the gap to target", style="dim"
+                )
+            header.update(text)
             chart.show([], Unit.COUNT)
             self.query_one("#why-causes-title", Static).update("")
             self.query_one("#why-notes", Static).update("")
