@@ -40,6 +40,17 @@ def test_lineage_narrow(snap_compare, cockpit):
     assert snap_compare(cockpit, terminal_size=(80, 24), run_before=drill)
 
 
+def test_why_pane(snap_compare, cockpit):
+    async def why(pilot):
+        await settle(pilot)
+        pilot.app.navigator.open_lineage("revenue_growth")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+
+    assert snap_compare(cockpit, terminal_size=(120, 40), run_before=why)
+
+
 def test_help(snap_compare, cockpit):
     async def show_help(pilot):
         await settle(pilot)

@@ -8,7 +8,7 @@ imports it (the app imports the screens, so the screens depend on this contract 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
@@ -34,7 +34,13 @@ class Navigation(Protocol):
 
     def jump_to(self, kind: str, entity_id: str) -> None: ...
 
-    def scenario(self, kpi_id: str | None = None, show_list: bool = False) -> None: ...
+    def scenario(
+        self,
+        kpi_id: str | None = None,
+        show_list: bool = False,
+        levers: Sequence[str] = (),
+        goal: str | None = None,
+    ) -> None: ...
 
     def brief(self) -> None: ...
 

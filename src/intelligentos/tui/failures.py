@@ -19,6 +19,7 @@ WORK_DONE_BY_GROUP = {
     "alerts": "Reading the alerts",
     "events": "Reading the alert's history",
     "history": "Reading the KPI's history",
+    "why": "Explaining the KPI",
     "brief": "Reading the brief",
     "brief-export": "Exporting the brief",
     "scenario-save": "Saving the scenario",

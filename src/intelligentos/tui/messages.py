@@ -19,6 +19,8 @@ from intelligentos.store.forecast import StoredForecast
 if TYPE_CHECKING:  # imported when needed, off the launch path
     from intelligentos.config.settings import CockpitSettings
     from intelligentos.domain.calibrate import Calibration
+    from intelligentos.domain.explain.model import Explanation
+    from intelligentos.domain.explain.recommend import Recommendations
     from intelligentos.domain.whatif.scenarios import SavedScenario
     from intelligentos.services.notify import Notifier
     from intelligentos.services.whatif import Comparison
@@ -110,6 +112,20 @@ class CalibrationLoaded(Message):
 
     kpi_id: str
     calibrations: list[Calibration]
+    past: date | None = None  # the as-of date it was read for (None: live)
+
+
+@dataclass
+class WhyLoaded(Message):
+    """Why a KPI moved (or misses its target) and what to do about it, for the Why pane;
+    ``problem`` and ``advice`` are the sentences that say why either is missing."""
+
+    kpi_id: str
+    basis: str  # "change" or "target"
+    explanation: Explanation | None
+    recommendations: Recommendations | None
+    problem: str | None = None  # why there is no explanation
+    advice: str | None = None  # why there are no recommendations
     past: date | None = None  # the as-of date it was read for (None: live)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -134,9 +134,16 @@ class Navigator:
         else:
             self.app.notify(f"No KPI depends on {entity_id}.", markup=False)
 
-    def scenario(self, kpi_id: str | None = None, show_list: bool = False) -> None:
-        """The what-if screen, its levers started for ``kpi_id`` (``KPI_ID+=``); with
-        ``show_list``, the saved scenarios at once. Replaces a what-if screen on top."""
+    def scenario(
+        self,
+        kpi_id: str | None = None,
+        show_list: bool = False,
+        levers: Sequence[str] = (),
+        goal: str | None = None,
+    ) -> None:
+        """The what-if screen, its levers started for ``kpi_id`` (``KPI_ID+=``), or
+        ``levers`` typed in and simulated (a plan for ``goal``, whose projection it names);
+        with ``show_list``, the saved scenarios at once. Replaces a what-if screen on top."""
         data = self.app.data
         if data is None or self.app.services.store is None:
             self.app.notify("The store is still loading.", timeout=3)
@@ -149,7 +156,7 @@ class Navigator:
 
         if isinstance(self.app.screen, ScenarioScreen):
             self.app.pop_screen()
-        self.app.push_screen(ScenarioScreen(kpi_id, show_list))
+        self.app.push_screen(ScenarioScreen(kpi_id, show_list, levers, goal))
 
     def alerts(self) -> None:
         from intelligentos.tui.screens.alerts import AlertsScreen

@@ -20,9 +20,11 @@ def _contributors() -> tuple[ScreenCommands, ...]:
     # Imported when the palette first opens, not at launch: the brief's Markdown and the
     # what-if model are most of a launch's imports again.
     from intelligentos.tui.screens import agents, brief, pyramid, strategy, whatif
+    from intelligentos.tui.widgets import why_pane
 
     return (
         whatif.palette_commands,
+        why_pane.palette_commands,
         brief.palette_commands,
         strategy.palette_commands,
         pyramid.palette_commands,

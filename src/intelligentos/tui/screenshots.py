@@ -17,8 +17,9 @@ from intelligentos.tui.app import CockpitApp
 SHOT_END = date(2026, 11, 27)
 SHOT_NOW = datetime(2026, 11, 27, 9, 30, 0)
 
-# (file stem, terminal size, theme, what to open: a KPI id for its lineage, "keys:…" for
-# keys to press on the dashboard, or None for the dashboard itself)
+# (file stem, terminal size, theme, what to open: a KPI id for its lineage, then
+# "+keys:…" for keys to press there; "keys:…" for keys to press on the dashboard, or None
+# for the dashboard itself)
 Shot = tuple[str, tuple[int, int], str, str | None]
 SHOTS: list[Shot] = [
     ("dashboard-80x24", (80, 24), "intelligentos-dark", None),
@@ -26,6 +27,7 @@ SHOTS: list[Shot] = [
     ("dashboard-200x60", (200, 60), "intelligentos-dark", None),
     ("lineage-120x40", (120, 40), "intelligentos-dark", "win_rate"),
     ("lineage-forecast-120x40", (120, 40), "intelligentos-dark", "grr"),
+    ("why", (120, 40), "intelligentos-dark", "revenue_growth+keys:w"),
     ("pyramid-120x40", (120, 40), "intelligentos-dark", "keys:P"),
     ("strategy-map-120x40", (120, 40), "intelligentos-dark", "keys:M"),
     ("brief-120x40", (120, 40), "intelligentos-dark", "keys:b"),
@@ -56,8 +58,12 @@ async def _shoot(store: Path, config: Path, out: Path, shot: Shot) -> Path:
             await pilot.press(*target.removeprefix("keys:"))
             await settle(pilot)
         elif target:
-            app.navigator.open_lineage(target)
+            kpi_id, _, keys = target.partition("+keys:")
+            app.navigator.open_lineage(kpi_id)
             await settle(pilot)
+            if keys:
+                await pilot.press(*keys)
+                await settle(pilot)
         path = out / f"{stem}.svg"
         app.save_screenshot(filename=path.name, path=str(out))
     return path

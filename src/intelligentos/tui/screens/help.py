@@ -45,6 +45,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.widgets.ceo_card import CeoCard
     from intelligentos.tui.widgets.kpi_table import KpiTable
     from intelligentos.tui.widgets.kpi_tree import KpiTree
+    from intelligentos.tui.widgets.why_pane import WhyPane
 
     return [
         ("Everywhere", APP_BINDINGS),
@@ -53,6 +54,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("CEO strip", CeoCard.BINDINGS),
         ("Lineage", LineageScreen.BINDINGS),
         ("Lineage tree", LineageTree.BINDINGS),
+        ("Why pane", WhyPane.BINDINGS),
         ("Alerts", AlertsScreen.BINDINGS),
         ("What-if", ScenarioScreen.BINDINGS),
         ("Saved scenarios", ScenarioPicker.BINDINGS),

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from intelligentos.domain.calibrate import Calibration
     from intelligentos.store.forecast import StoredForecast
     from intelligentos.tui.widgets.forecast_chart import ForecastPanel
+    from intelligentos.tui.widgets.why_pane import WhyPane
 
 ZOOMS = (30, 90, 365, 0)  # 0: the whole history
 EAGER_NODES = 60  # nodes built when a lineage opens (a screenful); the rest on demand
@@ -102,6 +103,15 @@ class LineageScreen(CockpitScreen):
             tooltip="Scenario: move the KPI shown, see its CEO KPIs move",
         ),
         Binding("d", "dashboard", "Dashboard", show=False, id="lineage-dashboard"),
+        # In help and the palette, not the footer (as s): the pane names its own keys.
+        Binding(
+            "w",
+            "why",
+            "Why",
+            show=False,
+            id="lineage-why",
+            tooltip="Why the KPI shown moved, its root causes and what to do",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -139,6 +149,7 @@ class LineageScreen(CockpitScreen):
         # textual-plotext is not on the cockpit's launch path: imported here, when the screen
         # is first built (the navigator has usually imported it in a thread by then).
         from intelligentos.tui.widgets.forecast_chart import ForecastPanel
+        from intelligentos.tui.widgets.why_pane import WhyPane
 
         yield CockpitHeader(id="header")
         yield Static(id="breadcrumbs")
@@ -151,6 +162,7 @@ class LineageScreen(CockpitScreen):
                 # in view above them.
                 yield Static(id="rollup")
                 yield Static(id="observations")
+            yield WhyPane(id="why")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -188,6 +200,8 @@ class LineageScreen(CockpitScreen):
         for tree_node in self.tree_nodes():
             if tree_node.data is not None:
                 tree_node.set_label(self._label(tree_node.data, self.node_status))
+        if self.has_class("-why"):
+            self._why().reload(quietly=True)  # the as-of date or the values moved
         cursor = self.query_one(LineageTree).cursor_node
         self.details_kpi = None  # reload the chart too: the history may have grown
         self.calibrations.clear()
@@ -491,7 +505,31 @@ class LineageScreen(CockpitScreen):
         self.position += 1
         self.rebuild()
 
+    def _why(self) -> WhyPane:
+        from intelligentos.tui.widgets.why_pane import WhyPane
+
+        return self.query_one(WhyPane)
+
+    def action_why(self) -> None:
+        """Open the Why pane for the KPI shown, in place of its details; or close it."""
+        opening = not self.has_class("-why")
+        self.set_class(opening, "-why")
+        kpi_id = self.kpi_for_what_if()
+        if opening and kpi_id is not None:
+            self._why().open(kpi_id)
+            self.query_one("#why-causes").focus()
+        else:
+            self.query_one(LineageTree).focus()
+
+    def on_why_pane_drill(self, message: WhyPane.Drill) -> None:
+        self.action_why()  # closes it: the lineage shows the root cause
+        if message.kpi_id != self.kpi_id:
+            self.drill(message.kpi_id)
+
     def action_back(self) -> None:
+        if self.has_class("-why"):
+            self.action_why()
+            return
         if self.position == 0:
             self.app.pop_screen()
             return

@@ -9,7 +9,7 @@ lever text and errors are user text: shown as ``Text``, never as markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 
 from rich.cells import cell_len
@@ -69,10 +69,18 @@ class ScenarioScreen(CockpitScreen):
         ),
     ]
 
-    def __init__(self, kpi_id: str | None = None, show_list: bool = False) -> None:
+    def __init__(
+        self,
+        kpi_id: str | None = None,
+        show_list: bool = False,
+        levers: Sequence[str] = (),
+        goal: str | None = None,
+    ) -> None:
         super().__init__()
         self.kpi_id = kpi_id  # the KPI it was opened from
         self.show_list = show_list
+        self.levers = list(levers)  # typed in at once (a recommended plan)
+        self.goal = goal  # the KPI the plan is for
         self.outcome: Outcome | None = None
         self.levers_text = ""  # the text the outcome (or the error) is for
         self.loaded_name: str | None = None  # the scenario reopened or last saved
@@ -92,7 +100,7 @@ class ScenarioScreen(CockpitScreen):
         yield CockpitHeader(id="header")
         yield Static(id="scenario-title")
         yield Input(
-            value=f"{self.kpi_id}+=" if self.kpi_id else "",
+            value=", ".join(self.levers) or (f"{self.kpi_id}+=" if self.kpi_id else ""),
             placeholder="Levers, e.g. win_rate+=3, mql_to_sql=20 or arr+=5%  (Enter applies)",
             id="scenario-levers",
         )
@@ -110,6 +118,28 @@ class ScenarioScreen(CockpitScreen):
         box.cursor_position = len(box.value)
         if self.show_list:
             self.action_open_list()
+        if self.levers and self.recompute(submitted=True):
+            self.query_one("#scenario-table", DataTable).focus()
+            self._show_goal()
+
+    def _show_goal(self) -> None:
+        """Where the plan takes the KPI it was made for, as this screen projects it."""
+        outcome, goal = self.outcome, self.goal
+        found = [p for p in outcome.kpis if p.kpi.id == goal] if outcome else []
+        if not found:
+            return
+        kpi, projection = found[0].kpi, found[0]
+        text = Text("Plan for ", style="bold")
+        text.append(literal(kpi.name), style="bold")
+        text.append(f": {format_value(projection.current, kpi.unit)} → ")
+        text.append_text(glyph(self, projection.projected_status))
+        text.append(f" {format_value(projection.projected, kpi.unit)}", style="bold")
+        if kpi.target is not None:
+            text.append(f" (target {format_value(kpi.target, kpi.unit)})")
+        self.query_one("#scenario-goal", Static).update(text)
+        table: DataTable[Text] = self.query_one("#scenario-table", DataTable)
+        if goal is not None and goal in table.rows:
+            table.move_cursor(row=table.get_row_index(goal), animate=False)
 
     def _keys(self) -> dict[str, str]:
         keymap = self.cockpit.settings.keymap
@@ -196,6 +226,8 @@ class ScenarioScreen(CockpitScreen):
         self._show_title()
         if self.outcome is not None:
             self.recompute(submitted=False, refresh=True)
+            if self.goal and self.levers_text == ", ".join(self.levers):
+                self._show_goal()
 
     def _say(self, message: str, error: bool = False, quiet: bool = False) -> None:
         style = "bold red" if error else ("dim" if quiet else "")
