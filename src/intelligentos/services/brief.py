@@ -8,17 +8,28 @@ the same whenever it is made. Blocking: the cockpit calls it from a worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from intelligentos.config.paths import write_atomically
-from intelligentos.domain.brief.compose import HISTORY_POINTS, BriefFacts, build_brief, in_week
+from intelligentos.domain.brief.compose import (
+    HISTORY_POINTS,
+    BriefFacts,
+    build_brief,
+    in_week,
+    wanted,
+    week_start,
+)
 from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import render
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.explain.model import ExplainError, Explanation
+from intelligentos.domain.explain.recommend import Recommendations
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.services.explain import ExplainRequest, explain_kpi, recommend_kpi
 from intelligentos.store import Store
 
 
@@ -28,8 +39,10 @@ def read_facts(
     catalog: Catalog | None = None,
     graph: LineageGraph | None = None,
 ) -> BriefFacts:
-    """Everything a brief of the week ending ``as_of`` shows, in one pass over the store:
-    the windows of every KPI in one read, the alerts as of the date, the week's events."""
+    """Everything a brief of the week ending ``as_of`` shows: the windows of every KPI in
+    one read, the alerts as of the date, the week's events; then the explanations of the
+    CEO KPIs that moved this week and the plans of those off target (each reads the values
+    it needs up to the date, so a past week's brief reads the same whenever it is made)."""
     moment = period_upper_bound(as_of)
     assert moment is not None
     if catalog is None:
@@ -38,7 +51,7 @@ def read_facts(
     windows = store.latest_windows(HISTORY_POINTS, until=moment)
     alerts = store.alerts_as_of(moment)
     events = [e for e in store.alert_events() if e.at <= moment and in_week(e.at, as_of)]
-    return BriefFacts(
+    facts = BriefFacts(
         catalog=catalog,
         graph=graph,
         as_of=as_of,
@@ -49,6 +62,44 @@ def read_facts(
         projections=store.projections(),
         scenarios=store.scenarios(),
     )
+    explained, off_target = wanted(facts)
+    tree = Tree(catalog)
+    return replace(
+        facts,
+        explanations=week_explanations(store, catalog, tree, explained, as_of),
+        recommendations=plans(store, catalog, tree, off_target, as_of),
+    )
+
+
+def week_explanations(
+    store: Store, catalog: Catalog, tree: Tree, kpi_ids: list[str], as_of: date
+) -> dict[str, Explanation | str]:
+    """Each KPI's move over the week ending ``as_of``: from its latest value before the
+    week began to its latest as of the date (the brief's "this week"), explained; the
+    sentence of an :class:`ExplainError` where it cannot be."""
+    before = week_start(as_of) - timedelta(days=1)
+    found: dict[str, Explanation | str] = {}
+    for kpi_id in kpi_ids:
+        request = ExplainRequest(kpi_id, as_of, date_from=before, date_to=as_of)
+        try:
+            found[kpi_id] = explain_kpi(store, request, catalog, tree)
+        except ExplainError as error:
+            found[kpi_id] = str(error)
+    return found
+
+
+def plans(
+    store: Store, catalog: Catalog, tree: Tree, kpi_ids: list[str], as_of: date
+) -> dict[str, Recommendations | str]:
+    """Each KPI's recommendations and least-effort plan as of ``as_of``; the sentence of an
+    :class:`ExplainError` where there are none."""
+    found: dict[str, Recommendations | str] = {}
+    for kpi_id in kpi_ids:
+        try:
+            found[kpi_id] = recommend_kpi(store, kpi_id, as_of, catalog, tree)
+        except ExplainError as error:
+            found[kpi_id] = str(error)
+    return found
 
 
 def make_brief(store: Store, as_of: date, agent_id: str | None = None) -> Brief:
