@@ -9,7 +9,7 @@ the same whenever it is made. Blocking: the cockpit calls it from a worker.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from intelligentos.config.paths import write_atomically
@@ -19,17 +19,14 @@ from intelligentos.domain.brief.compose import (
     build_brief,
     in_week,
     wanted,
-    week_start,
 )
 from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import render
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import period_upper_bound
-from intelligentos.domain.explain.model import ExplainError, Explanation
-from intelligentos.domain.explain.recommend import Recommendations
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.whatif.propagation import Tree
-from intelligentos.services.explain import ExplainRequest, explain_kpi, recommend_kpi
+from intelligentos.services.why import plans, week_explanations
 from intelligentos.store import Store
 
 
@@ -69,37 +66,6 @@ def read_facts(
         explanations=week_explanations(store, catalog, tree, explained, as_of),
         recommendations=plans(store, catalog, tree, off_target, as_of),
     )
-
-
-def week_explanations(
-    store: Store, catalog: Catalog, tree: Tree, kpi_ids: list[str], as_of: date
-) -> dict[str, Explanation | str]:
-    """Each KPI's move over the week ending ``as_of``: from its latest value before the
-    week began to its latest as of the date (the brief's "this week"), explained; the
-    sentence of an :class:`ExplainError` where it cannot be."""
-    before = week_start(as_of) - timedelta(days=1)
-    found: dict[str, Explanation | str] = {}
-    for kpi_id in kpi_ids:
-        request = ExplainRequest(kpi_id, as_of, date_from=before, date_to=as_of)
-        try:
-            found[kpi_id] = explain_kpi(store, request, catalog, tree)
-        except ExplainError as error:
-            found[kpi_id] = str(error)
-    return found
-
-
-def plans(
-    store: Store, catalog: Catalog, tree: Tree, kpi_ids: list[str], as_of: date
-) -> dict[str, Recommendations | str]:
-    """Each KPI's recommendations and least-effort plan as of ``as_of``; the sentence of an
-    :class:`ExplainError` where there are none."""
-    found: dict[str, Recommendations | str] = {}
-    for kpi_id in kpi_ids:
-        try:
-            found[kpi_id] = recommend_kpi(store, kpi_id, as_of, catalog, tree)
-        except ExplainError as error:
-            found[kpi_id] = str(error)
-    return found
 
 
 def make_brief(store: Store, as_of: date, agent_id: str | None = None) -> Brief:
