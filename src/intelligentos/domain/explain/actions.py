@@ -17,6 +17,7 @@ Pure Python: no SQL, no Textual, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from intelligentos.domain.explain.model import Explanation
@@ -169,3 +170,14 @@ def driver(explanation: Explanation) -> Driver | None:
         return None
     change = format_change(top.value_to, top.value_from, top.kpi.unit)
     return Driver(top.kpi.id, top.kpi.name, change, own=False)
+
+
+def agent_actions(plans: Iterable[Recommendations], agent_id: str) -> list[Action]:
+    """The actions that fall to ``agent_id``, goal by goal: the plan's steps on the levers
+    it owns (the largest effort first), then each of its levers that could do it alone
+    (the easiest first)."""
+    found: list[Action] = []
+    for answer in plans:
+        found += [a for a in plan_actions(answer, None) if a.agent_id == agent_id]
+        found += [a for a in lever_actions(answer) if a.agent_id == agent_id]
+    return found
