@@ -160,6 +160,7 @@ def test_the_body_names_the_alert_and_the_transition():
         "expected": 25.0,
         "message": "below target",
         "routed_to": ["cro", "ceo"],
+        "driven_by": None,
     }
     assert document["transition"] == {
         "action": "acknowledge",

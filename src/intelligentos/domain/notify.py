@@ -26,13 +26,16 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from intelligentos.domain.alerts import Alert, Event
 from intelligentos.domain.detection import Severity
+
+if TYPE_CHECKING:  # the explanation's modules are not needed to read a sink
+    from intelligentos.domain.explain.actions import Driver
 
 ELLIPSIS = "…"
 # Every transition in the alert log is delivered (snoozes too: someone silenced an alert).
@@ -228,9 +231,11 @@ def body(
     event_id: int,
     routed_to: Sequence[str],
     subject: str,
+    driver: Driver | None = None,
 ) -> dict[str, Any]:
     """What a sink receives for one transition: the alert as it stood right after it (its
-    state, severity and value then) and the transition itself."""
+    state, severity and value then, and what drove the move that fired it: ``driven_by``,
+    null when nothing below its KPI is to name) and the transition itself."""
     return {
         "event_id": event_id,
         "alert": {
@@ -245,6 +250,15 @@ def body(
             "expected": alert.expected,
             "message": alert.message,
             "routed_to": list(routed_to),
+            "driven_by": None
+            if driver is None
+            else {
+                "kpi_id": driver.kpi_id,
+                "name": driver.name,
+                "change": driver.change or None,
+                "own_data": driver.own,
+                "text": driver.text,
+            },
         },
         "transition": {
             "action": event.action,

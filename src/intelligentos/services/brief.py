@@ -8,17 +8,25 @@ the same whenever it is made. Blocking: the cockpit calls it from a worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 from intelligentos.config.paths import write_atomically
-from intelligentos.domain.brief.compose import HISTORY_POINTS, BriefFacts, build_brief, in_week
+from intelligentos.domain.brief.compose import (
+    HISTORY_POINTS,
+    BriefFacts,
+    build_brief,
+    in_week,
+    wanted,
+)
 from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import render
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import period_upper_bound
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.services.why import plans, week_explanations
 from intelligentos.store import Store
 
 
@@ -28,8 +36,10 @@ def read_facts(
     catalog: Catalog | None = None,
     graph: LineageGraph | None = None,
 ) -> BriefFacts:
-    """Everything a brief of the week ending ``as_of`` shows, in one pass over the store:
-    the windows of every KPI in one read, the alerts as of the date, the week's events."""
+    """Everything a brief of the week ending ``as_of`` shows: the windows of every KPI in
+    one read, the alerts as of the date, the week's events; then the explanations of the
+    CEO KPIs that moved this week and the plans of those off target (each reads the values
+    it needs up to the date, so a past week's brief reads the same whenever it is made)."""
     moment = period_upper_bound(as_of)
     assert moment is not None
     if catalog is None:
@@ -38,7 +48,7 @@ def read_facts(
     windows = store.latest_windows(HISTORY_POINTS, until=moment)
     alerts = store.alerts_as_of(moment)
     events = [e for e in store.alert_events() if e.at <= moment and in_week(e.at, as_of)]
-    return BriefFacts(
+    facts = BriefFacts(
         catalog=catalog,
         graph=graph,
         as_of=as_of,
@@ -48,6 +58,13 @@ def read_facts(
         open_alerts=[a for a in alerts if a.is_open],
         projections=store.projections(),
         scenarios=store.scenarios(),
+    )
+    explained, off_target = wanted(facts)
+    tree = Tree(catalog)
+    return replace(
+        facts,
+        explanations=week_explanations(store, catalog, tree, explained, as_of),
+        recommendations=plans(store, catalog, tree, off_target, as_of),
     )
 
 

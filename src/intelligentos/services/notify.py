@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from intelligentos.domain.agents import routes
@@ -56,6 +56,10 @@ from intelligentos.store.notify import (
     Delivery,
     LoggedEvent,
 )
+
+if TYPE_CHECKING:
+    from intelligentos.domain.explain.actions import Driver
+    from intelligentos.domain.whatif.propagation import Tree
 
 TIMEOUT_SECONDS = 5.0
 # How long a CLI command (check, ack, snooze) waits for its notifications in all.
@@ -375,7 +379,8 @@ class Notifier:
         catalog = catalog if catalog is not None else store.read_catalog()
         sinks, problems = check_sinks(allowed, catalog, self.source)
         report.problems += problems
-        run = _Run(log, _Context(store, catalog), report, self._deadline(budget))
+        context = _Context(store, catalog, problems=report.problems)
+        run = _Run(log, context, report, self._deadline(budget))
         for sink in sinks:
             if self.stop.is_set():
                 break
@@ -517,6 +522,11 @@ class _Context:
     catalog: Catalog
     graph: LineageGraph | None = None
     alerts: dict[int, tuple[Alert, list[Event], list[str]] | None] = field(default_factory=dict)
+    # What drove each alert's move, by alert and period; and where a failure to say so is
+    # told (the report's problems): the notification goes without it, never not at all.
+    drivers: dict[tuple[int, str | None], Driver | None] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    tree: Tree | None = None  # built for the first driver, shared by the others
 
     def body(self, logged: LoggedEvent) -> tuple[Alert, list[str], dict[str, Any]] | None:
         """The alert as it stood right after the event, where it is routed, and the body;
@@ -534,8 +544,29 @@ class _Context:
             state=event.to_state,
             value=event.value if event.value is not None else then.value,
         )
-        document = body(then, event, logged.id, routed_to, subject_name(alert, self.catalog))
+        subject = subject_name(alert, self.catalog)
+        driven = self._driver(then, subject)
+        document = body(then, event, logged.id, routed_to, subject, driven)
         return then, routed_to, document
+
+    def _driver(self, alert: Alert, subject: str) -> Driver | None:
+        key = (alert.id or 0, alert.period)
+        if key not in self.drivers:
+            # Imported here: the explanation's modules are needed only once a body is made.
+            from intelligentos.domain.whatif.propagation import Tree
+            from intelligentos.services.why import alert_driver
+
+            if self.tree is None:
+                self.tree = Tree(self.catalog)
+            try:
+                self.drivers[key] = alert_driver(self.store, alert, self.catalog, self.tree)
+            except Exception as error:  # a delivery never fails for it
+                self.drivers[key] = None
+                self.problems.append(
+                    f"Alert {alert.id} ({subject} · {alert.rule}) was sent without what drove "
+                    f"it: {error}"
+                )
+        return self.drivers[key]
 
     def _alert(self, alert_id: int) -> tuple[Alert, list[Event], list[str]] | None:
         if alert_id not in self.alerts:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from intelligentos.domain.agents import (
@@ -49,7 +49,14 @@ from intelligentos.domain.brief.contents import (
     Source,
     StaleSystem,
 )
-from intelligentos.domain.catalog.models import Agent, Catalog, Direction, Kpi, Unit
+from intelligentos.domain.brief.why import (
+    actions_section,
+    moved_ids,
+    off_target_ids,
+    signed_in_unit,
+    why_section,
+)
+from intelligentos.domain.catalog.models import Agent, Catalog, Direction, Kpi
 from intelligentos.domain.charts import sparkline
 from intelligentos.domain.clock import period_date
 from intelligentos.domain.detection import (
@@ -58,11 +65,13 @@ from intelligentos.domain.detection import (
     stale_sources,
     target_status,
 )
+from intelligentos.domain.explain.model import Explanation
+from intelligentos.domain.explain.recommend import Recommendations
 from intelligentos.domain.forecast import Projection
 from intelligentos.domain.formatting import format_change, format_value
 from intelligentos.domain.lineage import LineageGraph, split_field_id
 from intelligentos.domain.rollup import EdgeKind
-from intelligentos.domain.snapshots import KpiSnapshot, snapshots
+from intelligentos.domain.snapshots import KpiSnapshot, snapshot, snapshots
 from intelligentos.domain.whatif.model import (
     MODEL_NOTE,
     Change,
@@ -129,6 +138,24 @@ class BriefFacts:
     open_alerts: Sequence[Alert]  # open as of the end of the as-of date
     projections: Mapping[str, Projection]  # stored forecasts' horizon points, by KPI
     scenarios: Sequence[SavedScenario]
+    # The explanations of the CEO KPIs that moved this week, and the recommendations for
+    # those off target (see :func:`wanted`), by KPI; a sentence where there is none.
+    explanations: Mapping[str, Explanation | str] = field(default_factory=dict)
+    recommendations: Mapping[str, Recommendations | str] = field(default_factory=dict)
+
+
+def wanted(facts: BriefFacts) -> tuple[list[str], list[str]]:
+    """The CEO KPIs whose explanation "Why it moved" needs (they moved this week by their
+    warning band, or changed status), and those "Recommended actions" needs (off target)."""
+    catalog, as_of = facts.catalog, facts.as_of
+    lines = {
+        kpi.id: kpi_line(
+            kpi, snapshot(kpi, facts.windows.get(kpi.id, ()), as_of), as_of, catalog, None
+        )
+        for kpi in catalog.ceo_kpis()
+    }
+    ids = list(lines)
+    return moved_ids(catalog, lines, ids), off_target_ids(lines, ids)
 
 
 # --- building it ---------------------------------------------------------------------------------
@@ -233,15 +260,6 @@ def _path(kpi: Kpi, graph: LineageGraph, tree: Tree) -> tuple[tuple[PathStep, ..
         below = parent
     steps.append(PathStep(below.id, below.name, None))
     return tuple(steps), weight
-
-
-def signed_in_unit(change: float, unit: Unit) -> str:
-    """A change in a KPI's own unit: ``+1.0 pt`` for percentages and scores, ``−€12.0K``."""
-    if unit in (Unit.PERCENT, Unit.SCORE):
-        text = f"{change:+.1f} pt"
-    else:
-        text = ("+" if change >= 0 else "-") + format_value(abs(change), unit)
-    return text.replace("-", "−")
 
 
 def exact_impact(
@@ -512,4 +530,8 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
         stale_systems=_stale_systems(facts, snaps, scope),
         scenarios=_scenarios(facts, scope),
         agent=agent_part,
+        why=why_section(catalog, lines, ceo_ids, facts.explanations),
+        actions=actions_section(
+            catalog, lines, ceo_ids, facts.recommendations, agent.id if agent else None
+        ),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from intelligentos.domain.detection import Status
+from intelligentos.domain.explain.actions import Action
 from intelligentos.domain.whatif.model import MODEL_NOTE
 
 # Event actions in the log, and how the brief words them, in the order it counts them.
@@ -177,6 +178,73 @@ class ScenarioChange:
 
 
 @dataclass(frozen=True)
+class Contributor:
+    """A KPI directly below a CEO KPI, and its part in the CEO KPI's move."""
+
+    id: str
+    name: str
+    value_from_text: str
+    value_to_text: str
+    change_text: str  # its own change, in its unit ("−3.2 pt")
+    contribution: float  # in the CEO KPI's unit
+    contribution_text: str  # "−1.8 pt"
+    share: float | None  # of the CEO KPI's move, signed (None: it did not move)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A root cause of a CEO KPI's move: where someone can act."""
+
+    id: str
+    name: str
+    share: float | None
+    own: bool  # the CEO KPI's own data (what the KPIs below it do not explain)
+    agent_id: str | None
+    agent_name: str
+    workflow: str | None
+    step: str | None
+    system: str | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A CEO KPI that moved beyond its warning band this week, or changed status, and why."""
+
+    id: str
+    name: str
+    value_from_text: str
+    value_to_text: str
+    change_text: str  # in its unit ("−2.1 pt")
+    status_from: Status
+    status_to: Status
+    reason: str  # why it is listed: "beyond its warning band (±2.0 pt)", "ok → warning"
+    period_from: str | None = None  # the periods the explanation compared
+    period_to: str | None = None
+    contributors: tuple[Contributor, ...] = ()  # the largest first, at most three
+    residual: float | None = None  # its own data's part, in its unit (None: none)
+    residual_text: str = ""
+    residual_share: float | None = None
+    causes: tuple[Cause, ...] = ()  # the first two
+    problem: str | None = None  # why it could not be explained
+
+
+@dataclass(frozen=True)
+class KpiActions:
+    """An off-target CEO KPI and the first levers of its least-effort plan."""
+
+    id: str
+    name: str
+    value_text: str
+    target_text: str
+    status: Status
+    actions: tuple[Action, ...] = ()
+    outcome: str = ""  # the plan lands on target, or why it does not
+    lands: bool = False
+    problem: str | None = None  # why there is no plan
+
+
+@dataclass(frozen=True)
 class AgentPart:
     """The agent a brief is for: who it is and the rules it works by."""
 
@@ -201,6 +269,8 @@ class Brief:
     stale_systems: tuple[StaleSystem, ...]
     scenarios: tuple[ScenarioChange, ...]
     agent: AgentPart | None = None  # None: the CEO brief
+    why: tuple[Moved, ...] = ()  # the CEO KPIs that moved this week, and why
+    actions: tuple[KpiActions, ...] = ()  # recommended actions per off-target CEO KPI
 
     @property
     def title(self) -> str:

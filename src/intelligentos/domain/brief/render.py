@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import html
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from intelligentos.domain.brief.contents import (
@@ -26,36 +25,13 @@ from intelligentos.domain.brief.contents import (
     ScenarioChange,
     StaleSystem,
 )
+from intelligentos.domain.brief.markup import code, md, table
+from intelligentos.domain.brief.why import actions_lines, actions_record, why_lines, why_record
 from intelligentos.domain.detection import Status
 from intelligentos.domain.formatting import literal
 
 FORMATS = ("md", "html", "json")
 MAX_EVENTS_SHOWN = 40  # rows of the week's alert log in Markdown (the JSON has every one)
-
-# --- Markdown text --------------------------------------------------------------------------
-
-# Characters that can start inline markup (emphasis, code, links, autolinks and raw HTML,
-# entities, strikethrough) or end a table cell.
-_INLINE = re.compile(r"([\\`*_{}\[\]<>!|~&#])")
-# What would open a block (heading, quote, list, rule) at the start of a line.
-_BLOCK_START = re.compile(r"^(\s*)([+=\-])(?=[\s+=\-]|$)|^(\s*\d+)([.)])(?=\s|$)")
-
-
-def md(text: str) -> str:
-    """User text for Markdown: one line (control characters made visible by
-    :func:`~intelligentos.domain.formatting.literal`), every markup character escaped."""
-    one_line = literal(" ".join(text.split()))
-    escaped = _INLINE.sub(r"\\\1", one_line)
-    return _BLOCK_START.sub(
-        lambda m: f"{m[1]}\\{m[2]}" if m[2] else f"{m[3]}\\{m[4]}", escaped, count=1
-    )
-
-
-def code(text: str) -> str:
-    """An id in a code span, or escaped text when it could not sit in one safely."""
-    if not text or any(ch in text for ch in "`|\n\r") or not text.isprintable():
-        return md(text)
-    return f"`{text}`"
 
 
 def _status(status: Status | str) -> str:
@@ -66,15 +42,6 @@ def _status(status: Status | str) -> str:
 def _when(stamp: str) -> str:
     """``2026-11-25T09:30:00Z`` → ``2026-11-25 09:30``."""
     return md(stamp.removesuffix("Z").replace("T", " ")[:16])
-
-
-def _table(header: Sequence[str], align: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join({"l": "---", "r": "---:"}[a] for a in align) + "|",
-    ]
-    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _spark(line: KpiLine) -> str:
@@ -95,7 +62,7 @@ def _kpi_table(lines: Sequence[KpiLine]) -> str:
         ]
         for line in lines
     ]
-    return _table(
+    return table(
         [
             "KPI",
             "value",
@@ -163,7 +130,7 @@ def _changes(brief: Brief) -> list[str]:
     shown = brief.changes[-MAX_EVENTS_SHOWN:]
     out += [
         "",
-        _table(
+        table(
             ["when (UTC)", "alert", "about", "rule", "change", "who", "note"],
             ["l", "r", "l", "l", "l", "l", "l"],
             (_change_row(c) for c in shown),
@@ -193,7 +160,7 @@ def _open_alerts(alerts: Sequence[OpenAlert]) -> list[str]:
     ]
     return [
         *out,
-        _table(
+        table(
             ["alert", "about", "rule", "severity", "state", "opened (UTC)", "acknowledgement"],
             ["r", "l", "l", "l", "l", "l", "l"],
             rows,
@@ -274,7 +241,7 @@ def _stale(systems: Sequence[StaleSystem]) -> list[str]:
         ]
         for s in systems
     ]
-    return [*out, _table(["system", "feeds (stale)", "CEO KPIs"], ["l", "l", "l"], rows)]
+    return [*out, table(["system", "feeds (stale)", "CEO KPIs"], ["l", "l", "l"], rows)]
 
 
 def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
@@ -294,7 +261,7 @@ def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
     ]
     return [
         *out,
-        _table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows),
+        table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows),
     ]
 
 
@@ -323,7 +290,9 @@ def to_markdown(brief: Brief) -> str:
     out += ["", *_changes(brief)]
     if agent is not None:
         out += ["", *_open_alerts(brief.open_alerts)]
+    out += ["", *why_lines(brief)]
     out += ["", *_risks(brief)]
+    out += ["", *actions_lines(brief)]
     out += ["", *_stale(brief.stale_systems)]
     out += ["", *_scenarios(brief.scenarios)]
     return "\n".join(out) + "\n"
@@ -496,10 +465,12 @@ def to_record(brief: Brief) -> dict[str, Any]:
             }
             for a in brief.open_alerts
         ],
+        "why_it_moved": why_record(brief),
         "risks": {
             "off_target": brief.off_target,
             "top": [_risk_record(risk) for risk in brief.risks],
         },
+        "recommended_actions": actions_record(brief),
         "stale_systems": [
             {
                 "id": s.id,

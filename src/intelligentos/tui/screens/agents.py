@@ -1,28 +1,48 @@
 """The agents (key ``G``): each agent's playbook. Beside the list of agents, the highlighted
-one's KPIs (owned and supported, with status and value), its rules and its open routed alerts
-with why each reached it. Enter on a KPI or on a KPI's alert opens that KPI's lineage."""
+one's KPIs (owned and supported, with status and value), its rules, its open routed alerts
+with why each reached it, and the recommended actions that fall to it: for each off-target
+CEO KPI, the steps of its least-effort plan and the levers that could do it alone, where the
+agent owns the lever (worked out by a worker). Enter on a KPI, a KPI's alert or an action
+opens that KPI's lineage."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from intelligentos.domain.alerts import State
+from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.detection import Status
+from intelligentos.domain.explain.recommend import Recommendations
 from intelligentos.domain.formatting import literal, name_within
 from intelligentos.domain.views import AGENT_NAME_ROOM, AgentView, agent_views
+from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.alerts import SEVERITY_GLYPH
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
 from intelligentos.tui.widgets.status import glyph
+
+
+@dataclass
+class PlansLoaded(Message):
+    """The recommendations of the off-target CEO KPIs as of ``as_of`` (``problem``: why
+    they could not be read)."""
+
+    as_of: date
+    plans: Mapping[str, Recommendations | str]
+    problem: str | None = None
 
 
 class AgentsScreen(CockpitScreen):
@@ -36,6 +56,9 @@ class AgentsScreen(CockpitScreen):
         self.views: list[AgentView] = []
         self.shown: tuple[list[AgentView], str] | None = None
         self.agent_id = agent_id  # the agent whose playbook is shown
+        # The off-target CEO KPIs' recommendations, for the data they were read for.
+        self.plans: Mapping[str, Recommendations | str] | None = None
+        self.plans_for: object = None  # the cockpit data the plans were (being) read for
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
@@ -64,6 +87,14 @@ class AgentsScreen(CockpitScreen):
         data = self.data
         if data is None:
             return
+        if data is not self.plans_for and self.cockpit.services.store is not None:
+            self.plans_for = data
+            off_target = [
+                k.id
+                for k in data.catalog.ceo_kpis()
+                if data.snaps[k.id].status in (Status.WARNING, Status.CRITICAL)
+            ]
+            self.load_plans(self.cockpit.services.store, data.catalog, off_target, data.as_of)
         views = agent_views(data.catalog, data.graph, data.snaps, data.open_alerts)
         if (views, self.app.theme) == self.shown:
             return
@@ -145,8 +176,56 @@ class AgentsScreen(CockpitScreen):
                 (f"  {literal(routed.reason)}", "dim"),
             )
             alerts.add_leaf(label, data=alert.kpi_id)
+        self._show_actions(tree, view.agent_id)
         if not (selected and tree.select_kpi(selected)):
             tree.cursor_line = max(line, 0)
+
+    def _show_actions(self, tree: KpiTree, agent_id: str) -> None:
+        from intelligentos.domain.explain.actions import agent_actions
+
+        if self.plans is None:
+            branch = tree.root.add(Text("Recommended actions", style="bold"), expand=True)
+            branch.add_leaf(Text("reading…", style="dim italic"))
+            return
+        found = [p for p in self.plans.values() if isinstance(p, Recommendations)]
+        actions = agent_actions(found, agent_id)
+        branch = tree.root.add(
+            Text(f"Recommended actions ({len(actions)})", style="bold"), expand=True
+        )
+        if not actions:
+            branch.add_leaf(Text("none", style="dim"))
+        for action in actions:
+            label = Text.assemble(
+                (literal(action.goal_name), "bold"),
+                (" plan" if action.in_plan else " alone", "dim"),
+                ": ",
+                literal(action.task),
+            )
+            branch.add_leaf(label, data=action.lever_id)
+
+    @work(thread=True, exclusive=True, group="agents-plans", exit_on_error=False)
+    def load_plans(self, store: Store, catalog: Catalog, kpi_ids: list[str], as_of: date) -> None:
+        """Off the event loop: each off-target CEO KPI's recommendations and plan."""
+        from intelligentos.domain.whatif.propagation import Tree
+        from intelligentos.services.why import plans
+
+        try:
+            found = plans(store, catalog, Tree(catalog), kpi_ids, as_of)
+        except (StoreError, OSError) as error:
+            problem = f"The recommended actions could not be read: {error}"
+            self.post_message(PlansLoaded(as_of, {}, problem))
+            return
+        self.post_message(PlansLoaded(as_of, found))
+
+    @on(PlansLoaded)
+    def _plans_loaded(self, message: PlansLoaded) -> None:
+        data = self.data
+        if data is None or message.as_of != data.as_of:
+            return  # for a date no longer shown
+        if message.problem:
+            self.notify(message.problem, severity="error", markup=False)
+        self.plans = message.plans
+        self._show_playbook(keep_cursor=True)
 
     @on(DataTable.RowHighlighted, "#agents-table")
     def _agent_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -177,6 +256,7 @@ class AgentsScreen(CockpitScreen):
 def palette_commands(cockpit: Cockpit, screen: Screen[object]) -> Iterator[SystemCommand]:
     yield SystemCommand(
         "Agents",
-        "Each agent's playbook: KPIs owned and supported, rules, open routed alerts",
+        "Each agent's playbook: KPIs owned and supported, rules, open routed alerts, "
+        "recommended actions",
         cockpit.navigator.agents,
     )

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from intelligentos.domain.agents import Route
@@ -28,10 +29,11 @@ from intelligentos.domain.alerts import (
     subject_name,
     value_text,
 )
-from intelligentos.domain.catalog.models import Kpi
+from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import utc_naive
 from intelligentos.domain.detection import Severity
 from intelligentos.domain.formatting import format_age, literal
+from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
@@ -42,6 +44,17 @@ from intelligentos.tui.widgets.header import CockpitHeader
 # "open" is every state but resolved; "all" is every state.
 STATE_FILTERS = ("open", *(state.value for state in State), "all")
 SEVERITY_GLYPH = {Severity.CRITICAL: "■", Severity.WARNING: "▲", Severity.INFO: "●"}
+
+
+@dataclass
+class DriverLoaded(Message):
+    """What drove the move that fired an alert (``text`` None: nothing to name), or why it
+    could not be said (``problem``)."""
+
+    alert_id: int
+    period: str | None
+    text: str | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,9 @@ class AlertsScreen(CockpitScreen):
         self.alerts: list[Alert] = []
         self.began: dict[int | None, datetime | None] = {}
         self.laid_out_width = 0
+        # What drove each alert's move, by alert and period: (text or None, problem or None).
+        self.drivers: dict[tuple[int, str | None], tuple[str | None, str | None]] = {}
+        self.drivers_asked: set[tuple[int, str | None]] = set()
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
@@ -400,6 +416,7 @@ class AlertsScreen(CockpitScreen):
         if alert.expected is not None:
             text.append(f" (expected {expected_text(alert, kpi)})")
         text.append(f": {literal(deviation_text(alert, kpi))}")
+        self._append_driver(text, alert)
         if began is not None:
             now = utc_naive(self.cockpit.clock())
             since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
@@ -422,6 +439,48 @@ class AlertsScreen(CockpitScreen):
             text.append("\n")
             text.append(literal(alert.message))
         detail.update(text)
+
+    def _append_driver(self, text: Text, alert: Alert) -> None:
+        """What drove the alert's move, once a worker has worked it out (started here)."""
+        if alert.id is None or alert.kpi_id is None:
+            return  # a source system's alert: no move drove it
+        key = (alert.id, alert.period)
+        known = self.drivers.get(key)
+        if known is None:
+            store, data = self.cockpit.services.store, self.data
+            if store is not None and data is not None and key not in self.drivers_asked:
+                self.drivers_asked.add(key)
+                self.load_driver(store, alert, data.catalog)
+            return
+        driven, problem = known
+        if driven is not None:
+            text.append(f" · {literal(driven)}")
+        elif problem is not None:
+            text.append(f" · what drove it cannot be said: {literal(problem)}", style="dim")
+
+    @work(thread=True, group="alerts-driver", exit_on_error=False)
+    def load_driver(self, store: Store, alert: Alert, catalog: Catalog) -> None:
+        from intelligentos.services.why import alert_driver  # explain's modules: when needed
+
+        assert alert.id is not None
+        try:
+            found = alert_driver(store, alert, catalog)
+        except Exception as error:  # shown in the detail: the alert reads as before
+            self.post_message(DriverLoaded(alert.id, alert.period, None, str(error)))
+            return
+        self.post_message(
+            DriverLoaded(alert.id, alert.period, None if found is None else found.text)
+        )
+
+    @on(DriverLoaded)
+    def _driver_loaded(self, message: DriverLoaded) -> None:
+        key = (message.alert_id, message.period)
+        if key in self.drivers:
+            return
+        self.drivers[key] = (message.text, message.problem)
+        selected = self.selected()
+        if selected is not None and (selected.id, selected.period) == key:
+            self._show_detail()
 
     @on(DataTable.RowHighlighted, "#alerts-table")
     def _on_row_highlighted(self) -> None:
