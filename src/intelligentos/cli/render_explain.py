@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from intelligentos.cli.render import line, out, precise_value, signed_change
+from intelligentos.cli.render import line, out
+from intelligentos.cli.render_whatif import precise_value, signed_change
 from intelligentos.domain.catalog.models import Direction, Kpi, Unit
 from intelligentos.domain.formatting import format_value, literal, plural
 

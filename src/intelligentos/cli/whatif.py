@@ -46,7 +46,8 @@ def whatif(
     derived KPI reading them, or find the lever value that brings a goal to its target
     (formulas exact; sensitivities and weights linear). Nothing is written."""
     # Imported here, not at the top: the command line loads every command's module.
-    from intelligentos.cli.render import print_json, print_scenario, scenario_record
+    from intelligentos.cli.render import print_json
+    from intelligentos.cli.render_whatif import print_scenario, scenario_record
     from intelligentos.domain.clock import period_upper_bound, utc_today
     from intelligentos.domain.whatif.model import (
         MissingValue,
@@ -109,7 +110,8 @@ def goal_seek(
 ) -> None:
     from rich.text import Text
 
-    from intelligentos.cli.render import goal_seek_record, goal_seek_sentence, out, print_json
+    from intelligentos.cli.render import out, print_json
+    from intelligentos.cli.render_whatif import goal_seek_record, goal_seek_sentence
     from intelligentos.domain.formatting import literal
     from intelligentos.domain.whatif.model import MissingValue, ScenarioError
     from intelligentos.domain.whatif.model import goal_seek as seek_goal
