@@ -19,6 +19,7 @@ from rich.text import Text
 from intelligentos.cli.render import line, out
 from intelligentos.cli.render_whatif import precise_value, signed_change
 from intelligentos.domain.catalog.models import Direction, Kpi, Unit
+from intelligentos.domain.explain.actions import sigma_text
 from intelligentos.domain.formatting import format_value, literal, plural
 
 if TYPE_CHECKING:
@@ -61,11 +62,6 @@ def share_text(share: float | None) -> str:
     if round(share * 100) == 0:
         return "0 %"
     return f"{share * 100:+.0f} %".replace("-", "−")
-
-
-def sigmas(effort: float) -> str:
-    """A change in σ of its lever's history: ``+0.6 σ``."""
-    return f"{effort:+.1f} σ".replace("-", "−")
 
 
 def _agent(agent: Agent | None) -> dict[str, Any]:
@@ -394,7 +390,7 @@ def action_sentence(r: Recommendation, goal: Kpi) -> str:
         return f"{_who(r)}: {lever.name} alone cannot bring {goal.name} there ({r.reason})."
     move = f"{precise_value(r.current, unit)} → {precise_value(r.required, unit)}"
     effort = r.change_sigma
-    size = f"no σ: {r.sigma.reason}" if effort is None else sigmas(effort)
+    size = f"no σ: {r.sigma.reason}" if effort is None else sigma_text(effort)
     text = f"{_who(r)}: {lever.name} {move} ({size})."
     if r.rules:
         text += f" Rule: {r.rules[0]}"
@@ -444,7 +440,7 @@ def print_plan(plan: Plan, goal: Kpi, found: Recommendations, as_of: date, db: P
             precise_value(step.current, unit),
             precise_value(step.value, unit),
             signed_change(step.change, unit, precise=True),
-            sigmas(step.change_sigma),
+            sigma_text(step.change_sigma),
         ]
         if limits:
             cells.append("at its limit" if step.at_limit else "")

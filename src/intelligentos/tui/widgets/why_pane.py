@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
 from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.explain.actions import sigma_text
 from intelligentos.domain.explain.model import Basis, ExplainError, Explanation, RootCause
 from intelligentos.domain.explain.recommend import Recommendation, Recommendations
 from intelligentos.domain.formatting import format_value, literal, name_within
@@ -62,11 +63,6 @@ def delta_text(delta: float, unit: Unit) -> str:
     else:
         text = ("+" if delta >= 0 else "-") + format_value(abs(delta), unit)
     return text.replace("-", "−")
-
-
-def sigmas(change: float) -> str:
-    """A change in σ of the lever's own history: ``+0.6 σ``."""
-    return f"{change:+.1f} σ".replace("-", "−")
 
 
 def waterfall(explanation: Explanation, cap: int = BARS) -> list[Bar]:
@@ -449,7 +445,7 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
                 lever = step.lever
                 text.append(
                     f"  {literal(lever.name)} {format_value(step.current, lever.unit)} → "
-                    f"{format_value(step.value, lever.unit)} ({sigmas(step.change_sigma)})"
+                    f"{format_value(step.value, lever.unit)} ({sigma_text(step.change_sigma)})"
                 )
                 text.append("  at its limit\n" if step.at_limit else "\n", style="dim")
             text.append(f"  projects {literal(goal.name)} at {format_value(plan.projected, unit)}")
@@ -479,7 +475,7 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         text.append(f" → {format_value(recommendation.required, lever.unit)}")
         sigma = recommendation.change_sigma
         if sigma is not None:
-            text.append(f" ({sigmas(sigma)})")
+            text.append(f" ({sigma_text(sigma)})")
         else:
             text.append(f" ({literal(recommendation.sigma.reason)})", style="dim")
         if recommendation.rules:
