@@ -41,9 +41,9 @@ HISTORY_DAYS = 730
 class Plant:
     """A deviation planted at the end of a KPI's series (or a source system's feeds)."""
 
-    # breach | warning | spike | drift | stale, or slump | sag: a breach (a warning) over the
-    # periods of the current month, worsening to its latest, so that the KPIs above it fall
-    # between the end of last month and today
+    # breach | warning | spike | drift | stale, or slump | sag: a shortfall over the periods of
+    # the current month, worsening to its latest (1.9 × critical, or just past critical), so
+    # that the KPIs above it fall between the end of last month and today
     kind: str
     target: str  # KPI id, or system id for "stale"
     description: str
@@ -54,6 +54,7 @@ PLANTS: tuple[Plant, ...] = (
     # (which rolls up from the sales cycle) falls far below target, and revenue growth (which
     # rolls up from win rate) falls below its own: a cause the CRO agent owns.
     Plant("slump", "sales_cycle_length", "Deals take longer to close this month: win rate falls"),
+    Plant("sag", "pipeline_coverage", "Pipeline coverage thins this month: new ARR falls"),
     Plant("warning", "turnover", "Turnover creeps above its target"),
     # MQL→SQL conversion is computed from the counts: sales accepting far fewer MQLs on the
     # latest day is what makes it collapse.
@@ -179,7 +180,7 @@ def _plant(
         for offset in range(3):
             set_shortfall(len(out) - 3 + offset, middle)
     elif kind == "spike":
-        set_shortfall(len(out) - 1, 1.2 * kpi.critical)
+        set_shortfall(len(out) - 1, 1.5 * kpi.critical)
     elif kind == "drift":
         # Nine points in a row on the adverse side, inside the warning band: only a
         # drift rule sees it, not the target band.
@@ -192,7 +193,7 @@ def _plant(
         month_end = date(end.year, end.month, 1) - timedelta(days=1)
         first = next((i for i, (day, _) in enumerate(out) if day > month_end), len(out) - 1)
         count = len(out) - first
-        worst = 1.5 * kpi.critical if kind == "slump" else (kpi.warning + kpi.critical) / 2
+        worst = (1.9 if kind == "slump" else 1.05) * kpi.critical
         for offset in range(count):
             # Worsening by a tenth of the worst each period, to the worst at the latest.
             steps = count - 1 - offset
