@@ -252,3 +252,19 @@ def test_a_measured_parent_moves_with_its_children():
     residuals = [m - e for m, e in zip(moves, explained, strict=True)]
     assert any(r != 0 for r in residuals)
     assert statistics.pstdev(residuals) < 0.5 * statistics.pstdev(moves)
+
+
+def test_only_the_stopped_feed_is_a_stale_system_below_a_ceo_kpi(demo_store):
+    """The stale plant: the social listening feed stopped, so every KPI it feeds is stale and
+    an explanation of brand health names it stale; the feeds of fresh KPIs are not."""
+    from intelligentos.domain.whatif.propagation import Tree
+    from intelligentos.services.explain import stale_systems, subtree
+    from intelligentos.store import Store
+
+    with Store.open(demo_store, readonly=True) as store:
+        catalog = store.read_catalog()
+        tree = Tree(catalog)
+        brand = stale_systems(store, catalog, subtree(tree, "brand_health"), DEMO_END)
+        revenue = stale_systems(store, catalog, subtree(tree, "revenue_growth"), DEMO_END)
+    assert brand == {"social_listening"}
+    assert revenue == set()

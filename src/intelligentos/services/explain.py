@@ -159,20 +159,32 @@ def _values(store: Store, ids: Iterable[str], day: date) -> dict[str, float | No
 def stale_systems(store: Store, catalog: Catalog, kpi_ids: Iterable[str], as_of: date) -> set[str]:
     """The source systems of these KPIs whose data is stale as of ``as_of``: every KPI the
     system feeds is stale or has no data (the rule the lineage shows)."""
-    graph = LineageGraph(catalog)
-    systems: set[str] = set()
+    feeds: dict[str, set[str]] = {}  # system → the KPIs among ``kpi_ids`` it feeds
     for kpi_id in kpi_ids:
         for link in catalog.kpis[kpi_id].lineage:
-            systems.update(split_field_id(f)[0] for f in link.fields)
-    fed = {system: graph.kpis_by_system.get(system, []) for system in systems}
-    wanted = sorted({k for ids in fed.values() for k in ids})
-    windows = store.latest_windows(1, wanted, until=period_upper_bound(as_of))
-    stale = set()
-    for system, ids in fed.items():
-        states = [snapshot(catalog.kpis[k], windows.get(k, []), as_of).status for k in ids]
-        if states and all(s.value in ("stale", "no-data") for s in states):
-            stale.add(system)
-    return stale
+            for field_id in link.fields:
+                feeds.setdefault(split_field_id(field_id)[0], set()).add(kpi_id)
+    until = period_upper_bound(as_of)
+
+    def quiet(ids: Iterable[str]) -> dict[str, bool]:
+        wanted = sorted(ids)
+        windows = store.latest_windows(1, wanted, until=until)
+        return {
+            k: snapshot(catalog.kpis[k], windows.get(k, []), as_of).status.value
+            in ("stale", "no-data")
+            for k in wanted
+        }
+
+    # One fresh KPI among these clears its systems: only the others' whole feeds are read (a
+    # warehouse feeding thousands of KPIs is then not read KPI by KPI).
+    states = quiet({k for ids in feeds.values() for k in ids})
+    candidates = [system for system, ids in feeds.items() if all(states[k] for k in ids)]
+    if not candidates:
+        return set()
+    graph = LineageGraph(catalog)
+    fed = {system: graph.kpis_by_system.get(system, []) for system in candidates}
+    states |= quiet({k for ids in fed.values() for k in ids} - states.keys())
+    return {system for system, ids in fed.items() if ids and all(states[k] for k in ids)}
 
 
 SIGMA_DAYS = 365  # the history a lever's σ is measured on

@@ -199,6 +199,7 @@ class Tree:
     edges: dict[str, Edge] = field(init=False)  # child id → its edge up
     readers: dict[str, list[str]] = field(init=False)  # input id → derived KPIs reading it
     children: dict[str, list[str]] = field(init=False)  # parent id → KPIs rolling up to it
+    positions: dict[str, int] = field(init=False, repr=False)  # KPI id → its catalog order
     formula_error: str | None = field(init=False, default=None)
     _chains: dict[str, tuple[str, ...]] = field(
         init=False, default_factory=dict, repr=False, compare=False
@@ -211,6 +212,7 @@ class Tree:
         }
         self.edges = {}
         self.children = {}
+        self.positions = {kpi_id: index for index, kpi_id in enumerate(kpis)}
         for child_id, parent_id in self.parents.items():
             self.children.setdefault(parent_id, []).append(child_id)
             edge = edge_of(kpis[child_id], self.catalog)
@@ -295,7 +297,7 @@ def start_value(kpi: Kpi, current: Mapping[str, float | None]) -> float:
 def _order(tree: Tree, reached: set[str], moved_from: Mapping[str, list[str]]) -> list[str]:
     """``reached`` with each KPI after everything in it or among the levers that moves it;
     among those ready, the deepest in the tree first, then catalog order."""
-    position = {kpi_id: index for index, kpi_id in enumerate(tree.catalog.kpis)}
+    position = tree.positions
     waiting = {k: sum(1 for p in moved_from[k] if p in reached) for k in reached}
     ready = [(-len(tree.chain(k)), position[k], k) for k, n in waiting.items() if n == 0]
     heapq.heapify(ready)
