@@ -43,7 +43,8 @@ class Plant:
 
     # breach | warning | spike | drift | stale, or slump | sag: a shortfall over the periods of
     # the current month, worsening to its latest (1.9 × critical, or just past critical), so
-    # that the KPIs above it fall between the end of last month and today
+    # that the KPIs above it fall between the end of last month and today (last month, when
+    # this month has no period of the KPI yet)
     kind: str
     target: str  # KPI id, or system id for "stale"
     description: str
