@@ -115,13 +115,14 @@ async def test_levers_project_up_to_the_ceo_kpi_with_glyphs_and_units(app):
         screen = await open_on(pilot, "win_rate")
         await levers(pilot, "win_rate+=3")
         assert rows(screen) == ["win_rate", "revenue_growth"]
-        # 18.42 % + 3 pt; revenue growth moves by 0.1 × 3/28 of its target 40 %.
+        # 13.62 % + 3 pt; revenue growth moves by 0.1 × 3/28 of its target 40 % (+0.43 pt):
+        # 35.74 % → 36.17 %, back inside its warning band (10 % short: 36 %).
         lever = cells(screen, "win_rate")
-        assert lever[1:] == ["■ 18.4%", "■ 21.4%", "+3.0 pt", "lever"]
+        assert lever[1:] == ["■ 13.6%", "■ 16.6%", "+3.0 pt", "lever"]
         ceo = cells(screen, "revenue_growth")
-        assert ceo[1:] == ["● 43.7%", "● 44.1%", "+0.4 pt", "CEO"]
+        assert ceo[1:] == ["▲ 35.7%", "● 36.2%", "+0.4 pt", "CEO"]
         ceo_line = text_of(screen, "#scenario-ceo")
-        assert "Revenue Growth 43.7% → ● 44.1%" in ceo_line
+        assert "Revenue Growth 35.7% → ● 36.2%" in ceo_line
         # The scenario moved by weights alone; the title says what the demo catalog's model
         # does, which holds formulas and sensitivities too.
         assert "catalog weights, linear" in ceo_line
@@ -142,7 +143,7 @@ async def test_clamped_projections_are_flagged(app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_on(pilot, "win_rate")
         await levers(pilot, "win_rate+=200")
-        assert cells(screen, "win_rate")[2:] == ["● 100.0%", "+81.6 pt", "lever clamped"]
+        assert cells(screen, "win_rate")[2:] == ["● 100.0%", "+86.4 pt", "lever clamped"]
 
 
 @pytest.mark.parametrize(
@@ -295,8 +296,8 @@ async def test_save_reopen_compare_and_delete(app, demo_store):
         compared = dialog.query_one(DataTable)
         assert compared.row_count == len(app.data.catalog.ceo_kpis())
         revenue = [str(c) for c in compared.get_row_at(0)]
-        assert revenue[0] == "Revenue Growth" and revenue[1] == "● 43.7%"
-        assert revenue[2].startswith("● 44.1%") and revenue[3].startswith("●")
+        assert revenue[0] == "Revenue Growth" and revenue[1] == "▲ 35.7%"
+        assert revenue[2].startswith("● 36.2%") and revenue[3].startswith("▲")
         assert revenue[2] != revenue[3]
         margin = [str(c) for c in compared.get_row_at(1)]
         assert margin[2:] == ["unchanged", "unchanged"]
