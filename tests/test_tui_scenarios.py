@@ -186,25 +186,28 @@ async def test_a_kpi_without_a_value_is_refused_inline(app, demo_store):
 
 async def test_goal_seek_for_the_selected_kpi_and_its_round_trip(app):
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_on(pilot, "unaided_recall")
-        await levers(pilot, "unaided_recall+=1")
-        assert rows(screen)[0] == "unaided_recall" and app.focused is screen.query_one(DataTable)
+        screen = await open_on(pilot, "pipeline_coverage")
+        await levers(pilot, "pipeline_coverage+=0.1")
+        assert rows(screen)[0] == "pipeline_coverage"
+        assert app.focused is screen.query_one(DataTable)
         await pilot.press("g")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, PromptDialog)
-        assert dialog.query_one(Input).value == "brand_health"  # its CEO KPI
+        assert dialog.query_one(Input).value == "revenue_growth"  # its CEO KPI
         await pilot.press("enter")
         await settle(pilot)
         goal = text_of(screen, "#scenario-goal")
-        # Brand health 63.86 → 65 is +1.14/65 = 0.017538 of its target; at weight 0.4 recall
-        # must rise 0.017538 / 0.4 × 18 = 0.7892 pt of its target 18 %, from 18.81 to 19.60 %.
-        assert "unaided_recall must reach 19.6%" in goal and "for brand_health to reach 65" in goal
-        result = screen.service.goal_seek(app.data, "brand_health", "unaided_recall")
-        assert result.reachable and result.required == pytest.approx(19.5992, abs=1e-4)
+        # Revenue growth 35.74 → 40 is +4.26/40 = 0.1065 of its target; through new ARR
+        # (weight 1) at weight 0.2 coverage must rise 0.1065 / 0.2 × 3 = 1.5975 of its target
+        # 3, from 2.37 to 3.9675.
+        assert "pipeline_coverage must reach 3.97" in goal
+        assert "for revenue_growth to reach 40.0%" in goal
+        result = screen.service.goal_seek(app.data, "revenue_growth", "pipeline_coverage")
+        assert result.reachable and result.required == pytest.approx(3.9675, abs=1e-4)
         # Setting the lever to what goal seek asks brings the goal to its target.
-        await levers(pilot, f"unaided_recall={result.required!r}")
-        assert cells(screen, "brand_health")[2].endswith("65.0")
+        await levers(pilot, f"pipeline_coverage={result.required!r}")
+        assert cells(screen, "revenue_growth")[2].endswith("40.0%")
 
 
 async def test_goal_seek_says_a_sensitivity_cannot_reach_the_target(app):
