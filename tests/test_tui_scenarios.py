@@ -238,15 +238,15 @@ async def test_goal_seek_says_why_not(app):
 
 async def test_goal_seek_already_met_agrees_with_the_cli_and_goes_when_the_levers_change(app):
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_on(pilot, "win_rate")
-        await levers(pilot, "win_rate+=1")
+        screen = await open_on(pilot, "renewal_rate")
+        await levers(pilot, "renewal_rate+=1")
         await pilot.press("g")
         await settle(pilot)
-        await answer(pilot, "revenue_growth")
+        await answer(pilot, "customer_retention")
         line = text_of(screen, "#scenario-goal")
-        assert "revenue_growth already meets its target 40.0% (43.7%)" in line
-        assert "win_rate need not change" in line
-        await levers(pilot, "win_rate+=2")
+        assert "customer_retention already meets its target 92.0% (94.7%)" in line
+        assert "it would stay there with renewal_rate at" in line
+        await levers(pilot, "renewal_rate+=2")
         assert text_of(screen, "#scenario-goal") == ""
 
 
