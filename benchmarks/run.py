@@ -34,6 +34,10 @@ store (``benchmarks/screens.py``):
 * *Memory*: the cockpit's peak resident memory (VmHWM), read from /proc from outside just
   before it is told to quit, after start-up and the drill-downs; during the catch-up, read
   while it forecasts until it quits.
+* *Explain and recommend*: the ``explain`` and ``recommend`` commands for a CEO KPI, each in
+  a fresh process timed from outside, against the floors of any command measured in turn
+  with them (``python -c pass``, ``kpis --json``), and the service call alone timed inside a
+  child process (``benchmarks/explain_speed.py``).
 * *Live latency*: in a cockpit started the same way, another process writes a new value of
   a CEO KPI through the store and prints when its transaction committed; the time from
   that commit until the screen shows the CEO card with the new value.
@@ -94,6 +98,7 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, TypeVar
 
+import explain_speed
 import floor_app  # benchmarks/, beside this file
 import forecast_accuracy
 import screens
@@ -1533,6 +1538,11 @@ def run(scales: list[Scale], reps: int) -> dict:
             figures.extend(measure_scenarios(store, reps, scale.name))
             figures.append(measure_brief(store, reps, scale.name))
             figures.extend(measure_command_start(store, scale.command_runs, scale.name, bytecode))
+            found, chosen = explain_speed.measure_explain(
+                store, reps, scale.name, END, run_child=run_child, figure=Figure, named=named
+            )
+            figures.extend(found)
+            extras[scale.name] |= chosen
             figure, seen = measure_live(store, config, scale.live_samples, scale.name, bytecode)
             figures.append(figure)
             extras[scale.name] |= seen

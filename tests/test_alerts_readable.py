@@ -82,7 +82,8 @@ def stored(path, alert_id: int) -> Alert:
 
 async def test_alerts_table_formats_values_by_unit_and_labels_each_deviation(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
-    async with app.run_test(size=(160, 40)) as pilot:
+    # Wide enough for the longest owners cell beside the longest messages.
+    async with app.run_test(size=(200, 40)) as pilot:
         await open_alerts(pilot)
         margin = find(app, "gross_margin", "target")
         assert cell(app, margin, "id") == str(margin.id)
@@ -95,12 +96,12 @@ async def test_alerts_table_formats_values_by_unit_and_labels_each_deviation(dem
         turnover = find(app, "turnover", "target")
         assert (cell(app, turnover, "value"), cell(app, turnover, "expected")) == ("14.1%", "12.0%")
         assert cell(app, turnover, "deviation") == "17.5 % above target"
-        assert cell(app, find(app, "gross_margin", "drift"), "deviation") == "7.6 σ below centre"
-        assert cell(app, find(app, "gross_margin", "drift"), "expected") == "68.7%"
+        assert cell(app, find(app, "win_rate", "drift"), "deviation") == "29.2 σ below centre"
+        assert cell(app, find(app, "win_rate", "drift"), "expected") == "27.2%"
         anomaly = find(app, "mql_to_sql", "anomaly")
-        assert cell(app, anomaly, "deviation") == "28.9 σ below median"
-        assert cell(app, anomaly, "expected") == "29.8%"
-        assert cell(app, find(app, "pipeline_coverage", "anomaly"), "value") == "3.05×"
+        assert cell(app, anomaly, "deviation") == "11.5 σ below median"
+        assert cell(app, anomaly, "expected") == "29.7%"
+        assert cell(app, find(app, "pipeline_coverage", "anomaly"), "value") == "2.37×"
         # Its last value covers August; September and October are due, November still runs.
         assert cell(app, find(app, "brand_health", "stale"), "deviation") == "2 periods late"
         source = find(app, None, "stale-source", "social_listening")

@@ -200,6 +200,32 @@ def test_benchmark_times_what_if_recomputes(tiny_run):
         assert any(n.endswith(" levers)") for n in recomputes), recomputes
 
 
+def test_benchmark_times_explain_and_recommend_from_outside(tiny_run):
+    """``explain`` and ``recommend`` for a CEO KPI, each timed from outside with a 200 ms
+    target against the command line's start-up, the service call in process beside them, and
+    the floors for reference; the report names the KPIs asked about."""
+    result, report = tiny_run
+    tiny = {f["figure"]: f for f in report["figures"] if f["store"] == "tiny"}
+    extras = report["stores"]["tiny"]
+    for command, kpi in (
+        ("explain", extras["explain_kpi"]),
+        ("recommend", extras["recommend_kpi"]),
+    ):
+        outside = [
+            f for n, f in tiny.items() if n.startswith(f"{command} (command, from outside; {kpi},")
+        ]
+        assert len(outside) == 1, tiny.keys()
+        assert outside[0]["target"] == "≤ 200 ms" and outside[0]["floor_median"] is not None
+        assert all(v > 0 for v in outside[0]["samples"])
+        inside = [
+            n for n in tiny if n.startswith(f"{command} (in process: the service call; {kpi},")
+        ]
+        assert len(inside) == 1
+        assert f"| tiny | {outside[0]['figure']} |" in result.stdout
+    for floor in ("python -c pass", "--help", "kpis --json"):
+        assert f"command floor ({floor})" in tiny
+
+
 def test_benchmark_times_startup_and_drill_down_on_screen(tiny_run):
     """Start-up and drill-down are timed from outside, on the emulated screen: start-up
     against the floor app, timed alike in the same run, with the ratio target; the

@@ -340,39 +340,39 @@ def test_a_row_dated_tomorrow_is_not_the_latest_value_anywhere_and_is_reported(d
     from intelligentos.domain.clock import utc_today
 
     kpis_before = {k["id"]: k for k in json.loads(run("kpis", "--db", db, "--json").stdout)}
-    before = kpis_before["revenue_growth"]
+    before = kpis_before["customer_retention"]
     conn = sqlite3.connect(db)
     [(period, value)] = conn.execute(
-        "SELECT period, value FROM observations WHERE kpi_id = 'revenue_growth' "
+        "SELECT period, value FROM observations WHERE kpi_id = 'customer_retention' "
         "ORDER BY period DESC LIMIT 1"
     ).fetchall()
     tomorrow = (utc_today() + timedelta(days=1)).isoformat()
-    # Far below its 40 % target: read as the latest value it would be critical.
+    # Far below its 92 % target: read as the latest value it would be critical.
     conn.execute(
-        "INSERT INTO observations (kpi_id, period, value) VALUES ('revenue_growth', ?, 1.0)",
+        "INSERT INTO observations (kpi_id, period, value) VALUES ('customer_retention', ?, 1.0)",
         (tomorrow,),
     )
     conn.commit()
     conn.close()
 
     kpis = {k["id"]: k for k in json.loads(run("kpis", "--db", db, "--json").stdout)}
-    shown = kpis["revenue_growth"]
+    shown = kpis["customer_retention"]
     assert (shown["period"], shown["value"]) == (period, value)
     assert shown["status"] == before["status"] == "ok"
 
     result = run("check", "--db", db)
     warning = " ".join(result.stderr.split())
     assert f"1 observation row dated after today ({utc_today().isoformat()})" in warning
-    assert f"revenue_growth {tomorrow}" in warning
+    assert f"customer_retention {tomorrow}" in warning
     _, report = check_json(db)
-    assert not [a for a in report["open"] if a["kpi_id"] == "revenue_growth"]
-    assert any("revenue_growth" in s for s in report["stray_rows"])
+    assert not [a for a in report["open"] if a["kpi_id"] == "customer_retention"]
+    assert any("customer_retention" in s for s in report["stray_rows"])
 
     brief = run("brief", "--db", db, "--format", "json")
     assert brief.exit_code == 0, brief.output
-    [line] = [k for k in json.loads(brief.stdout)["ceo_kpis"] if k["id"] == "revenue_growth"]
+    [line] = [k for k in json.loads(brief.stdout)["ceo_kpis"] if k["id"] == "customer_retention"]
     assert (line["period"], line["value"]) == (shown["period"], shown["value"])
 
-    lineage = run("lineage", "revenue_growth", "--db", db)
+    lineage = run("lineage", "customer_retention", "--db", db)
     assert lineage.exit_code == 0, lineage.output
     assert "1.0%" not in lineage.stdout and f"{value:.1f}%" in lineage.stdout

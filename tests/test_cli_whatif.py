@@ -198,9 +198,9 @@ def goal(store: Path, goal_id: str, lever_id: str, *extra: str):
     ("goal_id", "lever_id"),
     [
         ("brand_health", "earned_media_mentions"),  # two levels, count lever
-        # A lower-is-better lever on a goal below its target: win rate 18.42 → 28 is
-        # +9.58/28 = 0.342143 of its target; at weight 1 the cycle moves -0.342143 × 65
-        # = -22.239 days of its target 65, from 63.98 to 41.74.
+        # A lower-is-better lever on a goal below its target: win rate 13.62 → 28 is
+        # +14.38/28 = 0.513571 of its target; at weight 1 the cycle moves -0.513571 × 65
+        # = -33.382 days of its target 65, from 95.88 to 62.50.
         ("win_rate", "sales_cycle_length"),
         ("ebitda_margin", "close_cycle_time"),  # through a band KPI, goal above its target
         ("share_of_voice", "earned_media_mentions"),  # the goal one level up
@@ -226,40 +226,43 @@ def test_goal_seek_round_trips_through_the_cli(demo_store: Path, goal_id: str, l
 
 def test_goal_seek_moves_a_lower_is_better_lever_down(demo_store: Path):
     seek = json.loads(goal(demo_store, "win_rate", "sales_cycle_length", "--json").stdout)
-    # Win rate 18.42 % → 28 %: +9.58/28 = 0.342143 of its target; the cycle (weight 1,
-    # lower is better) must fall by 0.342143 × 65 days = 22.239, from 63.98 to 41.741.
-    assert (seek["goal_current"], seek["current"]) == (18.42, 63.98)
-    assert seek["change"] == pytest.approx(-22.2393, abs=1e-4)
-    assert seek["required"] == pytest.approx(41.7407, abs=1e-4)
+    # Win rate 13.62 % → 28 %: +14.38/28 = 0.513571 of its target; the cycle (weight 1,
+    # lower is better) must fall by 0.513571 × 65 days = 33.3821, from 95.88 to 62.4979.
+    assert (seek["goal_current"], seek["current"]) == (13.62, 95.88)
+    assert seek["change"] == pytest.approx(-33.3821, abs=1e-4)
+    assert seek["required"] == pytest.approx(62.4979, abs=1e-4)
 
 
 def test_one_point_less_churn_is_one_point_more_grr_and_nrr_on_the_demo(demo_store: Path):
     # GRR = 100 - contraction_rate - churn_rate and NRR = grr + expansion_rate are formulas:
-    # churn 4.56 → 3.56 makes GRR 100 - 2.00 - 3.56 = 94.44 (was 93.44) and NRR
-    # 94.44 + 22.24 = 116.68 (was 115.68): one point each, not the weights' tens of points.
+    # churn 5.08 → 4.08 makes GRR 100 - 2.00 - 4.08 = 93.92 (was 92.92) and NRR
+    # 93.92 + 21.61 = 115.53 (was 114.53): one point each, not the weights' tens of points.
     record = as_json(demo_store, "churn_rate-=1")
     assert record["model"] == "formulas exact"
     kpis = by_id(record)
     assert set(kpis) == {"churn_rate", "grr", "nrr"}
     now = latest(demo_store)
-    assert (now["churn_rate"], now["contraction_rate"], now["expansion_rate"]) == (4.56, 2.0, 22.24)
-    assert kpis["churn_rate"]["projected"] == pytest.approx(3.56, abs=1e-9)
-    assert kpis["grr"]["current"] == pytest.approx(93.44, abs=1e-9)
-    assert kpis["grr"]["projected"] == pytest.approx(94.44, abs=1e-9)
-    assert kpis["nrr"]["current"] == pytest.approx(115.68, abs=1e-9)
-    assert kpis["nrr"]["projected"] == pytest.approx(116.68, abs=1e-9)
+    assert (now["churn_rate"], now["contraction_rate"], now["expansion_rate"]) == (5.08, 2.0, 21.61)
+    assert kpis["churn_rate"]["projected"] == pytest.approx(4.08, abs=1e-9)
+    assert kpis["grr"]["current"] == pytest.approx(92.92, abs=1e-9)
+    assert kpis["grr"]["projected"] == pytest.approx(93.92, abs=1e-9)
+    assert kpis["nrr"]["current"] == pytest.approx(114.53, abs=1e-9)
+    assert kpis["nrr"]["projected"] == pytest.approx(115.53, abs=1e-9)
     assert kpis["grr"]["moved_by"] == kpis["nrr"]["moved_by"] == ["formula"]
 
 
 def test_goal_seek_human_output(demo_store: Path):
-    result = goal(demo_store, "brand_health", "earned_media_mentions")
+    # At the end of March 2026 Brand Health (63.1) was below its target 65.
+    args = ("whatif", "--goal", "brand_health", "--lever", "earned_media_mentions")
+    args += ("--db", str(demo_store), "--as-of", "2026-03-31")
+    result = run(*args)
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "catalog weights, linear" in text
     assert "Brand Health" in text and "Earned Media Mentions" in text
     assert "reaches its target 65.0" in text and "path weight 0.3" in text
-    seek = json.loads(goal(demo_store, "brand_health", "earned_media_mentions", "--json").stdout)
-    # A count lever keeps two decimals: 12.7 mentions is not 13.
+    seek = json.loads(run(*args, "--json").stdout)
+    # A count lever keeps two decimals: 12.14 mentions is not 12.
     assert f"to {seek['required']:,.2f} (+{seek['change']:,.2f};" in text
 
 
@@ -294,17 +297,19 @@ def test_goal_seek_unreachable(demo_store: Path, goal_id: str, lever_id: str, re
 
 def test_goal_seek_on_a_goal_already_met_is_an_answer_not_an_error(demo_store: Path):
     now = latest(demo_store)
-    assert now["revenue_growth"] >= CATALOG.kpis["revenue_growth"].target  # 43.7 % vs 40 %
-    human = goal(demo_store, "revenue_growth", "win_rate")
+    assert now["customer_nps"] >= CATALOG.kpis["customer_nps"].target  # 47.9 vs 45
+    human = goal(demo_store, "customer_nps", "support_resolution_time")
     assert human.exit_code == 0, human.output
     assert human.stderr == ""
-    assert "revenue_growth already meets its target 40.0% (43.7%)" in human.stdout
-    assert "win_rate need not change" in human.stdout
-    result = goal(demo_store, "revenue_growth", "win_rate", "--json")
+    assert "customer_nps already meets its target 45.0 (47.9)" in human.stdout
+    # The lever may worsen until the goal is just on its target.
+    assert "it would stay there with support_resolution_time at 26.5 h" in human.stdout
+    result = goal(demo_store, "customer_nps", "support_resolution_time", "--json")
     assert result.exit_code == 0
     seek = json.loads(result.stdout)
     assert seek["met"] is True and seek["reachable"] is True
-    assert "required" not in seek and seek["goal_current"] == now["revenue_growth"]
+    assert seek["goal_current"] == now["customer_nps"]
+    assert seek["required"] > seek["current"]  # resolution time, lower is better: it may rise
 
 
 def test_goal_seek_with_a_zero_weight(demo_store: Path):

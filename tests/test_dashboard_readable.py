@@ -103,11 +103,11 @@ async def test_selection_card_labels_the_change_and_the_gap_to_target(demo_store
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
-        # MQL→SQL Conversion: higher is better, 16.2% against 30.0%, 30.3% the period before.
+        # MQL→SQL Conversion: higher is better, 21.5% against 30.0%, 31.3% the period before.
         card = selection_text(app)
         assert "MQL→SQL Conversion" in card
-        assert "−14.1 pt vs previous period" in card
-        assert "13.8 pt below target 30.0%" in card
+        assert "−9.8 pt vs previous period" in card
+        assert "8.5 pt below target 30.0%" in card
         assert "warning when 8% below target (under 27.6%)" in card
         assert "critical when 18% below (under 24.6%)" in card
         assert "beyond" not in card and "adverse" not in card
@@ -172,8 +172,9 @@ async def test_alerting_rows_out_of_view_are_announced_on_the_border(demo_store,
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle_quietly(pilot)
-        # Growth shows 8 of 17 rows: Win Rate and Pipeline Coverage alert below the fold.
-        assert "↓ 2 alerting below" in subtitle(app, "growth")
+        # Growth shows 8 of 17 rows: New ARR, Win Rate, Pipeline Coverage and Sales Cycle
+        # Length alert below the fold.
+        assert "↓ 4 alerting below" in subtitle(app, "growth")
         assert "↓ 1 alerting below" in subtitle(app, "efficiency")  # IT Ticket Backlog
         assert "alerting" not in subtitle(app, "people")  # Employee Turnover is in view
         await move_to(pilot, "crm_hygiene")  # the last row: the view scrolls down

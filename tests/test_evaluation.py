@@ -85,6 +85,8 @@ def event_count(path: Path) -> int:
 EXPECTED_BY_PLANT = {
     # plant kind → (rule of the alert it must open, severity or None for "any")
     "breach": (Rule.TARGET, Severity.CRITICAL),
+    "slump": (Rule.TARGET, Severity.CRITICAL),
+    "sag": (Rule.TARGET, Severity.CRITICAL),
     "warning": (Rule.TARGET, Severity.WARNING),
     "spike": (Rule.ANOMALY, Severity.WARNING),
     "drift": (Rule.DRIFT, None),
@@ -103,7 +105,10 @@ def test_first_evaluation_opens_an_alert_for_every_planted_deviation(store, cata
         alert = by_key.get((plant.target, None, rule.value))
         assert alert is not None, plant
         assert severity is None or alert.severity is severity, (plant, alert.severity)
+    # Win rate moves with the sales cycle below it, new ARR with pipeline coverage, and
+    # revenue growth with both.
     assert by_key[("win_rate", None, "target")].severity is Severity.CRITICAL
+    assert by_key[("revenue_growth", None, "target")].severity is Severity.WARNING
     assert by_key[("gross_margin", None, "target")].severity is Severity.CRITICAL
     assert by_key[("turnover", None, "target")].severity is Severity.WARNING
     assert ("mql_to_sql", None, "target") in by_key

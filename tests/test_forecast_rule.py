@@ -150,7 +150,10 @@ def test_clearing_waits_for_the_mean_to_return_inside_the_band():
 
 # --- lifecycle in a store -------------------------------------------------------------------
 
-KPI = "revenue_growth"  # higher is better, target 40 %, on target in the demo store
+KPI = "revenue_growth"  # higher is better, target 40 % (its history is rewritten below)
+# Higher is better, target 92 %, warning beyond 2 % short (under 90.16 %): on target in the
+# demo store (revenue growth is not: it fell past its warning line).
+KEPT = "customer_retention"
 
 
 @pytest.fixture
@@ -159,14 +162,16 @@ def store(demo_store: Path):
         yield opened
 
 
-def stored_forecast(store: Store, mean: float, spread: float, reliable: bool = True) -> None:
-    """A forecast of ``KPI`` made from its latest observation, ending at ``mean`` ± spread."""
-    based_on = store.history(KPI, 1)[-1][0]
+def stored_forecast(
+    store: Store, mean: float, spread: float, reliable: bool = True, kpi_id: str = KEPT
+) -> None:
+    """A forecast of ``kpi_id`` made from its latest observation, ending at ``mean`` ± spread."""
+    based_on = store.history(kpi_id, 1)[-1][0]
     point = ForecastPoint(
         "2026-12-31", mean, mean - spread, mean + spread, mean - 2 * spread, mean + 2 * spread
     )
     forecast = Forecast(
-        KPI,
+        kpi_id,
         "ets" if reliable else "naive",
         reliable,
         1,
@@ -188,9 +193,11 @@ def test_lifecycle_open_acknowledge_hold_resolve(store: Store):
     evaluate_store(store, catalog, NOW)
     assert not forecast_alerts(store)
 
-    stored_forecast(store, mean=30.0, spread=2.0)  # 80 %: 28–32, wholly below 36 (warning)
+    stored_forecast(store, mean=88.0, spread=1.0)  # 80 %: 87–89, wholly below 90.16 (warning)
     opened = evaluate_store(store, catalog, NOW).opened
-    assert [(a.kpi_id, a.rule, a.severity) for a in opened] == [(KPI, "forecast", Severity.WARNING)]
+    assert [(a.kpi_id, a.rule, a.severity) for a in opened] == [
+        (KEPT, "forecast", Severity.WARNING)
+    ]
     alert = opened[0]
     assert "projected to miss target by 2026-12-31" in alert.message
 
@@ -199,9 +206,9 @@ def test_lifecycle_open_acknowledge_hold_resolve(store: Store):
 
     # Newer data makes the forecast out of date: the alert is held as it is, neither
     # resolved nor re-fired, until a forecast is made from the new data.
-    latest = store.history(KPI, 1)[-1]
+    latest = store.history(KEPT, 1)[-1]
     newer = (date.fromisoformat(latest[0]) + timedelta(days=1)).isoformat()
-    store.upsert_observations([Observation(KPI, newer, latest[1])])
+    store.upsert_observations([Observation(KEPT, newer, latest[1])])
     later = NOW + timedelta(days=1)
     evaluate_store(store, catalog, later)
     (held,) = forecast_alerts(store)
@@ -209,10 +216,11 @@ def test_lifecycle_open_acknowledge_hold_resolve(store: Store):
 
     # A new forecast whose interval is back across the line but whose mean is not: held
     # (hysteresis); then one whose mean is inside the band: resolved, with an event.
-    stored_forecast(store, mean=35.0, spread=3.0)
+    # 88.6–90.6 crosses 90.16, but 89.6 is 2.6 % short; 91.5 is 0.5 % short.
+    stored_forecast(store, mean=89.6, spread=1.0)
     evaluate_store(store, catalog, later)
     assert forecast_alerts(store)
-    stored_forecast(store, mean=39.0, spread=3.0)
+    stored_forecast(store, mean=91.5, spread=1.0)
     evaluate_store(store, catalog, later)
     assert not forecast_alerts(store)
     events = store.alert_events(alert.id)
@@ -220,7 +228,7 @@ def test_lifecycle_open_acknowledge_hold_resolve(store: Store):
 
 
 def test_an_unreliable_forecast_never_warns(store: Store):
-    stored_forecast(store, mean=30.0, spread=2.0, reliable=False)
+    stored_forecast(store, mean=88.0, spread=1.0, reliable=False)
     evaluate_store(store, store.read_catalog(), NOW)
     assert not forecast_alerts(store)
 

@@ -336,8 +336,17 @@ def mini_store(tmp_path, mini_catalog) -> Path:
         ).exit_code
         == 0
     )
+    # The demo plants its breaches below win rate (the sales cycle), which this catalog
+    # lacks: win rate's latest week is written far below its 25 % target instead.
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE observations SET value = 12.0 WHERE kpi_id = 'win_rate' AND period = "
+        "(SELECT max(period) FROM observations WHERE kpi_id = 'win_rate')"
+    )
+    conn.commit()
+    conn.close()
     run("check", "--db", str(path))
-    assert query(path, "SELECT count(*) FROM alerts")[0][0] > 0
+    assert query(path, "SELECT count(*) FROM alerts WHERE kpi_id = 'win_rate'")[0][0] > 0
     return path
 
 

@@ -83,10 +83,10 @@ def test_sync_reports_changes_and_keeps_an_acknowledged_alert_that_still_holds(
 def test_a_target_that_clears_the_breach_resolves_the_alert_with_an_event(demo_store, tmp_path):
     run("check", "--db", str(demo_store))
     alert = win_rate_target_alert(demo_store)
-    catalog = edited_catalog(tmp_path, "Win Rate", "18.0")  # the latest 18.4 % now meets it
+    catalog = edited_catalog(tmp_path, "Win Rate", "13.0")  # the latest 13.62 % now meets it
     result = run("sync-catalog", "--db", str(demo_store), "--catalog", str(catalog))
     assert result.exit_code == 0, result.output
-    assert "win_rate: target 28 → 18" in result.output
+    assert "win_rate: target 28 → 13" in result.output
     with Store.open(demo_store) as store:
         stored = store.alert(alert.id)
         events = store.alert_events(alert.id)

@@ -247,11 +247,11 @@ def test_lineage_as_of_shows_each_kpis_value_and_status_then(demo_store: Path):
     assert lines_then[1] == lines_now[1] == "MQL→SQL Conversion = 100 * sqls / mqls"
     [kpi_then] = [line for line in lines_then if "(mql_to_sql, functional)" in line]
     [kpi_now] = [line for line in lines_now if "(mql_to_sql, functional)" in line]
-    # 100 × 178 / 599 = 29.7 % on the 20th; 100 × 99 / 610 = 16.2 % on the 27th.
+    # 100 × 178 / 599 = 29.7 % on the 20th; 100 × 131 / 610 = 21.5 % on the 27th.
     assert kpi_then.endswith("29.7% ● ok")
-    assert kpi_now.endswith("16.2% ■ critical")
+    assert kpi_now.endswith("21.5% ■ critical")
     assert lines_then[2].endswith("(sqls)  178 ● ok") and lines_then[3].endswith("599 ● ok")
-    assert lines_now[2].endswith("(sqls)  99 ■ critical") and lines_now[3].endswith("610 ● ok")
+    assert lines_now[2].endswith("(sqls)  131 ■ critical") and lines_now[3].endswith("610 ● ok")
 
 
 @pytest.mark.parametrize(

@@ -115,13 +115,14 @@ async def test_levers_project_up_to_the_ceo_kpi_with_glyphs_and_units(app):
         screen = await open_on(pilot, "win_rate")
         await levers(pilot, "win_rate+=3")
         assert rows(screen) == ["win_rate", "revenue_growth"]
-        # 18.42 % + 3 pt; revenue growth moves by 0.1 × 3/28 of its target 40 %.
+        # 13.62 % + 3 pt; revenue growth moves by 0.1 × 3/28 of its target 40 % (+0.43 pt):
+        # 35.74 % → 36.17 %, back inside its warning band (10 % short: 36 %).
         lever = cells(screen, "win_rate")
-        assert lever[1:] == ["■ 18.4%", "■ 21.4%", "+3.0 pt", "lever"]
+        assert lever[1:] == ["■ 13.6%", "■ 16.6%", "+3.0 pt", "lever"]
         ceo = cells(screen, "revenue_growth")
-        assert ceo[1:] == ["● 43.7%", "● 44.1%", "+0.4 pt", "CEO"]
+        assert ceo[1:] == ["▲ 35.7%", "● 36.2%", "+0.4 pt", "CEO"]
         ceo_line = text_of(screen, "#scenario-ceo")
-        assert "Revenue Growth 43.7% → ● 44.1%" in ceo_line
+        assert "Revenue Growth 35.7% → ● 36.2%" in ceo_line
         # The scenario moved by weights alone; the title says what the demo catalog's model
         # does, which holds formulas and sensitivities too.
         assert "catalog weights, linear" in ceo_line
@@ -142,7 +143,7 @@ async def test_clamped_projections_are_flagged(app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_on(pilot, "win_rate")
         await levers(pilot, "win_rate+=200")
-        assert cells(screen, "win_rate")[2:] == ["● 100.0%", "+81.6 pt", "lever clamped"]
+        assert cells(screen, "win_rate")[2:] == ["● 100.0%", "+86.4 pt", "lever clamped"]
 
 
 @pytest.mark.parametrize(
@@ -185,25 +186,28 @@ async def test_a_kpi_without_a_value_is_refused_inline(app, demo_store):
 
 async def test_goal_seek_for_the_selected_kpi_and_its_round_trip(app):
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_on(pilot, "unaided_recall")
-        await levers(pilot, "unaided_recall+=1")
-        assert rows(screen)[0] == "unaided_recall" and app.focused is screen.query_one(DataTable)
+        screen = await open_on(pilot, "pipeline_coverage")
+        await levers(pilot, "pipeline_coverage+=0.1")
+        assert rows(screen)[0] == "pipeline_coverage"
+        assert app.focused is screen.query_one(DataTable)
         await pilot.press("g")
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, PromptDialog)
-        assert dialog.query_one(Input).value == "brand_health"  # its CEO KPI
+        assert dialog.query_one(Input).value == "revenue_growth"  # its CEO KPI
         await pilot.press("enter")
         await settle(pilot)
         goal = text_of(screen, "#scenario-goal")
-        # Brand health 63.86 → 65 is +1.14/65 = 0.017538 of its target; at weight 0.4 recall
-        # must rise 0.017538 / 0.4 × 18 = 0.7892 pt of its target 18 %, from 18.81 to 19.60 %.
-        assert "unaided_recall must reach 19.6%" in goal and "for brand_health to reach 65" in goal
-        result = screen.service.goal_seek(app.data, "brand_health", "unaided_recall")
-        assert result.reachable and result.required == pytest.approx(19.5992, abs=1e-4)
+        # Revenue growth 35.74 → 40 is +4.26/40 = 0.1065 of its target; through new ARR
+        # (weight 1) at weight 0.2 coverage must rise 0.1065 / 0.2 × 3 = 1.5975 of its target
+        # 3, from 2.37 to 3.9675.
+        assert "pipeline_coverage must reach 3.97" in goal
+        assert "for revenue_growth to reach 40.0%" in goal
+        result = screen.service.goal_seek(app.data, "revenue_growth", "pipeline_coverage")
+        assert result.reachable and result.required == pytest.approx(3.9675, abs=1e-4)
         # Setting the lever to what goal seek asks brings the goal to its target.
-        await levers(pilot, f"unaided_recall={result.required!r}")
-        assert cells(screen, "brand_health")[2].endswith("65.0")
+        await levers(pilot, f"pipeline_coverage={result.required!r}")
+        assert cells(screen, "revenue_growth")[2].endswith("40.0%")
 
 
 async def test_goal_seek_says_a_sensitivity_cannot_reach_the_target(app):
@@ -234,15 +238,15 @@ async def test_goal_seek_says_why_not(app):
 
 async def test_goal_seek_already_met_agrees_with_the_cli_and_goes_when_the_levers_change(app):
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_on(pilot, "win_rate")
-        await levers(pilot, "win_rate+=1")
+        screen = await open_on(pilot, "renewal_rate")
+        await levers(pilot, "renewal_rate+=1")
         await pilot.press("g")
         await settle(pilot)
-        await answer(pilot, "revenue_growth")
+        await answer(pilot, "customer_retention")
         line = text_of(screen, "#scenario-goal")
-        assert "revenue_growth already meets its target 40.0% (43.7%)" in line
-        assert "win_rate need not change" in line
-        await levers(pilot, "win_rate+=2")
+        assert "customer_retention already meets its target 92.0% (94.7%)" in line
+        assert "it would stay there with renewal_rate at" in line
+        await levers(pilot, "renewal_rate+=2")
         assert text_of(screen, "#scenario-goal") == ""
 
 
@@ -295,8 +299,8 @@ async def test_save_reopen_compare_and_delete(app, demo_store):
         compared = dialog.query_one(DataTable)
         assert compared.row_count == len(app.data.catalog.ceo_kpis())
         revenue = [str(c) for c in compared.get_row_at(0)]
-        assert revenue[0] == "Revenue Growth" and revenue[1] == "● 43.7%"
-        assert revenue[2].startswith("● 44.1%") and revenue[3].startswith("●")
+        assert revenue[0] == "Revenue Growth" and revenue[1] == "▲ 35.7%"
+        assert revenue[2].startswith("● 36.2%") and revenue[3].startswith("▲")
         assert revenue[2] != revenue[3]
         margin = [str(c) for c in compared.get_row_at(1)]
         assert margin[2:] == ["unchanged", "unchanged"]

@@ -8,20 +8,30 @@ Only measured KPIs get a generated series. A derived KPI's values are its expres
 inputs' values (:mod:`intelligentos.domain.formula`), period by period, exactly as the store
 computes them; a period where an input has no value, or the expression none (a division by
 zero), has no value. A deviation planted in an input shows in the KPIs computed from it.
+
+A measured KPI that other KPIs roll up to moves with them, as the roll-up model says (see
+:func:`drivers` and :func:`_driven`): its change between two periods is its children's
+weighted changes plus a little noise of its own, so explaining it finds its children, and a
+deviation planted below it shows in it too (the story: the sales cycle stretches this month,
+win rate falls with it, and revenue growth with win rate).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
-from collections.abc import Iterator
+import statistics
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from intelligentos.domain.catalog.models import Catalog, Direction, Frequency, Kpi, Unit
+from intelligentos.domain.detection import period_end
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.observations import Observation
-from intelligentos.domain.rollup import derived_order, formula_of
+from intelligentos.domain.rollup import Edge, EdgeKind, edge_of, formula_of
 
 DEFAULT_SEED = 20261127
 HISTORY_DAYS = 730
@@ -31,13 +41,21 @@ HISTORY_DAYS = 730
 class Plant:
     """A deviation planted at the end of a KPI's series (or a source system's feeds)."""
 
-    kind: str  # breach | warning | spike | drift | stale
+    # breach | warning | spike | drift | stale, or slump | sag: a shortfall over the periods of
+    # the current month, worsening to its latest (1.9 × critical, or just past critical), so
+    # that the KPIs above it fall between the end of last month and today (last month, when
+    # this month has no period of the KPI yet)
+    kind: str
     target: str  # KPI id, or system id for "stale"
     description: str
 
 
 PLANTS: tuple[Plant, ...] = (
-    Plant("breach", "win_rate", "Win rate falls far below target for the last four weeks"),
+    # The story a new user asks about: deals take far longer to close this month, so win rate
+    # (which rolls up from the sales cycle) falls far below target, and revenue growth (which
+    # rolls up from win rate) falls below its own: a cause the CRO agent owns.
+    Plant("slump", "sales_cycle_length", "Deals take longer to close this month: win rate falls"),
+    Plant("sag", "pipeline_coverage", "Pipeline coverage thins this month: new ARR falls"),
     Plant("warning", "turnover", "Turnover creeps above its target"),
     # MQL→SQL conversion is computed from the counts: sales accepting far fewer MQLs on the
     # latest day is what makes it collapse.
@@ -141,7 +159,9 @@ def kpi_series(
     return series
 
 
-def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[date, float]]:
+def _plant(
+    kpi: Kpi, kind: str, series: list[tuple[date, float]], end: date
+) -> list[tuple[date, float]]:
     level = _level(kpi)
     scale = abs(level) or 1.0
     adverse = _adverse(kpi) if kpi.direction is not Direction.BAND else 1.0
@@ -161,13 +181,24 @@ def _plant(kpi: Kpi, kind: str, series: list[tuple[date, float]]) -> list[tuple[
         for offset in range(3):
             set_shortfall(len(out) - 3 + offset, middle)
     elif kind == "spike":
-        set_shortfall(len(out) - 1, 2.5 * kpi.critical)
+        set_shortfall(len(out) - 1, 1.5 * kpi.critical)
     elif kind == "drift":
         # Nine points in a row on the adverse side, inside the warning band: only a
         # drift rule sees it, not the target band.
         for offset in range(9):
             index = len(out) - 9 + offset
             set_shortfall(index, (0.25 + 0.04 * offset) * kpi.warning)
+    elif kind in ("slump", "sag") and out:
+        # The periods dated after last month's end, or the latest alone when this month has
+        # none yet (a weekly KPI before its first Monday).
+        month_end = date(end.year, end.month, 1) - timedelta(days=1)
+        first = next((i for i, (day, _) in enumerate(out) if day > month_end), len(out) - 1)
+        count = len(out) - first
+        worst = (1.9 if kind == "slump" else 1.05) * kpi.critical
+        for offset in range(count):
+            # Worsening by a tenth of the worst each period, to the worst at the latest.
+            steps = count - 1 - offset
+            set_shortfall(first + offset, max(0.6, 1.0 - 0.1 * steps) * worst)
     return out
 
 
@@ -188,6 +219,165 @@ def derived_values(kpi: Kpi, values: dict[str, dict[str, float]]) -> dict[str, f
     return out
 
 
+# --- measured KPIs that roll up from others -----------------------------------------------
+
+# How far a parent's series may move more than its own band before it follows its children
+# only in part: a parent whose catalog weights would swing it far outside any plausible range
+# (uptime weighs KPIs whose relative swings are a hundred times its own) keeps the rest as its
+# own data, which an explanation then shows as the residual (a weighted edge's model error).
+COUPLING = 2.5
+# The parent's own noise, against its typical move from its children: what they never explain.
+OWN_NOISE = 0.2
+# The latest days are left out when the parent's level is fitted to its children, so that a
+# deviation planted below it shows in it rather than being fitted away.
+FIT_HOLDOUT_DAYS = 120
+
+
+def _performance(kpi: Kpi, value: float) -> float:
+    """Performance against target as the roll-up model measures it (the KPI has a target)."""
+    assert kpi.target is not None
+    size = abs(kpi.target) or 1.0
+    if kpi.direction is Direction.HIGHER:
+        return (value - kpi.target) / size
+    if kpi.direction is Direction.LOWER:
+        return (kpi.target - value) / size
+    return -abs(value - kpi.target) / size
+
+
+def drivers(catalog: Catalog) -> dict[str, list[tuple[Kpi, Edge]]]:
+    """The measured KPIs whose series follow the KPIs rolling up to them, with those KPIs and
+    their edges: a parent with a target, higher or lower is better (a band KPI's performance
+    does not say which side of its target it is on), and a child with a target on a weighted
+    edge (a tracked one cannot be weighed), or any child on a sensitivity."""
+    found: dict[str, list[tuple[Kpi, Edge]]] = {}
+    for child in catalog.kpis.values():
+        edge = edge_of(child, catalog)
+        if edge is None or edge.kind is EdgeKind.FORMULA:
+            continue
+        parent = catalog.kpis[edge.parent]
+        if parent.derived or parent.target is None or parent.direction is Direction.BAND:
+            continue
+        if edge.kind is EdgeKind.WEIGHT and child.target is None:
+            continue
+        found.setdefault(parent.id, []).append((child, edge))
+    return found
+
+
+def _generation_order(catalog: Catalog, driven: Mapping[str, list[tuple[Kpi, Edge]]]) -> list[str]:
+    """Every KPI, each after the KPIs its values are made from: a derived KPI's inputs, a
+    driven KPI's children (catalog order otherwise). A loop through both (which the catalog
+    rules leave possible) is broken where it closes: that KPI keeps its own series there."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 once placed
+
+    def inputs(kpi_id: str) -> list[str]:
+        formula = formula_of(catalog.kpis[kpi_id])
+        if formula is not None:
+            return [name for name in formula.inputs if name in catalog.kpis]
+        return [child.id for child, _ in driven.get(kpi_id, ())]
+
+    for root in catalog.kpis:
+        if root in state:
+            continue
+        stack = [(root, iter(inputs(root)))]
+        state[root] = 1
+        while stack:
+            kpi_id, pending = stack[-1]
+            following = next(pending, None)
+            if following is None:
+                stack.pop()
+                state[kpi_id] = 2
+                order.append(kpi_id)
+            elif following not in state:
+                state[following] = 1
+                stack.append((following, iter(inputs(following))))
+    return order
+
+
+def _read_at(points: Mapping[str, float], reads: Sequence[str]) -> list[float] | None:
+    """A KPI's value as it stood on each day in ``reads`` (ISO, ascending): its latest on or
+    before it, or its first before it has any."""
+    keys = list(points)  # ascending: periods are written in order
+    if not keys:
+        return None
+    return [points[keys[max(bisect_right(keys, day) - 1, 0)]] for day in reads]
+
+
+def _fit_line(values: Sequence[float]) -> tuple[float, float]:
+    """Least-squares intercept and slope of ``values`` against their index."""
+    n = len(values)
+    if n < 2:
+        return (values[0] if values else 0.0), 0.0
+    mean_x = (n - 1) / 2
+    mean_y = math.fsum(values) / n
+    sxx = math.fsum((i - mean_x) ** 2 for i in range(n))
+    sxy = math.fsum((i - mean_x) * (v - mean_y) for i, v in enumerate(values))
+    slope = sxy / sxx
+    return mean_y - slope * mean_x, slope
+
+
+def _change_sd(values: Sequence[float]) -> float:
+    changes = [b - a for a, b in itertools.pairwise(values)]
+    return statistics.pstdev(changes) if len(changes) > 1 else 0.0
+
+
+def _driven(
+    kpi: Kpi,
+    series: list[tuple[date, float]],
+    children: Sequence[tuple[Kpi, Edge]],
+    values: Mapping[str, Mapping[str, float]],
+    end: date,
+    seed: int,
+) -> list[tuple[date, float]]:
+    """``kpi``'s series moved by its children as the roll-up model says, read as an
+    explanation reads them (each child's latest value on or before the end of the parent's
+    period, never after ``end``): its performance is the sum of each weighted child's weight
+    × performance and each sensitivity × value (in its performance), plus a level and trend
+    fitted to its own healthy series (so that it keeps its place against its target) and its
+    own small noise. Changes between two periods are then its children's, and the noise."""
+    if not series:
+        return series
+    assert kpi.target is not None
+    size = abs(kpi.target) or 1.0
+    sign = 1.0 if kpi.direction is Direction.HIGHER else -1.0
+    reads = [min(period_end(day, kpi.frequency), end).isoformat() for day, _ in series]
+    drive = [0.0] * len(series)
+    moved = False
+    for child, edge in children:
+        at = _read_at(values.get(child.id, {}), reads)
+        if at is None:
+            continue
+        moved = True
+        if edge.kind is EdgeKind.WEIGHT:
+            parts = [edge.weight * _performance(child, x) for x in at]
+        else:
+            factor = (edge.sensitivity or 0.0) * sign / size
+            parts = [factor * x for x in at]
+        drive = [d + part for d, part in zip(drive, parts, strict=True)]
+    if not moved:
+        return series
+    own = [_performance(kpi, value) for _, value in series]
+    cutoff = (end - timedelta(days=FIT_HOLDOUT_DAYS)).isoformat()
+    fitted = sum(1 for day in reads if day <= cutoff)
+    fitted = fitted if fitted >= 3 else len(series)
+    own_sd, drive_sd = _change_sd(own[:fitted]), _change_sd(drive[:fitted])
+    if drive_sd == 0:
+        return series
+    coupling = min(1.0, COUPLING * own_sd / drive_sd) if own_sd > 0 else 1.0
+    mixed = [coupling * d + (1 - coupling) * o for d, o in zip(drive, own, strict=True)]
+    # Where the parent's own healthy series stands against its children's at the end of the
+    # fitted periods: a constant, so that every change after it is its children's.
+    intercept, slope = _fit_line([o - m for o, m in zip(own[:fitted], mixed, strict=False)])
+    offset = intercept + slope * (fitted - 1)
+    rng = random.Random(f"{seed}:{kpi.id}:own")
+    noise_sd = OWN_NOISE * _change_sd(mixed[:fitted])
+    out = []
+    for (day, _), value in zip(series, mixed, strict=True):
+        p = value + offset + rng.gauss(0.0, noise_sd)
+        out.append((day, kpi.target + sign * p * size))
+    return out
+
+
 def demo_observations(
     catalog: Catalog,
     end: date,
@@ -198,20 +388,24 @@ def demo_observations(
     graph = LineageGraph(catalog)
     stale_systems = {p.target for p in plants if p.kind == "stale"}
     kpi_plants = {p.target: p.kind for p in plants if p.kind != "stale"}
+    driven = drivers(catalog)
     values: dict[str, dict[str, float]] = {}
-    for kpi in catalog.kpis.values():
+    # Inputs first: a derived KPI may read another (NRR reads GRR), and a measured KPI that
+    # rolls up from others moves with them. A derived KPI's values are the expression's,
+    # unrounded, so that they equal what the store computes from the inputs.
+    for kpi_id in _generation_order(catalog, driven):
+        kpi = catalog.kpis[kpi_id]
         if kpi.derived:
+            values[kpi_id] = derived_values(kpi, values)
             continue
         series = kpi_series(kpi, end, seed, days)
-        if kpi.id in kpi_plants:
-            series = _plant(kpi, kpi_plants[kpi.id], series)
-        if stale_systems.intersection(graph.systems_of(kpi.id)):
+        if kpi_id in driven:
+            series = _driven(kpi, series, driven[kpi_id], values, end, seed)
+        if kpi_id in kpi_plants:
+            series = _plant(kpi, kpi_plants[kpi_id], series, end)
+        if stale_systems.intersection(graph.systems_of(kpi_id)):
             series = series[:-3]
-        values[kpi.id] = {day.isoformat(): _clamp(kpi, value) for day, value in series}
-    # Inputs first: a derived KPI may read another (NRR reads GRR). Its values are the
-    # expression's, unrounded, so that they equal what the store computes from the inputs.
-    for kpi_id in derived_order(catalog.kpis):
-        values[kpi_id] = derived_values(catalog.kpis[kpi_id], values)
+        values[kpi_id] = {day.isoformat(): _clamp(kpi, value) for day, value in series}
     for kpi in catalog.kpis.values():
         systems = graph.systems_of(kpi.id)
         source = systems[0] if systems else None
