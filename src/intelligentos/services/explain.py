@@ -281,7 +281,9 @@ def recommend_kpi(
     aim = None
     now = current[kpi.id]
     assert now is not None
-    projection = store.projections().get(kpi.id)
+    # Only a KPI on target now can be projected to miss: the forecasts are read for it alone.
+    on_target = performance(kpi, now) >= 0
+    projection = store.projections().get(kpi.id) if on_target else None
     latest = windows[kpi.id][-1][0] if windows[kpi.id] else None
     if (
         projection is not None
