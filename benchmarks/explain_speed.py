@@ -145,7 +145,7 @@ def measure_explain(
         detail = f"{kpi_of[name]}, {sizes[name]} KPIs in its subtree"
         figures.append(
             figure(
-                named(f"{name} (command, from outside)", detail),
+                named(name, "command, from outside", detail),
                 label,
                 outside[name],
                 "ms",
@@ -156,7 +156,7 @@ def measure_explain(
         )
         figures.append(
             figure(
-                named(f"{name} (in process: the service call)", detail),
+                named(name, "in process: the service call", detail),
                 label,
                 inside[name],
                 "ms",
