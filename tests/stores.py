@@ -8,7 +8,33 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["copy_store", "make_version_4", "open_descriptors", "store_bytes"]
+__all__ = [
+    "copy_store",
+    "file_state",
+    "make_version_4",
+    "open_descriptors",
+    "store_bytes",
+    "store_content",
+]
+
+
+def store_content(path: Path) -> str:
+    """A digest of a database's schema and rows, read through SQLite on a read-only
+    connection (never the file's bytes): equal before and after means nothing was written."""
+    import hashlib
+
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+    finally:
+        conn.close()
+
+
+def file_state(path: Path) -> tuple[int, int]:
+    """A file's size and modification time (nanoseconds): a write changes them, a read
+    leaves them; for files that are not databases as much as for stores."""
+    found = path.stat()
+    return found.st_size, found.st_mtime_ns
 
 
 def copy_store(source: Path, destination: Path) -> Path:

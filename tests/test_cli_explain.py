@@ -5,10 +5,8 @@ adding up, every plan landing when fed to ``whatif``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from intelligentos.cli.main import app
 from intelligentos.store import Store
 
 from .conftest import MINI_CATALOG, write_catalog
+from .stores import store_content
 
 runner = CliRunner()
 AS_OF = "2026-11-27"  # the demo store's last day
@@ -52,15 +51,6 @@ def as_json(*args: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     record: dict[str, Any] = json.loads(result.stdout)
     return record
-
-
-def content(path: Path) -> str:
-    """A digest of the store's rows, read through SQLite (never the file's bytes)."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
-    finally:
-        conn.close()
 
 
 def values_at(store: Path, ids: list[str], day: str) -> dict[str, float]:
@@ -268,7 +258,7 @@ def test_recommend_by_hand(mini_store: Path):
 
 
 def test_recommend_prints_actions_and_a_whatif_that_lands(mini_store: Path):
-    before = content(mini_store)
+    before = store_content(mini_store)
     result = run("recommend", "revenue_growth", "--db", str(mini_store), "--as-of", MINI_AS_OF)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -287,7 +277,7 @@ def test_recommend_prints_actions_and_a_whatif_that_lands(mini_store: Path):
     projected = as_json(*words[1:])
     goal = next(k for k in projected["kpis"] if k["id"] == "revenue_growth")
     assert goal["projected"] == pytest.approx(30.0, abs=1e-6)
-    assert content(mini_store) == before  # nothing written
+    assert store_content(mini_store) == before  # nothing written
 
 
 def test_recommend_on_target_says_so(mini_store: Path):
@@ -385,12 +375,12 @@ def test_recommend_with_too_little_history_says_so(mini_store: Path):
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_1(mini_store: Path, args: list[str], message: str):
-    before = content(mini_store)
+    before = store_content(mini_store)
     result = run(*args, "--db", str(mini_store))
     assert result.exit_code == 1, result.output
     assert result.stdout == ""
     assert " ".join(result.stderr.split()) == f"Error: {message}"
-    assert content(mini_store) == before
+    assert store_content(mini_store) == before
 
 
 def test_the_commands_have_help():
@@ -433,7 +423,7 @@ ROOT_CAUSE_KEYS = {
 
 
 def test_explain_json_shape_order_and_sums(demo_store: Path):
-    before = content(demo_store)
+    before = store_content(demo_store)
     record = as_json("explain", "revenue_growth", "--db", str(demo_store), "--as-of", AS_OF)
     assert {
         "kpi",
@@ -466,7 +456,7 @@ def test_explain_json_shape_order_and_sums(demo_store: Path):
             below = [d for d in contributions if d["path"] == [*c["path"], c["id"]]]
             total = sum(d["contribution_p"] for d in below) + c["residual_p"]
             assert total == pytest.approx(c["contribution_p"], abs=1e-12)
-    assert content(demo_store) == before
+    assert store_content(demo_store) == before
 
 
 def test_a_derived_sum_by_hand(demo_store: Path):

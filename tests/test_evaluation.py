@@ -5,7 +5,6 @@ Every evaluation uses a fixed clock (NOW, naive = UTC) on the demo store ending 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import time
@@ -36,7 +35,7 @@ from intelligentos.services.check import (
 )
 from intelligentos.store import Store, StoreError
 
-from .stores import copy_store
+from .stores import copy_store, file_state, store_content
 
 NOW = datetime(2026, 11, 27, 9, 30)
 STALE_SYSTEM = "social_listening"
@@ -69,10 +68,6 @@ def set_latest(store: Store, kpi_id: str, value: float) -> None:
 def turnover_at(shortfall: float) -> float:
     """Turnover (lower is better, target 12 %) with the given adverse shortfall."""
     return round(12.0 * (1 + shortfall), 4)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def event_count(path: Path) -> int:
@@ -374,7 +369,7 @@ def test_a_file_without_write_permission_opens_read_only(store, catalog, demo_st
 def test_read_only_store_is_evaluated_without_writing(store, catalog, demo_store, tmp_path):
     path = tmp_path / "ro.db"
     expected = read_only_copy(store, catalog, demo_store, path)
-    before = digest(path)
+    before = file_state(path), store_content(path)
     # As root the permission bits do not stop writes, so ask for read-only explicitly there.
     with Store.open(path, readonly=IS_ROOT) as ro:
         assert ro.readonly
@@ -388,7 +383,7 @@ def test_read_only_store_is_evaluated_without_writing(store, catalog, demo_store
         with pytest.raises(StoreError, match="read-only"):
             snooze_alert(ro, expected[0].id, timedelta(hours=4), "alice", None, NOW)
         assert ro.alert(expected[0].id).state is State.FIRING
-    assert digest(path) == before
+    assert (file_state(path), store_content(path)) == before
 
 
 def test_an_exception_inside_a_transaction_persists_nothing(store, demo_store):

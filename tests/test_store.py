@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import stat
 from pathlib import Path
@@ -16,11 +15,7 @@ from intelligentos.store import SCHEMA_VERSION, Store, StoreError, create_store
 from intelligentos.store.schema import CATALOG_TABLES
 from intelligentos.store.store import identify_store
 
-from .stores import open_descriptors
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from .stores import file_state, open_descriptors, store_content
 
 
 def table_names(store: Store) -> set[str]:
@@ -101,10 +96,10 @@ def test_latest_window_query_uses_the_primary_key_index(demo_store):
 def test_non_store_files_are_refused_and_untouched(tmp_path, content, expected):
     path = tmp_path / "thing.db"
     path.write_bytes(content)
-    before = digest(path)
+    before = file_state(path)
     with pytest.raises(StoreError, match=expected):
         Store.open(path)
-    assert digest(path) == before
+    assert file_state(path) == before
 
 
 def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path, mini_catalog):
@@ -114,12 +109,12 @@ def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path, mini_catalog
     conn.execute("INSERT INTO notes (body) VALUES ('keep me')")
     conn.commit()
     conn.close()
-    before = digest(path)
+    before = file_state(path), store_content(path)
     with pytest.raises(StoreError, match="another application"):
         Store.open(path)
     with pytest.raises(StoreError, match="Refusing to replace"):
         init_store(path, mini_catalog, demo=False, force=True)
-    assert digest(path) == before
+    assert (file_state(path), store_content(path)) == before
     assert not (tmp_path / "other.db-wal").exists()
 
 
@@ -129,10 +124,10 @@ def test_newer_schema_is_refused_and_untouched(tmp_path, mini_catalog):
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    before = digest(path)
+    before = file_state(path), store_content(path)
     with pytest.raises(StoreError, match="newer IntelligentOS"):
         Store.open(path)
-    assert digest(path) == before
+    assert (file_state(path), store_content(path)) == before
 
 
 def test_existing_store_needs_force(tmp_path, mini_catalog):
