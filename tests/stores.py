@@ -91,8 +91,8 @@ def open_descriptors(db: Path) -> list[str]:
 def make_version_4(path: Path) -> None:
     """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
     ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
-    the ``derived_*`` tables or their triggers), user_version 4. Older versions' helpers
-    start from it."""
+    the ``derived_*`` tables or their triggers, no quarterly targets), user_version 4. Older
+    versions' helpers start from it."""
     conn = sqlite3.connect(path)
     try:
         for trigger in (
@@ -101,7 +101,13 @@ def make_version_4(path: Path) -> None:
             "derived_pending_on_delete",
         ):
             conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        for table in ("derived_gaps", "derived_pending", "derived_inputs"):
+        for table in (
+            "target_changes",
+            "kpi_targets",
+            "derived_gaps",
+            "derived_pending",
+            "derived_inputs",
+        ):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE observations DROP COLUMN computed")
         # Version 4's kpis: a target that may not be NULL, no columns for derived KPIs.

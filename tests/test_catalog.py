@@ -211,9 +211,9 @@ def test_a_number_written_as_a_string_is_refused(tmp_path, old, new):
         (
             "warning = 0.3\ncritical = 0.2",
             "kpi.win_rate.critical",
-            "Value error, critical threshold must be at least the warning threshold",
+            "critical threshold must be at least the warning threshold",
         ),
-        ("critical = 0.01", "kpi.win_rate.critical", "Value error, critical threshold"),
+        ("critical = 0.01", "kpi.win_rate.critical", "critical threshold"),
         ("wieght = 1", "kpi.win_rate.wieght", "Extra inputs are not permitted"),
         (
             "detection = { anomaly_windw = 5 }",

@@ -17,14 +17,13 @@ from intelligentos.domain.okr.propose import (
     hit_with,
     p_hit,
 )
-from intelligentos.domain.okr.quarters import Quarter, QuarterError
 from intelligentos.domain.okr.targets import (
     QuarterTarget,
     TargetSource,
-    in_force,
     next_change,
     target_in_force,
 )
+from intelligentos.domain.quarters import Quarter, QuarterError
 from intelligentos.domain.whatif.propagation import Tree
 
 from .explain_catalog import kpi
@@ -71,10 +70,6 @@ def test_the_target_in_force_changes_on_the_first_day_of_its_quarter():
     assert target_in_force(None, [], date(2027, 7, 1)) is None
     assert next_change(targets, date(2027, 2, 1)) == targets[0]
     assert next_change(targets, date(2027, 7, 1)) is None
-    assert in_force({"win": 25.0, "loss": 5.0}, targets, date(2027, 2, 1)) == {
-        "win": 30.0,
-        "loss": 5.0,
-    }
 
 
 # --- proposals --------------------------------------------------------------------------------

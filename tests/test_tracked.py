@@ -32,7 +32,7 @@ from intelligentos.domain.views import kpi_line, pyramid
 from intelligentos.domain.whatif.model import ScenarioError, performance
 from intelligentos.services.catalog import load_catalog, parse_catalog
 from intelligentos.services.check import evaluate_store
-from intelligentos.store import Store, create_store
+from intelligentos.store import SCHEMA_VERSION, Store, create_store
 from intelligentos.tui.themes import theme_from_file
 from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.status import TRACKED_VARIABLE, status_colour
@@ -305,7 +305,7 @@ def test_a_version_4_store_upgrades_keeping_its_catalog_and_takes_a_tracked_kpi(
     path = create_store(tmp_path / "s.db", judged, observations())
     make_version_4(path)
     with Store.open(path) as store:
-        assert store.query("PRAGMA user_version")[0]["user_version"] == 5
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION
         nullable = {r["name"]: not r["notnull"] for r in store.query("PRAGMA table_info(kpis)")}
         assert nullable["target"] and nullable["compute"] and nullable["sensitivity"]
         assert store.read_catalog() == judged

@@ -26,6 +26,7 @@ from intelligentos.cli import (
     kpis,
     lineage,
     notify,
+    okr,
     screenshots,
     whatif,
 )
@@ -140,6 +141,7 @@ app.command()(calibrate.calibrate)
 app.command()(explain.explain)
 app.command()(explain.recommend)
 app.command()(brief.brief)
+app.add_typer(okr.app, name="okr")
 app.command("import")(imports.import_observations)
 app.add_typer(export.app, name="export")
 app.command("sync-catalog")(catalog.sync_catalog)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,7 +78,10 @@ _MODEL_WORDING = {
 
 def _message(error_type: str, message: str, context: Mapping[str, Any] | None) -> str:
     wording = _MODEL_WORDING.get(error_type)
-    return wording.format_map(context or {}) if wording else message
+    if wording:
+        return wording.format_map(context or {})
+    # A rule of the catalog's own (a ``Checked`` ``after``) says what is wrong by itself.
+    return message.removeprefix("Value error, ") if error_type == "value_error" else message
 
 
 def _did_you_mean(kind: str, key: object) -> str:
@@ -99,6 +103,23 @@ def _validator(kind: str) -> TypeAdapter[_Entity]:
     return TypeAdapter(ENTITY_KINDS[kind][1])
 
 
+_LINE = re.compile(r"Cannot overwrite a value \(at line (\d+),")
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _key_given_twice(text: str, error: str) -> str:
+    """The dotted key a file gives twice (``kpi.win_rate.targets.2027Q1``), from tomllib's
+    "Cannot overwrite a value (at line N, ...)"; "" for any other error."""
+    found = _LINE.search(error)
+    lines = text.splitlines()
+    if found is None or not 0 < int(found[1]) <= len(lines):
+        return ""
+    number = int(found[1])
+    key = lines[number - 1].split("=", 1)[0].strip().strip("\"'")
+    table = next((m[1] for line in reversed(lines[: number - 1]) if (m := _HEADER.match(line))), "")
+    return f"{table}.{key}" if table else key
+
+
 def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
     """Parse every TOML file; return the catalog built from the valid entities and all
     shape problems (syntax, unknown keys, wrong types, duplicate ids)."""
@@ -116,9 +137,15 @@ def parse_catalog(directory: Path) -> tuple[Catalog, list[Violation]]:
     for path in files:
         relative = path.relative_to(directory).as_posix()
         try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            text = path.read_text(encoding="utf-8")
+            document = tomllib.loads(text)
+        except UnicodeDecodeError as error:
             problems.append(Violation("syntax", relative, "", f"not valid TOML: {error}"))
+            continue
+        except tomllib.TOMLDecodeError as error:
+            key = _key_given_twice(text, str(error))
+            message = f"{key} is given twice" if key else f"not valid TOML: {error}"
+            problems.append(Violation("syntax", relative, key, message))
             continue
         for kind, entries in document.items():
             if kind not in ENTITY_KINDS:
@@ -232,6 +259,7 @@ def sync_store_catalog(
     *,
     prune: bool = False,
     force: bool = False,
+    who: str = "",
 ) -> CatalogSync:
     """Re-sync the catalog at ``directory`` (by default the one the store records) into
     ``store``, keeping observations and alerts, then judge the open alerts of the KPIs it
@@ -244,7 +272,15 @@ def sync_store_catalog(
 
     directory = directory if directory is not None else recorded_catalog_dir(store)
     catalog = load_catalog(directory)
-    report = sync_catalog(store, catalog, prune=prune, force=force, source=str(directory.resolve()))
+    report = sync_catalog(
+        store,
+        catalog,
+        prune=prune,
+        force=force,
+        source=str(directory.resolve()),
+        now=now,
+        who=who,
+    )
     # The history of a new or changed expression, made pending by the re-sync.
     derived = compute_derived(store, catalog, now)
     rejudged = judged_differently(report.changes)

@@ -200,6 +200,7 @@ def sync_catalog(
     force: bool = False,
     source: str | None = None,
     now: datetime | None = None,
+    who: str = "",
 ) -> SyncReport:
     """Replace the catalog tables with ``catalog`` in one transaction, keeping observations
     and alert history. A catalog that would remove more than half of the store's KPIs
@@ -208,7 +209,8 @@ def sync_catalog(
     resolved through the lifecycle, each with its event. The open alerts left are routed
     again by the new catalog (its agents, owners and lineage); resolved alerts keep the
     routes they had. ``source``, the catalog's directory, is recorded as the store's
-    catalog (``store_meta``'s ``catalog``)."""
+    catalog (``store_meta``'s ``catalog``). A new or changed quarterly target is recorded as
+    set by ``who`` (the acting user) from the catalog."""
     moment = now or utc_now()
     with store.transaction():
         before = store.read_catalog()
@@ -242,7 +244,7 @@ def sync_catalog(
                 continue
             store.record(*withdraw(alert, reason, moment))
             resolved += 1
-        store.write_catalog(catalog)
+        store.write_catalog(catalog, who=who, at=stamp(moment))
         recomputed = _mark_new_expressions(store, before, catalog)
         rerouted = _reroute_open_alerts(store, catalog)
         store.set_meta("catalog_synced", stamp(moment))

@@ -44,11 +44,15 @@ from intelligentos.domain.catalog.models import (
 from intelligentos.domain.rollup import formula_of
 from intelligentos.store.connection import Row, StoreConnections
 from intelligentos.store.schema import (
+    BUMP_CATALOG_VERSION,
     CATALOG_TABLES,
     CREATE_DERIVED_TRIGGERS,
     DELETE_CATALOG_TABLE,
     DROP_DERIVED_TRIGGERS,
+    INSERT_TARGET_CHANGE,
     SELECT_CATALOG_TABLE,
+    SELECT_KPI_TARGETS,
+    UPSERT_KPI_TARGET,
 )
 
 
@@ -190,7 +194,7 @@ ENTITY_TABLES = (
             "frequency": _enum_codec(Frequency),
             "detection": Codec(_overrides_json, _overrides_from_json),
         },
-        nested=("lineage",),
+        nested=("lineage", "targets"),
     ),
 )
 
@@ -239,6 +243,19 @@ def catalog_to_rows(catalog: Catalog) -> dict[str, list[Row]]:
         for link_index, link in enumerate(kpi.lineage)
         for position, field_id in enumerate(link.fields)
     ]
+    tables["kpi_targets"] = [
+        {
+            "kpi_id": kpi.id,
+            "quarter": quarter,
+            "value": value,
+            "source": "catalog",
+            "who": "",
+            "at": "",
+            "note": "",
+        }
+        for kpi in catalog.kpis.values()
+        for quarter, value in sorted(kpi.targets.items())
+    ]
     return tables
 
 
@@ -262,6 +279,9 @@ def catalog_from_rows(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Cata
             link = (row["metric"], row["workflow_id"], row["step_id"], [])
             links[row["kpi_id"]][row["link"]] = link
         link[3].append(row["field_id"])
+    targets: dict[str, dict[str, float]] = {}
+    for row in tables.get("kpi_targets", ()):
+        targets.setdefault(row["kpi_id"], {})[row["quarter"]] = row["value"]
 
     # What the child tables hold, by section, entity id and model field.
     nested: dict[str, dict[str, Mapping[str, Any]]] = {
@@ -277,10 +297,11 @@ def catalog_from_rows(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Cata
             kpi_id: {
                 "lineage": tuple(
                     LineageLink(metric=metric, workflow=workflow, step=step, fields=tuple(ids))
-                    for _, (metric, workflow, step, ids) in sorted(by_index.items())
-                )
+                    for _, (metric, workflow, step, ids) in sorted(links.get(kpi_id, {}).items())
+                ),
+                "targets": targets.get(kpi_id, {}),
             }
-            for kpi_id, by_index in links.items()
+            for kpi_id in links.keys() | targets.keys()
         },
     }
 
@@ -300,13 +321,43 @@ def catalog_from_rows(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Cata
 
 
 def insert_catalog(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    _insert_rows(conn, catalog_to_rows(catalog))
+    _index_derived(conn, catalog)
+
+
+def _insert_rows(conn: sqlite3.Connection, tables: Mapping[str, list[Row]]) -> None:
     import sqlite_utils  # not needed on the cockpit's start-up path
 
     db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-    for table, rows in catalog_to_rows(catalog).items():
+    for table, rows in tables.items():
         if rows:
             db.table(table).insert_all(rows)
-    _index_derived(conn, catalog)
+
+
+def _reconcile_targets(conn: sqlite3.Connection, rows: list[Row], who: str, at: str) -> None:
+    """Make ``kpi_targets`` hold exactly ``rows`` (the catalog's), keeping the provenance of
+    every target whose value is unchanged; log each change."""
+    wanted = {(row["kpi_id"], row["quarter"]): row["value"] for row in rows}
+    held = {
+        (kpi_id, quarter): value
+        for kpi_id, quarter, value in conn.execute("SELECT kpi_id, quarter, value FROM kpi_targets")
+    }
+    changes = [
+        (kpi_id, quarter, held.get((kpi_id, quarter)), wanted.get((kpi_id, quarter)))
+        for kpi_id, quarter in sorted(wanted.keys() | held.keys())
+        if held.get((kpi_id, quarter)) != wanted.get((kpi_id, quarter))
+    ]
+    for kpi_id, quarter, _before, after in changes:
+        if after is None:
+            conn.execute(
+                "DELETE FROM kpi_targets WHERE kpi_id = ? AND quarter = ?", (kpi_id, quarter)
+            )
+        else:
+            conn.execute(UPSERT_KPI_TARGET, (kpi_id, quarter, after, "catalog", who, at, ""))
+    conn.executemany(
+        INSERT_TARGET_CHANGE,
+        [(k, q, before, after, "catalog", who, at, "") for k, q, before, after in changes],
+    )
 
 
 def _index_derived(conn: sqlite3.Connection, catalog: Catalog) -> None:
@@ -338,19 +389,22 @@ class CatalogQueries(StoreConnections):
     def read_catalog(self) -> Catalog:
         return catalog_from_rows(
             {table: self.query(sql) for table, sql in SELECT_CATALOG_TABLE.items()}
+            | {"kpi_targets": self.query(SELECT_KPI_TARGETS)}
         )
 
-    def write_catalog(self, catalog: Catalog) -> None:
+    def write_catalog(self, catalog: Catalog, *, who: str = "", at: str = "") -> None:
         """Replace every catalog table with ``catalog`` and count a new catalog version;
-        call inside :meth:`transaction`."""
+        call inside :meth:`transaction`. Its quarterly targets replace the store's: a target
+        whose value is unchanged keeps who set it, when and why; a new or changed one is the
+        catalog's, set by ``who`` at ``at``, and logged in ``target_changes``."""
         with self._read() as conn:
             for table in CATALOG_TABLES:
                 conn.execute(DELETE_CATALOG_TABLE[table])
-            insert_catalog(conn, catalog)
-            conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
-                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            rows = catalog_to_rows(catalog)
+            _reconcile_targets(conn, rows.pop("kpi_targets"), who, at)
+            _insert_rows(conn, rows)
+            _index_derived(conn, catalog)
+            conn.execute(BUMP_CATALOG_VERSION)
 
     def catalog_version(self) -> int:
         """Grows with every catalog re-sync: a reader knows when to read the catalog again."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from intelligentos.domain.plausibility import PLAUSIBLE
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 CATALOG_TABLES = (
     "engines",
@@ -404,6 +404,50 @@ CREATE_DERIVED_TRIGGERS = (
 )
 DROP_DERIVED_TRIGGERS = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in DERIVED_TRIGGER_NAMES)
 
+# Version 6: targets by quarter. ``kpi_targets`` holds each KPI's target for a quarter, the
+# one in force from the quarter's first day until a later quarter's; ``target_changes`` logs
+# every change to it (append-only), with who made it, when, from where and why.
+SCHEMA_V6_TARGETS = """
+CREATE TABLE kpi_targets (
+    kpi_id  TEXT NOT NULL REFERENCES kpis(id),
+    quarter TEXT NOT NULL,   -- YYYYQn
+    value   REAL NOT NULL,
+    source  TEXT NOT NULL,   -- catalog | proposal | hand
+    who     TEXT NOT NULL,   -- who set it ('' for a store built from the catalog)
+    at      TEXT NOT NULL,   -- when (ISO-8601 UTC)
+    note    TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (kpi_id, quarter)
+) WITHOUT ROWID;
+CREATE TABLE target_changes (
+    id      INTEGER PRIMARY KEY,
+    kpi_id  TEXT NOT NULL,
+    quarter TEXT NOT NULL,
+    before  REAL,            -- NULL: the quarter had no target of its own
+    after   REAL,            -- NULL: its target was removed
+    source  TEXT NOT NULL,
+    who     TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    note    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX target_changes_by_kpi ON target_changes(kpi_id, at)
+"""
+
+BUMP_CATALOG_VERSION = (
+    "INSERT INTO store_meta (key, value) VALUES ('catalog_version', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+SELECT_KPI_TARGETS = "SELECT * FROM kpi_targets ORDER BY kpi_id, quarter"
+UPSERT_KPI_TARGET = (
+    "INSERT INTO kpi_targets (kpi_id, quarter, value, source, who, at, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kpi_id, quarter) DO UPDATE SET "
+    "value = excluded.value, source = excluded.source, who = excluded.who, "
+    "at = excluded.at, note = excluded.note"
+)
+INSERT_TARGET_CHANGE = (
+    "INSERT INTO target_changes (kpi_id, quarter, before, after, source, who, at, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
 MIGRATIONS: dict[int, str] = {
@@ -411,6 +455,7 @@ MIGRATIONS: dict[int, str] = {
     2: SCHEMA_V3_SCENARIOS,
     3: SCHEMA_V4_ROUTING,
     4: SCHEMA_V5_KPIS.rstrip() + ";\n" + SCHEMA_V5_DERIVED.lstrip(),
+    5: SCHEMA_V6_TARGETS,
 }
 
 

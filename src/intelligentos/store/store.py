@@ -24,6 +24,7 @@ from intelligentos.store.connection import StoreDamaged, StoreError
 from intelligentos.store.derived import DerivedQueries
 from intelligentos.store.forecast import ForecastQueries
 from intelligentos.store.observations import ObservationQueries
+from intelligentos.store.okr import OkrQueries
 from intelligentos.store.schema import (
     APP_ID,
     MIGRATIONS,
@@ -109,6 +110,7 @@ class Store(
     ForecastQueries,
     ScenarioQueries,
     DerivedQueries,
+    OkrQueries,
 ):
     """One store file: its connections (:class:`~intelligentos.store.connection.StoreConnections`)
     and every feature's queries over them."""

@@ -30,10 +30,14 @@ class KpiChange:
     @property
     def judging(self) -> bool:
         """Whether the change can change the KPI's status and its alerts."""
-        return self.field in JUDGING_FIELDS
+        return self.field in JUDGING_FIELDS or self.field.startswith(_QUARTER_TARGET)
 
     def describe(self) -> str:
         return f"{self.field} {_shown(self.field, self.before)} → {_shown(self.field, self.after)}"
+
+
+# A quarterly target's change is reported as the field "target 2027Q1".
+_QUARTER_TARGET = "target "
 
 
 def _shown(field: str, value: object) -> str:
@@ -64,6 +68,10 @@ def kpi_changes(before: Catalog, after: Catalog) -> list[KpiChange]:
             was, now = _value(old, field), _value(new, field)
             if was != now:
                 changes.append(KpiChange(kpi_id, field, was, now))
+        for quarter in sorted(old.targets.keys() | new.targets.keys()):
+            was, now = old.targets.get(quarter), new.targets.get(quarter)
+            if was != now:
+                changes.append(KpiChange(kpi_id, _QUARTER_TARGET + quarter, was, now))
     return changes
 
 

@@ -132,6 +132,21 @@ def _critical_not_below_warning(critical: float, earlier: Mapping[str, Any]) -> 
         raise ValueError("critical threshold must be at least the warning threshold")
 
 
+def _quarters_parse(targets: Mapping[str, float], earlier: Mapping[str, Any]) -> None:
+    from intelligentos.domain.quarters import Quarter, QuarterError
+
+    if targets and "target" in earlier and earlier["target"] is None:
+        raise ValueError(
+            "quarterly targets need a target to fall back on outside their quarters "
+            "(give a target, or remove the targets table)"
+        )
+    for quarter in targets:
+        try:
+            Quarter.parse(quarter)
+        except QuarterError as error:
+            raise ValueError(str(error)) from None
+
+
 def _expression_parses(text: str, earlier: Mapping[str, Any]) -> None:
     from intelligentos.domain.formula import FormulaError, parse_formula
 
@@ -201,6 +216,12 @@ class Kpi(_Entity):
     # Adverse shortfalls (fractions of the target) that warn and that are critical.
     warning: Annotated[float, Checked(strict=True, ge=0, after=_needs_target)] = 0.05
     critical: Annotated[float, Checked(strict=True, ge=0, after=_critical_not_below_warning)] = 0.10
+    # Targets by quarter (``"2027Q1" = 30.0``): each replaces ``target`` from its quarter's
+    # first day until a later quarter's does (:mod:`intelligentos.domain.okr.targets`).
+    # Left out of the hash (a dict has none); equal KPIs still hash alike.
+    targets: Annotated[dict[str, Number], Checked(after=_quarters_parse)] = field(
+        default_factory=dict, hash=False
+    )
     frequency: Frequency
     formula: NonEmpty
     engine: str

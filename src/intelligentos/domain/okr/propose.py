@@ -24,10 +24,15 @@ Pure Python: no SQL, no Textual, no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from intelligentos.domain.catalog.models import Direction, Kpi
+from intelligentos.domain.catalog.models import Direction, Frequency, Kpi
+from intelligentos.domain.clock import period_date
+from intelligentos.domain.forecast.periods import next_periods
+from intelligentos.domain.forecast.results import Forecast, ForecastPoint
+from intelligentos.domain.quarters import Quarter
 
 COMMIT = 0.9
 STRETCH = 0.35
@@ -152,3 +157,45 @@ class Proposal:
         if stretch is None or self.outlook is None:
             return None
         return p_hit(self.kpi, self.outlook, stretch)
+
+
+def point_at_end(
+    points: Sequence[ForecastPoint], frequency: Frequency, quarter: Quarter
+) -> ForecastPoint | None:
+    """The forecast's point for the period holding the quarter's last day: the latest point
+    dated on or before it, when the period after that point starts after it. None when the
+    forecast stops short of the quarter's end (or starts after it)."""
+    before = [p for p in points if period_date(p.period) <= quarter.end]
+    if not before:
+        return None
+    last = before[-1]
+    following = next_periods(last.period, frequency, 1)
+    return last if following and period_date(following[0]) > quarter.end else None
+
+
+def outlook_of(
+    kpi: Kpi, forecast: Forecast | None, quarter: Quarter, latest_period: str | None
+) -> tuple[Outlook | None, str]:
+    """The distribution at ``quarter``'s end from ``kpi``'s stored ``forecast``, or None and
+    why there is none (no forecast, not reliable, older than the KPI's data, stopping short of
+    the quarter's end, an interval without its mean)."""
+    if forecast is None or not forecast.points:
+        return None, "no stored forecast: run `intelligentos-tui forecast`"
+    if not forecast.reliable:
+        return None, f"its forecast is not reliable ({forecast.model}): {forecast.note}"
+    if latest_period is not None and forecast.based_on != latest_period:
+        return None, (
+            f"its forecast was made from {forecast.based_on}, before its latest data "
+            f"({latest_period}): forecast it again"
+        )
+    point = point_at_end(forecast.points, kpi.frequency, quarter)
+    if point is None:
+        ends = forecast.points[-1].period[:10]
+        return None, (
+            f"its forecast ends {ends}, before {quarter} ends ({quarter.end.isoformat()}): "
+            "forecast it further (--horizon)"
+        )
+    try:
+        return Outlook(point.mean, point.lo80, point.hi80), ""
+    except ProposalError as error:
+        return None, str(error)

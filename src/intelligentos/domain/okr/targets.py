@@ -11,12 +11,13 @@ Pure Python: no SQL, no Textual, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from intelligentos.domain.okr.quarters import Quarter
+from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.quarters import Quarter
 
 
 class TargetSource(StrEnum):
@@ -38,6 +39,21 @@ class QuarterTarget:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class TargetChange:
+    """One change to a KPI's target for a quarter, as the store logs it: ``before`` None
+    when the quarter had no target of its own, ``after`` None when its target was removed."""
+
+    kpi_id: str
+    quarter: Quarter
+    before: float | None
+    after: float | None
+    source: TargetSource
+    who: str
+    at: str
+    note: str = ""
+
+
 def target_in_force(
     default: float | None, targets: Iterable[QuarterTarget], day: date
 ) -> float | None:
@@ -50,14 +66,6 @@ def target_in_force(
     return default if found is None else found.value
 
 
-def targets_by_kpi(targets: Iterable[QuarterTarget]) -> dict[str, list[QuarterTarget]]:
-    """The targets grouped by KPI, each KPI's in quarter order."""
-    grouped: dict[str, list[QuarterTarget]] = {}
-    for target in sorted(targets, key=lambda t: (t.kpi_id, t.quarter)):
-        grouped.setdefault(target.kpi_id, []).append(target)
-    return grouped
-
-
 def next_change(targets: Iterable[QuarterTarget], day: date) -> QuarterTarget | None:
     """The first quarterly target that starts after ``day`` (what the selection card says
     is coming)."""
@@ -65,12 +73,35 @@ def next_change(targets: Iterable[QuarterTarget], day: date) -> QuarterTarget | 
     return min(later, key=lambda t: t.quarter) if later else None
 
 
-def in_force(
-    defaults: Mapping[str, float | None], targets: Iterable[QuarterTarget], day: date
-) -> dict[str, float | None]:
-    """Every KPI's target on ``day`` (``defaults``: each KPI's catalog target)."""
-    grouped = targets_by_kpi(targets)
-    return {
-        kpi_id: target_in_force(default, grouped.get(kpi_id, ()), day)
-        for kpi_id, default in defaults.items()
+def quarter_targets(kpi: Kpi) -> list[QuarterTarget]:
+    """The quarterly targets ``kpi`` carries (its catalog's ``targets``), in quarter order."""
+    return sorted(
+        (QuarterTarget(kpi.id, Quarter.parse(text), value) for text, value in kpi.targets.items()),
+        key=lambda t: t.quarter,
+    )
+
+
+def target_on(kpi: Kpi, day: date) -> float | None:
+    """``kpi``'s target on ``day``: its quarterly target in force then, else its default."""
+    if not kpi.targets:
+        return kpi.target
+    return target_in_force(kpi.target, quarter_targets(kpi), day)
+
+
+def judged_on(catalog: Catalog, day: date) -> Catalog:
+    """``catalog`` with every KPI's ``target`` the one in force on ``day``: what judging a
+    KPI on that day reads (status, alert rules, early warnings, what-if, explain, brief).
+
+    The same catalog object when no target differs, so a catalog without quarterly targets
+    costs nothing. Never write the result back to the store: its ``target`` is no longer the
+    default."""
+    moved = {
+        kpi_id: replace(kpi, target=target)
+        for kpi_id, kpi in catalog.kpis.items()
+        if kpi.targets and (target := target_on(kpi, day)) != kpi.target
     }
+    if not moved:
+        return catalog
+    return replace(
+        catalog, kpis={kpi_id: moved.get(kpi_id, kpi) for kpi_id, kpi in catalog.kpis.items()}
+    )
