@@ -22,6 +22,7 @@ KPI_FIELDS = [
     "value",
     "previous",
     "target",
+    "targets",
     "status",
 ]
 # The alert's own fields (as the store keeps it), then the readable texts and its routes.

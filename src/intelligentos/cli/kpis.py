@@ -17,6 +17,7 @@ def kpis(
     # Imported here, not at the top: the command line loads every command's module.
     from intelligentos.cli.render import KpiLine, kpi_record, print_json, print_kpis
     from intelligentos.domain.clock import period_upper_bound, utc_today
+    from intelligentos.domain.okr.targets import judged_on
     from intelligentos.domain.snapshots import snapshot, with_open_breaches
     from intelligentos.tui.launch import check_as_of
 
@@ -25,8 +26,9 @@ def kpis(
     with shared.open_store(db) as store:
         if day is not None:
             check_as_of(store, day)
-        catalog = store.read_catalog()
         as_of_date = day or utc_today()
+        # Judged with the target in force on the as-of date.
+        catalog = judged_on(store.read_catalog(), as_of_date)
         until = period_upper_bound(as_of_date)
         windows = store.latest_windows(2, until=until)
         # As the cockpit shows them: never ok beside a target alert held open.

@@ -129,6 +129,7 @@ def kpi_record(line: KpiLine) -> dict[str, Any]:
         "value": line.value,
         "previous": line.previous,
         "target": kpi.target,
+        "targets": dict(kpi.targets),
         "status": line.status.value,
     }
 

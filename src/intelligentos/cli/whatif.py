@@ -49,6 +49,7 @@ def whatif(
     from intelligentos.cli.render import print_json
     from intelligentos.cli.render_whatif import print_scenario, scenario_record
     from intelligentos.domain.clock import period_upper_bound, utc_today
+    from intelligentos.domain.okr.targets import judged_on
     from intelligentos.domain.whatif.model import (
         MissingValue,
         ScenarioError,
@@ -75,7 +76,8 @@ def whatif(
     except ScenarioError as error:
         raise fail(f"{error}.") from error
     with shared.open_store(db) as store:
-        catalog = store.read_catalog()
+        # The what-if judges with the target in force on its as-of date.
+        catalog = judged_on(store.read_catalog(), day)
         wanted = [goal, lever] if seeking else [p.kpi_id for p in parsed]
         unknown = [k for k in wanted if k is not None and k not in catalog.kpis]
         if unknown:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from intelligentos.domain.catalog.models import Direction, Frequency, Kpi
 from intelligentos.domain.clock import period_date
+from intelligentos.domain.quarters import Quarter
 
 if TYPE_CHECKING:
     from intelligentos.domain.forecast import Projection
@@ -211,43 +212,60 @@ def forecast_known(points: Sequence[Point], projection: Projection | None) -> bo
 
 
 def projected_miss(
-    kpi: Kpi, points: Sequence[Point], projection: Projection | None
+    kpi: Kpi,
+    points: Sequence[Point],
+    projection: Projection | None,
+    later: Kpi | None = None,
 ) -> Finding | None:
     """A warning before the breach: the KPI is inside its warning band now, but a reliable
-    forecast's 80 % interval at the horizon lies wholly beyond it on the adverse side."""
+    forecast's 80 % interval at the horizon lies wholly beyond it on the adverse side.
+
+    ``kpi`` is judged on the day of judgement, ``later`` (``kpi`` when not given) on the
+    horizon's date: its value now against today's target, the forecast against the target
+    in force when it lands, so a known change of target shows up before it starts."""
     values = present(points)
     if not values or kpi.tracked or projection is None or not projection.reliable:
         return None
     if not projection.is_current(values[-1][0]) or shortfall(kpi, values[-1][1]) > kpi.warning:
         return None
+    later = later or kpi
+    if later.tracked:
+        return None
     low, high = projection.lo80, projection.hi80
     # Both ends beyond the band; for a band KPI also on the same side of target.
-    beyond = min(shortfall(kpi, low), shortfall(kpi, high)) > kpi.warning
-    if kpi.direction is Direction.BAND:
-        target = target_of(kpi)
+    beyond = min(shortfall(later, low), shortfall(later, high)) > later.warning
+    target = target_of(later)
+    if later.direction is Direction.BAND:
         beyond = beyond and (low - target) * (high - target) > 0
     if not beyond:
         return None
+    if target == kpi.target:
+        missed = "target"
+    else:
+        # The horizon falls where another target is in force: name it.
+        quarter = Quarter.of(period_date(projection.period))
+        missed = f"its {quarter} target of {target:.4g}"
     return Finding(
         Rule.FORECAST,
         Severity.WARNING,
         projection.mean,
-        kpi.target,
-        shortfall(kpi, projection.mean),
-        f"projected to miss target by {projection.period}: {projection.model} forecast "
+        target,
+        shortfall(later, projection.mean),
+        f"projected to miss {missed} by {projection.period}: {projection.model} forecast "
         f"{projection.mean:.4g}, 80 % interval {low:.4g} to {high:.4g}, beyond the warning "
-        f"band ({kpi.warning:.0%})",
+        f"band ({later.warning:.0%})",
         projection.period,
     )
 
 
-def projection_cleared(kpi: Kpi, projection: Projection | None) -> bool:
+def projection_cleared(kpi: Kpi, projection: Projection | None, later: Kpi | None = None) -> bool:
     """Hysteresis: a forecast alert resolves once the projected mean is back inside the
     warning band (not merely when one end of the interval crosses back), or when there is no
-    reliable forecast any more."""
-    if kpi.tracked or projection is None or not projection.reliable:
+    reliable forecast any more. ``later``: ``kpi`` judged on the horizon's date."""
+    later = later or kpi
+    if later.tracked or projection is None or not projection.reliable:
         return True
-    return shortfall(kpi, projection.mean) <= kpi.warning
+    return shortfall(later, projection.mean) <= later.warning
 
 
 # --- anomaly (Iglewicz–Hoaglin modified z-score) -------------------------------------
@@ -435,9 +453,12 @@ def evaluate_kpi(
     points: Sequence[Point],
     now: datetime | date,
     projection: Projection | None = None,
+    later: Kpi | None = None,
 ) -> dict[Rule, Finding]:
     """Every rule that fires for one KPI. A stale KPI is judged on staleness alone: its
-    last value is old news, so value rules are not re-applied to it."""
+    last value is old news, so value rules are not re-applied to it. ``kpi`` is judged on
+    the day of judgement, ``later`` on its forecast horizon's date (see
+    :func:`projected_miss`)."""
     points = present(points)  # once, so each rule scans an already clean list
     disabled = set(kpi.detection.disabled_rules)
     stale_finding = None if Rule.STALE in disabled else stale(kpi, points, now)
@@ -451,7 +472,7 @@ def evaluate_kpi(
         if finding is not None and finding.severity is not Severity.INFO:
             findings[rule] = finding
     if Rule.FORECAST not in disabled:
-        early = projected_miss(kpi, points, projection)
+        early = projected_miss(kpi, points, projection, later)
         if early is not None:
             findings[Rule.FORECAST] = early
     return findings
@@ -463,9 +484,10 @@ def cleared(
     points: Sequence[Point],
     holds: bool,
     projection: Projection | None = None,
+    later: Kpi | None = None,
 ) -> bool:
     """Whether an open alert of ``rule`` may resolve (hysteresis for the target band and
-    the forecast)."""
+    the forecast; ``later``: ``kpi`` judged on the forecast horizon's date)."""
     if holds:
         return False
     if rule is Rule.TARGET:
@@ -478,7 +500,7 @@ def cleared(
             return True  # the breach came: the target rule's alert takes over
         if not forecast_known(points, projection):
             return False
-        return projection_cleared(kpi, projection)
+        return projection_cleared(kpi, projection, later)
     return True
 
 

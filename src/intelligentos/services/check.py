@@ -40,6 +40,7 @@ from intelligentos.domain.detection import (
     target_band,
 )
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.services.derived import compute_pending
 from intelligentos.store import Store
 
@@ -68,11 +69,18 @@ class EvaluationResult:
     derived: DerivedRun = field(default_factory=DerivedRun)  # computed before the rules ran
 
 
-def redefined(alert: Alert, kpi: Kpi) -> bool:
-    """Whether an open alert was judged under another target than the KPI's own (the
-    catalog was re-synced since): the target and forecast rules expect the target."""
-    judged_by_target = alert.rule in (Rule.TARGET.value, Rule.FORECAST.value)
-    return judged_by_target and alert.expected is not None and alert.expected != kpi.target
+def redefined(alert: Alert, kpi: Kpi, later: Kpi | None = None) -> bool:
+    """Whether an open alert was judged under another target than the one in force (the
+    catalog was re-synced since, or a quarter with another target began): the target rule
+    expects ``kpi``'s target (judged on the day of judgement), the forecast rule the target
+    in force on its horizon's date (``later``; ``kpi`` when not given)."""
+    if alert.expected is None:
+        return False
+    if alert.rule == Rule.TARGET.value:
+        return alert.expected != kpi.target
+    if alert.rule == Rule.FORECAST.value:
+        return alert.expected != (later or kpi).target
+    return False
 
 
 def evaluate_store(
@@ -93,9 +101,15 @@ def evaluate_store(
     computed are computed first, in the same transaction (see
     :func:`intelligentos.services.derived.compute_pending`).
 
+    Each KPI is judged against the target in force on ``now``'s day, its forecast against
+    the target in force on the forecast horizon's date (``catalog`` is the catalog as read:
+    it is judged here).
+
     Read-only stores are evaluated for display only: nothing is written.
     """
     started = time.perf_counter()
+    stored = catalog
+    catalog = judged_on(stored, utc_naive(now).date())
     graph = graph or LineageGraph(catalog)
     result = EvaluationResult()
     if store.readonly:
@@ -109,13 +123,21 @@ def evaluate_store(
             evaluation_window(catalog), until=period_upper_bound(utc_naive(now).date())
         )
         projections = store.projections()
+        # Each KPI as judged on its forecast's horizon (itself when no target changes there).
+        later = {
+            kpi_id: kpi_in(stored.kpis[kpi_id], projection.period)
+            for kpi_id, projection in projections.items()
+            if kpi_id in stored.kpis
+        }
         findings: dict[str, dict[Rule, Finding]] = {}
         with_data: set[str] = set()
         for kpi in catalog.kpis.values():
             points = windows.get(kpi.id, [])
             if present(points):
                 with_data.add(kpi.id)
-            findings[kpi.id] = evaluate_kpi(kpi, points, now, projections.get(kpi.id))
+            findings[kpi.id] = evaluate_kpi(
+                kpi, points, now, projections.get(kpi.id), later.get(kpi.id)
+            )
         stale_kpis = {k for k, found in findings.items() if Rule.STALE in found}
         sources = stale_sources(graph.kpis_by_system, stale_kpis, with_data)
         open_by_key = {alert.key: alert for alert in store.open_alerts()}
@@ -177,7 +199,8 @@ def evaluate_store(
                         new, event = open_alert(finding, now, kpi_id=kpi.id, parent_alert_id=group)
                         result.opened.append(apply(None, new, event))
                     continue
-                if kpi.id in redefined_kpis or redefined(alert, kpi):
+                horizon = later.get(kpi.id)
+                if kpi.id in redefined_kpis or redefined(alert, kpi, horizon):
                     if finding is None and rule is Rule.TARGET:
                         # A stale KPI is judged on staleness alone; its target alert still
                         # needs the new target's verdict on the last value.
@@ -185,12 +208,12 @@ def evaluate_store(
                     # Without hysteresis: the value did not move, the definition did.
                     may_resolve = finding is None and (
                         rule is not Rule.FORECAST
-                        or cleared(kpi, rule, points, False, projections.get(kpi.id))
+                        or cleared(kpi, rule, points, False, projections.get(kpi.id), horizon)
                     )
                     new, event = rejudge(alert, finding, may_resolve, now)
                 else:
                     may_resolve = cleared(
-                        kpi, rule, points, finding is not None, projections.get(kpi.id)
+                        kpi, rule, points, finding is not None, projections.get(kpi.id), horizon
                     )
                     new, event = reconcile(alert, finding, may_resolve, now)
                 if new.is_open:

@@ -34,6 +34,7 @@ from intelligentos.domain.explain.recommend import (
     recommend,
 )
 from intelligentos.domain.lineage import split_field_id
+from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.domain.rollup import formula_of
 from intelligentos.domain.snapshots import snapshot
 from intelligentos.domain.whatif.levers import ScenarioError
@@ -86,15 +87,27 @@ def _day(period: str) -> str:
     return period_date(period).isoformat()
 
 
+def judged_tree(catalog: Catalog, tree: Tree | None, day: date) -> tuple[Catalog, Tree]:
+    """``catalog`` (as read) judged on ``day`` and its tree: ``tree`` (or a new one) when no
+    target in force that day differs from the catalog's."""
+    judged = judged_on(catalog, day)
+    if judged is catalog:
+        return catalog, tree or Tree(catalog)
+    return judged, Tree(judged)
+
+
 def explain_kpi(
     store: Store,
     request: ExplainRequest,
     catalog: Catalog | None = None,
     tree: Tree | None = None,
 ) -> Explanation:
-    """Explain one KPI as asked; :class:`ExplainError` with one sentence when it cannot be."""
-    catalog = catalog or store.read_catalog()
-    tree = tree or Tree(catalog)
+    """Explain one KPI as asked; :class:`ExplainError` with one sentence when it cannot be.
+    The KPIs are judged on the ``--to`` day (the as-of date without one): the gap to target
+    is to the target in force then. ``catalog``: as read, never already judged."""
+    catalog, tree = judged_tree(
+        catalog or store.read_catalog(), tree, request.date_to or request.as_of
+    )
     kpi = catalog.kpis.get(request.kpi_id)
     if kpi is None:
         raise ExplainError(f"unknown KPI {request.kpi_id!r}; `intelligentos-tui kpis` lists them")
@@ -262,9 +275,10 @@ def recommend_kpi(
     plan to its target. A KPI on target whose reliable forecast (made from its latest
     value) ends short of it gets a plan that makes up the shortfall the forecast sees:
     its aim is its value plus the target minus the forecast. :class:`ExplainError` with
-    one sentence when it cannot be answered."""
-    catalog = catalog or store.read_catalog()
-    tree = tree or Tree(catalog)
+    one sentence when it cannot be answered. Judged with the target in force on ``as_of``;
+    the forecast with the one in force at its horizon (``catalog``: as read)."""
+    stored = catalog or store.read_catalog()
+    catalog, tree = judged_tree(stored, tree, as_of)
     kpi = catalog.kpis.get(kpi_id)
     if kpi is None:
         raise ExplainError(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them")
@@ -285,14 +299,16 @@ def recommend_kpi(
     on_target = performance(kpi, now) >= 0
     projection = store.projections().get(kpi.id) if on_target else None
     latest = windows[kpi.id][-1][0] if windows[kpi.id] else None
+    later = kpi_in(stored.kpis[kpi.id], projection.period) if projection is not None else kpi
     if (
         projection is not None
         and projection.reliable
         and projection.is_current(latest)
+        and later.target is not None
         and performance(kpi, now) >= 0
-        and performance(kpi, projection.mean) < 0
+        and performance(later, projection.mean) < 0
     ):
-        aim = now + (kpi.target - projection.mean)
+        aim = now + (later.target - projection.mean)
     sigmas = {}
     if performance(kpi, now) < performance(kpi, kpi.target if aim is None else aim):
         # Off its aim: the levers' σ over the last year (a KPI there already needs none).

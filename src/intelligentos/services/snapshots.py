@@ -19,6 +19,7 @@ from intelligentos.domain.alerts import Alert, Event, subject_name
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import period_upper_bound
 from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.domain.snapshots import (
     KpiSnapshot,
     ProjectedValue,
@@ -41,6 +42,8 @@ History = list[tuple[str, float | None]]
 class CockpitData:
     """Everything the screens show after one refresh."""
 
+    # The catalog as judged on ``as_of``: each KPI's target the one in force that day (what
+    # every screen shows and judges with). ``stored_catalog`` is the catalog as read.
     catalog: Catalog
     graph: LineageGraph
     snaps: dict[str, KpiSnapshot]
@@ -53,6 +56,15 @@ class CockpitData:
     # The past date this was read as of (values up to it, alerts replayed to its end); None
     # when live.
     past: date | None = None
+    # The catalog as read (defaults and quarterly targets): what a computation judging on
+    # another day starts from; None when no target differs from ``catalog``'s.
+    stored_catalog: Catalog | None = None
+
+    @property
+    def stored(self) -> Catalog:
+        """The catalog as read, to judge on a day other than ``as_of`` (never write it
+        back judged: see :func:`intelligentos.domain.okr.targets.judged_on`)."""
+        return self.stored_catalog or self.catalog
 
     @cached_property
     def attention(self) -> list[Alert]:
@@ -79,7 +91,8 @@ class CockpitData:
             return None
         if not projection.is_current(snap.observed_period):
             return None
-        return ProjectedValue(snap.kpi, projection)
+        # Judged with the target in force when the forecast lands.
+        return ProjectedValue(kpi_in(self.stored.kpis[kpi_id], projection.period), projection)
 
     def alerts_of_kpi(self, kpi_id: str) -> list[Alert]:
         return [a for a in self.open_alerts if a.kpi_id == kpi_id]
@@ -98,6 +111,9 @@ class DataService:
     stray_checked: bool = field(default=False, init=False)  # once per session, as integrity
     catalog_version: int | None = field(default=None, init=False)
     first_day: date | None = field(default=None, init=False)  # of the first observation
+    # The last catalog judged, on which day, and the result: a refresh on the same day
+    # reuses it, so what is built on it (the what-if tree) is kept.
+    judged: tuple[Catalog, date, Catalog] | None = field(default=None, init=False)
 
     @property
     def as_of(self) -> date:
@@ -113,6 +129,15 @@ class DataService:
         next read; a read already under way finishes with the date it started with (its
         :attr:`CockpitData.past` says which), so the caller can drop it."""
         self.fixed_as_of = day
+
+    def judge(self, catalog: Catalog, day: date) -> Catalog:
+        """``catalog`` (as read) judged on ``day``: the target in force that day."""
+        last = self.judged
+        if last is not None and last[0] is catalog and last[1] == day:
+            return last[2]
+        judged = judged_on(catalog, day)
+        self.judged = (catalog, day, judged)
+        return judged
 
     def open(self) -> Store:
         """Open the store (and migrate an older schema); raises :class:`StoreError`."""
@@ -153,7 +178,9 @@ class DataService:
         until = self.until(past)
         windows = store.latest_windows(max(window, 2), until=until)
         as_of = past or self.clock().date()
-        snaps = snapshots(catalog, windows, as_of)
+        # Judged on the day shown: time travel to 2026Q3 judges with the 2026Q3 target.
+        judged = self.judge(catalog, as_of)
+        snaps = snapshots(judged, windows, as_of)
         if past is None:
             open_alerts = store.open_alerts()
             # Live, a row dated after today is flagged (in the past, later rows are history).
@@ -161,7 +188,7 @@ class DataService:
         else:
             open_alerts = [a for a in store.alerts_as_of(until) if a.is_open]
         return CockpitData(
-            catalog=catalog,
+            catalog=judged,
             graph=graph,
             snaps=with_open_breaches(snaps, open_alerts),
             open_alerts=open_alerts,
@@ -171,6 +198,7 @@ class DataService:
             # Forecasts are made from the latest data: none of them existed in the past.
             projections=store.projections() if projections and past is None else {},
             past=past,
+            stored_catalog=None if judged is catalog else catalog,
         )
 
     def check_integrity(self) -> str | None:
@@ -210,13 +238,14 @@ class DataService:
         """Run the rules (writing alert changes; not when viewing the past), then read."""
         store = self._store()
         if previous is not None and store.catalog_version() == self.catalog_version:
-            catalog, graph = previous.catalog, previous.graph
+            catalog, graph = previous.stored, previous.graph
         else:
             # First read, or the catalog was re-synced meanwhile (sync-catalog).
             catalog, graph = self.read_catalog()
         graph.warm()
         past = self.fixed_as_of  # once: a change meanwhile applies to the next read
         if past is None:
+            # The catalog as read: the evaluation judges it on its own day.
             evaluate_store(store, catalog, self.clock(), graph)
         return replace(self._read(window, catalog, graph, True, past), evaluated=True)
 

@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import cached_property
 
 from intelligentos.domain.agents import (
     is_ceo_agent,
@@ -70,6 +71,7 @@ from intelligentos.domain.explain.recommend import Recommendations
 from intelligentos.domain.forecast import Projection
 from intelligentos.domain.formatting import format_change, format_value
 from intelligentos.domain.lineage import LineageGraph, split_field_id
+from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.domain.rollup import EdgeKind
 from intelligentos.domain.snapshots import KpiSnapshot, snapshot, snapshots
 from intelligentos.domain.whatif.model import (
@@ -143,11 +145,29 @@ class BriefFacts:
     explanations: Mapping[str, Explanation | str] = field(default_factory=dict)
     recommendations: Mapping[str, Recommendations | str] = field(default_factory=dict)
 
+    # ``catalog`` is the catalog as read; a brief judges each KPI with the target in force
+    # on the as-of date, its value a week ago with the one in force then, and a forecast
+    # with the one in force at its horizon.
+    @cached_property
+    def judged(self) -> Catalog:
+        return judged_on(self.catalog, self.as_of)
+
+    @cached_property
+    def week_before(self) -> Catalog:
+        """The catalog judged on the day before the week began (the week-ago values')."""
+        return judged_on(self.catalog, week_start(self.as_of) - timedelta(days=1))
+
+    def later(self, kpi_id: str) -> Kpi | None:
+        """The KPI judged on its forecast's horizon; None without a forecast."""
+        projection = self.projections.get(kpi_id)
+        kpi = self.catalog.kpis.get(kpi_id)
+        return None if projection is None or kpi is None else kpi_in(kpi, projection.period)
+
 
 def wanted(facts: BriefFacts) -> tuple[list[str], list[str]]:
     """The CEO KPIs whose explanation "Why it moved" needs (they moved this week by their
     warning band, or changed status), and those "Recommended actions" needs (off target)."""
-    catalog, as_of = facts.catalog, facts.as_of
+    catalog, as_of = facts.judged, facts.as_of
     lines = {
         kpi.id: kpi_line(
             kpi, snapshot(kpi, facts.windows.get(kpi.id, ()), as_of), as_of, catalog, None
@@ -155,7 +175,7 @@ def wanted(facts: BriefFacts) -> tuple[list[str], list[str]]:
         for kpi in catalog.ceo_kpis()
     }
     ids = list(lines)
-    return moved_ids(catalog, lines, ids), off_target_ids(lines, ids)
+    return moved_ids(catalog, lines, ids, facts.week_before), off_target_ids(lines, ids)
 
 
 # --- building it ---------------------------------------------------------------------------------
@@ -169,13 +189,16 @@ def _value_before(window: Window, day: date) -> float | None:
     return None
 
 
-def _projected(kpi: Kpi, snap: KpiSnapshot, projection: Projection | None) -> Projected | None:
+def _projected(
+    kpi: Kpi, snap: KpiSnapshot, projection: Projection | None, later: Kpi | None = None
+) -> Projected | None:
     if projection is None or not projection.reliable:
         return None
     if not projection.is_current(snap.observed_period):
         return None  # made from other data than the date's latest observation
     unit = kpi.unit
-    status = target_status(kpi, projection.mean)
+    # Judged with the target in force at the horizon (``later``).
+    status = target_status(later or kpi, projection.mean)
     text = (
         f"{format_value(projection.mean, unit)} by {projection.period} "
         f"(80 %: {format_value(projection.lo80, unit)} – {format_value(projection.hi80, unit)}, "
@@ -198,6 +221,7 @@ def kpi_line(
     as_of: date,
     catalog: Catalog,
     projection: Projection | None,
+    later: Kpi | None = None,
 ) -> KpiLine:
     unit = kpi.unit
     latest = snap.window[-1] if snap.window else None
@@ -237,7 +261,7 @@ def kpi_line(
         previous_change_text=format_change(value, previous, unit),
         sparkline=sparkline(snap.values, SPARK_WIDTH),
         owner=agent.name if agent else UNASSIGNED,
-        projected=_projected(kpi, snap, projection),
+        projected=_projected(kpi, snap, projection, later),
     )
 
 
@@ -469,7 +493,7 @@ def _routed_to(alert: Alert | None, agent_id: str, catalog: Catalog, graph: Line
 def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
     """The CEO brief, or the brief of one agent (the CEO agent's is the CEO brief);
     raises :class:`BriefError` for an agent the catalog does not know."""
-    catalog, graph, as_of = facts.catalog, facts.graph, facts.as_of
+    catalog, graph, as_of = facts.judged, facts.graph, facts.as_of
     agent: Agent | None = None
     if agent_id is not None:
         agent = catalog.agents.get(agent_id)
@@ -480,7 +504,14 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
             agent = None
     snaps = snapshots(catalog, facts.windows, as_of)
     lines = {
-        kpi.id: kpi_line(kpi, snaps[kpi.id], as_of, catalog, facts.projections.get(kpi.id))
+        kpi.id: kpi_line(
+            kpi,
+            snaps[kpi.id],
+            as_of,
+            catalog,
+            facts.projections.get(kpi.id),
+            facts.later(kpi.id),
+        )
         for kpi in catalog.kpis.values()
     }
     events = sorted(
@@ -530,7 +561,7 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
         stale_systems=_stale_systems(facts, snaps, scope),
         scenarios=_scenarios(facts, scope),
         agent=agent_part,
-        why=why_section(catalog, lines, ceo_ids, facts.explanations),
+        why=why_section(catalog, lines, ceo_ids, facts.explanations, facts.week_before),
         actions=actions_section(
             catalog, lines, ceo_ids, facts.recommendations, agent.id if agent else None
         ),

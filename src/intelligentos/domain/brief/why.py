@@ -75,27 +75,38 @@ def share_text(share: float | None) -> str:
 # --- which KPIs ---------------------------------------------------------------------------
 
 
-def week_reason(kpi: Kpi, before: float | None, after: float | None) -> str | None:
+def week_reason(
+    kpi: Kpi, before: float | None, after: float | None, kpi_before: Kpi | None = None
+) -> str | None:
     """Why the KPI is in "Why it moved" (it moved by its warning band or more, its status
-    changed), or None when it is not."""
+    changed), or None when it is not. ``kpi_before``: the KPI judged on the day before the
+    week (its status then is judged with the target in force then; ``kpi`` when not given)."""
     if before is None or after is None or kpi.target is None or before == after:
         return None
     band = kpi.warning * (abs(kpi.target) or 1.0)
     reasons = []
     if abs(after - before) >= band * (1 - _ROUNDING):
         reasons.append(f"beyond its warning band (±{signed_in_unit(band, kpi.unit)[1:]})")
-    status_from, status_to = target_status(kpi, before), target_status(kpi, after)
+    status_from, status_to = target_status(kpi_before or kpi, before), target_status(kpi, after)
     if status_from is not status_to:
         reasons.append(f"status {status_from.value} → {status_to.value}")
     return "; ".join(reasons) or None
 
 
-def moved_ids(catalog: Catalog, lines: Mapping[str, KpiLine], ceo_ids: Sequence[str]) -> list[str]:
-    """The CEO KPIs "Why it moved" covers, in ``ceo_ids`` order."""
+def moved_ids(
+    catalog: Catalog,
+    lines: Mapping[str, KpiLine],
+    ceo_ids: Sequence[str],
+    week_before: Catalog | None = None,
+) -> list[str]:
+    """The CEO KPIs "Why it moved" covers, in ``ceo_ids`` order (``week_before``: the
+    catalog judged on the day before the week; ``catalog`` when not given)."""
+    before = week_before or catalog
     return [
         k
         for k in ceo_ids
-        if week_reason(catalog.kpis[k], lines[k].week_before, lines[k].value) is not None
+        if week_reason(catalog.kpis[k], lines[k].week_before, lines[k].value, before.kpis[k])
+        is not None
     ]
 
 
@@ -123,8 +134,14 @@ def _cause(kpi: Kpi, explanation: Explanation, index: int) -> Cause:
     )
 
 
-def moved(kpi: Kpi, line: KpiLine, explanation: Explanation | str | None) -> Moved:
-    """One KPI of "Why it moved": its week, and its explanation (or why there is none)."""
+def moved(
+    kpi: Kpi,
+    line: KpiLine,
+    explanation: Explanation | str | None,
+    kpi_before: Kpi | None = None,
+) -> Moved:
+    """One KPI of "Why it moved": its week, and its explanation (or why there is none);
+    ``kpi_before``: the KPI judged on the day before the week."""
     before, after = line.week_before, line.value
     assert before is not None and after is not None
     base = Moved(
@@ -133,9 +150,9 @@ def moved(kpi: Kpi, line: KpiLine, explanation: Explanation | str | None) -> Mov
         value_from_text=format_value(before, kpi.unit),
         value_to_text=line.value_text,
         change_text=line.week_change_text,
-        status_from=target_status(kpi, before),
+        status_from=target_status(kpi_before or kpi, before),
         status_to=target_status(kpi, after),
-        reason=week_reason(kpi, before, after) or "",
+        reason=week_reason(kpi, before, after, kpi_before) or "",
     )
     if not isinstance(explanation, Explanation):
         problem = explanation or "it was not explained"
@@ -174,10 +191,12 @@ def why_section(
     lines: Mapping[str, KpiLine],
     ceo_ids: Sequence[str],
     explanations: Mapping[str, Explanation | str],
+    week_before: Catalog | None = None,
 ) -> tuple[Moved, ...]:
+    before = week_before or catalog
     return tuple(
-        moved(catalog.kpis[k], lines[k], explanations.get(k))
-        for k in moved_ids(catalog, lines, ceo_ids)
+        moved(catalog.kpis[k], lines[k], explanations.get(k), before.kpis[k])
+        for k in moved_ids(catalog, lines, ceo_ids, week_before)
     )
 
 

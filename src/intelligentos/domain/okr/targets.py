@@ -17,6 +17,7 @@ from datetime import date
 from enum import StrEnum
 
 from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.clock import period_date
 from intelligentos.domain.quarters import Quarter
 
 
@@ -88,17 +89,33 @@ def target_on(kpi: Kpi, day: date) -> float | None:
     return target_in_force(kpi.target, quarter_targets(kpi), day)
 
 
+def kpi_on(kpi: Kpi, day: date) -> Kpi:
+    """``kpi`` judged on ``day``: its ``target`` the one in force then (the same object when
+    that is its default). Judge a KPI as read from the catalog, never one already judged on
+    another day: a judged KPI no longer knows its default."""
+    if not kpi.targets:
+        return kpi
+    target = target_on(kpi, day)
+    return kpi if target == kpi.target else replace(kpi, target=target)
+
+
+def kpi_in(kpi: Kpi, period: str) -> Kpi:
+    """``kpi`` judged on ``period``'s date (an observation's or a forecast point's): a period
+    is judged with the target in force on its own day, as time travel to that day would."""
+    return kpi_on(kpi, period_date(period)) if kpi.targets else kpi
+
+
 def judged_on(catalog: Catalog, day: date) -> Catalog:
     """``catalog`` with every KPI's ``target`` the one in force on ``day``: what judging a
     KPI on that day reads (status, alert rules, early warnings, what-if, explain, brief).
 
     The same catalog object when no target differs, so a catalog without quarterly targets
     costs nothing. Never write the result back to the store: its ``target`` is no longer the
-    default."""
+    default. Judge the catalog as read, never one already judged on another day."""
     moved = {
-        kpi_id: replace(kpi, target=target)
+        kpi_id: judged
         for kpi_id, kpi in catalog.kpis.items()
-        if kpi.targets and (target := target_on(kpi, day)) != kpi.target
+        if (judged := kpi_on(kpi, day)) is not kpi
     }
     if not moved:
         return catalog

@@ -45,7 +45,7 @@ class Notifications:
         if not self.runs.begin():
             return
         data = self.app.data
-        catalog = data.catalog if data else None
+        catalog = data.stored if data else None  # as read: an alert is judged on its day
         # A daemon thread, not a worker: quitting joins workers, and a webhook that does not
         # answer must not hold the cockpit open until its timeout.
         threading.Thread(

@@ -94,7 +94,7 @@ class AgentsScreen(CockpitScreen):
                 for k in data.catalog.ceo_kpis()
                 if data.snaps[k.id].status in (Status.WARNING, Status.CRITICAL)
             ]
-            self.load_plans(self.cockpit.services.store, data.catalog, off_target, data.as_of)
+            self.load_plans(self.cockpit.services.store, data.stored, off_target, data.as_of)
         views = agent_views(data.catalog, data.graph, data.snaps, data.open_alerts)
         if (views, self.app.theme) == self.shown:
             return

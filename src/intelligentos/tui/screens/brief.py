@@ -126,7 +126,7 @@ class BriefScreen(CockpitScreen):
             return
         self.as_of = as_of
         self._show_title()
-        self.load(self.cockpit.services.store, as_of, data.catalog, data.graph)
+        self.load(self.cockpit.services.store, as_of, data.stored, data.graph)
 
     @work(thread=True, exclusive=True, group="brief", exit_on_error=False)
     def load(self, store: Store, as_of: date, catalog: Catalog, graph: LineageGraph) -> None:

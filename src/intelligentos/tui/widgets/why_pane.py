@@ -236,7 +236,7 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
             self.query_one("#why-header", Static).update(
                 Text(f"Explaining {literal(kpi.name)}…", style="dim")
             )
-        self.load(self.kpi_id, self.basis, data.catalog)
+        self.load(self.kpi_id, self.basis, data.stored)
 
     @work(thread=True, exclusive=True, group="why", exit_on_error=False)
     def load(self, kpi_id: str, basis: Basis, catalog: Catalog) -> None:
