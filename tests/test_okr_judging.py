@@ -164,6 +164,21 @@ def test_kpis_as_of_either_side_of_a_quarter_judges_with_that_quarters_target(st
     assert "27.5%" in table
 
 
+def test_lineage_as_of_either_side_of_a_quarter_shows_that_days_status(store_path):
+    def win_rate_line(day: str) -> str:
+        result = runner.invoke(
+            app,
+            ["lineage", "win_rate", "--db", str(store_path), "--as-of", day],
+            env={"COLUMNS": "200"},
+        )
+        assert result.exit_code == 0, result.output
+        (line,) = [x for x in result.stdout.splitlines() if "(win_rate, functional)" in x]
+        return line
+
+    assert win_rate_line("2026-09-30").endswith("26.0% ● ok")
+    assert win_rate_line("2026-10-01").endswith("26.0% ▲ warning")
+
+
 def test_the_target_alert_follows_the_target_in_force(store_path):
     with Store.open(store_path) as store:
         catalog = store.read_catalog()

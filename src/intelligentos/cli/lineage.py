@@ -24,6 +24,7 @@ def lineage(
     from intelligentos.cli.render import derived_lines, lineage_tree, out
     from intelligentos.domain.clock import period_upper_bound, utc_today
     from intelligentos.domain.lineage import LineageGraph
+    from intelligentos.domain.okr.targets import judged_on
     from intelligentos.domain.rollup import formula_of
     from intelligentos.domain.snapshots import snapshot
     from intelligentos.tui.launch import check_as_of
@@ -31,7 +32,8 @@ def lineage(
     shared = Shared.of(ctx)
     day = shared.day(as_of)
     with shared.open_store(db) as store:
-        catalog = store.read_catalog()
+        # Judged with the target in force on the as-of date.
+        catalog = judged_on(store.read_catalog(), day or utc_today())
         if kpi_id not in catalog.kpis:
             raise fail(f"unknown KPI {kpi_id!r}; `intelligentos-tui kpis` lists them.")
         if day is not None:
