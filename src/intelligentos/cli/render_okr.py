@@ -195,12 +195,11 @@ def print_cascade(links: Sequence[CascadeLink], catalog: Catalog, title: str) ->
             )
         out.print(table)
     agree = len(links) - len(off)
-    out.print(
-        Text(
-            f"{plural(agree, 'parent')} of {len(links):,} consistent (the target its children "
-            f"imply within {TOLERANCE_P * 100:g} pp of performance)."
-        )
+    summary = (
+        f"{plural(agree, 'parent')} of {len(links):,} consistent (the target its children "
+        f"imply within {TOLERANCE_P * 100:g} pp of performance)."
     )
+    out.print(Text(literal(summary if off else f"{title}: {summary}")))
 
 
 # --- okr accept --------------------------------------------------------------------------------
