@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from intelligentos.cli.options import AsOfOption, DbOption, JsonOption, Shared, fail
+from intelligentos.cli.options import DbOption, JsonOption, Shared, fail
 
 app = typer.Typer(
     help="Quarterly targets: propose them from the forecasts, accept them, grade a quarter.",
@@ -33,7 +33,15 @@ def propose(
             "--kpi", help="Only this KPI id (repeatable) [default: every KPI with a target]"
         ),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Propose as on this day (YYYY-MM-DD): the quarter must not have ended by then; "
+            "the forecasts are the stored ones [default: today]",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
