@@ -153,6 +153,7 @@ class CockpitSettings(BaseSettings):
     _configured_theme: str | None = PrivateAttr(default=None)
     _state_directory: Path | None = PrivateAttr(default=None)
     _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
+    _okr_problems: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def problem(self) -> str | None:
@@ -163,8 +164,8 @@ class CockpitSettings(BaseSettings):
     @property
     def problems(self) -> list[str]:
         """:attr:`problem` as sentences: the ignored sources' and keys', then one per
-        skipped sink."""
-        return [*self._ignored, *self._skipped_sinks]
+        skipped sink, then one per ``[okr]`` key out of order."""
+        return [*self._ignored, *self._skipped_sinks, *self._okr_problems]
 
     @property
     def skipped_sinks(self) -> list[str]:
@@ -188,7 +189,8 @@ class CockpitSettings(BaseSettings):
             data = {**data, "notify": kept}
         settings = handler(data)
         if isinstance(settings, CockpitSettings):
-            settings._skipped_sinks = skipped + settings._order_okr()
+            settings._skipped_sinks = skipped
+            settings._okr_problems = settings._order_okr()
         return settings
 
     def _order_okr(self) -> list[str]:
@@ -329,6 +331,7 @@ class CockpitSettings(BaseSettings):
     @classmethod
     def _with_sink_problems(cls, settings: Self, path: Path) -> Self:
         settings._skipped_sinks = [table.format(file=path) for table in settings._skipped_sinks]
+        settings._okr_problems = [text.format(file=path) for text in settings._okr_problems]
         return settings
 
     @classmethod
