@@ -38,6 +38,11 @@ store (``benchmarks/screens.py``):
   a fresh process timed from outside, against the floors of any command measured in turn
   with them (``python -c pass``, ``kpis --json``), and the service call alone timed inside a
   child process (``benchmarks/explain_speed.py``).
+* *Proposing targets*: ``okr propose --json`` for the quarter after the store's last day, on a
+  copy of the store where every KPI has a stored, reliable forecast reaching that quarter's
+  end (synthetic, saved through the store: the figure times proposing, not forecasting), in
+  a fresh process timed from outside against ``--help`` run in turn with it, and the service
+  call alone in a child process (``benchmarks/okr_speed.py``).
 * *Live latency*: in a cockpit started the same way, another process writes a new value of
   a CEO KPI through the store and prints when its transaction committed; the time from
   that commit until the screen shows the CEO card with the new value.
@@ -101,6 +106,7 @@ from typing import Any, TypeVar
 import explain_speed
 import floor_app  # benchmarks/, beside this file
 import forecast_accuracy
+import okr_speed
 import screens
 from terminal import ENTER, ESCAPE, ScreenTimeout, Terminal
 
@@ -1540,6 +1546,19 @@ def run(scales: list[Scale], reps: int) -> dict:
             figures.extend(measure_command_start(store, scale.command_runs, scale.name, bytecode))
             found, chosen = explain_speed.measure_explain(
                 store, reps, scale.name, END, run_child=run_child, figure=Figure, named=named
+            )
+            figures.extend(found)
+            extras[scale.name] |= chosen
+            found, chosen = okr_speed.measure_okr(
+                store,
+                root,
+                reps,
+                scale.name,
+                END,
+                run_child=run_child,
+                copy_store=copy_store,
+                figure=Figure,
+                named=named,
             )
             figures.extend(found)
             extras[scale.name] |= chosen

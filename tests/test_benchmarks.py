@@ -36,6 +36,8 @@ PLAUSIBLE = {
     "what-if tree and values": (0.0, 5_000.0),  # ms
     "CEO brief": (0.05, 30.0),  # s, a fresh process: start-up included
     "command start": (0.01, 30.0),  # s, a fresh process
+    "okr propose --json": (10.0, 30_000.0),  # ms, a fresh process: start-up included
+    "okr propose": (0.0, 30_000.0),  # ms, the service call in process
 }
 # Closed bounds: an idle cockpit may well use no CPU.
 CLOSED = {
@@ -224,6 +226,27 @@ def test_benchmark_times_explain_and_recommend_from_outside(tiny_run):
         assert f"| tiny | {outside[0]['figure']} |" in result.stdout
     for floor in ("python -c pass", "--help", "kpis --json"):
         assert f"command floor ({floor})" in tiny
+
+
+def test_benchmark_times_okr_propose_from_outside_with_every_forecast_stored(tiny_run):
+    """``okr propose --json`` for the next quarter, on a copy of the store with a reliable
+    forecast reaching it stored for every KPI with data: timed from outside with a 2 s
+    target against ``--help``, the service call beside it; every KPI got numbers."""
+    result, report = tiny_run
+    tiny = {f["figure"]: f for f in report["figures"] if f["store"] == "tiny"}
+    extras = report["stores"]["tiny"]
+    quarter, stored = extras["okr_quarter"], extras["okr_forecasts"]
+    assert stored > 100 and extras["okr_proposals_with_numbers"] > 100
+    detail = f"{quarter}, {stored:,} forecasts stored"
+    outside = [
+        f
+        for name, f in tiny.items()
+        if name.startswith(f"okr propose --json (command, from outside; {detail}, ")
+    ]
+    assert len(outside) == 1, tiny.keys()
+    assert outside[0]["target"] == "≤ 2000 ms" and outside[0]["floor_median"] is not None
+    assert f"| tiny | {outside[0]['figure']} |" in result.stdout
+    assert any(n.startswith(f"okr propose (in process: the service call; {detail}") for n in tiny)
 
 
 def test_benchmark_times_startup_and_drill_down_on_screen(tiny_run):

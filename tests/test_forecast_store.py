@@ -175,3 +175,38 @@ def test_a_forecast_job_reads_no_row_dated_after_its_day(demo_store):
         (job,) = list(jobs_for(store, [catalog.kpis["gross_margin"]], date(2026, 11, 27)))
     assert job.history[-1][0] == "2026-11-01"
     assert "2026-12-01" not in {period for period, _ in job.history}
+
+
+def test_forecasts_at_a_day_read_its_point_and_the_last_only(demo_store):
+    """``forecasts_at(day)``: each forecast with its last point dated on or before the day
+    and its last point; the rest of the forecast as stored."""
+    from datetime import date
+
+    from intelligentos.domain.forecast import Forecast, ForecastPoint
+
+    def points(*periods: str) -> tuple[ForecastPoint, ...]:
+        return tuple(ForecastPoint(p, i, i - 1, i + 1, i - 2, i + 2) for i, p in enumerate(periods))
+
+    def made(kpi_id: str, *periods: str) -> Forecast:
+        return Forecast(kpi_id, "ets", True, len(periods), None, "2026-11-01", points(*periods),
+                        None, "by hand")  # fmt: skip
+
+    months = made("gross_margin", "2026-12-01", "2027-01-01", "2027-02-01", "2027-03-01",
+                  "2027-04-01")  # fmt: skip
+    short = made("arr", "2026-12-01", "2027-01-01")
+    late = made("mrr", "2027-04-01", "2027-05-01")
+    with Store.open(demo_store) as store:
+        store.save_forecasts([months, short, late], "2026-11-28T00:00:00Z")
+        found = {f.forecast.kpi_id: f.forecast for f in store.forecasts_at(date(2027, 3, 31))}
+        everything = {f.forecast.kpi_id: f.forecast for f in store.forecasts()}
+        chosen = store.forecasts_at(date(2027, 3, 31), ["arr"])
+    # March's point (the last on or before 03-31) and April's (the last).
+    assert [p.period for p in found["gross_margin"].points] == ["2027-03-01", "2027-04-01"]
+    assert found["gross_margin"].points[0] == months.points[3]
+    # Ending before the day: its last point is both.
+    assert [p.period for p in found["arr"].points] == ["2027-01-01"]
+    # Starting after the day: only its last.
+    assert [p.period for p in found["mrr"].points] == ["2027-05-01"]
+    assert found["gross_margin"].model == "ets" and found["gross_margin"].based_on == "2026-11-01"
+    assert set(found) == set(everything)
+    assert [f.forecast.kpi_id for f in chosen] == ["arr"]

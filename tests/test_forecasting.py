@@ -3,6 +3,7 @@ real public series, and inputs that must not break anything."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -13,12 +14,20 @@ from datetime import date, timedelta
 import pytest
 
 from intelligentos.domain import forecast as forecasting
-from intelligentos.domain.catalog.models import Direction, Frequency, Kpi, Level, Unit
+from intelligentos.domain.catalog.models import (
+    DetectionOverrides,
+    Direction,
+    Frequency,
+    Kpi,
+    Level,
+    Unit,
+)
 from intelligentos.domain.forecast import (
     Forecast,
     backtest,
     default_horizon,
     forecast_kpi,
+    horizon_through,
     intervals,
     next_periods,
 )
@@ -573,6 +582,35 @@ def test_the_default_horizon_reaches_the_quarter_end_from_the_latest_observation
     frequency, last, as_of, expected
 ):
     assert default_horizon(make_kpi(frequency), as_of, last) == expected
+
+
+@pytest.mark.parametrize(
+    ("frequency", "last", "as_of", "expected"),
+    [
+        # 2027Q1 ends 2027-03-31. Months from 2026-11-01: Dec, Jan, Feb, Mar (holds 03-31).
+        ("monthly", "2026-11-01", date(2026, 12, 7), 4),
+        # Month-end series: Dec 31, Jan 31, Feb 28, Mar 31.
+        ("monthly", "2026-11-30", date(2026, 12, 7), 4),
+        # Weeks from Monday 2026-11-30: Dec 7 … Mar 29 (holds 03-31; Apr 5 does not) = 17.
+        ("weekly", "2026-11-30", date(2026, 12, 7), 17),
+        # Days from 2026-12-06: Dec 7 … Mar 31 = 25 + 31 + 28 + 31 = 115.
+        ("daily", "2026-12-06", date(2026, 12, 7), 115),
+        # No observation: counted from the day itself (Dec 7 → Mar 31 by months: Jan 7,
+        # Feb 7, Mar 7 = 3).
+        ("monthly", None, date(2026, 12, 7), 3),
+        # Data that stopped long ago: no cap (asked for explicitly), 2020-01 → 2027-03 = 86.
+        ("monthly", "2020-01-01", date(2026, 12, 7), 86),
+        # Already past the end: one period.
+        ("daily", "2027-04-02", date(2027, 4, 2), 1),
+    ],
+)
+def test_the_horizon_through_a_quarter_reaches_the_period_holding_its_last_day(
+    frequency, last, as_of, expected
+):
+    kpi = dataclasses.replace(make_kpi(frequency), detection=DetectionOverrides(forecast_horizon=2))
+    # The KPI's own forecast_horizon (2) is what --horizon-less forecasts use; --through
+    # asks for the quarter's end explicitly and ignores it.
+    assert horizon_through(kpi, date(2027, 3, 31), as_of, last) == expected
 
 
 # --- a series the models must win on out of sample ----------------------------------------

@@ -221,3 +221,25 @@ def test_default_targets_that_agree_are_consistent():
     # 48 only once the children's targets imply it.
     raised = cascade(tree, {**defaults, "growth": 48.0, "win": 30.0, "cost": 8.0})
     assert next(link for link in raised if link.parent_id == "growth").consistent
+
+
+def test_the_implied_target_of_weights_and_a_sensitivity_on_one_parent_by_hand():
+    kpis = [
+        kpi("growth", target=40.0),
+        kpi("win", target=25.0, parent="growth", weight=0.6),
+        kpi("cost", direction="lower", target=10.0, parent="growth", weight=0.4),
+        kpi("leads", unit="count", target=200.0, parent="growth", weight=0.0, sensitivity=0.05),
+    ]
+    tree = Tree(Catalog(kpis={k.id: k for k in kpis}))
+    targets = {"growth": 45.0, "win": 30.0, "cost": 8.0, "leads": 240.0}
+    (link,) = cascade(tree, targets)
+    # Weighted: win (30 − 25) / 25 = +0.2, cost (10 − 8) / 10 = +0.2: 0.6 × 0.2 + 0.4 × 0.2
+    # = +0.2 of growth's performance, 0.2 × 40 = +8 points. Sensitivity: 0.05 × (240 − 200)
+    # = +2 points. Implied: 40 + 8 + 2 = 50. Gap: (45 − 40) / 40 − (50 − 40) / 40 = −0.125.
+    assert link.parent_id == "growth" and link.parent_target == 45.0
+    assert link.implied_target == pytest.approx(50.0)
+    assert link.gap_p == pytest.approx(-0.125)
+    assert not link.consistent
+    # Asking exactly what the children imply is consistent.
+    (agreed,) = cascade(tree, {**targets, "growth": 50.0})
+    assert agreed.consistent and agreed.gap_p == pytest.approx(0.0)

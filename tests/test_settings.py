@@ -14,6 +14,7 @@ from intelligentos.config.paths import state_dir
 from intelligentos.config.settings import (
     CockpitSection,
     CockpitSettings,
+    OkrSection,
     Settings,
     config_file,
 )
@@ -310,3 +311,29 @@ def test_concurrent_loads_of_different_directories_do_not_mix(tmp_path):
     with ThreadPoolExecutor(max_workers=8) as pool:
         themes = list(pool.map(lambda d: CockpitSettings.load(d).theme, jobs))
     assert themes == [f"theme-{d.name.split('-')[1]}" for d in jobs]
+
+
+def test_okr_probabilities_are_read_and_a_key_out_of_order_falls_back_alone(tmp_path, monkeypatch):
+    assert CockpitSettings.load(tmp_path / "none").okr == OkrSection(commit=0.9, stretch=0.35)
+    path = write_config(tmp_path, "[okr]\ncommit = 0.8\nstretch = 0.5\n")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.okr == OkrSection(commit=0.8, stretch=0.5) and settings.problem is None
+    # Both given, out of order: the stretch falls back first; its default 0.35 is still not
+    # below 0.3, so the commit falls back too; each is named.
+    write_config(tmp_path, "[okr]\ncommit = 0.3\nstretch = 0.5\n")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.okr == OkrSection(commit=0.9, stretch=0.35)
+    assert settings.problems == [
+        f"Ignored okr.stretch in {path}, which must be below okr.commit (0.3); its default "
+        "is used.",
+        f"Ignored okr.commit in {path}, which must be above okr.stretch (0.35); its default "
+        "is used.",
+    ]
+    # From the environment: named without a file.
+    write_config(tmp_path, "")
+    monkeypatch.setenv("INTELLIGENTOS_OKR__STRETCH", "0.95")
+    settings = CockpitSettings.load(tmp_path)
+    assert settings.okr == OkrSection(commit=0.9, stretch=0.35)
+    assert settings.problems == [
+        "Ignored okr.stretch, which must be below okr.commit (0.9); its default is used."
+    ]

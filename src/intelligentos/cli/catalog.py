@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from intelligentos.cli.options import CatalogOption, DbOption, Shared, fail
 from intelligentos.domain.demo import DEFAULT_SEED, HISTORY_DAYS
+
+if TYPE_CHECKING:
+    from intelligentos.domain.catalog import Catalog
+    from intelligentos.domain.quarters import Quarter
 
 
 def init(
@@ -89,10 +93,27 @@ def validate(
             "(see `calibrate`)",
         ),
     ] = False,
+    targets: Annotated[
+        bool,
+        typer.Option(
+            "--targets",
+            help="Also check that the quarter's targets agree down the roll-up (the cascade); "
+            "with --db, the targets in force in that store rather than the catalog's files",
+        ),
+    ] = False,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter",
+            help="The quarter --targets checks (YYYYQn) [default: the current quarter]",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Check a catalog against the governance rules; exit 1 on any violation. Warnings
-    (weights, units, divisions, and with --history the store's history) do not fail it."""
+    (weights, units, divisions, with --history the store's history, with --targets the
+    parents whose target disagrees with their children's) do not fail it."""
     from rich.text import Text
 
     from intelligentos.cli.render import out
@@ -102,6 +123,7 @@ def validate(
     from intelligentos.domain.formatting import literal, plural
     from intelligentos.services.catalog import check_catalog, parse_catalog
 
+    asked = _quarter_of(quarter, targets)
     directory = Path(catalog) if catalog else builtin_catalog_dir()
     violations = check_catalog(directory)
     for violation in violations:
@@ -123,10 +145,53 @@ def validate(
                 + literal(warning.message)
             )
         )
+    off = 0
+    if asked is not None and parsed is not None and not violations:
+        off = _print_target_cascade(ctx, parsed, asked, db)
     if violations:
         raise fail(f"{plural(len(violations), 'governance violation')} in {directory}.")
-    noted = f" ({plural(len(warnings), 'warning')} above)" if warnings else ""
+    count = len(warnings) + off
+    noted = f" ({plural(count, 'warning')} above)" if count else ""
     out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
+
+
+def _quarter_of(text: str | None, targets: bool) -> Quarter | None:
+    """The quarter ``validate --targets`` checks (None without --targets)."""
+    from intelligentos.domain.clock import utc_today
+    from intelligentos.domain.quarters import Quarter, QuarterError
+
+    if not targets:
+        if text is not None:
+            raise fail("--quarter goes with --targets.")
+        return None
+    if text is None:
+        return Quarter.of(utc_today())
+    try:
+        return Quarter.parse(text)
+    except QuarterError as error:
+        raise fail(f"{error}.") from error
+
+
+def _print_target_cascade(
+    ctx: typer.Context, parsed: Catalog, quarter: Quarter, db: Path | None
+) -> int:
+    """The cascade of ``quarter``'s targets (the files', or with --db the store's), printed
+    as ``okr propose`` prints it; how many parents disagree."""
+    from intelligentos.cli.render_okr import print_cascade
+    from intelligentos.domain.okr.cascade import cascade
+    from intelligentos.domain.whatif.propagation import Tree
+    from intelligentos.services.okr.propose import quarter_targets_of
+
+    shared = Shared.of(ctx)
+    source = parsed
+    where = "the catalog's files"
+    if shared.given("db", db) is not None:
+        with shared.open_store(db) as store:
+            source = store.read_catalog()
+        where = str(store.path)
+    links = cascade(Tree(source), quarter_targets_of(source, quarter))
+    print_cascade(links, source, f"The cascade of the targets for {quarter} ({where})")
+    return sum(1 for link in links if not link.consistent)
 
 
 def sync_catalog(

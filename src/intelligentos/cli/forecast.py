@@ -19,6 +19,15 @@ def forecast(
         int | None,
         typer.Option(min=1, help="Periods ahead [default: to the end of the current quarter]"),
     ] = None,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            "--through",
+            help="Forecast each KPI to the end of this quarter (YYYYQn, e.g. 2027Q1), as "
+            "`okr propose` needs; instead of --horizon",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast KPIs with the model their backtest chose; store and print the forecasts."""
@@ -33,6 +42,22 @@ def forecast(
     from intelligentos.services.forecast import forecast_many, jobs_for
 
     today = utc_today()
+    end = None
+    if through is not None:
+        from intelligentos.domain.quarters import Quarter, QuarterError
+
+        if horizon is not None:
+            raise fail("--horizon and --through both say how far to forecast; give one.")
+        try:
+            quarter = Quarter.parse(through)
+        except QuarterError as error:
+            raise fail(f"--through: {error}.") from error
+        if quarter.end < today:
+            raise fail(
+                f"--through {quarter} ended on {quarter.end.isoformat()}; give "
+                f"{Quarter.of(today)} or a later quarter."
+            )
+        end = quarter.end
     with Shared.of(ctx).open_store(db) as store:
         catalog = store.read_catalog()
         unknown = [k for k in kpi or () if k not in catalog.kpis]
@@ -41,7 +66,7 @@ def forecast(
         chosen = (
             [catalog.kpis[k] for k in dict.fromkeys(kpi)] if kpi else list(catalog.kpis.values())
         )
-        jobs = jobs_for(store, chosen, today, horizon)
+        jobs = jobs_for(store, chosen, today, horizon, through=end)
         with forecast_progress(len(jobs)) as advance:
             results = list(forecast_many(jobs, on_done=advance))
         store.save_forecasts(results, stamp(utc_now()))

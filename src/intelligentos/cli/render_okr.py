@@ -2,8 +2,204 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+
+from intelligentos.cli.render import out
+from intelligentos.domain.catalog import Level
+from intelligentos.domain.catalog.models import Direction
+from intelligentos.domain.formatting import literal, plural
+
+if TYPE_CHECKING:
+    from intelligentos.domain.catalog.models import Catalog, Kpi
+    from intelligentos.domain.okr.cascade import CascadeLink
+    from intelligentos.domain.okr.propose import Proposal
+    from intelligentos.services.okr.propose import Proposals
+
 
 # --- okr propose -------------------------------------------------------------------------------
+
+# P(hit) as a bar of this many cells, coloured as grades are (below 0.4 red, below 0.7 yellow).
+BAR_CELLS = 10
+
+
+def probability_text(probability: float | None) -> Text:
+    """``62% ██████····``: the probability as a whole percentage and a small bar."""
+    from intelligentos.domain.okr.grade import Colour, colour
+
+    if probability is None:
+        return Text("—")
+    filled = round(probability * BAR_CELLS)
+    style = {Colour.RED: "red", Colour.YELLOW: "yellow", Colour.GREEN: "green"}[colour(probability)]
+    text = Text(f"{probability * 100:3.0f}% ")
+    text.append("█" * filled, style=style)
+    text.append("·" * (BAR_CELLS - filled), style="dim")
+    return text
+
+
+def percent(probability: float | None) -> str:
+    return "—" if probability is None else f"{probability * 100:.0f}%"
+
+
+def proposal_record(proposal: Proposal) -> dict[str, Any]:
+    kpi = proposal.kpi
+    outlook = proposal.outlook
+    record: dict[str, Any] = {
+        "id": kpi.id,
+        "name": kpi.name,
+        "direction": kpi.direction.value,
+        "current_target": proposal.current_target,
+        "forecast_mean": None if outlook is None else outlook.mean,
+        "p_hit_current": proposal.p_hit_current,
+        "commit": proposal.commit,
+        "p_hit_commit": proposal.p_hit_commit,
+        "stretch": proposal.stretch,
+        "p_hit_stretch": proposal.p_hit_stretch,
+        "model": proposal.model,
+        "reliable": proposal.reliable,
+    }
+    if outlook is None:
+        record["reason"] = proposal.reason
+    return record
+
+
+def cascade_record(link: CascadeLink) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "parent": link.parent_id,
+        "parent_target": link.parent_target,
+        "implied_target": link.implied_target,
+        "gap_p": link.gap_p,
+        "consistent": link.consistent,
+    }
+    if link.implied_target is None:
+        record["reason"] = link.reason
+    return record
+
+
+def proposals_record(found: Proposals) -> dict[str, Any]:
+    return {
+        "quarter": str(found.quarter),
+        "proposals": [proposal_record(p) for p in found.proposals],
+        "cascade": [cascade_record(link) for link in found.cascade],
+    }
+
+
+def print_proposals(found: Proposals, catalog: Catalog, commit: float, stretch: float) -> None:
+    """The proposals with numbers as a table, then the KPIs without, with why, then the
+    cascade the commit targets give."""
+    with_numbers = [p for p in found.proposals if p.outlook is not None]
+    without = [p for p in found.proposals if p.outlook is None]
+    quarter = found.quarter
+    if with_numbers:
+        table = Table(
+            title=Text(
+                f"Targets proposed for {quarter} (to {quarter.end.isoformat()}): commit hit "
+                f"with {percent(commit)}, stretch with {percent(stretch)}"
+            ),
+            title_justify="left",
+        )
+        table.add_column("KPI", overflow="fold", min_width=12)
+        table.add_column("direction", no_wrap=True)
+        for column in ("target now", "forecast"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("P(hit)", no_wrap=True)
+        for column in ("commit", "P", "stretch", "P"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("model", no_wrap=True)
+        for proposal in with_numbers:
+            kpi = proposal.kpi
+            assert proposal.outlook is not None
+            table.add_row(
+                Text(literal(kpi.name), style="bold" if kpi.level is Level.CEO else ""),
+                kpi.direction.value,
+                _value(proposal.current_target, kpi),
+                _value(proposal.outlook.mean, kpi),
+                probability_text(proposal.p_hit_current),
+                _value(proposal.commit, kpi),
+                percent(proposal.p_hit_commit),
+                _value(proposal.stretch, kpi),
+                percent(proposal.p_hit_stretch),
+                Text(literal(proposal.model or "—")),
+            )
+        out.print(table)
+        if any(p.kpi.direction is Direction.BAND for p in with_numbers):
+            out.print(
+                Text(
+                    "A band KPI keeps its target: P is the chance of ending within its band.",
+                    style="dim",
+                )
+            )
+    else:
+        out.print(Text(f"No KPI has a reliable forecast reaching the end of {quarter}."))
+    if without:
+        out.print(Text(f"Without a proposal ({plural(len(without), 'KPI')}):", style="bold"))
+        for proposal in without:
+            out.print(
+                Text(literal(f"  {proposal.kpi.name} ({proposal.kpi.id}): {proposal.reason}"))
+            )
+    print_cascade(found.cascade, catalog, f"The cascade for {quarter}, with the commit targets")
+
+
+def _value(value: float | None, kpi: Kpi) -> str:
+    from intelligentos.cli.render_whatif import precise_value
+
+    return "—" if value is None else precise_value(value, kpi.unit)
+
+
+def gap_text(gap_p: float) -> str:
+    """A gap in percentage points of the parent's performance, signed: ``+7.5 pp``."""
+    return f"{gap_p * 100:+.1f} pp".replace("-", "−")
+
+
+def print_cascade(links: Sequence[CascadeLink], catalog: Catalog, title: str) -> None:
+    """The parents whose target disagrees with what their children's targets imply, first
+    and one per row; those that agree as a count."""
+    from intelligentos.domain.okr.cascade import TOLERANCE_P
+
+    if not links:
+        out.print(Text(f"{title}: no KPI has KPIs below it with targets."))
+        return
+    off = [link for link in links if not link.consistent]
+    if off:
+        table = Table(title=Text(literal(title)), title_justify="left")
+        table.add_column("parent", overflow="fold", min_width=12)
+        for column in ("its target", "implied", "gap"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("reading", overflow="fold")
+        for link in off:
+            parent = catalog.kpis[link.parent_id]
+            name = Text(literal(f"{parent.name} ({parent.id})"))
+            if link.gap_p is None:
+                table.add_row(
+                    name,
+                    _value(link.parent_target, parent),
+                    "—",
+                    "—",
+                    Text(literal(link.reason)),
+                )
+                continue
+            reading = (
+                "asks more than its children's targets deliver"
+                if link.gap_p > 0
+                else "asks less than its children's targets deliver"
+            )
+            table.add_row(
+                name,
+                _value(link.parent_target, parent),
+                _value(link.implied_target, parent),
+                gap_text(link.gap_p),
+                reading,
+            )
+        out.print(table)
+    agree = len(links) - len(off)
+    summary = (
+        f"{plural(agree, 'parent')} of {len(links):,} consistent (the target its children "
+        f"imply within {TOLERANCE_P * 100:g} pp of performance)."
+    )
+    out.print(Text(literal(summary if off else f"{title}: {summary}")))
 
 
 # --- okr accept --------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ tables merge key by key across sources::
     bell = true          # ring the terminal bell on new alerts
     user = "alice"       # who acknowledges alerts; the OS user when absent
 
+    [okr]                # the probabilities `okr propose` targets are hit with
+    commit = 0.9
+    stretch = 0.35       # below commit
+
     [[notify]]           # any number: a webhook or a command, see intelligentos.domain.notify
     webhook = "https://hooks.example.com/services/T0/B0/XXXX"
     min_severity = "critical"
@@ -54,6 +58,7 @@ from intelligentos.config import state
 from intelligentos.config.first_look import CONFIG_FILE_NAME
 from intelligentos.config.paths import config_dir
 from intelligentos.domain.notify import NotifySink
+from intelligentos.domain.okr.propose import COMMIT, STRETCH
 
 ENV_PREFIX = "INTELLIGENTOS_"
 
@@ -82,6 +87,15 @@ class CockpitSection(BaseModel):
     user: str | None = None
     # Keep stored forecasts current in the background (processes at a lower priority).
     forecasts: bool = True
+
+
+class OkrSection(BaseModel):
+    """The ``[okr]`` table: the probability the proposed commit target is hit with, and the
+    stretch target's (lower: a stretch is harder). Each lies strictly between 0 and 1, and
+    stretch below commit; :class:`CockpitSettings` drops a key that breaks the order."""
+
+    commit: float = Field(default=COMMIT, gt=0, lt=1)
+    stretch: float = Field(default=STRETCH, gt=0, lt=1)
 
 
 @dataclass(frozen=True)
@@ -133,11 +147,13 @@ class CockpitSettings(BaseSettings):
     cockpit: CockpitSection = Field(default_factory=CockpitSection)
     # The [[notify]] tables that are valid; a bad one is skipped (see ``skipped_sinks``).
     notify: list[NotifySink] = Field(default_factory=list)
+    okr: OkrSection = Field(default_factory=OkrSection)
 
     _ignored: list[str] = PrivateAttr(default_factory=list)
     _configured_theme: str | None = PrivateAttr(default=None)
     _state_directory: Path | None = PrivateAttr(default=None)
     _skipped_sinks: list[str] = PrivateAttr(default_factory=list)
+    _okr_problems: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def problem(self) -> str | None:
@@ -148,8 +164,8 @@ class CockpitSettings(BaseSettings):
     @property
     def problems(self) -> list[str]:
         """:attr:`problem` as sentences: the ignored sources' and keys', then one per
-        skipped sink."""
-        return [*self._ignored, *self._skipped_sinks]
+        skipped sink, then one per ``[okr]`` key out of order."""
+        return [*self._ignored, *self._skipped_sinks, *self._okr_problems]
 
     @property
     def skipped_sinks(self) -> list[str]:
@@ -174,7 +190,34 @@ class CockpitSettings(BaseSettings):
         settings = handler(data)
         if isinstance(settings, CockpitSettings):
             settings._skipped_sinks = skipped
+            settings._okr_problems = settings._order_okr()
         return settings
+
+    def _order_okr(self) -> list[str]:
+        """Each ``[okr]`` key that breaks "stretch below commit", back to its default, with
+        the reason (the stretch first when it was given: the commit is the anchor)."""
+        okr = self.okr
+        if okr.stretch < okr.commit:
+            return []
+        given = okr.model_fields_set
+        document = _SOURCES.get().document or {}
+        table = document.get("okr")
+        in_file: dict[str, Any] = table if isinstance(table, dict) else {}
+        order = ["stretch", "commit"] if "stretch" in given else ["commit", "stretch"]
+        problems = []
+        for key in order:
+            if key not in given or okr.stretch < okr.commit:
+                continue
+            other = "commit" if key == "stretch" else "stretch"
+            where = " in {file}" if key in in_file else ""
+            problems.append(
+                f"Ignored okr.{key}{where}, which must be "
+                f"{'below' if key == 'stretch' else 'above'} okr.{other} "
+                f"({getattr(okr, other):g}); its default is used."
+            )
+            okr = okr.model_copy(update={key: OkrSection.model_fields[key].default})
+        self.okr = okr
+        return problems
 
     @classmethod
     def settings_customise_sources(
@@ -288,6 +331,7 @@ class CockpitSettings(BaseSettings):
     @classmethod
     def _with_sink_problems(cls, settings: Self, path: Path) -> Self:
         settings._skipped_sinks = [table.format(file=path) for table in settings._skipped_sinks]
+        settings._okr_problems = [text.format(file=path) for text in settings._okr_problems]
         return settings
 
     @classmethod

@@ -25,6 +25,7 @@ from typing import Protocol
 from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import period_upper_bound, stamp
 from intelligentos.domain.forecast import MAX_HISTORY, Forecast, default_horizon, forecast_kpi
+from intelligentos.domain.forecast.periods import horizon_through
 from intelligentos.store import Store
 
 History = Sequence[tuple[str, float | None]]
@@ -66,6 +67,9 @@ class Jobs:
     as_of: date
     # None: each KPI's default as of ``as_of``, counted from its latest observation
     horizon: int | None = None
+    # Instead of a horizon: each KPI's periods from its latest observation up to the one
+    # holding this day
+    through: date | None = None
 
     def __len__(self) -> int:
         return len(self.kpis)
@@ -76,12 +80,26 @@ class Jobs:
                 self.store.history(kpi.id, MAX_HISTORY, until=period_upper_bound(self.as_of))
             )
             last = next((p for p, v in reversed(history) if v is not None), None)
-            horizon = self.horizon or default_horizon(kpi, self.as_of, last)
+            if self.horizon is not None:
+                horizon = self.horizon
+            elif self.through is not None:
+                horizon = horizon_through(kpi, self.through, self.as_of, last)
+            else:
+                horizon = default_horizon(kpi, self.as_of, last)
             yield ForecastJob(kpi, history, horizon)
 
 
-def jobs_for(store: Store, kpis: Iterable[Kpi], as_of: date, horizon: int | None = None) -> Jobs:
-    return Jobs(store, tuple(kpis), as_of, horizon)
+def jobs_for(
+    store: Store,
+    kpis: Iterable[Kpi],
+    as_of: date,
+    horizon: int | None = None,
+    *,
+    through: date | None = None,
+) -> Jobs:
+    """The jobs for ``kpis``: ``horizon`` periods each, else (``through``) each KPI's
+    periods up to the one holding that day, else each KPI's default."""
+    return Jobs(store, tuple(kpis), as_of, horizon, through)
 
 
 def outdated(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
-from intelligentos.store.connection import StoreConnections
+from intelligentos.store.connection import Row, StoreConnections
+from intelligentos.store.schema import SELECT_FORECAST_POINTS_AT
 
 if TYPE_CHECKING:  # the forecasts' types are imported where they are read, off launch
     from intelligentos.domain.forecast import Forecast, Projection
@@ -105,6 +107,25 @@ class ForecastQueries(StoreConnections):
     def forecasts(self, kpi_ids: Iterable[str] | None = None) -> list[StoredForecast]:
         """Stored forecasts (of these KPIs), in catalog order, each with its points."""
         wanted = json.dumps(sorted(kpi_ids)) if kpi_ids is not None else None
+        points = self.query(
+            "SELECT * FROM forecast_points WHERE ?1 IS NULL OR kpi_id IN "
+            "(SELECT value FROM json_each(?1)) ORDER BY kpi_id, period",
+            (wanted,),
+        )
+        return self._stored(wanted, points)
+
+    def forecasts_at(self, day: date, kpi_ids: Iterable[str] | None = None) -> list[StoredForecast]:
+        """Stored forecasts (of these KPIs), in catalog order, each with two of its points
+        only: the last dated on or before ``day`` (none when it starts after it) and its
+        last. What the forecast says on ``day`` and where it ends, read in a fraction of the
+        time of every point."""
+        from intelligentos.domain.clock import period_upper_bound
+
+        wanted = json.dumps(sorted(kpi_ids)) if kpi_ids is not None else None
+        points = self.query(SELECT_FORECAST_POINTS_AT, (wanted, period_upper_bound(day)))
+        return self._stored(wanted, points)
+
+    def _stored(self, wanted: str | None, point_rows: list[Row]) -> list[StoredForecast]:
         rows = self.query(
             "SELECT f.* FROM forecasts AS f JOIN kpis AS k ON k.id = f.kpi_id "
             "WHERE ?1 IS NULL OR f.kpi_id IN (SELECT value FROM json_each(?1)) "
@@ -114,11 +135,7 @@ class ForecastQueries(StoreConnections):
         from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 
         points: dict[str, list[ForecastPoint]] = {}
-        for p in self.query(
-            "SELECT * FROM forecast_points WHERE ?1 IS NULL OR kpi_id IN "
-            "(SELECT value FROM json_each(?1)) ORDER BY kpi_id, period",
-            (wanted,),
-        ):
+        for p in point_rows:
             points.setdefault(p["kpi_id"], []).append(
                 ForecastPoint(p["period"], p["mean"], p["lo80"], p["hi80"], p["lo95"], p["hi95"])
             )

@@ -459,6 +459,23 @@ MIGRATIONS: dict[int, str] = {
 }
 
 
+# --- forecasts at a day ------------------------------------------------------------------------
+
+# Of each stored forecast (?1: the KPI ids as a JSON array, NULL for all), only two points: its
+# last on or before ?2 (the upper bound of a day's periods) and its last of all: what a
+# forecast says at a quarter's end and where it stops, without reading every point (2,000
+# daily forecasts to a quarter's end hold over 200,000).
+# CROSS JOIN keeps the forecasts as the outer loop: each looks up its two points by the
+# primary key (2,000 forecasts: 20 ms; joined the other way, every point was scanned: 650 ms).
+SELECT_FORECAST_POINTS_AT = (
+    "SELECT p.* FROM (SELECT f.kpi_id AS kpi_id, "
+    "(SELECT max(period) FROM forecast_points WHERE kpi_id = f.kpi_id AND period <= ?2) AS at, "
+    "(SELECT max(period) FROM forecast_points WHERE kpi_id = f.kpi_id) AS last "
+    "FROM forecasts AS f WHERE ?1 IS NULL OR f.kpi_id IN (SELECT value FROM json_each(?1))) AS e "
+    "CROSS JOIN forecast_points AS p ON p.kpi_id = e.kpi_id AND p.period IN (e.at, e.last) "
+    "ORDER BY p.kpi_id, p.period"
+)
+
 # --- observations as values ------------------------------------------------------------------
 
 # A period whose first ten characters are a real calendar date, YYYY-MM-DD: SQLite gives

@@ -42,7 +42,12 @@ from intelligentos.domain.forecast.intervals import (
     is_reliable,
 )
 from intelligentos.domain.forecast.methods import BASELINES, LABELS, MODELS
-from intelligentos.domain.forecast.periods import default_horizon, next_periods, quarter_end
+from intelligentos.domain.forecast.periods import (
+    default_horizon,
+    horizon_through,
+    next_periods,
+    quarter_end,
+)
 from intelligentos.domain.forecast.results import Backtest, Forecast, ForecastPoint, Projection
 from intelligentos.domain.forecast.season import detect_season
 from intelligentos.domain.forecast.selection import MAX_HISTORY, MIN_OBSERVATIONS, forecast_kpi
@@ -63,6 +68,7 @@ __all__ = [
     "default_horizon",
     "detect_season",
     "forecast_kpi",
+    "horizon_through",
     "is_reliable",
     "next_periods",
     "quarter_end",

@@ -45,6 +45,25 @@ def default_horizon(kpi: Kpi, as_of: date, last: str | None = None) -> int:
     return min(cap, max(1, periods))
 
 
+def horizon_through(kpi: Kpi, end: date, as_of: date, last: str | None = None) -> int:
+    """The periods after the KPI's latest observation ``last`` (without one, after
+    ``as_of``) up to the one holding ``end``, at least 1: a forecast of that horizon has a
+    point for the period ``end`` falls in. Asked for explicitly (``forecast --through``),
+    it ignores the KPI's ``forecast_horizon`` and the default's cap."""
+    start = as_of
+    if last is not None:
+        try:
+            start = period_date(last)
+        except ValueError:
+            start = as_of
+    if end <= start:
+        return 1
+    # Enough periods to pass ``end`` (a month is at least 28 days), then those up to it.
+    enough = (end - start).days // min(kpi.frequency.days, 28) + 1
+    ahead = next_periods(start.isoformat(), kpi.frequency, enough)
+    return max(1, sum(1 for p in ahead if date.fromisoformat(p) <= end))
+
+
 def _add_months(day: date, months: int, month_end: bool) -> date:
     year, month = divmod(day.month - 1 + months, 12)
     year += day.year

@@ -165,12 +165,12 @@ def point_at_end(
     """The forecast's point for the period holding the quarter's last day: the latest point
     dated on or before it, when the period after that point starts after it. None when the
     forecast stops short of the quarter's end (or starts after it)."""
-    before = [p for p in points if period_date(p.period) <= quarter.end]
-    if not before:
+    end = quarter.end
+    last = next((p for p in reversed(points) if period_date(p.period) <= end), None)
+    if last is None:
         return None
-    last = before[-1]
     following = next_periods(last.period, frequency, 1)
-    return last if following and period_date(following[0]) > quarter.end else None
+    return last if following and period_date(following[0]) > end else None
 
 
 def outlook_of(
@@ -193,7 +193,7 @@ def outlook_of(
         ends = forecast.points[-1].period[:10]
         return None, (
             f"its forecast ends {ends}, before {quarter} ends ({quarter.end.isoformat()}): "
-            "forecast it further (--horizon)"
+            f"forecast it further: `intelligentos-tui forecast --through {quarter}`"
         )
     try:
         return Outlook(point.mean, point.lo80, point.hi80), ""

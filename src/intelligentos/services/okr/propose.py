@@ -65,7 +65,10 @@ def propose_targets(
         else [k for k in catalog.kpis.values() if not k.tracked]
     )
     ids = [k.id for k in chosen]
-    forecasts = {f.forecast.kpi_id: f.forecast for f in store.forecasts(ids)}
+    # Only the points at the quarter's end and at each forecast's end: all the proposal uses.
+    forecasts = {
+        f.forecast.kpi_id: f.forecast for f in store.forecasts_at(request.quarter.end, ids)
+    }
     latest = {
         kpi_id: rows[-1][0] if rows else None
         for kpi_id, rows in store.latest_windows(1, ids).items()
