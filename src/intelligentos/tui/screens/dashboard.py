@@ -284,6 +284,7 @@ class DashboardScreen(CockpitScreen):
             function.name if function else "—",
             agent.name if agent else "—",
             self.data.projected(snap.kpi.id),
+            self.data.as_of,
         )
 
     @on(KpiSelected)
