@@ -22,8 +22,9 @@ from intelligentos.domain.formatting import format_value, literal, plural
 from intelligentos.domain.okr.cascade import CascadeLink
 from intelligentos.domain.okr.grade import Colour, colour
 from intelligentos.domain.okr.propose import Proposal
-from intelligentos.domain.okr.targets import QuarterTarget, TargetChange, TargetSource
+from intelligentos.domain.okr.targets import TargetChange
 from intelligentos.domain.quarters import Quarter
+from intelligentos.services.okr.propose import Proposals
 from intelligentos.store import Store
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
@@ -513,16 +514,19 @@ class OkrScreen(CockpitScreen):
         if len(values) == 1:
             ((kpi_id, value),) = values.items()
             kpi = loaded.catalog.kpis[kpi_id] if loaded.catalog else None
-            shown = format_value(value, kpi.unit) if kpi else f"{value:g}"
-            subject = f"{kpi.display_name if kpi else kpi_id}: {which} {shown} for {quarter}"
+            text = format_value(value, kpi.unit) if kpi else f"{value:g}"
+            subject = f"{kpi.display_name if kpi else kpi_id}: {which} {text} for {quarter}"
         else:
             subject = f"{plural(len(values), f'{which} target')} for {quarter}"
+
+        shown = Proposals(quarter, loaded.proposals, loaded.with_commits)
+        kpi_ids = () if every else tuple(values)
 
         def chosen_note(note: str | None) -> None:
             if note is not None and not cockpit.refuses_writes("accepted"):
                 store = cockpit.services.store
                 if store is not None:
-                    self.accept(store, quarter, values, note)
+                    self.accept(store, shown, which, kpi_ids, note)
 
         from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 
@@ -536,16 +540,30 @@ class OkrScreen(CockpitScreen):
         self.app.push_screen(PromptDialog(prompt), chosen_note)
 
     @work(thread=True, group="okr-accept", exit_on_error=False)
-    def accept(self, store: Store, quarter: Quarter, values: dict[str, float], note: str) -> None:
+    def accept(
+        self, store: Store, shown: Proposals, which: str, kpi_ids: tuple[str, ...], note: str
+    ) -> None:
+        """Off the event loop: the targets into the store and the catalog's files, both or
+        neither (the proposals shown are the ones accepted)."""
+        from intelligentos.services.okr.accept import AcceptChoice, AcceptRequest, accept_targets
+        from intelligentos.services.okr.propose import OkrError
+
         cockpit = self.cockpit
-        at = stamp(cockpit.clock())
-        targets = [
-            QuarterTarget(k, quarter, v, TargetSource.PROPOSAL, cockpit.user, at, note)
-            for k, v in values.items()
-        ]
-        with store.transaction():
-            changes = store.set_quarter_targets(targets)
-        self.post_message(TargetsAccepted(quarter, changes))
+        request = AcceptRequest(
+            shown.quarter,
+            AcceptChoice(which),
+            note,
+            cockpit.user,
+            stamp(cockpit.clock()),
+            cockpit.services.as_of,
+            kpi_ids=kpi_ids,
+        )
+        try:
+            accepted = accept_targets(store, request, proposals=shown)
+        except OkrError as error:
+            self.post_message(TargetsAccepted(shown.quarter, [], problem=str(error)))
+            return
+        self.post_message(TargetsAccepted(shown.quarter, accepted.changes, accepted.warnings))
 
     @on(TargetsAccepted)
     def _accepted(self, message: TargetsAccepted) -> None:
