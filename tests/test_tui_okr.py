@@ -20,8 +20,9 @@ from intelligentos.services.bootstrap import init_store
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.dialogs import PromptDialog
-from intelligentos.tui.screens.okr import OkrScreen, probability_bar
+from intelligentos.tui.screens.okr import OkrScreen
 from intelligentos.tui.widgets.kpi_table import KpiTable
+from intelligentos.tui.widgets.proposal_table import probability_bar
 from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .conftest import DEMO_END

@@ -20,7 +20,6 @@ from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.formatting import format_value, literal, plural
 from intelligentos.domain.okr.cascade import CascadeLink
-from intelligentos.domain.okr.grade import Colour, colour
 from intelligentos.domain.okr.propose import Proposal
 from intelligentos.domain.okr.targets import TargetChange
 from intelligentos.domain.quarters import Quarter
@@ -29,30 +28,7 @@ from intelligentos.store import Store
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
-
-BAR_CELLS = 8
-EIGHTHS = " ▏▎▍▌▋▊▉█"
-COLUMNS = (
-    ("mark", ""),
-    ("kpi", "KPI"),
-    ("target", "target"),
-    ("forecast", "forecast"),
-    ("p_hit", "P(hit)"),
-    ("commit", "commit"),
-    ("p_commit", "P"),
-    ("stretch", "stretch"),
-    ("p_stretch", "P"),
-)
-INCONSISTENT = "≠"  # a parent whose KPIs' targets imply another target than its own
-
-
-def probability_bar(probability: float, cells: int = BAR_CELLS) -> str:
-    """``probability`` as a bar of ``cells`` cells, in eighths of a cell, and its percent:
-    0.62 on 8 cells is 4.96 cells: "████▉    62 %"."""
-    eighths = round(max(0.0, min(1.0, probability)) * cells * 8)
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + (EIGHTHS[part] if part else "")
-    return f"{bar.ljust(cells)} {probability:4.0%}"
+from intelligentos.tui.widgets.proposal_table import INCONSISTENT, ProposalTable
 
 
 @dataclass
@@ -141,14 +117,14 @@ class OkrScreen(CockpitScreen):
         yield CockpitHeader(id="header")
         yield Static(id="okr-title", classes="view-title")
         yield Static(id="okr-notice")
-        yield DataTable(id="okr-table", cursor_type="row")
+        yield ProposalTable(id="okr-table")
         yield Static(id="okr-detail")
         yield Static(id="okr-cascade")
         yield Footer()
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#okr-table", DataTable)
+    def table(self) -> ProposalTable:
+        return self.query_one("#okr-table", ProposalTable)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -216,7 +192,11 @@ class OkrScreen(CockpitScreen):
             return  # for a quarter or a day no longer shown
         self.loaded = message
         self._show_title()
-        self._show_table()
+        if message.problem:
+            self.table.clear(columns=True)
+        else:
+            inconsistent = {link.parent_id for link in message.cascade if not link.consistent}
+            self.table.show(message.proposals, inconsistent, message.grades)
         self._show_notice()
         self._show_cascade()
         self._show_detail()
@@ -256,104 +236,6 @@ class OkrScreen(CockpitScreen):
             style="dim",
         )
         self.query_one("#okr-title", Static).update(title)
-
-    def _colour(self, found: Colour) -> str:
-        theme = self.app.current_theme
-        return {Colour.RED: theme.error, Colour.YELLOW: theme.warning}.get(
-            found, theme.success or "green"
-        ) or str(found)
-
-    def _p_cell(self, probability: float | None, bar: bool = False) -> Text:
-        if probability is None:
-            return Text("")
-        if bar:
-            return Text(probability_bar(probability), style=self._colour(colour(probability)))
-        return Text(f"{probability:.0%}", justify="right", style="dim")
-
-    def _show_table(self) -> None:
-        loaded = self.loaded
-        table = self.table
-        selected = self.selected_row()
-        table.clear(columns=True)
-        if loaded is None or loaded.problem:
-            return
-        columns = list(COLUMNS) + ([("grade", "grade")] if loaded.grades else [])
-        for key, title in columns:
-            right = key not in ("mark", "kpi", "p_hit")
-            table.add_column(Text(title, justify="right" if right else "left"), key=key)
-        inconsistent = {link.parent_id for link in loaded.cascade if not link.consistent}
-        numbered = [p for p in loaded.proposals if p.outlook is not None]
-        without = sorted(
-            (p for p in loaded.proposals if p.outlook is None), key=lambda p: self._group(p)
-        )
-        for proposal in numbered:
-            self._add_row(proposal, inconsistent, loaded)
-        group = None
-        for proposal in without:
-            if self._group(proposal) != group:
-                group = self._group(proposal)
-                count = sum(1 for p in without if self._group(p) == group)
-                heading = Text(f"no numbers: {group} ({count})", style="bold dim")
-                blank = [Text("")] * (len(columns) - 2)
-                table.add_row(Text(""), heading, *blank, key=f"/{group}")
-            self._add_row(proposal, inconsistent, loaded)
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected), animate=False)
-
-    @staticmethod
-    def _group(proposal: Proposal) -> str:
-        """Why a KPI has no numbers, in a few words (its own reason is in the detail line)."""
-        if proposal.model is None:
-            return "no stored forecast"
-        if not proposal.reliable:
-            return "forecast not reliable"
-        if "before its latest data" in proposal.reason:
-            return "forecast out of date"
-        if "before" in proposal.reason and "ends" in proposal.reason:
-            return "forecast ends before the quarter's end"
-        return "no distribution"
-
-    def _add_row(self, proposal: Proposal, inconsistent: set[str], loaded: OkrLoaded) -> None:
-        kpi = proposal.kpi
-        unit = kpi.unit
-        mark = (
-            Text(INCONSISTENT, style=f"bold {self.app.current_theme.warning}")
-            if (kpi.id in inconsistent)
-            else Text("")
-        )
-        outlook = proposal.outlook
-        cells = [
-            mark,
-            Text(literal(kpi.display_name), no_wrap=True),
-            Text(format_value(proposal.current_target, unit), justify="right"),
-            Text(
-                format_value(outlook.mean if outlook else None, unit) if outlook else "",
-                justify="right",
-            ),
-            self._p_cell(proposal.p_hit_current, bar=True),
-            Text(
-                format_value(proposal.commit, unit) if outlook else "",
-                justify="right",
-                style="bold",
-            ),
-            self._p_cell(proposal.p_hit_commit),
-            Text(
-                format_value(proposal.stretch, unit) if outlook else "",
-                justify="right",
-                style="bold",
-            ),
-            self._p_cell(proposal.p_hit_stretch),
-        ]
-        if loaded.grades:
-            score = loaded.grades.get(kpi.id)
-            cells.append(
-                Text("—", justify="right", style="dim")
-                if score is None
-                else Text(
-                    f"{score:.2f}", justify="right", style=f"bold {self._colour(colour(score))}"
-                )
-            )
-        self.table.add_row(*cells, key=kpi.id)
 
     def _show_notice(self) -> None:
         notice = self.query_one("#okr-notice", Static)
@@ -447,14 +329,8 @@ class OkrScreen(CockpitScreen):
     def _highlighted(self) -> None:
         self._show_detail()
 
-    def selected_row(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
     def selected_proposal(self) -> Proposal | None:
-        key = self.selected_row()
+        key = self.table.selected_key()
         loaded = self.loaded
         if key is None or loaded is None:
             return None
