@@ -21,6 +21,7 @@ from intelligentos.store import Store, StoreError
 from intelligentos.tui.screens.dashboard import DashboardScreen
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.okr import OkrScreen
+from intelligentos.tui.widgets.ceo_card import CeoCard
 from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.proposal_table import probability_bar
 from intelligentos.tui.widgets.selection_card import SelectionCard
@@ -316,3 +317,55 @@ def test_forecasting_through_a_quarter_reaches_its_end(mini_catalog, tmp_path):
         for stored in store.forecasts():
             kpi = catalog.kpis[stored.forecast.kpi_id]
             assert point_at_end(stored.forecast.points, kpi.frequency, NEXT) is not None
+
+
+async def test_the_dashboard_marks_a_parent_its_kpis_targets_do_not_add_up_to(store, tmp_path):
+    # The 2026Q4 targets (the quarter of FIXED_NOW) of Win Rate and Revenue Growth far above
+    # what the targets of the KPIs below them imply (their defaults: 28 % and 40 %).
+    with Store.open(store) as opened, opened.transaction():
+        opened.set_quarter_targets(
+            [
+                QuarterTarget("win_rate", Quarter(2026, 4), 40.0),
+                QuarterTarget("revenue_growth", Quarter(2026, 4), 60.0),
+            ]
+        )
+    app = make_app(store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#table-growth", KpiTable)
+
+        def marked() -> set[str]:
+            rows = (table.get_row_at(i) for i in range(table.row_count))
+            return {
+                table.coordinate_to_cell_key((i, 0)).row_key.value
+                for i, row in enumerate(rows)
+                if row[4].plain.startswith("≠ ")
+            }
+
+        await wait_until(pilot, lambda: marked() == {"win_rate"})
+        card = app.screen.query_one("#ceo-revenue_growth", CeoCard)
+        assert card.render().plain.startswith("≠ Revenue")
+        await select_on_dashboard(pilot, "win_rate")
+        assert "≠ the targets below it imply 28.0% in 2026Q4" in card_text(app)
+
+
+async def test_without_quarterly_targets_the_dashboard_checks_no_cascade(
+    store, tmp_path, monkeypatch
+):
+    import intelligentos.domain.okr.cascade as cascade_module
+
+    checked = []
+    real = cascade_module.cascade
+    monkeypatch.setattr(
+        cascade_module, "cascade", lambda *args: checked.append(args) or real(*args)
+    )
+    app = make_app(store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert checked == []
+        table = app.screen.query_one("#table-growth", KpiTable)
+        assert not table.get_row("win_rate")[4].plain.startswith("≠")
+        card = app.screen.query_one("#ceo-revenue_growth", CeoCard)
+        assert not card.render().plain.startswith("≠")

@@ -28,6 +28,7 @@ WORK_DONE_BY_GROUP = {
     "scenario-delete": "Deleting the scenario",
     "okr": "Reading the OKR proposals",
     "okr-accept": "Accepting the targets",
+    "cascade": "Checking the targets' cascade",
 }
 
 

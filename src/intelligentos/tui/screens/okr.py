@@ -28,7 +28,8 @@ from intelligentos.store import Store
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
-from intelligentos.tui.widgets.proposal_table import INCONSISTENT, ProposalTable
+from intelligentos.tui.widgets.proposal_table import ProposalTable
+from intelligentos.tui.widgets.status import INCONSISTENT
 
 
 @dataclass

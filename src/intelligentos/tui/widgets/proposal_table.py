@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 from intelligentos.domain.formatting import format_value, literal
 from intelligentos.domain.okr.grade import Colour, colour
 from intelligentos.domain.okr.propose import Proposal
+from intelligentos.tui.widgets.status import INCONSISTENT
 
 BAR_CELLS = 8
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -27,7 +28,6 @@ COLUMNS = (
     ("stretch", "stretch"),
     ("p_stretch", "P"),
 )
-INCONSISTENT = "≠"  # a parent whose KPIs' targets imply another target than its own
 GROUP_PREFIX = "/"  # a group heading's row key (no KPI id starts with it)
 
 

@@ -14,7 +14,7 @@ from intelligentos.domain.formatting import format_value, literal
 from intelligentos.domain.okr.targets import next_change, quarter_targets, target_on
 from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.snapshots import KpiSnapshot, ProjectedValue
-from intelligentos.tui.widgets.status import glyph, status_colour
+from intelligentos.tui.widgets.status import INCONSISTENT, glyph, status_colour
 
 
 def quarter_target_text(kpi: Kpi, day: date) -> str | None:
@@ -56,9 +56,11 @@ class SelectionCard(Static):
         agent: str,
         projected: ProjectedValue | None = None,
         day: date | None = None,
+        gap: str | None = None,
     ) -> None:
         """``day``: the day shown (the as-of day under time travel), for the quarter's
-        target."""
+        target; ``gap``: what the targets below it imply, when they do not add up to its
+        own."""
         if snap is None:
             self.update(Text("Select a KPI", style="dim"))
             return
@@ -77,6 +79,9 @@ class SelectionCard(Static):
         quarterly = quarter_target_text(kpi, day) if day is not None else None
         if quarterly is not None:
             text.append(f"{quarterly}\n")
+        if gap is not None:
+            text.append(f"{INCONSISTENT} ", style=f"bold {self.app.current_theme.warning}")
+            text.append(f"{gap}\n")
         if projected is not None:
             text.append(
                 projected.text.capitalize() + "\n", style=status_colour(self, projected.status)
