@@ -5,7 +5,7 @@ the cascade's gaps, the running quarter's grades; and the selection card's quart
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,6 @@ from textual.command import CommandList
 from textual.widgets import Input, Static
 
 from intelligentos.domain.clock import stamp
-from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
 from intelligentos.domain.okr.targets import QuarterTarget, TargetSource
 from intelligentos.domain.quarters import Quarter
 from intelligentos.services.bootstrap import init_store
@@ -27,7 +26,7 @@ from intelligentos.tui.widgets.proposal_table import probability_bar
 from intelligentos.tui.widgets.selection_card import SelectionCard
 
 from .conftest import DEMO_END
-from .tui_helpers import FIXED_NOW, make_app, settle, wait_until
+from .tui_helpers import FIXED_NOW, make_app, settle, store_weekly_forecast, wait_until
 
 SIZE = (130, 42)
 BUNDLED_CATALOG = Path(__file__).parents[1] / "data" / "catalog"
@@ -41,32 +40,6 @@ def store(tmp_path) -> Path:
     path = tmp_path / "okr.db"
     init_store(path, catalog, end=DEMO_END)
     return path
-
-
-def store_forecast(path: Path, kpi_id: str, mean: float, lo80: float, hi80: float) -> None:
-    """A reliable weekly forecast of ``kpi_id`` from its latest observation, 20 weeks on (past
-    the end of 2027Q1), every point with the same mean and 80 % interval."""
-    with Store.open(path) as store:
-        based_on = store.history(kpi_id, 1)[0][0]
-        start = date.fromisoformat(based_on[:10])
-        points = tuple(
-            ForecastPoint(
-                (start + timedelta(weeks=i)).isoformat(), mean, lo80, hi80, lo80 - 1, hi80 + 1
-            )
-            for i in range(1, 21)
-        )
-        forecast = Forecast(
-            kpi_id,
-            "ets",
-            True,
-            len(points),
-            None,
-            based_on,
-            points,
-            Backtest(4, 0.6, 0.8, {"ets": 0.6}),
-            "beats seasonal naive by 40 %",
-        )
-        store.save_forecasts([forecast], stamp(FIXED_NOW))
 
 
 async def open_okr(pilot) -> OkrScreen:
@@ -105,7 +78,7 @@ async def test_propose_accept_with_a_note_and_see_the_target_on_the_dashboard(st
     # P(hit 28) = 1 − Φ((28 − 31) / 1.56061) = 1 − Φ(−1.92233) = 1 − 0.02728 = 97 %.
     # Commit (hit with P 0.9): the 10 % quantile = the interval's low end, 29.0.
     # Stretch (P 0.35): the 65 % quantile = 31 + 0.38532 × 1.56061 = 31.601.
-    store_forecast(store, "win_rate", 31.0, 29.0, 33.0)
+    store_weekly_forecast(store, "win_rate", 31.0, 29.0, 33.0)
     app = make_app(store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_okr(pilot)
@@ -142,7 +115,7 @@ async def test_propose_accept_with_a_note_and_see_the_target_on_the_dashboard(st
 
 
 async def test_a_blank_note_is_refused_and_nothing_is_written(store, tmp_path):
-    store_forecast(store, "win_rate", 31.0, 29.0, 33.0)
+    store_weekly_forecast(store, "win_rate", 31.0, 29.0, 33.0)
     app = make_app(store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_okr(pilot)
@@ -161,7 +134,7 @@ async def test_a_blank_note_is_refused_and_nothing_is_written(store, tmp_path):
 
 
 async def test_accepting_is_refused_in_the_past_before_asking_anything(store, tmp_path):
-    store_forecast(store, "win_rate", 31.0, 29.0, 33.0)
+    store_weekly_forecast(store, "win_rate", 31.0, 29.0, 33.0)
     app = make_app(store, tmp_path / "config", as_of=date(2026, 11, 20))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_okr(pilot)
@@ -369,3 +342,22 @@ async def test_without_quarterly_targets_the_dashboard_checks_no_cascade(
         assert not table.get_row("win_rate")[4].plain.startswith("≠")
         card = app.screen.query_one("#ceo-revenue_growth", CeoCard)
         assert not card.render().plain.startswith("≠")
+
+
+def test_a_forecast_made_to_a_later_quarters_end_is_not_forecast_again(store):
+    from intelligentos.services.forecast import outdated
+
+    with Store.open(store) as opened:
+        catalog = opened.read_catalog()
+        last = opened.history("gross_margin", 1)[-1][0]
+    kpi = catalog.kpis["gross_margin"]
+    latest = {"gross_margin": last}
+    # Monthly, latest 2026-11-01; on 2026-11-27 the default horizon reaches the end of
+    # 2026Q4: December, 1 period. To the end of 2027Q1: 4 periods.
+    assert last == "2026-11-01"
+    assert kpi not in outdated(catalog, latest, {"gross_margin": (last, 1)}, DEMO_END)
+    assert kpi not in outdated(catalog, latest, {"gross_margin": (last, 4)}, DEMO_END)
+    # Made from October: November has come since.
+    assert kpi in outdated(catalog, latest, {"gross_margin": ("2026-10-01", 4)}, DEMO_END)
+    # On 10 Feb 2027 the default reaches March 2027 (4 periods): 1 stops short.
+    assert kpi in outdated(catalog, latest, {"gross_margin": (last, 1)}, date(2027, 2, 10))
