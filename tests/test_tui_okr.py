@@ -89,7 +89,7 @@ async def test_propose_accept_with_a_note_and_see_the_target_on_the_dashboard(st
         assert cells[5:] == ["29.0%", "90%", "31.6%", "35%"]
         # A KPI without a forecast: no numbers, under why.
         assert row_text(screen, "revenue_growth")[2:] == ["40.0%", "", "", "", "", "", ""]
-        assert "/no stored forecast" in screen.table.rows
+        assert "/no forecast" in screen.table.rows
 
         await select(pilot, screen, "win_rate")
         await pilot.press("c")

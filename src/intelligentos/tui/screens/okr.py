@@ -231,7 +231,7 @@ class OkrScreen(CockpitScreen):
             )
         keys = self._keys()
         title.append(
-            f"   {keys['okr-previous']}{keys['okr-next']} quarter · {keys['okr-commit']}/"
+            f"   {keys['okr-previous']} {keys['okr-next']} quarter · {keys['okr-commit']}/"
             f"{keys['okr-stretch']} accept commit/stretch · {keys['okr-commit-all']}/"
             f"{keys['okr-stretch-all']} all",
             style="dim",

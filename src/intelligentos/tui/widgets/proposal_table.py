@@ -43,13 +43,13 @@ def probability_bar(probability: float, cells: int = BAR_CELLS) -> str:
 def group_of(proposal: Proposal) -> str:
     """Why a KPI has no numbers, in a few words (its own reason is in the detail line)."""
     if proposal.model is None:
-        return "no stored forecast"
+        return "no forecast"
     if not proposal.reliable:
-        return "forecast not reliable"
+        return "not reliable"
     if "before its latest data" in proposal.reason:
-        return "forecast out of date"
+        return "out of date"
     if "before" in proposal.reason and "ends" in proposal.reason:
-        return "forecast ends before the quarter's end"
+        return "ends early"
     return "no distribution"
 
 
