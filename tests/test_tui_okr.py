@@ -287,6 +287,9 @@ def test_forecasting_through_a_quarter_reaches_its_end(mini_catalog, tmp_path):
         assert [k.id for k in short_of(store, catalog, NEXT)] == ["revenue_growth", "win_rate"]
         saved = forecast_through(store, catalog, NEXT, DEMO_END, stamp(FIXED_NOW), background=False)
         assert saved == 2 and short_of(store, catalog, NEXT) == []
+        # Their forecasts start in December 2026: none reaches back into 2026Q3's end, and
+        # forecasting further would not help: not short of it.
+        assert short_of(store, catalog, Quarter(2026, 3)) == []
         for stored in store.forecasts():
             kpi = catalog.kpis[stored.forecast.kpi_id]
             assert point_at_end(stored.forecast.points, kpi.frequency, NEXT) is not None

@@ -25,14 +25,20 @@ def periods_through(kpi: Kpi, last: str, day: date) -> int:
 
 
 def short_of(store: Store, catalog: Catalog, quarter: Quarter) -> list[Kpi]:
-    """The judged KPIs whose stored forecast is missing or ends before ``quarter`` ends."""
+    """The judged KPIs whose stored forecast is missing or ends before ``quarter`` ends. One
+    that starts after it (its data already reach the quarter's last period) is not short:
+    forecasting further would not help it."""
     judged = [k for k in catalog.kpis.values() if not k.tracked]
     stored = {f.forecast.kpi_id: f.forecast for f in store.forecasts([k.id for k in judged])}
     return [
         kpi
         for kpi in judged
         if (found := stored.get(kpi.id)) is None
-        or point_at_end(found.points, kpi.frequency, quarter) is None
+        or not found.points
+        or (
+            point_at_end(found.points, kpi.frequency, quarter) is None
+            and period_date(found.points[-1].period) <= quarter.end
+        )
     ]
 
 

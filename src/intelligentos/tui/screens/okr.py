@@ -299,7 +299,7 @@ class OkrScreen(CockpitScreen):
         else:
             text.append(
                 f", its KPIs' targets imply {format_value(link.implied_target, parent.unit)} "
-                f"(gap {link.gap_p:+.1%} of its target)"
+                f"(gap {link.gap_p:+.1%} in performance)"
             )
         return text
 
