@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .tui_helpers import make_app, settle
+from .tui_helpers import make_app, settle, store_weekly_forecast
 
 
 @pytest.fixture
@@ -85,3 +85,17 @@ def test_view(snap_compare, cockpit, key):
         await settle(pilot)
 
     assert snap_compare(cockpit, terminal_size=(120, 40), run_before=open_view)
+
+
+def test_okr(snap_compare, demo_store, tmp_path):
+    # Two reliable forecasts reaching the end of 2027Q1, the other KPIs without numbers.
+    store_weekly_forecast(demo_store, "win_rate", 31.0, 29.0, 33.0)
+    store_weekly_forecast(demo_store, "pipeline_coverage", 2.9, 2.5, 3.4)
+    app = make_app(demo_store, tmp_path / "config")
+
+    async def open_okr(pilot):
+        await settle(pilot)
+        await pilot.press("O")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_okr)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
 
+from intelligentos.domain.clock import stamp
+from intelligentos.domain.forecast import Backtest, Forecast, ForecastPoint
+from intelligentos.store import Store
 from intelligentos.tui.app import CockpitApp
 
 from .processes import run
@@ -24,6 +27,7 @@ __all__ = [
     "open_alerts",
     "select_alert",
     "settle",
+    "store_weekly_forecast",
 ]
 
 FIXED_NOW = datetime(2026, 11, 27, 9, 30, 0)
@@ -63,6 +67,32 @@ class RecordingCockpit(CockpitApp):
     def notify(self, message: str, *, title: str = "", severity="information", **options) -> None:
         self.notices.append(Notice(str(message), title, severity))
         super().notify(message, title=title, severity=severity, **options)
+
+
+def store_weekly_forecast(path: Path, kpi_id: str, mean: float, lo80: float, hi80: float) -> None:
+    """A reliable weekly forecast of ``kpi_id`` from its latest observation, 20 weeks on (past
+    the end of 2027Q1), every point with the same mean and 80 % interval."""
+    with Store.open(path) as store:
+        based_on = store.history(kpi_id, 1)[0][0]
+        start = date.fromisoformat(based_on[:10])
+        points = tuple(
+            ForecastPoint(
+                (start + timedelta(weeks=i)).isoformat(), mean, lo80, hi80, lo80 - 1, hi80 + 1
+            )
+            for i in range(1, 21)
+        )
+        forecast = Forecast(
+            kpi_id,
+            "ets",
+            True,
+            len(points),
+            None,
+            based_on,
+            points,
+            Backtest(4, 0.6, 0.8, {"ets": 0.6}),
+            "beats seasonal naive by 40 %",
+        )
+        store.save_forecasts([forecast], stamp(FIXED_NOW))
 
 
 def make_app(store: Path, config: Path, **kwargs) -> RecordingCockpit:

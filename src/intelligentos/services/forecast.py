@@ -109,14 +109,16 @@ def outdated(
     as_of: date,
 ) -> list[Kpi]:
     """KPIs with observations whose stored forecast is missing, was made before their latest
-    observation, or is for another horizon than today's default from that observation (the
-    quarter moved on)."""
+    observation, or stops short of today's default horizon from that observation (the
+    quarter moved on). A forecast made further ahead (to a later quarter's end, for its
+    targets) covers the default horizon too: it is kept."""
     out = []
     for kpi in catalog.kpis.values():
         period = latest.get(kpi.id)
         if period is None:
             continue
-        if bases.get(kpi.id) != (period, default_horizon(kpi, as_of, period)):
+        based_on, horizon = bases.get(kpi.id, (None, 0))
+        if based_on != period or horizon < default_horizon(kpi, as_of, period):
             out.append(kpi)
     return out
 

@@ -39,6 +39,7 @@ from intelligentos.tui.palette import CockpitCommands, screen_commands
 
 if TYPE_CHECKING:  # imported where first needed, off the launch path
     from intelligentos.config.settings import CockpitSettings
+    from intelligentos.domain.quarters import Quarter
     from intelligentos.domain.views import AgentFocus
 
 
@@ -284,6 +285,12 @@ class CockpitApp(ReportsFailedWorkers, Cockpit):
 
     def action_agents(self) -> None:
         self.navigator.agents()
+
+    def action_okr(self) -> None:
+        self.navigator.okr()
+
+    def forecast_through(self, quarter: Quarter) -> None:
+        self.forecasts.through(quarter)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette's commands: Textual's but its theme picker, each screen's, then the

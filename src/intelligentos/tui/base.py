@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from intelligentos.config.settings import CockpitSettings
     from intelligentos.domain.alerts import Alert
     from intelligentos.domain.catalog.models import Catalog
+    from intelligentos.domain.quarters import Quarter
     from intelligentos.domain.views import AgentFocus
     from intelligentos.services.snapshots import CockpitData, DataService
 
@@ -49,6 +50,8 @@ class Navigation(Protocol):
     def pyramid(self) -> None: ...
 
     def agents(self, agent_id: str | None = None) -> None: ...
+
+    def okr(self) -> None: ...
 
 
 class Cockpit(App[None]):
@@ -133,6 +136,11 @@ class Cockpit(App[None]):
 
     def worker_failed(self, worker: Worker[object]) -> None:
         """Tell the user that a worker failed, and go on."""
+        raise NotImplementedError
+
+    def forecast_through(self, quarter: Quarter) -> None:
+        """Forecast, off the event loop, the KPIs whose forecast ends before ``quarter``
+        ends, far enough to reach it."""
         raise NotImplementedError
 
 

@@ -26,6 +26,9 @@ WORK_DONE_BY_GROUP = {
     "scenario-list": "Reading the saved scenarios",
     "scenario-compare": "Comparing the scenarios",
     "scenario-delete": "Deleting the scenario",
+    "okr": "Reading the OKR proposals",
+    "okr-accept": "Accepting the targets",
+    "cascade": "Checking the targets' cascade",
 }
 
 

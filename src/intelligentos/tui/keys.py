@@ -75,6 +75,14 @@ APP_BINDINGS: list[BindingType] = [
         show=False,
         tooltip="Each agent's KPIs, rules and routed alerts",
     ),
+    Binding(
+        "O",
+        "okr",
+        "OKRs",
+        id="okr",
+        show=False,
+        tooltip="The next quarter's targets proposed from the forecasts; accept with a note",
+    ),
     # Time travel: the cockpit as of an earlier date (read-only). A period is a week; a
     # day with the curly brackets. In help, not the footer: the alerts screen's footer
     # would not fit 120 columns; the header shows the date, and stepping into the past

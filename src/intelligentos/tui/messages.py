@@ -162,9 +162,11 @@ class KpiSelected(Message):
 
 @dataclass
 class ForecastsEnded(Message):
-    """A background forecasting run finished; ``problem`` when it failed."""
+    """A background forecasting run finished; ``problem`` when it failed, ``done`` what to
+    tell the user when it was asked for."""
 
     problem: str | None = None
+    done: str | None = None
 
 
 @dataclass

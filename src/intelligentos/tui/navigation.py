@@ -202,6 +202,17 @@ class Navigator:
             self.app.pop_screen()
         self.app.push_screen(make())
 
+    def okr(self) -> None:
+        """The OKR screen, for the quarter after the cockpit's date (once the store is
+        open)."""
+        if self.app.data is None or self.app.services.store is None:
+            self.app.notify("The store is still loading.", timeout=3)
+            return
+        from intelligentos.tui.screens.okr import OkrScreen
+
+        if not isinstance(self.app.screen, OkrScreen):
+            self.app.push_screen(OkrScreen())
+
     def help(self) -> None:
         from intelligentos.tui.screens.help import HelpScreen
 

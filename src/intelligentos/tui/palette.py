@@ -19,7 +19,7 @@ ScreenCommands = Callable[[Cockpit, Screen[object]], Iterable[SystemCommand]]
 def _contributors() -> tuple[ScreenCommands, ...]:
     # Imported when the palette first opens, not at launch: the brief's Markdown and the
     # what-if model are most of a launch's imports again.
-    from intelligentos.tui.screens import agents, brief, pyramid, strategy, whatif
+    from intelligentos.tui.screens import agents, brief, okr, pyramid, strategy, whatif
     from intelligentos.tui.widgets import why_pane
 
     return (
@@ -29,6 +29,7 @@ def _contributors() -> tuple[ScreenCommands, ...]:
         strategy.palette_commands,
         pyramid.palette_commands,
         agents.palette_commands,
+        okr.palette_commands,
     )
 
 

@@ -10,6 +10,7 @@ from functools import partial
 from textual.worker import get_current_worker
 
 from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.quarters import Quarter
 from intelligentos.tui.base import Cockpit
 from intelligentos.tui.messages import ForecastsEnded
 from intelligentos.tui.runs import OneAtATime
@@ -62,7 +63,58 @@ class Forecasts:
             return
         app.post_message(ForecastsEnded())
 
+    def through(self, quarter: Quarter) -> None:
+        """Forecast the KPIs whose forecast ends before ``quarter`` ends, far enough to reach
+        it (a proposal for the quarter needs that); not while another run is under way."""
+        app = self.app
+        data = app.data
+        if data is None or app.services.fixed_as_of is not None:
+            return  # not loaded yet, or viewing the past (nothing is written then)
+        if self.running:
+            app.notify(
+                "Forecasts are being brought up to date: try again when they are.",
+                timeout=4,
+                markup=False,
+            )
+            return
+        self.runs.begin()
+        end = quarter.end
+        app.notify(
+            f"Forecasting to the end of {quarter} ({end.day} {end:%b %Y})…", timeout=4, markup=False
+        )
+        work = partial(self._through, data.catalog, quarter, data.as_of)
+        app.run_worker(
+            work, name="forecast_through", group="forecasts", thread=True, exit_on_error=False
+        )
+
+    def _through(self, catalog: Catalog, quarter: Quarter, as_of: date) -> None:
+        from intelligentos.domain.clock import stamp
+        from intelligentos.services.okr.reach import forecast_through
+
+        app = self.app
+        worker = get_current_worker()
+        store = app.services.store
+        if store is None:
+            app.post_message(ForecastsEnded("Forecasts stopped: the store is not open."))
+            return
+        try:
+            saved = forecast_through(
+                store,
+                catalog,
+                quarter,
+                as_of,
+                stamp(app.clock()),
+                lambda: worker.is_cancelled or app.stop_watching.is_set(),
+            )
+        except Exception as error:
+            # As the background run: the cockpit stays up and says why.
+            app.post_message(ForecastsEnded(f"Forecasts stopped: {error}"))
+            return
+        app.post_message(ForecastsEnded(done=f"{saved} forecasts now reach the end of {quarter}."))
+
     def ended(self, message: ForecastsEnded) -> None:
         if message.problem and not self.app.stop_watching.is_set():
             self.app.notify(message.problem, severity="warning", markup=False)
+        elif message.done:
+            self.app.notify(message.done, timeout=4, markup=False)
         self.runs.end()

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.formatting import literal
+from intelligentos.domain.formatting import format_value, literal
+from intelligentos.domain.okr.cascade import CascadeLink
+from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.snapshots import KpiSnapshot
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
@@ -33,6 +37,15 @@ def breakpoint_class(width: int) -> str:
 
 
 PULSE_SECONDS = 0.8
+
+
+@dataclass
+class CascadeChecked(Message):
+    """The links of ``quarter``'s cascade that do not add up, by parent, for ``catalog``."""
+
+    catalog: Catalog
+    quarter: Quarter
+    gaps: Mapping[str, CascadeLink]
 
 
 def _structure(catalog: Catalog) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -87,6 +100,11 @@ class DashboardScreen(CockpitScreen):
         self.structure: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
         self.built = False  # the cards and panels for the structure are mounted
         self.values_shown = False
+        # The current quarter's cascade, checked for a catalog with quarterly targets only
+        # (without them every target is its default, and the defaults are checked when the
+        # catalog is validated): once per catalog and quarter, in a worker.
+        self.cascade_for: tuple[Catalog, Quarter] | None = None
+        self.cascade_gaps: Mapping[str, CascadeLink] = {}
 
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
@@ -142,7 +160,37 @@ class DashboardScreen(CockpitScreen):
     def data_changed(self) -> None:
         # Not before this screen is mounted: its compose and on_mount show the data then.
         if self.data is not None and self.is_mounted:
+            self._check_cascade(self.data)
             self.populate(self.data)
+
+    def _check_cascade(self, data: CockpitData) -> None:
+        quarter = Quarter.of(data.as_of)
+        held = self.cascade_for
+        if held is not None and held[0] is data.catalog and held[1] == quarter:
+            return
+        self.cascade_for = (data.catalog, quarter)
+        if any(kpi.targets for kpi in data.catalog.kpis.values()):
+            self.check_cascade(data.catalog, quarter)
+        else:
+            self.cascade_gaps = {}
+
+    @work(thread=True, exclusive=True, group="cascade", exit_on_error=False)
+    def check_cascade(self, catalog: Catalog, quarter: Quarter) -> None:
+        from intelligentos.domain.okr.cascade import cascade
+        from intelligentos.domain.whatif.propagation import Tree
+        from intelligentos.services.okr.propose import quarter_targets_of
+
+        links = cascade(Tree(catalog), quarter_targets_of(catalog, quarter))
+        gaps = {link.parent_id: link for link in links if not link.consistent}
+        self.post_message(CascadeChecked(catalog, quarter, gaps))
+
+    @on(CascadeChecked)
+    def _cascade_checked(self, message: CascadeChecked) -> None:
+        if self.cascade_for != (message.catalog, message.quarter):
+            return  # for a catalog or a quarter no longer shown
+        self.cascade_gaps = message.gaps
+        if self.built:
+            self.refresh_values(self.snaps)
 
     def catalog_loaded(self, catalog: Catalog) -> None:
         """The catalog has been read, its values not yet: build the cards and panels now,
@@ -228,7 +276,11 @@ class DashboardScreen(CockpitScreen):
         self.snaps = snaps
         flashing = data.flashing_kpis
         for card in self.query(CeoCard):
-            card.show(snaps.get(card.kpi.id), data.projected(card.kpi.id))
+            card.show(
+                snaps.get(card.kpi.id),
+                data.projected(card.kpi.id),
+                card.kpi.id in self.cascade_gaps,
+            )
             alerting = card.kpi.id in flashing
             if alerting != card.has_class("-alerting"):
                 card.set_class(alerting, "-alerting")
@@ -236,7 +288,7 @@ class DashboardScreen(CockpitScreen):
         matched = False
         for panel in self.query(EnginePanel):
             rows = self._panel_rows(data, panel.engine_id, snaps)
-            panel.show(rows, flashing)
+            panel.show(rows, flashing, self.cascade_gaps.keys())
             panel.display = bool(rows) or not needle
             matched = matched or bool(rows)
         self._show_no_match(bool(needle) and not matched)
@@ -279,11 +331,18 @@ class DashboardScreen(CockpitScreen):
         catalog = self.data.catalog
         function = catalog.functions.get(snap.kpi.owner_function or "")
         agent = catalog.agents.get(snap.kpi.owner_agent or "")
+        link = self.cascade_gaps.get(snap.kpi.id)
+        gap = None
+        if link is not None and link.implied_target is not None:
+            implied = format_value(link.implied_target, snap.kpi.unit)
+            gap = f"the targets below it imply {implied} in {Quarter.of(self.data.as_of)}"
         card.show(
             snap,
             function.name if function else "—",
             agent.name if agent else "—",
             self.data.projected(snap.kpi.id),
+            self.data.as_of,
+            gap,
         )
 
     @on(KpiSelected)

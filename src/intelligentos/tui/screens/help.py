@@ -38,6 +38,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.screens.brief import BriefScreen
     from intelligentos.tui.screens.dashboard import DashboardScreen
     from intelligentos.tui.screens.lineage import LineageScreen, LineageTree
+    from intelligentos.tui.screens.okr import OkrScreen
     from intelligentos.tui.screens.pyramid import PyramidScreen
     from intelligentos.tui.screens.strategy import StrategyScreen
     from intelligentos.tui.screens.whatif import ScenarioScreen
@@ -63,6 +64,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("Strategy map, playbook", KpiTree.BINDINGS),
         ("KPI pyramid", PyramidScreen.BINDINGS),
         ("Agents", AgentsScreen.BINDINGS),
+        ("OKRs", OkrScreen.BINDINGS),
     ]
 
 

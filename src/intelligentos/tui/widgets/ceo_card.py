@@ -11,7 +11,7 @@ from intelligentos.domain.catalog.models import Kpi
 from intelligentos.domain.snapshots import KpiSnapshot, ProjectedValue
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 from intelligentos.tui.widgets.fit import fit, fit_apart
-from intelligentos.tui.widgets.status import glyph, status_colour
+from intelligentos.tui.widgets.status import INCONSISTENT, glyph, status_colour
 
 
 class CeoCard(Widget, can_focus=True):
@@ -31,13 +31,22 @@ class CeoCard(Widget, can_focus=True):
         self.kpi = kpi
         self.snap: KpiSnapshot | None = None
         self.projected: ProjectedValue | None = None
+        # Its target is not what the targets of the KPIs below it add up to (the quarter's
+        # cascade): marked before its name.
+        self.marked = False
         # On between beats and once the pulse settles: a steady highlight, also with
         # reduced motion, where no beat ever comes.
         self.pulse_on = True
 
-    def show(self, snap: KpiSnapshot | None, projected: ProjectedValue | None = None) -> None:
+    def show(
+        self,
+        snap: KpiSnapshot | None,
+        projected: ProjectedValue | None = None,
+        marked: bool = False,
+    ) -> None:
         self.snap = snap
         self.projected = projected
+        self.marked = marked
         if snap is not None:
             self.kpi = snap.kpi  # the catalog may have been re-synced (a new name)
         self.tooltip = Text(projected.text.capitalize()) if projected else None
@@ -52,9 +61,12 @@ class CeoCard(Widget, can_focus=True):
 
     def render(self) -> Text:
         width = max(self.size.width, 4)
-        name = Text(self._shown_name(width), style="bold")
+        mark = f"{INCONSISTENT} " if self.marked else ""
+        name = Text(self._shown_name(width - len(mark)), style="bold")
         if self.pulse_on and self.has_class("-alerting"):
             name.stylize("reverse")
+        if mark:
+            name = Text.assemble((mark, f"bold {self.app.current_theme.warning}"), name)
         if self.snap is None:
             return Text.assemble(name, "\n", Text("…", style="dim"))
         line = Text.assemble(glyph(self, self.snap.status), " ", (self.snap.value_text, "bold"))

@@ -49,11 +49,17 @@ class EnginePanel(Vertical):
     def table(self) -> KpiTable:
         return self.query_one(KpiTable)
 
-    def show(self, snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str] = frozenset()) -> None:
+    def show(
+        self,
+        snaps: Sequence[KpiSnapshot],
+        flashing: AbstractSet[str] = frozenset(),
+        marked: AbstractSet[str] = frozenset(),
+    ) -> None:
+        """``marked``: KPIs whose target their KPIs' targets do not add up to."""
         tables = self.query(KpiTable)
         if not tables:  # not composed yet, or already torn down
             return
-        tables.first().show(snaps, flashing)
+        tables.first().show(snaps, flashing, marked)
         state = self.state_classes(snaps, flashing)
         for name in ("-alerting", "-troubled"):
             if (name in state) != self.has_class(name):

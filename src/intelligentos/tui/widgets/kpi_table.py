@@ -19,7 +19,7 @@ from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 from intelligentos.tui.widgets.ceo_card import CeoCard
 from intelligentos.tui.widgets.fit import FitApart
-from intelligentos.tui.widgets.status import glyph, status_colour
+from intelligentos.tui.widgets.status import INCONSISTENT, glyph, status_colour
 
 FULL_COLUMNS = ("status", "name", "value", "change", "target", "trend")
 COMPACT_COLUMNS = ("status", "name", "value", "trend")
@@ -84,6 +84,9 @@ class KpiTable(DataTable[Text]):
         self.theme_shown: str | None = None
         self.generation = 0
         self.flashing: AbstractSet[str] = frozenset()
+        # KPIs whose target the targets of the KPIs below them do not add up to (the current
+        # quarter's cascade): their target cell is marked.
+        self.marked: AbstractSet[str] = frozenset()
         self.pulse_on = True
         self.names_key: tuple[tuple[tuple[str, str], ...], int] | None = None
         self.names = FitApart([], 0)
@@ -162,6 +165,8 @@ class KpiTable(DataTable[Text]):
         numbers = {}
         for column, text in _NUMBERS.items():
             if column in columns:
+                if column == "target":
+                    text = self._target_text
                 longest_text = max((len(text(snap)) for snap in self.snaps), default=0)
                 header = len(column) if columns == FULL_COLUMNS else 0
                 numbers[column] = 1 + max(longest_text, header)
@@ -179,13 +184,23 @@ class KpiTable(DataTable[Text]):
         sizes = {"status": _STATUS_WIDTH, "name": name, "trend": spark + 1, **numbers}
         return TableLayout(columns, tuple(sizes[c] for c in columns), spark, name)
 
-    def show(self, snaps: Sequence[KpiSnapshot], flashing: AbstractSet[str] = frozenset()) -> None:
+    def _target_text(self, snap: KpiSnapshot) -> str:
+        marked = snap.kpi.id in self.marked
+        return f"{INCONSISTENT} {snap.target_text}" if marked else snap.target_text
+
+    def show(
+        self,
+        snaps: Sequence[KpiSnapshot],
+        flashing: AbstractSet[str] = frozenset(),
+        marked: AbstractSet[str] = frozenset(),
+    ) -> None:
         """Render rows, keeping the cursor on the same KPI. When the same KPIs are shown in
         the same layout (a live refresh), only the rows that changed are redrawn."""
         previous = {snap.kpi.id: snap for snap in self.snaps}
-        was_flashing = self.flashing
+        was_flashing, was_marked = self.flashing, self.marked
         self.snaps = list(snaps)
         self.flashing = frozenset(flashing)
+        self.marked = frozenset(marked)
         layout = self._layout()
         self._fit_names(layout.name)
         same_rows = [s.kpi.id for s in self.snaps] == list(previous) and len(previous) == len(
@@ -199,8 +214,10 @@ class KpiTable(DataTable[Text]):
         ):
             for snap in self.snaps:
                 kpi_id = snap.kpi.id
-                if previous[kpi_id] != snap or (kpi_id in was_flashing) != (
-                    kpi_id in self.flashing
+                if (
+                    previous[kpi_id] != snap
+                    or (kpi_id in was_flashing) != (kpi_id in self.flashing)
+                    or (kpi_id in was_marked) != (kpi_id in self.marked)
                 ):
                     for column, cell in self._cells(snap).items():
                         self.update_cell(kpi_id, column, cell)
@@ -277,9 +294,15 @@ class KpiTable(DataTable[Text]):
             "name": self._name_cell(snap),
             "value": Text(snap.value_text, justify="right", style="bold"),
             "change": Text(snap.change_text, justify="right"),
-            "target": Text(snap.target_text, justify="right", style="dim"),
+            "target": self._target_cell(snap),
             "trend": Text(
                 " " + sparkline(snap.values, spark), style=status_colour(self, snap.status)
             ),
         }
         return {column: cells[column] for column in columns}
+
+    def _target_cell(self, snap: KpiSnapshot) -> Text:
+        cell = Text(self._target_text(snap), justify="right", style="dim")
+        if snap.kpi.id in self.marked:
+            cell.stylize(f"bold {self.app.current_theme.warning}", 0, len(INCONSISTENT))
+        return cell

@@ -10,6 +10,9 @@ from intelligentos.domain.detection import Status
 
 # The theme variable (``[variables]`` of a theme file) that colours the tracked status.
 TRACKED_VARIABLE = "status-tracked"
+# Beside a target that the targets of the KPIs below it do not add up to (the quarter's
+# cascade is inconsistent there).
+INCONSISTENT = "≠"
 
 
 def status_colour(widget: Widget, status: Status) -> str:
