@@ -4,7 +4,11 @@ an agent's performance review for a quarter."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from intelligentos.cli.options import AsOfOption, DbOption, JsonOption, Shared, fail
 
 app = typer.Typer(
     help="Quarterly targets: propose them from the forecasts, accept them, grade a quarter.",
@@ -20,6 +24,54 @@ app = typer.Typer(
 
 
 # --- okr grade ---------------------------------------------------------------------------------
+
+
+@app.command("grade")
+def grade(
+    ctx: typer.Context,
+    quarter: Annotated[str, typer.Option("--quarter", help="The quarter to grade, e.g. 2026Q4")],
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", help="Only the KPIs this agent owns", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Grade a quarter: each KPI's score from 0 to 1 (its progress from the quarter's start
+    to its target, or how near its target a band KPI stayed), and each agent's and engine's
+    mean. A running quarter is graded as of today (or --as-of)."""
+    # Imported here, not at the top: the command line loads every command's module.
+    from intelligentos.cli.render import print_json
+    from intelligentos.cli.render_okr import grades_record, print_grades
+    from intelligentos.domain.clock import utc_today
+    from intelligentos.domain.quarters import Quarter, QuarterError
+    from intelligentos.services.okr.grade import check_quarter_started, grade_quarter
+    from intelligentos.services.okr.propose import OkrError
+    from intelligentos.tui.launch import check_agent, check_as_of
+
+    try:
+        graded = Quarter.parse(quarter.strip())
+    except QuarterError as error:
+        raise fail(f"--quarter {error}.") from error
+    shared = Shared.of(ctx)
+    given = shared.day(as_of)
+    day = given or utc_today()
+    with shared.open_store(db) as store:
+        if given is not None:
+            check_as_of(store, given)
+        catalog = store.read_catalog()
+        if agent is not None:
+            check_agent(agent, catalog.agents)
+        try:
+            check_quarter_started(graded, day)
+        except OkrError as error:
+            raise fail(f"{error}") from error
+        grades = grade_quarter(store, graded, day, agent=agent, catalog=catalog)
+    if as_json:
+        print_json(grades_record(grades, catalog))
+    else:
+        print_grades(grades, catalog)
 
 
 # --- review ------------------------------------------------------------------------------------
