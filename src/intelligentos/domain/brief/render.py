@@ -326,6 +326,10 @@ ul { padding-left: 1.4em; }
 
 
 def to_html(brief: Brief) -> str:
+    return html_page(brief.title, to_markdown(brief))
+
+
+def html_page(title: str, markdown: str) -> str:
     """One self-contained page: the Markdown rendered (raw HTML off, so user text stays
     text), print-friendly CSS inline, and a policy that forbids any fetch or script."""
     from markdown_it import MarkdownIt  # imported here: only HTML needs it
@@ -333,14 +337,14 @@ def to_html(brief: Brief) -> str:
     renderer = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
         ["table", "strikethrough"]
     )
-    body = renderer.render(to_markdown(brief))
+    body = renderer.render(markdown)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(literal(brief.title))}</title>\n"
+        f"<title>{html.escape(literal(title))}</title>\n"
         f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
     )
 

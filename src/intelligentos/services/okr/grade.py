@@ -42,7 +42,7 @@ def check_quarter_started(quarter: Quarter, as_of: date) -> None:
     if as_of < quarter.start:
         raise OkrError(
             f"{quarter} starts on {quarter.start.isoformat()}, after {as_of.isoformat()}: "
-            f"there is nothing to grade yet."
+            "it has not started, so there is nothing to grade yet"
         )
 
 

@@ -1,0 +1,210 @@
+"""An agent's performance review for a quarter, from the store: reads, never writes; the
+same store, quarter and day give the same review.
+
+What maps to the agent: the KPIs it owns (``owner_agent``); the alerts routed to it (the
+store's ``alert_routes``) opened in the quarter; the saved scenarios created or updated in
+the quarter whose levers move one of its KPIs (a scenario records the user who saved it, not
+an agent); the target changes of its KPIs made in the quarter (for whichever quarter: next
+quarter's targets are usually set during this one); and the plans of its KPIs off target on
+the day reviewed, narrowed to the levers it owns. Every figure is as of the day reviewed:
+the quarter's last day, or the as-of day while it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from intelligentos.domain.alerts import subject_name
+from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.charts import sparkline
+from intelligentos.domain.clock import period_date, period_upper_bound
+from intelligentos.domain.detection import Status, target_status
+from intelligentos.domain.explain.actions import plan_actions, plan_outcome
+from intelligentos.domain.explain.model import ExplainError
+from intelligentos.domain.forecast import MAX_HISTORY, forecast_kpi
+from intelligentos.domain.formatting import format_change, format_value
+from intelligentos.domain.okr.grade import colour, mean
+from intelligentos.domain.okr.review import (
+    Accuracy,
+    AlertTiming,
+    KpiReview,
+    OpenAction,
+    Review,
+    ScenarioLine,
+    alert_timing,
+    out_of_sample,
+    quarter_horizon,
+    waits,
+)
+from intelligentos.domain.okr.targets import judged_on
+from intelligentos.domain.quarters import Quarter
+from intelligentos.domain.whatif.levers import ScenarioError, parse_lever
+from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.services.explain import recommend_kpi
+from intelligentos.services.okr.grade import KpiGrade, check_quarter_started, grade_quarter
+from intelligentos.services.okr.propose import OkrError
+from intelligentos.store import Store
+
+SPARK_WIDTH = 16  # characters of a KPI's trend; a longer quarter (daily values) is resampled
+
+
+def _kpi_review(grade: KpiGrade, values: list[tuple[str, float]]) -> KpiReview:
+    kpi, unit = grade.kpi, grade.kpi.unit
+    return KpiReview(
+        id=kpi.id,
+        name=kpi.name,
+        unit=unit.value,
+        target=grade.target,
+        target_text=format_value(grade.target, unit),
+        start=grade.start,
+        start_text=format_value(grade.start, unit),
+        actual=grade.actual,
+        actual_text=format_value(grade.actual, unit),
+        change_text=format_change(grade.actual, grade.start, unit)
+        if grade.score is not None
+        else "—",
+        score=grade.score,
+        colour=None if grade.score is None else colour(grade.score).value,
+        sparkline=sparkline([v for _, v in values], min(SPARK_WIDTH, len(values)))
+        if values
+        else "",
+        values=tuple(values),
+        reason=grade.reason,
+    )
+
+
+def _alerts(
+    store: Store, catalog: Catalog, agent_id: str, quarter: Quarter, until: str
+) -> list[AlertTiming]:
+    since = quarter.start.isoformat()
+    routed = [a for a in store.alerts(agent=agent_id) if since <= a.opened_at <= until]
+    routed.sort(key=lambda a: (a.opened_at, a.id or 0))
+    return [
+        alert_timing(a, store.alert_events(a.id), subject_name(a, catalog), until)
+        for a in routed
+        if a.id is not None
+    ]
+
+
+def _accuracy(store: Store, kpi: Kpi, quarter: Quarter, until: str) -> Accuracy:
+    """``kpi`` forecast from its values before ``quarter`` only, scored on those inside it
+    up to ``until``."""
+    before = store.history(
+        kpi.id, MAX_HISTORY, until=period_upper_bound(quarter.start - timedelta(1))
+    )
+    last = next((p for p, v in reversed(before) if v is not None), None)
+    horizon = quarter_horizon(kpi, last, quarter) if last else 1
+    forecast = forecast_kpi(kpi, before, horizon)
+    inside = store.windows_between(
+        [kpi.id], period_upper_bound(quarter.start - timedelta(1)), until
+    )[kpi.id]
+    return out_of_sample(kpi, forecast, before, quarter, inside)
+
+
+def _scenarios(store: Store, kpi_ids: set[str], quarter: Quarter, until: str) -> list[ScenarioLine]:
+    since = quarter.start.isoformat()
+    found = []
+    for scenario in store.scenarios():
+        touched = set()
+        for text in scenario.levers:
+            try:
+                touched.add(parse_lever(text).kpi_id)
+            except ScenarioError:
+                continue
+        if not touched & kpi_ids:
+            continue
+        updated = scenario.updated_at is not None and since <= scenario.updated_at <= until
+        if not updated and not since <= scenario.created_at <= until:
+            continue
+        found.append(
+            ScenarioLine(
+                name=scenario.name,
+                levers=scenario.levers,
+                change="updated" if updated else "created",
+                by=(scenario.updated_by or scenario.created_by) if updated else scenario.created_by,
+                at=(scenario.updated_at or scenario.created_at) if updated else scenario.created_at,
+                note=scenario.note or "",
+            )
+        )
+    found.sort(key=lambda s: (s.at, s.name))
+    return found
+
+
+def _actions(
+    store: Store, catalog: Catalog, agent_id: str, grades: list[KpiGrade], day: date
+) -> list[OpenAction]:
+    """The plans of the agent's KPIs off target on ``day`` (against the target in force),
+    narrowed to the levers it owns; a KPI whose plan needs none of them is left out."""
+    judged = judged_on(catalog, day)
+    tree = Tree(judged)
+    found = []
+    for grade in grades:
+        kpi = judged.kpis[grade.kpi.id]
+        if grade.actual is None or target_status(kpi, grade.actual) is Status.OK:
+            continue
+        base = OpenAction(
+            kpi.id,
+            kpi.name,
+            format_value(grade.actual, kpi.unit),
+            format_value(kpi.target, kpi.unit),
+        )
+        try:
+            answer = recommend_kpi(store, kpi.id, day, judged, tree)
+        except ExplainError as error:
+            found.append(replace(base, problem=str(error)))
+            continue
+        tasks = tuple(a.task for a in plan_actions(answer, None) if a.agent_id == agent_id)
+        if tasks:
+            found.append(replace(base, actions=tasks, outcome=plan_outcome(answer)))
+    return found
+
+
+def make_review(store: Store, quarter: Quarter, as_of: date, agent_id: str) -> Review:
+    """``agent_id``'s review of ``quarter`` as of ``as_of``; :class:`OkrError` (one
+    sentence) for an unknown agent or a quarter that has not started."""
+    catalog = store.read_catalog()
+    agent = catalog.agents.get(agent_id)
+    if agent is None:
+        known = ", ".join(sorted(catalog.agents)) or "none"
+        raise OkrError(f"unknown agent {agent_id!r}; the catalog's agents: {known}")
+    check_quarter_started(quarter, as_of)
+    grades = grade_quarter(store, quarter, as_of, agent=agent_id, catalog=catalog)
+    day = grades.as_of
+    until = period_upper_bound(day)
+    owned = [g.kpi for g in grades.grades]
+    ids = [k.id for k in owned]
+    inside = store.windows_between(ids, period_upper_bound(quarter.start - timedelta(1)), until)
+    kpis = []
+    for grade in grades.grades:
+        values = [(p, v) for p, v in inside.get(grade.kpi.id, []) if v is not None]
+        start_period, start = grade.start_period, grade.start
+        if (
+            start_period is not None
+            and start is not None
+            and (not values or period_date(start_period) < period_date(values[0][0]))
+        ):
+            values.insert(0, (start_period, start))
+        kpis.append(_kpi_review(grade, values))
+    alerts = _alerts(store, catalog, agent_id, quarter, until)
+    function = catalog.functions.get(agent.function or "")
+    changes = store.target_changes(
+        ids, since=quarter.start.isoformat(), until=(quarter.end + timedelta(1)).isoformat()
+    )
+    return Review(
+        quarter=quarter,
+        as_of=day,
+        running=grades.running,
+        agent_id=agent.id,
+        agent_name=agent.name,
+        function=function.name if function else agent.function,
+        kpis=tuple(kpis),
+        score=mean(g.score for g in grades.grades if g.score is not None),
+        alerts=tuple(alerts),
+        to_acknowledge=waits(a.to_acknowledge for a in alerts),
+        to_resolve=waits(a.to_resolve for a in alerts),
+        accuracy=tuple(_accuracy(store, kpi, quarter, until) for kpi in owned),
+        scenarios=tuple(_scenarios(store, set(ids), quarter, until)),
+        target_changes=tuple(c for c in changes if c.at <= until),
+        actions=tuple(_actions(store, catalog, agent_id, grades.grades, day)),
+    )
