@@ -132,9 +132,9 @@ def _means_table(title: str, means: Mapping[str, float | None], names: Mapping[s
 def print_grades(grades: QuarterGrades, catalog: Catalog) -> None:
     """``okr grade``: a table per engine (in catalog order), then the agents' and the
     engines' means."""
-    head = f"{grades.quarter} graded"
+    head = f"{grades.quarter} graded at its end, {grades.as_of.isoformat()}"
     if grades.running:
-        head += f" (running: graded as of {grades.as_of.isoformat()})"
+        head = f"{grades.quarter} (running: graded as of {grades.as_of.isoformat()})"
     out.print(Text(head, style="bold"))
     if not grades.grades:
         out.print(Text("No KPI with a target to grade."))

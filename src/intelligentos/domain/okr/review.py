@@ -3,9 +3,11 @@ holds, and kept as plain data for the renderers.
 
 * **Alerts:** those routed to the agent and opened in the quarter (up to the day reviewed).
   Time to acknowledge runs from opening to the first acknowledgement, time to resolve to the
-  resolution, both read from the alert's event log up to that day. An alert not yet
-  acknowledged (or resolved) then is listed as such, left out of the median and the worst,
-  and counted apart: an open wait has no length yet, and counting it as zero would flatter.
+  resolution, both read from the alert's event log (up to the as-of day). An alert not yet
+  acknowledged (or resolved) is listed as such, left out of the median and the worst, and
+  counted apart: an open wait has no length yet, and counting it as zero would flatter. An
+  alert resolved without anyone acknowledging it (its condition cleared) counts as not
+  acknowledged.
 * **Forecast accuracy, out of sample:** each KPI is forecast from its values up to the day
   before the quarter started (never a value inside it) through the quarter's end, and that
   forecast is scored against the values inside the quarter: the MAE, the MASE as the

@@ -7,7 +7,9 @@ the quarter whose levers move one of its KPIs (a scenario records the user who s
 an agent); the target changes of its KPIs made in the quarter (for whichever quarter: next
 quarter's targets are usually set during this one); and the plans of its KPIs off target on
 the day reviewed, narrowed to the levers it owns. Every figure is as of the day reviewed:
-the quarter's last day, or the as-of day while it runs.
+the quarter's last day, or the as-of day while it runs; but the alerts opened in the quarter
+are timed from their log up to the as-of day, so an alert opened late in a past quarter and
+acknowledged after it counts its real wait.
 """
 
 from __future__ import annotations
@@ -75,13 +77,16 @@ def _kpi_review(grade: KpiGrade, values: list[tuple[str, float]]) -> KpiReview:
 
 
 def _alerts(
-    store: Store, catalog: Catalog, agent_id: str, quarter: Quarter, until: str
+    store: Store, catalog: Catalog, agent_id: str, quarter: Quarter, until: str, log_until: str
 ) -> list[AlertTiming]:
+    """The alerts routed to ``agent_id`` opened in ``quarter`` up to ``until``, timed from
+    their events up to ``log_until`` (an alert opened on the quarter's last day may be
+    acknowledged the next)."""
     since = quarter.start.isoformat()
     routed = [a for a in store.alerts(agent=agent_id) if since <= a.opened_at <= until]
     routed.sort(key=lambda a: (a.opened_at, a.id or 0))
     return [
-        alert_timing(a, store.alert_events(a.id), subject_name(a, catalog), until)
+        alert_timing(a, store.alert_events(a.id), subject_name(a, catalog), log_until)
         for a in routed
         if a.id is not None
     ]
@@ -186,7 +191,7 @@ def make_review(store: Store, quarter: Quarter, as_of: date, agent_id: str) -> R
         ):
             values.insert(0, (start_period, start))
         kpis.append(_kpi_review(grade, values))
-    alerts = _alerts(store, catalog, agent_id, quarter, until)
+    alerts = _alerts(store, catalog, agent_id, quarter, until, period_upper_bound(as_of))
     function = catalog.functions.get(agent.function or "")
     changes = store.target_changes(
         ids, since=quarter.start.isoformat(), until=(quarter.end + timedelta(1)).isoformat()
