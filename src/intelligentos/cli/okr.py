@@ -4,12 +4,19 @@ an agent's performance review for a quarter."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from intelligentos.cli.options import AsOfOption, DbOption, JsonOption, Shared, fail
+
+if TYPE_CHECKING:
+    from intelligentos.domain.quarters import Quarter
+    from intelligentos.store import Store
 
 app = typer.Typer(
     help="Quarterly targets: propose them from the forecasts, accept them, grade a quarter.",
@@ -25,6 +32,32 @@ app = typer.Typer(
 
 
 # --- okr grade ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quarter_store(
+    ctx: typer.Context, quarter: str, db: Path | None, as_of: str | None
+) -> Iterator[tuple[Quarter, date, Store]]:
+    """The ``--quarter`` asked for, the day (``--as-of``, else today) and the store, opened
+    and checked; an :class:`OkrError` in the block is one sentence."""
+    from intelligentos.domain.clock import utc_today
+    from intelligentos.domain.quarters import Quarter, QuarterError
+    from intelligentos.services.okr.propose import OkrError
+    from intelligentos.tui.launch import check_as_of
+
+    try:
+        asked = Quarter.parse(quarter.strip())
+    except QuarterError as error:
+        raise fail(f"--quarter {error}.") from error
+    shared = Shared.of(ctx)
+    given = shared.day(as_of)
+    with shared.open_store(db) as store:
+        if given is not None:
+            check_as_of(store, given)
+        try:
+            yield asked, given or utc_today(), store
+        except OkrError as error:
+            raise fail(f"{error}.") from error
 
 
 @app.command("grade")
@@ -45,29 +78,14 @@ def grade(
     # Imported here, not at the top: the command line loads every command's module.
     from intelligentos.cli.render import print_json
     from intelligentos.cli.render_okr import grades_record, print_grades
-    from intelligentos.domain.clock import utc_today
-    from intelligentos.domain.quarters import Quarter, QuarterError
     from intelligentos.services.okr.grade import check_quarter_started, grade_quarter
-    from intelligentos.services.okr.propose import OkrError
-    from intelligentos.tui.launch import check_agent, check_as_of
+    from intelligentos.tui.launch import check_agent
 
-    try:
-        graded = Quarter.parse(quarter.strip())
-    except QuarterError as error:
-        raise fail(f"--quarter {error}.") from error
-    shared = Shared.of(ctx)
-    given = shared.day(as_of)
-    day = given or utc_today()
-    with shared.open_store(db) as store:
-        if given is not None:
-            check_as_of(store, given)
+    with _quarter_store(ctx, quarter, db, as_of) as (graded, day, store):
         catalog = store.read_catalog()
         if agent is not None:
             check_agent(agent, catalog.agents)
-        try:
-            check_quarter_started(graded, day)
-        except OkrError as error:
-            raise fail(f"{error}.") from error
+        check_quarter_started(graded, day)
         grades = grade_quarter(store, graded, day, agent=agent, catalog=catalog)
     if as_json:
         print_json(grades_record(grades, catalog))
@@ -96,44 +114,12 @@ def review(
     recommendations still open. The same store, quarter, day and options give the same
     bytes."""
     # Imported here, not at the top: the command line loads every command's module.
-    import sys
-
-    from rich.text import Text
-
-    from intelligentos.cli.render import err
+    from intelligentos.cli.render import write_document
     from intelligentos.cli.render_review import FORMATS, render_review
-    from intelligentos.config.paths import write_atomically
-    from intelligentos.domain.clock import utc_today
-    from intelligentos.domain.formatting import literal
-    from intelligentos.domain.quarters import Quarter, QuarterError
-    from intelligentos.services.okr.propose import OkrError
     from intelligentos.services.okr.review import make_review
-    from intelligentos.tui.launch import check_as_of
 
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}; use md, html or json.")
-    try:
-        reviewed = Quarter.parse(quarter.strip())
-    except QuarterError as error:
-        raise fail(f"--quarter {error}.") from error
-    shared = Shared.of(ctx)
-    given = shared.day(as_of)
-    day = given or utc_today()
-    with shared.open_store(db) as store:
-        if given is not None:
-            check_as_of(store, given)
-        try:
-            made = make_review(store, reviewed, day, agent)
-        except OkrError as error:
-            raise fail(f"{error}.") from error
-    text = render_review(made, fmt)
-    if out_path is None:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
-        return
-    try:
-        size = write_atomically(out_path, text, private=False)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
-    err.print(Text(literal(f"Wrote the review ({fmt}, {size:,} bytes) to {out_path}.")))
+    with _quarter_store(ctx, quarter, db, as_of) as (reviewed, day, store):
+        made = make_review(store, reviewed, day, agent)
+    write_document(render_review(made, fmt), out_path, "the review", fmt)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from intelligentos.domain.brief.markup import code, md, table
-from intelligentos.domain.brief.render import html_page
+from intelligentos.domain.brief.render import html_page, scenario_record, scenarios_table
 from intelligentos.domain.formatting import format_value
 from intelligentos.domain.okr.grade import colour
 from intelligentos.domain.okr.review import (
@@ -182,25 +182,8 @@ def _accuracy(review: Review) -> list[str]:
 def _scenarios(review: Review) -> list[str]:
     out = ["## Scenarios on its KPIs", ""]
     if not review.scenarios:
-        return [
-            *out,
-            f"No saved scenario moving its KPIs was created or updated in {review.quarter}.",
-        ]
-    rows = [
-        [
-            md(s.name),
-            ", ".join(code(lever) for lever in s.levers) or "—",
-            s.change,
-            md(s.by),
-            _when(s.at),
-            md(s.note) if s.note else "—",
-        ]
-        for s in review.scenarios
-    ]
-    return [
-        *out,
-        table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows),
-    ]
+        return [*out, f"No saved scenario moving its KPIs changed in {review.quarter}."]
+    return [*out, scenarios_table(review.scenarios)]
 
 
 def _target(value: float | None) -> str:
@@ -384,17 +367,7 @@ def to_record(review: Review) -> dict[str, Any]:
             "routed": [_alert_record(a) for a in review.alerts],
         },
         "forecast_accuracy": [_accuracy_record(a) for a in review.accuracy],
-        "scenarios": [
-            {
-                "name": s.name,
-                "levers": list(s.levers),
-                "change": s.change,
-                "by": s.by,
-                "at": s.at,
-                "note": s.note,
-            }
-            for s in review.scenarios
-        ],
+        "scenarios": [scenario_record(s) for s in review.scenarios],
         "target_changes": [_change_record(c) for c in review.target_changes],
         "recommendations": [_action_record(a) for a in review.actions],
     }

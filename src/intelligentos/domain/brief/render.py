@@ -22,13 +22,13 @@ from intelligentos.domain.brief.contents import (
     KpiLine,
     OpenAlert,
     Risk,
-    ScenarioChange,
     StaleSystem,
 )
 from intelligentos.domain.brief.markup import code, md, table
 from intelligentos.domain.brief.why import actions_lines, actions_record, why_lines, why_record
 from intelligentos.domain.detection import Status
 from intelligentos.domain.formatting import literal
+from intelligentos.domain.whatif.scenarios import ScenarioChange
 
 FORMATS = ("md", "html", "json")
 MAX_EVENTS_SHOWN = 40  # rows of the week's alert log in Markdown (the JSON has every one)
@@ -248,6 +248,11 @@ def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
     out = ["## Scenarios changed this week", ""]
     if not scenarios:
         return [*out, "None."]
+    return [*out, scenarios_table(scenarios)]
+
+
+def scenarios_table(scenarios: Sequence[ScenarioChange]) -> str:
+    """Saved scenarios created or updated: name, levers, change, who, when and note."""
     rows = [
         [
             md(s.name),
@@ -259,10 +264,7 @@ def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
         ]
         for s in scenarios
     ]
-    return [
-        *out,
-        table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows),
-    ]
+    return table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows)
 
 
 def to_markdown(brief: Brief) -> str:
@@ -484,17 +486,18 @@ def to_record(brief: Brief) -> dict[str, Any]:
             }
             for s in brief.stale_systems
         ],
-        "scenarios": [
-            {
-                "name": s.name,
-                "levers": list(s.levers),
-                "change": s.change,
-                "by": s.by,
-                "at": s.at,
-                "note": s.note,
-            }
-            for s in brief.scenarios
-        ],
+        "scenarios": [scenario_record(s) for s in brief.scenarios],
+    }
+
+
+def scenario_record(s: ScenarioChange) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "levers": list(s.levers),
+        "change": s.change,
+        "by": s.by,
+        "at": s.at,
+        "note": s.note,
     }
 
 

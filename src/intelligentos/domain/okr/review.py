@@ -32,6 +32,7 @@ from intelligentos.domain.forecast import Forecast
 from intelligentos.domain.forecast.periods import next_periods
 from intelligentos.domain.okr.targets import TargetChange
 from intelligentos.domain.quarters import Quarter
+from intelligentos.domain.whatif.scenarios import ScenarioChange
 
 Series = Sequence[tuple[str, float | None]]
 
@@ -211,16 +212,6 @@ def out_of_sample(
 
 
 @dataclass(frozen=True)
-class ScenarioLine:
-    name: str
-    levers: tuple[str, ...]
-    change: str  # "created" or "updated"
-    by: str
-    at: str
-    note: str
-
-
-@dataclass(frozen=True)
 class OpenAction:
     """An off-target KPI of the agent's and what its plan asks of the levers the agent
     owns; ``problem`` when there is no plan."""
@@ -251,7 +242,7 @@ class Review:
     to_acknowledge: Waits
     to_resolve: Waits
     accuracy: tuple[Accuracy, ...]
-    scenarios: tuple[ScenarioLine, ...]
+    scenarios: tuple[ScenarioChange, ...]
     target_changes: tuple[TargetChange, ...]
     actions: tuple[OpenAction, ...]
 

@@ -33,7 +33,6 @@ from intelligentos.domain.okr.review import (
     KpiReview,
     OpenAction,
     Review,
-    ScenarioLine,
     alert_timing,
     out_of_sample,
     quarter_horizon,
@@ -41,8 +40,8 @@ from intelligentos.domain.okr.review import (
 )
 from intelligentos.domain.okr.targets import judged_on
 from intelligentos.domain.quarters import Quarter
-from intelligentos.domain.whatif.levers import ScenarioError, parse_lever
 from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.domain.whatif.scenarios import scenario_changes
 from intelligentos.services.explain import recommend_kpi
 from intelligentos.services.okr.grade import KpiGrade, check_quarter_started, grade_quarter
 from intelligentos.services.okr.propose import OkrError
@@ -107,35 +106,6 @@ def _accuracy(store: Store, kpi: Kpi, quarter: Quarter, until: str) -> Accuracy:
     return out_of_sample(kpi, forecast, before, quarter, inside)
 
 
-def _scenarios(store: Store, kpi_ids: set[str], quarter: Quarter, until: str) -> list[ScenarioLine]:
-    since = quarter.start.isoformat()
-    found = []
-    for scenario in store.scenarios():
-        touched = set()
-        for text in scenario.levers:
-            try:
-                touched.add(parse_lever(text).kpi_id)
-            except ScenarioError:
-                continue
-        if not touched & kpi_ids:
-            continue
-        updated = scenario.updated_at is not None and since <= scenario.updated_at <= until
-        if not updated and not since <= scenario.created_at <= until:
-            continue
-        found.append(
-            ScenarioLine(
-                name=scenario.name,
-                levers=scenario.levers,
-                change="updated" if updated else "created",
-                by=(scenario.updated_by or scenario.created_by) if updated else scenario.created_by,
-                at=(scenario.updated_at or scenario.created_at) if updated else scenario.created_at,
-                note=scenario.note or "",
-            )
-        )
-    found.sort(key=lambda s: (s.at, s.name))
-    return found
-
-
 def _actions(
     store: Store, catalog: Catalog, agent_id: str, grades: list[KpiGrade], day: date
 ) -> list[OpenAction]:
@@ -177,6 +147,7 @@ def make_review(store: Store, quarter: Quarter, as_of: date, agent_id: str) -> R
     grades = grade_quarter(store, quarter, as_of, agent=agent_id, catalog=catalog)
     day = grades.as_of
     until = period_upper_bound(day)
+    since = quarter.start.isoformat()
     owned = [g.kpi for g in grades.grades]
     ids = [k.id for k in owned]
     inside = store.windows_between(ids, period_upper_bound(quarter.start - timedelta(1)), until)
@@ -209,7 +180,9 @@ def make_review(store: Store, quarter: Quarter, as_of: date, agent_id: str) -> R
         to_acknowledge=waits(a.to_acknowledge for a in alerts),
         to_resolve=waits(a.to_resolve for a in alerts),
         accuracy=tuple(_accuracy(store, kpi, quarter, until) for kpi in owned),
-        scenarios=tuple(_scenarios(store, set(ids), quarter, until)),
+        scenarios=scenario_changes(
+            store.scenarios(), lambda at: at is not None and since <= at <= until, ids
+        ),
         target_changes=tuple(c for c in changes if c.at <= until),
         actions=tuple(_actions(store, catalog, agent_id, grades.grades, day)),
     )
