@@ -24,7 +24,7 @@ from intelligentos.domain.clock import period_date, period_upper_bound
 from intelligentos.domain.detection import Status, target_status
 from intelligentos.domain.explain.actions import plan_actions, plan_outcome
 from intelligentos.domain.explain.model import ExplainError
-from intelligentos.domain.forecast import MAX_HISTORY, forecast_kpi
+from intelligentos.domain.forecast import MAX_HISTORY
 from intelligentos.domain.formatting import format_change, format_value
 from intelligentos.domain.okr.grade import colour, mean
 from intelligentos.domain.okr.review import (
@@ -43,6 +43,7 @@ from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.whatif.propagation import Tree
 from intelligentos.domain.whatif.scenarios import scenario_changes
 from intelligentos.services.explain import recommend_kpi
+from intelligentos.services.forecast import ForecastJob, forecast_many
 from intelligentos.services.okr.grade import KpiGrade, check_quarter_started, grade_quarter
 from intelligentos.services.okr.propose import OkrError
 from intelligentos.store import Store
@@ -91,19 +92,22 @@ def _alerts(
     ]
 
 
-def _accuracy(store: Store, kpi: Kpi, quarter: Quarter, until: str) -> Accuracy:
-    """``kpi`` forecast from its values before ``quarter`` only, scored on those inside it
-    up to ``until``."""
-    before = store.history(
-        kpi.id, MAX_HISTORY, until=period_upper_bound(quarter.start - timedelta(1))
-    )
-    last = next((p for p, v in reversed(before) if v is not None), None)
-    horizon = quarter_horizon(kpi, last, quarter) if last else 1
-    forecast = forecast_kpi(kpi, before, horizon)
-    inside = store.windows_between(
-        [kpi.id], period_upper_bound(quarter.start - timedelta(1)), until
-    )[kpi.id]
-    return out_of_sample(kpi, forecast, before, quarter, inside)
+def _accuracy(store: Store, kpis: list[Kpi], quarter: Quarter, until: str) -> list[Accuracy]:
+    """Each KPI forecast from its values before ``quarter`` only (on every core when there
+    are many), scored on those inside it up to ``until``."""
+    before_start = period_upper_bound(quarter.start - timedelta(1))
+    jobs, befores = [], []
+    for kpi in kpis:
+        before = store.history(kpi.id, MAX_HISTORY, until=before_start)
+        last = next((p for p, v in reversed(before) if v is not None), None)
+        horizon = quarter_horizon(kpi, last, quarter) if last else 1
+        jobs.append(ForecastJob(kpi, tuple(before), horizon))
+        befores.append(before)
+    inside = store.windows_between([k.id for k in kpis], before_start, until)
+    return [
+        out_of_sample(kpi, forecast, before, quarter, inside.get(kpi.id, []))
+        for kpi, before, forecast in zip(kpis, befores, forecast_many(jobs), strict=True)
+    ]
 
 
 def _actions(
@@ -179,7 +183,7 @@ def make_review(store: Store, quarter: Quarter, as_of: date, agent_id: str) -> R
         alerts=tuple(alerts),
         to_acknowledge=waits(a.to_acknowledge for a in alerts),
         to_resolve=waits(a.to_resolve for a in alerts),
-        accuracy=tuple(_accuracy(store, kpi, quarter, until) for kpi in owned),
+        accuracy=tuple(_accuracy(store, owned, quarter, until)),
         scenarios=scenario_changes(
             store.scenarios(), lambda at: at is not None and since <= at <= until, ids
         ),
