@@ -279,7 +279,8 @@ def test_the_markdown_shows_every_section_with_user_text_escaped(reviewed_store)
     assert "graded at its end, 2026-09-30" in text
     assert "**Time to acknowledge:** median 3 h 00 min, worst 12 h 00 min (of 3); 2 not" in text
     assert "**Time to resolve:** median 1 d 0 h, worst 2 d 0 h (of 3); 2 still open" in text
-    assert "| Win Rate | naive | 2026-06-29 | 13 | 2.4 pt | 1.00 | 0 % |" in text
+    assert "| Win Rate | naive | 2026-06-29 | 13 | 2.4 pt | 1.00 | 0 % |   |" in text
+    assert "| CSAT | none | 2026-06-01 | 0 | — | — | — | not enough history: 1 of the 8" in text
     # The note's pipe and tag are text, not a table cell or HTML.
     assert "raise \\| \\<b\\>it\\</b\\>" in text
 
@@ -344,3 +345,12 @@ def test_bad_input_is_one_sentence_and_writes_nothing(reviewed_store, tmp_path, 
     assert result.output.startswith(message)
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_as_of_before_the_command_name_means_the_same(reviewed_store):
+    args = ["--quarter", "2026Q3", "--agent", "cro", "--format", "json"]
+    before = run("--as-of", "2026-10-07", "review", "--db", str(reviewed_store), *args)
+    after = run("review", "--db", str(reviewed_store), *args, "--as-of", "2026-10-07")
+    assert before.exit_code == 0, before.output
+    assert before.stdout == after.stdout
+    assert json.loads(before.stdout)["alerts"]["to_acknowledge"]["measured"] == 4

@@ -146,16 +146,18 @@ def _alerts(review: Review) -> list[str]:
 
 
 def _accuracy_row(a: Accuracy, unit: str) -> list[str]:
+    made_from = md((a.based_on or "—")[:10])
     if a.mae is None:
-        return [md(a.name), md(a.model), _when(a.based_on), "0", "—", "—", md(a.reason)]
+        return [md(a.name), md(a.model), made_from, "0", "—", "—", "—", md(a.reason)]
     return [
         md(a.name),
         md(a.model),
-        md((a.based_on or "—")[:10]),
+        made_from,
         str(len(a.compared)),
         f"{a.mae:.1f} pt" if unit == "percent" else format_value(a.mae, unit),
         _number(a.mase),
         _percent(a.coverage80),
+        "",
     ]
 
 
@@ -171,8 +173,8 @@ def _accuracy(review: Review) -> list[str]:
         "it) and the share of values inside the forecast's 80 % interval.",
         "",
         table(
-            ["KPI", "model", "made from", "values", "MAE", "MASE", "inside 80 %"],
-            ["l", "l", "l", "r", "r", "r", "r"],
+            ["KPI", "model", "made from", "values", "MAE", "MASE", "inside 80 %", "note"],
+            ["l", "l", "l", "r", "r", "r", "r", "l"],
             (_accuracy_row(a, units.get(a.kpi_id, "count")) for a in review.accuracy),
         ),
     ]
@@ -215,7 +217,7 @@ def _changes(review: Review) -> list[str]:
 def _actions(review: Review) -> list[str]:
     out = ["## Its recommendations still open", ""]
     if not review.actions:
-        return [*out, f"None: no KPI of its is off target on {review.as_of.isoformat()}."]
+        return [*out, f"None: none of its KPIs is off target on {review.as_of.isoformat()}."]
     for item in review.actions:
         out += [f"### {md(item.name)}: {item.value_text} (target {item.target_text})", ""]
         if item.problem is not None:
