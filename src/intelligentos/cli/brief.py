@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -33,14 +32,10 @@ def brief(
     CEO KPIs, what changed in the alert log, top risks, stale sources, scenarios. The same
     store, date and options give the same bytes."""
     # Imported here, not at the top: the command line loads every command's module.
-    from rich.text import Text
-
-    from intelligentos.cli.render import err
-    from intelligentos.config.paths import write_atomically
+    from intelligentos.cli.render import write_document
     from intelligentos.domain.brief.compose import BriefError
     from intelligentos.domain.brief.render import FORMATS, render
     from intelligentos.domain.clock import utc_today
-    from intelligentos.domain.formatting import literal
     from intelligentos.services.brief import make_brief
     from intelligentos.tui.launch import check_as_of
 
@@ -56,14 +51,4 @@ def brief(
             made = make_brief(store, day, agent)
         except BriefError as error:
             raise fail(f"{error}.") from error
-    text = render(made, fmt)
-    if out_path is None:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
-        return
-    try:
-        size = write_atomically(out_path, text, private=False)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
-    err.print(Text(literal(f"Wrote the brief ({fmt}, {size:,} bytes) to {out_path}.")))
+    write_document(render(made, fmt), out_path, "the brief", fmt)

@@ -62,7 +62,9 @@ AgentOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 # The commands that take --as-of, also when it is given before the command's name.
-AS_OF_COMMANDS = frozenset({"kpis", "alerts", "lineage", "whatif", "explain", "recommend", "brief"})
+AS_OF_COMMANDS = frozenset(
+    {"kpis", "alerts", "lineage", "whatif", "explain", "recommend", "brief", "review"}
+)
 # The commands that take --agent before their name too.
 AGENT_COMMANDS = frozenset({"alerts", "check"})
 

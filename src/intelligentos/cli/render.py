@@ -7,8 +7,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleDimensions
@@ -94,6 +96,24 @@ def print_json(document: object) -> None:
         out.file.flush()
         return
     out.print_json(text)
+
+
+def write_document(text: str, out_path: Path | None, what: str, fmt: str) -> None:
+    """A document (the brief, a review) as UTF-8 on standard output, or written whole to
+    ``out_path`` (atomically: a failure leaves nothing) and said so on stderr."""
+    if out_path is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
+    from intelligentos.cli.options import fail
+    from intelligentos.config.paths import write_atomically
+
+    try:
+        size = write_atomically(out_path, text, private=False)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise fail(f"cannot write {out_path}: {reason}; nothing was written.") from error
+    err.print(Text(literal(f"Wrote {what} ({fmt}, {size:,} bytes) to {out_path}.")))
 
 
 def id_width() -> int | None:

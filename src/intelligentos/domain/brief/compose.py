@@ -46,7 +46,6 @@ from intelligentos.domain.brief.contents import (
     PathStep,
     Projected,
     Risk,
-    ScenarioChange,
     Source,
     StaleSystem,
 )
@@ -80,12 +79,11 @@ from intelligentos.domain.whatif.model import (
     Lever,
     ScenarioError,
     Tree,
-    parse_lever,
     performance,
     simulate,
     target_of,
 )
-from intelligentos.domain.whatif.scenarios import SavedScenario
+from intelligentos.domain.whatif.scenarios import SavedScenario, scenario_changes
 
 WEEK_DAYS = 7
 SPARK_WIDTH = 16  # characters of each sparkline
@@ -449,38 +447,6 @@ def _stale_systems(
     return tuple(systems)
 
 
-def _scenarios(facts: BriefFacts, scope: set[str] | None) -> tuple[ScenarioChange, ...]:
-    changed = []
-    for scenario in facts.scenarios:
-        updated = in_week(scenario.updated_at, facts.as_of)
-        if not updated and not in_week(scenario.created_at, facts.as_of):
-            continue
-        if scope is not None and not scope.intersection(_lever_kpis(scenario)):
-            continue
-        changed.append(
-            ScenarioChange(
-                name=scenario.name,
-                levers=scenario.levers,
-                change="updated" if updated else "created",
-                by=(scenario.updated_by or scenario.created_by) if updated else scenario.created_by,
-                at=(scenario.updated_at or scenario.created_at) if updated else scenario.created_at,
-                note=scenario.note or "",
-            )
-        )
-    changed.sort(key=lambda s: (s.at, s.name))
-    return tuple(changed)
-
-
-def _lever_kpis(scenario: SavedScenario) -> set[str]:
-    ids = set()
-    for text in scenario.levers:
-        try:
-            ids.add(parse_lever(text).kpi_id)
-        except ScenarioError:
-            continue
-    return ids
-
-
 def _routed_to(alert: Alert | None, agent_id: str, catalog: Catalog, graph: LineageGraph) -> bool:
     """Whether the alert is routed to the agent: the same routes as ``alerts --agent`` and
     the agents view, so an agent's brief counts what they list."""
@@ -559,7 +525,7 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
         risks=tuple(risks[:TOP_RISKS]),
         off_target=len(risks),
         stale_systems=_stale_systems(facts, snaps, scope),
-        scenarios=_scenarios(facts, scope),
+        scenarios=scenario_changes(facts.scenarios, lambda at: in_week(at, as_of), scope),
         agent=agent_part,
         why=why_section(catalog, lines, ceo_ids, facts.explanations, facts.week_before),
         actions=actions_section(

@@ -9,6 +9,7 @@ from datetime import date
 from intelligentos.domain.detection import Status
 from intelligentos.domain.explain.actions import Action
 from intelligentos.domain.whatif.model import MODEL_NOTE
+from intelligentos.domain.whatif.scenarios import ScenarioChange
 
 # Event actions in the log, and how the brief words them, in the order it counts them.
 ACTIONS = {
@@ -165,16 +166,6 @@ class StaleSystem:
     name: str
     feeds: tuple[tuple[str, str], ...]  # (id, name) of the stale KPIs it feeds
     ceo_kpis: tuple[tuple[str, str], ...]  # the CEO KPIs those roll up to
-
-
-@dataclass(frozen=True)
-class ScenarioChange:
-    name: str
-    levers: tuple[str, ...]
-    change: str  # "created" or "updated"
-    by: str
-    at: str
-    note: str
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from intelligentos.domain.brief.contents import (
     KpiLine,
     OpenAlert,
     Risk,
-    ScenarioChange,
     StaleSystem,
 )
 from intelligentos.domain.brief.markup import code, md, table
 from intelligentos.domain.brief.why import actions_lines, actions_record, why_lines, why_record
 from intelligentos.domain.detection import Status
 from intelligentos.domain.formatting import literal
+from intelligentos.domain.whatif.scenarios import ScenarioChange
 
 FORMATS = ("md", "html", "json")
 MAX_EVENTS_SHOWN = 40  # rows of the week's alert log in Markdown (the JSON has every one)
@@ -248,6 +248,11 @@ def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
     out = ["## Scenarios changed this week", ""]
     if not scenarios:
         return [*out, "None."]
+    return [*out, scenarios_table(scenarios)]
+
+
+def scenarios_table(scenarios: Sequence[ScenarioChange]) -> str:
+    """Saved scenarios created or updated: name, levers, change, who, when and note."""
     rows = [
         [
             md(s.name),
@@ -259,10 +264,7 @@ def _scenarios(scenarios: Sequence[ScenarioChange]) -> list[str]:
         ]
         for s in scenarios
     ]
-    return [
-        *out,
-        table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows),
-    ]
+    return table(["scenario", "levers", "change", "by", "when (UTC)", "note"], ["l"] * 6, rows)
 
 
 def to_markdown(brief: Brief) -> str:
@@ -326,6 +328,10 @@ ul { padding-left: 1.4em; }
 
 
 def to_html(brief: Brief) -> str:
+    return html_page(brief.title, to_markdown(brief))
+
+
+def html_page(title: str, markdown: str) -> str:
     """One self-contained page: the Markdown rendered (raw HTML off, so user text stays
     text), print-friendly CSS inline, and a policy that forbids any fetch or script."""
     from markdown_it import MarkdownIt  # imported here: only HTML needs it
@@ -333,14 +339,14 @@ def to_html(brief: Brief) -> str:
     renderer = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
         ["table", "strikethrough"]
     )
-    body = renderer.render(to_markdown(brief))
+    body = renderer.render(markdown)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(literal(brief.title))}</title>\n"
+        f"<title>{html.escape(literal(title))}</title>\n"
         f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n"
     )
 
@@ -480,17 +486,18 @@ def to_record(brief: Brief) -> dict[str, Any]:
             }
             for s in brief.stale_systems
         ],
-        "scenarios": [
-            {
-                "name": s.name,
-                "levers": list(s.levers),
-                "change": s.change,
-                "by": s.by,
-                "at": s.at,
-                "note": s.note,
-            }
-            for s in brief.scenarios
-        ],
+        "scenarios": [scenario_record(s) for s in brief.scenarios],
+    }
+
+
+def scenario_record(s: ScenarioChange) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "levers": list(s.levers),
+        "change": s.change,
+        "by": s.by,
+        "at": s.at,
+        "note": s.note,
     }
 
 

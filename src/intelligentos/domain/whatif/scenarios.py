@@ -8,7 +8,10 @@ Pure Python: no SQL, no Textual.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+
+from intelligentos.domain.whatif.levers import ScenarioError, parse_lever
 
 NAME_MAX = 80  # characters: a name is a label, not a note
 
@@ -52,3 +55,54 @@ def check_name(text: str) -> str:
     if not name.isprintable():
         raise ValueError("A scenario's name cannot contain control characters.")
     return name
+
+
+@dataclass(frozen=True)
+class ScenarioChange:
+    """A saved scenario created or updated within some span (a week, a quarter)."""
+
+    name: str
+    levers: tuple[str, ...]
+    change: str  # "created" or "updated"
+    by: str
+    at: str
+    note: str
+
+
+def lever_kpis(scenario: SavedScenario) -> set[str]:
+    """The KPIs a scenario's levers move (a lever that no longer parses moves none)."""
+    ids = set()
+    for text in scenario.levers:
+        try:
+            ids.add(parse_lever(text).kpi_id)
+        except ScenarioError:
+            continue
+    return ids
+
+
+def scenario_changes(
+    scenarios: Iterable[SavedScenario],
+    inside: Callable[[str | None], bool],
+    scope: Collection[str] | None = None,
+) -> tuple[ScenarioChange, ...]:
+    """The scenarios created or last updated at a moment ``inside`` accepts (an update
+    counts over the creation), moving a KPI of ``scope`` (None: any), oldest first."""
+    changed = []
+    for scenario in scenarios:
+        updated = inside(scenario.updated_at)
+        if not updated and not inside(scenario.created_at):
+            continue
+        if scope is not None and not lever_kpis(scenario).intersection(scope):
+            continue
+        changed.append(
+            ScenarioChange(
+                name=scenario.name,
+                levers=scenario.levers,
+                change="updated" if updated else "created",
+                by=(scenario.updated_by or scenario.created_by) if updated else scenario.created_by,
+                at=(scenario.updated_at or scenario.created_at) if updated else scenario.created_at,
+                note=scenario.note or "",
+            )
+        )
+    changed.sort(key=lambda s: (s.at, s.name))
+    return tuple(changed)

@@ -10,6 +10,7 @@ from intelligentos.domain.clock import period_upper_bound
 from intelligentos.domain.okr.grade import mean, score
 from intelligentos.domain.okr.targets import target_on
 from intelligentos.domain.quarters import Quarter
+from intelligentos.services.okr.propose import OkrError
 from intelligentos.store import Store
 
 
@@ -33,6 +34,16 @@ class QuarterGrades:
     grades: list[KpiGrade]  # in catalog order
     by_agent: dict[str, float | None]  # owner agent id -> mean score of its KPIs
     by_engine: dict[str, float | None]  # engine id -> mean score of its KPIs
+
+
+def check_quarter_started(quarter: Quarter, as_of: date) -> None:
+    """:class:`OkrError` for a quarter that has not started by ``as_of``: it has no value to
+    grade (nor anything to review)."""
+    if as_of < quarter.start:
+        raise OkrError(
+            f"{quarter} starts on {quarter.start.isoformat()}, after {as_of.isoformat()}: "
+            "it has not started, so there is nothing to grade yet"
+        )
 
 
 def grade_quarter(
