@@ -131,7 +131,7 @@ def with_targets(text: str, quarter: str, targets: Mapping[str, float]) -> str:
             if held[quarter] != value:
                 held[quarter] = value  # the key stays as written, where it is
         else:
-            held.add(SingleKey(quarter, KeyType.Basic), value)
+            held[SingleKey(quarter, KeyType.Basic)] = value
     edited = tomlkit.dumps(document)
     # The blank line that separates the new table from the next one is not wanted at the end.
     if edited.endswith("\n\n") and not text.endswith("\n\n"):
@@ -221,8 +221,16 @@ class StagedFiles:
                 )
 
     def replace(self) -> None:
+        """Move each new text over its file; :class:`CatalogFileError` for one that cannot
+        be (the caller puts back those already moved, with :meth:`restore`)."""
         for edit in self.edits:
-            os.replace(self.staged.pop(edit.path), edit.path)
+            try:
+                os.replace(self.staged[edit.path], edit.path)
+            except OSError as error:
+                raise CatalogFileError(
+                    f"{edit.relative} cannot be replaced ({error}); nothing was written."
+                ) from error
+            del self.staged[edit.path]
             self.replaced.append(edit)
 
     def restore(self) -> None:
