@@ -407,3 +407,56 @@ def test_a_store_error_leaves_the_files_as_they_were(mini, monkeypatch):
         with pytest.raises(StoreError, match="disk is full"):
             apply_accept(store, plan)
     assert texts(catalog) == before
+
+
+def test_a_read_only_file_that_already_holds_the_target_needs_no_writing(mini):
+    db, catalog = mini
+    kpis = catalog / "kpis.toml"
+    with Store.open(db) as store:
+        accept_targets(store, hand({"win_rate": 30.0}))
+        text = kpis.read_text()
+        kpis.chmod(0o444)
+        try:
+            again = accept_targets(store, hand({"win_rate": 30.0}, note="again"))
+        finally:
+            kpis.chmod(0o644)
+        [target] = store.quarter_targets(["win_rate"])
+    assert again.files == [] and again.changes == []
+    assert [(t.before, t.after, t.changed) for t in again.targets] == [(30.0, 30.0, False)]
+    assert kpis.read_text() == text
+    assert target.note == "board plan"  # an equal value changes nothing, its note included
+
+
+def test_a_linked_catalog_file_is_written_through_its_link(mini, tmp_path):
+    db, catalog = mini
+    kept = tmp_path / "kept" / "kpis.toml"
+    kept.parent.mkdir()
+    (catalog / "kpis.toml").rename(kept)
+    (catalog / "kpis.toml").symlink_to(kept)
+    with Store.open(db) as store:
+        accept_targets(store, hand({"win_rate": 30.0}))
+    assert (catalog / "kpis.toml").is_symlink()
+    assert '"2027Q1" = 30.0' in kept.read_text()
+
+
+def test_every_kpi_of_the_built_in_catalog_only_gains_lines(builtin):
+    """Every layout the built-in catalog uses (sub-tables, multi-line arrays, comments, the
+    last KPI of a file) takes a new targets table by inserting lines, and nothing else."""
+    import difflib
+    import re
+
+    db, catalog = builtin
+    before = texts(catalog)
+    with Store.open(db) as store:
+        kpis = store.read_catalog().kpis.values()
+        values = {k.id: k.target + 1 for k in kpis if k.target is not None}
+        accepted = accept_targets(store, hand(values))
+        synced = sync_store_catalog(store, None, datetime(2026, 12, 8, tzinfo=UTC))
+    assert len(accepted.changes) == len(values) > 60
+    assert synced.report.changes == []
+    added = re.compile(r'^(|\[kpi\.\w+\.targets\]|"2027Q1" = [-\d.e+]+)$')
+    for name, after in texts(catalog).items():
+        old, new = before[name].splitlines(), after.splitlines()
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
+            assert tag in ("equal", "insert"), (name, old[i1:i2], new[j1:j2])
+            assert all(added.match(text) for text in new[j1:j2] if tag == "insert"), new[j1:j2]

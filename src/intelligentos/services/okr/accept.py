@@ -40,6 +40,7 @@ from intelligentos.services.okr.catalog_files import (
     FileEdit,
     StagedFiles,
     catalog_with,
+    check_writable,
     read_catalog_file,
     with_targets,
 )
@@ -224,10 +225,11 @@ def plan_accept(
     edits = []
     try:
         for relative, targets in by_file.items():
-            text, read_as = read_catalog_file(directory, relative)
+            path, text, read_as = read_catalog_file(directory, relative)
             new = with_targets(text, quarter, targets)
             if new != text:
-                edits.append(FileEdit(directory / relative, relative, text, new, read_as))
+                check_writable(path, relative)
+                edits.append(FileEdit(path, relative, text, new, read_as))
     except CatalogFileError as error:
         raise OkrError(str(error)) from error
     if edits:
