@@ -460,3 +460,18 @@ def test_every_kpi_of_the_built_in_catalog_only_gains_lines(builtin):
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
             assert tag in ("equal", "insert"), (name, old[i1:i2], new[j1:j2])
             assert all(added.match(text) for text in new[j1:j2] if tag == "insert"), new[j1:j2]
+
+
+def test_the_built_in_catalog_is_never_edited(tmp_path):
+    """A store made without --catalog records the built-in catalog, part of the program."""
+    db = tmp_path / "demo.db"
+    init_store(db, demo=False)
+    shipped = builtin_catalog_dir()
+    refused(db, shipped, hand({"win_rate": 30.0}), "uses the built-in catalog")
+    # Its copy, synced into the store, takes the targets.
+    copy = tmp_path / "mine"
+    shutil.copytree(shipped, copy)
+    with Store.open(db) as store:
+        sync_store_catalog(store, copy, datetime(2026, 12, 7, tzinfo=UTC))
+        accepted = accept_targets(store, hand({"win_rate": 30.0}))
+    assert accepted.plan.directory == copy.resolve()

@@ -203,6 +203,7 @@ def plan_accept(
     values, source, skipped = _chosen_values(store, request, catalog, proposals)
     try:
         directory = request.catalog_dir or recorded_catalog_dir(store)
+        _check_not_builtin(store, directory)
         files_catalog = load_catalog(directory)
     except SyncError as error:
         raise OkrError(str(error)) from error
@@ -254,6 +255,21 @@ def plan_accept(
     ]
     links, warnings = _cascade_after(catalog, request.quarter, values)
     return AcceptPlan(request, directory, accepted, skipped, edits, links, warnings)
+
+
+def _check_not_builtin(store: Store, directory: Path) -> None:
+    """The built-in catalog is part of the program (shared by every store made without
+    --catalog): it is never edited. A demo store's targets go in a copy of it."""
+    from intelligentos.config.paths import builtin_catalog_dir
+
+    builtin = builtin_catalog_dir()
+    if directory.resolve() == builtin.resolve():
+        raise OkrError(
+            f"{store.path} uses the built-in catalog, which is part of the program and is "
+            f"not edited: copy {builtin} to a directory of yours, sync the store from it "
+            "(`intelligentos-tui sync-catalog --catalog DIR`), then accept; nothing was "
+            "written."
+        )
 
 
 def _chosen_values(
