@@ -475,3 +475,12 @@ def test_the_built_in_catalog_is_never_edited(tmp_path):
         sync_store_catalog(store, copy, datetime(2026, 12, 7, tzinfo=UTC))
         accepted = accept_targets(store, hand({"win_rate": 30.0}))
     assert accepted.plan.directory == copy.resolve()
+
+
+def test_targets_the_catalog_files_would_refuse_are_refused(mini):
+    """The file no longer gives Win Rate a target (an edit not synced yet): a quarterly
+    target there would break the catalog's rules, so nothing is written."""
+    db, catalog = mini
+    kpis = catalog / "kpis.toml"
+    kpis.write_text(kpis.read_text().replace("target = 25.0\n", ""))
+    refused(db, catalog, hand({"win_rate": 30.0}), "would not pass its checks")

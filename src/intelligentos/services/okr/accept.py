@@ -234,14 +234,7 @@ def plan_accept(
     except CatalogFileError as error:
         raise OkrError(str(error)) from error
     if edits:
-        with catalog_with(directory, edits) as edited:
-            try:
-                load_catalog(edited)
-            except CatalogError as error:
-                raise OkrError(
-                    f"the catalog would not pass its checks with these targets ({error}); "
-                    "nothing was written."
-                ) from error
+        _check_edited(directory, edits)
     accepted = [
         AcceptedTarget(
             kpi_id,
@@ -255,6 +248,22 @@ def plan_accept(
     ]
     links, warnings = _cascade_after(catalog, request.quarter, values)
     return AcceptPlan(request, directory, accepted, skipped, edits, links, warnings)
+
+
+def _check_edited(directory: Path, edits: list[FileEdit]) -> None:
+    """:class:`OkrError` unless the catalog, with the edited texts, passes its checks."""
+    try:
+        with catalog_with(directory, edits) as edited:
+            load_catalog(edited)
+    except CatalogError as error:
+        raise OkrError(
+            f"the catalog would not pass its checks with these targets ({error}); "
+            "nothing was written."
+        ) from error
+    except OSError as error:
+        raise OkrError(
+            f"the edited catalog could not be checked ({error}); nothing was written."
+        ) from error
 
 
 def _check_not_builtin(store: Store, directory: Path) -> None:
