@@ -40,6 +40,7 @@ from intelligentos.services.okr.catalog_files import (
     FileEdit,
     StagedFiles,
     catalog_with,
+    check_writable,
     read_catalog_file,
     with_targets,
 )
@@ -202,6 +203,7 @@ def plan_accept(
     values, source, skipped = _chosen_values(store, request, catalog, proposals)
     try:
         directory = request.catalog_dir or recorded_catalog_dir(store)
+        _check_not_builtin(store, directory)
         files_catalog = load_catalog(directory)
     except SyncError as error:
         raise OkrError(str(error)) from error
@@ -224,21 +226,15 @@ def plan_accept(
     edits = []
     try:
         for relative, targets in by_file.items():
-            text, read_as = read_catalog_file(directory, relative)
+            path, text, read_as = read_catalog_file(directory, relative)
             new = with_targets(text, quarter, targets)
             if new != text:
-                edits.append(FileEdit(directory / relative, relative, text, new, read_as))
+                check_writable(path, relative)
+                edits.append(FileEdit(path, relative, text, new, read_as))
     except CatalogFileError as error:
         raise OkrError(str(error)) from error
     if edits:
-        with catalog_with(directory, edits) as edited:
-            try:
-                load_catalog(edited)
-            except CatalogError as error:
-                raise OkrError(
-                    f"the catalog would not pass its checks with these targets ({error}); "
-                    "nothing was written."
-                ) from error
+        _check_edited(directory, edits)
     accepted = [
         AcceptedTarget(
             kpi_id,
@@ -252,6 +248,37 @@ def plan_accept(
     ]
     links, warnings = _cascade_after(catalog, request.quarter, values)
     return AcceptPlan(request, directory, accepted, skipped, edits, links, warnings)
+
+
+def _check_edited(directory: Path, edits: list[FileEdit]) -> None:
+    """:class:`OkrError` unless the catalog, with the edited texts, passes its checks."""
+    try:
+        with catalog_with(directory, edits) as edited:
+            load_catalog(edited)
+    except CatalogError as error:
+        raise OkrError(
+            f"the catalog would not pass its checks with these targets ({error}); "
+            "nothing was written."
+        ) from error
+    except OSError as error:
+        raise OkrError(
+            f"the edited catalog could not be checked ({error}); nothing was written."
+        ) from error
+
+
+def _check_not_builtin(store: Store, directory: Path) -> None:
+    """The built-in catalog is part of the program (shared by every store made without
+    --catalog): it is never edited. A demo store's targets go in a copy of it."""
+    from intelligentos.config.paths import builtin_catalog_dir
+
+    builtin = builtin_catalog_dir()
+    if directory.resolve() == builtin.resolve():
+        raise OkrError(
+            f"{store.path} uses the built-in catalog, which is part of the program and is "
+            f"not edited: copy {builtin} to a directory of yours, sync the store from it "
+            "(`intelligentos-tui sync-catalog --catalog DIR`), then accept; nothing was "
+            "written."
+        )
 
 
 def _chosen_values(

@@ -81,11 +81,10 @@ class FileEdit:
         )
 
 
-def read_catalog_file(directory: Path, relative: str) -> tuple[str, Fingerprint]:
-    """A catalog file's text and what it was when read; :class:`CatalogFileError` when it
-    cannot be read, or it or its directory cannot be written (the new text is written beside
-    it, then moved over it)."""
-    path = directory / relative
+def read_catalog_file(directory: Path, relative: str) -> tuple[Path, str, Fingerprint]:
+    """A catalog file's path (a link followed: the file it names is the one replaced), its
+    text and what it was when read; :class:`CatalogFileError` when it cannot be read."""
+    path = (directory / relative).resolve()
     try:
         text = _read(path)
         fingerprint = Fingerprint.of(path, text)
@@ -93,8 +92,7 @@ def read_catalog_file(directory: Path, relative: str) -> tuple[str, Fingerprint]
         raise CatalogFileError(
             f"{relative} cannot be read ({error}); nothing was written."
         ) from error
-    check_writable(path, relative)
-    return text, fingerprint
+    return path, text, fingerprint
 
 
 def _writable(path: Path) -> bool:
@@ -104,6 +102,8 @@ def _writable(path: Path) -> bool:
 
 
 def check_writable(path: Path, relative: str) -> None:
+    """:class:`CatalogFileError` when the file, or its directory (its new text is written
+    beside it, then moved over it), cannot be written."""
     if not _writable(path):
         raise CatalogFileError(f"{relative} is read-only; nothing was written.")
     if not _writable(path.parent):
@@ -131,7 +131,7 @@ def with_targets(text: str, quarter: str, targets: Mapping[str, float]) -> str:
             if held[quarter] != value:
                 held[quarter] = value  # the key stays as written, where it is
         else:
-            held.add(SingleKey(quarter, KeyType.Basic), value)
+            held[SingleKey(quarter, KeyType.Basic)] = value
     edited = tomlkit.dumps(document)
     # The blank line that separates the new table from the next one is not wanted at the end.
     if edited.endswith("\n\n") and not text.endswith("\n\n"):
@@ -221,8 +221,16 @@ class StagedFiles:
                 )
 
     def replace(self) -> None:
+        """Move each new text over its file; :class:`CatalogFileError` for one that cannot
+        be (the caller puts back those already moved, with :meth:`restore`)."""
         for edit in self.edits:
-            os.replace(self.staged.pop(edit.path), edit.path)
+            try:
+                os.replace(self.staged[edit.path], edit.path)
+            except OSError as error:
+                raise CatalogFileError(
+                    f"{edit.relative} cannot be replaced ({error}); nothing was written."
+                ) from error
+            del self.staged[edit.path]
             self.replaced.append(edit)
 
     def restore(self) -> None:
