@@ -462,19 +462,44 @@ def test_every_kpi_of_the_built_in_catalog_only_gains_lines(builtin):
             assert all(added.match(text) for text in new[j1:j2] if tag == "insert"), new[j1:j2]
 
 
-def test_the_built_in_catalog_is_never_edited(tmp_path):
-    """A store made without --catalog records the built-in catalog, part of the program."""
+def test_the_built_in_catalog_is_copied_beside_the_store_and_never_edited(tmp_path):
+    """A store made without --catalog (the demo's) follows the built-in catalog, part of the
+    program: accepting copies it beside the store, writes the targets in the copy, and the
+    store follows the copy from then on."""
     db = tmp_path / "demo.db"
     init_store(db, demo=False)
     shipped = builtin_catalog_dir()
-    refused(db, shipped, hand({"win_rate": 30.0}), "uses the built-in catalog")
-    # Its copy, synced into the store, takes the targets.
-    copy = tmp_path / "mine"
-    shutil.copytree(shipped, copy)
+    before = texts(shipped)
     with Store.open(db) as store:
-        sync_store_catalog(store, copy, datetime(2026, 12, 7, tzinfo=UTC))
         accepted = accept_targets(store, hand({"win_rate": 30.0}))
-    assert accepted.plan.directory == copy.resolve()
+        copy = tmp_path / "demo-catalog"
+        assert accepted.plan.adopt == copy.resolve()
+        assert store.meta()["catalog"] == str(copy.resolve())
+        synced = sync_store_catalog(store, None, datetime(2026, 12, 7, tzinfo=UTC))
+    assert texts(shipped) == before
+    assert synced.report.changes == []  # the copy holds what the store holds
+    sales = (copy / "kpis" / "sales.toml").read_text(encoding="utf-8")
+    assert '[kpi.win_rate.targets]\n"2027Q1" = 30.0' in sales
+    assert sales.replace('\n[kpi.win_rate.targets]\n"2027Q1" = 30.0\n', "") == before[
+        "kpis/sales.toml"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_built_in_catalogs_copy_does_not_overwrite_a_directory(tmp_path):
+    db = tmp_path / "demo.db"
+    init_store(db, demo=False)
+    (tmp_path / "demo-catalog").mkdir()
+    refused(db, builtin_catalog_dir(), hand({"win_rate": 30.0}), "which exists")
+
+
+def test_a_dry_run_on_the_built_in_catalog_copies_nothing(tmp_path):
+    db = tmp_path / "demo.db"
+    init_store(db, demo=False)
+    with Store.open(db) as store:
+        accepted = accept_targets(store, hand({"win_rate": 30.0}, dry_run=True))
+    assert accepted.plan.adopt == (tmp_path / "demo-catalog").resolve()
+    assert not (tmp_path / "demo-catalog").exists()
 
 
 def test_targets_the_catalog_files_would_refuse_are_refused(mini):

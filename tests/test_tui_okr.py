@@ -273,16 +273,17 @@ async def test_the_selection_card_shows_the_quarters_target_and_the_next_change(
 
 def test_forecasting_through_a_quarter_reaches_its_end(mini_catalog, tmp_path):
     from intelligentos.domain.okr.propose import point_at_end
-    from intelligentos.services.okr.reach import forecast_through, periods_through, short_of
+    from intelligentos.domain.forecast.periods import horizon_through
+    from intelligentos.services.okr.reach import forecast_through, short_of
 
     path = tmp_path / "mini.db"
     catalog = init_store(path, mini_catalog, end=DEMO_END)
     monthly, weekly = catalog.kpis["revenue_growth"], catalog.kpis["win_rate"]
     # From November 2026 to the end of 2027Q1: December, January, February, March = 4.
-    assert periods_through(monthly, "2026-11-01", date(2027, 3, 31)) == 4
+    assert horizon_through(monthly, date(2027, 3, 31), DEMO_END, "2026-11-01") == 4
     # Weeks after Monday 23 Nov 2026 starting on or before 31 Mar 2027: 30 Nov … 29 Mar,
     # (29 Mar − 30 Nov) = 119 days = 17 weeks on, so 18 periods.
-    assert periods_through(weekly, "2026-11-23", date(2027, 3, 31)) == 18
+    assert horizon_through(weekly, date(2027, 3, 31), DEMO_END, "2026-11-23") == 18
     with Store.open(path) as store:
         assert [k.id for k in short_of(store, catalog, NEXT)] == ["revenue_growth", "win_rate"]
         saved = forecast_through(store, catalog, NEXT, DEMO_END, stamp(FIXED_NOW), background=False)

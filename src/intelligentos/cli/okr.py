@@ -146,8 +146,9 @@ def accept(
 ) -> None:
     """Accept a quarter's targets into the store and the catalog's files (their comments and
     layout kept): the proposals' commit or stretch targets, or values set by hand."""
+    from intelligentos.cli.render import warn
     from intelligentos.cli.render_okr import print_accepted
-    from intelligentos.config.settings import acting_user
+    from intelligentos.config.settings import CockpitSettings, acting_user
     from intelligentos.domain.clock import stamp, utc_now
     from intelligentos.domain.quarters import Quarter, QuarterError
     from intelligentos.services.okr.accept import (
@@ -168,6 +169,9 @@ def accept(
         raise fail(str(error)) from error
     now = utc_now()
     shared = Shared.of(ctx)
+    settings = CockpitSettings.load()
+    for problem in settings.problems:
+        warn(problem)
     with shared.open_store(db) as store:
         request = AcceptRequest(
             quarter=chosen,
@@ -180,6 +184,8 @@ def accept(
             kpi_ids=kpi_ids,
             catalog_dir=catalog,
             dry_run=dry_run,
+            commit=settings.okr.commit,
+            stretch=settings.okr.stretch,
         )
         try:
             accepted = accept_targets(store, request)

@@ -219,7 +219,7 @@ def accept_record(accepted: Accepted) -> dict[str, Any]:
     return {
         "quarter": str(accepted.quarter),
         "written": accepted.written,
-        "catalog": str(plan.directory),
+        "catalog": str(plan.catalog_dir),
         "targets": [
             {
                 "id": t.kpi_id,
@@ -256,7 +256,7 @@ def print_accepted(accepted: Accepted, *, as_json: bool = False) -> None:
     plan = accepted.plan
     quarter = str(accepted.quarter)
     changed = [t for t in accepted.targets if t.changed]
-    where = f"the store and the catalog at {plan.directory}"
+    where = f"the store and the catalog at {plan.catalog_dir}"
     if accepted.written:
         head = f"Targets for {quarter} accepted into {where}: {plural(len(changed), 'change')}."
     else:
@@ -265,6 +265,13 @@ def print_accepted(accepted: Accepted, *, as_json: bool = False) -> None:
             f"{plural(len(changed), 'change')} to {where}."
         )
     line(head)
+    if plan.adopt is not None:
+        line(
+            "  The built-in catalog is part of the program and is not edited: "
+            + ("it was copied to " if accepted.written else "it would be copied to ")
+            + f"{plan.adopt}, which this store follows from now on (edit it there, then "
+            "sync-catalog)."
+        )
     for target in accepted.targets:
         what = (
             f"{_shown(target.before)} → {_shown(target.after)}"

@@ -17,6 +17,8 @@ file was moved puts its old text back and rolls the transaction back.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -118,6 +120,14 @@ class AcceptPlan:
     files: list[FileEdit]  # the files whose text changes (none when they hold the values)
     cascade: list[CascadeLink]  # the quarter's cascade with the targets accepted
     warnings: list[str]  # an inconsistent link the accepted targets touch, naming the gap
+    # The built-in catalog is never edited: it is copied here (beside the store), the copy
+    # takes the targets, and the store follows the copy from then on.
+    adopt: Path | None = None
+
+    @property
+    def catalog_dir(self) -> Path:
+        """The catalog the targets are written in."""
+        return self.adopt or self.directory
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,7 @@ def plan_accept(
     values, source, skipped = _chosen_values(store, request, catalog, proposals)
     try:
         directory = request.catalog_dir or recorded_catalog_dir(store)
-        _check_not_builtin(store, directory)
+        adopt = _adoption(store, directory)
         files_catalog = load_catalog(directory)
     except SyncError as error:
         raise OkrError(str(error)) from error
@@ -229,7 +239,8 @@ def plan_accept(
             path, text, read_as = read_catalog_file(directory, relative)
             new = with_targets(text, quarter, targets)
             if new != text:
-                check_writable(path, relative)
+                if adopt is None:
+                    check_writable(path, relative)
                 edits.append(FileEdit(path, relative, text, new, read_as))
     except CatalogFileError as error:
         raise OkrError(str(error)) from error
@@ -247,7 +258,7 @@ def plan_accept(
         for kpi_id, value in values.items()
     ]
     links, warnings = _cascade_after(catalog, request.quarter, values)
-    return AcceptPlan(request, directory, accepted, skipped, edits, links, warnings)
+    return AcceptPlan(request, directory, accepted, skipped, edits, links, warnings, adopt)
 
 
 def _check_edited(directory: Path, edits: list[FileEdit]) -> None:
@@ -266,19 +277,62 @@ def _check_edited(directory: Path, edits: list[FileEdit]) -> None:
         ) from error
 
 
-def _check_not_builtin(store: Store, directory: Path) -> None:
-    """The built-in catalog is part of the program (shared by every store made without
-    --catalog): it is never edited. A demo store's targets go in a copy of it."""
+def _adoption(store: Store, directory: Path) -> Path | None:
+    """Where the built-in catalog is copied to take targets: it is part of the program
+    (shared by every store made without --catalog, the demo's) and never edited. None for a
+    catalog of the user's own. :class:`OkrError` when the copy's place is taken."""
     from intelligentos.config.paths import builtin_catalog_dir
 
-    builtin = builtin_catalog_dir()
-    if directory.resolve() == builtin.resolve():
+    if directory.resolve() != builtin_catalog_dir().resolve():
+        return None
+    destination = store.path.resolve().with_name(f"{store.path.stem}-catalog")
+    if destination.exists():
         raise OkrError(
-            f"{store.path} uses the built-in catalog, which is part of the program and is "
-            f"not edited: copy {builtin} to a directory of yours, sync the store from it "
-            "(`intelligentos-tui sync-catalog --catalog DIR`), then accept; nothing was "
-            "written."
+            f"{store.path} follows the built-in catalog, which is not edited, and its copy "
+            f"would go to {destination}, which exists: sync the store from it "
+            f"(`intelligentos-tui sync-catalog --catalog {destination}`) or move it away; "
+            "nothing was written."
         )
+    if not os.access(destination.parent, os.W_OK):
+        raise OkrError(
+            f"the built-in catalog is not edited, and {destination.parent} is read-only, so "
+            "it cannot be copied there; nothing was written."
+        )
+    return destination
+
+
+def _apply_adopting(store: Store, plan: AcceptPlan, targets: list[QuarterTarget]) -> Accepted:
+    """The built-in catalog copied beside the store with the new texts, the store's targets
+    and its catalog (the copy) in one transaction; the copy moved into place before it
+    commits, and removed again if it does not."""
+    assert plan.adopt is not None
+    destination = plan.adopt
+    scratch = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+    moved = False
+    try:
+        shutil.copytree(plan.directory, scratch)
+        for edit in plan.files:
+            with (scratch / edit.relative).open("w", encoding="utf-8", newline="") as handle:
+                handle.write(edit.after)
+        with store.transaction():
+            changes = store.set_quarter_targets(targets)
+            store.set_meta("catalog", str(destination))
+            os.rename(scratch, destination)
+            moved = True
+    except OSError as error:
+        if moved:
+            shutil.rmtree(destination, ignore_errors=True)
+        raise OkrError(
+            f"the built-in catalog could not be copied to {destination} ({error}); nothing "
+            "was written."
+        ) from error
+    except BaseException:
+        if moved:
+            shutil.rmtree(destination, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Accepted(plan, written=True, changes=changes)
 
 
 def _chosen_values(
@@ -403,6 +457,8 @@ def apply_accept(store: Store, plan: AcceptPlan) -> Accepted:
         QuarterTarget(t.kpi_id, t.quarter, t.after, t.source, request.who, request.at, request.note)
         for t in plan.targets
     ]
+    if plan.adopt is not None:
+        return _apply_adopting(store, plan, targets)
     try:
         with StagedFiles(plan.files) as staged:
             try:

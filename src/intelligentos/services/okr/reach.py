@@ -8,20 +8,10 @@ from datetime import date
 
 from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import period_date, period_upper_bound
-from intelligentos.domain.forecast.periods import next_periods
+from intelligentos.domain.forecast.periods import horizon_through
 from intelligentos.domain.okr.propose import point_at_end
 from intelligentos.domain.quarters import Quarter
 from intelligentos.store import Store
-
-
-def periods_through(kpi: Kpi, last: str, day: date) -> int:
-    """How many periods after ``last`` (the latest observation) a forecast needs so that its
-    last point is the period holding ``day``: the periods starting on or before it, at
-    least 1."""
-    start = period_date(last)
-    # Enough periods to pass ``day`` (a month counts as 30 days: two more cover the slack).
-    count = max(1, (day - start).days // kpi.frequency.days + 2)
-    return max(1, sum(1 for p in next_periods(last, kpi.frequency, count) if period_date(p) <= day))
 
 
 def short_of(store: Store, catalog: Catalog, quarter: Quarter) -> list[Kpi]:
@@ -65,7 +55,7 @@ def forecast_through(
         last = next((p for p, v in reversed(history) if v is not None), None)
         if last is None:
             continue  # no value to forecast from
-        jobs.append(ForecastJob(kpi, history, periods_through(kpi, last, quarter.end)))
+        jobs.append(ForecastJob(kpi, history, horizon_through(kpi, quarter.end, as_of, last)))
     if not jobs or stop():
         return 0
     results = forecast_many(jobs, background=background)

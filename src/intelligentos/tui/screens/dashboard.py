@@ -164,13 +164,16 @@ class DashboardScreen(CockpitScreen):
             self.populate(self.data)
 
     def _check_cascade(self, data: CockpitData) -> None:
+        # The catalog as read: the cascade starts from every KPI's default target and moves
+        # the children to the quarter's (a judged catalog would start from the quarter's).
+        catalog = data.stored
         quarter = Quarter.of(data.as_of)
         held = self.cascade_for
-        if held is not None and held[0] is data.catalog and held[1] == quarter:
+        if held is not None and held[0] is catalog and held[1] == quarter:
             return
-        self.cascade_for = (data.catalog, quarter)
-        if any(kpi.targets for kpi in data.catalog.kpis.values()):
-            self.check_cascade(data.catalog, quarter)
+        self.cascade_for = (catalog, quarter)
+        if any(kpi.targets for kpi in catalog.kpis.values()):
+            self.check_cascade(catalog, quarter)
         else:
             self.cascade_gaps = {}
 

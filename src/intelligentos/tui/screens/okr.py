@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -53,6 +54,7 @@ class TargetsAccepted(Message):
     changes: list[TargetChange]
     warnings: list[str] = field(default_factory=list)
     problem: str | None = None
+    copied_to: Path | None = None  # the built-in catalog's copy, which now takes targets
 
 
 def required_note(note: str) -> str:
@@ -164,8 +166,10 @@ class OkrScreen(CockpitScreen):
         from intelligentos.services.okr.reach import short_of
 
         catalog = store.read_catalog()
+        chosen = self.cockpit.settings.okr
+        request = ProposeRequest(quarter, as_of, commit=chosen.commit, stretch=chosen.stretch)
         try:
-            proposals = propose_targets(store, ProposeRequest(quarter, as_of), catalog)
+            proposals = propose_targets(store, request, catalog)
         except OkrError as error:
             self.post_message(OkrLoaded(quarter, as_of, problem=str(error)))
             return
@@ -434,13 +438,19 @@ class OkrScreen(CockpitScreen):
             stamp(cockpit.clock()),
             cockpit.services.as_of,
             kpi_ids=kpi_ids,
+            commit=cockpit.settings.okr.commit,
+            stretch=cockpit.settings.okr.stretch,
         )
         try:
             accepted = accept_targets(store, request, proposals=shown)
         except OkrError as error:
             self.post_message(TargetsAccepted(shown.quarter, [], problem=str(error)))
             return
-        self.post_message(TargetsAccepted(shown.quarter, accepted.changes, accepted.warnings))
+        self.post_message(
+            TargetsAccepted(
+                shown.quarter, accepted.changes, accepted.warnings, copied_to=accepted.plan.adopt
+            )
+        )
 
     @on(TargetsAccepted)
     def _accepted(self, message: TargetsAccepted) -> None:
@@ -449,6 +459,13 @@ class OkrScreen(CockpitScreen):
             return
         changed = plural(len(message.changes), "target")
         self.notify(f"Accepted {changed} for {message.quarter}.", timeout=4, markup=False)
+        if message.copied_to is not None:
+            self.notify(
+                f"The built-in catalog is not edited: it was copied to {message.copied_to}, "
+                "which this store follows from now on.",
+                timeout=10,
+                markup=False,
+            )
         for warning in message.warnings:
             self.notify(warning, severity="warning", timeout=8, markup=False)
         self.cockpit.request_refresh(even_when_paused=True)
