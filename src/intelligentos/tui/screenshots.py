@@ -31,6 +31,7 @@ SHOTS: list[Shot] = [
     ("pyramid-120x40", (120, 40), "intelligentos-dark", "keys:P"),
     ("strategy-map-120x40", (120, 40), "intelligentos-dark", "keys:M"),
     ("brief-120x40", (120, 40), "intelligentos-dark", "keys:b"),
+    ("okr-120x40", (120, 40), "intelligentos-dark", "keys:O"),
     ("theme-intelligentos-light", (120, 40), "intelligentos-light", None),
     ("theme-intelligentos-contrast", (120, 40), "intelligentos-contrast", None),
 ]
@@ -80,9 +81,13 @@ def take_screenshots(out: Path) -> list[Path]:
 
 
 def _forecast_everything(path: Path) -> None:
+    """Every KPI forecast through the next quarter's end: the OKR screen proposes its targets
+    (the cockpit keeps a forecast made further ahead than its default)."""
+    from intelligentos.domain.quarters import Quarter
     from intelligentos.services.forecast import forecast_many, jobs_for
     from intelligentos.store import Store
 
+    through = Quarter.of(SHOT_END).next().end
     with Store.open(path) as store:
-        jobs = jobs_for(store, store.read_catalog().kpis.values(), SHOT_END)
+        jobs = jobs_for(store, store.read_catalog().kpis.values(), SHOT_END, through=through)
         store.save_forecasts(list(forecast_many(jobs)), stamp(SHOT_NOW))
