@@ -100,12 +100,21 @@ def test_p_hit_commit_and_stretch_of_a_higher_is_better_kpi():
 
 
 def test_a_lower_is_better_kpi_takes_the_other_tail():
-    cost = kpi("cost", direction="lower", target=95.0)
+    cost = kpi("cost", unit="currency", direction="lower", target=95.0)
     # P(X ≤ 95) = Φ(−0.5) = 0.308538
     assert p_hit(cost, SYMMETRIC, 95.0) == pytest.approx(0.308538, abs=1e-6)
     # Commit: the 90 % quantile = 112.81552; stretch: the 35 % quantile = 96.146795
     assert hit_with(cost, SYMMETRIC, 0.9) == pytest.approx(112.81552, abs=1e-5)
     assert hit_with(cost, SYMMETRIC, 0.35) == pytest.approx(96.146795, abs=1e-5)
+
+
+def test_a_target_beyond_what_the_unit_allows_is_capped_with_its_own_chance():
+    satisfaction = kpi("csat", direction="higher", target=95.0)  # a percentage: 0 to 100
+    # Stretch: the 65 % quantile = 100 + Φ⁻¹(0.65) × σ = 100 + 0.385320 × 10 = 103.853,
+    # above 100 %: capped at 100, hit with P(X ≥ 100) = 0.5 (100 is the mean).
+    proposal = Proposal(satisfaction, 95.0, SYMMETRIC, "ets", True)
+    assert proposal.stretch == 100.0
+    assert proposal.p_hit_stretch == pytest.approx(0.5)
 
 
 def test_an_asymmetric_interval_scales_each_side_on_its_own():

@@ -33,6 +33,7 @@ from intelligentos.domain.clock import period_date
 from intelligentos.domain.forecast.periods import next_periods
 from intelligentos.domain.forecast.results import Forecast, ForecastPoint
 from intelligentos.domain.quarters import Quarter
+from intelligentos.domain.whatif.propagation import clamp
 
 COMMIT = 0.9
 STRETCH = 0.35
@@ -103,11 +104,13 @@ def p_hit(kpi: Kpi, outlook: Outlook, target: float) -> float:
 
 def hit_with(kpi: Kpi, outlook: Outlook, probability: float) -> float | None:
     """The target the KPI meets with ``probability`` (None for a band KPI: it keeps its
-    target)."""
+    target). A quantile beyond what the KPI's unit allows (a percentage above 100 %, a
+    negative duration) is capped there: no one can commit to 101 % satisfaction, and the
+    capped target's own P(hit) says how likely it is."""
     if kpi.direction is Direction.HIGHER:
-        return outlook.quantile(1.0 - probability)
+        return clamp(kpi, outlook.quantile(1.0 - probability))[0]
     if kpi.direction is Direction.LOWER:
-        return outlook.quantile(probability)
+        return clamp(kpi, outlook.quantile(probability))[0]
     return None
 
 
