@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from textual.binding import Binding, BindingType
 
 TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
@@ -37,6 +39,16 @@ def key_label(keys: str) -> str:
         else:
             labels.append(key)
     return " / ".join(labels)
+
+
+def bound_labels(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> dict[str, str]:
+    """The label of each binding with an id, as the user's ``[keymap]`` rebinds it: what a
+    screen's title and hints show."""
+    return {
+        binding.id: key_label(keymap.get(binding.id, binding.key))
+        for binding in bindings
+        if isinstance(binding, Binding) and binding.id
+    }
 
 
 # Everywhere: the app's own bindings (each screen's are in its module).

@@ -27,7 +27,6 @@ from intelligentos.domain.quarters import Quarter
 from intelligentos.services.okr.propose import Proposals
 from intelligentos.store import Store
 from intelligentos.tui.base import Cockpit, CockpitScreen
-from intelligentos.tui.keys import key_label
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.proposal_table import ProposalTable
 from intelligentos.tui.widgets.status import INCONSISTENT
@@ -209,12 +208,9 @@ class OkrScreen(CockpitScreen):
     # --- what it shows ---------------------------------------------------------------------
 
     def _keys(self) -> dict[str, str]:
-        keymap = self.cockpit.settings.keymap
-        return {
-            binding.id: key_label(keymap.get(binding.id, binding.key))
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and binding.id
-        }
+        from intelligentos.tui.keys import bound_labels
+
+        return bound_labels(self.BINDINGS, self.cockpit.settings.keymap)
 
     def _show_title(self) -> None:
         as_of = self.cockpit.services.as_of

@@ -29,7 +29,6 @@ from intelligentos.services.snapshots import CockpitData
 from intelligentos.services.whatif import ScenarioService, goal_seek_text
 from intelligentos.store import StoreError
 from intelligentos.tui.base import Cockpit, CockpitScreen
-from intelligentos.tui.keys import key_label
 from intelligentos.tui.messages import (
     ComparisonLoaded,
     ScenarioSaved,
@@ -142,12 +141,9 @@ class ScenarioScreen(CockpitScreen):
             table.move_cursor(row=table.get_row_index(goal), animate=False)
 
     def _keys(self) -> dict[str, str]:
-        keymap = self.cockpit.settings.keymap
-        return {
-            binding.id: key_label(keymap.get(binding.id, binding.key))
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and binding.id
-        }
+        from intelligentos.tui.keys import bound_labels
+
+        return bound_labels(self.BINDINGS, self.cockpit.settings.keymap)
 
     def _show_title(self) -> None:
         keys = self._keys()

@@ -320,14 +320,9 @@ class WhyPane(ReportsFailedWorkers, VerticalScroll):
         self.query_one("#why-notes", Static).update(notes)
 
     def _keys(self) -> dict[str, str]:
-        from intelligentos.tui.keys import key_label
+        from intelligentos.tui.keys import bound_labels
 
-        keymap = self.cockpit.settings.keymap
-        return {
-            b.id: key_label(keymap.get(b.id, b.key))
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and b.id
-        }
+        return bound_labels(self.BINDINGS, self.cockpit.settings.keymap)
 
     def _header(self, explanation: Explanation) -> Text:
         kpi, unit = explanation.kpi, explanation.kpi.unit
