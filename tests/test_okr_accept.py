@@ -480,9 +480,10 @@ def test_the_built_in_catalog_is_copied_beside_the_store_and_never_edited(tmp_pa
     assert synced.report.changes == []  # the copy holds what the store holds
     sales = (copy / "kpis" / "sales.toml").read_text(encoding="utf-8")
     assert '[kpi.win_rate.targets]\n"2027Q1" = 30.0' in sales
-    assert sales.replace('\n[kpi.win_rate.targets]\n"2027Q1" = 30.0\n', "") == before[
-        "kpis/sales.toml"
-    ]
+    assert (
+        sales.replace('\n[kpi.win_rate.targets]\n"2027Q1" = 30.0\n', "")
+        == before["kpis/sales.toml"]
+    )
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 

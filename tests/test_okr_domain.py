@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.forecast import Forecast, ForecastPoint
 from intelligentos.domain.okr.cascade import cascade
 from intelligentos.domain.okr.grade import Colour, colour, mean, score
 from intelligentos.domain.okr.propose import (
@@ -15,6 +16,7 @@ from intelligentos.domain.okr.propose import (
     Proposal,
     ProposalError,
     hit_with,
+    outlook_of,
     p_hit,
 )
 from intelligentos.domain.okr.targets import (
@@ -252,3 +254,30 @@ def test_the_implied_target_of_weights_and_a_sensitivity_on_one_parent_by_hand()
     # Asking exactly what the children imply is consistent.
     (agreed,) = cascade(tree, {**targets, "growth": 50.0})
     assert agreed.consistent and agreed.gap_p == pytest.approx(0.0)
+
+
+def test_a_forecast_says_why_it_gives_no_distribution_at_the_quarters_end():
+    monthly = kpi("growth")  # monthly periods on the first of the month
+    made = Forecast(
+        kpi_id="growth",
+        model="ets",
+        reliable=True,
+        horizon=2,
+        season=None,
+        based_on="2026-12-01",
+        points=(
+            ForecastPoint("2027-01-01", 30.0, 28.0, 32.0, 27.0, 33.0),
+            ForecastPoint("2027-02-01", 31.0, 28.0, 34.0, 27.0, 35.0),
+        ),
+        backtest=None,
+        note="ets",
+    )
+    # 2027Q1's last period is March: February's point stops short of it.
+    outlook, why = outlook_of(monthly, made, Quarter(2027, 1), "2026-12-01")
+    assert outlook is None and "ends 2027-02-01, before 2027Q1 ends (2027-03-31)" in why
+    # 2026Q4's last period (December) is already observed: nothing is left to forecast.
+    outlook, why = outlook_of(monthly, made, Quarter(2026, 4), "2026-12-01")
+    assert outlook is None and why.startswith("its data already reach the last period of 2026Q4")
+    # A forecast made before the latest data is out of date.
+    outlook, why = outlook_of(monthly, made, Quarter(2027, 1), "2027-01-01")
+    assert outlook is None and "forecast it again" in why

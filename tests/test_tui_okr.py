@@ -272,8 +272,8 @@ async def test_the_selection_card_shows_the_quarters_target_and_the_next_change(
 
 
 def test_forecasting_through_a_quarter_reaches_its_end(mini_catalog, tmp_path):
-    from intelligentos.domain.okr.propose import point_at_end
     from intelligentos.domain.forecast.periods import horizon_through
+    from intelligentos.domain.okr.propose import point_at_end
     from intelligentos.services.okr.reach import forecast_through, short_of
 
     path = tmp_path / "mini.db"

@@ -192,6 +192,11 @@ def outlook_of(
             f"({latest_period}): forecast it again"
         )
     point = point_at_end(forecast.points, kpi.frequency, quarter)
+    if point is None and period_date(forecast.points[0].period) > quarter.end:
+        return None, (
+            f"its data already reach the last period of {quarter} ({forecast.based_on}): "
+            "nothing is left to forecast"
+        )
     if point is None:
         ends = forecast.points[-1].period[:10]
         return None, (
