@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from intelligentos.cli.main import app
 from intelligentos.domain.clock import parse_stamp
 
+from .stores import file_state, store_bytes, store_content
+
 runner = CliRunner()
 
 HOSTILE_NOTE = "[b]known[/b]: CRM migration \x1b[31m"
@@ -114,13 +116,11 @@ def test_check_exits_2_for_a_foreign_file_and_leaves_it_alone(tmp_path):
 
 
 def test_check_exits_2_for_a_damaged_store(db, tmp_path):
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn = sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True)
     size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
-    data = bytearray(Path(db).read_bytes())
+    # The damage goes into a backup-API copy's bytes: the store itself is never read as bytes.
+    data = bytearray(store_bytes(Path(db), tmp_path / "copy.db"))
     middle = (len(data) // 2) // size * size
     data[middle : middle + 4 * size] = b"\xde\xad\xbe\xef" * size
     damaged = tmp_path / "damaged.db"
@@ -144,7 +144,7 @@ def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monk
 
     from intelligentos.store import store as store_module
 
-    before = Path(db).read_bytes()
+    before = store_content(Path(db)), file_state(Path(db))
     real_access = os.access
     # Permission bits do not stop root: the store is refused writing the way a 0444 file is.
     monkeypatch.setattr(
@@ -157,7 +157,7 @@ def test_check_on_a_read_only_store_says_nothing_was_evaluated_or_saved(db, monk
     result = run("check", "--db", db)
     assert result.exit_code == 2
     one_error(result, "read-only", "nothing could be evaluated or saved")
-    assert Path(db).read_bytes() == before
+    assert (store_content(Path(db)), file_state(Path(db))) == before
 
 
 def test_check_exits_2_when_something_unexpected_breaks(db, monkeypatch):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -16,6 +15,8 @@ from intelligentos.config.paths import builtin_catalog_dir
 from intelligentos.domain.formatting import format_value
 from intelligentos.services.catalog import load_catalog
 from intelligentos.store import Store
+
+from .stores import store_content
 
 runner = CliRunner()
 AS_OF = "2026-11-27"  # the demo store's last day: the tests never depend on today
@@ -45,7 +46,8 @@ def latest(store: Path, until: str = AS_OF + "T99") -> dict[str, float]:
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The store's rows (read through SQLite, never its bytes)."""
+    return store_content(path)
 
 
 def by_id(record: dict[str, Any]) -> dict[str, dict[str, Any]]:

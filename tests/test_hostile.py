@@ -23,7 +23,7 @@ import intelligentos
 from intelligentos.cli.main import app
 from intelligentos.store import Store, StoreError
 
-from .stores import copy_store, store_bytes
+from .stores import copy_store, store_bytes, store_content
 
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
@@ -85,14 +85,14 @@ def test_the_corpus_is_big_enough():
 @pytest.mark.parametrize("name", HOSTILE_INPUTS)
 def test_hostile_input_is_refused_and_the_store_is_untouched(name, store):
     path = CORPUS / name
-    before, count = sha256(store), observation_count(store)
+    before, count = store_content(store), observation_count(store)
     result = invoke("import", str(path), "--db", str(store))
     assert_clean_failure(result)
     problems = [m for m in map(PROBLEM_LINE.match, result.output.splitlines()) if m]
     assert problems, result.output
     assert all(m["file"] == str(path) for m in problems), result.output
     assert "nothing was imported" in result.output
-    assert sha256(store) == before
+    assert store_content(store) == before
     assert observation_count(store) == count
 
 
@@ -125,7 +125,7 @@ def test_more_than_fifty_problems_are_cut_with_a_count(store, tmp_path):
     path = tmp_path / "many.csv"
     rows = "".join(f"nope_{i},2026-01-01,{i}\n" for i in range(120))
     path.write_text("kpi_id,period,value\n" + rows, encoding="utf-8")
-    before = sha256(store)
+    before = store_content(store)
     result = invoke("import", str(path), "--db", str(store))
     assert_clean_failure(result)
     lines = result.output.splitlines()
@@ -135,7 +135,7 @@ def test_more_than_fifty_problems_are_cut_with_a_count(store, tmp_path):
     assert problems[-1].endswith("unknown KPI id 'nope_49'")
     assert "… and 70 more problems" in lines
     assert "Error: 120 problems; nothing was imported." in lines
-    assert sha256(store) == before
+    assert store_content(store) == before
 
 
 # --- hostile store files -------------------------------------------------------------------
