@@ -170,13 +170,13 @@ async def test_the_palette_opens_the_screen(store, tmp_path):
 
 
 async def test_a_failing_read_is_reported_and_the_cockpit_goes_on(store, tmp_path, monkeypatch):
-    def broken(self, kpi_ids=None):
+    def broken(self, day, kpi_ids=None):
         raise StoreError(f"{self.path} could not be read (disk I/O error).")
 
     app = make_app(store, tmp_path / "config")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(Store, "forecasts", broken)
+        monkeypatch.setattr(Store, "forecasts_at", broken)
         await pilot.press("O")
         await wait_until(
             pilot, lambda: any(n.title == "Reading the OKR proposals failed" for n in app.notices)

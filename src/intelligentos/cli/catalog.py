@@ -178,9 +178,7 @@ def _print_target_cascade(
     """The cascade of ``quarter``'s targets (the files', or with --db the store's), printed
     as ``okr propose`` prints it; how many parents disagree."""
     from intelligentos.cli.render_okr import print_cascade
-    from intelligentos.domain.okr.cascade import cascade
-    from intelligentos.domain.whatif.propagation import Tree
-    from intelligentos.services.okr.propose import quarter_targets_of
+    from intelligentos.domain.okr.cascade import quarter_cascade
 
     shared = Shared.of(ctx)
     source = parsed
@@ -189,7 +187,7 @@ def _print_target_cascade(
         with shared.open_store(db) as store:
             source = store.read_catalog()
         where = str(store.path)
-    links = cascade(Tree(source), quarter_targets_of(source, quarter))
+    links = quarter_cascade(source, quarter)
     print_cascade(links, source, f"The cascade of the targets for {quarter} ({where})")
     return sum(1 for link in links if not link.consistent)
 

@@ -25,22 +25,13 @@ if TYPE_CHECKING:
 
 # --- okr propose -------------------------------------------------------------------------------
 
-# P(hit) as a bar of this many cells, coloured as grades are (below 0.4 red, below 0.7 yellow).
-BAR_CELLS = 10
-
 
 def probability_text(probability: float | None) -> Text:
-    """``62% ██████····``: the probability as a whole percentage and a small bar."""
-    from intelligentos.domain.okr.grade import Colour, colour
-
+    """``62% ██████····``: the probability as a whole percentage and a bar coloured as a
+    grade is."""
     if probability is None:
         return Text("—")
-    filled = round(probability * BAR_CELLS)
-    style = {Colour.RED: "red", Colour.YELLOW: "yellow", Colour.GREEN: "green"}[colour(probability)]
-    text = Text(f"{probability * 100:3.0f}% ")
-    text.append("█" * filled, style=style)
-    text.append("·" * (BAR_CELLS - filled), style="dim")
-    return text
+    return Text(f"{probability * 100:3.0f}% ") + _grade_bar(probability)
 
 
 def percent(probability: float | None) -> str:

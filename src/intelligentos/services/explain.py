@@ -305,7 +305,6 @@ def recommend_kpi(
         and projection.reliable
         and projection.is_current(latest)
         and later.target is not None
-        and performance(kpi, now) >= 0
         and performance(later, projection.mean) < 0
     ):
         aim = now + (later.target - projection.mean)

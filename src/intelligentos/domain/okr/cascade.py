@@ -19,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.explain.model import movers
+from intelligentos.domain.okr.targets import quarter_targets_of
+from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.whatif.levers import Change, Lever, ScenarioError
 from intelligentos.domain.whatif.propagation import Tree, performance, simulate
 
@@ -68,3 +71,9 @@ def cascade(tree: Tree, targets: Mapping[str, float | None]) -> list[CascadeLink
         gap = performance(parent, target) - performance(parent, implied)
         found.append(CascadeLink(parent_id, target, implied, gap))
     return found
+
+
+def quarter_cascade(catalog: Catalog, quarter: Quarter) -> list[CascadeLink]:
+    """The cascade of ``quarter``'s targets as they stand (``catalog`` as read: every KPI's
+    ``target`` its default)."""
+    return cascade(Tree(catalog), quarter_targets_of(catalog, quarter))

@@ -23,13 +23,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from intelligentos.domain.alerts import Alert, Event, State
 from intelligentos.domain.catalog.models import Kpi
-from intelligentos.domain.clock import period_date
+from intelligentos.domain.clock import parse_stamp, period_date
 from intelligentos.domain.forecast import Forecast
-from intelligentos.domain.forecast.periods import next_periods
 from intelligentos.domain.okr.targets import TargetChange
 from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.whatif.scenarios import ScenarioChange
@@ -65,12 +64,8 @@ class KpiReview:
 # --- alerts ------------------------------------------------------------------------------------
 
 
-def _moment(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.removesuffix("Z"))
-
-
 def _seconds(start: str, end: str) -> float:
-    return (_moment(end) - _moment(start)).total_seconds()
+    return (parse_stamp(end) - parse_stamp(start)).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -135,14 +130,6 @@ def waits(values: Iterable[float | None]) -> Waits:
 
 
 # --- forecast accuracy -------------------------------------------------------------------------
-
-
-def quarter_horizon(kpi: Kpi, last: str, quarter: Quarter) -> int:
-    """The periods after ``last`` (the latest value before the quarter) up to the quarter's
-    end: the horizon a forecast made then needs to cover the quarter. At least 1."""
-    span = (quarter.end - period_date(last)).days
-    ahead = next_periods(last, kpi.frequency, max(1, span // kpi.frequency.days + 1))
-    return max(1, sum(1 for p in ahead if period_date(p) <= quarter.end))
 
 
 @dataclass(frozen=True)

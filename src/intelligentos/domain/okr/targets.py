@@ -122,3 +122,9 @@ def judged_on(catalog: Catalog, day: date) -> Catalog:
     return replace(
         catalog, kpis={kpi_id: moved.get(kpi_id, kpi) for kpi_id, kpi in catalog.kpis.items()}
     )
+
+
+def quarter_targets_of(catalog: Catalog, quarter: Quarter) -> dict[str, float | None]:
+    """Every KPI's target for ``quarter`` as it stands: its own for the quarter, else the one
+    in force from before (None for a tracked KPI)."""
+    return {kpi_id: target_on(kpi, quarter.start) for kpi_id, kpi in catalog.kpis.items()}

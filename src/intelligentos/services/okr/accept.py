@@ -26,11 +26,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.okr.cascade import CascadeLink, cascade
+from intelligentos.domain.okr.cascade import CascadeLink, quarter_cascade
 from intelligentos.domain.okr.propose import COMMIT, STRETCH
 from intelligentos.domain.okr.targets import QuarterTarget, TargetChange, TargetSource
 from intelligentos.domain.quarters import Quarter
-from intelligentos.domain.whatif.propagation import Tree
 from intelligentos.services.catalog import (
     CatalogError,
     SyncError,
@@ -52,7 +51,6 @@ from intelligentos.services.okr.propose import (
     ProposeRequest,
     check_quarter_ahead,
     propose_targets,
-    quarter_targets_of,
 )
 from intelligentos.store import Store
 
@@ -405,7 +403,7 @@ def _cascade_after(
         for kpi_id, kpi in catalog.kpis.items()
     }
     after = replace(catalog, kpis=kpis)
-    links = cascade(Tree(after), quarter_targets_of(after, quarter))
+    links = quarter_cascade(after, quarter)
     children: dict[str, set[str]] = {}
     for kpi in after.kpis.values():
         if kpi.rolls_up_to is not None:

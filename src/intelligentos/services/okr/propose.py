@@ -8,7 +8,7 @@ from datetime import date
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.okr.cascade import CascadeLink, cascade
 from intelligentos.domain.okr.propose import COMMIT, STRETCH, Proposal, outlook_of
-from intelligentos.domain.okr.targets import target_on
+from intelligentos.domain.okr.targets import quarter_targets_of
 from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.whatif.propagation import Tree
 from intelligentos.store import Store
@@ -32,12 +32,6 @@ class Proposals:
     quarter: Quarter
     proposals: list[Proposal]  # in catalog order
     cascade: list[CascadeLink]  # with the commit targets proposed, the others as they stand
-
-
-def quarter_targets_of(catalog: Catalog, quarter: Quarter) -> dict[str, float | None]:
-    """Every KPI's target for ``quarter`` as it stands: its own for the quarter, else the one
-    in force from before (None for a tracked KPI)."""
-    return {kpi_id: target_on(kpi, quarter.start) for kpi_id, kpi in catalog.kpis.items()}
 
 
 def check_quarter_ahead(quarter: Quarter, as_of: date) -> None:

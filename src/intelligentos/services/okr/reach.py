@@ -19,7 +19,9 @@ def short_of(store: Store, catalog: Catalog, quarter: Quarter) -> list[Kpi]:
     that starts after it (its data already reach the quarter's last period) is not short:
     forecasting further would not help it."""
     judged = [k for k in catalog.kpis.values() if not k.tracked]
-    stored = {f.forecast.kpi_id: f.forecast for f in store.forecasts([k.id for k in judged])}
+    # The point at the quarter's end and the last one are all it needs.
+    found_at = store.forecasts_at(quarter.end, [k.id for k in judged])
+    stored = {f.forecast.kpi_id: f.forecast for f in found_at}
     return [
         kpi
         for kpi in judged

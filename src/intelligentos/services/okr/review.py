@@ -25,6 +25,7 @@ from intelligentos.domain.detection import Status, target_status
 from intelligentos.domain.explain.actions import plan_actions, plan_outcome
 from intelligentos.domain.explain.model import ExplainError
 from intelligentos.domain.forecast import MAX_HISTORY
+from intelligentos.domain.forecast.periods import horizon_through
 from intelligentos.domain.formatting import format_change, format_value
 from intelligentos.domain.okr.grade import colour, mean
 from intelligentos.domain.okr.review import (
@@ -35,7 +36,6 @@ from intelligentos.domain.okr.review import (
     Review,
     alert_timing,
     out_of_sample,
-    quarter_horizon,
     waits,
 )
 from intelligentos.domain.okr.targets import judged_on
@@ -100,7 +100,7 @@ def _accuracy(store: Store, kpis: list[Kpi], quarter: Quarter, until: str) -> li
     for kpi in kpis:
         before = store.history(kpi.id, MAX_HISTORY, until=before_start)
         last = next((p for p, v in reversed(before) if v is not None), None)
-        horizon = quarter_horizon(kpi, last, quarter) if last else 1
+        horizon = horizon_through(kpi, quarter.end, quarter.start, last) if last else 1
         jobs.append(ForecastJob(kpi, tuple(before), horizon))
         befores.append(before)
     inside = store.windows_between([k.id for k in kpis], before_start, until)

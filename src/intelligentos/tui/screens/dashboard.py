@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -16,7 +17,6 @@ from textual.widgets import Footer, Input, Static
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.formatting import format_value, literal
-from intelligentos.domain.okr.cascade import CascadeLink
 from intelligentos.domain.quarters import Quarter
 from intelligentos.domain.snapshots import KpiSnapshot
 from intelligentos.services.snapshots import CockpitData
@@ -27,6 +27,9 @@ from intelligentos.tui.widgets.engine_panel import EnginePanel
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.selection_card import SelectionCard
+
+if TYPE_CHECKING:  # the cascade's model is loaded by its worker, off the launch path
+    from intelligentos.domain.okr.cascade import CascadeLink
 
 WINDOWS = (30, 90, 365)
 
@@ -179,11 +182,9 @@ class DashboardScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="cascade", exit_on_error=False)
     def check_cascade(self, catalog: Catalog, quarter: Quarter) -> None:
-        from intelligentos.domain.okr.cascade import cascade
-        from intelligentos.domain.whatif.propagation import Tree
-        from intelligentos.services.okr.propose import quarter_targets_of
+        from intelligentos.domain.okr.cascade import quarter_cascade
 
-        links = cascade(Tree(catalog), quarter_targets_of(catalog, quarter))
+        links = quarter_cascade(catalog, quarter)
         gaps = {link.parent_id: link for link in links if not link.consistent}
         self.post_message(CascadeChecked(catalog, quarter, gaps))
 

@@ -153,15 +153,9 @@ class OkrScreen(CockpitScreen):
     def load(self, store: Store, quarter: Quarter, as_of: date) -> None:
         """Off the event loop: the proposals, the cascade as the targets stand and with every
         commit, the grades while the quarter runs, and how many forecasts stop short."""
-        from intelligentos.domain.okr.cascade import cascade
-        from intelligentos.domain.whatif.propagation import Tree
+        from intelligentos.domain.okr.cascade import quarter_cascade
         from intelligentos.services.okr.grade import grade_quarter
-        from intelligentos.services.okr.propose import (
-            OkrError,
-            ProposeRequest,
-            propose_targets,
-            quarter_targets_of,
-        )
+        from intelligentos.services.okr.propose import OkrError, ProposeRequest, propose_targets
         from intelligentos.services.okr.reach import short_of
 
         catalog = store.read_catalog()
@@ -176,7 +170,7 @@ class OkrScreen(CockpitScreen):
         if as_of in quarter:
             found = grade_quarter(store, quarter, as_of, catalog=catalog)
             grades = {g.kpi.id: g.score for g in found.grades}
-        standing = cascade(Tree(catalog), quarter_targets_of(catalog, quarter))
+        standing = quarter_cascade(catalog, quarter)
         self.post_message(
             OkrLoaded(
                 quarter,
