@@ -49,19 +49,22 @@ MAX_SNOOZE = timedelta(days=30)
 _TOO_LONG = "a snooze lasts at most 30 days; acknowledging is enough to stop the flashing"
 
 
-def parse_duration(text: str) -> timedelta:
-    """``30m``, ``4h``, ``1.5d``, ``2w`` → timedelta, at most :data:`MAX_SNOOZE`; anything
-    else raises ValueError with a sentence for the user."""
+def parse_duration(
+    text: str, *, what: str = "a snooze", longest: timedelta = MAX_SNOOZE, why: str = _TOO_LONG
+) -> timedelta:
+    """``30m``, ``4h``, ``1.5d``, ``2w`` → timedelta, at most ``longest`` (a snooze's
+    :data:`MAX_SNOOZE` by default); anything else raises ValueError with a sentence for the
+    user (``what`` names what lasts, ``why`` says why it may not last longer)."""
     match = _DURATION.match(text or "")
     if not match:
         raise ValueError(f"{text!r} is not a duration like 30m, 4h, 2d or 1w")
     amount, unit = float(match[1]), match[2].lower()
     if amount <= 0:
-        raise ValueError("a snooze must last longer than zero")
+        raise ValueError(f"{what} must last longer than zero")
     minutes = {"m": 1, "min": 1, "h": 60, "d": 1440, "w": 10080}[unit]
     duration = timedelta(minutes=amount * minutes)
-    if duration > MAX_SNOOZE:
-        raise ValueError(f"{text.strip()!r} is too long: {_TOO_LONG}")
+    if duration > longest:
+        raise ValueError(f"{text.strip()!r} is too long: {why}")
     return duration
 
 

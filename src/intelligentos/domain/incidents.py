@@ -1,0 +1,130 @@
+"""Incidents: the alerts about one problem, notified and acknowledged as one.
+
+**The grouping rule** (Alertmanager's ``group_by``): an alert's *group* is its KPI
+(``kpi:<id>``), or, for a stale-source alert, its source system (``system:<id>``); a KPI's
+stale alert raised under a stale source belongs to the source's group (its
+``parent_alert_id``), since the source is the problem. An open alert joins the open incident
+of its group; with none open, it opens a new one. An incident stays open while one of its
+alerts is open, and is resolved with the last of them: an alert about the same KPI after that
+opens a new incident.
+
+**Its face** is its most severe open alert (the earliest opened among equals; a resolved
+incident keeps the face it had). **Its state**: firing while one of its open alerts fires;
+acknowledged when every open alert is acknowledged or snoozed and one is acknowledged;
+snoozed when all are snoozed; resolved when none is open.
+
+**What is notified** (:func:`notice`): one notification when the incident opens, one when its
+face's severity rises or falls, one when it is acknowledged, one when it resolves; an alert
+joining or leaving an incident without changing those is recorded, not notified.
+
+Pure Python: no SQL, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from intelligentos.domain.alerts import Alert, State
+from intelligentos.domain.detection import Severity
+
+
+class IncidentState(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Notice(StrEnum):
+    """A change of an incident that is notified."""
+
+    OPENED = "open"
+    ESCALATED = "escalate"
+    DE_ESCALATED = "de-escalate"
+    ACKNOWLEDGED = "acknowledge"
+    RESOLVED = "resolve"
+
+
+def group_of(alert: Alert, parents: dict[int, Alert] | None = None) -> str:
+    """The group an alert belongs to: its KPI, or its source system for a stale source (and
+    for a KPI's stale alert grouped under one: ``parents`` holds the stale-source alerts by
+    id)."""
+    if alert.parent_alert_id is not None and parents is not None:
+        parent = parents.get(alert.parent_alert_id)
+        if parent is not None:
+            return group_of(parent)
+    if alert.kpi_id is not None:
+        return f"kpi:{alert.kpi_id}"
+    return f"system:{alert.system_id}"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident's alerts (every one it ever had, oldest first) and what follows from them."""
+
+    id: int | None
+    group: str
+    alerts: tuple[Alert, ...]
+
+    @property
+    def open_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.is_open]
+
+    @property
+    def face(self) -> Alert:
+        """The most severe open alert, the earliest opened among equals; once resolved, the
+        most severe it had."""
+        pool = self.open_alerts or list(self.alerts)
+        return min(pool, key=lambda a: (-a.severity.rank, a.opened_at, a.id or 0))
+
+    @property
+    def severity(self) -> Severity:
+        return self.face.severity
+
+    @property
+    def state(self) -> IncidentState:
+        live = self.open_alerts
+        if not live:
+            return IncidentState.RESOLVED
+        states = {a.state for a in live}
+        if State.FIRING in states:
+            return IncidentState.FIRING
+        if State.ACKNOWLEDGED in states:
+            return IncidentState.ACKNOWLEDGED
+        return IncidentState.SNOOZED
+
+    @property
+    def opened_at(self) -> str:
+        return min(a.opened_at for a in self.alerts)
+
+
+def incident_for(open_incidents: Iterable[Incident], group: str) -> Incident | None:
+    """The open incident of ``group``, if there is one (at most one is open per group)."""
+    return next(
+        (i for i in open_incidents if i.group == group and i.state is not IncidentState.RESOLVED),
+        None,
+    )
+
+
+def notice(before: Incident | None, after: Incident) -> Notice | None:
+    """What changed about an incident that a person is told: it opened, its severity rose or
+    fell, it was acknowledged, it resolved. None: nothing worth a message (an alert joined
+    at the same or a lower severity, one of several alerts resolved)."""
+    if before is None or before.state is IncidentState.RESOLVED:
+        return None if after.state is IncidentState.RESOLVED else Notice.OPENED
+    if after.state is IncidentState.RESOLVED:
+        return Notice.RESOLVED
+    if after.severity.rank > before.severity.rank:
+        return Notice.ESCALATED
+    if after.severity.rank < before.severity.rank:
+        return Notice.DE_ESCALATED
+    if after.state is IncidentState.ACKNOWLEDGED and before.state is IncidentState.FIRING:
+        return Notice.ACKNOWLEDGED
+    return None
+
+
+def to_acknowledge(incident: Incident) -> Sequence[Alert]:
+    """The alerts acknowledging the incident acknowledges: its firing ones."""
+    return [a for a in incident.alerts if a.state is State.FIRING]
