@@ -236,7 +236,7 @@ def test_a_version_4_store_upgrades_in_place(demo_store):
         observations = store.query("SELECT count(*) AS n FROM observations")[0]["n"]
     make_version_4(demo_store)
     with open_store(demo_store) as store:
-        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 6
+        assert store.query("PRAGMA user_version")[0]["user_version"] == SCHEMA_VERSION == 7
         assert (
             store.query("SELECT count(*) AS n FROM observations WHERE computed = 0")[0]["n"]
             == observations

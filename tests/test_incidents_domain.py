@@ -93,3 +93,36 @@ def test_what_is_notified():
 def test_acknowledging_an_incident_acknowledges_its_firing_alerts():
     incident = Incident(1, "g", (DRIFT, replace(ANOMALY, state=State.SNOOZED), TARGET))
     assert [a.id for a in to_acknowledge(incident)] == [3, 1]
+
+
+def test_a_history_of_alerts_makes_its_incidents():
+    from intelligentos.domain.incidents import build
+
+    first = replace(DRIFT, id=1, state=State.RESOLVED, resolved_at="2026-12-07T10:00:00Z")
+    joins = replace(TARGET, id=2, opened_at="2026-12-07T09:30:00Z")  # while the drift is open
+    after = replace(ANOMALY, id=3, opened_at="2026-12-07T11:00:00Z")  # everything resolved?
+    # The target alert (2) is still open at 11:00: the anomaly joins incident 1 too.
+    incidents = build([after, joins, first])
+    assert [(i.id, [a.id for a in i.alerts]) for i in incidents] == [(1, [1, 2, 3])]
+    # With the target resolved at 10:30, the anomaly at 11:00 opens incident 2.
+    closed = replace(joins, state=State.RESOLVED, resolved_at="2026-12-07T10:30:00Z")
+    incidents = build([first, closed, after])
+    assert [(i.id, [a.id for a in i.alerts]) for i in incidents] == [(1, [1, 2]), (2, [3])]
+    # Another KPI is another incident; a stale source takes its stale KPIs.
+    other = replace(TARGET, id=4, kpi_id="nrr", opened_at="2026-12-07T09:45:00Z")
+    source = Alert(
+        id=5,
+        rule="stale-source",
+        severity=Severity.WARNING,
+        state=State.FIRING,
+        opened_at="2026-12-07T09:50:00Z",
+        updated_at="2026-12-07T09:50:00Z",
+        system_id="crm",
+    )
+    stale = replace(DRIFT, id=6, rule="stale", opened_at="2026-12-07T09:51:00Z", parent_alert_id=5)
+    incidents = build([first, closed, other, source, stale])
+    assert [(i.group, [a.id for a in i.alerts]) for i in incidents] == [
+        ("kpi:gross_margin", [1, 2]),
+        ("kpi:nrr", [4]),
+        ("system:crm", [5, 6]),
+    ]

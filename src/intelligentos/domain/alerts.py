@@ -101,6 +101,7 @@ class Alert:
     ack_note: str | None = None
     snoozed_until: str | None = None
     parent_alert_id: int | None = None
+    incident_id: int | None = None  # the incident it belongs to (domain.incidents)
 
     @property
     def key(self) -> tuple[str | None, str | None, str]:

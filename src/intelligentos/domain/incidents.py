@@ -108,6 +108,35 @@ def incident_for(open_incidents: Iterable[Incident], group: str) -> Incident | N
     )
 
 
+def open_at(incident: Incident, moment: str) -> bool:
+    """Whether the incident was open at ``moment``: opened by then, and one of its alerts
+    not resolved by then."""
+    return incident.opened_at <= moment and any(
+        a.resolved_at is None or a.resolved_at > moment for a in incident.alerts
+    )
+
+
+def build(alerts: Iterable[Alert]) -> list[Incident]:
+    """The incidents a history of alerts makes, in the order they opened, numbered from 1:
+    each alert, in the order it opened, joins the incident of its group open at that moment,
+    or opens the next one (what upgrading a store without incidents does). Stale KPI alerts
+    grouped under a stale-source alert join the source's group."""
+    ordered = sorted(alerts, key=lambda a: (a.opened_at, a.id or 0))
+    parents = {a.id: a for a in ordered if a.id is not None and a.kpi_id is None}
+    found: list[Incident] = []
+    latest: dict[str, int] = {}  # group -> index in found of its latest incident
+    for alert in ordered:
+        group = group_of(alert, parents)
+        index = latest.get(group)
+        if index is not None and open_at(found[index], alert.opened_at):
+            held = found[index]
+            found[index] = Incident(held.id, group, (*held.alerts, alert))
+            continue
+        found.append(Incident(len(found) + 1, group, (alert,)))
+        latest[group] = len(found) - 1
+    return found
+
+
 def notice(before: Incident | None, after: Incident) -> Notice | None:
     """What changed about an incident that a person is told: it opened, its severity rose or
     fell, it was acknowledged, it resolved. None: nothing worth a message (an alert joined

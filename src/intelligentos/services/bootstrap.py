@@ -13,7 +13,7 @@ from intelligentos.domain.agents import routes
 from intelligentos.domain.clock import utc_today
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.store import Observation, Store, StoreError, create_store
-from intelligentos.store.schema import ROUTING_VERSION
+from intelligentos.store.schema import INCIDENTS_VERSION, ROUTING_VERSION
 
 if TYPE_CHECKING:
     from intelligentos.domain.catalog import Catalog
@@ -121,7 +121,13 @@ def open_store(path: Path, *, readonly: bool = False) -> Store:
 def upgrade_data(store: Store, version: int) -> None:
     """The data a store at schema ``version`` lacks, added inside its upgrade's transaction:
     a store older than routing has its alerts routed by its catalog (every alert, resolved
-    ones too, so that ``--agent`` finds its history)."""
+    ones too, so that ``--agent`` finds its history); a store older than incidents has its
+    alerts grouped into incidents."""
+    if version < INCIDENTS_VERSION:
+        # Every alert, resolved ones too, in the incident it would have opened or joined.
+        from intelligentos.domain.incidents import build
+
+        store.save_incidents(build(store.alerts()))
     if version >= ROUTING_VERSION:
         return
     catalog = store.read_catalog()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from intelligentos.domain.plausibility import PLAUSIBLE
 
 APP_ID = "intelligentos-cockpit"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 CATALOG_TABLES = (
     "engines",
@@ -448,6 +448,36 @@ INSERT_TARGET_CHANGE = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+# Version 7: incidents (the alerts about one problem, notified and acknowledged as one: see
+# intelligentos.domain.incidents) and silences. At most one incident of a group is open.
+SCHEMA_V7_INCIDENTS = """
+CREATE TABLE incidents (
+    id         INTEGER PRIMARY KEY,
+    group_key  TEXT NOT NULL,      -- kpi:<id> or system:<id>
+    opened_at  TEXT NOT NULL,
+    resolved_at TEXT               -- NULL while one of its alerts is open
+);
+CREATE UNIQUE INDEX incidents_open_by_group ON incidents(group_key) WHERE resolved_at IS NULL;
+ALTER TABLE alerts ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
+CREATE INDEX alerts_by_incident ON alerts(incident_id);
+CREATE TABLE silences (
+    id         INTEGER PRIMARY KEY,
+    matcher    TEXT NOT NULL,      -- kpi | rule | system | agent
+    value      TEXT NOT NULL,
+    starts_at  TEXT NOT NULL,
+    ends_at    TEXT NOT NULL,
+    who        TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    expired_at TEXT,               -- expired by hand before its end
+    expired_by TEXT
+);
+CREATE INDEX silences_by_end ON silences(ends_at)
+"""
+
+# The first version with incidents: an upgrade from before it groups the store's alerts
+# into incidents (intelligentos.services.bootstrap.upgrade_data).
+INCIDENTS_VERSION = 7
+
 # MIGRATIONS[n] is the SQL that upgrades a store at version n to n + 1; a new store is
 # SCHEMA_V1 followed by every migration, so both paths give the same schema.
 MIGRATIONS: dict[int, str] = {
@@ -456,6 +486,7 @@ MIGRATIONS: dict[int, str] = {
     3: SCHEMA_V4_ROUTING,
     4: SCHEMA_V5_KPIS.rstrip() + ";\n" + SCHEMA_V5_DERIVED.lstrip(),
     5: SCHEMA_V6_TARGETS,
+    6: SCHEMA_V7_INCIDENTS,
 }
 
 

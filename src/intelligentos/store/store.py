@@ -23,6 +23,7 @@ from intelligentos.store.catalog import CatalogQueries, insert_catalog
 from intelligentos.store.connection import StoreDamaged, StoreError
 from intelligentos.store.derived import DerivedQueries
 from intelligentos.store.forecast import ForecastQueries
+from intelligentos.store.incidents import IncidentQueries
 from intelligentos.store.observations import ObservationQueries
 from intelligentos.store.okr import OkrQueries
 from intelligentos.store.schema import (
@@ -111,6 +112,7 @@ class Store(
     ScenarioQueries,
     DerivedQueries,
     OkrQueries,
+    IncidentQueries,
 ):
     """One store file: its connections (:class:`~intelligentos.store.connection.StoreConnections`)
     and every feature's queries over them."""
