@@ -46,6 +46,7 @@ ALERT_FIELDS = [
     "ack_note",
     "snoozed_until",
     "parent_alert_id",
+    "incident_id",
     "subject",
     "needs_attention",
     "value_text",
@@ -185,6 +186,7 @@ EXPORTED_ALERT_FIELDS = [
     "ack_note",
     "snoozed_until",
     "parent_alert_id",
+    "incident_id",
 ]
 EVENT_FIELDS = [
     "id",

@@ -69,3 +69,33 @@ def test_silences_are_saved_listed_and_expired(tmp_path: Path) -> None:
         assert gone.until == "2026-12-07T11:00:00Z"
         assert store.silences(include_ended_before="2026-12-07T11:30:00Z") == []
         assert not gone.active(datetime(2026, 12, 7, 11, 30))
+
+
+def test_check_files_the_alerts_about_one_kpi_into_one_incident(demo_store: Path) -> None:
+    from intelligentos.domain.incidents import Notice, notice
+    from intelligentos.services.check import evaluate_store
+
+    with open_store(demo_store) as store:
+        result = evaluate_store(store, store.read_catalog(), datetime(2026, 11, 27, 23))
+        alerts = store.open_alerts()
+        incidents = store.incidents(open_only=True)
+    # Every open alert is in exactly one open incident, one per group.
+    assert sorted(a.id for i in incidents for a in i.alerts) == sorted(a.id for a in alerts)
+    groups = [i.group for i in incidents]
+    assert len(groups) == len(set(groups)) < len(alerts)  # some KPI raised several alerts
+    by_kpi: dict[str, set[str]] = {}
+    for alert in alerts:
+        if alert.kpi_id and alert.parent_alert_id is None:
+            by_kpi.setdefault(alert.kpi_id, set()).add(alert.rule)
+    several = next(k for k, rules in by_kpi.items() if len(rules) > 1)
+    [incident] = [i for i in incidents if i.group == f"kpi:{several}"]
+    assert {a.rule for a in incident.alerts} == by_kpi[several]
+    # Each was new: one opening notice per incident, not per alert.
+    assert [notice(before, after) for before, after in result.incidents] == [Notice.OPENED] * len(
+        incidents
+    )
+    # Evaluated again with nothing new: nothing is filed or notified again.
+    with open_store(demo_store) as store:
+        again = evaluate_store(store, store.read_catalog(), datetime(2026, 11, 27, 23))
+        assert [notice(b, a) for b, a in again.incidents] == [None] * len(incidents)
+        assert [i.id for i in store.incidents()] == [i.id for i in incidents]

@@ -39,9 +39,11 @@ from intelligentos.domain.detection import (
     stale_sources,
     target_band,
 )
+from intelligentos.domain.incidents import Incident
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.services.derived import compute_pending
+from intelligentos.services.incidents import file_alerts
 from intelligentos.store import Store
 
 KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
@@ -67,6 +69,8 @@ class EvaluationResult:
     open_alerts: list[Alert] = field(default_factory=list)
     seconds: float = 0.0
     derived: DerivedRun = field(default_factory=DerivedRun)  # computed before the rules ran
+    # Each incident the evaluation touched, as it was (None: new) and as it is.
+    incidents: list[tuple[Incident | None, Incident]] = field(default_factory=list)
 
 
 def redefined(alert: Alert, kpi: Kpi, later: Kpi | None = None) -> bool:
@@ -116,6 +120,7 @@ def evaluate_store(
         result.open_alerts = store.open_alerts()
         return result
     with store.transaction():
+        incidents_before = {i.id: i for i in store.incidents(open_only=True) if i.id}
         # Derived values first, for the periods whose inputs another process wrote.
         result.derived = compute_pending(store, catalog, now)
         # A row dated after today is not a value yet (stray_observations reports it).
@@ -219,6 +224,7 @@ def evaluate_store(
                 if new.is_open:
                     new = regroup(new, group, now)
                 apply(alert, new, event)
+        result.incidents = file_alerts(store, incidents_before)
         result.open_alerts = store.open_alerts()
     result.seconds = time.perf_counter() - started
     return result
