@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intelligentos.domain.incidents import Incident, group_of, incident_for
+from intelligentos.domain.incidents import Incident, IncidentState, group_of, incident_for
 from intelligentos.store import Store
 
 
@@ -31,13 +31,29 @@ def file_alerts(
             new[new.index(found)] = grown
         else:
             open_now[open_now.index(found)] = grown
-    # The incidents resolved in this transaction first: a group's new incident may open in
-    # the same one, and only one of a group may be open.
-    store.save_incidents(open_now)
+    # Only what changed is written: an evaluation without news writes nothing. The
+    # incidents resolved here first: a group's new incident may open in the same
+    # transaction, and only one of a group may be open.
+    touched = [
+        i
+        for i in open_now
+        if i is not held.get(i.id)
+        or i.state is IncidentState.RESOLVED
+        or i.id not in before
+        or _moved(before[i.id], i)
+    ]
+    store.save_incidents(touched)
     given = store.save_incidents(new)
     changes: list[tuple[Incident | None, Incident]] = [
-        (before.get(i.id) if i.id is not None else None, i) for i in open_now
+        (before.get(i.id) if i.id is not None else None, i) for i in touched
     ]
     for position, incident in enumerate(new):
         changes.append((None, Incident(given[-position - 1], incident.group, incident.alerts)))
     return changes
+
+
+def _moved(before: Incident, after: Incident) -> bool:
+    """Whether an incident's alerts changed state or severity since ``before``."""
+    return [(a.id, a.state, a.severity) for a in before.alerts] != [
+        (a.id, a.state, a.severity) for a in after.alerts
+    ]
