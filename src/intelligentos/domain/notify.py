@@ -61,6 +61,24 @@ class NotifySink(BaseModel):
     min_severity: Literal["warning", "critical"] | None = None
     # A demo store's alerts are made up: they reach only the sinks that ask for them.
     demo: bool = False
+    # What the sink receives (intelligentos.domain.messages): "json" (versioned), "text",
+    # "slack" (incoming-webhook blocks) or "pagerduty" (Events API v2, with routing_key).
+    format: Literal["json", "text", "slack", "pagerduty"] = "json"
+    routing_key: str | None = Field(default=None, min_length=1)
+    # A Jinja2 template for the headline, rendered in a sandbox (intelligentos.domain.templates).
+    headline: str | None = Field(default=None, min_length=1)
+
+    @field_validator("headline")
+    @classmethod
+    def _template(cls, text: str | None) -> str | None:
+        if text is not None:
+            from intelligentos.domain.templates import TemplateProblem, compile_headline
+
+            try:
+                compile_headline(text)
+            except TemplateProblem as problem:
+                raise ValueError(str(problem)) from None
+        return text
 
     @field_validator("webhook")
     @classmethod
@@ -115,6 +133,10 @@ class NotifySink(BaseModel):
     def _one_target(self) -> NotifySink:
         if (self.webhook is None) == (self.command is None):
             raise ValueError("give exactly one of webhook = URL or command = [argv]")
+        if self.format == "pagerduty" and self.routing_key is None:
+            raise ValueError('format = "pagerduty" needs routing_key (the integration key)')
+        if self.format != "pagerduty" and self.routing_key is not None:
+            raise ValueError('routing_key applies to format = "pagerduty" only')
         return self
 
     @property
@@ -137,6 +159,9 @@ class NotifySink(BaseModel):
 
     def secrets(self) -> list[str]:
         """Parts of the target never to show (for :func:`scrub`)."""
+        if self.routing_key is not None:
+            found = url_secrets(self.webhook) if self.webhook is not None else []
+            return [*found, self.routing_key]
         if self.webhook is not None:
             return url_secrets(self.webhook)
         # Arguments after the program may carry a token (curl -H "Authorization: …").
