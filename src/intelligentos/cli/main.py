@@ -28,6 +28,7 @@ from intelligentos.cli import (
     notify,
     okr,
     screenshots,
+    silence,
     whatif,
 )
 from intelligentos.cli.options import (
@@ -135,6 +136,7 @@ app.command()(alerts.alerts)
 app.command()(alerts.ack)
 app.command()(alerts.snooze)
 app.add_typer(notify.app, name="notify")
+app.add_typer(silence.app, name="silence")
 app.command()(forecast.forecast)
 app.command()(whatif.whatif)
 app.command()(calibrate.calibrate)
