@@ -59,6 +59,7 @@ from intelligentos.config.first_look import CONFIG_FILE_NAME
 from intelligentos.config.paths import config_dir
 from intelligentos.domain.notify import NotifySink
 from intelligentos.domain.okr.propose import COMMIT, STRETCH
+from intelligentos.domain.routing_policy import AgentAttention
 
 ENV_PREFIX = "INTELLIGENTOS_"
 
@@ -96,6 +97,13 @@ class OkrSection(BaseModel):
 
     commit: float = Field(default=COMMIT, gt=0, lt=1)
     stretch: float = Field(default=STRETCH, gt=0, lt=1)
+
+
+class RoutingSection(BaseModel):
+    """The ``[routing]`` table: what each agent wants to be notified of
+    (``[routing.agents.<id>]``, see :mod:`intelligentos.domain.routing_policy`)."""
+
+    agents: dict[str, AgentAttention] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ class CockpitSettings(BaseSettings):
     # The [[notify]] tables that are valid; a bad one is skipped (see ``skipped_sinks``).
     notify: list[NotifySink] = Field(default_factory=list)
     okr: OkrSection = Field(default_factory=OkrSection)
+    routing: RoutingSection = Field(default_factory=RoutingSection)
 
     _ignored: list[str] = PrivateAttr(default_factory=list)
     _configured_theme: str | None = PrivateAttr(default=None)
