@@ -25,8 +25,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from intelligentos.domain.agents import Route
+from intelligentos.domain.agents import Route, routes
+from intelligentos.domain.alerts import Alert
+from intelligentos.domain.catalog.models import Catalog, Level
 from intelligentos.domain.detection import Rule, Severity
+from intelligentos.domain.lineage import LineageGraph
 
 OWNER = "owner"
 # A stale source's route: the agents whose KPIs it feeds; they are its owners here.
@@ -113,3 +116,23 @@ def decide(
 def notified(decisions: Iterable[Decision]) -> list[str]:
     """The agents notified, in order."""
     return [d.agent_id for d in decisions if d.notified]
+
+
+def subject_of(face: Alert, severity: Severity, catalog: Catalog) -> Subject:
+    """The policy's view of an incident whose face is ``face`` and whose severity is
+    ``severity``."""
+    kpi = catalog.kpis.get(face.kpi_id or "")
+    return Subject(Rule(face.rule), severity, kpi is not None and kpi.level is Level.CEO)
+
+
+def decisions_for(
+    face: Alert,
+    severity: Severity,
+    catalog: Catalog,
+    graph: LineageGraph,
+    wants: Mapping[str, AgentAttention] | None = None,
+) -> list[Decision]:
+    """Who is notified of an incident (its face and severity), routed as the catalog says
+    now, and why or why not: what the sender and the alerts screen both use."""
+    found = routes(face.kpi_id, face.system_id, catalog, graph)
+    return decide(found, subject_of(face, severity, catalog), wants)
