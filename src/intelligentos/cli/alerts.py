@@ -26,6 +26,8 @@ from intelligentos.domain.alerts import State
 from intelligentos.tui.launch import LaunchError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from intelligentos.domain.agents import Route
     from intelligentos.domain.alerts import Alert
     from intelligentos.domain.catalog import Catalog
@@ -34,11 +36,18 @@ if TYPE_CHECKING:
 STATES = tuple(state.value for state in State)
 
 
-def alert_records(store: Store, found: list[Alert], catalog: Catalog) -> list[dict[str, Any]]:
+def alert_records(
+    store: Store, found: list[Alert], catalog: Catalog, now: datetime
+) -> list[dict[str, Any]]:
+    """The alerts as records, each with its routes and the silence hushing it at ``now``."""
     from intelligentos.cli.render import alert_record
+    from intelligentos.services.silences import silenced_in
 
     routes = store.routes_of(a.id for a in found if a.id is not None)
-    return [alert_record(a, catalog, routes.get(a.id or 0, ())) for a in found]
+    silenced = silenced_in(store, found, catalog, now)
+    return [
+        alert_record(a, catalog, routes.get(a.id or 0, ()), silenced.get(a.id or 0)) for a in found
+    ]
 
 
 def routed_to(store: Store, found: list[Alert], agent: str) -> list[Alert]:
@@ -58,8 +67,9 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate every rule, print open alerts. Exit status: 0 nothing fires unacknowledged,
-    1 an alert fires unacknowledged (with --agent: only the alerts routed to that agent count),
-    2 a usage or store error (no store, a damaged, foreign or read-only one)."""
+    1 an alert fires unacknowledged and unsilenced (with --agent: only the alerts routed to
+    that agent count), 2 a usage or store error (no store, a damaged, foreign or read-only
+    one)."""
     import click
 
     try:
@@ -98,7 +108,8 @@ def _check(shared: Shared, db: Path | None, agent: str | None, as_json: bool) ->
             # Before the notifications, whose watermarks are writes too.
             store.ensure_intact()
             notifier = start_notifications(store)
-            result = evaluate_store(store, catalog, utc_now())
+            now = utc_now()
+            result = evaluate_store(store, catalog, now)
         except StoreError as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store, catalog)
@@ -106,7 +117,7 @@ def _check(shared: Shared, db: Path | None, agent: str | None, as_json: bool) ->
         found = result.open_alerts
         if agent is not None:
             found = routed_to(store, found, agent)
-        records = alert_records(store, found, catalog)
+        records = alert_records(store, found, catalog, now)
     attention = sum(1 for r in records if r["needs_attention"])
     if as_json:
         print_json(check_report(records, attention, agent, stray.sentences() if stray else None))
@@ -144,7 +155,7 @@ def alerts(
     """List alerts (all states unless --state; only those routed to an agent with
     --agent), most severe first; no evaluation."""
     from intelligentos.cli.render import print_alerts, print_json
-    from intelligentos.domain.clock import period_upper_bound
+    from intelligentos.domain.clock import end_of_day, period_upper_bound, utc_now
     from intelligentos.tui.launch import check_as_of
 
     unknown = [s for s in state or () if s not in STATES]
@@ -155,17 +166,19 @@ def alerts(
     with shared.open_store(db) as store:
         catalog = store.read_catalog()
         agent = shared.agent_of(agent, catalog)
+        now = utc_now()
         if day is None:
             found = store.alerts(state or None, agent)
         else:
             check_as_of(store, day)
             moment = period_upper_bound(day)
             assert moment is not None
+            now = end_of_day(day)
             found = [a for a in store.alerts_as_of(moment) if not state or a.state in state]
             if agent is not None:
                 # Routes are set when an alert opens: the past alerts' are today's.
                 found = routed_to(store, found, agent)
-        records = alert_records(store, found, catalog)
+        records = alert_records(store, found, catalog, now)
     if as_json:
         print_json(records)
     else:

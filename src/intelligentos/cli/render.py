@@ -30,6 +30,7 @@ from intelligentos.domain.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     from intelligentos.domain.forecast import Forecast
+    from intelligentos.domain.silences import Silence
     from intelligentos.services.catalog import CatalogSync
     from intelligentos.store.notify import Delivery
 
@@ -234,16 +235,23 @@ def _node_text(node: LineageNode, snaps: Mapping[str, KpiSnapshot]) -> Text:
 # --- alerts --------------------------------------------------------------------------------
 
 
-def alert_record(alert: Alert, catalog: Catalog, routes: Iterable[Route] = ()) -> dict[str, Any]:
+def alert_record(
+    alert: Alert,
+    catalog: Catalog,
+    routes: Iterable[Route] = (),
+    silenced_by: Silence | None = None,
+) -> dict[str, Any]:
     """An alert as JSON, with the same readable texts as the cockpit's alerts screen, and
     where it is routed: ``routed_to`` (agent ids, in route order) and ``routes`` (each with
-    the agent's name and the reason)."""
+    the agent's name and the reason); ``silenced_by``, the silence that hushes it (it then
+    does not need attention), or null."""
     kpi = catalog.kpis.get(alert.kpi_id or "")
     record = dict(asdict(alert))
     record["severity"] = alert.severity.value
     record["state"] = alert.state.value
     record["subject"] = subject_name(alert, catalog)
-    record["needs_attention"] = alert.needs_attention
+    record["needs_attention"] = alert.needs_attention and silenced_by is None
+    record["silenced_by"] = silence_brief(silenced_by) if silenced_by is not None else None
     record["value_text"] = wording.value_text(alert, kpi)
     record["expected_text"] = wording.expected_text(alert, kpi)
     record["deviation_text"] = wording.deviation_text(alert, kpi)
@@ -260,6 +268,18 @@ def alert_record(alert: Alert, catalog: Catalog, routes: Iterable[Route] = ()) -
         for route in routes
     ]
     return record
+
+
+def silence_brief(silence: Silence) -> dict[str, Any]:
+    """What ``alerts --json`` says of the silence hushing an alert."""
+    return {
+        "id": silence.id,
+        "matcher": silence.matcher.value,
+        "value": silence.value,
+        "until": silence.until,
+        "who": silence.who,
+        "note": silence.note,
+    }
 
 
 def check_report(
@@ -293,6 +313,9 @@ def print_alerts(records: list[dict[str, Any]], title: str) -> None:
         table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity"))
     for r in records:
         grouped = f"\n(under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
+        if r["silenced_by"]:
+            hushed = r["silenced_by"]
+            grouped += f"\nsilenced by #{hushed['id']} until {hushed['until']}"
         owner = Text(literal(r["owner"]))
         if r["acknowledgement"]:
             owner.append(f"\nacknowledged by {literal(r['acknowledgement'])}", style="dim")

@@ -6,7 +6,7 @@ One place for both, so that the CLI, the cockpit and the store agree on every ti
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import overload
 
 # Periods are ISO dates or datetimes; every period of a day sorts at or below "<day>T99".
@@ -53,3 +53,9 @@ def period_upper_bound(day: date | str | None) -> str | None:
 def period_date(period: str) -> date:
     """The day a period text is dated (its first ten characters, an ISO date)."""
     return date.fromisoformat(period[:10])
+
+
+def end_of_day(day: date) -> datetime:
+    """The last second of ``day`` (UTC, naive): the moment a past day is judged at (which
+    silences held then)."""
+    return datetime.combine(day, time(23, 59, 59))

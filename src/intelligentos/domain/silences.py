@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from intelligentos.domain.agents import routes
 from intelligentos.domain.alerts import Alert, parse_duration
+from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp
+from intelligentos.domain.lineage import LineageGraph
 
 LONGEST = timedelta(days=90)
 _TOO_LONG = "a silence lasts at most 90 days; for longer, change the catalog or the routing"
@@ -46,6 +49,7 @@ class Silence:
     note: str
     id: int | None = None
     expired_at: str | None = None  # expired by hand before its end
+    expired_by: str | None = None  # who expired it
 
     @property
     def until(self) -> str:
@@ -114,3 +118,97 @@ def overlapping(new: Silence, silences: Iterable[Silence]) -> Silence | None:
         if same and held.starts_at < new.until and new.starts_at < held.until:
             return held
     return None
+
+
+# --- silences' effects: which alerts they hush, and the log of each --------------------------
+
+
+def silenced_alerts(
+    alerts: Iterable[Alert],
+    silences: Iterable[Silence],
+    now: datetime,
+    catalog: Catalog,
+    graph: LineageGraph,
+) -> dict[int, Silence]:
+    """The open alerts among ``alerts`` an active silence covers at ``now``, by alert id,
+    with the silence (the first that covers it, newest first as the store lists them).
+    Such an alert still opens and is recorded, but does not count as unacknowledged: it
+    neither flashes nor makes ``check`` fail. An agent silence covers the alerts routed to
+    the agent as the catalog says now; a system silence, the KPIs whose lineage reads it."""
+    holding = [s for s in silences if s.active(now)]
+    if not holding:
+        return {}
+    by_agent = any(s.matcher is Matcher.AGENT for s in holding)
+    by_system = any(s.matcher is Matcher.SYSTEM for s in holding)
+    found: dict[int, Silence] = {}
+    for alert in alerts:
+        if alert.id is None or not alert.is_open:
+            continue
+        agents = (
+            [r.agent_id for r in routes(alert.kpi_id, alert.system_id, catalog, graph)]
+            if by_agent
+            else []
+        )
+        known = alert.kpi_id is not None and alert.kpi_id in catalog.kpis
+        systems = graph.systems_of(alert.kpi_id) if by_system and known and alert.kpi_id else []
+        silence = silencing(holding, alert, now, agents, systems)
+        if silence is not None:
+            found[alert.id] = silence
+    return found
+
+
+@dataclass(frozen=True)
+class SilenceEntry:
+    """One line of a silence's log: added, expired by hand, or ended on its own."""
+
+    at: str
+    actor: str  # who; "" when it ended on its own
+    action: str  # "silenced", "silence expired", "silence ended"
+    silence: Silence
+
+    def describe(self) -> str:
+        """The line as a person reads it, e.g. "silenced by ana until 12:00Z: CRM migration
+        (silence 3, kpi win_rate)"."""
+        what = f"(silence {self.silence.id}, {self.silence.describe()})"
+        if self.action == "silenced":
+            return (
+                f"silenced by {self.silence.who} until {self.silence.ends_at}: "
+                f"{self.silence.note} {what}"
+            )
+        if self.action == "silence expired":
+            return f"silence expired by {self.actor} {what}"
+        return f"silence ended {what}"
+
+
+def log_of(silence: Silence, now: datetime) -> list[SilenceEntry]:
+    """What happened to ``silence`` up to ``now``: added (by whom, why), then expired by
+    hand (by whom) or ended on its own, when it has."""
+    entries = [SilenceEntry(silence.starts_at, silence.who, "silenced", silence)]
+    moment = stamp(now)
+    if silence.expired_at is not None and silence.expired_at <= moment:
+        entries.append(
+            SilenceEntry(silence.expired_at, silence.expired_by or "", "silence expired", silence)
+        )
+    elif silence.ends_at <= moment:
+        entries.append(SilenceEntry(silence.ends_at, "", "silence ended", silence))
+    return entries
+
+
+def silences_of(
+    alert: Alert,
+    silences: Iterable[Silence],
+    now: datetime,
+    agents: Collection[str] = (),
+    systems: Collection[str] = (),
+) -> list[SilenceEntry]:
+    """The log of every silence that covered ``alert`` at some moment of its life (from
+    its opening to its resolution, or ``now``), oldest first: what an alert's history shows
+    besides its own transitions."""
+    end = alert.resolved_at or stamp(now)
+    covering = [
+        s
+        for s in silences
+        if s.starts_at < end and alert.opened_at < s.until and matches(s, alert, agents, systems)
+    ]
+    entries = [entry for s in covering for entry in log_of(s, now)]
+    return sorted(entries, key=lambda e: (e.at, e.silence.id or 0))

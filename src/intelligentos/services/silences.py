@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from intelligentos.domain.alerts import Alert
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.detection import Rule
-from intelligentos.domain.silences import Matcher, Silence, SilenceError, overlapping, window
+from intelligentos.domain.lineage import LineageGraph
+from intelligentos.domain.silences import (
+    Matcher,
+    Silence,
+    SilenceError,
+    overlapping,
+    silenced_alerts,
+    window,
+)
 from intelligentos.store import Store
 
 
@@ -66,3 +76,14 @@ def expire_silence(store: Store, silence_id: int, who: str, now: datetime) -> No
     with store.transaction():
         if not store.expire_silence(silence_id, who, stamp(now)):
             raise SilenceError(f"there is no silence {silence_id} still holding.")
+
+
+def silenced_in(
+    store: Store, alerts: Iterable[Alert], catalog: Catalog, now: datetime
+) -> dict[int, Silence]:
+    """The open alerts among ``alerts`` an active silence of ``store`` covers at ``now``, by
+    alert id (see :func:`intelligentos.domain.silences.silenced_alerts`)."""
+    held = store.silences(include_ended_before=stamp(now))
+    if not held:
+        return {}
+    return silenced_alerts(alerts, held, now, catalog, LineageGraph(catalog))

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import Alert, Event, subject_name
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.clock import end_of_day, period_upper_bound
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
+from intelligentos.domain.silences import Silence, silenced_alerts
 from intelligentos.domain.snapshots import (
     KpiSnapshot,
     ProjectedValue,
@@ -59,6 +60,10 @@ class CockpitData:
     # The catalog as read (defaults and quarterly targets): what a computation judging on
     # another day starts from; None when no target differs from ``catalog``'s.
     stored_catalog: Catalog | None = None
+    # Every silence in the store, and the moment they are judged at (now when live, the end
+    # of the day shown in the past): see :attr:`silenced`.
+    silences: tuple[Silence, ...] = ()
+    moment: datetime | None = None
 
     @property
     def stored(self) -> Catalog:
@@ -67,9 +72,28 @@ class CockpitData:
         return self.stored_catalog or self.catalog
 
     @cached_property
+    def silenced(self) -> dict[int, Silence]:
+        """The open alerts an active silence covers, by id, with the silence: they are
+        shown, marked, but do not count as unacknowledged."""
+        if self.moment is None:
+            return {}
+        return silenced_alerts(
+            self.open_alerts, self.silences, self.moment, self.catalog, self.graph
+        )
+
+    @cached_property
     def attention(self) -> list[Alert]:
-        """Firing, unacknowledged alerts that are not grouped under another."""
-        return [a for a in self.open_alerts if a.needs_attention]
+        """Firing, unacknowledged alerts that are not grouped under another nor silenced."""
+        silenced = self.silenced
+        return [a for a in self.open_alerts if a.needs_attention and a.id not in silenced]
+
+    @cached_property
+    def silenced_kpis(self) -> frozenset[str]:
+        """KPIs with an open alert that a silence hushes and none that asks for attention:
+        the dashboard's silenced mark."""
+        silenced = self.silenced
+        hushed = {a.kpi_id for a in self.open_alerts if a.kpi_id and a.id in silenced}
+        return frozenset(hushed - self.flashing_kpis)
 
     @cached_property
     def flashing_kpis(self) -> frozenset[str]:
@@ -181,6 +205,7 @@ class DataService:
         # Judged on the day shown: time travel to 2026Q3 judges with the 2026Q3 target.
         judged = self.judge(catalog, as_of)
         snaps = snapshots(judged, windows, as_of)
+        moment = self.clock() if past is None else end_of_day(past)
         if past is None:
             open_alerts = store.open_alerts()
             # Live, a row dated after today is flagged (in the past, later rows are history).
@@ -199,6 +224,8 @@ class DataService:
             projections=store.projections() if projections and past is None else {},
             past=past,
             stored_catalog=None if judged is catalog else catalog,
+            silences=tuple(store.silences()),
+            moment=moment,
         )
 
     def check_integrity(self) -> str | None:

@@ -21,6 +21,7 @@ def _silence(row: Mapping[str, Any]) -> Silence:
         row["note"],
         id=row["id"],
         expired_at=row["expired_at"],
+        expired_by=row["expired_by"],
     )
 
 

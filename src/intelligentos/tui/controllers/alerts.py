@@ -122,7 +122,9 @@ class Alerts:
 
     def data_loaded(self, data: CockpitData) -> None:
         self._announce(data)
-        self._schedule_snooze_expiry(data.open_alerts)
+        # A silence ending brings its alerts back to attention: evaluate again right then.
+        ends = [a.snoozed_until for a in data.open_alerts if a.snoozed_until]
+        self._schedule_snooze_expiry(ends + [s.until for s in data.silenced.values()])
 
     def _announce(self, data: CockpitData) -> None:
         if not data.evaluated or data.past is not None:
@@ -147,12 +149,13 @@ class Alerts:
         data = self.app.data
         return self.announcer.pulsing(data.attention) if data else frozenset()
 
-    def _schedule_snooze_expiry(self, open_alerts: list[Alert]) -> None:
-        """Nothing may change in the store when a snooze ends: evaluate again right then."""
+    def _schedule_snooze_expiry(self, stamps: list[str]) -> None:
+        """Nothing may change in the store when a snooze or a silence ends (``stamps``):
+        evaluate again right then."""
         if self.snooze_timer is not None:
             self.snooze_timer.stop()
             self.snooze_timer = None
-        ends = [parse_stamp(a.snoozed_until) for a in open_alerts if a.snoozed_until]
+        ends = [parse_stamp(moment) for moment in stamps]
         if ends and self.app.services.fixed_as_of is None:
             now = utc_naive(self.app.clock())
             delay = max((min(ends) - now).total_seconds(), 0) + 0.5
