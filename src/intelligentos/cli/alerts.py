@@ -130,8 +130,19 @@ def _check(shared: Shared, db: Path | None, agent: str | None, as_json: bool) ->
     if stray:
         # Not an error of the job (its exit status stays about alerts), but never silent.
         warn(stray.message())
+    for problem in _routing_problems(catalog):
+        warn(problem)
     if attention:
         raise typer.Exit(CHECK_FIRING)
+
+
+def _routing_problems(catalog: Catalog) -> list[str]:
+    """``[routing.agents.<id>]`` tables of config.toml naming agents ``catalog`` lacks."""
+    from intelligentos.config.settings import CockpitSettings, config_file
+    from intelligentos.services.routing_policy import check_routing
+
+    agents = CockpitSettings.load().routing.agents
+    return check_routing(agents, catalog, str(config_file())) if agents else []
 
 
 def alerts(

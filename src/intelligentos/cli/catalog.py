@@ -145,14 +145,25 @@ def validate(
                 + literal(warning.message)
             )
         )
-    off = 0
+    routing = _routing_warnings(parsed) if parsed is not None else []
+    for sentence in routing:
+        out.print(Text(literal(f"warning: {sentence}")))
+    off = len(routing)
     if asked is not None and parsed is not None and not violations:
-        off = _print_target_cascade(ctx, parsed, asked, db)
+        off += _print_target_cascade(ctx, parsed, asked, db)
     if violations:
         raise fail(f"{plural(len(violations), 'governance violation')} in {directory}.")
     count = len(warnings) + off
     noted = f" ({plural(count, 'warning')} above)" if count else ""
     out.print(Text(f"{directory}: the catalog passes every governance rule{noted}."))
+
+
+def _routing_warnings(catalog: Catalog) -> list[str]:
+    """``[routing.agents.<id>]`` tables of config.toml naming agents the catalog lacks."""
+    from intelligentos.config.settings import CockpitSettings, config_file
+    from intelligentos.services.routing_policy import check_routing
+
+    return check_routing(CockpitSettings.load().routing.agents, catalog, str(config_file()))
 
 
 def _quarter_of(text: str | None, targets: bool) -> Quarter | None:

@@ -73,12 +73,24 @@ def add(
 
 
 @app.command("list")
-def list_silences(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """The silences, newest first, with when each ends and why."""
+def list_silences(
+    ctx: typer.Context,
+    db: DbOption = None,
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Also the silences that ended or were expired: the log of each"),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The silences still holding (or yet to start), newest first, with who added each,
+    when it ends and why; with --all every silence, and who expired it and when."""
     from intelligentos.cli.render import line, print_json
+    from intelligentos.domain.clock import stamp, utc_now
+    from intelligentos.domain.silences import log_of
 
+    now = utc_now()
     with Shared.of(ctx).open_store(db) as store:
-        found = store.silences()
+        found = store.silences(include_ended_before=None if everything else stamp(now))
     if as_json:
         print_json(
             [
@@ -92,16 +104,23 @@ def list_silences(ctx: typer.Context, db: DbOption = None, as_json: JsonOption =
                     "who": s.who,
                     "note": s.note,
                     "expired_at": s.expired_at,
+                    "expired_by": s.expired_by,
+                    "active": s.active(now),
+                    "log": [
+                        {"at": e.at, "actor": e.actor, "action": e.action} for e in log_of(s, now)
+                    ],
                 }
                 for s in found
             ]
         )
         return
     if not found:
-        line("No silences.")
+        line("No silences." if everything else "No silences hold; --all lists the past ones.")
     for s in found:
-        ended = f", expired {s.expired_at}" if s.expired_at else ""
-        line(f"{s.id}  {s.describe()}  {s.starts_at} → {s.ends_at}{ended}  {s.who}: {s.note}")
+        line(f"{s.id}  {s.describe()}  {s.starts_at} → {s.ends_at}  {s.who}: {s.note}")
+        for entry in log_of(s, now):
+            by = f" by {entry.actor}" if entry.actor else ""
+            line(f"    {entry.at}  {entry.action}{by}")
 
 
 @app.command("expire")

@@ -41,6 +41,7 @@ from typing import Any, Self
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -101,7 +102,11 @@ class OkrSection(BaseModel):
 
 class RoutingSection(BaseModel):
     """The ``[routing]`` table: what each agent wants to be notified of
-    (``[routing.agents.<id>]``, see :mod:`intelligentos.domain.routing_policy`)."""
+    (``[routing.agents.<id>]``, see :mod:`intelligentos.domain.routing_policy`). Unlike the
+    other tables, a key it does not know is a problem, not ignored: a misspelt key here
+    would silently page someone, or no one."""
+
+    model_config = ConfigDict(extra="forbid")
 
     agents: dict[str, AgentAttention] = Field(default_factory=dict)
 
@@ -304,10 +309,7 @@ class CockpitSettings(BaseSettings):
         # The file's keys are judged alone first: a bad one is left out (its default is
         # used) and named; then the environment, all or nothing, on top of what is left.
         document, bad_keys = cls._without_bad_keys(document, overrides)
-        ignored += [
-            f"Ignored {key} in {path}, which {problem}; its default is used."
-            for key, problem in bad_keys
-        ]
+        ignored += [f"Ignored {key} in {path}, which {problem}." for key, problem in bad_keys]
         settings = cls._try(_Sources(document, environment=True), overrides)
         if isinstance(settings, Exception):
             ignored.append(_env_problem(settings))
@@ -406,8 +408,10 @@ def _drop_key(document: dict[str, Any], loc: tuple[int | str, ...]) -> str | Non
 
 def _what_is_wrong(error: Any) -> str:
     # Never the offending value itself: the config may hold secrets and problems are shown.
+    if error["type"] == "extra_forbidden":
+        return "is not a setting there (misspelt?); it is left out"
     message = str(error["msg"])
-    return f"has a bad value ({message[:1].lower()}{message[1:]})"
+    return f"has a bad value ({message[:1].lower()}{message[1:]}); its default is used"
 
 
 def _env_problem(error: Exception) -> str:

@@ -189,6 +189,7 @@ class CockpitApp(ReportsFailedWorkers, Cockpit):
     @on(messages.CatalogLoaded)
     def _catalog_loaded(self, message: messages.CatalogLoaded) -> None:
         self.startup.catalog_loaded(message.catalog)
+        self.preferences.check_routing()
 
     @on(messages.DataLoaded)
     def _data_loaded(self, message: messages.DataLoaded) -> None:

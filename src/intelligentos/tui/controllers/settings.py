@@ -45,6 +45,7 @@ class Preferences:
         # so not remembered. Any other change is the user's.
         self.theme_not_chosen: str | None = None
         self.themes: list[str] = []  # the cockpit's own themes, by name
+        self.routing_checked = False  # the [routing] tables against the catalog, once
 
     @property
     def settings(self) -> CockpitSettings:
@@ -113,6 +114,22 @@ class Preferences:
             app.theme = wanted
         if settings.problem:
             app.notify(settings.problem, title="Settings", severity="warning", markup=False)
+        self.check_routing()
+
+    def check_routing(self) -> None:
+        """Once both the settings and the catalog are known: a warning per
+        ``[routing.agents.<id>]`` table naming an agent the catalog does not know."""
+        app = self.app
+        catalog = app.first_catalog
+        if self.loaded is None or catalog is None or self.routing_checked:
+            return
+        self.routing_checked = True
+        from intelligentos.config.settings import config_file
+        from intelligentos.services.routing_policy import check_routing
+
+        source = str(config_file(app.config_path))
+        for problem in check_routing(self.loaded.routing.agents, catalog, source):
+            app.notify(problem, title="Settings", severity="warning", markup=False)
 
     # --- themes ------------------------------------------------------------------------------
 
