@@ -292,7 +292,7 @@ class DashboardScreen(CockpitScreen):
         matched = False
         for panel in self.query(EnginePanel):
             rows = self._panel_rows(data, panel.engine_id, snaps)
-            panel.show(rows, flashing, self.cascade_gaps.keys())
+            panel.show(rows, flashing, self.cascade_gaps.keys(), data.silenced_kpis)
             panel.display = bool(rows) or not needle
             matched = matched or bool(rows)
         self._show_no_match(bool(needle) and not matched)

@@ -54,12 +54,14 @@ class EnginePanel(Vertical):
         snaps: Sequence[KpiSnapshot],
         flashing: AbstractSet[str] = frozenset(),
         marked: AbstractSet[str] = frozenset(),
+        silenced: AbstractSet[str] = frozenset(),
     ) -> None:
-        """``marked``: KPIs whose target their KPIs' targets do not add up to."""
+        """``marked``: KPIs whose target their KPIs' targets do not add up to; ``silenced``:
+        KPIs whose open alerts a silence hushes."""
         tables = self.query(KpiTable)
         if not tables:  # not composed yet, or already torn down
             return
-        tables.first().show(snaps, flashing, marked)
+        tables.first().show(snaps, flashing, marked, silenced)
         state = self.state_classes(snaps, flashing)
         for name in ("-alerting", "-troubled"):
             if (name in state) != self.has_class(name):

@@ -19,7 +19,7 @@ from intelligentos.tui.base import cockpit_of
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 from intelligentos.tui.widgets.ceo_card import CeoCard
 from intelligentos.tui.widgets.fit import FitApart
-from intelligentos.tui.widgets.status import INCONSISTENT, glyph, status_colour
+from intelligentos.tui.widgets.status import INCONSISTENT, SILENCED, glyph, status_colour
 
 FULL_COLUMNS = ("status", "name", "value", "change", "target", "trend")
 COMPACT_COLUMNS = ("status", "name", "value", "trend")
@@ -62,6 +62,9 @@ class TableLayout(NamedTuple):
 class KpiTable(DataTable[Text]):
     """The KPI rows of one engine panel. Arrow keys and h/j/k/l move; Enter drills down."""
 
+    # The silenced mark's style (cockpit.tcss).
+    COMPONENT_CLASSES = {"kpi-table--silenced"}
+
     BINDINGS = [
         Binding("down,j", "cursor_down", "Next KPI row", show=False, id="row-down"),
         Binding(
@@ -87,6 +90,8 @@ class KpiTable(DataTable[Text]):
         # KPIs whose target the targets of the KPIs below them do not add up to (the current
         # quarter's cascade): their target cell is marked.
         self.marked: AbstractSet[str] = frozenset()
+        # KPIs whose open alerts a silence hushes: their name is marked.
+        self.silenced: AbstractSet[str] = frozenset()
         self.pulse_on = True
         self.names_key: tuple[tuple[tuple[str, str], ...], int] | None = None
         self.names = FitApart([], 0)
@@ -122,11 +127,14 @@ class KpiTable(DataTable[Text]):
 
     def on_resize(self) -> None:
         if self.snaps:
-            self.show(self.snaps, self.flashing)
+            self.show(self.snaps, self.flashing, self.marked, self.silenced)
 
     def _name_cell(self, snap: KpiSnapshot) -> Text:
         index = self.name_index.get(snap.kpi.id)
         text = Text(self.names[index] if index is not None else "")
+        if snap.kpi.id in self.silenced:
+            style = self.get_component_rich_style("kpi-table--silenced", partial=True)
+            text = Text.assemble((f"{SILENCED} ", style), text)
         if snap.kpi.id in self.flashing:
             # A firing, unacknowledged alert: the row's name pulses (steady when reduced).
             if self.app.no_color:
@@ -193,14 +201,16 @@ class KpiTable(DataTable[Text]):
         snaps: Sequence[KpiSnapshot],
         flashing: AbstractSet[str] = frozenset(),
         marked: AbstractSet[str] = frozenset(),
+        silenced: AbstractSet[str] = frozenset(),
     ) -> None:
         """Render rows, keeping the cursor on the same KPI. When the same KPIs are shown in
         the same layout (a live refresh), only the rows that changed are redrawn."""
         previous = {snap.kpi.id: snap for snap in self.snaps}
-        was_flashing, was_marked = self.flashing, self.marked
+        was_flashing, was_marked, was_silenced = self.flashing, self.marked, self.silenced
         self.snaps = list(snaps)
         self.flashing = frozenset(flashing)
         self.marked = frozenset(marked)
+        self.silenced = frozenset(silenced)
         layout = self._layout()
         self._fit_names(layout.name)
         same_rows = [s.kpi.id for s in self.snaps] == list(previous) and len(previous) == len(
@@ -218,6 +228,7 @@ class KpiTable(DataTable[Text]):
                     previous[kpi_id] != snap
                     or (kpi_id in was_flashing) != (kpi_id in self.flashing)
                     or (kpi_id in was_marked) != (kpi_id in self.marked)
+                    or (kpi_id in was_silenced) != (kpi_id in self.silenced)
                 ):
                     for column, cell in self._cells(snap).items():
                         self.update_cell(kpi_id, column, cell)

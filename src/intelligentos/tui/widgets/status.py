@@ -13,6 +13,8 @@ TRACKED_VARIABLE = "status-tracked"
 # Beside a target that the targets of the KPIs below it do not add up to (the quarter's
 # cascade is inconsistent there).
 INCONSISTENT = "≠"
+# Before the name of a KPI whose open alerts a silence hushes (none asks for attention).
+SILENCED = "⊘"
 
 
 def status_colour(widget: Widget, status: Status) -> str:
