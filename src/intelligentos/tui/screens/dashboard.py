@@ -288,6 +288,10 @@ class DashboardScreen(CockpitScreen):
             alerting = card.kpi.id in flashing
             if alerting != card.has_class("-alerting"):
                 card.set_class(alerting, "-alerting")
+            hushed = card.kpi.id in data.silenced_kpis
+            if hushed != card.has_class("-silenced"):
+                card.set_class(hushed, "-silenced")
+                card.refresh()
         needle = self.filter_text.casefold()
         matched = False
         for panel in self.query(EnginePanel):

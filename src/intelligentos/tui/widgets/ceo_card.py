@@ -11,7 +11,7 @@ from intelligentos.domain.catalog.models import Kpi
 from intelligentos.domain.snapshots import KpiSnapshot, ProjectedValue
 from intelligentos.tui.messages import KpiSelected, OpenLineage
 from intelligentos.tui.widgets.fit import fit, fit_apart
-from intelligentos.tui.widgets.status import INCONSISTENT, glyph, status_colour
+from intelligentos.tui.widgets.status import INCONSISTENT, SILENCED, glyph, status_colour
 
 
 class CeoCard(Widget, can_focus=True):
@@ -23,6 +23,9 @@ class CeoCard(Widget, can_focus=True):
         Binding("right,l", "move(1)", "Next CEO KPI", show=False, id="card-next"),
         Binding("down,j", "leave", "Down to the engine panels", show=False, id="card-down"),
     ]
+    # The silenced mark's style (cockpit.tcss); the card has the class ``-silenced`` when a
+    # silence hushes its KPI's open alerts.
+    COMPONENT_CLASSES = {"ceo-card--silenced"}
 
     def __init__(self, kpi: Kpi, alerting: bool = False) -> None:
         super().__init__(
@@ -62,11 +65,15 @@ class CeoCard(Widget, can_focus=True):
     def render(self) -> Text:
         width = max(self.size.width, 4)
         mark = f"{INCONSISTENT} " if self.marked else ""
-        name = Text(self._shown_name(width - len(mark)), style="bold")
+        hushed = f"{SILENCED} " if self.has_class("-silenced") else ""
+        name = Text(self._shown_name(width - len(mark) - len(hushed)), style="bold")
         if self.pulse_on and self.has_class("-alerting"):
             name.stylize("reverse")
         if mark:
             name = Text.assemble((mark, f"bold {self.app.current_theme.warning}"), name)
+        if hushed:
+            style = self.get_component_rich_style("ceo-card--silenced", partial=True)
+            name = Text.assemble((hushed, style), name)
         if self.snap is None:
             return Text.assemble(name, "\n", Text("…", style="dim"))
         line = Text.assemble(glyph(self, self.snap.status), " ", (self.snap.value_text, "bold"))
