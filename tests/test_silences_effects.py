@@ -6,7 +6,7 @@ who expired it, when)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from intelligentos.domain.silences import (
 )
 from intelligentos.services.catalog import load_catalog
 from intelligentos.services.silences import SilenceRequest, add_silence, expire_silence
+from intelligentos.services.snapshots import DataService
 from intelligentos.store import Store
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_table import KpiTable
@@ -320,3 +321,29 @@ async def test_expiring_the_silence_brings_its_alerts_back(demo_store, tmp_path)
         )
         assert back > 0 and len(app.data.attention) == hushed + back
         assert not app.screen.query_one("#ceo-gross_margin").render().plain.startswith("⊘")
+
+
+def test_the_cockpits_data_gives_an_alerts_silence_history(demo_store):
+    held = silence_kpi(demo_store, "gross_margin")
+    assert held.id is not None
+    later = FIXED_NOW + timedelta(minutes=30)
+    with Store.open(demo_store) as store:
+        expire_silence(store, held.id, "bo", later)
+    moments = [FIXED_NOW]
+    services = DataService(demo_store, lambda: moments[-1])
+    services.open()
+    try:
+        data = services.evaluate_and_read(30, None)  # the alerts open at 09:30
+        moments.append(later + timedelta(hours=1))
+        catalog, graph = data.stored, data.graph
+        margin = next(a for a in data.open_alerts if a.kpi_id == "gross_margin")
+        other = next(a for a in data.open_alerts if a.kpi_id == "win_rate")
+        entries = services.silence_history(margin, None, catalog, graph)
+        # Added by ana at FIXED_NOW (09:30), expired by bo 30 minutes later (10:00).
+        assert [(e.at, e.actor, e.action) for e in entries] == [
+            ("2026-11-27T09:30:00Z", "ana", "silenced"),
+            ("2026-11-27T10:00:00Z", "bo", "silence expired"),
+        ]
+        assert services.silence_history(other, None, catalog, graph) == []
+    finally:
+        services.close()

@@ -14,13 +14,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from intelligentos.domain.agents import Route
+from intelligentos.domain.agents import Route, routes
 from intelligentos.domain.alerts import Alert, Event, subject_name
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.clock import end_of_day, period_upper_bound
+from intelligentos.domain.clock import end_of_day, period_upper_bound, stamp
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
-from intelligentos.domain.silences import Silence, silenced_alerts
+from intelligentos.domain.silences import Silence, SilenceEntry, silenced_alerts, silences_of
 from intelligentos.domain.snapshots import (
     KpiSnapshot,
     ProjectedValue,
@@ -328,6 +328,22 @@ class DataService:
         moment = period_upper_bound(past)
         events = self._store().alert_events(alert_id)
         return events if moment is None else [e for e in events if e.at <= moment]
+
+    def silence_history(
+        self, alert: Alert, past: date | None, catalog: Catalog, graph: LineageGraph
+    ) -> list[SilenceEntry]:
+        """The log of the silences that covered ``alert`` in its life (who added each and
+        why, who expired it, or when it ended), up to the end of ``past`` when given: what
+        the alert's history shows beside its own transitions (see
+        :func:`intelligentos.domain.silences.silences_of`)."""
+        moment = self.clock() if past is None else end_of_day(past)
+        held = [s for s in self._store().silences() if s.starts_at <= stamp(moment)]
+        if not held:
+            return []
+        agents = [r.agent_id for r in routes(alert.kpi_id, alert.system_id, catalog, graph)]
+        kpi = alert.kpi_id
+        systems = graph.systems_of(kpi) if kpi is not None and kpi in catalog.kpis else []
+        return silences_of(alert, held, moment, agents, systems)
 
     def data_version(self) -> int:
         return self._store().data_version()
