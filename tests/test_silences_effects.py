@@ -200,6 +200,8 @@ def test_check_passes_when_every_firing_alert_is_silenced(today_store):
 
     code, report = check_json(today_store)
     assert (code, report["firing_unacknowledged"]) == (0, 0)
+    text = run("alerts", "--db", str(today_store)).output
+    assert "silenced by #1 until" in " ".join(text.split())
     # Still open and recorded, each marked with the silence that hushes it.
     hushed = {
         r["id"]: r["silenced_by"] for r in report["open"] if r["id"] in {a["id"] for a in asking}

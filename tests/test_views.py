@@ -276,3 +276,12 @@ def test_objectives_and_themes_show_one_status_in_the_strategy_map_and_the_linea
                 assert status.of(node) is mapped[(node.kind, node.id)], (kpi_id, node.id)
                 seen += 1
     assert seen > len(catalog.objectives)
+
+
+def test_an_agents_silenced_alerts_do_not_ask_for_its_attention(catalog, graph):
+    # Win rate (1) and the CRM's staleness (3) are both routed to the CRO; 3 is silenced:
+    # two listed, one asking for attention.
+    alerts = [alert(1, kpi_id="win_rate"), alert(3, system_id="crm")]
+    views = agent_views(catalog, graph, on_target(catalog), alerts, silenced={3, 99})
+    cro = next(v for v in views if v.agent_id == "cro")
+    assert (len(cro.alerts), cro.silenced, cro.attention) == (2, frozenset({3}), 1)

@@ -7,7 +7,7 @@ graph, KPI snapshots and open alerts; the screens only draw it. Routes are compu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from intelligentos.domain.agents import owned_kpis, routes, supported_kpis
@@ -235,6 +235,8 @@ class AgentView:
     supports: tuple[KpiLine, ...]
     rules: tuple[str, ...]
     alerts: tuple[RoutedAlert, ...]
+    # Ids of its alerts a silence hushes: listed, but not asking for attention.
+    silenced: frozenset[int] = frozenset()
 
     @property
     def status(self) -> Status:
@@ -243,8 +245,12 @@ class AgentView:
 
     @property
     def attention(self) -> int:
-        """Its routed alerts that are firing and unacknowledged."""
-        return sum(1 for routed in self.alerts if routed.alert.needs_attention)
+        """Its routed alerts that are firing, unacknowledged and not silenced."""
+        return sum(
+            1
+            for routed in self.alerts
+            if routed.alert.needs_attention and routed.alert.id not in self.silenced
+        )
 
 
 def routed_alerts(
@@ -275,8 +281,10 @@ def agent_view(
     graph: LineageGraph,
     snaps: Mapping[str, KpiSnapshot],
     alerts: Iterable[Alert],
+    silenced: Collection[int] = (),
 ) -> AgentView:
     function = catalog.functions.get(agent.function or "")
+    routed = tuple(routed_alerts(agent.id, alerts, catalog, graph))
     return AgentView(
         agent.id,
         agent.name,
@@ -284,7 +292,8 @@ def agent_view(
         tuple(kpi_line(catalog.kpis[k], snaps) for k in owned_kpis(agent, catalog)),
         tuple(kpi_line(catalog.kpis[k], snaps) for k in supported_kpis(agent, catalog)),
         agent.rules,
-        tuple(routed_alerts(agent.id, alerts, catalog, graph)),
+        routed,
+        frozenset(r.alert.id for r in routed if r.alert.id is not None and r.alert.id in silenced),
     )
 
 
@@ -293,9 +302,10 @@ def agent_views(
     graph: LineageGraph,
     snaps: Mapping[str, KpiSnapshot],
     alerts: Sequence[Alert],
+    silenced: Collection[int] = (),
 ) -> list[AgentView]:
-    """Every agent, in catalog order."""
-    return [agent_view(a, catalog, graph, snaps, alerts) for a in catalog.agents.values()]
+    """Every agent, in catalog order; ``silenced``: the ids of the alerts a silence hushes."""
+    return [agent_view(a, catalog, graph, snaps, alerts, silenced) for a in catalog.agents.values()]
 
 
 # --- agent focus --------------------------------------------------------------------------------

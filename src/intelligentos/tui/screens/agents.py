@@ -32,7 +32,7 @@ from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.alerts import SEVERITY_GLYPH
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
-from intelligentos.tui.widgets.status import glyph
+from intelligentos.tui.widgets.status import SILENCED, glyph
 
 
 @dataclass
@@ -95,7 +95,7 @@ class AgentsScreen(CockpitScreen):
                 if data.snaps[k.id].status in (Status.WARNING, Status.CRITICAL)
             ]
             self.load_plans(self.cockpit.services.store, data.stored, off_target, data.as_of)
-        views = agent_views(data.catalog, data.graph, data.snaps, data.open_alerts)
+        views = agent_views(data.catalog, data.graph, data.snaps, data.open_alerts, data.silenced)
         if (views, self.app.theme) == self.shown:
             return
         self.shown = (views, self.app.theme)
@@ -167,12 +167,14 @@ class AgentsScreen(CockpitScreen):
             alerts.add_leaf(Text("none", style="dim"))
         for routed in view.alerts:
             alert = routed.alert
+            hushed = alert.id in view.silenced
             label = Text.assemble(
                 (SEVERITY_GLYPH.get(alert.severity, "●"), "bold"),
                 f" #{alert.id} ",
-                (literal(routed.subject), "bold" if alert.needs_attention else ""),
+                (literal(routed.subject), "bold" if alert.needs_attention and not hushed else ""),
                 f" · {literal(alert.rule)} · ",
                 (alert.state.value, "" if alert.state is State.FIRING else "dim"),
+                (f" {SILENCED} silenced" if hushed else "", "dim"),
                 (f"  {literal(routed.reason)}", "dim"),
             )
             alerts.add_leaf(label, data=alert.kpi_id)
