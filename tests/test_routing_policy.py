@@ -237,7 +237,7 @@ min_sevrity = "critical"
 rules = ["target", "driftt"]
 kpis = "ceo"
 [routing.agents.cmo]
-rules = ["drift"]
+rules = "drift"
 """,
     )
     settings = CockpitSettings.load(directory, state_directory=tmp_path / "state")
@@ -288,3 +288,11 @@ def test_validate_warns_of_a_routing_table_naming_an_unknown_agent(monkeypatch, 
     assert "names an agent the catalog does not know" in result.output
     # The demo catalog's own warning (a division by MQLs) and this one: 1 + 1.
     assert "(2 warnings above)" in result.output
+
+
+def test_check_warns_of_a_routing_table_naming_an_unknown_agent(monkeypatch, tmp_path, demo_store):
+    directory = write_config(tmp_path / "config", '[routing.agents.cf0]\nkpis = "owned"\n')
+    monkeypatch.setenv("INTELLIGENTOS_CONFIG_DIR", str(directory))
+    result = runner.invoke(app, ["check", "--db", str(demo_store)], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output  # whatever fires: it ran
+    assert "Warning: [routing.agents.cf0] in " in result.stderr

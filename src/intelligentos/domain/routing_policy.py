@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from intelligentos.domain.agents import Route, routes
 from intelligentos.domain.alerts import Alert
@@ -47,6 +47,12 @@ class AgentAttention(BaseModel):
     min_severity: Literal["info", "warning", "critical"] | None = None
     rules: tuple[Rule, ...] | None = None
     kpis: KpiScope | None = None
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _one_rule(cls, value: object) -> object:
+        # `rules = "target"` in config.toml means the one rule, not a refused value.
+        return [value] if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
