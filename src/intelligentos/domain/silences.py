@@ -149,8 +149,8 @@ def silenced_alerts(
             if by_agent
             else []
         )
-        known = alert.kpi_id is not None and alert.kpi_id in catalog.kpis
-        systems = graph.systems_of(alert.kpi_id) if by_system and known and alert.kpi_id else []
+        kpi = alert.kpi_id
+        systems = graph.systems_of(kpi) if by_system and kpi and kpi in catalog.kpis else []
         silence = silencing(holding, alert, now, agents, systems)
         if silence is not None:
             found[alert.id] = silence
