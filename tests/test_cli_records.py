@@ -49,6 +49,7 @@ ALERT_FIELDS = [
     "incident_id",
     "subject",
     "needs_attention",
+    "silenced_by",
     "value_text",
     "expected_text",
     "deviation_text",
