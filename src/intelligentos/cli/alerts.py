@@ -183,16 +183,16 @@ def change_alert(
 ) -> Alert:
     """A person's change to an alert (acknowledge, snooze), in the store at ``db``, then sent
     to the notification sinks; a refused change or a damaged store is one Error: sentence."""
-    from intelligentos.config.settings import acting_user
     from intelligentos.domain.alerts import LifecycleError
     from intelligentos.store import StoreError
 
     shared = Shared.of(ctx)
+    actor = shared.actor(user)
     with shared.open_store(db) as store:
         try:
             store.ensure_intact()
             notifier = start_notifications(store)
-            alert = change(store, acting_user(shared.given("user", user)))
+            alert = change(store, actor)
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store)

@@ -124,6 +124,18 @@ class Shared:
         text = self.given("as_of", as_of)
         return None if text is None else parse_as_of(text)
 
+    def actor(self, user: str | None) -> str:
+        """Who is acting: the ``--user`` given (after or before the command), else the
+        config's ``[cockpit] user``, else the OS login; naming someone else than the login
+        must be allowed by the config (:func:`~intelligentos.config.settings.permitted_user`),
+        else one sentence. Ask before anything is written."""
+        from intelligentos.config.settings import ActingUserError, permitted_user
+
+        try:
+            return permitted_user(self.given("user", user))
+        except ActingUserError as error:
+            raise fail(str(error)) from error
+
     def agent_of(self, agent: str | None, catalog: Catalog) -> str | None:
         """The ``--agent`` given (after or before the command), checked against the
         catalog."""
