@@ -49,7 +49,12 @@ AsOfOption = Annotated[
 ]
 UserOption = Annotated[
     str | None,
-    typer.Option("--user", help="Who is acting [default: the OS user name]", show_default=False),
+    typer.Option(
+        "--user",
+        help="Who is acting [default: the OS login; someone else only if config.toml's "
+        "[cockpit] act_as lists them]",
+        show_default=False,
+    ),
 ]
 AgentOption = Annotated[
     str | None,
