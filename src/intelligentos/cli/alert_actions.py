@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from intelligentos.cli.alerts import IncidentOption, change_alert
+from intelligentos.cli.alerts import IncidentOption, change_alert, on_incident, one_target
 from intelligentos.cli.options import DbOption, UserOption, fail
 
 if TYPE_CHECKING:
@@ -24,33 +24,6 @@ AlertArgument = Annotated[
     int | None, typer.Argument(help="Alert id (see `alerts`)", show_default=False)
 ]
 NoteOption = Annotated[str, typer.Option("--note", help="Why (not blank)")]
-
-
-def one_target(alert_id: int | None, incident: int | None) -> int | None:
-    """The alert id, or None when acting on ``incident``; exactly one of them is given, or
-    one sentence."""
-    if (alert_id is None) == (incident is None):
-        raise fail("give an alert id or --incident N (one of them).")
-    return alert_id
-
-
-def on_incident(
-    ctx: typer.Context,
-    db: Path | None,
-    user: str | None,
-    action: Callable[[AlertService, str], list[str]],
-) -> str:
-    """Apply ``action`` to an incident's alerts as the acting user (whom it returns); its
-    problems are one Error: sentence."""
-    from intelligentos.services.alerts import AlertService
-
-    def apply(store: Store, actor: str) -> str:
-        problems = action(AlertService(store), actor)
-        if problems:
-            raise fail("; ".join(problems) + ".")
-        return actor
-
-    return change_alert(ctx, db, user, apply)
 
 
 def _act(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from intelligentos.domain.agents import Route
     from intelligentos.domain.alerts import Alert
     from intelligentos.domain.catalog import Catalog
+    from intelligentos.services.alerts import AlertService
     from intelligentos.store import Store
 
 STATES = tuple(state.value for state in State)
@@ -261,7 +262,6 @@ def ack(
     the flashing stops."""
     from rich.text import Text
 
-    from intelligentos.cli.alert_actions import on_incident, one_target
     from intelligentos.cli.render import out
     from intelligentos.domain.alerts import LifecycleError, check_note
     from intelligentos.domain.clock import utc_now
@@ -322,3 +322,30 @@ def snooze(
         lambda store, actor: snooze_alert(store, alert_id, length, actor, note, utc_now()),
     )
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
+
+
+def one_target(alert_id: int | None, incident: int | None) -> int | None:
+    """The alert id, or None when acting on ``incident``; exactly one of them is given, or
+    one sentence."""
+    if (alert_id is None) == (incident is None):
+        raise fail("give an alert id or --incident N (one of them).")
+    return alert_id
+
+
+def on_incident(
+    ctx: typer.Context,
+    db: Path | None,
+    user: str | None,
+    action: Callable[[AlertService, str], list[str]],
+) -> str:
+    """Apply ``action`` to an incident's alerts as the acting user (whom it returns); its
+    problems are one Error: sentence."""
+    from intelligentos.services.alerts import AlertService
+
+    def apply(store: Store, actor: str) -> str:
+        problems = action(AlertService(store), actor)
+        if problems:
+            raise fail("; ".join(problems) + ".")
+        return actor
+
+    return change_alert(ctx, db, user, apply)
