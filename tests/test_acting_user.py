@@ -115,3 +115,21 @@ def test_the_rule_holds_for_other_commands_that_record_who(tmp_path, monkeypatch
     assert result.exit_code == 1
     assert "--user ana is not allowed" in result.output
     assert store_content(demo_store) == before
+
+
+def test_the_login_is_the_account_not_what_the_environment_says(
+    tmp_path, monkeypatch, demo_store, alert_id
+):
+    import os
+
+    pwd = pytest.importorskip("pwd")  # POSIX: elsewhere the environment's name is the login
+    account = pwd.getpwuid(os.getuid()).pw_name
+    assert current_user() == account
+    configure(tmp_path, monkeypatch, None)
+    for name in ("USER", "LOGNAME", "USERNAME"):
+        monkeypatch.setenv(name, f"not-{account}")
+    before = store_content(demo_store)
+    assert ack(demo_store, alert_id, "--user", f"not-{account}").exit_code == 1
+    assert store_content(demo_store) == before
+    assert ack(demo_store, alert_id).exit_code == 0
+    assert acked_by(demo_store, alert_id) == account

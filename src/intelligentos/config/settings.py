@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import getpass
+import os
 import tomllib
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -70,7 +71,16 @@ _LOAD_ERRORS = (OSError, ValueError)
 
 
 def current_user() -> str:
-    """The OS user name, the default actor for acknowledgements."""
+    """The OS login, the default actor for acknowledgements: the account the process runs
+    as (not ``$USER`` or ``$LOGNAME``, which anyone can set: the login decides whom else one
+    may act as, see :func:`permitted_user`); where there is no such account database, the
+    name the environment gives."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        pass
     try:
         return getpass.getuser()
     except (KeyError, OSError):
