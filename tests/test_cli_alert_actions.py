@@ -213,7 +213,7 @@ def test_the_incident_forms_of_unack_note_assign_and_resolve(db):
         ]
         assert alert(db, alert_id)["assignee"] == "cmo"
     assert refused(db, "assign", "--incident", number, "cro") == (
-        f"incident {number} has no open alert to assign: it is resolved."
+        f"incident {number} has no open alert that is not already assigned to cro."
     )
     assert refused(db, "note", "--incident", number, "a", "b") == (
         "with --incident, give only the note (no alert id)."

@@ -126,10 +126,11 @@ class AlertService:
     def assign_incident(
         self, incident_id: int, agent_id: str, actor: str, now: datetime
     ) -> list[str]:
+        # Its open alerts already assigned to the agent are left as they are.
         return self._incident(
             incident_id,
-            lambda incident: incident.open_alerts,
-            "no open alert to assign: it is resolved",
+            lambda incident: [a for a in incident.open_alerts if a.assignee != agent_id],
+            f"no open alert that is not already assigned to {agent_id}",
             lambda ids: self.assign(ids, agent_id, actor, now),
         )
 
