@@ -217,7 +217,7 @@ def test_check_passes_when_every_firing_alert_is_silenced(today_store):
     code, report = check_json(today_store)
     again = sum(1 for r in asking if r["kpi_id"] == kpis[0])
     assert (code, report["firing_unacknowledged"]) == (1, again)
-    listed = json.loads(run("alerts", "--json", "--db", str(today_store)).stdout)
+    listed = json.loads(run("alerts", "--json", "--db", str(today_store)).stdout)["alerts"]
     marked = {r["id"] for r in listed if r["silenced_by"]}
     first_kpis = {r["id"] for r in asking if r["kpi_id"] == kpis[0]}
     assert not marked & first_kpis
