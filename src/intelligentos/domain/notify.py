@@ -1,11 +1,12 @@
 """Notification sinks: what a ``[[notify]]`` table says, what is sent, and how a sink is
 shown without its secrets.
 
-A sink is a webhook (an HTTP POST of the JSON body) or a command (run without a shell, the
-JSON body on its standard input), with optional filters: ``agents`` (only alerts routed to
-one of them) and ``min_severity``; ``demo = true`` also sends a demo store's alerts, which
-are made up and otherwise sent nowhere. Sending, retrying and the delivery log live in
-:mod:`intelligentos.services.notify`.
+A sink is a webhook (an HTTP POST of the message) or a command (run without a shell, the
+message on its standard input), in its ``format`` (:mod:`intelligentos.domain.messages`),
+with optional filters on the incident notices it gets (:meth:`NotifySink.wants`):
+``min_severity``, ``rules`` and ``agents``; ``demo = true`` also sends a demo store's
+notices, which are made up and otherwise sent nowhere. The outbox (:class:`OutboxEntry`,
+:func:`next_attempt`) is sent by :mod:`intelligentos.services.notify`.
 
 A webhook URL may carry a token (in its query, its path or as a password), so a sink is
 never shown whole: :func:`mask_url` keeps the scheme, host, port and first path segment
@@ -26,22 +27,15 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intelligentos.domain.alerts import Alert, Event
-from intelligentos.domain.detection import Severity
-
-if TYPE_CHECKING:  # the explanation's modules are not needed to read a sink
-    from intelligentos.domain.explain.actions import Driver
+from intelligentos.domain.detection import Rule, Severity
 
 ELLIPSIS = "…"
-# Every transition in the alert log is delivered (snoozes too: someone silenced an alert).
-DELIVERED_ACTIONS = frozenset(
-    {"open", "escalate", "de-escalate", "acknowledge", "snooze", "snooze-expired", "resolve"}
-)
 # A first path segment shown as it is reads like a word ("services", "hooks", "api"); one
 # with digits, or this long, may be a token.
 _WORDLIKE = re.compile(r"^[A-Za-z_.~-]{1,23}$")
@@ -58,6 +52,8 @@ class NotifySink(BaseModel):
     webhook: str | None = None
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     agents: tuple[str, ...] = ()
+    # Only notices whose face alert is of one of these rules (empty: every rule).
+    rules: tuple[Rule, ...] = ()
     min_severity: Literal["warning", "critical"] | None = None
     # A demo store's alerts are made up: they reach only the sinks that ask for them.
     demo: bool = False
@@ -129,6 +125,13 @@ class NotifySink(BaseModel):
             raise ValueError('must be a list of agent ids, e.g. ["cro"]')
         return agents
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rule_list(cls, rules: object) -> object:
+        if isinstance(rules, str):
+            raise ValueError('must be a list of rule names, e.g. ["target", "forecast"]')
+        return rules
+
     @model_validator(mode="after")
     def _one_target(self) -> NotifySink:
         if (self.webhook is None) == (self.command is None):
@@ -167,11 +170,16 @@ class NotifySink(BaseModel):
         # Arguments after the program may carry a token (curl -H "Authorization: …").
         return [arg for arg in (self.command or ())[1:] if len(arg) >= 4]
 
-    def accepts(self, severity: Severity, routed_to: Iterable[str]) -> bool:
-        """Whether an alert of this severity, routed to these agents, is for this sink."""
+    def wants(self, severity: Severity, rule: str, notified: Iterable[str]) -> bool:
+        """Whether a notice of this severity, about an alert of this rule, notifying these
+        agents, is for this sink: at least its ``min_severity``, one of its ``rules``, and
+        notifying one of its ``agents`` (with none given: notifying anyone at all)."""
         if self.min_severity is not None and severity.rank < Severity(self.min_severity).rank:
             return False
-        return not self.agents or not set(self.agents).isdisjoint(routed_to)
+        if self.rules and rule not in {r.value for r in self.rules}:
+            return False
+        who = set(notified)
+        return bool(who) if not self.agents else not who.isdisjoint(self.agents)
 
 
 def is_loopback(host: str) -> bool:
@@ -250,52 +258,6 @@ def scrub(text: str, secrets: Sequence[str], label: str = "") -> str:
     return text.replace(placeholder, label)
 
 
-def body(
-    alert: Alert,
-    event: Event,
-    event_id: int,
-    routed_to: Sequence[str],
-    subject: str,
-    driver: Driver | None = None,
-) -> dict[str, Any]:
-    """What a sink receives for one transition: the alert as it stood right after it (its
-    state, severity and value then, and what drove the move that fired it: ``driven_by``,
-    null when nothing below its KPI is to name) and the transition itself."""
-    return {
-        "event_id": event_id,
-        "alert": {
-            "id": alert.id,
-            "kpi_id": alert.kpi_id,
-            "system_id": alert.system_id,
-            "subject": subject,
-            "rule": alert.rule,
-            "severity": alert.severity.value,
-            "state": alert.state.value,
-            "value": alert.value,
-            "expected": alert.expected,
-            "message": alert.message,
-            "routed_to": list(routed_to),
-            "driven_by": None
-            if driver is None
-            else {
-                "kpi_id": driver.kpi_id,
-                "name": driver.name,
-                "change": driver.change or None,
-                "own_data": driver.own,
-                "text": driver.text,
-            },
-        },
-        "transition": {
-            "action": event.action,
-            "at": event.at,
-            "actor": event.actor,
-            "note": event.note,
-            "from_state": event.from_state.value if event.from_state else None,
-            "to_state": event.to_state.value,
-        },
-    }
-
-
 # Digits a number keeps in a body: enough for any KPI value to the cent up to 99 million,
 # few enough to drop the residue of binary arithmetic (21.005000000000003 is 21.005).
 SIGNIFICANT_DIGITS = 10
@@ -315,3 +277,64 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(item) for item in value]
     return value
+
+
+# --- notices and the outbox ---------------------------------------------------------------
+
+# A delivery that did not get through is tried again FIRST_BACKOFF after its first attempt,
+# BACKOFF_FACTOR times longer after each further one, at most MAX_BACKOFF apart; after
+# MAX_ATTEMPTS attempts it is dead: only `notify resend` sends it again. In all: 30 s, 2 min,
+# 8 min, 32 min, 2 h 8 min, then 6 h twice, about 15 hours from the first attempt to the last.
+FIRST_BACKOFF_SECONDS = 30
+BACKOFF_FACTOR = 4
+MAX_BACKOFF_SECONDS = 6 * 3600
+MAX_ATTEMPTS = 8
+
+PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
+
+
+def backoff_seconds(attempts: int) -> int:
+    """How long a delivery waits after its ``attempts``-th failed attempt."""
+    if attempts < 1:
+        return 0
+    wait: int = FIRST_BACKOFF_SECONDS * BACKOFF_FACTOR ** min(attempts - 1, 16)
+    return min(wait, MAX_BACKOFF_SECONDS)
+
+
+@dataclass(frozen=True)
+class StoredNotice:
+    """One notified change of an incident, as the store keeps it: what happened, who did it,
+    the routing decisions (``decisions``: agent, route, notified, why) and what a message
+    needs (``snapshot``: the face alert, the alerts, subject and owner), or the silence that
+    held it back."""
+
+    id: int
+    incident_id: int
+    kind: str  # a domain.incidents.Notice value
+    at: str
+    actor: str
+    note: str | None
+    severity: Severity
+    rule: str
+    silence_id: int | None
+    snapshot: dict[str, Any]
+    decisions: list[dict[str, Any]]
+
+    @property
+    def notified(self) -> list[str]:
+        """The agents the notice notifies, in routing order."""
+        return [d["agent_id"] for d in self.decisions if d.get("notified")]
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One notice's delivery to one sink (by its label)."""
+
+    id: int
+    notice_id: int
+    sink: str
+    state: str  # PENDING, SENDING, DELIVERED or DEAD
+    attempts: int
+    next_at: str | None
+    last_error: str | None
+    updated_at: str

@@ -7,7 +7,7 @@ No SQL here (the store does that) and no Textual.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,7 +24,7 @@ from intelligentos.domain.alerts import (
     snooze,
 )
 from intelligentos.domain.catalog.models import Catalog, Kpi
-from intelligentos.domain.clock import period_upper_bound, utc_naive
+from intelligentos.domain.clock import parse_stamp, period_upper_bound, utc_naive
 from intelligentos.domain.derived import DerivedRun
 from intelligentos.domain.detection import (
     ANOMALY_WINDOW,
@@ -42,8 +42,10 @@ from intelligentos.domain.detection import (
 from intelligentos.domain.incidents import Incident
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
+from intelligentos.domain.routing_policy import AgentAttention
 from intelligentos.services.derived import compute_pending
 from intelligentos.services.incidents import file_alerts
+from intelligentos.services.notices import attention, record_notices
 from intelligentos.store import Store
 
 KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
@@ -93,6 +95,8 @@ def evaluate_store(
     now: datetime,
     graph: LineageGraph | None = None,
     redefined_kpis: Collection[str] = (),
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> EvaluationResult:
     """Evaluate every rule for every KPI and persist the lifecycle changes atomically;
     each alert opened is stored with its routes (:func:`intelligentos.domain.agents.routes`).
@@ -108,6 +112,10 @@ def evaluate_store(
     Each KPI is judged against the target in force on ``now``'s day, its forecast against
     the target in force on the forecast horizon's date (``catalog`` is the catalog as read:
     it is judged here).
+
+    Each incident change worth a notification is logged as a notice in the same
+    transaction (:func:`intelligentos.services.notices.record_notices`), routed by what each
+    agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says).
 
     Read-only stores are evaluated for display only: nothing is written.
     """
@@ -225,21 +233,46 @@ def evaluate_store(
                     new = regroup(new, group, now)
                 apply(alert, new, event)
         result.incidents = file_alerts(store, incidents_before)
+        if result.incidents:
+            wanted = attention() if wants is None else wants
+            record_notices(store, result.incidents, catalog, now, graph=graph, wants=wanted)
         result.open_alerts = store.open_alerts()
     result.seconds = time.perf_counter() - started
     return result
 
 
 def change_alert(
-    store: Store, alert_id: int, transition: Callable[[Alert], tuple[Alert, Event]]
+    store: Store,
+    alert_id: int,
+    transition: Callable[[Alert], tuple[Alert, Event]],
+    *,
+    catalog: Catalog | None = None,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> Alert:
     """Apply a person's lifecycle transition to one alert and log it, in one transaction
-    (the CLI and the cockpit share this); raises :class:`LifecycleError`."""
+    (the CLI and the cockpit share this); raises :class:`LifecycleError`.
+
+    The alert's incident is filed again in the same transaction, and what that changes for
+    it is logged as a notice with the person's name and note (acknowledging its last firing
+    alert acknowledges it, resolving its last open alert resolves it), routed by what each
+    agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says) over ``catalog`` (None:
+    the store's)."""
+    catalog = catalog if catalog is not None else store.read_catalog()
+    wanted = attention() if wants is None else wants
     with store.transaction():
         alert = store.alert(alert_id)
         if alert is None:
             raise LifecycleError(f"there is no alert {alert_id}")
-        return store.record(*transition(alert))
+        before = {i.id: i for i in store.incidents(open_only=True) if i.id}
+        changed, event = transition(alert)
+        saved = store.record(changed, event)
+        changes = file_alerts(store, before)
+        if changes:
+            now = parse_stamp(event.at)
+            record_notices(
+                store, changes, catalog, now, wants=wanted, actor=event.actor, note=event.note
+            )
+        return saved
 
 
 def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
