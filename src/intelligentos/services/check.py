@@ -275,8 +275,18 @@ def change_alert(
         return saved
 
 
-def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
-    return change_alert(store, alert_id, lambda alert: acknowledge(alert, actor, note, now))
+def acknowledge_alert(
+    store: Store,
+    alert_id: int,
+    actor: str,
+    note: str,
+    now: datetime,
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
+) -> Alert:
+    return change_alert(
+        store, alert_id, lambda alert: acknowledge(alert, actor, note, now), wants=wants
+    )
 
 
 def snooze_alert(
@@ -286,5 +296,9 @@ def snooze_alert(
     actor: str,
     note: str | None,
     now: datetime,
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> Alert:
-    return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))
+    return change_alert(
+        store, alert_id, lambda alert: snooze(alert, duration, actor, note, now), wants=wants
+    )
