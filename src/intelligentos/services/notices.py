@@ -147,10 +147,16 @@ def message_of(stored: StoredNotice, catalog: Catalog | None, driver: str = "") 
 
 
 def render(
-    sink: NotifySink, message: IncidentMessage, namespace: str, warn: Callable[[str], None]
+    sink: NotifySink,
+    message: IncidentMessage,
+    namespace: str,
+    warn: Callable[[str], None],
+    notice_id: int | None = None,
 ) -> bytes:
-    """The body ``sink`` receives for ``message``, in its format. A headline template that
-    fails to render gives way to the default headline, and ``warn`` is told why."""
+    """The body ``sink`` receives for ``message``, in its format (the ``json`` one carries
+    ``notice_id`` as ``change.id``: the same for a retried delivery, so a receiver can drop a
+    repeat). A headline template that fails to render gives way to the default headline,
+    and ``warn`` is told why."""
     title = None
     if sink.headline is not None:
         try:
@@ -167,6 +173,7 @@ def render(
     if sink.format == "pagerduty":
         return encode(pagerduty_body(message, sink.routing_key or "", namespace, title))
     document = json_body(message)
+    document["change"]["id"] = notice_id
     if title is not None:
         document["incident"]["headline"] = title
     return encode(document)

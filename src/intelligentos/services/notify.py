@@ -392,7 +392,7 @@ class Notifier:
             attempts = max(attempts, MAX_ATTEMPTS)
         else:
             message = message_of(stored, run.catalog, run.driver(stored))
-            payload = render(sink, message, run.namespace, run.warn_once(label))
+            payload = render(sink, message, run.namespace, run.warn_once(label), stored.id)
             left = self._left(run)
             timeout = TIMEOUT_SECONDS if left is None else max(min(TIMEOUT_SECONDS, left), 0.0)
             outcome = self.sender(sink, payload, timeout)
