@@ -91,8 +91,8 @@ def open_descriptors(db: Path) -> list[str]:
 def make_version_4(path: Path) -> None:
     """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
     ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
-    the ``derived_*`` tables or their triggers, no quarterly targets, no incidents or
-    silences), user_version 4. Older versions' helpers start from it."""
+    the ``derived_*`` tables or their triggers, no quarterly targets, no incidents,
+    silences, notices or outbox), user_version 4. Older versions' helpers start from it."""
     conn = sqlite3.connect(path)
     try:
         for trigger in (
@@ -104,6 +104,8 @@ def make_version_4(path: Path) -> None:
         conn.execute("DROP INDEX IF EXISTS alerts_by_incident")
         conn.execute("ALTER TABLE alerts DROP COLUMN incident_id")
         for table in (
+            "outbox",
+            "notices",
             "incidents",
             "silences",
             "target_changes",

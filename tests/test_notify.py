@@ -23,7 +23,8 @@ from intelligentos.cli.main import app as cli
 from intelligentos.config.settings import CockpitSettings
 from intelligentos.domain.clock import utc_today
 from intelligentos.domain.detection import Rule, Severity
-from intelligentos.domain.notify import NotifySink, backoff_seconds, encode, mask_url, scrub
+from intelligentos.domain.notify import NotifySink, encode, mask_url, scrub
+from intelligentos.domain.outbox import backoff_seconds
 from intelligentos.services import notify as service
 from intelligentos.services.check import evaluate_store
 from intelligentos.services.notify import Notifier, Outcome, check_sinks

@@ -140,7 +140,7 @@ def notify_resend(
     """Send again now a delivery (by its id) or every dead one, whatever its backoff, to the
     sinks configured now. Exits 1 when some still did not get through."""
     from intelligentos.cli.render import out, warn
-    from intelligentos.domain.notify import DEAD, DELIVERED
+    from intelligentos.domain.outbox import DEAD, DELIVERED
     from intelligentos.services.notify import status
     from intelligentos.store import StoreError
 

@@ -30,7 +30,7 @@ from intelligentos.domain.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     from intelligentos.domain.forecast import Forecast
-    from intelligentos.domain.notify import OutboxEntry, StoredNotice
+    from intelligentos.domain.outbox import OutboxEntry, StoredNotice
     from intelligentos.services.catalog import CatalogSync
 
 # The width of text written to a file or a pipe: wide enough that nothing is wrapped, folded

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from intelligentos.domain.agents import routes
 from intelligentos.domain.alerts import (
@@ -42,11 +43,12 @@ from intelligentos.domain.detection import (
 from intelligentos.domain.incidents import Incident
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
-from intelligentos.domain.routing_policy import AgentAttention
 from intelligentos.services.derived import compute_pending
 from intelligentos.services.incidents import file_alerts
-from intelligentos.services.notices import attention, record_notices
 from intelligentos.store import Store
+
+if TYPE_CHECKING:
+    from intelligentos.domain.routing_policy import AgentAttention
 
 KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
 
@@ -234,6 +236,10 @@ def evaluate_store(
                 apply(alert, new, event)
         result.incidents = file_alerts(store, incidents_before)
         if result.incidents:
+            # Imported when first needed: the cockpit's first screen waits for neither
+            # the routing policy nor the messages.
+            from intelligentos.services.notices import attention, record_notices
+
             wanted = attention() if wants is None else wants
             record_notices(store, result.incidents, catalog, now, graph=graph, wants=wanted)
         result.open_alerts = store.open_alerts()
@@ -257,6 +263,8 @@ def change_alert(
     alert acknowledges it, resolving its last open alert resolves it), routed by what each
     agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says) over ``catalog`` (None:
     the store's)."""
+    from intelligentos.services.notices import attention, record_notices
+
     catalog = catalog if catalog is not None else store.read_catalog()
     wanted = attention() if wants is None else wants
     with store.transaction():

@@ -29,7 +29,8 @@ from intelligentos.domain.messages import (
     slack_body,
     text_body,
 )
-from intelligentos.domain.notify import NotifySink, StoredNotice, encode
+from intelligentos.domain.notify import NotifySink, encode
+from intelligentos.domain.outbox import StoredNotice
 from intelligentos.domain.routing_policy import AgentAttention, decisions_for
 from intelligentos.domain.silences import silencing
 from intelligentos.domain.templates import TemplateProblem, render_headline

@@ -42,16 +42,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import parse_stamp, stamp, utc_naive, utc_now
-from intelligentos.domain.notify import (
+from intelligentos.domain.notify import NotifySink, scrub
+from intelligentos.domain.outbox import (
     DEAD,
     DELIVERED,
     MAX_ATTEMPTS,
     PENDING,
-    NotifySink,
     OutboxEntry,
     StoredNotice,
     backoff_seconds,
-    scrub,
 )
 from intelligentos.services.bootstrap import is_demo
 from intelligentos.services.notices import message_of, render

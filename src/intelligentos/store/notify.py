@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from intelligentos.domain.detection import Severity
-from intelligentos.domain.notify import PENDING, SENDING, OutboxEntry, StoredNotice
+from intelligentos.domain.outbox import PENDING, SENDING, OutboxEntry, StoredNotice
 from intelligentos.store.connection import StoreConnections
 
 WATERMARK_PREFIX = "outbox.after:"
