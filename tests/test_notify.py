@@ -13,7 +13,7 @@ import sqlite3
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from intelligentos.domain.detection import Rule, Severity
 from intelligentos.domain.notify import NotifySink, encode, mask_url, scrub
 from intelligentos.domain.outbox import backoff_seconds
 from intelligentos.services import notify as service
-from intelligentos.services.check import evaluate_store
+from intelligentos.services.check import acknowledge_alert, evaluate_store, snooze_alert
 from intelligentos.services.notify import Notifier, Outcome, check_sinks
 from intelligentos.store import Store
 
@@ -837,3 +837,28 @@ def test_a_hanging_webhook_holds_a_command_no_longer_than_its_budget(
     assert rest and {row[2:4] for row in rest} == {(0, "pending")}
     [line] = warnings(result.stderr)
     assert "attempt 1 of 8" in line and "tried again from" in line
+
+
+# --- a person's actions ------------------------------------------------------------------------
+
+
+def test_acknowledging_the_last_firing_alert_of_an_incident_is_its_one_notice(demo_store):
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        incident = next(i for i in store.incidents(open_only=True) if len(i.open_alerts) >= 2)
+        first, *others = [a.id for a in incident.open_alerts]
+        logged = len(store.notices())
+        acknowledge_alert(store, first, "ana", "looking", NOW, wants={})
+        assert len(store.notices()) == logged  # another alert of it still fires
+        for alert_id in others:
+            acknowledge_alert(store, alert_id, "bo", "mine", NOW, wants={})
+        *_, notice = store.notices()
+        assert (notice.incident_id, notice.kind) == (incident.id, "acknowledge")
+        assert (notice.actor, notice.note) == ("bo", "mine")
+        assert notice.snapshot["state"] == "acknowledged"
+        assert {a["state"] for a in notice.snapshot["alerts"]} == {"acknowledged"}
+        assert notice.decisions and {"agent_id", "route", "notified", "why"} <= set(
+            notice.decisions[0]
+        )
+        snooze_alert(store, first, timedelta(hours=1), "ana", None, NOW, wants={})
+        assert len(store.notices()) == logged + 1  # a snooze is recorded, not notified

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from intelligentos.domain.agents import owning_agent
-from intelligentos.domain.alerts import Alert, State, subject_name
+from intelligentos.domain.alerts import SYSTEM_ACTOR, Alert, State, subject_name
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import stamp
 from intelligentos.domain.detection import Severity
@@ -113,7 +113,7 @@ def record_notices(
                 after.id,
                 kind.value,
                 at,
-                actor or "intelligentos",
+                actor or SYSTEM_ACTOR,
                 note,
                 after.severity,
                 face.rule,
