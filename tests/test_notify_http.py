@@ -10,6 +10,7 @@ retries are driven through the service with a clock of the test's."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -360,3 +361,32 @@ def test_a_template_that_fails_falls_back_and_warns_once_per_run(tmp_path, recei
     assert firsts["/hook?good"] == "Gross Margin % is critical"
     [problem] = report.problems
     assert broken.label in problem and "default headline" in problem
+
+
+def test_a_delivery_left_sending_is_listed_never_sent_by_a_run_and_resent_when_asked(
+    config, tmp_path, receivers
+):
+    hook = receivers()
+    target = NotifySink(webhook=hook.url)
+    path = new_store(tmp_path)
+    open_incident(path, tmp_path, Notifier([target]))
+    # A process claimed the delivery, then died before sending it.
+    with Store.open(path) as store:
+        Notifier([target], clock=lambda: T0, stop=stopped()).deliver(store)  # queues it only
+        [entry] = store.outbox()
+        assert store.claim_delivery(entry, "2026-11-27T09:30:00Z")
+    [listed] = status(path)
+    assert listed["state"] == "sending" and listed["attempts"] == 0
+    with Store.open(path) as store:
+        Notifier([target], clock=lambda: T0 + timedelta(days=1)).deliver(store)
+    assert hook.posts == []  # at most once: a run never sends what another claimed
+    write_config(config, sink(hook.url))
+    assert run("notify", "resend", str(listed["id"]), "--db", str(path)).exit_code == 0
+    assert len(hook.accepted) == 1 and status(path) == []
+
+
+def stopped():
+    """A stop event already set: a run queues what is new and sends nothing."""
+    event = threading.Event()
+    event.set()
+    return event

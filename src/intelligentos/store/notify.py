@@ -48,6 +48,10 @@ INSERT_DELIVERY = (
     "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (notice_id, sink) DO NOTHING"
 )
 SELECT_OUTBOX = "SELECT * FROM outbox ORDER BY notice_id, sink"
+# ?1: the states wanted, as a JSON array (the table keeps every delivery that went through).
+SELECT_OUTBOX_IN = (
+    "SELECT * FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY notice_id, sink"
+)
 CLAIM_DELIVERY = (
     "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state = ? AND attempts = ?"
 )
@@ -162,8 +166,10 @@ class NotifyQueries(StoreConnections):
 
     def outbox(self, states: Collection[str] | None = None) -> list[OutboxEntry]:
         """Every delivery (in one of ``states``), by notice and sink."""
-        found = [OutboxEntry(**row) for row in self.query(SELECT_OUTBOX)]
-        return found if states is None else [e for e in found if e.state in states]
+        if states is None:
+            return [OutboxEntry(**row) for row in self.query(SELECT_OUTBOX)]
+        wanted = json.dumps(sorted(states))
+        return [OutboxEntry(**row) for row in self.query(SELECT_OUTBOX_IN, (wanted,))]
 
     def claim_delivery(self, entry: OutboxEntry, at: str) -> bool:
         """Take a delivery for sending, as ``entry`` found it; False when it changed
