@@ -93,6 +93,8 @@ def notify_run(ctx: typer.Context, db: DbOption = None) -> None:
     """Send every notification that is due (for cron): the new ones and the retries whose
     backoff has passed. Exits 1, with a sentence each, when something did not get through."""
     from intelligentos.cli.render import out, warn
+    from intelligentos.domain.outbox import DEAD, PENDING
+    from intelligentos.services.notify import status
     from intelligentos.store import StoreError
 
     with Shared.of(ctx).open_store(db) as store:
@@ -101,9 +103,14 @@ def notify_run(ctx: typer.Context, db: DbOption = None) -> None:
             report = notifier.deliver(store)
         except StoreError as error:
             raise fail(f"Notifications were not sent: {error}") from error
+        left = [e.state for e in status(store)]
     for line in report.problems + report.failures:
         warn(line)
-    out.print(f"Sent {report.delivered} notification(s); {report.undelivered} did not get through.")
+    out.print(
+        f"Sent {report.delivered} notification(s); {report.undelivered} did not get through; "
+        f"{left.count(PENDING)} wait for a later try, {left.count(DEAD)} dead "
+        "(`notify status` lists them)."
+    )
     if report.failures or report.problems:
         raise typer.Exit(1)
 
