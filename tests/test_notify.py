@@ -862,3 +862,22 @@ def test_acknowledging_the_last_firing_alert_of_an_incident_is_its_one_notice(de
         )
         snooze_alert(store, first, timedelta(hours=1), "ana", None, NOW, wants={})
         assert len(store.notices()) == logged + 1  # a snooze is recorded, not notified
+
+
+def test_a_failing_sink_is_due_again_when_its_first_delivery_is(demo_store):
+    tried: list[bytes] = []
+
+    def refusing(sink: NotifySink, payload: bytes, timeout: float) -> Outcome:
+        tried.append(payload)
+        return Outcome(False, "HTTP 503")
+
+    notifier = Notifier([NotifySink(command=("x",), demo=True)], sender=refusing, clock=lambda: NOW)
+    with Store.open(demo_store) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        report = notifier.deliver(store)
+        waiting = store.outbox(states=("pending",))
+    # One attempt; the sink's other notices wait behind the first, which is due 30 s later
+    # (not at once, as the ones behind it were queued): the cockpit comes back then.
+    assert len(tried) == 1 and len(waiting) == len(notice_ids(demo_store)) > 1
+    assert report.next_retry == NOW + timedelta(seconds=30)

@@ -302,11 +302,14 @@ class Notifier:
                     continue
                 if not self._send(sink, entry, run):
                     break
-        labels = {sink.label for sink in run.sinks}
+        # Each sink's first pending delivery is what it waits for: the later ones follow it.
+        heads: dict[str, OutboxEntry] = {}
+        for entry in store.outbox(states=(PENDING,)):
+            heads.setdefault(entry.sink, entry)
         due = [
-            parse_stamp(e.next_at)
-            for e in store.outbox(states=(PENDING,))
-            if e.sink in labels and e.next_at is not None
+            parse_stamp(head.next_at)
+            for sink in run.sinks
+            if (head := heads.get(sink.label)) is not None and head.next_at is not None
         ]
         report.next_retry = min(due, default=None)
         return report
