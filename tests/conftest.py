@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -236,3 +237,12 @@ def quick_idle_checks() -> Iterator[None]:
         monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", 0.002)
         monkeypatch.setattr(textual._wait, "SLEEP_IDLE", 0.002 / 20)
         yield
+
+
+@pytest.fixture
+def receivers() -> Iterator[Any]:
+    """Starts local HTTP receivers (tests/receivers.py), shut down after the test."""
+    from .receivers import serving
+
+    with serving() as start:
+        yield start

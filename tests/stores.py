@@ -92,7 +92,7 @@ def make_version_4(path: Path) -> None:
     """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
     ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
     the ``derived_*`` tables or their triggers, no quarterly targets, no incidents,
-    assignees or silences), user_version 4. Older versions' helpers start from it."""
+    assignees, silences, notices or outbox), user_version 4. Older versions' helpers start from it."""
     conn = sqlite3.connect(path)
     try:
         for trigger in (
@@ -105,6 +105,8 @@ def make_version_4(path: Path) -> None:
         conn.execute("ALTER TABLE alerts DROP COLUMN incident_id")
         conn.execute("ALTER TABLE alerts DROP COLUMN assignee")
         for table in (
+            "outbox",
+            "notices",
             "incidents",
             "silences",
             "target_changes",

@@ -128,7 +128,7 @@ def deliver(path: Path) -> tuple[list[dict], list[str]]:
     notifier = Notifier([NotifySink(command=("sink",))], sender=sent)
     with Store.open(path) as store:
         notifier.prepare(store)
-        evaluate_store(store, store.read_catalog(), NOW)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
         report = notifier.deliver(store)
     assert report.failures == []
     return sent.bodies, report.problems
@@ -137,16 +137,11 @@ def deliver(path: Path) -> tuple[list[dict], list[str]]:
 def test_a_notification_says_what_drove_its_alert(tmp_path):
     bodies, problems = deliver(make_why_store(tmp_path))
     assert problems == []
-    by_kpi = {(b["alert"]["kpi_id"], b["alert"]["rule"]): b["alert"] for b in bodies}
-    assert by_kpi[("nrr", "target")]["driven_by"] == {
-        "kpi_id": "expansion",
-        "name": "Expansion",
-        "change": "−4.0 pt",
-        "own_data": False,
-        "text": "driven by Expansion, −4.0 pt",
-    }
-    assert by_kpi[("health", "target")]["driven_by"]["text"] == "driven by CSAT, −10.0 pt"
-    assert by_kpi[("churn", "target")]["driven_by"] is None
+    # One notice per incident, named after its face: the target alert of each KPI here.
+    by_kpi = {b["incident"]["kpi_id"]: b["incident"] for b in bodies}
+    assert by_kpi["nrr"]["driven_by"] == "driven by Expansion, −4.0 pt"
+    assert by_kpi["health"]["driven_by"] == "driven by CSAT, −10.0 pt"
+    assert by_kpi["churn"]["driven_by"] is None
 
 
 def test_a_failed_explanation_costs_the_phrase_not_the_notification(tmp_path, monkeypatch):
@@ -157,11 +152,11 @@ def test_a_failed_explanation_costs_the_phrase_not_the_notification(tmp_path, mo
 
     monkeypatch.setattr(why, "alert_driver", broken)
     bodies, problems = deliver(make_why_store(tmp_path))
-    assert bodies and all(b["alert"]["driven_by"] is None for b in bodies)
-    nrr = next(b["alert"] for b in bodies if b["alert"]["kpi_id"] == "nrr")
+    assert bodies and all(b["incident"]["driven_by"] is None for b in bodies)
+    nrr = next(b["incident"] for b in bodies if b["incident"]["kpi_id"] == "nrr")
     assert (
-        f"Alert {nrr['id']} (Net Revenue Retention · target) was sent without what drove it: "
-        "the tree is broken"
+        f"Incident {nrr['id']} (Net Revenue Retention · target) was sent without what drove "
+        "it: the tree is broken"
     ) in problems
 
 

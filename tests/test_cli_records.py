@@ -60,15 +60,17 @@ ALERT_FIELDS = [
     "routes",
 ]
 DELIVERY_FIELDS = [
-    "event_id",
-    "alert_id",
-    "action",
+    "id",
+    "notice_id",
+    "incident_id",
+    "notice",
+    "subject",
     "sink",
-    "outcome",
+    "state",
     "attempts",
-    "detail",
-    "at",
     "next_try",
+    "last_error",
+    "updated_at",
 ]
 FORECAST_FIELDS = [
     "kpi_id",
@@ -137,13 +139,13 @@ def test_alerts_and_check_records(demo_store):
 def test_delivery_records(demo_store, tmp_path, monkeypatch):
     config = tmp_path / "config"
     config.mkdir()
-    argv = json.dumps([sys.executable, "-c", "pass"])
+    argv = json.dumps([sys.executable, "-c", "raise SystemExit(1)"])  # listed: not through
     (config / "config.toml").write_text(
         f"[[notify]]\ncommand = {argv}\ndemo = true\n", encoding="utf-8"
     )
     monkeypatch.setenv("INTELLIGENTOS_CONFIG_DIR", str(config))
     json_of("check", "--db", str(demo_store), "--json")
-    records = json_of("notify", "list", "--db", str(demo_store), "--json")
+    records = json_of("notify", "status", "--db", str(demo_store), "--json")
     assert records and all(list(record) == DELIVERY_FIELDS for record in records)
 
 

@@ -30,7 +30,8 @@ def test_a_demo_store_upgraded_from_version_6_has_its_alerts_in_incidents(
     conn.executescript(
         "DROP INDEX alerts_by_incident; ALTER TABLE alerts DROP COLUMN incident_id;"
         "ALTER TABLE alerts DROP COLUMN assignee;"
-        "DROP TABLE incidents; DROP TABLE silences; PRAGMA user_version = 6;"
+        "DROP TABLE outbox; DROP TABLE notices; DROP TABLE incidents; DROP TABLE silences; "
+        "PRAGMA user_version = 6;"
     )
     conn.close()
     with open_store(demo_store) as store:

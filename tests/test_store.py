@@ -253,19 +253,18 @@ def test_database_errors_leave_the_store_as_its_own_error(demo_store: Path):
     """SQLite's errors, from reads and from writes through every part of the store package,
     reach the caller as StoreError, one sentence, with SQLite's error as the cause."""
     from intelligentos.store.bulk import Staging
-    from intelligentos.store.notify import Deliveries
 
     conn = sqlite3.connect(demo_store)
     conn.execute(REFUSE_NEW_OBSERVATIONS)
-    conn.execute("DROP TABLE deliveries")
+    conn.execute("DROP TABLE outbox")
     conn.close()
     with Store.open(demo_store) as store:
         before = store.table_counts()
         attempts = [
             lambda: store.upsert_observations([Observation("uptime", "2031-01-01", 1.0)]),
             lambda: store.query("SELECT * FROM no_such_table"),
-            lambda: Deliveries(store).log(),
-            lambda: Deliveries(store).claim(1, "sink", "2026-11-27T00:00:00Z"),
+            lambda: store.outbox(),
+            lambda: store.fan_out("sink", [1], 1, "2026-11-27T00:00:00Z"),
         ]
 
         def stage_and_merge() -> None:
@@ -288,6 +287,6 @@ def test_database_errors_leave_the_store_as_its_own_error(demo_store: Path):
         f"{demo_store} could not be read (no such table: no_such_table); the store was left "
         "untouched."
     )
-    assert "no such table: deliveries" in messages[2] and "left untouched" in messages[2]
-    assert "no such table: deliveries" in messages[3] and "nothing was saved" in messages[3]
+    assert "no such table: outbox" in messages[2] and "left untouched" in messages[2]
+    assert "no such table: outbox" in messages[3] and "nothing was saved" in messages[3]
     assert "refused by a trigger" in messages[4] and "nothing was saved" in messages[4]

@@ -203,7 +203,7 @@ def test_a_users_config_and_environment_never_reach_a_test(today_store, tmp_path
     assert CockpitSettings.load(paths.config_dir()).theme == "dracula"
     assert load_state()[0].agent == "cro"
     check(copy_store(today_store, tmp_path / "as-the-user.db"))
-    assert called.exists() and '"transition"' in called.read_text(encoding="utf-8")
+    assert called.exists() and '"schema"' in called.read_text(encoding="utf-8")
     called.unlink()
 
     isolate_from_the_user(monkeypatch, tmp_path / "isolated")

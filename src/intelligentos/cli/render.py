@@ -30,9 +30,9 @@ from intelligentos.domain.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     from intelligentos.domain.forecast import Forecast
+    from intelligentos.domain.outbox import OutboxEntry, StoredNotice
     from intelligentos.domain.silences import Silence
     from intelligentos.services.catalog import CatalogSync
-    from intelligentos.store.notify import Delivery
 
 # The width of text written to a file or a pipe: wide enough that nothing is wrapped, folded
 # or cropped, and tables keep their natural width.
@@ -358,40 +358,43 @@ def alert_cells(r: dict[str, Any], indent: str = "") -> dict[str, str | Text]:
 # --- notification deliveries ---------------------------------------------------------------
 
 
-def delivery_record(
-    delivery: Delivery, alert_id: int | None, action: str | None, next_try: str | None
-) -> dict[str, Any]:
-    """A delivery of an event (of ``alert_id``'s ``action``) to a sink, and when it is
-    tried again (for a pending one that has been tried)."""
+def delivery_record(entry: OutboxEntry, notice: StoredNotice | None) -> dict[str, Any]:
+    """A delivery in the outbox: its notice (incident, what changed), its sink and state,
+    attempts, when it is tried next and its last error."""
     return {
-        "event_id": delivery.event_id,
-        "alert_id": alert_id,
-        "action": action,
-        "sink": delivery.sink,
-        "outcome": delivery.outcome,
-        "attempts": delivery.attempts,
-        "detail": delivery.detail,
-        "at": delivery.at,
-        "next_try": next_try,
+        "id": entry.id,
+        "notice_id": entry.notice_id,
+        "incident_id": notice.incident_id if notice else None,
+        "notice": notice.kind if notice else None,
+        "subject": notice.snapshot.get("subject") if notice else None,
+        "sink": entry.sink,
+        "state": entry.state,
+        "attempts": entry.attempts,
+        "next_try": entry.next_at,
+        "last_error": entry.last_error,
+        "updated_at": entry.updated_at,
     }
 
 
 def print_deliveries(records: list[dict[str, Any]]) -> None:
-    table = Table(title=Text(f"Deliveries: {len(records)}"), title_justify="left")
-    for column in ("event", "alert", "action", "sink", "outcome", "attempts", "last", "next"):
+    if not records:
+        out.print("Every notification got through: nothing pending, nothing dead.")
+        return
+    table = Table(title=Text(f"Deliveries not through: {len(records)}"), title_justify="left")
+    for column in ("id", "incident", "notice", "sink", "state", "attempts", "next try"):
         table.add_column(column, overflow="fold")
-    table.add_column("detail", overflow="fold")
+    table.add_column("last error", overflow="fold")
     for r in records:
+        incident = f"{r['incident_id']} {r['subject']}" if r["incident_id"] is not None else "—"
         table.add_row(
-            str(r["event_id"]),
-            str(r["alert_id"] or "—"),
-            Text(literal(r["action"] or "—")),
+            str(r["id"]),
+            Text(literal(incident)),
+            r["notice"] or "—",
             Text(literal(r["sink"])),
-            r["outcome"],
+            r["state"],
             str(r["attempts"]),
-            r["at"],
             r["next_try"] or "—",
-            Text(literal(r["detail"] or "")),
+            Text(literal(r["last_error"] or "")),
         )
     out.print(table)
 

@@ -1,11 +1,12 @@
 """Notification sinks: what a ``[[notify]]`` table says, what is sent, and how a sink is
 shown without its secrets.
 
-A sink is a webhook (an HTTP POST of the JSON body) or a command (run without a shell, the
-JSON body on its standard input), with optional filters: ``agents`` (only alerts routed to
-one of them) and ``min_severity``; ``demo = true`` also sends a demo store's alerts, which
-are made up and otherwise sent nowhere. Sending, retrying and the delivery log live in
-:mod:`intelligentos.services.notify`.
+A sink is a webhook (an HTTP POST of the message) or a command (run without a shell, the
+message on its standard input), in its ``format`` (:mod:`intelligentos.domain.messages`),
+with optional filters on the incident notices it gets (:meth:`NotifySink.wants`):
+``min_severity``, ``rules`` and ``agents``; ``demo = true`` also sends a demo store's
+notices, which are made up and otherwise sent nowhere. The outbox (:class:`OutboxEntry`,
+:func:`next_attempt`) is sent by :mod:`intelligentos.services.notify`.
 
 A webhook URL may carry a token (in its query, its path or as a password), so a sink is
 never shown whole: :func:`mask_url` keeps the scheme, host, port and first path segment
@@ -26,22 +27,14 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intelligentos.domain.alerts import Alert, Event
-from intelligentos.domain.detection import Severity
-
-if TYPE_CHECKING:  # the explanation's modules are not needed to read a sink
-    from intelligentos.domain.explain.actions import Driver
+from intelligentos.domain.detection import Rule, Severity
 
 ELLIPSIS = "…"
-# Every transition in the alert log is delivered (snoozes too: someone silenced an alert).
-DELIVERED_ACTIONS = frozenset(
-    {"open", "escalate", "de-escalate", "acknowledge", "snooze", "snooze-expired", "resolve"}
-)
 # A first path segment shown as it is reads like a word ("services", "hooks", "api"); one
 # with digits, or this long, may be a token.
 _WORDLIKE = re.compile(r"^[A-Za-z_.~-]{1,23}$")
@@ -58,6 +51,8 @@ class NotifySink(BaseModel):
     webhook: str | None = None
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     agents: tuple[str, ...] = ()
+    # Only notices whose face alert is of one of these rules (empty: every rule).
+    rules: tuple[Rule, ...] = ()
     min_severity: Literal["warning", "critical"] | None = None
     # A demo store's alerts are made up: they reach only the sinks that ask for them.
     demo: bool = False
@@ -129,6 +124,13 @@ class NotifySink(BaseModel):
             raise ValueError('must be a list of agent ids, e.g. ["cro"]')
         return agents
 
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _rule_list(cls, rules: object) -> object:
+        if isinstance(rules, str):
+            raise ValueError('must be a list of rule names, e.g. ["target", "forecast"]')
+        return rules
+
     @model_validator(mode="after")
     def _one_target(self) -> NotifySink:
         if (self.webhook is None) == (self.command is None):
@@ -167,11 +169,16 @@ class NotifySink(BaseModel):
         # Arguments after the program may carry a token (curl -H "Authorization: …").
         return [arg for arg in (self.command or ())[1:] if len(arg) >= 4]
 
-    def accepts(self, severity: Severity, routed_to: Iterable[str]) -> bool:
-        """Whether an alert of this severity, routed to these agents, is for this sink."""
+    def wants(self, severity: Severity, rule: str, notified: Iterable[str]) -> bool:
+        """Whether a notice of this severity, about an alert of this rule, notifying these
+        agents, is for this sink: at least its ``min_severity``, one of its ``rules``, and
+        notifying one of its ``agents`` (with none given: notifying anyone at all)."""
         if self.min_severity is not None and severity.rank < Severity(self.min_severity).rank:
             return False
-        return not self.agents or not set(self.agents).isdisjoint(routed_to)
+        if self.rules and rule not in {r.value for r in self.rules}:
+            return False
+        who = set(notified)
+        return bool(who) if not self.agents else not who.isdisjoint(self.agents)
 
 
 def is_loopback(host: str) -> bool:
@@ -248,52 +255,6 @@ def scrub(text: str, secrets: Sequence[str], label: str = "") -> str:
         if secret:
             text = text.replace(secret, "***")
     return text.replace(placeholder, label)
-
-
-def body(
-    alert: Alert,
-    event: Event,
-    event_id: int,
-    routed_to: Sequence[str],
-    subject: str,
-    driver: Driver | None = None,
-) -> dict[str, Any]:
-    """What a sink receives for one transition: the alert as it stood right after it (its
-    state, severity and value then, and what drove the move that fired it: ``driven_by``,
-    null when nothing below its KPI is to name) and the transition itself."""
-    return {
-        "event_id": event_id,
-        "alert": {
-            "id": alert.id,
-            "kpi_id": alert.kpi_id,
-            "system_id": alert.system_id,
-            "subject": subject,
-            "rule": alert.rule,
-            "severity": alert.severity.value,
-            "state": alert.state.value,
-            "value": alert.value,
-            "expected": alert.expected,
-            "message": alert.message,
-            "routed_to": list(routed_to),
-            "driven_by": None
-            if driver is None
-            else {
-                "kpi_id": driver.kpi_id,
-                "name": driver.name,
-                "change": driver.change or None,
-                "own_data": driver.own,
-                "text": driver.text,
-            },
-        },
-        "transition": {
-            "action": event.action,
-            "at": event.at,
-            "actor": event.actor,
-            "note": event.note,
-            "from_state": event.from_state.value if event.from_state else None,
-            "to_state": event.to_state.value,
-        },
-    }
 
 
 # Digits a number keeps in a body: enough for any KPI value to the cent up to 99 million,

@@ -60,7 +60,7 @@ class Subject:
     """What the policy needs to know of an incident: its face's rule, the incident's
     severity, and whether it is about a CEO KPI."""
 
-    rule: Rule
+    rule: Rule | str  # a name no rule of the cockpit's has, for another tool's alert
     severity: Severity
     ceo_kpi: bool
 
@@ -86,7 +86,7 @@ def decide_one(route: Route, subject: Subject, wants: AgentAttention | None) -> 
     wants = wants or AgentAttention()
     if wants.rules is not None and subject.rule not in wants.rules:
         chosen = ", ".join(r.value for r in wants.rules) or "none"
-        why = f"wants only {chosen} alerts, not {subject.rule.value}"
+        why = f"wants only {chosen} alerts, not {subject.rule}"
         return Decision(route.agent_id, route.reason, False, why)
     scope = wants.kpis
     if scope == "owned" and not owner:
@@ -128,7 +128,9 @@ def subject_of(face: Alert, severity: Severity, catalog: Catalog) -> Subject:
     """The policy's view of an incident whose face is ``face`` and whose severity is
     ``severity``."""
     kpi = catalog.kpis.get(face.kpi_id or "")
-    return Subject(Rule(face.rule), severity, kpi is not None and kpi.level is Level.CEO)
+    # A rule another tool wrote into the store is kept as its name: no wanted rule matches it.
+    rule = Rule(face.rule) if face.rule in Rule.__members__.values() else face.rule
+    return Subject(rule, severity, kpi is not None and kpi.level is Level.CEO)
 
 
 def decisions_for(

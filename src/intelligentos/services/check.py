@@ -7,9 +7,10 @@ No SQL here (the store does that) and no Textual.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from intelligentos.domain.agents import routes
 from intelligentos.domain.alert_actions import add_note, assign, resolve, unacknowledge
@@ -25,7 +26,7 @@ from intelligentos.domain.alerts import (
     snooze,
 )
 from intelligentos.domain.catalog.models import Catalog, Kpi
-from intelligentos.domain.clock import period_upper_bound, utc_naive
+from intelligentos.domain.clock import parse_stamp, period_upper_bound, utc_naive
 from intelligentos.domain.derived import DerivedRun
 from intelligentos.domain.detection import (
     ANOMALY_WINDOW,
@@ -46,6 +47,9 @@ from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.services.derived import compute_pending
 from intelligentos.services.incidents import file_alerts
 from intelligentos.store import Store
+
+if TYPE_CHECKING:
+    from intelligentos.domain.routing_policy import AgentAttention
 
 KPI_RULES = (Rule.TARGET, Rule.ANOMALY, Rule.DRIFT, Rule.STALE, Rule.FORECAST)
 
@@ -94,6 +98,8 @@ def evaluate_store(
     now: datetime,
     graph: LineageGraph | None = None,
     redefined_kpis: Collection[str] = (),
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> EvaluationResult:
     """Evaluate every rule for every KPI and persist the lifecycle changes atomically;
     each alert opened is stored with its routes (:func:`intelligentos.domain.agents.routes`).
@@ -109,6 +115,10 @@ def evaluate_store(
     Each KPI is judged against the target in force on ``now``'s day, its forecast against
     the target in force on the forecast horizon's date (``catalog`` is the catalog as read:
     it is judged here).
+
+    Each incident change worth a notification is logged as a notice in the same
+    transaction (:func:`intelligentos.services.notices.record_notices`), routed by what each
+    agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says).
 
     Read-only stores are evaluated for display only: nothing is written.
     """
@@ -226,25 +236,66 @@ def evaluate_store(
                     new = regroup(new, group, now)
                 apply(alert, new, event)
         result.incidents = file_alerts(store, incidents_before)
+        if result.incidents:
+            # Imported when first needed: the cockpit's first screen waits for neither
+            # the routing policy nor the messages.
+            from intelligentos.services.notices import attention, record_notices
+
+            wanted = attention() if wants is None else wants
+            record_notices(store, result.incidents, catalog, now, graph=graph, wants=wanted)
         result.open_alerts = store.open_alerts()
     result.seconds = time.perf_counter() - started
     return result
 
 
 def change_alert(
-    store: Store, alert_id: int, transition: Callable[[Alert], tuple[Alert, Event]]
+    store: Store,
+    alert_id: int,
+    transition: Callable[[Alert], tuple[Alert, Event]],
+    *,
+    catalog: Catalog | None = None,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> Alert:
     """Apply a person's lifecycle transition to one alert and log it, in one transaction
-    (the CLI and the cockpit share this); raises :class:`LifecycleError`."""
+    (the CLI and the cockpit share this); raises :class:`LifecycleError`.
+
+    The alert's incident is filed again in the same transaction, and what that changes for
+    it is logged as a notice with the person's name and note (acknowledging its last firing
+    alert acknowledges it, resolving its last open alert resolves it), routed by what each
+    agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says) over ``catalog`` (None:
+    the store's)."""
+    from intelligentos.services.notices import attention, record_notices
+
+    catalog = catalog if catalog is not None else store.read_catalog()
+    wanted = attention() if wants is None else wants
     with store.transaction():
         alert = store.alert(alert_id)
         if alert is None:
             raise LifecycleError(f"there is no alert {alert_id}")
-        return store.record(*transition(alert))
+        before = {i.id: i for i in store.incidents(open_only=True) if i.id}
+        changed, event = transition(alert)
+        saved = store.record(changed, event)
+        changes = file_alerts(store, before)
+        if changes:
+            now = parse_stamp(event.at)
+            record_notices(
+                store, changes, catalog, now, wants=wanted, actor=event.actor, note=event.note
+            )
+        return saved
 
 
-def acknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
-    return change_alert(store, alert_id, lambda alert: acknowledge(alert, actor, note, now))
+def acknowledge_alert(
+    store: Store,
+    alert_id: int,
+    actor: str,
+    note: str,
+    now: datetime,
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
+) -> Alert:
+    return change_alert(
+        store, alert_id, lambda alert: acknowledge(alert, actor, note, now), wants=wants
+    )
 
 
 def snooze_alert(
@@ -254,8 +305,12 @@ def snooze_alert(
     actor: str,
     note: str | None,
     now: datetime,
+    *,
+    wants: Mapping[str, AgentAttention] | None = None,
 ) -> Alert:
-    return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))
+    return change_alert(
+        store, alert_id, lambda alert: snooze(alert, duration, actor, note, now), wants=wants
+    )
 
 
 # --- who did what: a person's other actions (domain.alert_actions) -------------------------

@@ -1,24 +1,24 @@
-"""Delivering alert transitions to the ``[[notify]]`` sinks.
+"""Delivering incident notices to the ``[[notify]]`` sinks, through the outbox.
 
-After a transaction that wrote alert events commits (an evaluation, an acknowledgement, a
-snooze, by the cockpit or the CLI), :meth:`Notifier.deliver` finds the events each sink
-has not had yet and sends them, oldest first, one delivery per event and sink:
+A change (an evaluation, an acknowledgement) logs its notices in its own transaction
+(:mod:`intelligentos.services.notices`). After it commits, :meth:`Notifier.deliver`:
 
-* **never twice**: the ``deliveries`` row is claimed before sending (see
-  :mod:`intelligentos.store.notify`), so two processes never both send an event; a
-  process that dies mid-send leaves the row ``sending`` and the event is not sent again;
-* **no history for a new sink**: a sink receives the events logged after it was first seen
-  (:meth:`Notifier.prepare`, called before the transaction);
+* **fans out**: each sink gets an outbox row for each notice it wants
+  (:meth:`intelligentos.domain.notify.NotifySink.wants`; a silenced notice goes nowhere) since
+  it was first seen (:meth:`Notifier.prepare`, called before the change: a new sink gets the
+  notices from then on, never the history);
+* **sends what is due**, per sink in the order of the notices: a delivery is claimed before
+  it is sent (:mod:`intelligentos.store.notify`), so two processes never both send it; one
+  that did not get through waits for its backoff
+  (:func:`intelligentos.domain.notify.backoff_seconds`), and the sink's later notices wait
+  behind it, so that a sink never hears of an acknowledgement before the incident;
+  after :data:`~intelligentos.domain.notify.MAX_ATTEMPTS` attempts it is ``dead`` until
+  re-sent (:meth:`Notifier.resend`);
 * **bounded**: each attempt has a timeout (webhook: ``urllib.request`` with
   :data:`TIMEOUT_SECONDS`; command: without a shell, in a session of its own, the same
   timeout, after which its whole process group is ended); a run may also have a total
   budget (a CLI command waits :data:`COMMAND_BUDGET_SECONDS` at most): every attempt ends
   by then, and what was not tried stays queued for the next run;
-* **not lost**: a failed attempt is retried at once after :data:`RETRY_DELAYS` (while the
-  budget allows), then the delivery stays ``pending``, with its attempts and last error, and
-  is retried by a later run once its backoff (:func:`next_try`) has passed; after
-  :data:`MAX_ATTEMPTS` it is ``failed`` and only re-sent when asked (:meth:`Notifier.retry`).
-  A sink that fails in a run is left alone until the next one;
 * **never fatal**: every problem is a sentence in the :class:`DeliveryReport`.
 
 Blocking: the cockpit calls it from a thread of its own. Plain Python, no Textual.
@@ -35,30 +35,28 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from intelligentos.domain.agents import routes
-from intelligentos.domain.alerts import Alert, Event, state_at, subject_name
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import parse_stamp, stamp, utc_naive, utc_now
-from intelligentos.domain.lineage import LineageGraph
-from intelligentos.domain.notify import DELIVERED_ACTIONS, NotifySink, body, encode, scrub
-from intelligentos.services.bootstrap import is_demo
-from intelligentos.store import Store
-from intelligentos.store.notify import (
+from intelligentos.domain.notify import NotifySink, scrub
+from intelligentos.domain.outbox import (
+    DEAD,
     DELIVERED,
-    FAILED,
+    MAX_ATTEMPTS,
     PENDING,
-    Deliveries,
-    Delivery,
-    LoggedEvent,
+    OutboxEntry,
+    StoredNotice,
+    backoff_seconds,
 )
+from intelligentos.services.bootstrap import is_demo
+from intelligentos.services.notices import message_of, render
+from intelligentos.store import Store
 
 if TYPE_CHECKING:
-    from intelligentos.domain.explain.actions import Driver
     from intelligentos.domain.whatif.propagation import Tree
 
 TIMEOUT_SECONDS = 5.0
@@ -68,21 +66,9 @@ COMMAND_BUDGET_SECONDS = 1.0
 MIN_ATTEMPT_SECONDS = 0.1
 # How long a timed-out command's process group has to exit on SIGTERM before SIGKILL.
 KILL_GRACE_SECONDS = 1.0
-# Pauses between attempts: three attempts in all.
-RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0)
-# A delivery that did not get through waits FIRST_BACKOFF after its first attempt, twice as
-# long after each further one, at most MAX_BACKOFF; after MAX_ATTEMPTS it is given up on.
-FIRST_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=1)
-MAX_ATTEMPTS = 20
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain; charset=utf-8"
 _DETAIL_LIMIT = 200
-
-
-def next_try(delivery: Delivery) -> datetime:
-    """When a pending delivery is due again (naive UTC): its last attempt plus its backoff."""
-    doublings = min(max(delivery.attempts - 1, 0), 16)
-    wait: timedelta = min(FIRST_BACKOFF * (2**doublings), MAX_BACKOFF)
-    return parse_stamp(delivery.at) + wait
 
 
 @dataclass(frozen=True)
@@ -96,13 +82,13 @@ class Outcome:
 @dataclass
 class DeliveryReport:
     delivered: int = 0
-    # One sentence per sink whose delivery failed after its last attempt.
+    # One sentence per delivery that failed in this run.
     failures: list[str] = field(default_factory=list)
-    # One sentence per sink that was skipped (it names an agent the catalog lacks).
+    # One sentence per other problem: a skipped sink, a demo store, a template that failed.
     problems: list[str] = field(default_factory=list)
-    # The sinks that still had something to send when the run's budget ran out.
+    # The sinks that still had something due when the run's budget ran out.
     deferred: list[str] = field(default_factory=list)
-    # Deliveries that did not get through in this run (pending or failed now).
+    # Deliveries that did not get through in this run (pending or dead now).
     undelivered: int = 0
     # When the earliest pending delivery to these sinks is due again (naive UTC), if any.
     next_retry: datetime | None = None
@@ -117,53 +103,6 @@ def sink_matches(label: str, wanted: str | None) -> bool:
     return label == wanted or label.endswith(" #" + wanted.removeprefix("#"))
 
 
-@dataclass(frozen=True)
-class Resent:
-    """What :func:`resend` did: ``delivered`` now, ``left`` still not delivered, and the
-    sinks ``gone`` from the configuration, whose deliveries were left alone."""
-
-    delivered: int
-    left: int
-    gone: list[str]
-
-
-def undelivered(
-    store: Store, *, sink: str | None = None, event_id: int | None = None
-) -> list[Delivery]:
-    """The deliveries that did not get through (pending or failed; of one sink, of one
-    event), for :func:`resend`."""
-    return [
-        d
-        for d in Deliveries(store).retryable(failed_too=True, event_id=event_id)
-        if sink_matches(d.sink, sink)
-    ]
-
-
-def resend(
-    store: Store,
-    notifier: Notifier,
-    waiting: Sequence[Delivery],
-    warn: Callable[[str], None],
-    *,
-    event_id: int | None = None,
-) -> Resent:
-    """Send ``waiting`` (see :func:`undelivered`) again now, to the sinks configured now;
-    each problem is handed to ``warn`` as it happens."""
-    configured = {s.label for s in notifier.sinks}
-    gone = sorted({d.sink for d in waiting} - configured)
-    for label in gone:
-        warn(f"{label} is no longer in {notifier.source}; its deliveries were not re-sent.")
-    labels = {d.sink for d in waiting} & configured
-    delivered = 0
-    for label in sorted(labels):
-        report = notifier.retry(store, label=label, event_id=event_id)
-        for line in report.problems + report.failures:
-            warn(line)
-        delivered += report.delivered
-    left = len([d for d in waiting if d.sink in labels]) - delivered
-    return Resent(delivered, left, gone)
-
-
 def _opener() -> Any:
     # Imported when first needed: the cockpit starts faster without the HTTP client.
     import urllib.request
@@ -176,11 +115,11 @@ def _opener() -> Any:
     return urllib.request.build_opener(NoRedirect)
 
 
-def post(url: str, payload: bytes, timeout: float) -> Outcome:
-    """POST ``payload`` as JSON to ``url``; any 2xx status is a delivery. A user and
-    password in the URL are sent as HTTP basic authentication (:class:`NotifySink` accepts
-    them only over https:// or to the loopback)."""
-    headers = {"Content-Type": "application/json", "User-Agent": "intelligentos-cockpit"}
+def post(url: str, payload: bytes, timeout: float, content_type: str = JSON_TYPE) -> Outcome:
+    """POST ``payload`` (JSON unless ``content_type`` says otherwise) to ``url``; any 2xx
+    status is a delivery. A user and password in the URL are sent as HTTP basic
+    authentication (:class:`NotifySink` accepts them only over https:// or to the loopback)."""
+    headers = {"Content-Type": content_type, "User-Agent": "intelligentos-cockpit"}
     url, credentials = _without_credentials(url)
     if credentials is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
@@ -281,7 +220,8 @@ def send(sink: NotifySink, payload: bytes, timeout: float | None = None) -> Outc
     :data:`TIMEOUT_SECONDS`)."""
     timeout = TIMEOUT_SECONDS if timeout is None else timeout
     if sink.webhook is not None:
-        return post(sink.webhook, payload, timeout)
+        kind = TEXT_TYPE if sink.format == "text" else JSON_TYPE
+        return post(sink.webhook, payload, timeout, kind)
     return run_command(sink.command or (), payload, timeout)
 
 
@@ -313,19 +253,16 @@ class Notifier:
     # One attempt: the sink, the body, and the seconds it may take.
     sender: Callable[[NotifySink, bytes, float], Outcome] = send
     clock: Callable[[], datetime] = utc_now
-    delays: Sequence[float] | None = None  # None: RETRY_DELAYS, read at each delivery
     stop: threading.Event = field(default_factory=threading.Event)
-    # The clock of a run's budget, and how a pause between attempts is waited (by default
-    # on ``stop``, so that it ends at once when the cockpit quits).
+    # The clock of a run's budget.
     monotonic: Callable[[], float] = time.monotonic
-    pause: Callable[[float], object] | None = None
 
     def prepare(self, store: Store) -> None:
-        """Note the sinks seen for the first time: they get the events from now on. Call
-        before writing the events that should reach them."""
+        """Note the sinks seen for the first time: they get the notices from now on. Call
+        before writing the notices that should reach them."""
         sinks, _ = self.sinks_for(store)
         if sinks and not store.readonly:
-            Deliveries(store).register(sink.label for sink in sinks)
+            store.register_sinks(sink.label for sink in sinks)
 
     def sinks_for(self, store: Store) -> tuple[list[NotifySink], str | None]:
         """The sinks that may hear from ``store``, and a sentence when some may not: a
@@ -343,63 +280,97 @@ class Notifier:
     def deliver(
         self, store: Store, catalog: Catalog | None = None, budget: float | None = None
     ) -> DeliveryReport:
-        """Send every event the sinks have not had yet, and the pending deliveries that are
-        due again, within ``budget`` seconds in all when given (see the module's docstring).
-        """
-        return self._run(store, catalog, budget, retry=None)
-
-    def retry(
-        self,
-        store: Store,
-        catalog: Catalog | None = None,
-        label: str | None = None,
-        event_id: int | None = None,
-    ) -> DeliveryReport:
-        """Send again now, whatever their backoff, the deliveries that did not get through
-        (pending or failed; of one sink, of one event), and nothing else."""
-        return self._run(store, catalog, None, retry=(label, event_id))
-
-    def _run(
-        self,
-        store: Store,
-        catalog: Catalog | None,
-        budget: float | None,
-        retry: tuple[str | None, int | None] | None,
-    ) -> DeliveryReport:
+        """Queue the notices the sinks have not had yet, and send every delivery that is
+        due, within ``budget`` seconds in all when given (see the module's docstring)."""
         report = DeliveryReport()
-        if not self.sinks or store.readonly:
+        run = self._start(store, catalog, budget, report)
+        if run is None:
             return report
-        allowed, held = self.sinks_for(store)
-        if held is not None:
-            report.problems.append(held)
-        if not allowed:
+        now = utc_naive(self.clock())
+        for sink in run.sinks:
+            self._fan_out(store, sink, run.marks.get(sink.label, 0))
+        pending = store.outbox(states=(PENDING,))
+        for sink in run.sinks:
+            for entry in (e for e in pending if e.sink == sink.label):
+                if self.stop.is_set():
+                    return report
+                if entry.next_at is not None and parse_stamp(entry.next_at) > now:
+                    break  # the sink's later notices wait behind it
+                if self._out_of_time(run, sink):
+                    break
+                if not store.claim_delivery(entry, stamp(self.clock())):
+                    continue
+                if not self._send(sink, entry, run):
+                    break
+        # Each sink's first pending delivery is what it waits for: the later ones follow it.
+        heads: dict[str, OutboxEntry] = {}
+        for entry in store.outbox(states=(PENDING,)):
+            heads.setdefault(entry.sink, entry)
+        due = [
+            parse_stamp(head.next_at)
+            for sink in run.sinks
+            if (head := heads.get(sink.label)) is not None and head.next_at is not None
+        ]
+        report.next_retry = min(due, default=None)
+        return report
+
+    def resend(
+        self, store: Store, entries: Sequence[OutboxEntry], catalog: Catalog | None = None
+    ) -> DeliveryReport:
+        """Send ``entries`` again now, whatever their state and backoff, to the sinks
+        configured now; a delivery to a sink no longer configured is named in the report's
+        problems and left alone."""
+        report = DeliveryReport()
+        run = self._start(store, catalog, None, report)
+        if run is None:
             return report
-        log = Deliveries(store)
-        marks = log.register(sink.label for sink in allowed)
-        catalog = catalog if catalog is not None else store.read_catalog()
-        sinks, problems = check_sinks(allowed, catalog, self.source)
-        report.problems += problems
-        context = _Context(store, catalog, problems=report.problems)
-        run = _Run(log, context, report, self._deadline(budget))
-        for sink in sinks:
+        by_label = {sink.label: sink for sink in run.sinks}
+        for entry in entries:
+            sink = by_label.get(entry.sink)
+            if sink is None:
+                report.undelivered += 1
+                report.problems.append(
+                    f"Delivery {entry.id} is for {entry.sink}, which is not a usable sink in "
+                    f"{self.source} now; it was not re-sent."
+                )
+                continue
             if self.stop.is_set():
                 break
-            if retry is not None:
-                if retry[0] is None or retry[0] == sink.label:
-                    self._retry_pending(sink, run, force=True, event_id=retry[1])
-            elif self._retry_pending(sink, run, force=False):
-                self._deliver_new(sink, marks.get(sink.label, 0), run)
-        labels = {sink.label for sink in sinks}
-        due = [next_try(d) for d in log.retryable() if d.sink in labels]
-        report.next_retry = min(due, default=None)
+            if store.claim_delivery(entry, stamp(self.clock())):
+                self._send(sink, entry, run)
         return report
 
     def seconds_until(self, moment: datetime) -> float:
         """How long from now (by this notifier's clock) until ``moment`` (naive UTC)."""
         return (moment - utc_naive(self.clock())).total_seconds()
 
-    def _deadline(self, budget: float | None) -> float | None:
-        return None if budget is None else self.monotonic() + budget
+    def _start(
+        self, store: Store, catalog: Catalog | None, budget: float | None, report: DeliveryReport
+    ) -> _Run | None:
+        if not self.sinks or store.readonly:
+            return None
+        allowed, held = self.sinks_for(store)
+        if held is not None:
+            report.problems.append(held)
+        if not allowed:
+            return None
+        catalog = catalog if catalog is not None else store.read_catalog()
+        sinks, problems = check_sinks(allowed, catalog, self.source)
+        report.problems += problems
+        marks = store.register_sinks(sink.label for sink in sinks)
+        deadline = None if budget is None else self.monotonic() + budget
+        return _Run(store, catalog, report, deadline, sinks, marks, store.store_id())
+
+    def _fan_out(self, store: Store, sink: NotifySink, after: int) -> None:
+        at = stamp(self.clock())
+        while batch := store.notices(after):
+            wanted = [
+                n.id
+                for n in batch
+                if n.silence_id is None and sink.wants(n.severity, n.rule, n.notified)
+            ]
+            after = batch[-1].id
+            store.fan_out(sink.label, wanted, after, at)
 
     def _left(self, run: _Run) -> float | None:
         return None if run.deadline is None else run.deadline - self.monotonic()
@@ -412,174 +383,101 @@ class Notifier:
             run.report.deferred.append(sink.label)
         return True
 
-    def _retry_pending(
-        self, sink: NotifySink, run: _Run, *, force: bool, event_id: int | None = None
-    ) -> bool:
-        """Send again the deliveries to ``sink`` that did not get through: those due (every
-        one, failed ones too, with ``force``). False when the sink failed again or time ran
-        out: its other events wait for the next run."""
+    def _send(self, sink: NotifySink, entry: OutboxEntry, run: _Run) -> bool:
+        """One attempt at a claimed delivery, and how it went recorded: delivered, pending
+        until its backoff has passed, or dead; whether it got through."""
+        store, label = run.store, sink.label
+        stored = run.notice(entry.notice_id)
+        attempts = entry.attempts + 1
+        if stored is None:  # cannot happen through the product: notices are never deleted
+            outcome = Outcome(False, f"notice {entry.notice_id} is not in the store")
+            attempts = max(attempts, MAX_ATTEMPTS)
+        else:
+            message = message_of(stored, run.catalog, run.driver(stored))
+            payload = render(sink, message, run.namespace, run.warn_once(label), stored.id)
+            left = self._left(run)
+            timeout = TIMEOUT_SECONDS if left is None else max(min(TIMEOUT_SECONDS, left), 0.0)
+            outcome = self.sender(sink, payload, timeout)
         now = utc_naive(self.clock())
-        for delivery in run.log.retryable(sink.label, failed_too=force, event_id=event_id):
-            if self.stop.is_set():
-                return False
-            if not force and next_try(delivery) > now:
-                continue
-            logged = run.log.event(delivery.event_id)
-            found = run.context.body(logged) if logged is not None else None
-            if found is None or not sink.accepts(found[0].severity, found[1]):
-                continue  # its alert is gone, or the sink's filters no longer want it
-            if self._out_of_time(run, sink):
-                return False
-            if not run.log.reclaim(delivery, stamp(self.clock())):
-                continue
-            if not self._send(sink, delivery.event_id, found[2], delivery.attempts, run):
-                return False
-        return True
-
-    def _deliver_new(self, sink: NotifySink, after: int, run: _Run) -> None:
-        label = sink.label
-        done = after  # every event up to here has been dealt with
-        try:
-            while batch := run.log.undelivered(label, done):
-                for logged in batch:
-                    if self.stop.is_set():
-                        return
-                    found = run.context.body(logged)
-                    if found is None or not sink.accepts(found[0].severity, found[1]):
-                        done = logged.id
-                        continue
-                    if self._out_of_time(run, sink):
-                        return  # left unclaimed: the next run sends it
-                    if not run.log.claim(logged.id, label, stamp(self.clock())):
-                        done = logged.id
-                        continue
-                    done = logged.id
-                    if not self._send(sink, logged.id, found[2], 0, run):
-                        return  # the sink's later events wait for the next run
-        finally:
-            if done > after:
-                run.log.advance(label, done)
-
-    def _send(
-        self, sink: NotifySink, event_id: int, document: dict[str, Any], before: int, run: _Run
-    ) -> bool:
-        """Deliver one claimed event (tried ``before`` times already) and record how it
-        went: delivered, pending for a later run, or failed for good; whether it got
-        through."""
-        label = sink.label
-        outcome, attempts = self._attempt(sink, encode(document), run)
         detail = scrub(outcome.detail, sink.secrets(), label)[:_DETAIL_LIMIT]
-        total = before + attempts
-        result = DELIVERED if outcome.ok else FAILED if total >= MAX_ATTEMPTS else PENDING
-        run.log.finish(event_id, label, total, result, detail, stamp(self.clock()))
         if outcome.ok:
+            store.finish_delivery(entry.id, DELIVERED, attempts, None, None, stamp(now))
             run.report.delivered += 1
             return True
+        dead = attempts >= MAX_ATTEMPTS
+        due = None if dead else stamp(now + timedelta(seconds=backoff_seconds(attempts)))
+        state = DEAD if dead else PENDING
+        store.finish_delivery(entry.id, state, attempts, due, detail, stamp(now))
         run.report.undelivered += 1
-        tries = f"{total} attempt{'s' if total > 1 else ''}"
+        what = f"incident {stored.incident_id} ({stored.kind})" if stored else "a notice"
         then = (
-            "given up on (`notify retry` sends it again)"
-            if result == FAILED
-            else "it will be retried (`notify list --failed` shows it)"
+            f"it is dead after {attempts} attempts (`notify resend {entry.id}` sends it again)"
+            if dead
+            else f"attempt {attempts} of {MAX_ATTEMPTS}; it is tried again from {due} "
+            "(`notify status` lists it)"
         )
-        run.report.failures.append(
-            f"Notification to {label} failed after {tries}: {detail}; {then}"
-        )
+        run.report.failures.append(f"Notification of {what} to {label} failed: {detail}; {then}.")
         return False
-
-    def _attempt(self, sink: NotifySink, payload: bytes, run: _Run) -> tuple[Outcome, int]:
-        delays = list(RETRY_DELAYS if self.delays is None else self.delays)
-        attempts = 0
-        while True:
-            attempts += 1
-            left = self._left(run)
-            timeout = TIMEOUT_SECONDS if left is None else min(TIMEOUT_SECONDS, left)
-            outcome = self.sender(sink, payload, timeout)
-            if outcome.ok or not delays or self.stop.is_set():
-                return outcome, attempts
-            delay = delays.pop(0)
-            left = self._left(run)
-            if left is not None and left - delay < MIN_ATTEMPT_SECONDS:
-                return outcome, attempts  # no time for another: a later run retries
-            (self.pause or self.stop.wait)(delay)
 
 
 @dataclass
 class _Run:
-    """What one run of deliveries shares: the log, the bodies, the report, its deadline."""
-
-    log: Deliveries
-    context: _Context
-    report: DeliveryReport
-    deadline: float | None
-
-
-@dataclass
-class _Context:
-    """What the bodies of one run need, read once per alert."""
+    """What one run of deliveries shares: the store, the catalog, the report, its deadline,
+    the sinks and their watermarks, and what is read once per notice."""
 
     store: Store
     catalog: Catalog
-    graph: LineageGraph | None = None
-    alerts: dict[int, tuple[Alert, list[Event], list[str]] | None] = field(default_factory=dict)
-    # What drove each alert's move, by alert and period; and where a failure to say so is
-    # told (the report's problems): the notification goes without it, never not at all.
-    drivers: dict[tuple[int, str | None], Driver | None] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    report: DeliveryReport
+    deadline: float | None
+    sinks: list[NotifySink]
+    marks: dict[str, int]
+    namespace: str  # the store's id: PagerDuty's dedup keys of two stores never meet
+    notices: dict[int, StoredNotice | None] = field(default_factory=dict)
+    drivers: dict[int, str] = field(default_factory=dict)
+    warned: set[str] = field(default_factory=set)
     tree: Tree | None = None  # built for the first driver, shared by the others
 
-    def body(self, logged: LoggedEvent) -> tuple[Alert, list[str], dict[str, Any]] | None:
-        """The alert as it stood right after the event, where it is routed, and the body;
-        None for an event the cockpit does not deliver (or of an alert that is gone)."""
-        event = logged.event
-        if event.action not in DELIVERED_ACTIONS:
-            return None
-        known = self._alert(logged.alert_id)
-        if known is None:
-            return None
-        alert, events, routed_to = known
-        then = state_at(alert, events, event.at) or alert
-        then = replace(
-            then,
-            state=event.to_state,
-            value=event.value if event.value is not None else then.value,
-        )
-        subject = subject_name(alert, self.catalog)
-        driven = self._driver(then, subject)
-        document = body(then, event, logged.id, routed_to, subject, driven)
-        return then, routed_to, document
+    def notice(self, notice_id: int) -> StoredNotice | None:
+        if notice_id not in self.notices:
+            self.notices[notice_id] = self.store.notice(notice_id)
+        return self.notices[notice_id]
 
-    def _driver(self, alert: Alert, subject: str) -> Driver | None:
-        key = (alert.id or 0, alert.period)
-        if key not in self.drivers:
+    def warn_once(self, label: str) -> Callable[[str], None]:
+        """Where a sink's template problem is told: once per sink and run."""
+
+        def warn(sentence: str) -> None:
+            if label not in self.warned:
+                self.warned.add(label)
+                self.report.problems.append(sentence)
+
+        return warn
+
+    def driver(self, stored: StoredNotice) -> str:
+        """What drove the face alert's move, in words ("" when nothing is to name); a
+        failure to say is a problem in the report, never a reason not to send."""
+        if stored.id not in self.drivers:
             # Imported here: the explanation's modules are needed only once a body is made.
             from intelligentos.domain.whatif.propagation import Tree
+            from intelligentos.services.notices import alert_of
             from intelligentos.services.why import alert_driver
 
+            face = alert_of(stored.snapshot["face"])
             if self.tree is None:
                 self.tree = Tree(self.catalog)
             try:
-                self.drivers[key] = alert_driver(self.store, alert, self.catalog, self.tree)
+                found = alert_driver(self.store, face, self.catalog, self.tree)
             except Exception as error:  # a delivery never fails for it
-                self.drivers[key] = None
-                self.problems.append(
-                    f"Alert {alert.id} ({subject} · {alert.rule}) was sent without what drove "
-                    f"it: {error}"
+                found = None
+                self.report.problems.append(
+                    f"Incident {stored.incident_id} ({stored.snapshot['subject']} · "
+                    f"{face.rule}) was sent without what drove it: {error}"
                 )
-        return self.drivers[key]
+            self.drivers[stored.id] = found.text if found is not None else ""
+        return self.drivers[stored.id]
 
-    def _alert(self, alert_id: int) -> tuple[Alert, list[Event], list[str]] | None:
-        if alert_id not in self.alerts:
-            alert = self.store.alert(alert_id)
-            if alert is None:
-                self.alerts[alert_id] = None
-            else:
-                # As written with the alert, else as the catalog routes it now.
-                stored = [r.agent_id for r in self.store.routes_of([alert_id]).get(alert_id, [])]
-                if not stored:
-                    if self.graph is None:
-                        self.graph = LineageGraph(self.catalog)
-                    found = routes(alert.kpi_id, alert.system_id, self.catalog, self.graph)
-                    stored = [route.agent_id for route in found]
-                self.alerts[alert_id] = (alert, self.store.alert_events(alert_id), stored)
-        return self.alerts[alert_id]
+
+def status(store: Store, sink: str | None = None) -> list[OutboxEntry]:
+    """The deliveries that did not get through (pending, being sent, dead), of one sink."""
+    return [
+        e for e in store.outbox(states=(PENDING, "sending", DEAD)) if sink_matches(e.sink, sink)
+    ]

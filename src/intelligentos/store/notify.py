@@ -1,62 +1,140 @@
-"""The delivery log: which alert transitions went to which notification sink.
+"""The notice log and the outbox: each notified change of an incident, and its delivery to
+each notification sink.
 
-A sink is known by its label (masked, see :attr:`intelligentos.domain.notify.NotifySink.label`).
-Each sink has a watermark in ``store_meta`` (``notify.after:<label>``): the id of the last
-alert event it has no claim on. It is set, when a sink is first seen, to the latest event
-then, so that a sink added to the config receives the transitions from then on, never the
-store's history; and it moves up past events that are dealt with, so that finding what is
-left to deliver reads only the events since.
+A **notice** is written in the transaction of the change that caused it (an evaluation, a
+person's acknowledgement): it is never lost, whatever happens to the process after.
 
-An event goes to a sink at most once at a time: :meth:`Deliveries.claim` inserts the
-``deliveries`` row (UNIQUE event and sink) as ``sending`` before anything is sent, and only
-the process whose insert made the row sends. A delivery that did not get through is
-``pending`` (its attempts and last error kept) until it is retried: :meth:`Deliveries.reclaim`
-moves it back to ``sending`` for one process only. One left ``sending`` by a process that
-died is never sent again (at most once).
+The **outbox** holds one row per notice and sink (``UNIQUE (notice_id, sink)``), made by
+:meth:`NotifyQueries.fan_out` after the change commits. A sink is known by its label
+(masked, see :attr:`intelligentos.domain.notify.NotifySink.label`) and has a watermark in
+``store_meta`` (``outbox.after:<label>``): the id of the last notice it was considered for.
+It is set, when the sink is first seen, to the latest notice then, so that a sink added to
+the config gets the notices from then on, never the store's history.
+
+A delivery is sent by one process only: :meth:`NotifyQueries.claim_delivery` moves it from
+``pending`` (or ``dead``, when re-sent by hand) to ``sending`` in a transaction of its own,
+and only the process whose update did so sends it. One left ``sending`` by a process that
+died is not sent again unless asked (``notify resend ID``): at most once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-from intelligentos.domain.alerts import Event
-from intelligentos.store.alerts import event_from_row
-from intelligentos.store.store import Store
+from intelligentos.domain.detection import Severity
+from intelligentos.domain.outbox import PENDING, SENDING, OutboxEntry, StoredNotice
+from intelligentos.store.connection import StoreConnections
 
-WATERMARK_PREFIX = "notify.after:"
-SENDING, PENDING, DELIVERED, FAILED = "sending", "pending", "delivered", "failed"
+WATERMARK_PREFIX = "outbox.after:"
+STORE_ID_KEY = "store.id"
+
+INSERT_NOTICE = (
+    "INSERT INTO notices (incident_id, kind, at, actor, note, severity, rule, silence_id, "
+    "snapshot, decisions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_NOTICES_AFTER = "SELECT * FROM notices WHERE id > ? ORDER BY id LIMIT ?"
+SELECT_NOTICE = "SELECT * FROM notices WHERE id = ?"
+SELECT_LATEST_NOTICE = "SELECT coalesce(max(id), 0) FROM notices"
+REGISTER_SINK = "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+ADVANCE_WATERMARK = (
+    "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+    "SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)"
+)
+INSERT_DELIVERY = (
+    "INSERT INTO outbox (notice_id, sink, state, attempts, next_at, last_error, updated_at) "
+    "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (notice_id, sink) DO NOTHING"
+)
+SELECT_OUTBOX = "SELECT * FROM outbox ORDER BY notice_id, sink"
+# ?1: the states wanted, as a JSON array (the table keeps every delivery that went through).
+SELECT_OUTBOX_IN = (
+    "SELECT * FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY notice_id, sink"
+)
+CLAIM_DELIVERY = (
+    "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND state = ? AND attempts = ?"
+)
+FINISH_DELIVERY = (
+    "UPDATE outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? "
+    "WHERE id = ?"
+)
 
 
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An alert event with its id in the log."""
-
-    id: int
-    alert_id: int
-    event: Event
-
-
-@dataclass(frozen=True)
-class Delivery:
-    event_id: int
-    sink: str
-    attempts: int
-    outcome: str
-    detail: str | None
-    at: str
+def _notice(row: Mapping[str, Any]) -> StoredNotice:
+    return StoredNotice(
+        id=row["id"],
+        incident_id=row["incident_id"],
+        kind=row["kind"],
+        at=row["at"],
+        actor=row["actor"],
+        note=row["note"],
+        severity=Severity(row["severity"]),
+        rule=row["rule"],
+        silence_id=row["silence_id"],
+        snapshot=json.loads(row["snapshot"]),
+        decisions=json.loads(row["decisions"]),
+    )
 
 
-@dataclass
-class Deliveries:
-    """The delivery log of one store. Every write is its own short transaction."""
+class NotifyQueries(StoreConnections):
+    """Reading and writing notices and the outbox."""
 
-    store: Store
+    def add_notice(
+        self,
+        incident_id: int,
+        kind: str,
+        at: str,
+        actor: str,
+        note: str | None,
+        severity: Severity,
+        rule: str,
+        silence_id: int | None,
+        snapshot: Mapping[str, Any],
+        decisions: Iterable[Mapping[str, Any]],
+    ) -> int:
+        """Log a notice; call inside the :meth:`transaction` of the change that caused it."""
+        with self._read() as conn:
+            cursor = conn.execute(
+                INSERT_NOTICE,
+                (
+                    incident_id,
+                    kind,
+                    at,
+                    actor,
+                    note,
+                    severity.value,
+                    rule,
+                    silence_id,
+                    json.dumps(snapshot, ensure_ascii=False),
+                    json.dumps(list(decisions), ensure_ascii=False),
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def notices(self, after: int = 0, limit: int = 500) -> list[StoredNotice]:
+        """The notices logged after the id ``after``, oldest first."""
+        return [_notice(row) for row in self.query(SELECT_NOTICES_AFTER, (after, limit))]
+
+    def notice(self, notice_id: int) -> StoredNotice | None:
+        rows = self.query(SELECT_NOTICE, (notice_id,))
+        return _notice(rows[0]) if rows else None
+
+    def store_id(self) -> str:
+        """The store's own random id (``store.id`` in ``store_meta``), made when first
+        asked for: it keeps two stores' incidents apart at a sink (PagerDuty's dedup key)."""
+        found = self.meta().get(STORE_ID_KEY)  # type: ignore[attr-defined]
+        if found is None and not self.readonly:
+            with self.transaction() as conn:
+                conn.execute(REGISTER_SINK, (STORE_ID_KEY, uuid.uuid4().hex))
+            found = self.meta().get(STORE_ID_KEY)  # type: ignore[attr-defined]
+        return found or "unsaved"
 
     def watermarks(self) -> dict[str, int]:
-        """Each known sink's watermark, by label."""
+        """Each known sink's watermark (a notice id), by label."""
         found = {}
-        for key, value in self.store.meta().items():
+        for key, value in self.meta().items():  # type: ignore[attr-defined]
             if key.startswith(WATERMARK_PREFIX):
                 try:
                     found[key.removeprefix(WATERMARK_PREFIX)] = int(value)
@@ -64,127 +142,54 @@ class Deliveries:
                     continue  # store_meta is public: another tool may have written anything
         return found
 
-    def register(self, labels: Iterable[str]) -> dict[str, int]:
-        """Give every sink not seen before the latest event as its watermark; return every
+    def register_sinks(self, labels: Iterable[str]) -> dict[str, int]:
+        """Give every sink not seen before the latest notice as its watermark; return every
         given sink's watermark."""
         wanted = list(dict.fromkeys(labels))
         known = self.watermarks()
         if any(label not in known for label in wanted):
-            with self.store.transaction() as conn:
-                latest = conn.execute("SELECT coalesce(max(id), 0) FROM alert_events").fetchone()
+            with self.transaction() as conn:
+                latest = conn.execute(SELECT_LATEST_NOTICE).fetchone()[0]
                 for label in wanted:
-                    # Another process may have registered it meanwhile: keep its mark.
-                    conn.execute(
-                        "INSERT INTO store_meta (key, value) VALUES (?, ?) "
-                        "ON CONFLICT (key) DO NOTHING",
-                        (WATERMARK_PREFIX + label, str(latest[0])),
-                    )
+                    # Another process may have registered it meanwhile: its mark stays.
+                    conn.execute(REGISTER_SINK, (WATERMARK_PREFIX + label, str(latest)))
             known = self.watermarks()
         return {label: known[label] for label in wanted if label in known}
 
-    def undelivered(self, label: str, after: int, limit: int = 500) -> list[LoggedEvent]:
-        """Events after ``after`` without a delivery row for ``label``, oldest first."""
-        rows = self.store.query(
-            "SELECT * FROM alert_events AS e WHERE e.id > ? AND NOT EXISTS "
-            "(SELECT 1 FROM deliveries AS d WHERE d.event_id = e.id AND d.sink = ?) "
-            "ORDER BY e.id LIMIT ?",
-            (after, label, limit),
-        )
-        return [LoggedEvent(row["id"], row["alert_id"], event_from_row(row)) for row in rows]
+    def fan_out(self, label: str, notice_ids: Collection[int], upto: int, at: str) -> None:
+        """Queue the notices ``notice_ids`` for the sink ``label`` (due at ``at``) and move
+        its watermark up to ``upto``, in one transaction."""
+        with self.transaction() as conn:
+            for notice_id in sorted(notice_ids):
+                conn.execute(INSERT_DELIVERY, (notice_id, label, PENDING, at, at))
+            conn.execute(ADVANCE_WATERMARK, (WATERMARK_PREFIX + label, str(upto)))
 
-    def claim(self, event_id: int, label: str, at: str) -> bool:
-        """Reserve the delivery of one event to one sink; False when another process (or an
-        earlier run) has it already."""
-        with self.store.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO deliveries (event_id, sink, attempts, outcome, detail, at) "
-                "VALUES (?, ?, 0, ?, NULL, ?) ON CONFLICT (event_id, sink) DO NOTHING",
-                (event_id, label, SENDING, at),
-            )
-        return cursor.rowcount == 1
+    def outbox(self, states: Collection[str] | None = None) -> list[OutboxEntry]:
+        """Every delivery (in one of ``states``), by notice and sink."""
+        if states is None:
+            return [OutboxEntry(**row) for row in self.query(SELECT_OUTBOX)]
+        wanted = json.dumps(sorted(states))
+        return [OutboxEntry(**row) for row in self.query(SELECT_OUTBOX_IN, (wanted,))]
 
-    def retryable(
-        self, label: str | None = None, *, failed_too: bool = False, event_id: int | None = None
-    ) -> list[Delivery]:
-        """The deliveries that did not get through and may be sent again (of one sink, of
-        one event), oldest event first: those ``pending``, and with ``failed_too`` those
-        given up on as well."""
-        # A pending row with no attempt is a claim an older version left mid-send: it is
-        # never sent again.
-        rows = self.store.query(
-            "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
-            "WHERE ((outcome = ?3 AND attempts > 0) OR (?4 AND outcome = ?5)) "
-            "AND (?1 IS NULL OR sink = ?1) AND (?2 IS NULL OR event_id = ?2) ORDER BY event_id",
-            (label, event_id, PENDING, failed_too, FAILED),
-        )
-        return [Delivery(**row) for row in rows]
-
-    def reclaim(self, delivery: Delivery, at: str) -> bool:
-        """Take a delivery that did not get through back for sending; False when it changed
+    def claim_delivery(self, entry: OutboxEntry, at: str) -> bool:
+        """Take a delivery for sending, as ``entry`` found it; False when it changed
         meanwhile (another process has it, or it went through)."""
-        with self.store.transaction() as conn:
+        with self.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE deliveries SET outcome = ?, at = ? WHERE event_id = ? "
-                "AND sink = ? AND outcome = ? AND attempts = ? AND at = ?",
-                (
-                    SENDING,
-                    at,
-                    delivery.event_id,
-                    delivery.sink,
-                    delivery.outcome,
-                    delivery.attempts,
-                    delivery.at,
-                ),
+                CLAIM_DELIVERY, (SENDING, at, entry.id, entry.state, entry.attempts)
             )
         return cursor.rowcount == 1
 
-    def transitions(self) -> dict[int, tuple[int, str]]:
-        """Each delivered-or-not event's alert and action, by event id (for listing)."""
-        rows = self.store.query(
-            "SELECT e.id, e.alert_id, e.action FROM alert_events AS e "
-            "WHERE e.id IN (SELECT event_id FROM deliveries)"
-        )
-        return {row["id"]: (row["alert_id"], row["action"]) for row in rows}
-
-    def event(self, event_id: int) -> LoggedEvent | None:
-        """One alert event of the log."""
-        rows = self.store.query("SELECT * FROM alert_events WHERE id = ?", (event_id,))
-        return (
-            LoggedEvent(rows[0]["id"], rows[0]["alert_id"], event_from_row(rows[0]))
-            if rows
-            else None
-        )
-
-    def finish(
-        self, event_id: int, label: str, attempts: int, outcome: str, detail: str | None, at: str
+    def finish_delivery(
+        self,
+        entry_id: int,
+        state: str,
+        attempts: int,
+        next_at: str | None,
+        last_error: str | None,
+        at: str,
     ) -> None:
-        """Record how a claimed delivery ended: delivered, pending (to be retried) or failed
-        (given up on), after how many tries in all."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET attempts = ?, outcome = ?, detail = ?, at = ? "
-                "WHERE event_id = ? AND sink = ?",
-                (attempts, outcome, detail, at, event_id, label),
-            )
-
-    def advance(self, label: str, event_id: int) -> None:
-        """Move the sink's watermark up to ``event_id`` (never down)."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                "SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value "
-                "AS INTEGER)",
-                (WATERMARK_PREFIX + label, str(event_id)),
-            )
-
-    def log(
-        self, label: str | None = None, outcomes: Sequence[str] | None = None
-    ) -> list[Delivery]:
-        """Every delivery (of one sink; with one of ``outcomes``), by event."""
-        rows = self.store.query(
-            "SELECT event_id, sink, attempts, outcome, detail, at FROM deliveries "
-            "WHERE ?1 IS NULL OR sink = ?1 ORDER BY event_id, sink",
-            (label,),
-        )
-        found = [Delivery(**row) for row in rows]
-        return found if outcomes is None else [d for d in found if d.outcome in outcomes]
+        """Record how a claimed delivery ended: delivered, pending (due again at
+        ``next_at``) or dead, after ``attempts`` attempts in all."""
+        with self.transaction() as conn:
+            conn.execute(FINISH_DELIVERY, (state, attempts, next_at, last_error, at, entry_id))

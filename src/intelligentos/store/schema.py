@@ -472,7 +472,36 @@ CREATE TABLE silences (
     expired_at TEXT,               -- expired by hand before its end
     expired_by TEXT
 );
-CREATE INDEX silences_by_end ON silences(ends_at)
+CREATE INDEX silences_by_end ON silences(ends_at);
+-- notices and outbox: each notified change of an incident, written in the transaction that
+-- made it, and one delivery per notice and sink (the old `deliveries` of alert events are
+-- kept as they were, no longer written).
+CREATE TABLE notices (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    kind        TEXT NOT NULL,     -- open | escalate | de-escalate | acknowledge | resolve
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    note        TEXT,
+    severity    TEXT NOT NULL,     -- the incident's, after the change
+    rule        TEXT NOT NULL,     -- its face alert's
+    silence_id  INTEGER REFERENCES silences(id),  -- set: silenced, sent to no sink
+    snapshot    TEXT NOT NULL,     -- JSON: what the message says (face, alerts, subject, owner)
+    decisions   TEXT NOT NULL      -- JSON: each routed agent, notified or not, and why
+);
+CREATE INDEX notices_by_incident ON notices(incident_id);
+CREATE TABLE outbox (
+    id         INTEGER PRIMARY KEY,
+    notice_id  INTEGER NOT NULL REFERENCES notices(id),
+    sink       TEXT NOT NULL,      -- the sink's label (a webhook's secrets masked)
+    state      TEXT NOT NULL,      -- pending | sending | delivered | dead
+    attempts   INTEGER NOT NULL,
+    next_at    TEXT,               -- when a pending delivery is due
+    last_error TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE (notice_id, sink)
+);
+CREATE INDEX outbox_by_state ON outbox(state, sink, notice_id)
 """
 
 # Also version 7, who did what: the agent an alert is assigned to (by a person).

@@ -24,6 +24,7 @@ from intelligentos.store.connection import StoreDamaged, StoreError
 from intelligentos.store.derived import DerivedQueries
 from intelligentos.store.forecast import ForecastQueries
 from intelligentos.store.incidents import IncidentQueries
+from intelligentos.store.notify import NotifyQueries
 from intelligentos.store.observations import ObservationQueries
 from intelligentos.store.okr import OkrQueries
 from intelligentos.store.schema import (
@@ -113,6 +114,7 @@ class Store(
     DerivedQueries,
     OkrQueries,
     IncidentQueries,
+    NotifyQueries,
 ):
     """One store file: its connections (:class:`~intelligentos.store.connection.StoreConnections`)
     and every feature's queries over them."""

@@ -1,7 +1,8 @@
-"""Notifications: the ``[[notify]]`` sinks sent the transitions they have not had yet (see
-:mod:`intelligentos.services.notify`), on a thread of their own, one run at a time; a run
-asked for meanwhile follows it, and a delivery that did not get through is retried when due.
-Quitting stops them (:attr:`Cockpit.stop_watching`)."""
+"""Notifications: the cockpit is a sender of the outbox (see
+:mod:`intelligentos.services.notify`): after each refresh it queues the notices the sinks have
+not had yet and sends what is due, on a thread of its own, one run at a time; a run asked for
+meanwhile follows it, and a delivery that did not get through is tried again when due. Quitting
+stops them (:attr:`Cockpit.stop_watching`)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Notifications:
         return self.runs.running
 
     def deliver(self) -> None:
-        """Send the sinks what they have not had yet, off the event loop."""
+        """Queue the new notices and send what is due, off the event loop."""
         store = self.store
         if self.notifier is None or not self.notifier.sinks or store is None or store.readonly:
             return
