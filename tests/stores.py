@@ -92,7 +92,8 @@ def make_version_4(path: Path) -> None:
     """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
     ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
     the ``derived_*`` tables or their triggers, no quarterly targets, no incidents,
-    assignees, silences, notices or outbox), user_version 4. Older versions' helpers start from it."""
+    assignees, silences, notices or outbox), user_version 4. Older versions' helpers start
+    from it."""
     conn = sqlite3.connect(path)
     try:
         for trigger in (
