@@ -90,6 +90,21 @@ def test_what_is_notified():
     assert notice(resolved, resolved) is None
 
 
+def test_an_incident_nobody_is_on_any_more_fires_again():
+    acked = replace(TARGET, state=State.ACKNOWLEDGED)
+    before = Incident(1, "g", (acked, replace(ANOMALY, state=State.ACKNOWLEDGED)))
+    # The acknowledgement of the target alert is taken back: firing again, notified.
+    taken_back = Incident(1, "g", (TARGET, replace(ANOMALY, state=State.ACKNOWLEDGED)))
+    assert notice(before, taken_back) is Notice.REFIRED
+    snoozed = Incident(1, "g", (replace(TARGET, state=State.SNOOZED),))
+    assert notice(snoozed, Incident(1, "g", (TARGET,))) is Notice.REFIRED
+    # A new warning joins an acknowledged incident: recorded, not notified (its people are
+    # on it; a more severe one would escalate it).
+    drift = replace(DRIFT, id=4)
+    joined = Incident(1, "g", (acked, replace(ANOMALY, state=State.ACKNOWLEDGED), drift))
+    assert notice(before, joined) is None
+
+
 def test_acknowledging_an_incident_acknowledges_its_firing_alerts():
     incident = Incident(1, "g", (DRIFT, replace(ANOMALY, state=State.SNOOZED), TARGET))
     assert [a.id for a in to_acknowledge(incident)] == [3, 1]

@@ -82,6 +82,7 @@ def test_each_notice_says_what_happened_first():
     assert headline(acked).startswith("Acknowledged by ana: ■ Gross Margin % critical")
     assert headline(replace(OPENED, notice=Notice.RESOLVED)).startswith("Resolved: ■")
     assert headline(replace(OPENED, notice=Notice.ESCALATED)).startswith("Escalated: ■")
+    assert headline(replace(OPENED, notice=Notice.REFIRED)).startswith("Firing again: ■")
 
 
 def test_the_text_format_is_a_line_each():

@@ -44,6 +44,9 @@ class Notice(StrEnum):
     ESCALATED = "escalate"
     DE_ESCALATED = "de-escalate"
     ACKNOWLEDGED = "acknowledge"
+    # Acknowledged or snoozed, then firing again without a new alert: the acknowledgement was
+    # taken back or a snooze ran out, so nobody is on it any more.
+    REFIRED = "refire"
     RESOLVED = "resolve"
 
 
@@ -139,7 +142,7 @@ def build(alerts: Iterable[Alert]) -> list[Incident]:
 
 def notice(before: Incident | None, after: Incident) -> Notice | None:
     """What changed about an incident that a person is told: it opened, its severity rose or
-    fell, it was acknowledged, it resolved. None: nothing worth a message (an alert joined
+    fell, it was acknowledged, it fires again (nobody is on it any more), it resolved. None: nothing worth a message (an alert joined
     at the same or a lower severity, one of several alerts resolved)."""
     if before is None or before.state is IncidentState.RESOLVED:
         return None if after.state is IncidentState.RESOLVED else Notice.OPENED
@@ -151,6 +154,13 @@ def notice(before: Incident | None, after: Incident) -> Notice | None:
         return Notice.DE_ESCALATED
     if after.state is IncidentState.ACKNOWLEDGED and before.state is IncidentState.FIRING:
         return Notice.ACKNOWLEDGED
+    if (
+        after.state is IncidentState.FIRING
+        and before.state in (IncidentState.ACKNOWLEDGED, IncidentState.SNOOZED)
+        and {a.id for a in after.alerts if a.state is State.FIRING}
+        <= {a.id for a in before.alerts}
+    ):
+        return Notice.REFIRED
     return None
 
 

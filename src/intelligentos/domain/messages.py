@@ -107,6 +107,8 @@ def headline(message: IncidentMessage) -> str:
         return f"Resolved: {line}"
     if message.notice is Notice.ESCALATED:
         return f"Escalated: {line}"
+    if message.notice is Notice.REFIRED:
+        return f"Firing again: {line}"
     if message.notice is Notice.DE_ESCALATED:
         return f"Eased: {line}"
     return line
