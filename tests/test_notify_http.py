@@ -391,3 +391,30 @@ def stopped():
     event = threading.Event()
     event.set()
     return event
+
+
+def test_the_link_line_is_the_cockpits_command_or_the_sinks_template(tmp_path, receivers):
+    hook = receivers()
+    default = NotifySink(webhook=hook.url, format="text")
+    dashboard = NotifySink(
+        webhook=hook.url + "?dash",
+        format="text",
+        link="https://grafana.example.com/d/kpis?var-kpi={{ kpi_id }}&incident={{ incident_id }}",
+    )
+    broken = NotifySink(webhook=hook.url + "?broken", format="text", link="{{ nowhere }}")
+    notifier = Notifier([default, dashboard, broken], clock=lambda: T0)
+    path = new_store(tmp_path)
+    import_values(path, tmp_path, [(date(2026, 11, 1), 63.8)])
+    with Store.open(path) as store:
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), T0, wants={})
+        report = notifier.deliver(store)
+    last = {p.path: p.body.decode().splitlines()[-1] for p in hook.accepted}
+    # The store's one incident is the gross-margin breach: incident 1.
+    assert last["/hook"] == f"intelligentos-tui alerts --db {path}"
+    assert last["/hook?dash"] == (
+        "https://grafana.example.com/d/kpis?var-kpi=gross_margin&incident=1"
+    )
+    assert last["/hook?broken"] == f"intelligentos-tui alerts --db {path}"
+    [problem] = report.problems
+    assert broken.label in problem and "default link" in problem

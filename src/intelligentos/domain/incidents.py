@@ -142,8 +142,9 @@ def build(alerts: Iterable[Alert]) -> list[Incident]:
 
 def notice(before: Incident | None, after: Incident) -> Notice | None:
     """What changed about an incident that a person is told: it opened, its severity rose or
-    fell, it was acknowledged, it fires again (nobody is on it any more), it resolved. None: nothing worth a message (an alert joined
-    at the same or a lower severity, one of several alerts resolved)."""
+    fell, it was acknowledged, it fires again (nobody is on it any more), it resolved. None:
+    nothing worth a message (an alert joined at the same or a lower severity, one of several
+    alerts resolved)."""
     if before is None or before.state is IncidentState.RESOLVED:
         return None if after.state is IncidentState.RESOLVED else Notice.OPENED
     if after.state is IncidentState.RESOLVED:
@@ -157,8 +158,7 @@ def notice(before: Incident | None, after: Incident) -> Notice | None:
     if (
         after.state is IncidentState.FIRING
         and before.state in (IncidentState.ACKNOWLEDGED, IncidentState.SNOOZED)
-        and {a.id for a in after.alerts if a.state is State.FIRING}
-        <= {a.id for a in before.alerts}
+        and {a.id for a in after.alerts if a.state is State.FIRING} <= {a.id for a in before.alerts}
     ):
         return Notice.REFIRED
     return None

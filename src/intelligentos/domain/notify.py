@@ -30,7 +30,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from intelligentos.domain.detection import Rule, Severity
 
@@ -62,15 +69,18 @@ class NotifySink(BaseModel):
     routing_key: str | None = Field(default=None, min_length=1)
     # A Jinja2 template for the headline, rendered in a sandbox (intelligentos.domain.templates).
     headline: str | None = Field(default=None, min_length=1)
+    # The message's link line, a template too (a dashboard URL with {{ kpi_id }} in it); by
+    # default the cockpit's command that lists the store's incidents.
+    link: str | None = Field(default=None, min_length=1)
 
-    @field_validator("headline")
+    @field_validator("headline", "link")
     @classmethod
-    def _template(cls, text: str | None) -> str | None:
+    def _template(cls, text: str | None, info: ValidationInfo) -> str | None:
         if text is not None:
             from intelligentos.domain.templates import TemplateProblem, compile_headline
 
             try:
-                compile_headline(text)
+                compile_headline(text, info.field_name or "headline")
             except TemplateProblem as problem:
                 raise ValueError(str(problem)) from None
         return text

@@ -36,13 +36,15 @@ def _environment() -> Any:
 
 
 @cache
-def compile_headline(text: str) -> Template:
+def compile_headline(text: str, what: str = "headline") -> Template:
+    """The compiled template (``what`` names it in the sentence of a
+    :class:`TemplateProblem`: the headline or the link)."""
     from jinja2 import TemplateError
 
     try:
         template: Template = _environment().from_string(text)
     except TemplateError as error:
-        raise TemplateProblem(f"the headline template does not compile: {error}") from None
+        raise TemplateProblem(f"the {what} template does not compile: {error}") from None
     return template
 
 
@@ -63,17 +65,20 @@ def fields_of(message: IncidentMessage) -> dict[str, Any]:
         "driver": message.driver,
         "notice": message.notice.value,
         "headline": headline(message),
+        "incident_id": message.incident_id,
+        "kpi_id": face.kpi_id or "",
+        "system_id": face.system_id or "",
     }
 
 
-def render_headline(text: str, message: IncidentMessage) -> str:
-    """The template's headline for ``message`` (one line: newlines become spaces);
-    :class:`TemplateProblem` when it cannot be rendered."""
+def render_headline(text: str, message: IncidentMessage, what: str = "headline") -> str:
+    """The template's headline (or link: ``what``) for ``message`` (one line: newlines
+    become spaces); :class:`TemplateProblem` when it cannot be rendered."""
     from jinja2 import TemplateError
     from jinja2.exceptions import SecurityError
 
     try:
-        rendered = compile_headline(text).render(fields_of(message))
+        rendered = compile_headline(text, what).render(fields_of(message))
     except (TemplateError, SecurityError) as error:
-        raise TemplateProblem(f"the headline template failed: {error}") from None
+        raise TemplateProblem(f"the {what} template failed: {error}") from None
     return " ".join(rendered.split())

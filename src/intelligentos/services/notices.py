@@ -11,7 +11,7 @@ back, if any. :func:`render` makes a sink's body from a stored notice.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -125,8 +125,18 @@ def record_notices(
     return logged
 
 
-def message_of(stored: StoredNotice, catalog: Catalog | None, driver: str = "") -> IncidentMessage:
-    """The message of a stored notice; ``catalog`` (as it is now) gives the KPI's unit."""
+def cockpit_link(store_path: object) -> str:
+    """The default link line: the command that lists the store's incidents."""
+    import shlex
+
+    return f"intelligentos-tui alerts --db {shlex.quote(str(store_path))}"
+
+
+def message_of(
+    stored: StoredNotice, catalog: Catalog | None, driver: str = "", link: str = ""
+) -> IncidentMessage:
+    """The message of a stored notice; ``catalog`` (as it is now) gives the KPI's unit;
+    ``link`` is its link line unless a sink's ``link`` template says otherwise."""
     snapshot = stored.snapshot
     face = alert_of(snapshot["face"])
     kpi = catalog.kpis.get(face.kpi_id or "") if catalog is not None else None
@@ -143,6 +153,7 @@ def message_of(stored: StoredNotice, catalog: Catalog | None, driver: str = "") 
         note=stored.note,
         alerts=tuple(alert_of(a) for a in snapshot["alerts"]),
         driver=driver,
+        link=link,
         routed_to=tuple(stored.notified),
     )
 
@@ -158,6 +169,14 @@ def render(
     ``notice_id`` as ``change.id``: the same for a retried delivery, so a receiver can drop a
     repeat). A headline template that fails to render gives way to the default headline,
     and ``warn`` is told why."""
+    if sink.link is not None:
+        try:
+            message = replace(message, link=render_headline(sink.link, message, "link"))
+        except TemplateProblem as problem:
+            warn(
+                f"The link template of the [[notify]] sink {sink.label} could not be used "
+                f"({problem}); its messages carry the default link."
+            )
     title = None
     if sink.headline is not None:
         try:

@@ -53,7 +53,7 @@ from intelligentos.domain.outbox import (
     backoff_seconds,
 )
 from intelligentos.services.bootstrap import is_demo
-from intelligentos.services.notices import message_of, render
+from intelligentos.services.notices import cockpit_link, message_of, render
 from intelligentos.store import Store
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ class Notifier:
             outcome = Outcome(False, f"notice {entry.notice_id} is not in the store")
             attempts = max(attempts, MAX_ATTEMPTS)
         else:
-            message = message_of(stored, run.catalog, run.driver(stored))
+            message = message_of(stored, run.catalog, run.driver(stored), cockpit_link(store.path))
             payload = render(sink, message, run.namespace, run.warn_once(label), stored.id)
             left = self._left(run)
             timeout = TIMEOUT_SECONDS if left is None else max(min(TIMEOUT_SECONDS, left), 0.0)
