@@ -54,7 +54,7 @@ class Subject:
     """What the policy needs to know of an incident: its face's rule, the incident's
     severity, and whether it is about a CEO KPI."""
 
-    rule: Rule
+    rule: str  # a Rule's value, or a rule another tool wrote into the public alerts table
     severity: Severity
     ceo_kpi: bool
 
@@ -80,7 +80,7 @@ def decide_one(route: Route, subject: Subject, wants: AgentAttention | None) -> 
     wants = wants or AgentAttention()
     if wants.rules is not None and subject.rule not in wants.rules:
         chosen = ", ".join(r.value for r in wants.rules) or "none"
-        why = f"wants only {chosen} alerts, not {subject.rule.value}"
+        why = f"wants only {chosen} alerts, not {subject.rule}"
         return Decision(route.agent_id, route.reason, False, why)
     scope = wants.kpis
     if scope == "owned" and not owner:
@@ -122,7 +122,7 @@ def subject_of(face: Alert, severity: Severity, catalog: Catalog) -> Subject:
     """The policy's view of an incident whose face is ``face`` and whose severity is
     ``severity``."""
     kpi = catalog.kpis.get(face.kpi_id or "")
-    return Subject(Rule(face.rule), severity, kpi is not None and kpi.level is Level.CEO)
+    return Subject(face.rule, severity, kpi is not None and kpi.level is Level.CEO)
 
 
 def decisions_for(

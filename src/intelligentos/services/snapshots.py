@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import Alert, Event, subject_name
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.clock import period_upper_bound, stamp
+from intelligentos.domain.incidents import Incident, gathered
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
+from intelligentos.domain.silences import Silence
 from intelligentos.domain.snapshots import (
     KpiSnapshot,
     ProjectedValue,
@@ -301,6 +303,19 @@ class DataService:
         moment = period_upper_bound(past)
         events = self._store().alert_events(alert_id)
         return events if moment is None else [e for e in events if e.at <= moment]
+
+    # --- incidents and silences (the alerts screen) --------------------------------------
+
+    def incidents(self, past: date | None) -> list[Incident]:
+        """Every incident with its alerts (as they stood at the end of ``past``, when
+        given), oldest first."""
+        groups = {i.id: i.group for i in self._store().incidents() if i.id is not None}
+        return gathered(self.alerts(None, past), groups)
+
+    def silences(self, past: date | None) -> list[Silence]:
+        """The silences holding at the end of ``past`` or later (live: now or later)."""
+        moment = period_upper_bound(past) or stamp(self.clock())
+        return self._store().silences(include_ended_before=moment)
 
     def data_version(self) -> int:
         return self._store().data_version()
