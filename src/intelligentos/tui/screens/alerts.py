@@ -21,19 +21,12 @@ from textual.widgets import DataTable, Footer, Input, Static
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import (
     Alert,
-    acknowledgement_text,
-    breach_start,
-    deviation_text,
-    expected_text,
     number_text,
-    owner_name,
     snooze_refusal,
-    subject_name,
-    value_text,
 )
-from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import utc_naive
-from intelligentos.domain.formatting import format_age, literal
+from intelligentos.domain.formatting import literal
 from intelligentos.domain.incidents import Incident, IncidentState, to_acknowledge
 from intelligentos.domain.routing_policy import decisions_for
 from intelligentos.domain.silences import Matcher, Silence, SilenceError, silencing
@@ -41,6 +34,7 @@ from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.keys import bound_labels
 from intelligentos.tui.messages import EventsLoaded, IncidentsLoaded, SilenceAdded
+from intelligentos.tui.screens.alerts_rows import IncidentRows
 from intelligentos.tui.screens.dialogs import EventsDialog
 from intelligentos.tui.screens.incident_dialogs import (
     SilenceAnswer,
@@ -51,11 +45,7 @@ from intelligentos.tui.screens.incident_dialogs import (
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.incident_table import (
     BY_KEY,
-    CHILD,
-    COLLAPSED,
-    EXPANDED,
     SCROLLBAR,
-    SEVERITY_GLYPH,
     SILENCED_MARK,
     IncidentTable,
     Line,
@@ -63,7 +53,6 @@ from intelligentos.tui.widgets.incident_table import (
     header_labels,
     incident_key,
     plan_columns,
-    sorted_by,
 )
 
 # "open" is every state but resolved; "all" is every state.
@@ -173,7 +162,7 @@ class AlertsScreen(CockpitScreen):
         self.silenced: dict[int, Silence] = {}  # the silence holding each silenced alert
         self.lines: dict[str, Line] = {}  # the table's rows, by key
         self.shown: dict[int, Alert] = {}  # the alerts of the incidents shown
-        self.began: dict[int | None, datetime | None] = {}
+        self.rows = IncidentRows(None, {}, {}, set(), "open", Sort())
         self.laid_out_width = 0
         # What drove each alert's move, by alert and period: (text or None, problem or None).
         self.drivers: dict[tuple[int, str | None], tuple[str | None, str | None]] = {}
@@ -258,173 +247,20 @@ class AlertsScreen(CockpitScreen):
             ]
             self._show()
 
-    # --- what each incident and alert reads as ----------------------------------------------
-
-    def _kpi(self, alert: Alert) -> Kpi | None:
-        data = self.data
-        return data.catalog.kpis.get(alert.kpi_id or "") if data else None
-
-    def _breach_starts(self, alerts: list[Alert]) -> dict[int | None, datetime | None]:
-        """When each alert's breach began; a stale source's follows the alerts under it."""
-        starts = {a.id: breach_start(a, self._kpi(a)) for a in alerts}
-        grouped: dict[int, list[datetime | None]] = {}
-        for alert in alerts:
-            if alert.parent_alert_id is not None:
-                grouped.setdefault(alert.parent_alert_id, []).append(starts[alert.id])
-        for alert in alerts:
-            if alert.id in grouped:
-                starts[alert.id] = breach_start(alert, self._kpi(alert), grouped[alert.id])
-        return starts
-
-    def _owner(self, alert: Alert) -> str:
-        data = self.data
-        if data is None:
-            return owner_name(alert, None)
-        fed = data.graph.kpis_by_system.get(alert.system_id or "", []) if alert.system_id else []
-        return owner_name(alert, data.catalog, fed)
-
-    def _routes(self, alert: Alert) -> list[Route]:
-        return self.routes.get(alert.id or 0, [])
-
-    def _agent_name(self, agent_id: str) -> str:
-        agent = self.data.catalog.agents.get(agent_id) if self.data else None
-        return agent.name if agent else agent_id
-
-    def _subject(self, alert: Alert) -> str:
-        return subject_name(alert, self.data.catalog if self.data else None)
-
-    def _members(self, incident: Incident) -> list[Alert]:
-        """The alerts an expanded incident lists: its open ones (all, when resolved ones
-        are asked for)."""
-        if self.state_filter in ("resolved", "all") or not incident.open_alerts:
-            return list(incident.alerts)
-        return incident.open_alerts
-
-    def _incident_silence(self, incident: Incident) -> Silence | None:
-        """The silence holding every open alert of the incident (the face's), if one does."""
-        live = incident.open_alerts or list(incident.alerts)
-        if all(a.id in self.silenced for a in live):
-            return self.silenced.get(incident.face.id or 0)
-        return None
-
-    def _age(self, began: datetime | None, now: datetime) -> str:
-        return "—" if began is None else format_age((now - began).total_seconds())
-
-    def _cells(self, alert: Alert, now: datetime) -> dict[str, str]:
-        """Every column's text for one alert, made literal (user text is never markup)."""
-        kpi = self._kpi(alert)
-        silenced = SILENCED_MARK + " " if alert.id in self.silenced else ""
-        return {
-            "severity": SEVERITY_GLYPH.get(alert.severity, "●"),
-            "id": str(alert.id),
-            "subject": CHILD + literal(self._subject(alert)),
-            "rule": literal(alert.rule),
-            "state": silenced + alert.state.value,
-            "value": value_text(alert, kpi),
-            "expected": expected_text(alert, kpi),
-            "deviation": literal(deviation_text(alert, kpi)),
-            "age": self._age(self.began.get(alert.id), now),
-            "owner": literal(self._owner(alert)),
-            "routed": literal(" ".join(r.agent_id for r in self._routes(alert))),
-            "ack": literal(acknowledgement_text(alert)),
-            "message": literal(" ".join(alert.message.split())),
-        }
-
-    def _incident_began(self, incident: Incident) -> datetime | None:
-        starts = [self.began.get(a.id) for a in self._members(incident)]
-        return min((s for s in starts if s is not None), default=None)
-
-    def _incident_cells(self, incident: Incident, now: datetime) -> dict[str, str]:
-        face = incident.face
-        cells = self._cells(face, now)
-        count = len(self._members(incident))
-        mark = EXPANDED if incident_key(incident) in self.expanded else COLLAPSED
-        more = f" ({count} alerts)" if count > 1 else ""
-        silenced = SILENCED_MARK + " " if self._incident_silence(incident) else ""
-        cells.update(
-            severity=SEVERITY_GLYPH.get(incident.severity, "●"),
-            id="—" if incident.id is None else str(incident.id),
-            subject=f"{mark} {literal(self._subject(face))}{more}",
-            state=silenced + incident.state.value,
-            age=self._age(self._incident_began(incident), now),
-            ack=next((literal(t) for a in incident.alerts if (t := acknowledgement_text(a))), ""),
-        )
-        return cells
-
-    def _haystack(self, incident: Incident) -> str:
-        """What the text filter looks in: subjects, rules, owners, states."""
-        words = [incident.state.value]
-        for alert in incident.alerts:
-            words += [self._subject(alert), alert.rule, self._owner(alert), alert.state.value]
-        return "\n".join(words).casefold()
-
-    def _sort_value(self, line: Line, key: str) -> object:
-        """What a row sorts by in column ``key`` (None: nothing to sort by, last)."""
-        alert = line.alert
-        if key == "severity":
-            return (line.incident.severity if line.is_incident else alert.severity).rank
-        if key == "id":
-            return line.incident.id if line.is_incident else alert.id
-        if key == "age":
-            began = (
-                self._incident_began(line.incident)
-                if line.is_incident
-                else self.began.get(alert.id)
-            )
-            return None if began is None else -began.timestamp()
-        if key == "value":
-            return alert.value
-        text = line.cells[key].removeprefix(CHILD).lstrip(COLLAPSED + EXPANDED + " ")
-        return text.removeprefix(SILENCED_MARK + " ").casefold() or None
-
-    def _lines(self, incidents: list[Incident], now: datetime) -> list[Line]:
-        """The rows: each incident, sorted, with its alerts (sorted the same way) under it
-        when expanded. The default order (most severe, then oldest) breaks ties."""
-
-        def rank(
-            began: datetime | None, severity_rank: int, number: int | None
-        ) -> tuple[int, datetime, int]:
-            return (-severity_rank, began or datetime.max, number or 0)
-
-        heads = [
-            Line(
-                incident_key(i),
-                i,
-                i.face,
-                True,
-                self._incident_cells(i, now),
-                self._incident_silence(i) is not None,
-            )
-            for i in sorted(
-                incidents,
-                key=lambda i: rank(self._incident_began(i), i.severity.rank, i.id),
-            )
-        ]
-        rows: list[Line] = []
-        for head in sorted_by(heads, self.sort, self._sort_value):
-            rows.append(head)
-            if head.key not in self.expanded:
-                continue
-            members = sorted(
-                self._members(head.incident),
-                key=lambda a: rank(self.began.get(a.id), a.severity.rank, a.id),
-            )
-            children = [
-                Line(str(a.id), head.incident, a, False, self._cells(a, now), a.id in self.silenced)
-                for a in members
-            ]
-            rows += sorted_by(children, self.sort, self._sort_value)
-        return rows
+    # --- the table and what it says --------------------------------------------------------
 
     def _show(self) -> None:
         table = self.query_one(IncidentTable)
         selected = self._cursor_key()
+        self.rows = IncidentRows(
+            self.data, self.routes, self.silenced, self.expanded, self.state_filter, self.sort
+        )
         needle = self.text_filter.strip().casefold()
-        visible = [i for i in self.incidents if needle in self._haystack(i)]
+        visible = [i for i in self.incidents if needle in self.rows.haystack(i)]
         self.shown = {a.id: a for i in visible for a in i.alerts if a.id is not None}
-        self.began = self._breach_starts([a for i in visible for a in i.alerts])
+        self.rows.began = self.rows.breach_starts([a for i in visible for a in i.alerts])
         now = utc_naive(self.cockpit.clock())
-        lines = self._lines(visible, now)
+        lines = self.rows.lines(visible, now)
         self.lines = {line.key: line for line in lines}
         width = self.size.width or self.app.size.width
         self.laid_out_width = width
@@ -445,7 +281,7 @@ class AlertsScreen(CockpitScreen):
         title.stylize("bold")
         if self.agent_filter is not None:
             title.append(" · routed to ")
-            title.append(literal(self._agent_name(self.agent_filter)))
+            title.append(literal(self.rows.agent_name(self.agent_filter)))
         if self.text_filter.strip():
             title.append(" · matching “")
             title.append(literal(self.text_filter.strip()))
@@ -474,49 +310,8 @@ class AlertsScreen(CockpitScreen):
             detail.update(Text(f"No incidents here: {hint}.", style="dim"))
             notified.update("")
             return
-        alert = line.alert
-        kpi = self._kpi(alert)
-        began = self.began.get(alert.id)
-        text = Text()
-        if line.is_incident:
-            incident = line.incident
-            rules = ", ".join(dict.fromkeys(a.rule for a in self._members(incident)))
-            text.append(
-                f"Incident {incident.id or '(not filed yet)'} · {incident.severity.value} · "
-                f"{incident.state.value} · {len(incident.alerts)} alerts ({literal(rules)}); "
-                "its face:\n",
-                style="dim",
-            )
-        text.append(f"#{alert.id} ", style="bold")
-        text.append(literal(self._subject(alert)), style="bold")
-        text.append(f" · {literal(alert.rule)} · {alert.severity.value} · {alert.state.value}")
-        text.append(f"  {value_text(alert, kpi)}")
-        if alert.expected is not None:
-            text.append(f" (expected {expected_text(alert, kpi)})")
-        text.append(f": {literal(deviation_text(alert, kpi))}")
-        self._append_driver(text, alert)
-        if began is not None:
-            now = utc_naive(self.cockpit.clock())
-            since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
-            text.append(f" · since {since} ({format_age((now - began).total_seconds())})")
-        text.append(f" · owner {literal(self._owner(alert))}")
-        routes = self._routes(alert)
-        if routes:
-            # Agent names and reasons are user text (the catalog's): appended, never markup.
-            text.append("\nrouted to ", style="dim")
-            for index, route in enumerate(routes):
-                if index:
-                    text.append(" · ", style="dim")
-                text.append(literal(self._agent_name(route.agent_id)))
-                text.append(f" ({literal(route.reason)})", style="dim")
-        acknowledged = acknowledgement_text(alert)
-        if acknowledged:
-            text.append("\nacknowledged by ", style="dim")
-            text.append(literal(acknowledged))
-        if alert.message:
-            text.append("\n")
-            text.append(literal(alert.message))
-        detail.update(text)
+        now = utc_naive(self.cockpit.clock())
+        detail.update(self.rows.detail(line, now, self._append_driver))
         notified.update(self._notified(line.incident))
 
     def _notified(self, incident: Incident) -> Text:
@@ -526,7 +321,7 @@ class AlertsScreen(CockpitScreen):
             return Text()
         wants = self.cockpit.settings.routing.agents
         decisions = decisions_for(incident.face, incident.severity, data.catalog, data.graph, wants)
-        return notified_text(decisions, self._agent_name, self._incident_silence(incident))
+        return notified_text(decisions, self.rows.agent_name, self.rows.incident_silence(incident))
 
     def _append_driver(self, text: Text, alert: Alert) -> None:
         """What drove the alert's move, once a worker has worked it out (started here)."""
@@ -711,7 +506,7 @@ class AlertsScreen(CockpitScreen):
         if incident is None or self.cockpit.refuses_writes("silenced"):
             return
         matcher, value = silence_target(incident)
-        subject = f"{self._subject(incident.face)} ({matcher.value} {value})"
+        subject = f"{self.rows.subject(incident.face)} ({matcher.value} {value})"
         hint = (
             f"as {self.cockpit.user}: its alerts still open and are recorded, but notify no "
             "one and do not count as unacknowledged; how long (at most 90d), and why"
@@ -784,7 +579,7 @@ class AlertsScreen(CockpitScreen):
     @on(EventsLoaded)
     def _events_loaded(self, message: EventsLoaded) -> None:
         if self.is_current and message.past == self.cockpit.services.fixed_as_of:
-            kpi = self._kpi(message.alert)
+            kpi = self.rows.kpi(message.alert)
             self.app.push_screen(
                 EventsDialog(
                     message.title, message.events, value_text=lambda v: number_text(v, kpi)
