@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from intelligentos.config.paths import config_dir
 from intelligentos.services.bootstrap import init_store
 
 from .processes import no_process_left_running, pytest_sessionstart
@@ -25,6 +26,8 @@ USER_VARIABLE_PREFIXES = ("INTELLIGENTOS_", "TEXTUAL_")
 USER_VARIABLES = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES")
 # The snapshot plugin's own, set for the run (its temporary directory).
 NOT_THE_USERS = ("TEXTUAL_SNAPSHOT_",)
+# The only file in a test's home: the suite acts as many people (``--user alice``).
+TEST_CONFIG = '[cockpit]\nact_as = ["*"]\n'
 HOME_VARIABLES = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
 
 
@@ -76,6 +79,11 @@ def isolate_from_the_user(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
         directory = home if name == "HOME" else home / name.lower()
         directory.mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(name, str(directory))
+    # The suite acts as many people (``--user alice``): the test configuration lets the OS
+    # login act as anyone. The tests of that rule use a configuration of their own.
+    config = config_dir()
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(TEST_CONFIG, encoding="utf-8")
 
 
 @pytest.fixture(autouse=True)

@@ -91,8 +91,8 @@ def open_descriptors(db: Path) -> list[str]:
 def make_version_4(path: Path) -> None:
     """The store at ``path`` as version 4 wrote it: no derived KPIs (no ``compute`` or
     ``sensitivity`` column of ``kpis``, no ``computed`` column of ``observations``, none of
-    the ``derived_*`` tables or their triggers, no quarterly targets, no incidents or
-    silences), user_version 4. Older versions' helpers start from it."""
+    the ``derived_*`` tables or their triggers, no quarterly targets, no incidents,
+    assignees or silences), user_version 4. Older versions' helpers start from it."""
     conn = sqlite3.connect(path)
     try:
         for trigger in (
@@ -103,6 +103,7 @@ def make_version_4(path: Path) -> None:
             conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         conn.execute("DROP INDEX IF EXISTS alerts_by_incident")
         conn.execute("ALTER TABLE alerts DROP COLUMN incident_id")
+        conn.execute("ALTER TABLE alerts DROP COLUMN assignee")
         for table in (
             "incidents",
             "silences",

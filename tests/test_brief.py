@@ -236,7 +236,7 @@ def test_an_agents_alert_counts_agree_with_alerts_and_the_agents_view(demo_store
     view = agent_view(catalog.agents["cro"], catalog, graph, {}, open_now)
     listed = run("alerts", "--db", str(demo_store), "--agent", "cro", "--json")
     assert listed.exit_code == 0, listed.output
-    listed_ids = {a["id"] for a in json.loads(listed.stdout) if a["state"] != "resolved"}
+    listed_ids = {a["id"] for a in json.loads(listed.stdout)["alerts"] if a["state"] != "resolved"}
     assert listed_ids == {r.alert.id for r in view.alerts}
     # Alerts on KPIs cro neither owns nor supports reach it through the roll-up and sources
     # (the MQL and SQL counts' stale alerts through MQL→SQL conversion and Revenue Growth),

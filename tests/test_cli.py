@@ -271,14 +271,14 @@ def test_kpis_at_80_columns_never_wraps_a_name_inside_a_word(demo_store):
 
 def test_user_before_the_command_is_who_acknowledges(demo_store):
     run("check", "--db", str(demo_store))
-    alerts = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)
+    alerts = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)["alerts"]
     firing = next(a for a in alerts if a["state"] == "firing")
     result = runner.invoke(
         app,
         ["--user", "carol", "--db", str(demo_store), "ack", str(firing["id"]), "--note", "mine"],
     )
     assert result.exit_code == 0, result.output
-    after = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)
+    after = json.loads(run("alerts", "--db", str(demo_store), "--json").stdout)["alerts"]
     assert next(a for a in after if a["id"] == firing["id"])["acked_by"] == "carol"
 
 
@@ -442,7 +442,10 @@ def test_a_piped_table_keeps_every_column_and_every_cell_whole(demo_store, monke
         "id", "severity", "state", "subject", "rule", "value", "expected", "deviation",
         "owner", "routed to", "message",
     ]  # fmt: skip
-    gross_margin = next(line for line in result.output.splitlines() if "Gross Margin %" in line)
+    # Its incident's line, then the alert indented below it.
+    lines = [line for line in result.output.splitlines() if "Gross Margin %" in line]
+    incident, gross_margin = lines[:2]
+    assert "1 alert" in incident and " UTC " in incident  # when it opened
     assert "11.4% adverse to target (warning 3%, critical 6%)" in gross_margin
     assert "CFO Agent (Chief Financial Officer)" in gross_margin
 

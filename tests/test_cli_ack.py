@@ -35,7 +35,7 @@ def firing_id(db: str) -> int:
 
 def state_of(db: str, alert_id: int) -> str:
     result = run("alerts", "--db", db, "--json")
-    return next(r["state"] for r in json.loads(result.stdout) if r["id"] == alert_id)
+    return next(r["state"] for r in json.loads(result.stdout)["alerts"] if r["id"] == alert_id)
 
 
 def one_error_sentence(output: str) -> str:

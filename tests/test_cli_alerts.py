@@ -41,7 +41,7 @@ def check_json(db: str) -> tuple[int, dict]:
 def alerts_json(db: str, *args: str) -> list[dict]:
     result = run("alerts", "--db", db, "--json", *args)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return json.loads(result.stdout)["alerts"]
 
 
 def attention_ids(db: str) -> list[int]:

@@ -47,6 +47,7 @@ ALERT_FIELDS = [
     "snoozed_until",
     "parent_alert_id",
     "incident_id",
+    "assignee",
     "subject",
     "needs_attention",
     "value_text",
@@ -125,7 +126,7 @@ def test_kpis_records(demo_store):
 def test_alerts_and_check_records(demo_store):
     report = json_of("check", "--db", str(demo_store), "--agent", "cro", "--json")
     assert list(report) == ["open", "firing_unacknowledged", "agent"]
-    records = json_of("alerts", "--db", str(demo_store), "--json")
+    records = json_of("alerts", "--db", str(demo_store), "--json")["alerts"]
     assert records and all(list(record) == ALERT_FIELDS for record in records)
     routed = next(record for record in records if record["routes"])
     assert list(routed["routes"][0]) == ["agent_id", "agent", "reason"]
@@ -187,6 +188,7 @@ EXPORTED_ALERT_FIELDS = [
     "snoozed_until",
     "parent_alert_id",
     "incident_id",
+    "assignee",
 ]
 EVENT_FIELDS = [
     "id",

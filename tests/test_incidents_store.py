@@ -25,10 +25,11 @@ def test_a_demo_store_upgraded_from_version_6_has_its_alerts_in_incidents(
     with open_store(demo_store) as store:
         alerts = store.alerts()
     assert len(alerts) > 3
-    # Version 6 as it was: no incidents, no silences, no incident_id.
+    # Version 6 as it was: no incidents, no silences, no incident_id, no assignee.
     conn = sqlite3.connect(demo_store)
     conn.executescript(
         "DROP INDEX alerts_by_incident; ALTER TABLE alerts DROP COLUMN incident_id;"
+        "ALTER TABLE alerts DROP COLUMN assignee;"
         "DROP TABLE incidents; DROP TABLE silences; PRAGMA user_version = 6;"
     )
     conn.close()

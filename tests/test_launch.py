@@ -118,6 +118,15 @@ def run_entry(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_a_user_the_config_does_not_allow_is_one_sentence_and_no_store_is_made(tmp_path):
+    store = tmp_path / "demo.db"
+    result = run_entry("--db", str(store), "--user", "ana", config=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --user ana is not allowed"), lines
+    assert not store.exists()
+
+
 def test_a_missing_store_is_one_sentence(tmp_path):
     result = run_entry("--db", str(tmp_path / "nowhere.db"), config=tmp_path)
     assert result.returncode == 1

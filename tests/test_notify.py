@@ -115,7 +115,7 @@ def warnings(stderr: str) -> list[str]:
 
 
 def firing_id(db: Path) -> int:
-    records = json.loads(run("alerts", "--db", str(db), "--json").stdout)
+    records = json.loads(run("alerts", "--db", str(db), "--json").stdout)["alerts"]
     return next(r["id"] for r in records if r["needs_attention"])
 
 

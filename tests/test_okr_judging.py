@@ -199,7 +199,9 @@ def test_the_target_alert_follows_the_target_in_force(store_path):
 
     # The alert's record names the target it was judged against.
     listed = run("alerts", "--db", str(store_path), "--json")
-    assert [(r["kpi_id"], r["expected"]) for r in json.loads(listed.stdout)] == [("win_rate", 30.0)]
+    assert [(r["kpi_id"], r["expected"]) for r in json.loads(listed.stdout)["alerts"]] == [
+        ("win_rate", 30.0)
+    ]
 
 
 def test_sync_catalog_judges_an_open_alert_again_when_a_quarters_target_changes(

@@ -211,13 +211,13 @@ def test_the_command_line_and_the_cockpit_upgrade_a_version_3_store_with_its_rou
 ):
     db = str(today_store)
     run("check", "--db", db)
-    before = json.loads(run("alerts", "--db", db, "--json").stdout)
+    before = json.loads(run("alerts", "--db", db, "--json").stdout)["alerts"]
     assert before and all(record["routed_to"] for record in before)
     cockpit_copy = tmp_path / "cockpit.db"
     copy_store(today_store, cockpit_copy)
     make_version_3(today_store)
     make_version_3(cockpit_copy)
-    assert json.loads(run("alerts", "--db", db, "--json").stdout) == before
+    assert json.loads(run("alerts", "--db", db, "--json").stdout)["alerts"] == before
     data = DataService(cockpit_copy, clock=lambda: NOW)
     try:
         store = data.open()
@@ -278,7 +278,7 @@ def test_sync_catalog_routes_the_open_alerts_anew(today_store, tmp_path):
 def test_alerts_and_check_json_carry_routed_to_on_every_alert(today_store):
     db = str(today_store)
     checked = json.loads(run("check", "--db", db, "--json").stdout)
-    listed = json.loads(run("alerts", "--db", db, "--json").stdout)
+    listed = json.loads(run("alerts", "--db", db, "--json").stdout)["alerts"]
     assert checked["open"] and listed
     for record in checked["open"] + listed:
         assert record["routed_to"] == [r["agent_id"] for r in record["routes"]]
@@ -302,7 +302,7 @@ def test_alerts_and_check_with_agent_list_only_its_alerts(today_store):
     assert report["agent"] == "chro"
     expected = [r["id"] for r in everything if "chro" in r["routed_to"]]
     assert [r["id"] for r in report["open"]] == expected and 0 < len(expected) < len(everything)
-    listed = json.loads(run("alerts", "--db", db, "--json", "--agent", "chro").stdout)
+    listed = json.loads(run("alerts", "--db", db, "--json", "--agent", "chro").stdout)["alerts"]
     assert [r["id"] for r in listed] == expected
     text = run("check", "--db", db, "--agent", "chro").stdout
     assert f"Open alerts routed to chro: {len(expected)}" in text
@@ -311,7 +311,7 @@ def test_alerts_and_check_with_agent_list_only_its_alerts(today_store):
     day = utc_today().isoformat()
     past = run("alerts", "--db", db, "--json", "--agent", "chro", "--as-of", day)
     assert past.exit_code == 0, past.output
-    assert [r["id"] for r in json.loads(past.stdout)] == expected
+    assert [r["id"] for r in json.loads(past.stdout)["alerts"]] == expected
 
 
 def test_check_with_agent_exits_by_that_agents_alerts_only(today_store):

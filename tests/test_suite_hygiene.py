@@ -22,7 +22,7 @@ from intelligentos.config import paths
 from intelligentos.config.settings import CockpitSettings
 from intelligentos.config.state import load_state
 
-from .conftest import HOME_VARIABLES, isolate_from_the_user, the_users
+from .conftest import HOME_VARIABLES, TEST_CONFIG, isolate_from_the_user, the_users
 from .processes import (
     RUN_MARK,
     SESSIONS,
@@ -223,7 +223,9 @@ def test_every_test_starts_in_an_empty_home_without_the_users_variables(tmp_path
     assert Path.home() == home
     for name in HOME_VARIABLES:
         assert Path(os.environ[name]).is_relative_to(home), name
-    assert not [p for p in home.rglob("*") if p.is_file()]
+    config = paths.config_dir() / "config.toml"
+    assert [p for p in home.rglob("*") if p.is_file()] == [config]
+    assert config.read_text(encoding="utf-8") == TEST_CONFIG
 
 
 # --- tests use what the product offers, never its insides -------------------------------------

@@ -209,10 +209,10 @@ def test_alerts_as_of_a_day_before_they_were_opened_lists_none(demo_store: Path)
         count = len(store.alerts())
     result = run("alerts", "--db", str(demo_store), "--json", "--as-of", "2026-11-25")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == []
+    assert json.loads(result.stdout) == {"incidents": [], "alerts": []}
     before = json.loads(
         run("alerts", "--db", str(demo_store), "--json", "--as-of", "2026-11-26").stdout
-    )
+    )["alerts"]
     assert len(before) == count
     assert {r["state"] for r in before} == {"firing"}
     acked = run(
@@ -225,11 +225,11 @@ def test_alerts_as_of_a_day_before_they_were_opened_lists_none(demo_store: Path)
         "--state",
         "acknowledged",
     )
-    assert [r["id"] for r in json.loads(acked.stdout)] == [first.id]
+    assert [r["id"] for r in json.loads(acked.stdout)["alerts"]] == [first.id]
     # Before the command's name, as --db may be.
     table = run("--as-of", "2026-11-25", "alerts", "--db", str(demo_store))
     assert table.exit_code == 0, table.output
-    assert "Alerts: 0 as of 2026-11-25" in table.stdout
+    assert "Alerts: 0 in 0 incidents as of 2026-11-25" in table.stdout
 
 
 def test_lineage_as_of_shows_each_kpis_value_and_status_then(demo_store: Path):

@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -29,9 +29,20 @@ if TYPE_CHECKING:
     from intelligentos.domain.agents import Route
     from intelligentos.domain.alerts import Alert
     from intelligentos.domain.catalog import Catalog
+    from intelligentos.services.alerts import AlertService
     from intelligentos.store import Store
 
 STATES = tuple(state.value for state in State)
+T = TypeVar("T")
+
+IncidentOption = Annotated[
+    int | None,
+    typer.Option(
+        "--incident",
+        help="Act on this incident's alerts instead of one alert (see `alerts`)",
+        show_default=False,
+    ),
+]
 
 
 def alert_records(store: Store, found: list[Alert], catalog: Catalog) -> list[dict[str, Any]]:
@@ -139,12 +150,22 @@ def alerts(
         ),
     ] = None,
     agent: AgentOption = None,
+    history: Annotated[
+        int | None,
+        typer.Option(
+            "--history",
+            help="Instead: this alert's event log (who did what, when, and their notes)",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List alerts (all states unless --state; only those routed to an agent with
-    --agent), most severe first; no evaluation."""
-    from intelligentos.cli.render import print_alerts, print_json
+    """List incidents, each with its alerts (all states unless --state; only those routed to
+    an agent with --agent), most severe first; no evaluation. --history ID: an alert's log."""
+    from intelligentos.cli.render import print_json
+    from intelligentos.cli.render_alerts import incident_record, print_incidents
     from intelligentos.domain.clock import period_upper_bound
+    from intelligentos.services.incidents import listed_incidents
     from intelligentos.tui.launch import check_as_of
 
     unknown = [s for s in state or () if s not in STATES]
@@ -152,6 +173,10 @@ def alerts(
         raise fail(f"unknown state {unknown[0]!r}; choose from {', '.join(STATES)}.")
     shared = Shared.of(ctx)
     day = shared.day(as_of)
+    if history is not None:
+        _history(shared, db, history, as_json)
+        return
+    moment = None
     with shared.open_store(db) as store:
         catalog = store.read_catalog()
         agent = shared.agent_of(agent, catalog)
@@ -166,33 +191,57 @@ def alerts(
                 # Routes are set when an alert opens: the past alerts' are today's.
                 found = routed_to(store, found, agent)
         records = alert_records(store, found, catalog)
+        incidents = [
+            incident_record(incident, records, catalog)
+            for incident in listed_incidents(store, found, moment)
+        ]
     if as_json:
-        print_json(records)
+        print_json({"incidents": incidents, "alerts": records})
     else:
-        title = f"Alerts{f' routed to {agent}' if agent else ''}: {len(records)}" + (
-            f" as of {day.isoformat()}" if day else ""
+        title = (
+            f"Alerts{f' routed to {agent}' if agent else ''}: {len(records)} in "
+            f"{len(incidents)} incident{'' if len(incidents) == 1 else 's'}"
+            + (f" as of {day.isoformat()}" if day else "")
         )
-        print_alerts(records, title)
+        print_incidents(incidents, records, title)
+
+
+def _history(shared: Shared, db: Path | None, alert_id: int, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from intelligentos.cli.render import print_json
+    from intelligentos.cli.render_alerts import print_events
+
+    with shared.open_store(db) as store:
+        if store.alert(alert_id) is None:
+            raise fail(f"there is no alert {alert_id}.")
+        events = store.alert_events(alert_id)
+    if as_json:
+        print_json([asdict(event) for event in events])
+    else:
+        print_events(events, f"Alert {alert_id}: {len(events)} events")
 
 
 def change_alert(
     ctx: typer.Context,
     db: Path | None,
     user: str | None,
-    change: Callable[[Store, str], Alert],
-) -> Alert:
-    """A person's change to an alert (acknowledge, snooze), in the store at ``db``, then sent
-    to the notification sinks; a refused change or a damaged store is one Error: sentence."""
-    from intelligentos.config.settings import acting_user
+    change: Callable[[Store, str], T],
+) -> T:
+    """A person's change to an alert or an incident (acknowledge, snooze, take back, note,
+    assign, resolve), in the store at ``db`` as the acting user, then sent to the
+    notification sinks; a refused change, a user the config does not allow or a damaged
+    store is one Error: sentence."""
     from intelligentos.domain.alerts import LifecycleError
     from intelligentos.store import StoreError
 
     shared = Shared.of(ctx)
+    actor = shared.actor(user)
     with shared.open_store(db) as store:
         try:
             store.ensure_intact()
             notifier = start_notifications(store)
-            alert = change(store, acting_user(shared.given("user", user)))
+            alert = change(store, actor)
         except (LifecycleError, StoreError) as error:
             raise fail(str(error)) from error
         send_notifications(notifier, store)
@@ -201,12 +250,16 @@ def change_alert(
 
 def ack(
     ctx: typer.Context,
-    alert_id: Annotated[int, typer.Argument(help="Alert id (see `alerts`)")],
     note: Annotated[str, typer.Option("--note", help="Why, and who owns it (not blank)")],
+    alert_id: Annotated[
+        int | None, typer.Argument(help="Alert id (see `alerts`)", show_default=False)
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
+    incident: IncidentOption = None,
 ) -> None:
-    """Acknowledge an alert: you own it; the flashing stops."""
+    """Acknowledge an alert (or with --incident, an incident's firing alerts): you own it;
+    the flashing stops."""
     from rich.text import Text
 
     from intelligentos.cli.render import out
@@ -219,6 +272,17 @@ def ack(
         check_note(note)  # before the store is opened: a blank note never gets that far
     except LifecycleError as error:
         raise fail(str(error)) from error
+    if one_target(alert_id, incident) is None:
+        assert incident is not None
+        actor = on_incident(
+            ctx,
+            db,
+            user,
+            lambda service, who: service.acknowledge_incident(incident, who, note, utc_now()),
+        )
+        out.print(Text(f"Incident {incident} acknowledged by {literal(actor)}."))
+        return
+    assert alert_id is not None
     alert = change_alert(
         ctx,
         db,
@@ -258,3 +322,30 @@ def snooze(
         lambda store, actor: snooze_alert(store, alert_id, length, actor, note, utc_now()),
     )
     out.print(Text(f"Alert {alert.id} snoozed until {alert.snoozed_until}."))
+
+
+def one_target(alert_id: int | None, incident: int | None) -> int | None:
+    """The alert id, or None when acting on ``incident``; exactly one of them is given, or
+    one sentence."""
+    if (alert_id is None) == (incident is None):
+        raise fail("give an alert id or --incident N (one of them).")
+    return alert_id
+
+
+def on_incident(
+    ctx: typer.Context,
+    db: Path | None,
+    user: str | None,
+    action: Callable[[AlertService, str], list[str]],
+) -> str:
+    """Apply ``action`` to an incident's alerts as the acting user (whom it returns); its
+    problems are one Error: sentence."""
+    from intelligentos.services.alerts import AlertService
+
+    def apply(store: Store, actor: str) -> str:
+        problems = action(AlertService(store), actor)
+        if problems:
+            raise fail("; ".join(problems) + ".")
+        return actor
+
+    return change_alert(ctx, db, user, apply)

@@ -214,16 +214,17 @@ def sync_catalog(
     from rich.text import Text
 
     from intelligentos.cli.render import err, print_sync
-    from intelligentos.config.settings import acting_user
     from intelligentos.domain.clock import utc_now
     from intelligentos.domain.formatting import literal, plural
     from intelligentos.services.catalog import CatalogError, SyncError, sync_store_catalog
     from intelligentos.store import StoreError
 
-    with Shared.of(ctx).open_store(db) as store:
+    shared = Shared.of(ctx)
+    who = shared.actor(None)
+    with shared.open_store(db) as store:
         try:
             synced = sync_store_catalog(
-                store, catalog, utc_now(), prune=prune, force=force, who=acting_user()
+                store, catalog, utc_now(), prune=prune, force=force, who=who
             )
         except SyncError as error:
             raise fail(str(error)) from error

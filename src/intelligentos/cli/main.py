@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from intelligentos.cli import (
+    alert_actions,
     alerts,
     brief,
     calibrate,
@@ -135,6 +136,10 @@ app.command()(alerts.check)
 app.command()(alerts.alerts)
 app.command()(alerts.ack)
 app.command()(alerts.snooze)
+app.command()(alert_actions.unack)
+app.command()(alert_actions.note)
+app.command()(alert_actions.assign)
+app.command()(alert_actions.resolve)
 app.add_typer(notify.app, name="notify")
 app.add_typer(silence.app, name="silence")
 app.command()(forecast.forecast)

@@ -148,7 +148,7 @@ def accept(
     layout kept): the proposals' commit or stretch targets, or values set by hand."""
     from intelligentos.cli.render import warn
     from intelligentos.cli.render_okr import print_accepted
-    from intelligentos.config.settings import CockpitSettings, acting_user
+    from intelligentos.config.settings import CockpitSettings
     from intelligentos.domain.clock import stamp, utc_now
     from intelligentos.domain.quarters import Quarter, QuarterError
     from intelligentos.services.okr.accept import (
@@ -172,12 +172,13 @@ def accept(
     settings = CockpitSettings.load()
     for problem in settings.problems:
         warn(problem)
+    who = shared.actor(user)
     with shared.open_store(db) as store:
         request = AcceptRequest(
             quarter=chosen,
             choice=AcceptChoice(choice),
             note=note or "",
-            who=acting_user(shared.given("user", user)),
+            who=who,
             at=stamp(now),
             as_of=now.date(),
             values=values,

@@ -49,7 +49,12 @@ AsOfOption = Annotated[
 ]
 UserOption = Annotated[
     str | None,
-    typer.Option("--user", help="Who is acting [default: the OS user name]", show_default=False),
+    typer.Option(
+        "--user",
+        help="Who is acting [default: the OS login; someone else only if config.toml's "
+        "[cockpit] act_as lists them]",
+        show_default=False,
+    ),
 ]
 AgentOption = Annotated[
     str | None,
@@ -123,6 +128,18 @@ class Shared:
         :func:`~intelligentos.tui.launch.check_as_of` once it is."""
         text = self.given("as_of", as_of)
         return None if text is None else parse_as_of(text)
+
+    def actor(self, user: str | None) -> str:
+        """Who is acting: the ``--user`` given (after or before the command), else the
+        config's ``[cockpit] user``, else the OS login; naming someone else than the login
+        must be allowed by the config (:func:`~intelligentos.config.settings.permitted_user`),
+        else one sentence. Ask before anything is written."""
+        from intelligentos.config.settings import ActingUserError, permitted_user
+
+        try:
+            return permitted_user(self.given("user", user))
+        except ActingUserError as error:
+            raise fail(str(error)) from error
 
     def agent_of(self, agent: str | None, catalog: Catalog) -> str | None:
         """The ``--agent`` given (after or before the command), checked against the

@@ -277,9 +277,19 @@ def check_report(
 
 def print_alerts(records: list[dict[str, Any]], title: str) -> None:
     """The alerts as a table, worded as on the cockpit's alerts screen. Columns join as the
-    terminal widens (expected and owner, then the agents it is routed to, then the detector's
-    message): more columns than fit would fold every cell into a word per line. ``--json``
-    always has every field."""
+    terminal widens (see :func:`alert_columns`). ``--json`` always has every field."""
+    columns = alert_columns()
+    table = alert_table(title, columns)
+    for r in records:
+        cells = alert_cells(r)
+        table.add_row(*(cells[column] for column in columns))
+    out.print(table)
+
+
+def alert_columns() -> list[str]:
+    """The columns of an alerts table at the terminal's width: expected and owner, then the
+    agents it is routed to, then the detector's message join as it widens: more columns than
+    fit would fold every cell into a word per line."""
     columns = ["id", "severity", "state", "subject", "rule", "value", "deviation"]
     if out.width >= 100:
         columns[6:6] = ["expected"]
@@ -288,30 +298,38 @@ def print_alerts(records: list[dict[str, Any]], title: str) -> None:
         columns.append("routed to")
     if out.width >= 140:
         columns.append("message")
+    return columns
+
+
+def alert_table(title: str, columns: list[str]) -> Table:
     table = Table(title=Text(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in ("id", "severity"))
-    for r in records:
-        grouped = f"\n(under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
-        owner = Text(literal(r["owner"]))
-        if r["acknowledgement"]:
-            owner.append(f"\nacknowledged by {literal(r['acknowledgement'])}", style="dim")
-        cells: dict[str, str | Text] = {
-            "id": str(r["id"]),
-            "severity": r["severity"],
-            "state": r["state"] + grouped,
-            "subject": Text(literal(r["subject"])),
-            "rule": Text(literal(r["rule"])),
-            "value": Text(r["value_text"]),
-            "expected": Text(r["expected_text"]),
-            "deviation": Text(literal(r["deviation_text"])),
-            "owner": owner,
-            # Agent ids: short, and a catalog's ids are plain words (names are in --json).
-            "routed to": Text(literal(" ".join(r["routed_to"]) or "—")),
-            "message": Text(literal(r["message"])),
-        }
-        table.add_row(*(cells[column] for column in columns))
-    out.print(table)
+    return table
+
+
+def alert_cells(r: dict[str, Any], indent: str = "") -> dict[str, str | Text]:
+    """An alert record's cells, by column (its id after ``indent``)."""
+    grouped = f"\n(under #{r['parent_alert_id']})" if r["parent_alert_id"] else ""
+    owner = Text(literal(r["owner"]))
+    if r["acknowledgement"]:
+        owner.append(f"\nacknowledged by {literal(r['acknowledgement'])}", style="dim")
+    if r.get("assignee"):
+        owner.append(f"\nassigned to {literal(r['assignee'])}", style="dim")
+    return {
+        "id": f"{indent}{r['id']}",
+        "severity": r["severity"],
+        "state": r["state"] + grouped,
+        "subject": Text(literal(r["subject"])),
+        "rule": Text(literal(r["rule"])),
+        "value": Text(r["value_text"]),
+        "expected": Text(r["expected_text"]),
+        "deviation": Text(literal(r["deviation_text"])),
+        "owner": owner,
+        # Agent ids: short, and a catalog's ids are plain words (names are in --json).
+        "routed to": Text(literal(" ".join(r["routed_to"]) or "—")),
+        "message": Text(literal(r["message"])),
+    }
 
 
 # --- notification deliveries ---------------------------------------------------------------

@@ -41,7 +41,6 @@ def add(
     from datetime import datetime
 
     from intelligentos.cli.render import line
-    from intelligentos.config.settings import acting_user
     from intelligentos.domain.clock import utc_naive, utc_now
     from intelligentos.domain.silences import Matcher, SilenceError
     from intelligentos.services.silences import SilenceRequest, add_silence
@@ -61,10 +60,9 @@ def add(
     except ValueError as error:
         raise fail(f"--until {until!r} is not a time like 2026-12-08T06:00.") from error
     shared = Shared.of(ctx)
+    who = shared.actor(user)
     with shared.open_store(db) as store:
-        request = SilenceRequest(
-            matchers, note, acting_user(shared.given("user", user)), utc_now(), lasting, end
-        )
+        request = SilenceRequest(matchers, note, who, utc_now(), lasting, end)
         try:
             held = add_silence(store, request)
         except SilenceError as error:
@@ -113,15 +111,15 @@ def expire(
 ) -> None:
     """End a silence now."""
     from intelligentos.cli.render import line
-    from intelligentos.config.settings import acting_user
     from intelligentos.domain.clock import utc_now
     from intelligentos.domain.silences import SilenceError
     from intelligentos.services.silences import expire_silence
 
     shared = Shared.of(ctx)
+    who = shared.actor(user)
     with shared.open_store(db) as store:
         try:
-            expire_silence(store, silence_id, acting_user(shared.given("user", user)), utc_now())
+            expire_silence(store, silence_id, who, utc_now())
         except SilenceError as error:
             raise fail(str(error)) from error
     line(f"Silence {silence_id} expired.")

@@ -13,6 +13,7 @@ tables merge key by key across sources::
     [cockpit]
     bell = true          # ring the terminal bell on new alerts
     user = "alice"       # who acknowledges alerts; the OS user when absent
+    act_as = ["alice"]   # whom else the OS user may act as ("*": anyone)
 
     [okr]                # the probabilities `okr propose` targets are hit with
     commit = 0.9
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import getpass
+import os
 import tomllib
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -69,7 +71,16 @@ _LOAD_ERRORS = (OSError, ValueError)
 
 
 def current_user() -> str:
-    """The OS user name, the default actor for acknowledgements."""
+    """The OS login, the default actor for acknowledgements: the account the process runs
+    as (not ``$USER`` or ``$LOGNAME``, which anyone can set: the login decides whom else one
+    may act as, see :func:`permitted_user`); where there is no such account database, the
+    name the environment gives."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        pass
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -86,6 +97,8 @@ class CockpitSection(BaseModel):
 
     bell: bool = False
     user: str | None = None
+    # Whom the OS login may act as (``--user``, ``user``); ``"*"``: anyone.
+    act_as: list[str] = Field(default_factory=list)
     # Keep stored forecasts current in the background (processes at a lower priority).
     forecasts: bool = True
 
@@ -440,3 +453,27 @@ def acting_user(explicit: str | None = None, settings: CockpitSettings | None = 
     ``cockpit.user``, else the OS user."""
     configured = (settings or CockpitSettings.load()).cockpit.user
     return explicit or configured or current_user()
+
+
+class ActingUserError(ValueError):
+    """``--user`` (or ``[cockpit] user``) names someone the config does not let the OS
+    login act as."""
+
+
+def permitted_user(explicit: str | None = None, settings: CockpitSettings | None = None) -> str:
+    """:func:`acting_user`, allowed: the OS login may always act as itself; naming anyone
+    else (``--user``, else ``[cockpit] user``) needs ``[cockpit] act_as`` to list them (or
+    ``"*"``). This keeps the log honest about who did what; it is not a security boundary
+    (whoever can edit config.toml can change it). Raises :class:`ActingUserError`."""
+    settings = settings or CockpitSettings.load()
+    name = acting_user(explicit, settings)
+    login = current_user()
+    allowed = settings.cockpit.act_as
+    if name == login or name in allowed or "*" in allowed:
+        return name
+    named = f"--user {name}" if explicit else f'config.toml\'s [cockpit] user = "{name}"'
+    raise ActingUserError(
+        f"{named} is not allowed: config.toml's [cockpit] act_as does not list {name}; "
+        f'add act_as = ["{name}"] to its [cockpit] table to let {login} act as {name}, '
+        f"or leave the name out to act as {login}."
+    )

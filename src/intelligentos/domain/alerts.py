@@ -68,15 +68,17 @@ def parse_duration(
     return duration
 
 
-def check_note(note: str) -> str:
-    """The acknowledgement note, unchanged, if it has something to read; a blank one (only
-    spaces or invisible characters) raises :class:`LifecycleError`: an acknowledgement
-    without a reason tells the next person nothing."""
+def check_note(
+    note: str,
+    to: str = "acknowledge",
+    example: str = "say why, or who is on it (e.g. known: CRM migration)",
+) -> str:
+    """The note, unchanged, if it has something to read; a blank one (only spaces or
+    invisible characters) raises :class:`LifecycleError` saying what it is required ``to``
+    do: an acknowledgement (or a resolution, ...) without a reason tells the next person
+    nothing."""
     if not any(ch.isprintable() and not ch.isspace() for ch in note):
-        raise LifecycleError(
-            "a note is required to acknowledge: say why, or who is on it (e.g. known: CRM "
-            "migration)"
-        )
+        raise LifecycleError(f"a note is required to {to}: {example}")
     return note
 
 
@@ -102,6 +104,7 @@ class Alert:
     snoozed_until: str | None = None
     parent_alert_id: int | None = None
     incident_id: int | None = None  # the incident it belongs to (domain.incidents)
+    assignee: str | None = None  # the agent it is assigned to (domain.alert_actions)
 
     @property
     def key(self) -> tuple[str | None, str | None, str]:
@@ -542,8 +545,8 @@ def state_at(alert: Alert, events: Iterable[Event], moment: str) -> Alert | None
             snoozed_until=None,
         )
     last = past[-1]
-    acknowledgements = [e for e in past if e.action == "acknowledge"]
-    ack = acknowledgements[-1] if acknowledgements else None
+    owned = [e for e in past if e.action in ("acknowledge", "unacknowledge")]
+    ack = owned[-1] if owned and owned[-1].action == "acknowledge" else None
     snoozed_until = None
     if last.to_state is State.SNOOZED:
         match = _SNOOZED_UNTIL.match(last.note or "")

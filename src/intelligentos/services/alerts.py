@@ -1,4 +1,5 @@
-"""People's actions on alerts (acknowledge, snooze), and which alerts are news.
+"""People's actions on alerts (acknowledge, snooze, take back, note, assign, resolve), one
+alert at a time or on an incident's alerts, and which alerts are news.
 
 :class:`AlertService` applies lifecycle transitions to the store; :class:`Announcer`
 decides what to tell the user after each refresh. Both are plain Python.
@@ -10,10 +11,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from intelligentos.domain.alert_actions import to_follow_up, to_unacknowledge
 from intelligentos.domain.alerts import Alert, LifecycleError
 from intelligentos.domain.detection import Severity
 from intelligentos.domain.formatting import plural
-from intelligentos.services.check import acknowledge_alert, snooze_alert
+from intelligentos.domain.incidents import Incident, to_acknowledge
+from intelligentos.services.check import (
+    acknowledge_alert,
+    assign_alert,
+    note_alert,
+    resolve_alert,
+    snooze_alert,
+    unacknowledge_alert,
+)
 from intelligentos.store import Store, StoreError
 
 # A new alert pulses this long, then stays highlighted until acknowledged.
@@ -54,6 +64,99 @@ class AlertService:
             alert_ids,
             lambda alert_id: snooze_alert(self.store, alert_id, duration, actor, None, now),
         )
+
+    def unacknowledge(
+        self, alert_ids: Iterable[int], actor: str, note: str, now: datetime
+    ) -> list[str]:
+        return self._each(
+            alert_ids,
+            lambda alert_id: unacknowledge_alert(self.store, alert_id, actor, note, now),
+        )
+
+    def add_note(self, alert_ids: Iterable[int], actor: str, note: str, now: datetime) -> list[str]:
+        return self._each(
+            alert_ids, lambda alert_id: note_alert(self.store, alert_id, actor, note, now)
+        )
+
+    def assign(
+        self, alert_ids: Iterable[int], agent_id: str, actor: str, now: datetime
+    ) -> list[str]:
+        return self._each(
+            alert_ids, lambda alert_id: assign_alert(self.store, alert_id, agent_id, actor, now)
+        )
+
+    def resolve(self, alert_ids: Iterable[int], actor: str, note: str, now: datetime) -> list[str]:
+        return self._each(
+            alert_ids, lambda alert_id: resolve_alert(self.store, alert_id, actor, note, now)
+        )
+
+    # An incident's forms: each applies to the incident's alerts it concerns (acknowledging
+    # it acknowledges its firing alerts); an incident with none of those is one sentence.
+
+    def acknowledge_incident(
+        self, incident_id: int, actor: str, note: str, now: datetime
+    ) -> list[str]:
+        return self._incident(
+            incident_id,
+            to_acknowledge,
+            "no firing alert to acknowledge",
+            lambda ids: self.acknowledge(ids, actor, note, now),
+        )
+
+    def unacknowledge_incident(
+        self, incident_id: int, actor: str, note: str, now: datetime
+    ) -> list[str]:
+        return self._incident(
+            incident_id,
+            to_unacknowledge,
+            "no acknowledged or snoozed alert to take back",
+            lambda ids: self.unacknowledge(ids, actor, note, now),
+        )
+
+    def add_note_incident(
+        self, incident_id: int, actor: str, note: str, now: datetime
+    ) -> list[str]:
+        return self._incident(
+            incident_id,
+            to_follow_up,
+            "no alert to add a note to",
+            lambda ids: self.add_note(ids, actor, note, now),
+        )
+
+    def assign_incident(
+        self, incident_id: int, agent_id: str, actor: str, now: datetime
+    ) -> list[str]:
+        # Its open alerts already assigned to the agent are left as they are.
+        return self._incident(
+            incident_id,
+            lambda incident: [a for a in incident.open_alerts if a.assignee != agent_id],
+            f"no open alert that is not already assigned to {agent_id}",
+            lambda ids: self.assign(ids, agent_id, actor, now),
+        )
+
+    def resolve_incident(self, incident_id: int, actor: str, note: str, now: datetime) -> list[str]:
+        return self._incident(
+            incident_id,
+            lambda incident: incident.open_alerts,
+            "no open alert to resolve: it is already resolved",
+            lambda ids: self.resolve(ids, actor, note, now),
+        )
+
+    def _incident(
+        self,
+        incident_id: int,
+        pick: Callable[[Incident], Iterable[Alert]],
+        none: str,
+        action: Callable[[list[int]], list[str]],
+    ) -> list[str]:
+        try:
+            incident = next((i for i in self.store.incidents() if i.id == incident_id), None)
+        except StoreError as error:
+            return [str(error)]
+        if incident is None:
+            return [f"there is no incident {incident_id}"]
+        ids = [a.id for a in pick(incident) if a.id is not None]
+        return action(ids) if ids else [f"incident {incident_id} has {none}"]
 
     @staticmethod
     def _each(alert_ids: Iterable[int], action: Callable[[int], Alert]) -> list[str]:

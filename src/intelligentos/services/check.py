@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from intelligentos.domain.agents import routes
+from intelligentos.domain.alert_actions import add_note, assign, resolve, unacknowledge
 from intelligentos.domain.alerts import (
     Alert,
     Event,
@@ -255,3 +256,24 @@ def snooze_alert(
     now: datetime,
 ) -> Alert:
     return change_alert(store, alert_id, lambda alert: snooze(alert, duration, actor, note, now))
+
+
+# --- who did what: a person's other actions (domain.alert_actions) -------------------------
+
+
+def unacknowledge_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    return change_alert(store, alert_id, lambda alert: unacknowledge(alert, actor, note, now))
+
+
+def note_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    return change_alert(store, alert_id, lambda alert: add_note(alert, actor, note, now))
+
+
+def assign_alert(store: Store, alert_id: int, agent_id: str, actor: str, now: datetime) -> Alert:
+    """Assign to one of the catalog's agents (as the store holds it)."""
+    agents = store.agent_ids()
+    return change_alert(store, alert_id, lambda alert: assign(alert, agent_id, agents, actor, now))
+
+
+def resolve_alert(store: Store, alert_id: int, actor: str, note: str, now: datetime) -> Alert:
+    return change_alert(store, alert_id, lambda alert: resolve(alert, actor, note, now))

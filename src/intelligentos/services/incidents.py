@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from intelligentos.domain.alerts import Alert
 from intelligentos.domain.incidents import Incident, IncidentState, group_of, incident_for
 from intelligentos.store import Store
 
@@ -57,3 +60,24 @@ def _moved(before: Incident, after: Incident) -> bool:
     return [(a.id, a.state, a.severity) for a in before.alerts] != [
         (a.id, a.state, a.severity) for a in after.alerts
     ]
+
+
+# --- listing incidents (``alerts``) -----------------------------------------------------------
+
+
+def listed_incidents(
+    store: Store, alerts: Iterable[Alert], moment: str | None = None
+) -> list[Incident]:
+    """The incidents ``alerts`` belong to, each with all of its alerts (as they stood at
+    ``moment``, a store timestamp, when given: replayed from the log), most severe first,
+    then oldest first."""
+    wanted = {a.incident_id for a in alerts if a.incident_id is not None}
+    found = [i for i in store.incidents() if i.id in wanted]
+    if moment is not None:
+        past = {a.id: a for a in store.alerts_as_of(moment)}
+        found = [
+            Incident(i.id, i.group, tuple(past[a.id] for a in i.alerts if a.id in past))
+            for i in found
+        ]
+    found = [i for i in found if i.alerts]
+    return sorted(found, key=lambda i: (-i.severity.rank, i.opened_at, i.id or 0))

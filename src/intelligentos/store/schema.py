@@ -210,6 +210,7 @@ ALERT_COLUMNS = (
     "ack_note",
     "snoozed_until",
     "parent_alert_id",
+    "assignee",
 )
 INSERT_ALERT = (
     f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "
@@ -474,6 +475,11 @@ CREATE TABLE silences (
 CREATE INDEX silences_by_end ON silences(ends_at)
 """
 
+# Also version 7, who did what: the agent an alert is assigned to (by a person).
+SCHEMA_V7_WHO = """
+ALTER TABLE alerts ADD COLUMN assignee TEXT
+"""
+
 # The first version with incidents: an upgrade from before it groups the store's alerts
 # into incidents (intelligentos.services.bootstrap.upgrade_data).
 INCIDENTS_VERSION = 7
@@ -486,7 +492,7 @@ MIGRATIONS: dict[int, str] = {
     3: SCHEMA_V4_ROUTING,
     4: SCHEMA_V5_KPIS.rstrip() + ";\n" + SCHEMA_V5_DERIVED.lstrip(),
     5: SCHEMA_V6_TARGETS,
-    6: SCHEMA_V7_INCIDENTS,
+    6: SCHEMA_V7_INCIDENTS.rstrip() + ";\n" + SCHEMA_V7_WHO.lstrip(),
 }
 
 

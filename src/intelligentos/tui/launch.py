@@ -109,6 +109,12 @@ def opened_store(db: Path | None, *, create_demo: bool = False) -> Iterator[Stor
 def launch_cockpit(options: CockpitOptions) -> int:
     """Check the options against the store, then run the cockpit; its exit status."""
     day = parse_as_of(options.as_of) if options.as_of is not None else None
+    from intelligentos.config.settings import ActingUserError, permitted_user
+
+    try:
+        permitted_user(options.user)  # before a demo store is made: nothing written
+    except ActingUserError as error:
+        raise LaunchError(str(error)) from error
     with opened_store(options.db, create_demo=True) as store:
         # Touch the catalog and the observations index now (cheaply), so a damaged file is
         # reported here in one sentence instead of inside the running cockpit.
