@@ -8,6 +8,7 @@ notified of the incident and why or why not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -19,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
 from intelligentos.domain.agents import Route
+from intelligentos.domain.alert_actions import to_follow_up, to_unacknowledge
 from intelligentos.domain.alerts import (
     Alert,
     number_text,
@@ -29,24 +31,24 @@ from intelligentos.domain.clock import utc_naive
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.incidents import Incident, IncidentState, to_acknowledge
 from intelligentos.domain.routing_policy import decisions_for
-from intelligentos.domain.silences import Matcher, Silence, SilenceError, silencing
+from intelligentos.domain.silences import Silence, silencing
 from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
+from intelligentos.tui.controllers.alert_actions import (
+    NOTE,
+    RESOLVE,
+    UNACKNOWLEDGE,
+    AlertActions,
+)
 from intelligentos.tui.keys import bound_labels
 from intelligentos.tui.messages import EventsLoaded, IncidentsLoaded, SilenceAdded
 from intelligentos.tui.screens.alerts_rows import IncidentRows
 from intelligentos.tui.screens.dialogs import EventsDialog
-from intelligentos.tui.screens.incident_dialogs import (
-    SilenceAnswer,
-    SilenceDialog,
-    notified_text,
-    silence_target,
-)
+from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.incident_table import (
     BY_KEY,
     SCROLLBAR,
-    SILENCED_MARK,
     IncidentTable,
     Line,
     Sort,
@@ -120,7 +122,7 @@ class AlertsScreen(CockpitScreen):
             "Filter",
             id="alerts-find",
             show=False,
-            tooltip="Only the incidents whose subject, rule, owner or state holds a text",
+            tooltip="Only the incidents whose subject, rule, owner, state or assignee holds a text",
         ),
         Binding(
             "o",
@@ -146,6 +148,27 @@ class AlertsScreen(CockpitScreen):
             show=False,
             tooltip="Show every incident's alerts, or hide them all",
         ),
+        # Who did what: each on the incident's alerts it concerns, or on one alert's row.
+        Binding(
+            "u",
+            "unacknowledge",
+            "Take back",
+            id="alerts-unacknowledge",
+            show=False,
+            tooltip="Take an acknowledgement back (it fires again), with a note",
+        ),
+        Binding("n", "note", "Note", id="alerts-note", show=False, tooltip="Add a follow-up note"),
+        Binding(
+            "w", "assign", "Assign", id="alerts-assign", show=False, tooltip="Assign to an agent"
+        ),
+        Binding(
+            "r",
+            "resolve",
+            "Resolve",
+            id="alerts-resolve",
+            show=False,
+            tooltip="Resolve by hand (fixed, or a false alarm), with a note",
+        ),
         Binding("down,j", "cursor_down", "Next alert", show=False, id="alerts-down"),
         Binding("up,k", "cursor_up", "Previous alert", show=False, id="alerts-up"),
     ]
@@ -168,10 +191,14 @@ class AlertsScreen(CockpitScreen):
         self.drivers: dict[tuple[int, str | None], tuple[str | None, str | None]] = {}
         self.drivers_asked: set[tuple[int, str | None]] = set()
 
+    @property
+    def actions(self) -> AlertActions:
+        return AlertActions(self.cockpit)
+
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
         yield Static(id="alerts-title")
-        yield Input(placeholder="Filter: subject, rule, owner, state", id="alerts-find")
+        yield Input(placeholder="Filter: subject, rule, owner, state, assignee", id="alerts-find")
         yield IncidentTable(id="alerts-table", cursor_type="row")
         yield Static(id="alerts-detail")
         yield Static(id="alerts-notified")
@@ -269,33 +296,15 @@ class AlertsScreen(CockpitScreen):
         table.fill(lines, plan, self.sort, self.app.current_theme)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
-        self._show_title(len(visible), visible)
+        self._show_title(visible)
         self._show_detail()
 
-    def _show_title(self, count: int, visible: list[Incident]) -> None:
+    def _show_title(self, visible: list[Incident]) -> None:
         keys = bound_labels([*self.BINDINGS, *IncidentTable.BINDINGS], self.cockpit.settings.keymap)
-        loud = [
-            a for i in visible for a in i.alerts if a.needs_attention and a.id not in self.silenced
-        ]
-        title = Text(f" Incidents: {count} of {len(self.incidents)} ({self.state_filter}")
-        title.stylize("bold")
-        if self.agent_filter is not None:
-            title.append(" · routed to ")
-            title.append(literal(self.rows.agent_name(self.agent_filter)))
-        if self.text_filter.strip():
-            title.append(" · matching “")
-            title.append(literal(self.text_filter.strip()))
-            title.append("”")
-        title.append(f") · sorted by {self.sort.describe()} · ⚑ {len(loud)} unacknowledged")
-        # The footer names the other keys.
-        title.append(
-            f"\n {keys['alerts-find']}: filter · {keys['alerts-sort']}: sort · "
-            f"{keys['alerts-expand']}: its alerts · {keys['alerts-expand-all']}: every "
-            f"incident's · {keys['alerts-agent']}: agent filter · {keys['alerts-silence']}: "
-            f"silence ({SILENCED_MARK})",
-            style="dim",
+        agent = None if self.agent_filter is None else self.rows.agent_name(self.agent_filter)
+        self.query_one("#alerts-title", Static).update(
+            self.rows.title(visible, len(self.incidents), agent, self.text_filter.strip(), keys)
         )
-        self.query_one("#alerts-title", Static).update(title)
 
     def _show_detail(self) -> None:
         """Everything about the selected incident or alert, whatever the table has room for;
@@ -501,36 +510,36 @@ class AlertsScreen(CockpitScreen):
         else:
             self.cockpit.snooze(line.alert)
 
+    def _targets(self, pick: Callable[[Incident], Sequence[Alert]]) -> tuple[list[Alert], str]:
+        """The alerts an action on the selected row concerns (``pick`` chooses an incident's)
+        and what the dialog names."""
+        line = self._selected_line()
+        if line is None:
+            return [], ""
+        alerts = list(pick(line.incident)) if line.is_incident else [line.alert]
+        rules = ", ".join(dict.fromkeys(a.rule for a in alerts or [line.alert]))
+        return alerts, f"{self.rows.subject(line.alert)} · {rules}"
+
+    def action_unacknowledge(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(UNACKNOWLEDGE, *self._targets(to_unacknowledge))
+
+    def action_note(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(NOTE, *self._targets(to_follow_up))
+
+    def action_resolve(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(RESOLVE, *self._targets(lambda i: i.open_alerts))
+
+    def action_assign(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.assign(*self._targets(lambda i: i.open_alerts))
+
     def action_silence(self) -> None:
         incident = self.selected_incident()
-        if incident is None or self.cockpit.refuses_writes("silenced"):
-            return
-        matcher, value = silence_target(incident)
-        subject = f"{self.rows.subject(incident.face)} ({matcher.value} {value})"
-        hint = (
-            f"as {self.cockpit.user}: its alerts still open and are recorded, but notify no "
-            "one and do not count as unacknowledged; how long (at most 90d), and why"
-        )
-
-        def chosen(answer: SilenceAnswer | None) -> None:
-            if answer is not None and not self.cockpit.refuses_writes("silenced"):
-                self.save_silence(matcher, value, answer)
-
-        self.app.push_screen(SilenceDialog(subject, hint, self.cockpit.clock), chosen)
-
-    @work(thread=True, group="silence", exit_on_error=False)
-    def save_silence(self, matcher: Matcher, value: str, answer: SilenceAnswer) -> None:
-        from intelligentos.services.silences import SilenceRequest, add_silence
-
-        store = self.cockpit.services.store
-        assert store is not None
-        request = SilenceRequest(
-            {matcher: value}, answer.note, self.cockpit.user, self.cockpit.clock(), answer.lasting
-        )
-        try:
-            self.post_message(SilenceAdded(add_silence(store, request)))
-        except SilenceError as error:
-            self.post_message(SilenceAdded(None, str(error)))
+        if incident is not None:
+            ask_silence(self.cockpit, incident, self.rows.subject(incident.face), self)
 
     @on(SilenceAdded)
     def _silence_added(self, message: SilenceAdded) -> None:

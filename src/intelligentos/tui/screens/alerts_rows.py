@@ -3,7 +3,7 @@ the text filter looks in, what each column sorts by, and the rows in order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -143,10 +143,12 @@ class IncidentRows:
         return cells
 
     def haystack(self, incident: Incident) -> str:
-        """What the text filter looks in: subjects, rules, owners, states."""
+        """What the text filter looks in: subjects, rules, owners, states, assignees."""
         words = [incident.state.value]
         for alert in incident.alerts:
             words += [self.subject(alert), alert.rule, self.owner(alert), alert.state.value]
+            if alert.assignee:
+                words += [alert.assignee, self.agent_name(alert.assignee)]
         return "\n".join(words).casefold()
 
     def sort_value(self, line: Line, key: str) -> object:
@@ -242,6 +244,9 @@ class IncidentRows:
                     text.append(" · ", style="dim")
                 text.append(literal(self.agent_name(route.agent_id)))
                 text.append(f" ({literal(route.reason)})", style="dim")
+        if alert.assignee:
+            text.append("\nassigned to ", style="dim")
+            text.append(literal(self.agent_name(alert.assignee)))
         acknowledged = acknowledgement_text(alert)
         if acknowledged:
             text.append("\nacknowledged by ", style="dim")
@@ -250,3 +255,42 @@ class IncidentRows:
             text.append("\n")
             text.append(literal(alert.message))
         return text
+
+    def title(
+        self,
+        visible: list[Incident],
+        total: int,
+        agent: str | None,
+        needle: str,
+        keys: Mapping[str, str],
+    ) -> Text:
+        """How many incidents are shown of how many, by which filters and sort; how many
+        of their alerts are unacknowledged (a silenced one does not count); the keys the
+        footer has no room for (``keys``: by binding id, as the keymap binds them)."""
+        loud = [
+            a for i in visible for a in i.alerts if a.needs_attention and a.id not in self.silenced
+        ]
+        title = Text(f" Incidents: {len(visible)} of {total} ({self.state_filter}")
+        title.stylize("bold")  # the counts; what follows is not
+        if agent is not None:
+            title.append(" · routed to ")
+            title.append(literal(agent))
+        if needle:
+            title.append(" · matching “")
+            title.append(literal(needle))
+            title.append("”")
+        title.append(f") · sorted by {self.sort.describe()} · ⚑ {len(loud)} unacknowledged")
+        hints = [
+            ("alerts-find", "filter"),
+            ("alerts-sort", "sort"),
+            ("alerts-expand", "its alerts"),
+            ("alerts-expand-all", "all"),
+            ("alerts-agent", "agent filter"),
+            ("alerts-silence", f"silence {SILENCED_MARK}"),
+            ("alerts-unacknowledge", "take back"),
+            ("alerts-note", "note"),
+            ("alerts-assign", "assign"),
+            ("alerts-resolve", "resolve"),
+        ]
+        title.append("\n " + " · ".join(f"{keys[k]}: {what}" for k, what in hints), style="dim")
+        return title

@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message_pump import MessagePump
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -19,7 +20,9 @@ from intelligentos.domain.alerts import check_note
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.incidents import Incident
 from intelligentos.domain.routing_policy import Decision
-from intelligentos.domain.silences import Matcher, Silence, window
+from intelligentos.domain.silences import Matcher, Silence, SilenceError, window
+from intelligentos.tui.base import Cockpit
+from intelligentos.tui.messages import SilenceAdded
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,40 @@ def notified_text(
         text.append(literal(name(decision.agent_id)), style="" if notified else "dim")
         text.append(f": {literal(decision.why)}", style="dim")
     return text
+
+
+def ask_silence(app: Cockpit, incident: Incident, subject: str, reply_to: MessagePump) -> None:
+    """Ask how long and why, then silence the incident's KPI (or source) as the acting
+    user, off the event loop; ``reply_to`` gets :class:`SilenceAdded`."""
+    if app.refuses_writes("silenced"):
+        return
+    matcher, value = silence_target(incident)
+    hint = (
+        f"as {app.user}: its alerts still open and are recorded, but notify no one and do "
+        "not count as unacknowledged; how long (at most 90d), and why"
+    )
+
+    def save(answer: SilenceAnswer) -> None:
+        from intelligentos.services.silences import SilenceRequest, add_silence
+
+        store = app.services.store
+        assert store is not None
+        request = SilenceRequest(
+            {matcher: value}, answer.note, app.user, app.clock(), answer.lasting
+        )
+        try:
+            reply_to.post_message(SilenceAdded(add_silence(store, request)))
+        except SilenceError as error:
+            reply_to.post_message(SilenceAdded(None, str(error)))
+
+    def chosen(answer: SilenceAnswer | None) -> None:
+        if answer is not None and not app.refuses_writes("silenced"):
+            app.run_worker(
+                lambda: save(answer),
+                name="silence",
+                group="silence",
+                thread=True,
+                exit_on_error=False,
+            )
+
+    app.push_screen(SilenceDialog(f"{subject} ({matcher.value} {value})", hint, app.clock), chosen)
