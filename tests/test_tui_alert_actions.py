@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, OptionList, Static
 
 from intelligentos.domain.alerts import State
 from intelligentos.store import Store
-from intelligentos.tui.controllers.alert_actions import AgentPicker
+from intelligentos.tui.screens.alert_actions import AgentPicker
 from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.widgets.incident_table import incident_key
 

@@ -158,6 +158,13 @@ async def test_slash_filters_by_subject_rule_owner_and_state_and_escape_clears(
         await settle(pilot)
         assert table.row_count == 0
         assert "Esc clears the filter" in str(screen.query_one("#alerts-detail").render())
+        # Esc while typing clears it too, and hides the box.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == ALL and not box.display and box.value == ""
+        await pilot.press("slash")
+        await pilot.pause()
+        assert box.display and app.focused is box
         # Enter keeps the filter and goes back to the table; its keys work again.
         box.value = "margin"
         await pilot.press("enter")

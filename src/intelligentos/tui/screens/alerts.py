@@ -34,14 +34,14 @@ from intelligentos.domain.routing_policy import decisions_for
 from intelligentos.domain.silences import Silence, silencing
 from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.controllers.alert_actions import (
+from intelligentos.tui.keys import bound_labels
+from intelligentos.tui.messages import EventsLoaded, IncidentsLoaded, SilenceAdded
+from intelligentos.tui.screens.alert_actions import (
     NOTE,
     RESOLVE,
     UNACKNOWLEDGE,
     AlertActions,
 )
-from intelligentos.tui.keys import bound_labels
-from intelligentos.tui.messages import EventsLoaded, IncidentsLoaded, SilenceAdded
 from intelligentos.tui.screens.alerts_rows import IncidentRows
 from intelligentos.tui.screens.dialogs import EventsDialog
 from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
