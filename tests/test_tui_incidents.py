@@ -451,3 +451,44 @@ async def test_the_pane_says_who_was_notified_and_why_not(demo_store, tmp_path):
         text = str(screen.query_one("#alerts-notified").render())
         assert "✓ CIO Agent (Chief Information Officer): supports Gross Margin %; wants " in text
         assert "✓ CEO Agent: supports Gross Margin %; critical" in text
+
+
+# --- as of a past day ------------------------------------------------------------------------
+
+
+async def test_a_past_day_lists_the_incidents_as_they_stood_and_refuses_a_silence(
+    demo_store, tmp_path
+):
+    from datetime import datetime
+
+    from intelligentos.services.check import evaluate_store
+
+    # A cockpit running on the 18th filed incidents then; the 27th's check files more.
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), datetime(2026, 11, 18, 9, 0))
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_alerts(pilot)
+        live = {i.id: len(i.alerts) for i in screen.incidents}
+        await pilot.press("less_than_sign")  # as of the 20th
+        await settle(pilot)
+        await wait_until(pilot, lambda: app.services.fixed_as_of is not None)
+        await settle(pilot)
+        past = screen.incidents
+        # Only what had opened by then (the 18th's), under the ids the store gave them.
+        # The 18th's check filed incidents 1 to 13; the 27th's filed 14 and later, which
+        # did not exist yet; 8 and 9, resolved since, were open then.
+        assert [i.id for i in past] == list(range(1, 14))
+        assert min(live) == 1 and max(live) > 13 and not {8, 9} & set(live)
+        assert all(a.opened_at < "2026-11-19" for i in past for a in i.alerts)
+        with Store.open(demo_store) as store:
+            filed = {i.id for i in store.incidents()}
+        assert {i.id for i in past} <= filed
+        assert f"Incidents: {len(past)} of {len(past)} (open)" in title(screen)
+        await select_incident(pilot, past[0].group)
+        await pilot.press("x")
+        await settle(pilot)
+        assert not isinstance(app.screen, SilenceDialog)
+        assert any(n.message.startswith("Not silenced: the cockpit shows") for n in app.notices)
+    with Store.open(demo_store) as store:
+        assert store.silences() == []
