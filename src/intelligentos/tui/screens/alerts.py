@@ -31,7 +31,7 @@ from intelligentos.domain.clock import utc_naive
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.incidents import Incident, IncidentState, to_acknowledge
 from intelligentos.domain.routing_policy import decisions_for
-from intelligentos.domain.silences import Silence, silencing
+from intelligentos.domain.silences import Silence
 from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.keys import bound_labels
@@ -42,7 +42,7 @@ from intelligentos.tui.screens.alert_actions import (
     UNACKNOWLEDGE,
     AlertActions,
 )
-from intelligentos.tui.screens.alerts_rows import IncidentRows
+from intelligentos.tui.screens.alerts_rows import IncidentRows, silenced_of
 from intelligentos.tui.screens.dialogs import EventsDialog
 from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
 from intelligentos.tui.widgets.header import CockpitHeader
@@ -244,14 +244,7 @@ class AlertsScreen(CockpitScreen):
             else utc_naive(self.cockpit.clock())
         )
         silences = services.silences(past)
-        graph = self.data.graph if self.data else None
-        silenced = {}
-        for incident in found:
-            for alert in incident.alerts:
-                systems = graph.systems_of(alert.kpi_id) if graph and alert.kpi_id else []
-                held = silencing(silences, alert, now, agents(alert), systems)
-                if held is not None and alert.id is not None:
-                    silenced[alert.id] = held
+        silenced = silenced_of([a for i in found for a in i.alerts], silences, now, self.data)
         self.post_message(
             IncidentsLoaded(state_filter, found, past, routes, agent_filter, silenced)
         )
