@@ -492,3 +492,24 @@ async def test_a_past_day_lists_the_incidents_as_they_stood_and_refuses_a_silenc
         assert any(n.message.startswith("Not silenced: the cockpit shows") for n in app.notices)
     with Store.open(demo_store) as store:
         assert store.silences() == []
+
+
+async def test_an_agent_silence_marks_every_incident_routed_to_the_agent(demo_store, tmp_path):
+    from intelligentos.services.silences import SilenceRequest, add_silence
+
+    with Store.open(demo_store) as store:
+        request = SilenceRequest({Matcher.AGENT: "chro"}, "offsite", "ana", FIXED_NOW, "1d")
+        add_silence(store, request)
+    app = make_app(demo_store, tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_alerts(pilot)
+        table = screen.query_one(DataTable)
+        marked = {
+            i.group
+            for i in screen.incidents
+            if table.get_cell(incident_key(i), "state").plain == "⊘ firing"
+        }
+        # Routed to the CHRO agent: turnover and time to hire (its own), the IT ticket
+        # backlog (routed to it: it supports EBITDA Margin %): 23 − 3 = 20.
+        assert marked == {"kpi:turnover", "kpi:time_to_hire", "kpi:ticket_backlog"}
+        assert "⚑ 20 unacknowledged" in title(screen)
