@@ -450,7 +450,8 @@ async def test_the_pane_says_who_was_notified_and_why_not(demo_store, tmp_path):
         await select_incident(pilot, "kpi:gross_margin")
         text = str(screen.query_one("#alerts-notified").render())
         assert "✓ CIO Agent (Chief Information Officer): supports Gross Margin %; wants " in text
-        assert "✓ CEO Agent: supports Gross Margin %; critical" in text
+        # Agents told for the same reason share a line.
+        assert "✓ CEO Agent, CDO Agent (Chief Delivery Officer): supports Gross Margin %; " in text
 
 
 # --- as of a past day ------------------------------------------------------------------------

@@ -235,7 +235,9 @@ class IncidentRows:
             since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
             text.append(f" · since {since} ({format_age((now - began).total_seconds())})")
         text.append(f" · owner {literal(self.owner(alert))}")
-        routes = self.routes_of(alert)
+        # On an incident's row the pane below names every routed agent, and why it was or
+        # was not notified.
+        routes = [] if line.is_incident else self.routes_of(alert)
         if routes:
             # Agent names and reasons are user text (the catalog's): appended, never markup.
             text.append("\nrouted to ", style="dim")
@@ -283,16 +285,16 @@ class IncidentRows:
         hints = [
             ("alerts-find", "filter"),
             ("alerts-sort", "sort"),
-            ("alerts-expand", "its alerts"),
+            ("alerts-expand", "alerts"),
             ("alerts-expand-all", "all"),
             ("alerts-agent", "agent filter"),
             ("alerts-silence", f"silence {SILENCED_MARK}"),
-            ("alerts-unacknowledge", "take back"),
+            ("alerts-unacknowledge", "unack"),
             ("alerts-note", "note"),
             ("alerts-assign", "assign"),
             ("alerts-resolve", "resolve"),
         ]
-        title.append("\n " + " · ".join(f"{keys[k]}: {what}" for k, what in hints), style="dim")
+        title.append("\n " + "  ".join(f"{keys[k]}: {what}" for k, what in hints), style="dim")
         return title
 
 

@@ -88,7 +88,8 @@ class SilenceDialog(ModalScreen[SilenceAnswer | None]):
 def notified_text(
     decisions: Sequence[Decision], name: Callable[[str], str], silence: Silence | None
 ) -> Text:
-    """One line per routed agent: notified or not, and why (a silence notifies no one)."""
+    """A line per routed agent, notified or not, and why (those told or not for the same
+    reason share one); a silence notifies no one."""
     text = Text("Notified of this incident", style="bold")
     if silence is not None:
         text.append(f"\n{'⊘'} no one: silenced ({silence.describe()}) until {silence.until} by ")
@@ -97,11 +98,15 @@ def notified_text(
         text.append(literal(silence.note))
     if not decisions:
         text.append("\nno agent is routed: nobody owns it in the catalog", style="dim")
+    # Agents told (or not) for the same reason share a line: the pane stays short.
+    grouped: dict[tuple[bool, str], list[str]] = {}
     for decision in decisions:
         notified = decision.notified and silence is None
+        grouped.setdefault((notified, decision.why), []).append(decision.agent_id)
+    for (notified, why), agents in grouped.items():
         text.append("\n✓ " if notified else "\n✗ ", style="bold" if notified else "dim")
-        text.append(literal(name(decision.agent_id)), style="" if notified else "dim")
-        text.append(f": {literal(decision.why)}", style="dim")
+        text.append(literal(", ".join(name(a) for a in agents)), style="" if notified else "dim")
+        text.append(f": {literal(why)}", style="dim")
     return text
 
 
