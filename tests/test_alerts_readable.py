@@ -27,6 +27,7 @@ from intelligentos.services.check import acknowledge_alert
 from intelligentos.store import Store
 from intelligentos.tui.screens.alerts import AlertsScreen
 from intelligentos.tui.screens.dialogs import EventsDialog, PromptDialog
+from intelligentos.tui.widgets.incident_table import CHILD, incident_key
 
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 
@@ -85,6 +86,8 @@ async def test_alerts_table_formats_values_by_unit_and_labels_each_deviation(dem
     # Wide enough for the longest owners cell beside the longest messages.
     async with app.run_test(size=(200, 40)) as pilot:
         await open_alerts(pilot)
+        await pilot.press("asterisk")  # every incident's alerts
+        await settle(pilot)
         margin = find(app, "gross_margin", "target")
         assert cell(app, margin, "id") == str(margin.id)
         assert cell(app, margin, "value") == "63.8%"
@@ -121,6 +124,8 @@ async def test_age_counts_from_when_the_breach_began(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(160, 40)) as pilot:
         await open_alerts(pilot)
+        await pilot.press("asterisk")  # every incident's alerts
+        await settle(pilot)
         # The monthly observation of 2026-11-01 breached: 26 days ago.
         assert cell(app, find(app, "gross_margin", "target"), "age") == "26 d"
         # Stale since August's end (08-31) plus its limit of 60 d: 10-30, 28 d before 11-27.
@@ -134,23 +139,38 @@ async def test_age_counts_from_when_the_breach_began(demo_store, tmp_path):
         assert cell(app, find(app, None, "stale-source", "social_listening"), "age") == "5 d"
 
 
-async def test_grouped_alerts_stay_under_their_stale_source(demo_store, tmp_path):
+async def test_a_stale_source_and_the_stale_kpis_under_it_are_one_incident(demo_store, tmp_path):
     app = make_app(demo_store, tmp_path / "config")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_alerts(pilot)
         table = screen.query_one(DataTable)
         source = find(app, None, "stale-source", "social_listening")
-        index = table.get_row_index(str(source.id))
-        children = [a for a in screen.shown.values() if a.parent_alert_id == source.id]
-        assert len(children) == 4
-        following = [table.get_row_at(index + 1 + i) for i in range(len(children))]
-        assert all(isinstance(row[0], Text) for row in following)
-        rows = {
-            str(table.coordinate_to_cell_key((index + 1 + i, 0)).row_key.value) for i in range(4)
+        incident = next(i for i in screen.incidents if i.group == "system:social_listening")
+        # The source's alert and the 4 stale KPIs it feeds: 5 alerts, shown collapsed.
+        assert {a.id for a in incident.alerts} == {
+            source.id,
+            *(a.id for a in screen.shown.values() if a.parent_alert_id == source.id),
         }
-        assert rows == {str(child.id) for child in children}
-        for child in children:
-            assert cell(app, child, "subject").startswith("  └ ")
+        assert len(incident.alerts) == 5
+        key = incident_key(incident)
+        assert table.get_cell(key, "subject").plain == "▸ Brandwatch (5 alerts)"
+        assert str(source.id) not in table.rows
+        table.move_cursor(row=table.get_row_index(key), animate=False)
+        await pilot.press("space")
+        await settle(pilot)
+        index = table.get_row_index(key)
+        assert table.get_cell(key, "subject").plain.startswith("▾ ")
+        following = [
+            str(table.coordinate_to_cell_key((index + 1 + n, 0)).row_key.value) for n in range(5)
+        ]
+        assert set(following) == {str(a.id) for a in incident.alerts}
+        for alert in incident.alerts:
+            assert cell(app, alert, "subject").startswith(CHILD)
+        # Space again (or ←): folded, the cursor back on the incident.
+        await pilot.press("left")
+        await settle(pilot)
+        assert str(source.id) not in table.rows
+        assert screen.selected_incident() == incident
 
 
 async def test_80_columns_keep_the_important_columns_and_cut_text(demo_store, tmp_path):
@@ -173,11 +193,11 @@ async def test_80_columns_keep_the_important_columns_and_cut_text(demo_store, tm
         # Nothing hides off-screen to the right.
         assert table.virtual_size.width <= table.scrollable_content_region.width
         long = next(a for a in screen.shown.values() if a.rule.startswith("a-rule"))
-        subject = cell(app, long, "subject")
-        assert subject.startswith("Budget Variance") and subject.endswith("…")
-        assert cell(app, long, "rule").endswith("…")
         # The selected alert's whole message is under the table.
         await select(pilot, long)
+        subject = cell(app, long, "subject")
+        assert subject.startswith(CHILD + "Budget Variance") and subject.endswith("…")
+        assert cell(app, long, "rule").endswith("…")
         detail = screen.query_one("#alerts-detail", Static)
         text = "".join(shown_lines(detail)).replace(" ", "")
         assert ("[b]long[/b]" * 20) in text

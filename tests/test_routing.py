@@ -370,8 +370,10 @@ async def test_the_alerts_screen_shows_routes_and_filters_by_agent(demo_store, t
         assert screen.agent_filter == first
         assert "routed to CEO Agent" in str(screen.query_one("#alerts-title").render())
         assert set(screen.shown) <= everything
+        # Every incident shown has an alert routed to it.
         assert all(
-            first in [r.agent_id for r in screen.routes[alert_id]] for alert_id in screen.shown
+            any(first in [r.agent_id for r in screen.routes[a.id]] for a in incident.alerts)
+            for incident in screen.incidents
         )
         while screen.agent_filter != "chro":
             await pilot.press("g")

@@ -136,10 +136,20 @@ async def open_alerts(pilot):
 
 
 async def select_alert(pilot, alert_id: int | None) -> None:
-    """Move the alerts table's cursor to one alert."""
+    """Move the alerts table's cursor to one alert, expanding its incident (→) first when
+    its alerts are not shown."""
     from textual.widgets import DataTable
 
-    table = pilot.app.screen.query_one(DataTable)
+    from intelligentos.tui.widgets.incident_table import incident_key
+
+    screen = pilot.app.screen
+    table = screen.query_one(DataTable)
+    if str(alert_id) not in table.rows:
+        incident = next(i for i in screen.incidents if any(a.id == alert_id for a in i.alerts))
+        table.move_cursor(row=table.get_row_index(incident_key(incident)), animate=False)
+        await pilot.pause()
+        await pilot.press("right")
+        await wait_until(pilot, lambda: str(alert_id) in table.rows)
     table.move_cursor(row=table.get_row_index(str(alert_id)), animate=False)
     await pilot.pause()
 

@@ -22,7 +22,7 @@ Pure Python: no SQL, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -167,3 +167,28 @@ def notice(before: Incident | None, after: Incident) -> Notice | None:
 def to_acknowledge(incident: Incident) -> Sequence[Alert]:
     """The alerts acknowledging the incident acknowledges: its firing ones."""
     return [a for a in incident.alerts if a.state is State.FIRING]
+
+
+def gathered(alerts: Iterable[Alert], groups: Mapping[int, str]) -> list[Incident]:
+    """The incidents ``alerts`` make as filed (by their ``incident_id``; ``groups``: each
+    incident's group), oldest first: what a screen lists, for today's alerts or for the
+    alerts as they stood on a past day. An alert not filed yet (written by another tool since
+    the last check) joins an incident of its group without an id, as the next check would
+    file it."""
+    ordered = sorted(alerts, key=lambda a: (a.opened_at, a.id or 0))
+    parents = {a.id: a for a in ordered if a.id is not None and a.kpi_id is None}
+    filed: dict[int, list[Alert]] = {}
+    loose: dict[str, list[Alert]] = {}
+    for alert in ordered:
+        if alert.incident_id is not None:
+            filed.setdefault(alert.incident_id, []).append(alert)
+        else:
+            loose.setdefault(group_of(alert, parents), []).append(alert)
+    found = [
+        Incident(
+            incident_id, groups.get(incident_id) or group_of(members[0], parents), tuple(members)
+        )
+        for incident_id, members in filed.items()
+    ]
+    found += [Incident(None, group, tuple(members)) for group, members in loose.items()]
+    return sorted(found, key=lambda i: (i.opened_at, i.id or 0))

@@ -18,6 +18,7 @@ from intelligentos.domain.agents import Route, routes
 from intelligentos.domain.alerts import Alert, Event, subject_name
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import end_of_day, period_upper_bound, stamp
+from intelligentos.domain.incidents import Incident, gathered
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.okr.targets import judged_on, kpi_in
 from intelligentos.domain.silences import Silence, SilenceEntry, silenced_alerts, silences_of
@@ -344,6 +345,19 @@ class DataService:
         kpi = alert.kpi_id
         systems = graph.systems_of(kpi) if kpi is not None and kpi in catalog.kpis else []
         return silences_of(alert, held, moment, agents, systems)
+
+    # --- incidents and silences (the alerts screen) --------------------------------------
+
+    def incidents(self, past: date | None) -> list[Incident]:
+        """Every incident with its alerts (as they stood at the end of ``past``, when
+        given), oldest first."""
+        groups = {i.id: i.group for i in self._store().incidents() if i.id is not None}
+        return gathered(self.alerts(None, past), groups)
+
+    def silences(self, past: date | None) -> list[Silence]:
+        """The silences holding at the end of ``past`` or later (live: now or later)."""
+        moment = period_upper_bound(past) or stamp(self.clock())
+        return self._store().silences(include_ended_before=moment)
 
     def data_version(self) -> int:
         return self._store().data_version()

@@ -135,8 +135,8 @@ class CockpitApp(ReportsFailedWorkers, Cockpit):
     def acknowledge(self, alerts: list[Alert]) -> None:
         self.alerts.acknowledge(alerts)
 
-    def snooze(self, alert: Alert) -> None:
-        self.alerts.snooze(alert)
+    def snooze(self, *alerts: Alert) -> None:
+        self.alerts.snooze(*alerts)
 
     def past_refusal(self, what: str) -> str | None:
         return self.time_travel.past_refusal(what)

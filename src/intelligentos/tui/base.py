@@ -122,8 +122,8 @@ class Cockpit(App[None]):
         """Ask for a note, then acknowledge the alerts."""
         raise NotImplementedError
 
-    def snooze(self, alert: Alert) -> None:
-        """Ask how long, then snooze the alert."""
+    def snooze(self, *alerts: Alert) -> None:
+        """Ask how long, then snooze the alerts (one, or an incident's together)."""
         raise NotImplementedError
 
     def past_refusal(self, what: str) -> str | None:

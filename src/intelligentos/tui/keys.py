@@ -11,6 +11,8 @@ TRAVEL_PERIOD_DAYS = 7  # `<` and `>` step the as-of date by a week
 KEY_NAMES = {
     "question_mark": "?",
     "slash": "/",
+    "asterisk": "*",
+    "space": "Space",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
     "left_curly_bracket": "{",

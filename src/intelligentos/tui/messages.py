@@ -12,6 +12,8 @@ from textual.message import Message
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import Alert, Event
 from intelligentos.domain.catalog.models import Catalog
+from intelligentos.domain.incidents import Incident
+from intelligentos.domain.silences import Silence
 from intelligentos.services.snapshots import CockpitData, History
 from intelligentos.store import Store
 from intelligentos.store.forecast import StoredForecast
@@ -130,12 +132,24 @@ class WhyLoaded(Message):
 
 
 @dataclass
-class AlertsLoaded(Message):
+class IncidentsLoaded(Message):
+    """The alerts screen's incidents in one state (``state_filter``), with their alerts'
+    routes and the silences holding each silenced alert, by alert id."""
+
     state_filter: str
-    alerts: list[Alert]
+    incidents: list[Incident]
     past: date | None = None  # the as-of date they were read for (None: live)
     routes: dict[int, list[Route]] = field(default_factory=dict)  # by alert id
-    agent_filter: str | None = None  # only the alerts routed to this agent (None: all)
+    agent_filter: str | None = None  # only the incidents routed to this agent (None: all)
+    silenced: dict[int, Silence] = field(default_factory=dict)
+
+
+@dataclass
+class SilenceAdded(Message):
+    """A silence saved from the alerts screen, or the sentence that says why not."""
+
+    silence: Silence | None
+    problem: str | None = None
 
 
 @dataclass

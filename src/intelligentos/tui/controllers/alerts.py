@@ -66,35 +66,40 @@ class Alerts:
         )
         app.push_screen(PromptDialog(prompt), chosen)
 
-    def snooze(self, alert: Alert) -> None:
-        """Ask how long (at most 30 days), then snooze one acknowledged alert. An alert that
-        cannot be snoozed is refused at once, before asking anything."""
+    def snooze(self, *alerts: Alert) -> None:
+        """Ask how long (at most 30 days), then snooze acknowledged alerts (an incident's,
+        together). Alerts that cannot be snoozed are refused at once, before asking anything."""
         app = self.app
-        if app.data is None or alert.id is None or app.refuses_writes("snoozed"):
+        if app.data is None or not alerts or app.refuses_writes("snoozed"):
             return
-        refusal = snooze_refusal(alert)
-        if refusal:
-            app.notify(
-                literal(f"{refusal[0].upper()}{refusal[1:]}."),
-                title="Acknowledge it first" if alert.state is State.FIRING else "Not snoozed",
-                severity="warning",
-                timeout=4,
-                markup=False,
-            )
+        for alert in alerts:
+            refusal = snooze_refusal(alert)
+            if refusal:
+                app.notify(
+                    literal(f"{refusal[0].upper()}{refusal[1:]}."),
+                    title="Acknowledge it first" if alert.state is State.FIRING else "Not snoozed",
+                    severity="warning",
+                    timeout=4,
+                    markup=False,
+                )
+                return
+        ids = [a.id for a in alerts if a.id is not None]
+        if not ids:
             return
-        alert_id = alert.id
 
         def chosen(duration: timedelta | None) -> None:
             if duration is not None and not app.refuses_writes("snoozed"):
-                self.apply(
-                    lambda service: service.snooze([alert_id], duration, app.user, app.clock())
-                )
+                self.apply(lambda service: service.snooze(ids, duration, app.user, app.clock()))
 
         from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 
+        rules = ", ".join(dict.fromkeys(a.rule for a in alerts))
+        subject = f"{app.data.subject_name(alerts[0])} · {rules}"
+        if len(alerts) > 1:
+            subject += f"  ({len(alerts)} alerts)"
         prompt = Prompt(
             "Snooze",
-            f"{app.data.subject_name(alert)} · {alert.rule}",
+            subject,
             "for how long? 30m, 4h, 2d, 1w (at most 30d)",
             parse=parse_duration,
             value="4h",

@@ -29,8 +29,8 @@ from intelligentos.domain.views import AGENT_NAME_ROOM, AgentView, agent_views
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
-from intelligentos.tui.screens.alerts import SEVERITY_GLYPH
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.incident_table import SEVERITY_GLYPH
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
 from intelligentos.tui.widgets.status import SILENCED, glyph
 

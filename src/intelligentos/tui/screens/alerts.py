@@ -1,49 +1,64 @@
-"""The alerts screen (key ``a``): every alert by severity and age, filtered by state and by
-the agent it is routed to."""
+"""The alerts screen (key ``a``): every incident by severity and age, each expandable to its
+alerts; filtered by state, by the agent it is routed to and by text; sortable by any column.
+
+The table shows what fits the terminal's width (see
+:func:`intelligentos.tui.widgets.incident_table.plan_columns`); the lines under it tell
+everything about the selected incident or alert, including its whole message, and who was
+notified of the incident and why or why not."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from intelligentos.domain.agents import Route
+from intelligentos.domain.alert_actions import to_follow_up, to_unacknowledge
 from intelligentos.domain.alerts import (
-    OPEN_STATES,
     Alert,
-    State,
-    acknowledgement_text,
-    breach_start,
-    deviation_text,
-    expected_text,
     number_text,
-    owner_name,
-    subject_name,
-    value_text,
+    snooze_refusal,
 )
-from intelligentos.domain.catalog.models import Catalog, Kpi
+from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import utc_naive
-from intelligentos.domain.detection import Severity
-from intelligentos.domain.formatting import format_age, literal
+from intelligentos.domain.formatting import literal
+from intelligentos.domain.incidents import Incident, IncidentState, to_acknowledge
+from intelligentos.domain.routing_policy import decisions_for
+from intelligentos.domain.silences import Silence
 from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
-from intelligentos.tui.keys import key_label
-from intelligentos.tui.messages import AlertsLoaded, EventsLoaded
+from intelligentos.tui.keys import bound_labels
+from intelligentos.tui.messages import EventsLoaded, IncidentsLoaded, SilenceAdded
+from intelligentos.tui.screens.alert_actions import (
+    NOTE,
+    RESOLVE,
+    UNACKNOWLEDGE,
+    AlertActions,
+)
+from intelligentos.tui.screens.alerts_rows import IncidentRows, silenced_of
 from intelligentos.tui.screens.dialogs import EventsDialog
-from intelligentos.tui.widgets.fit import fit
+from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
 from intelligentos.tui.widgets.header import CockpitHeader
+from intelligentos.tui.widgets.incident_table import (
+    BY_KEY,
+    SCROLLBAR,
+    IncidentTable,
+    Line,
+    Sort,
+    header_labels,
+    incident_key,
+    plan_columns,
+)
 
 # "open" is every state but resolved; "all" is every state.
-STATE_FILTERS = ("open", *(state.value for state in State), "all")
-SEVERITY_GLYPH = {Severity.CRITICAL: "■", Severity.WARNING: "▲", Severity.INFO: "●"}
+STATE_FILTERS = ("open", *(state.value for state in IncidentState), "all")
 
 
 @dataclass
@@ -57,102 +72,22 @@ class DriverLoaded(Message):
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    cap: int | None = None  # never wider: longer text is cut with "…"
-    # A growing column starts at ``minimum`` and takes what the others leave, up to ``cap``.
-    grows: bool = False
-    minimum: int = 0
-
-
-COLUMNS = (
-    Column("severity", "", cap=1),
-    Column("id", "#", cap=8),
-    Column("subject", "subject", cap=40, grows=True, minimum=12),
-    Column("rule", "rule", cap=16),
-    Column("state", "state", cap=12),
-    Column("value", "value", cap=12),
-    Column("expected", "expected", cap=12),
-    Column("deviation", "deviation", cap=24),
-    Column("age", "age", cap=6),
-    Column("owner", "owner", cap=36, grows=True, minimum=12),
-    Column("routed", "routed to", cap=40, grows=True, minimum=10),
-    Column("ack", "acknowledged", cap=44, grows=True, minimum=16),
-    Column("message", "message", grows=True, minimum=30),
-)
-BY_KEY = {column.key: column for column in COLUMNS}
-# Kept at any width (text is cut instead): what the alert is and how bad.
-REQUIRED = ("severity", "id", "subject", "rule", "state", "value", "age")
-# Added while they fit, in this order; the detail line under the table shows them anyway.
-# Who acknowledged (only shown when someone did) goes before the catalog owner: it says
-# who is on it now.
-# The agents it is routed to (by id) come last, and only while the owner keeps
-# OWNER_COMFORT cells: the owner is who answers for it.
-OPTIONAL = ("deviation", "expected", "ack", "owner", "message", "routed")
-# The subject keeps this much before optional columns may take the room.
-SUBJECT_COMFORT = 18
-OWNER_COMFORT = 24
-PADDING = 2  # DataTable's cell padding: one cell on each side
-SCROLLBAR = 2  # room for the vertical scrollbar, so that no column hides under it
-
-
-def plan_columns(rows: Sequence[Mapping[str, str]], width: int) -> dict[str, int]:
-    """Which columns to show at ``width`` cells, and how wide, in display order. The
-    required columns always stay; optional ones join by priority while they fit; what is
-    left widens the growing columns (subject first; the message, last, takes the rest)."""
-
-    def natural(key: str) -> int:
-        column = BY_KEY[key]
-        widest = max([cell_len(column.label), *(cell_len(row[key]) for row in rows)])
-        return min(widest, column.cap or widest)
-
-    def start(key: str) -> int:
-        column = BY_KEY[key]
-        return min(natural(key), column.minimum) if column.grows else natural(key)
-
-    widths = {key: start(key) for key in REQUIRED}
-    budget = width - sum(w + PADDING for w in widths.values())
-    subject_reserve = max(min(natural("subject"), SUBJECT_COMFORT) - widths["subject"], 0)
-    for key in OPTIONAL:
-        if not any(row[key] for row in rows):
-            continue  # a column with nothing in it (no one acknowledged yet)
-        need = start(key) + PADDING
-        reserve = subject_reserve
-        if key == "routed" and "owner" in widths:
-            reserve += max(min(natural("owner"), OWNER_COMFORT) - widths["owner"], 0)
-        if need <= budget - reserve:
-            widths[key] = start(key)
-            budget -= need
-    for key in ("subject", "owner", "ack", "routed", "message"):
-        if key in widths and budget > 0:
-            grow = max(min(budget, natural(key) - widths[key]), 0)
-            widths[key] += grow
-            budget -= grow
-    if budget < 0:  # narrower than the required columns: the subject gives way
-        widths["subject"] = max(widths["subject"] + budget, 1)
-    return {column.key: widths[column.key] for column in COLUMNS if column.key in widths}
+def in_state(incident: Incident, state_filter: str) -> bool:
+    if state_filter == "all":
+        return True
+    if state_filter == "open":
+        return incident.state is not IncidentState.RESOLVED
+    return incident.state.value == state_filter
 
 
 class AlertsScreen(CockpitScreen):
-    """Alerts by severity and age, filterable by state and by the agent they are routed to;
-    acknowledge, snooze, drill, history.
-
-    The table shows what fits the terminal's width (see :func:`plan_columns`); the line
-    under it tells everything about the selected alert, including its whole message."""
-
-    DEFAULT_CSS = """
-    AlertsScreen #alerts-detail {
-        height: auto;
-        max-height: 8;
-        padding: 0 1;
-        background: $surface;
-    }
-    """
+    """Incidents by severity and age, each expandable to its alerts; filterable by state, by
+    the agent they are routed to and by text; sortable; acknowledge, snooze, silence, drill,
+    history."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="alerts-back"),
+        # Escape clears the text filter first, then goes back.
+        Binding("escape", "back", "Back", id="alerts-back"),
         # Shift+A as on the dashboard: plain `a` opens this screen, so `a a Enter` from the
         # dashboard must not acknowledge anything.
         Binding(
@@ -160,25 +95,79 @@ class AlertsScreen(CockpitScreen):
             "acknowledge",
             "Ack",  # as on the dashboard; short, so that the footer fits 120 columns
             id="alerts-acknowledge",
-            tooltip="Acknowledge the selected alert, with a note",
+            tooltip="Acknowledge the selected incident's firing alerts (or one alert), with a note",
         ),
         Binding(
             "s",
             "snooze",
             "Snooze",
             id="alerts-snooze",
-            tooltip="Snooze an acknowledged alert, for up to 30 days",
+            tooltip="Snooze an acknowledged incident or alert, for up to 30 days",
         ),
         Binding("enter", "lineage", "Lineage", id="alerts-lineage"),
         Binding("e", "events", "History", id="alerts-history"),
         Binding("f", "cycle_filter", "State filter", id="alerts-filter"),
+        # The footer must fit 120 columns: the keys below are named on the title line.
         Binding(
             "g",
             "cycle_agent",
             "Agent filter",
             id="alerts-agent",
-            show=False,  # the footer must fit 120 columns; the title line names the key
-            tooltip="Only the alerts routed to one agent: the next agent, then all",
+            show=False,
+            tooltip="Only the incidents routed to one agent: the next agent, then all",
+        ),
+        Binding(
+            "slash",
+            "find",
+            "Filter",
+            id="alerts-find",
+            show=False,
+            tooltip="Only the incidents whose subject, rule, owner, state or assignee holds a text",
+        ),
+        Binding(
+            "o",
+            "sort",
+            "Sort",
+            id="alerts-sort",
+            show=False,
+            tooltip="Sort by the next column, or the other way (a click on a header too)",
+        ),
+        Binding(
+            "x",
+            "silence",
+            "Silence",
+            id="alerts-silence",
+            show=False,
+            tooltip="Silence the selected incident's KPI (or source) for a while, with a note",
+        ),
+        Binding(
+            "asterisk",
+            "expand_all",
+            "Expand all",
+            id="alerts-expand-all",
+            show=False,
+            tooltip="Show every incident's alerts, or hide them all",
+        ),
+        # Who did what: each on the incident's alerts it concerns, or on one alert's row.
+        Binding(
+            "u",
+            "unacknowledge",
+            "Take back",
+            id="alerts-unacknowledge",
+            show=False,
+            tooltip="Take an acknowledgement back (it fires again), with a note",
+        ),
+        Binding("n", "note", "Note", id="alerts-note", show=False, tooltip="Add a follow-up note"),
+        Binding(
+            "w", "assign", "Assign", id="alerts-assign", show=False, tooltip="Assign to an agent"
+        ),
+        Binding(
+            "r",
+            "resolve",
+            "Resolve",
+            id="alerts-resolve",
+            show=False,
+            tooltip="Resolve by hand (fixed, or a false alarm), with a note",
         ),
         Binding("down,j", "cursor_down", "Next alert", show=False, id="alerts-down"),
         Binding("up,k", "cursor_up", "Previous alert", show=False, id="alerts-up"),
@@ -187,64 +176,81 @@ class AlertsScreen(CockpitScreen):
     def __init__(self) -> None:
         super().__init__()
         self.state_filter = "open"
-        self.agent_filter: str | None = None  # only the alerts routed to this agent
+        self.agent_filter: str | None = None  # only the incidents routed to this agent
+        self.text_filter = ""
+        self.sort = Sort()
+        self.expanded: set[str] = set()  # row keys of the incidents shown with their alerts
+        self.incidents: list[Incident] = []  # in the state and agent filters
         self.routes: dict[int, list[Route]] = {}
-        self.shown: dict[int, Alert] = {}
-        self.alerts: list[Alert] = []
-        self.began: dict[int | None, datetime | None] = {}
+        self.silenced: dict[int, Silence] = {}  # the silence holding each silenced alert
+        self.lines: dict[str, Line] = {}  # the table's rows, by key
+        self.shown: dict[int, Alert] = {}  # the alerts of the incidents shown
+        self.rows = IncidentRows(None, {}, {}, set(), "open", Sort())
         self.laid_out_width = 0
         # What drove each alert's move, by alert and period: (text or None, problem or None).
         self.drivers: dict[tuple[int, str | None], tuple[str | None, str | None]] = {}
         self.drivers_asked: set[tuple[int, str | None]] = set()
 
+    @property
+    def actions(self) -> AlertActions:
+        return AlertActions(self.cockpit)
+
     def compose(self) -> ComposeResult:
         yield CockpitHeader(id="header")
         yield Static(id="alerts-title")
-        yield DataTable(id="alerts-table", cursor_type="row")
+        yield Input(placeholder="Filter: subject, rule, owner, state, assignee", id="alerts-find")
+        yield IncidentTable(id="alerts-table", cursor_type="row")
         yield Static(id="alerts-detail")
+        yield Static(id="alerts-notified")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#alerts-find", Input).display = False
         self.reload()
-        self.query_one(DataTable).focus()
+        self.query_one(IncidentTable).focus()
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self.laid_out_width:
-            self._show(self.alerts)
+            self._show()
 
     def action_cursor_down(self) -> None:
-        self.query_one(DataTable).action_cursor_down()
+        self.query_one(IncidentTable).action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one(DataTable).action_cursor_up()
+        self.query_one(IncidentTable).action_cursor_up()
 
     def data_changed(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        self.load_alerts(self.state_filter, self.agent_filter)
+        self.load_incidents(self.state_filter, self.agent_filter)
 
     @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
-    def load_alerts(self, state_filter: str, agent_filter: str | None) -> None:
-        states: tuple[str, ...] | None = None
-        if state_filter == "open":
-            states = OPEN_STATES
-        elif state_filter != "all":
-            states = (state_filter,)
+    def load_incidents(self, state_filter: str, agent_filter: str | None) -> None:
         services = self.cockpit.services
         past = services.fixed_as_of
-        found = services.alerts(states, past)
-        routes = services.alert_routes(a.id for a in found if a.id is not None)
-        if agent_filter is not None:
-            found = [
-                a
-                for a in found
-                if any(r.agent_id == agent_filter for r in routes.get(a.id or 0, ()))
-            ]
-        self.post_message(AlertsLoaded(state_filter, found, past, routes, agent_filter))
+        found = [i for i in services.incidents(past) if in_state(i, state_filter)]
+        routes = services.alert_routes(a.id for i in found for a in i.alerts if a.id is not None)
 
-    @on(AlertsLoaded)
-    def _alerts_loaded(self, message: AlertsLoaded) -> None:
+        def agents(alert: Alert) -> list[str]:
+            return [r.agent_id for r in routes.get(alert.id or 0, ())]
+
+        if agent_filter is not None:
+            found = [i for i in found if any(agent_filter in agents(a) for a in i.alerts)]
+        # Silenced as of the moment shown: now, or the end of the past day.
+        now = (
+            datetime.combine(past + timedelta(days=1), time()) - timedelta(seconds=1)
+            if past is not None
+            else utc_naive(self.cockpit.clock())
+        )
+        silences = services.silences(past)
+        silenced = silenced_of([a for i in found for a in i.alerts], silences, now, self.data)
+        self.post_message(
+            IncidentsLoaded(state_filter, found, past, routes, agent_filter, silenced)
+        )
+
+    @on(IncidentsLoaded)
+    def _incidents_loaded(self, message: IncidentsLoaded) -> None:
         # Not for a filter, or an as-of date, no longer shown.
         if (message.state_filter, message.agent_filter, message.past) == (
             self.state_filter,
@@ -252,193 +258,72 @@ class AlertsScreen(CockpitScreen):
             self.cockpit.services.fixed_as_of,
         ):
             self.routes = message.routes
-            # Agent focus: only the alerts routed to the focused agent.
-            self._show(self.cockpit.focused_alerts(message.alerts))
+            self.silenced = message.silenced
+            # Agent focus: only the incidents with an alert routed to the focused agent.
+            every = [a for i in message.incidents for a in i.alerts]
+            focused = {a.id for a in self.cockpit.focused_alerts(every)}
+            self.incidents = [
+                i for i in message.incidents if any(a.id in focused for a in i.alerts)
+            ]
+            self._show()
 
-    # --- what each alert reads as ----------------------------------------------------------
+    # --- the table and what it says --------------------------------------------------------
 
-    def _kpi(self, alert: Alert) -> Kpi | None:
-        data = self.data
-        return data.catalog.kpis.get(alert.kpi_id or "") if data else None
-
-    def _breach_starts(self, alerts: list[Alert]) -> dict[int | None, datetime | None]:
-        """When each alert's breach began; a stale source's follows the alerts under it."""
-        starts = {a.id: breach_start(a, self._kpi(a)) for a in alerts}
-        grouped: dict[int, list[datetime | None]] = {}
-        for alert in alerts:
-            if alert.parent_alert_id is not None:
-                grouped.setdefault(alert.parent_alert_id, []).append(starts[alert.id])
-        for alert in alerts:
-            if alert.id in grouped:
-                starts[alert.id] = breach_start(alert, self._kpi(alert), grouped[alert.id])
-        return starts
-
-    def _began(self, alert: Alert) -> datetime | None:
-        return self.began.get(alert.id)
-
-    def _owner(self, alert: Alert) -> str:
-        data = self.data
-        if data is None:
-            return owner_name(alert, None)
-        fed = data.graph.kpis_by_system.get(alert.system_id or "", []) if alert.system_id else []
-        return owner_name(alert, data.catalog, fed)
-
-    def _routes(self, alert: Alert) -> list[Route]:
-        return self.routes.get(alert.id or 0, [])
-
-    def _agent_name(self, agent_id: str) -> str:
-        agent = self.data.catalog.agents.get(agent_id) if self.data else None
-        return agent.name if agent else agent_id
-
-    def _subject(self, alert: Alert) -> str:
-        return subject_name(alert, self.data.catalog if self.data else None)
-
-    def _cells(self, alert: Alert, grouped: bool, now: datetime) -> dict[str, str]:
-        """Every column's text for one alert, made literal (user text is never markup)."""
-        kpi = self._kpi(alert)
-        began = self._began(alert)
-        return {
-            "severity": SEVERITY_GLYPH.get(alert.severity, "●"),
-            "id": str(alert.id),
-            "subject": ("  └ " if grouped else "") + literal(self._subject(alert)),
-            "rule": literal(alert.rule),
-            "state": alert.state.value,
-            "value": value_text(alert, kpi),
-            "expected": expected_text(alert, kpi),
-            "deviation": literal(deviation_text(alert, kpi)),
-            "age": "—" if began is None else format_age((now - began).total_seconds()),
-            "owner": literal(self._owner(alert)),
-            "routed": literal(" ".join(r.agent_id for r in self._routes(alert))),
-            "ack": literal(acknowledgement_text(alert)),
-            "message": literal(" ".join(alert.message.split())),
-        }
-
-    def _ordered(self, alerts: list[Alert]) -> list[tuple[Alert, bool]]:
-        """Most severe first, then the oldest breach; each alert grouped under a stale
-        source follows it."""
-
-        def rank(alert: Alert) -> tuple[int, datetime, int]:
-            began = self._began(alert) or datetime.max
-            return (-alert.severity.rank, began, alert.id or 0)
-
-        ids = {a.id for a in alerts}
-        ranked = sorted(alerts, key=rank)
-        children: dict[int | None, list[Alert]] = {}
-        for alert in ranked:
-            if alert.parent_alert_id in ids:
-                children.setdefault(alert.parent_alert_id, []).append(alert)
-        rows = []
-        for alert in ranked:
-            if alert.parent_alert_id in ids:
-                continue
-            rows.append((alert, False))
-            rows += [(child, True) for child in children.get(alert.id, [])]
-        return rows
-
-    def _show(self, alerts: list[Alert]) -> None:
-        table: DataTable[Text] = self.query_one(DataTable)
-        selected = self.selected()
-        self.alerts = alerts
-        self.began = self._breach_starts(alerts)
-        self.shown = {a.id: a for a in alerts if a.id is not None}
+    def _show(self) -> None:
+        table = self.query_one(IncidentTable)
+        selected = self._cursor_key()
+        self.rows = IncidentRows(
+            self.data, self.routes, self.silenced, self.expanded, self.state_filter, self.sort
+        )
+        needle = self.text_filter.strip().casefold()
+        visible = [i for i in self.incidents if needle in self.rows.haystack(i)]
+        self.shown = {a.id: a for i in visible for a in i.alerts if a.id is not None}
+        self.rows.began = self.rows.breach_starts([a for i in visible for a in i.alerts])
         now = utc_naive(self.cockpit.clock())
-        rows = [
-            (alert, self._cells(alert, grouped, now)) for alert, grouped in self._ordered(alerts)
-        ]
+        lines = self.rows.lines(visible, now)
+        self.lines = {line.key: line for line in lines}
         width = self.size.width or self.app.size.width
         self.laid_out_width = width
-        plan = plan_columns([cells for _, cells in rows], width - SCROLLBAR)
-        table.clear(columns=True)
-        for key, column_width in plan.items():
-            table.add_column(BY_KEY[key].label, width=column_width, key=key)
-        theme = self.app.current_theme
-        colour = {
-            Severity.CRITICAL: theme.error,
-            Severity.WARNING: theme.warning,
-            Severity.INFO: theme.foreground,
-        }
-        for alert, cells in rows:
-            styles = {
-                "severity": f"bold {colour.get(alert.severity, theme.foreground)}",
-                "subject": "bold" if alert.needs_attention else "",
-                "state": "bold" if alert.needs_attention else "dim",
-                "id": "dim",
-            }
-            # Text, never a plain str cell: that would be parsed as markup, and the alerts
-            # table is public (other tools may write it). The cells are already literal.
-            row = []
-            for key, column_width in plan.items():
-                text = cells[key]
-                if cell_len(text) > column_width:
-                    text = fit(text, column_width)
-                row.append(Text(text, style=styles.get(key, ""), no_wrap=True))
-            table.add_row(*row, key=str(alert.id))
-        if selected is not None and str(selected.id) in table.rows:
-            table.move_cursor(row=table.get_row_index(str(selected.id)), animate=False)
-        self._show_title(len(alerts))
+        labels = header_labels(self.sort)
+        plan = plan_columns([line.cells for line in lines], width - SCROLLBAR, labels)
+        table.fill(lines, plan, self.sort, self.app.current_theme)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+        self._show_title(visible)
         self._show_detail()
 
-    def _show_title(self, count: int) -> None:
-        keymap = self.cockpit.settings.keymap
-        keys = {
-            binding.id: key_label(keymap.get(binding.id, binding.key))
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and binding.id
-        }
-        title = Text(f" Alerts: {count} ({self.state_filter}", style="bold")
-        if self.agent_filter is not None:
-            title.append(" · routed to ")
-            title.append(literal(self._agent_name(self.agent_filter)))
-        title.append(")")
-        title.append(
-            f"   {keys['alerts-filter']}: state filter · {keys['alerts-agent']}: agent filter · "
-            f"{keys['alerts-acknowledge']}: "
-            f"acknowledge · {keys['alerts-snooze']}: snooze · {keys['alerts-lineage']}: "
-            f"lineage · {keys['alerts-history']}: history",
-            style="dim",
+    def _show_title(self, visible: list[Incident]) -> None:
+        keys = bound_labels([*self.BINDINGS, *IncidentTable.BINDINGS], self.cockpit.settings.keymap)
+        agent = None if self.agent_filter is None else self.rows.agent_name(self.agent_filter)
+        self.query_one("#alerts-title", Static).update(
+            self.rows.title(visible, len(self.incidents), agent, self.text_filter.strip(), keys)
         )
-        self.query_one("#alerts-title", Static).update(title)
 
     def _show_detail(self) -> None:
-        """Everything about the selected alert, whatever the table has room for."""
+        """Everything about the selected incident or alert, whatever the table has room for;
+        who was notified of the incident, and why or why not."""
         detail = self.query_one("#alerts-detail", Static)
-        alert = self.selected()
-        if alert is None:
+        notified = self.query_one("#alerts-notified", Static)
+        line = self._selected_line()
+        if line is None:
             hint = "f shows other states" + (", g other agents" if self.agent_filter else "")
-            detail.update(Text(f"No alerts here: {hint}.", style="dim"))
+            if self.text_filter.strip():
+                hint += ", Esc clears the filter"
+            detail.update(Text(f"No incidents here: {hint}.", style="dim"))
+            notified.update("")
             return
-        kpi = self._kpi(alert)
-        began = self._began(alert)
-        text = Text(f"#{alert.id} ", style="bold")
-        text.append(literal(self._subject(alert)), style="bold")
-        text.append(f" · {literal(alert.rule)} · {alert.severity.value} · {alert.state.value}")
-        text.append(f"  {value_text(alert, kpi)}")
-        if alert.expected is not None:
-            text.append(f" (expected {expected_text(alert, kpi)})")
-        text.append(f": {literal(deviation_text(alert, kpi))}")
-        self._append_driver(text, alert)
-        if began is not None:
-            now = utc_naive(self.cockpit.clock())
-            since = f"{began:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
-            text.append(f" · since {since} ({format_age((now - began).total_seconds())})")
-        text.append(f" · owner {literal(self._owner(alert))}")
-        routes = self._routes(alert)
-        if routes:
-            # Agent names and reasons are user text (the catalog's): appended, never markup.
-            text.append("\nrouted to ", style="dim")
-            for index, route in enumerate(routes):
-                if index:
-                    text.append(" · ", style="dim")
-                text.append(literal(self._agent_name(route.agent_id)))
-                text.append(f" ({literal(route.reason)})", style="dim")
-        acknowledged = acknowledgement_text(alert)
-        if acknowledged:
-            text.append("\nacknowledged by ", style="dim")
-            text.append(literal(acknowledged))
-        if alert.message:
-            text.append("\n")
-            text.append(literal(alert.message))
-        detail.update(text)
+        now = utc_naive(self.cockpit.clock())
+        detail.update(self.rows.detail(line, now, self._append_driver))
+        notified.update(self._notified(line.incident))
+
+    def _notified(self, incident: Incident) -> Text:
+        """Who the incident notifies, as the catalog routes it now (pure: on the loop)."""
+        data = self.data
+        if data is None:
+            return Text()
+        wants = self.cockpit.settings.routing.agents
+        decisions = decisions_for(incident.face, incident.severity, data.catalog, data.graph, wants)
+        return notified_text(decisions, self.rows.agent_name, self.rows.incident_silence(incident))
 
     def _append_driver(self, text: Text, alert: Alert) -> None:
         """What drove the alert's move, once a worker has worked it out (started here)."""
@@ -486,12 +371,97 @@ class AlertsScreen(CockpitScreen):
     def _on_row_highlighted(self) -> None:
         self._show_detail()
 
-    def selected(self) -> Alert | None:
-        table = self.query_one(DataTable)
+    # --- the selection -------------------------------------------------------------------
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one(IncidentTable)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.shown.get(int(key)) if key else None
+        return str(key) if key is not None else None
+
+    def _selected_line(self) -> Line | None:
+        key = self._cursor_key()
+        return self.lines.get(key) if key is not None else None
+
+    def selected(self) -> Alert | None:
+        """The selected alert: the one on the cursor's row, or the incident's face."""
+        line = self._selected_line()
+        return line.alert if line else None
+
+    def selected_incident(self) -> Incident | None:
+        line = self._selected_line()
+        return line.incident if line else None
+
+    # --- folding, filtering, sorting ---------------------------------------------------------
+
+    def _fold(self, expand: bool | None) -> None:
+        """Expand (True), collapse (False) or toggle (None) the selected incident; on one of
+        its alerts, the cursor goes back to the incident when it folds."""
+        line = self._selected_line()
+        if line is None:
+            return
+        key = incident_key(line.incident)
+        if expand is None:
+            expand = key not in self.expanded
+        if expand:
+            self.expanded.add(key)
+        else:
+            self.expanded.discard(key)
+        table = self.query_one(IncidentTable)
+        self._show()
+        if key in table.rows:
+            table.move_cursor(row=table.get_row_index(key), animate=False)
+
+    def action_toggle_incident(self) -> None:
+        self._fold(None)
+
+    def action_expand_incident(self) -> None:
+        self._fold(True)
+
+    def action_collapse_incident(self) -> None:
+        self._fold(False)
+
+    def action_expand_all(self) -> None:
+        keys = {incident_key(i) for i in self.incidents}
+        self.expanded = set() if keys <= self.expanded else keys
+        self._show()
+
+    def action_find(self) -> None:
+        box = self.query_one("#alerts-find", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#alerts-find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        self.text_filter = event.value
+        self._show()
+
+    @on(Input.Submitted, "#alerts-find")
+    def _find_submitted(self) -> None:
+        self.query_one(IncidentTable).focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#alerts-find", Input)
+        if box.display or self.text_filter:
+            box.value = ""
+            box.display = False
+            self.text_filter = ""
+            self.query_one(IncidentTable).focus()
+            self._show()
+            return
+        self.app.pop_screen()
+
+    def action_sort(self) -> None:
+        self.sort = self.sort.following()
+        self._show()
+
+    @on(DataTable.HeaderSelected, "#alerts-table")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key in BY_KEY:
+            self.sort = self.sort.clicked(key)
+            self._show()
 
     def action_cycle_filter(self) -> None:
         index = STATE_FILTERS.index(self.state_filter)
@@ -499,7 +469,7 @@ class AlertsScreen(CockpitScreen):
         self.reload()
 
     def action_cycle_agent(self) -> None:
-        """Only the alerts routed to the next agent of the catalog; after the last, all."""
+        """Only the incidents routed to the next agent of the catalog; after the last, all."""
         agents = list(self.data.catalog.agents) if self.data else []
         if self.agent_filter is None:
             self.agent_filter = agents[0] if agents else None
@@ -510,15 +480,76 @@ class AlertsScreen(CockpitScreen):
             self.agent_filter = None
         self.reload()
 
+    # --- actions -------------------------------------------------------------------------
+
     def action_acknowledge(self) -> None:
-        alert = self.selected()
-        if alert is not None:
-            self.cockpit.acknowledge([alert])
+        """On an incident, its firing alerts with one note; on an alert row, that alert."""
+        line = self._selected_line()
+        if line is None:
+            return
+        if line.is_incident:
+            self.cockpit.acknowledge(list(to_acknowledge(line.incident)) or [line.alert])
+        else:
+            self.cockpit.acknowledge([line.alert])
 
     def action_snooze(self) -> None:
-        alert = self.selected()
-        if alert is not None:
-            self.cockpit.snooze(alert)
+        """On an incident, its acknowledged (or snoozed) alerts; on an alert row, that one."""
+        line = self._selected_line()
+        if line is None:
+            return
+        if line.is_incident:
+            owned = [a for a in line.incident.open_alerts if snooze_refusal(a) is None]
+            self.cockpit.snooze(*(owned or [line.alert]))
+        else:
+            self.cockpit.snooze(line.alert)
+
+    def _targets(self, pick: Callable[[Incident], Sequence[Alert]]) -> tuple[list[Alert], str]:
+        """The alerts an action on the selected row concerns (``pick`` chooses an incident's)
+        and what the dialog names."""
+        line = self._selected_line()
+        if line is None:
+            return [], ""
+        alerts = list(pick(line.incident)) if line.is_incident else [line.alert]
+        rules = ", ".join(dict.fromkeys(a.rule for a in alerts or [line.alert]))
+        return alerts, f"{self.rows.subject(line.alert)} · {rules}"
+
+    def action_unacknowledge(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(UNACKNOWLEDGE, *self._targets(to_unacknowledge))
+
+    def action_note(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(NOTE, *self._targets(to_follow_up))
+
+    def action_resolve(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.with_note(RESOLVE, *self._targets(lambda i: i.open_alerts))
+
+    def action_assign(self) -> None:
+        if self._selected_line() is not None:
+            self.actions.assign(*self._targets(lambda i: i.open_alerts))
+
+    def action_silence(self) -> None:
+        incident = self.selected_incident()
+        if incident is not None:
+            ask_silence(self.cockpit, incident, self.rows.subject(incident.face), self)
+
+    @on(SilenceAdded)
+    def _silence_added(self, message: SilenceAdded) -> None:
+        if message.silence is None:
+            self.app.notify(
+                literal(message.problem or ""), title="Not silenced", severity="error", markup=False
+            )
+            return
+        silence = message.silence
+        self.app.notify(
+            literal(f"{silence.describe()} is silenced until {silence.until}."),
+            title="Silenced",
+            markup=False,
+            timeout=4,
+        )
+        self.cockpit.request_refresh()
+        self.reload()
 
     @on(DataTable.RowSelected, "#alerts-table")
     def _on_row_selected(self) -> None:
@@ -550,7 +581,7 @@ class AlertsScreen(CockpitScreen):
     @on(EventsLoaded)
     def _events_loaded(self, message: EventsLoaded) -> None:
         if self.is_current and message.past == self.cockpit.services.fixed_as_of:
-            kpi = self._kpi(message.alert)
+            kpi = self.rows.kpi(message.alert)
             self.app.push_screen(
                 EventsDialog(
                     message.title, message.events, value_text=lambda v: number_text(v, kpi)

@@ -44,6 +44,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
     from intelligentos.tui.screens.whatif import ScenarioScreen
     from intelligentos.tui.screens.whatif_dialogs import ScenarioPicker
     from intelligentos.tui.widgets.ceo_card import CeoCard
+    from intelligentos.tui.widgets.incident_table import IncidentTable
     from intelligentos.tui.widgets.kpi_table import KpiTable
     from intelligentos.tui.widgets.kpi_tree import KpiTree
     from intelligentos.tui.widgets.why_pane import WhyPane
@@ -57,6 +58,7 @@ def cockpit_bindings() -> list[tuple[str, list[BindingType]]]:
         ("Lineage tree", LineageTree.BINDINGS),
         ("Why pane", WhyPane.BINDINGS),
         ("Alerts", AlertsScreen.BINDINGS),
+        ("Alerts table", IncidentTable.BINDINGS),
         ("What-if", ScenarioScreen.BINDINGS),
         ("Saved scenarios", ScenarioPicker.BINDINGS),
         ("Brief", BriefScreen.BINDINGS),
