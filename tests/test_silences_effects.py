@@ -322,7 +322,9 @@ async def test_expiring_the_silence_brings_its_alerts_back(demo_store, tmp_path)
             1 for a in app.data.open_alerts if a.kpi_id == "gross_margin" and a.needs_attention
         )
         assert back > 0 and len(app.data.attention) == hushed + back
-        assert not app.screen.query_one("#ceo-gross_margin").render().plain.startswith("⊘")
+        card = app.screen.query_one("#ceo-gross_margin")
+        # The cards are redrawn after the data they show: wait for it.
+        await wait_until(pilot, lambda: not card.render().plain.startswith("⊘"))
 
 
 def test_the_cockpits_data_gives_an_alerts_silence_history(demo_store):
