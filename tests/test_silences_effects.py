@@ -29,10 +29,9 @@ from intelligentos.services.catalog import load_catalog
 from intelligentos.services.silences import SilenceRequest, add_silence, expire_silence
 from intelligentos.services.snapshots import DataService
 from intelligentos.store import Store
-from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_table import KpiTable
 
-from .tui_helpers import FIXED_NOW, make_app, settle, wait_until
+from .tui_helpers import FIXED_NOW, header_text, make_app, settle, wait_until
 
 NOW = datetime(2026, 12, 7, 10, 0, 0)
 runner = CliRunner()
@@ -264,10 +263,6 @@ def silence_kpi(path: Path, kpi_id: str) -> Silence:
     with Store.open(path) as store:
         request = SilenceRequest({Matcher.KPI: kpi_id}, "restating", "ana", FIXED_NOW, "2h")
         return add_silence(store, request)
-
-
-def header_text(app) -> str:
-    return app.screen.query_one(CockpitHeader).render().plain
 
 
 def table_of(app, kpi_id: str) -> KpiTable:

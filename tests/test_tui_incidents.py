@@ -41,7 +41,7 @@ from intelligentos.tui.screens.dialogs import PromptDialog
 from intelligentos.tui.screens.incident_dialogs import SilenceDialog
 from intelligentos.tui.widgets.incident_table import incident_key
 
-from .tui_helpers import FIXED_NOW, make_app, open_alerts, settle, wait_until
+from .tui_helpers import FIXED_NOW, header_text, make_app, open_alerts, settle, wait_until
 
 SIZE = (160, 48)
 ALL = 13
@@ -338,8 +338,11 @@ async def test_silence_a_kpi_from_the_alerts_screen_and_its_alerts_stop_counting
         await pilot.press("enter")
         await settle(pilot)
         await wait_until(pilot, lambda: "⚑ 20" in title(screen))
-        # Its 3 alerts no longer count: 23 − 3 = 20; the incident is marked.
+        # Its 3 alerts no longer count: 23 − 3 = 20, in the screen's title and the header;
+        # they stop flashing; the incident is marked.
         assert "⚑ 20 unacknowledged" in title(screen)
+        await wait_until(pilot, lambda: "⚑ 20 unacknowledged" in header_text(app))
+        assert "mql_to_sql" not in app.flashing_kpis
         table = screen.query_one(DataTable)
         assert table.get_cell(incident_key(mql), "state").plain == "⊘ firing"
         notified = str(screen.query_one("#alerts-notified").render())

@@ -164,3 +164,10 @@ async def wait_until(pilot, condition, *, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout} s: {condition}")
         await pilot.pause(0.02)
+
+
+def header_text(app) -> str:
+    """What the cockpit's header says on the screen shown (its counts)."""
+    from intelligentos.tui.widgets.header import CockpitHeader
+
+    return app.screen.query_one(CockpitHeader).render().plain
