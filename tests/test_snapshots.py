@@ -116,3 +116,15 @@ def test_okr(snap, demo_store, tmp_path):
         await settle(pilot)
 
     assert snap(app, terminal_size=(120, 40), run_before=open_okr)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_alerts(snap, cockpit, size):
+    async def open_incidents(pilot):
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("right")  # the first incident, expanded to its alerts
+        await settle(pilot)
+
+    assert snap(cockpit, terminal_size=size, run_before=open_incidents)

@@ -21,7 +21,7 @@ from intelligentos.domain.alerts import (
     value_text,
 )
 from intelligentos.domain.catalog.models import Kpi
-from intelligentos.domain.formatting import format_age, literal
+from intelligentos.domain.formatting import format_age, literal, plural
 from intelligentos.domain.incidents import Incident
 from intelligentos.domain.silences import Silence, silencing
 from intelligentos.services.snapshots import CockpitData
@@ -219,7 +219,7 @@ class IncidentRows:
             rules = ", ".join(dict.fromkeys(a.rule for a in self.members(incident)))
             text.append(
                 f"Incident {incident.id or '(not filed yet)'} · {incident.severity.value} · "
-                f"{incident.state.value} · {len(incident.alerts)} alerts ({literal(rules)}); "
+                f"{incident.state.value} · {plural(len(incident.alerts), 'alert')} ({literal(rules)}); "
                 "its face:\n",
                 style="dim",
             )
