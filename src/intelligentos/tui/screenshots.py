@@ -32,6 +32,7 @@ SHOTS: list[Shot] = [
     ("strategy-map-120x40", (120, 40), "intelligentos-dark", "keys:M"),
     ("brief-120x40", (120, 40), "intelligentos-dark", "keys:b"),
     ("okr-120x40", (120, 40), "intelligentos-dark", "keys:O"),
+    ("incidents-120x40", (120, 40), "intelligentos-dark", "keys:a*"),
     ("theme-intelligentos-light", (120, 40), "intelligentos-light", None),
     ("theme-intelligentos-contrast", (120, 40), "intelligentos-contrast", None),
 ]
