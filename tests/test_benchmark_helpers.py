@@ -105,6 +105,7 @@ def test_a_child_that_fails_in_the_benchmark_leaves_nothing_running(tmp_path):
     wait_until(lambda: gone(grandchild), "the grandchild still runs")
 
 
+@pytest.mark.slow  # waits out a 5-second timeout of a real process tree
 def test_a_child_that_runs_over_its_time_is_killed_with_its_group(tmp_path):
     pid_file = tmp_path / "grandchild.pid"
     with pytest.raises(subprocess.TimeoutExpired):

@@ -132,6 +132,7 @@ def test_leaves_a_process_running():
 """
 
 
+@pytest.mark.slow  # a pytest run of its own, in a new interpreter, with a leaked process
 def test_a_run_that_leaves_a_process_running_fails_loudly_and_kills_it(tmp_path):
     pid_file = tmp_path / "sleeper.pid"
     (tmp_path / "conftest.py").write_text(
