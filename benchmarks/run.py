@@ -43,6 +43,10 @@ store (``benchmarks/screens.py``):
   end (synthetic, saved through the store: the figure times proposing, not forecasting), in
   a fresh process timed from outside against ``--help`` run in turn with it, and the service
   call alone in a child process (``benchmarks/okr_speed.py``).
+* *Notifying*: ``ack --incident`` and ``unack --incident`` with a webhook sink that never
+  answers, each in a fresh process timed from outside, against the same commands with no
+  sink run in turn with them: the command waits less than a second for its sinks
+  (``benchmarks/notify_speed.py``).
 * *Live latency*: in a cockpit started the same way, another process writes a new value of
   a CEO KPI through the store and prints when its transaction committed; the time from
   that commit until the screen shows the CEO card with the new value.
@@ -106,6 +110,7 @@ from typing import Any, TypeVar
 import explain_speed
 import floor_app  # benchmarks/, beside this file
 import forecast_accuracy
+import notify_speed
 import okr_speed
 import screens
 from terminal import ENTER, ESCAPE, ScreenTimeout, Terminal
@@ -1562,6 +1567,18 @@ def run(scales: list[Scale], reps: int) -> dict:
             )
             figures.extend(found)
             extras[scale.name] |= chosen
+            figures.extend(
+                notify_speed.measure_notify(
+                    store,
+                    root,
+                    reps,
+                    scale.name,
+                    run_child=run_child,
+                    copy_store=copy_store,
+                    figure=Figure,
+                    named=named,
+                )
+            )
             figure, seen = measure_live(store, config, scale.live_samples, scale.name, bytecode)
             figures.append(figure)
             extras[scale.name] |= seen

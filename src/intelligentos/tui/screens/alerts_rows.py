@@ -219,7 +219,8 @@ class IncidentRows:
             rules = ", ".join(dict.fromkeys(a.rule for a in self.members(incident)))
             text.append(
                 f"Incident {incident.id or '(not filed yet)'} · {incident.severity.value} · "
-                f"{incident.state.value} · {plural(len(incident.alerts), 'alert')} ({literal(rules)}); "
+                f"{incident.state.value} · {plural(len(incident.alerts), 'alert')} "
+                f"({literal(rules)}); "
                 "its face:\n",
                 style="dim",
             )
