@@ -881,3 +881,27 @@ def test_a_failing_sink_is_due_again_when_its_first_delivery_is(demo_store):
     # (not at once, as the ones behind it were queued): the cockpit comes back then.
     assert len(tried) == 1 and len(waiting) == len(notice_ids(demo_store)) > 1
     assert report.next_retry == NOW + timedelta(seconds=30)
+
+
+def test_a_delivery_another_process_is_sending_holds_its_sinks_later_ones_back(demo_store):
+    # Another process (the cockpit) has claimed the sink's first delivery and is sending it
+    # (a slow PagerDuty): a second sender (`ack` on the CLI) must not send the later ones,
+    # or the sink could hear of an acknowledgement before the trigger.
+    sink = NotifySink(command=("x",), demo=True)
+    with Store.open(demo_store) as store:
+        Notifier([sink]).prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        # Queue without sending: a run whose budget is already spent only fans out.
+        Notifier([sink], clock=lambda: NOW, monotonic=lambda: 0.0).deliver(store, budget=0.0)
+        first, *later = store.outbox(states=("pending",))
+        assert later  # the demo store opens more than one incident
+        assert store.claim_delivery(first, "2026-11-27T09:30:00Z")  # claimed at NOW
+        sent = Sent()
+        report = Notifier([sink], sender=sent, clock=lambda: NOW).deliver(store)
+        assert sent.to(sink) == [] and report.delivered == 0
+        # One claimed an hour ago by a process that died holds nothing back (it is listed
+        # by `notify status` and sent again only by hand): the later ones go, in order.
+        store.finish_delivery(first.id, "sending", 0, None, None, "2026-11-27T08:30:00Z")
+        report = Notifier([sink], sender=sent, clock=lambda: NOW).deliver(store)
+        assert ids(sent.to(sink)) == [e.notice_id for e in later]
+        assert [e.state for e in store.outbox()] == ["sending"] + ["delivered"] * len(later)

@@ -11,7 +11,8 @@ A change (an evaluation, an acknowledgement) logs its notices in its own transac
   it is sent (:mod:`intelligentos.store.notify`), so two processes never both send it; one
   that did not get through waits for its backoff
   (:func:`intelligentos.domain.notify.backoff_seconds`), and the sink's later notices wait
-  behind it, so that a sink never hears of an acknowledgement before the incident;
+  behind it (and behind one another process is sending), so that a sink never hears of an
+  acknowledgement before the incident;
   after :data:`~intelligentos.domain.notify.MAX_ATTEMPTS` attempts it is ``dead`` until
   re-sent (:meth:`Notifier.resend`);
 * **bounded**: each attempt has a timeout (webhook: ``urllib.request`` with
@@ -48,6 +49,7 @@ from intelligentos.domain.outbox import (
     DELIVERED,
     MAX_ATTEMPTS,
     PENDING,
+    SENDING,
     OutboxEntry,
     StoredNotice,
     backoff_seconds,
@@ -66,6 +68,9 @@ COMMAND_BUDGET_SECONDS = 1.0
 MIN_ATTEMPT_SECONDS = 0.1
 # How long a timed-out command's process group has to exit on SIGTERM before SIGKILL.
 KILL_GRACE_SECONDS = 1.0
+# How long a delivery another process claimed holds its sink's later ones back: longer than
+# any attempt lasts; one still `sending` after that was left by a process that died.
+CLAIM_HOLD_SECONDS = 2 * (TIMEOUT_SECONDS + KILL_GRACE_SECONDS)
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 _DETAIL_LIMIT = 200
@@ -289,17 +294,22 @@ class Notifier:
         now = utc_naive(self.clock())
         for sink in run.sinks:
             self._fan_out(store, sink, run.marks.get(sink.label, 0))
-        pending = store.outbox(states=(PENDING,))
+        queued = store.outbox(states=(PENDING, SENDING))
+        claimed_since = stamp(now - timedelta(seconds=CLAIM_HOLD_SECONDS))
         for sink in run.sinks:
-            for entry in (e for e in pending if e.sink == sink.label):
+            for entry in (e for e in queued if e.sink == sink.label):
                 if self.stop.is_set():
                     return report
+                if entry.state == SENDING:
+                    if entry.updated_at >= claimed_since:
+                        break  # another process is sending it: the later ones wait for it
+                    continue  # its process died: at most once, it waits for `notify resend`
                 if entry.next_at is not None and parse_stamp(entry.next_at) > now:
                     break  # the sink's later notices wait behind it
                 if self._out_of_time(run, sink):
                     break
                 if not store.claim_delivery(entry, stamp(self.clock())):
-                    continue
+                    break  # another process took it: the later ones wait for it
                 if not self._send(sink, entry, run):
                     break
         # Each sink's first pending delivery is what it waits for: the later ones follow it.
