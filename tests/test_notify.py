@@ -905,3 +905,40 @@ def test_a_delivery_another_process_is_sending_holds_its_sinks_later_ones_back(d
         report = Notifier([sink], sender=sent, clock=lambda: NOW).deliver(store)
         assert ids(sent.to(sink)) == [e.notice_id for e in later]
         assert [e.state for e in store.outbox()] == ["sending"] + ["delivered"] * len(later)
+
+
+def test_a_sink_that_heard_of_an_incident_hears_the_rest_of_it_whatever_its_filters(demo_store):
+    # A critical-only sink (a PagerDuty service) got the trigger of incident A; A then fell
+    # to warning, was acknowledged and resolved at warning: the sink must hear of those, or
+    # PagerDuty pages on after the acknowledgement and never resolves. Incident B, a warning
+    # throughout, it never heard of: nothing of B.
+    sink = NotifySink(command=("x",), min_severity="critical", demo=True)
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        notifier = Notifier([sink], sender=sent, clock=lambda: NOW)
+        notifier.prepare(store)  # after the evaluation: its notices are history to the sink
+        model = next(n for n in store.notices() if n.notified)
+        a, b = [i.id for i in store.incidents()][:2]
+        at = "2026-11-27T09:30:00Z"
+
+        def log(incident: int, kind: str, severity: Severity) -> int:
+            return store.add_notice(
+                incident, kind, at, "ana", None, severity, model.rule, None,
+                model.snapshot, model.decisions,
+            )  # fmt: skip
+
+        with store.transaction():
+            a_open = log(a, "open", Severity.CRITICAL)
+            b_open = log(b, "open", Severity.WARNING)
+        assert notifier.deliver(store).failures == []
+        # A later run: what the sink heard of A is in the outbox, no longer in this batch.
+        with store.transaction():
+            a_down = log(a, "de-escalate", Severity.WARNING)
+            a_ack = log(a, "acknowledge", Severity.WARNING)
+            log(b, "resolve", Severity.WARNING)
+            a_end = log(a, "resolve", Severity.WARNING)
+        assert b_open  # B's notices are logged, and not for this sink
+        report = notifier.deliver(store)
+    assert report.failures == []
+    assert ids(sent.to(sink)) == [a_open, a_down, a_ack, a_end]

@@ -374,11 +374,17 @@ class Notifier:
     def _fan_out(self, store: Store, sink: NotifySink, after: int) -> None:
         at = stamp(self.clock())
         while batch := store.notices(after):
-            wanted = [
-                n.id
-                for n in batch
-                if n.silence_id is None and sink.wants(n.severity, n.rule, n.notified)
-            ]
+            # An incident the sink heard of is followed to its end whatever its filters say
+            # (a fall in severity, a change of face): else PagerDuty would page on after the
+            # acknowledgement, and a channel would never read that it resolved.
+            told = store.incidents_queued(sink.label, {n.incident_id for n in batch})
+            wanted = []
+            for n in batch:
+                if n.silence_id is None and (
+                    n.incident_id in told or sink.wants(n.severity, n.rule, n.notified)
+                ):
+                    wanted.append(n.id)
+                    told.add(n.incident_id)
             after = batch[-1].id
             store.fan_out(sink.label, wanted, after, at)
 

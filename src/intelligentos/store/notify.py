@@ -48,6 +48,11 @@ INSERT_DELIVERY = (
     "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (notice_id, sink) DO NOTHING"
 )
 SELECT_OUTBOX = "SELECT * FROM outbox ORDER BY notice_id, sink"
+# ?1: a sink's label; ?2: the incidents asked about, as a JSON array.
+SELECT_INCIDENTS_QUEUED = (
+    "SELECT DISTINCT n.incident_id FROM outbox o JOIN notices n ON n.id = o.notice_id "
+    "WHERE o.sink = ?1 AND n.incident_id IN (SELECT value FROM json_each(?2))"
+)
 # ?1: the states wanted, as a JSON array (the table keeps every delivery that went through).
 SELECT_OUTBOX_IN = (
     "SELECT * FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY notice_id, sink"
@@ -163,6 +168,12 @@ class NotifyQueries(StoreConnections):
             for notice_id in sorted(notice_ids):
                 conn.execute(INSERT_DELIVERY, (notice_id, label, PENDING, at, at))
             conn.execute(ADVANCE_WATERMARK, (WATERMARK_PREFIX + label, str(upto)))
+
+    def incidents_queued(self, label: str, incident_ids: Collection[int]) -> set[int]:
+        """Those of ``incident_ids`` a notice of which was queued for the sink ``label``."""
+        wanted = json.dumps(sorted(incident_ids))
+        found = self.query(SELECT_INCIDENTS_QUEUED, (label, wanted))
+        return {row["incident_id"] for row in found}
 
     def outbox(self, states: Collection[str] | None = None) -> list[OutboxEntry]:
         """Every delivery (in one of ``states``), by notice and sink."""
