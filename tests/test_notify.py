@@ -942,3 +942,33 @@ def test_a_sink_that_heard_of_an_incident_hears_the_rest_of_it_whatever_its_filt
         report = notifier.deliver(store)
     assert report.failures == []
     assert ids(sent.to(sink)) == [a_open, a_down, a_ack, a_end]
+
+
+def test_an_incident_that_still_fires_when_its_silence_ends_is_notified_then(demo_store, tmp_path):
+    from intelligentos.domain.silences import Matcher
+    from intelligentos.services.silences import SilenceRequest, add_silence, expire_silence
+
+    from .stores import copy_store
+
+    # Which KPI the evaluation at NOW opens an incident on: learnt from a copy.
+    probe = copy_store(demo_store, tmp_path / "probe.db")
+    with Store.open(probe) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        kpi_id = next(i.face.kpi_id for i in store.incidents(open_only=True) if i.face.kpi_id)
+    with Store.open(demo_store) as store:
+        request = SilenceRequest({Matcher.KPI: kpi_id}, "restating", "ana", NOW, "2h")
+        held = add_silence(store, request)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        [incident] = [i for i in store.incidents(open_only=True) if i.face.kpi_id == kpi_id]
+        [hushed] = [n for n in store.notices() if n.incident_id == incident.id]
+        assert (hushed.kind, hushed.silence_id) == ("open", held.id)
+        # Still silenced a minute later: nothing new.
+        evaluate_store(store, store.read_catalog(), NOW + timedelta(minutes=1), wants={})
+        assert [n.id for n in store.notices() if n.incident_id == incident.id] == [hushed.id]
+        expire_silence(store, held.id, "bo", NOW + timedelta(minutes=2))
+        # Three minutes after NOW the incident still fires, and nobody was told: now they are,
+        # once (a fourth minute adds nothing).
+        for minutes in (3, 4):
+            evaluate_store(store, store.read_catalog(), NOW + timedelta(minutes=minutes), wants={})
+        told = [n for n in store.notices() if n.incident_id == incident.id][1:]
+        assert [(n.kind, n.silence_id) for n in told] == [("open", None)]

@@ -38,6 +38,11 @@ INSERT_NOTICE = (
 SELECT_NOTICES_AFTER = "SELECT * FROM notices WHERE id > ? ORDER BY id LIMIT ?"
 SELECT_NOTICE = "SELECT * FROM notices WHERE id = ?"
 SELECT_LATEST_NOTICE = "SELECT coalesce(max(id), 0) FROM notices"
+# ?1: the incidents asked about, as a JSON array.
+SELECT_LAST_NOTICE_OF = (
+    "SELECT * FROM notices WHERE id IN (SELECT max(id) FROM notices "
+    "WHERE incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id)"
+)
 REGISTER_SINK = "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
 ADVANCE_WATERMARK = (
     "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
@@ -125,6 +130,12 @@ class NotifyQueries(StoreConnections):
     def notice(self, notice_id: int) -> StoredNotice | None:
         rows = self.query(SELECT_NOTICE, (notice_id,))
         return _notice(rows[0]) if rows else None
+
+    def last_notices(self, incident_ids: Iterable[int]) -> dict[int, StoredNotice]:
+        """The latest notice of each of ``incident_ids`` that has one, by incident."""
+        wanted = json.dumps(sorted(set(incident_ids)))
+        found = [_notice(row) for row in self.query(SELECT_LAST_NOTICE_OF, (wanted,))]
+        return {n.incident_id: n for n in found}
 
     def store_id(self) -> str:
         """The store's own random id (``store.id`` in ``store_meta``), made when first
