@@ -972,3 +972,43 @@ def test_an_incident_that_still_fires_when_its_silence_ends_is_notified_then(dem
             evaluate_store(store, store.read_catalog(), NOW + timedelta(minutes=minutes), wants={})
         told = [n for n in store.notices() if n.incident_id == incident.id][1:]
         assert [(n.kind, n.silence_id) for n in told] == [("open", None)]
+
+
+def test_pagerduty_never_gets_an_acknowledge_or_a_resolve_of_an_incident_never_triggered_there(
+    demo_store,
+):
+    # A rules = ["target"] PagerDuty sink: incident A opened with a drift face (not for it);
+    # its face became a target alert at the same severity (no notice), then A was
+    # acknowledged and resolved: PagerDuty would get an acknowledge and a resolve of an
+    # incident never triggered there. Incident B opened with a target face: it gets all of B.
+    sink = NotifySink(
+        command=("x",), rules=(Rule.TARGET,), format="pagerduty", routing_key="R" * 32, demo=True
+    )
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        notifier = Notifier([sink], sender=sent, clock=lambda: NOW)
+        notifier.prepare(store)
+        model = next(n for n in store.notices() if n.notified)
+        a, b = [i.id for i in store.incidents()][:2]
+        at = "2026-11-27T09:30:00Z"
+
+        def log(incident: int, kind: str, rule: str) -> int:
+            return store.add_notice(
+                incident, kind, at, "ana", None, Severity.WARNING, rule, None,
+                model.snapshot, model.decisions,
+            )  # fmt: skip
+
+        with store.transaction():
+            log(a, "open", "drift")
+            b_open = log(b, "open", "target")
+            log(a, "acknowledge", "target")
+            b_ack = log(b, "acknowledge", "target")
+            log(a, "resolve", "target")
+            b_end = log(b, "resolve", "target")
+        report = notifier.deliver(store)
+        queued = [e.notice_id for e in store.outbox()]
+    assert report.failures == []
+    assert queued == [b_open, b_ack, b_end]
+    actions = [body["event_action"] for body in sent.to(sink)]
+    assert actions == ["trigger", "acknowledge", "resolve"]

@@ -43,6 +43,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import parse_stamp, stamp, utc_naive, utc_now
+from intelligentos.domain.incidents import Notice
 from intelligentos.domain.notify import NotifySink, scrub
 from intelligentos.domain.outbox import (
     DEAD,
@@ -74,6 +75,8 @@ CLAIM_HOLD_SECONDS = 2 * (TIMEOUT_SECONDS + KILL_GRACE_SECONDS)
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 _DETAIL_LIMIT = 200
+# The notices a pagerduty sink gets only of an incident it was sent.
+ENDINGS = frozenset({Notice.ACKNOWLEDGED.value, Notice.RESOLVED.value})
 
 
 @dataclass(frozen=True)
@@ -376,13 +379,19 @@ class Notifier:
         while batch := store.notices(after):
             # An incident the sink heard of is followed to its end whatever its filters say
             # (a fall in severity, a change of face): else PagerDuty would page on after the
-            # acknowledgement, and a channel would never read that it resolved.
+            # acknowledgement, and a channel would never read that it resolved. PagerDuty
+            # never gets an acknowledge or a resolve of an incident it was never sent (it has
+            # no trigger to fold them into).
             told = store.incidents_queued(sink.label, {n.incident_id for n in batch})
             wanted = []
             for n in batch:
-                if n.silence_id is None and (
-                    n.incident_id in told or sink.wants(n.severity, n.rule, n.notified)
-                ):
+                if n.incident_id in told:
+                    wants = True
+                elif n.kind in ENDINGS and sink.format == "pagerduty":
+                    wants = False
+                else:
+                    wants = sink.wants(n.severity, n.rule, n.notified)
+                if wants and n.silence_id is None:
                     wanted.append(n.id)
                     told.add(n.incident_id)
             after = batch[-1].id
