@@ -1012,3 +1012,18 @@ def test_pagerduty_never_gets_an_acknowledge_or_a_resolve_of_an_incident_never_t
     assert queued == [b_open, b_ack, b_end]
     actions = [body["event_action"] for body in sent.to(sink)]
     assert actions == ["trigger", "acknowledge", "resolve"]
+
+
+def test_a_headline_template_that_raises_gives_way_to_the_default_headline(demo_store):
+    # {{ 1 / 0 }} compiles (the sink is accepted) but fails as it renders: the delivery goes
+    # with the default headline and one warning, and the run goes on.
+    sink = NotifySink(command=("x",), headline="{{ 1 / 0 }}", demo=True)
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        notifier = Notifier([sink], sender=sent)
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        report = notifier.deliver(store)
+    assert ids(sent.to(sink)) == notice_ids(demo_store) and report.failures == []
+    [problem] = report.problems
+    assert "headline template" in problem and "division by zero" in problem
