@@ -1027,3 +1027,35 @@ def test_a_headline_template_that_raises_gives_way_to_the_default_headline(demo_
     assert ids(sent.to(sink)) == notice_ids(demo_store) and report.failures == []
     [problem] = report.problems
     assert "headline template" in problem and "division by zero" in problem
+
+
+async def test_the_cockpit_reports_a_sender_that_fails_unexpectedly_and_keeps_delivering(
+    demo_store, tmp_path, script, monkeypatch
+):
+    # Whatever goes wrong in a run (here, making a body), it is told, and the run ends: the
+    # next one may start, rather than the cockpit never delivering again.
+    def boom(*args, **kwargs):
+        raise RuntimeError("no body today")
+
+    monkeypatch.setattr(service, "render", boom)
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(script, tmp_path / "received.jsonl"))
+    app = make_app(demo_store, config)
+    messages: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):
+        messages.append(str(message))
+        return notify(message, **kwargs)
+
+    app.notify = recording
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(400):
+            if any("no body today" in m for m in messages):
+                break
+            await pilot.pause(0.05)
+        assert any("no body today" in m for m in messages)
+        await pilot.pause()
+        assert not app.notifications.delivering and app.is_running
