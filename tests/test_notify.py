@@ -1059,3 +1059,17 @@ async def test_the_cockpit_reports_a_sender_that_fails_unexpectedly_and_keeps_de
         assert any("no body today" in m for m in messages)
         await pilot.pause()
         assert not app.notifications.delivering and app.is_running
+
+
+def test_a_command_that_ignores_sigterm_holds_a_short_attempt_little_longer(tmp_path):
+    # A command's attempt within a command's 1 s budget: one that ignores SIGTERM gets a
+    # quarter of its time, not the full second, before SIGKILL, so `ack` returns in about a
+    # second (1.0 s + 0.25 s; it was 1.0 s + 1.0 s).
+    started = tmp_path / "started"
+    shell = f"trap '' TERM; echo > {started}; sleep 100 & wait"
+    began = time.monotonic()
+    outcome = service.run_command(["sh", "-c", shell], b"{}", timeout=1.0)
+    took = time.monotonic() - began
+    assert outcome == Outcome(False, "no answer within 1 s")
+    assert started.exists(), "the command did not start within its timeout"
+    assert took < 1.7

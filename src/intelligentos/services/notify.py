@@ -164,7 +164,8 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     delivery. Its output is discarded but for the last line of its errors.
 
     It runs in a session of its own: on timeout its whole process group is ended (SIGTERM,
-    then SIGKILL after :data:`KILL_GRACE_SECONDS`), so what it started goes with it."""
+    then SIGKILL after :data:`KILL_GRACE_SECONDS`, or a quarter of ``timeout`` if that is
+    shorter: a command's short budget stays short), so what it started goes with it."""
     try:
         process = subprocess.Popen(
             list(argv),
@@ -178,10 +179,10 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     try:
         _, errors = process.communicate(payload, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _end_group(process)
+        _end_group(process, min(KILL_GRACE_SECONDS, timeout / 4))
         return Outcome(False, f"no answer within {timeout:g} s")
     except BaseException:
-        _end_group(process)
+        _end_group(process, min(KILL_GRACE_SECONDS, timeout / 4))
         raise
     if process.returncode == 0:
         return Outcome(True, "exit status 0")
@@ -190,13 +191,13 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     return Outcome(False, f"exit status {process.returncode}{said}")
 
 
-def _end_group(process: subprocess.Popen[bytes]) -> None:
+def _end_group(process: subprocess.Popen[bytes], grace: float) -> None:
     """End ``process``'s group (the session it leads): SIGTERM, then, once the leader has
-    exited or :data:`KILL_GRACE_SECONDS` have passed, SIGKILL to whatever is left. The
+    exited or ``grace`` seconds have passed, SIGKILL to whatever is left. The
     leader is reaped only after the SIGKILL, so the group's id cannot have been reused."""
     group = process.pid
     _signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while not _has_exited(process.pid) and time.monotonic() < deadline:
         time.sleep(0.01)
     _signal_group(group, signal.SIGKILL)
