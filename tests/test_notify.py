@@ -881,3 +881,196 @@ def test_a_failing_sink_is_due_again_when_its_first_delivery_is(demo_store):
     # (not at once, as the ones behind it were queued): the cockpit comes back then.
     assert len(tried) == 1 and len(waiting) == len(notice_ids(demo_store)) > 1
     assert report.next_retry == NOW + timedelta(seconds=30)
+
+
+def test_a_delivery_another_process_is_sending_holds_its_sinks_later_ones_back(demo_store):
+    # Another process (the cockpit) has claimed the sink's first delivery and is sending it
+    # (a slow PagerDuty): a second sender (`ack` on the CLI) must not send the later ones,
+    # or the sink could hear of an acknowledgement before the trigger.
+    sink = NotifySink(command=("x",), demo=True)
+    with Store.open(demo_store) as store:
+        Notifier([sink]).prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        # Queue without sending: a run whose budget is already spent only fans out.
+        Notifier([sink], clock=lambda: NOW, monotonic=lambda: 0.0).deliver(store, budget=0.0)
+        first, *later = store.outbox(states=("pending",))
+        assert later  # the demo store opens more than one incident
+        assert store.claim_delivery(first, "2026-11-27T09:30:00Z")  # claimed at NOW
+        sent = Sent()
+        report = Notifier([sink], sender=sent, clock=lambda: NOW).deliver(store)
+        assert sent.to(sink) == [] and report.delivered == 0
+        # One claimed an hour ago by a process that died holds nothing back (it is listed
+        # by `notify status` and sent again only by hand): the later ones go, in order.
+        store.finish_delivery(first.id, "sending", 0, None, None, "2026-11-27T08:30:00Z")
+        report = Notifier([sink], sender=sent, clock=lambda: NOW).deliver(store)
+        assert ids(sent.to(sink)) == [e.notice_id for e in later]
+        assert [e.state for e in store.outbox()] == ["sending"] + ["delivered"] * len(later)
+
+
+def test_a_sink_that_heard_of_an_incident_hears_the_rest_of_it_whatever_its_filters(demo_store):
+    # A critical-only sink (a PagerDuty service) got the trigger of incident A; A then fell
+    # to warning, was acknowledged and resolved at warning: the sink must hear of those, or
+    # PagerDuty pages on after the acknowledgement and never resolves. Incident B, a warning
+    # throughout, it never heard of: nothing of B.
+    sink = NotifySink(command=("x",), min_severity="critical", demo=True)
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        notifier = Notifier([sink], sender=sent, clock=lambda: NOW)
+        notifier.prepare(store)  # after the evaluation: its notices are history to the sink
+        model = next(n for n in store.notices() if n.notified)
+        a, b = [i.id for i in store.incidents()][:2]
+        at = "2026-11-27T09:30:00Z"
+
+        def log(incident: int, kind: str, severity: Severity) -> int:
+            return store.add_notice(
+                incident, kind, at, "ana", None, severity, model.rule, None,
+                model.snapshot, model.decisions,
+            )  # fmt: skip
+
+        with store.transaction():
+            a_open = log(a, "open", Severity.CRITICAL)
+            b_open = log(b, "open", Severity.WARNING)
+        assert notifier.deliver(store).failures == []
+        # A later run: what the sink heard of A is in the outbox, no longer in this batch.
+        with store.transaction():
+            a_down = log(a, "de-escalate", Severity.WARNING)
+            a_ack = log(a, "acknowledge", Severity.WARNING)
+            log(b, "resolve", Severity.WARNING)
+            a_end = log(a, "resolve", Severity.WARNING)
+        assert b_open  # B's notices are logged, and not for this sink
+        report = notifier.deliver(store)
+    assert report.failures == []
+    assert ids(sent.to(sink)) == [a_open, a_down, a_ack, a_end]
+
+
+def test_an_incident_that_still_fires_when_its_silence_ends_is_notified_then(demo_store, tmp_path):
+    from intelligentos.domain.silences import Matcher
+    from intelligentos.services.silences import SilenceRequest, add_silence, expire_silence
+
+    from .stores import copy_store
+
+    # Which KPI the evaluation at NOW opens an incident on: learnt from a copy.
+    probe = copy_store(demo_store, tmp_path / "probe.db")
+    with Store.open(probe) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        kpi_id = next(i.face.kpi_id for i in store.incidents(open_only=True) if i.face.kpi_id)
+    with Store.open(demo_store) as store:
+        request = SilenceRequest({Matcher.KPI: kpi_id}, "restating", "ana", NOW, "2h")
+        held = add_silence(store, request)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        [incident] = [i for i in store.incidents(open_only=True) if i.face.kpi_id == kpi_id]
+        [hushed] = [n for n in store.notices() if n.incident_id == incident.id]
+        assert (hushed.kind, hushed.silence_id) == ("open", held.id)
+        # Still silenced a minute later: nothing new.
+        evaluate_store(store, store.read_catalog(), NOW + timedelta(minutes=1), wants={})
+        assert [n.id for n in store.notices() if n.incident_id == incident.id] == [hushed.id]
+        expire_silence(store, held.id, "bo", NOW + timedelta(minutes=2))
+        # Three minutes after NOW the incident still fires, and nobody was told: now they are,
+        # once (a fourth minute adds nothing).
+        for minutes in (3, 4):
+            evaluate_store(store, store.read_catalog(), NOW + timedelta(minutes=minutes), wants={})
+        told = [n for n in store.notices() if n.incident_id == incident.id][1:]
+        assert [(n.kind, n.silence_id) for n in told] == [("open", None)]
+
+
+def test_pagerduty_never_gets_an_acknowledge_or_a_resolve_of_an_incident_never_triggered_there(
+    demo_store,
+):
+    # A rules = ["target"] PagerDuty sink: incident A opened with a drift face (not for it);
+    # its face became a target alert at the same severity (no notice), then A was
+    # acknowledged and resolved: PagerDuty would get an acknowledge and a resolve of an
+    # incident never triggered there. Incident B opened with a target face: it gets all of B.
+    sink = NotifySink(
+        command=("x",), rules=(Rule.TARGET,), format="pagerduty", routing_key="R" * 32, demo=True
+    )
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        notifier = Notifier([sink], sender=sent, clock=lambda: NOW)
+        notifier.prepare(store)
+        model = next(n for n in store.notices() if n.notified)
+        a, b = [i.id for i in store.incidents()][:2]
+        at = "2026-11-27T09:30:00Z"
+
+        def log(incident: int, kind: str, rule: str) -> int:
+            return store.add_notice(
+                incident, kind, at, "ana", None, Severity.WARNING, rule, None,
+                model.snapshot, model.decisions,
+            )  # fmt: skip
+
+        with store.transaction():
+            log(a, "open", "drift")
+            b_open = log(b, "open", "target")
+            log(a, "acknowledge", "target")
+            b_ack = log(b, "acknowledge", "target")
+            log(a, "resolve", "target")
+            b_end = log(b, "resolve", "target")
+        report = notifier.deliver(store)
+        queued = [e.notice_id for e in store.outbox()]
+    assert report.failures == []
+    assert queued == [b_open, b_ack, b_end]
+    actions = [body["event_action"] for body in sent.to(sink)]
+    assert actions == ["trigger", "acknowledge", "resolve"]
+
+
+def test_a_headline_template_that_raises_gives_way_to_the_default_headline(demo_store):
+    # {{ 1 / 0 }} compiles (the sink is accepted) but fails as it renders: the delivery goes
+    # with the default headline and one warning, and the run goes on.
+    sink = NotifySink(command=("x",), headline="{{ 1 / 0 }}", demo=True)
+    sent = Sent()
+    with Store.open(demo_store) as store:
+        notifier = Notifier([sink], sender=sent)
+        notifier.prepare(store)
+        evaluate_store(store, store.read_catalog(), NOW, wants={})
+        report = notifier.deliver(store)
+    assert ids(sent.to(sink)) == notice_ids(demo_store) and report.failures == []
+    [problem] = report.problems
+    assert "headline template" in problem and "division by zero" in problem
+
+
+async def test_the_cockpit_reports_a_sender_that_fails_unexpectedly_and_keeps_delivering(
+    demo_store, tmp_path, script, monkeypatch
+):
+    # Whatever goes wrong in a run (here, making a body), it is told, and the run ends: the
+    # next one may start, rather than the cockpit never delivering again.
+    def boom(*args, **kwargs):
+        raise RuntimeError("no body today")
+
+    monkeypatch.setattr(service, "render", boom)
+    config = tmp_path / "cockpit-config"
+    config.mkdir()
+    write_config(config, command_sink(script, tmp_path / "received.jsonl"))
+    app = make_app(demo_store, config)
+    messages: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):
+        messages.append(str(message))
+        return notify(message, **kwargs)
+
+    app.notify = recording
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(400):
+            if any("no body today" in m for m in messages):
+                break
+            await pilot.pause(0.05)
+        assert any("no body today" in m for m in messages)
+        await pilot.pause()
+        assert not app.notifications.delivering and app.is_running
+
+
+@pytest.mark.slow  # a wall-clock bound: it means something on a quiet machine only
+def test_a_command_that_ignores_sigterm_holds_a_short_attempt_little_longer(tmp_path):
+    # A command's attempt within a command's budget: one that ignores SIGTERM gets a quarter
+    # of its time, not the full second, before SIGKILL, so `ack` returns in about a second
+    # (1.0 s + 0.25 s here; it was 1.0 s + 1.0 s).
+    started = tmp_path / "started"
+    shell = f"trap '' TERM; echo > {started}; sleep 100 & wait"
+    began = time.monotonic()
+    outcome = service.run_command(["sh", "-c", shell], b"{}", timeout=1.0)
+    took = time.monotonic() - began
+    assert outcome == Outcome(False, "no answer within 1 s")
+    assert started.exists(), "the command did not start within its timeout"
+    assert took < 1.7

@@ -29,6 +29,9 @@ def test_a_template_reads_the_messages_fields():
         ("{{ subjet }}", "'subjet' is undefined"),  # a typo says so
         ("{{ subject.__class__.__mro__ }}", "failed"),  # the sandbox refuses internals
         ("{{ ''.__class__.__subclasses__() }}", "failed"),
+        # Python's own errors in a template are its failures too, never the sender's crash.
+        ("{{ 1 / 0 }}", "the headline template failed: division by zero"),
+        ("{{ '%d' % subject }}", "the headline template failed"),
     ],
 )
 def test_a_template_that_fails_is_one_sentence(text, expected):

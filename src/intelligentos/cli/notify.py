@@ -91,7 +91,8 @@ def _notifier(store: Store) -> Notifier:
 @app.command("run")
 def notify_run(ctx: typer.Context, db: DbOption = None) -> None:
     """Send every notification that is due (for cron): the new ones and the retries whose
-    backoff has passed. Exits 1, with a sentence each, when something did not get through."""
+    backoff has passed. Exits 1, with a sentence each, when something did not get through
+    or a sink had a problem (skipped, held back from a demo store, a template's fallback)."""
     from intelligentos.cli.render import out, warn
     from intelligentos.domain.outbox import DEAD, PENDING
     from intelligentos.services.notify import status

@@ -74,11 +74,9 @@ def fields_of(message: IncidentMessage) -> dict[str, Any]:
 def render_headline(text: str, message: IncidentMessage, what: str = "headline") -> str:
     """The template's headline (or link: ``what``) for ``message`` (one line: newlines
     become spaces); :class:`TemplateProblem` when it cannot be rendered."""
-    from jinja2 import TemplateError
-    from jinja2.exceptions import SecurityError
-
+    template = compile_headline(text, what)
     try:
-        rendered = compile_headline(text, what).render(fields_of(message))
-    except (TemplateError, SecurityError) as error:
+        rendered = template.render(fields_of(message))
+    except Exception as error:  # the template's own (1 / 0, "%d" % text): never the sender's
         raise TemplateProblem(f"the {what} template failed: {error}") from None
     return " ".join(rendered.split())

@@ -243,6 +243,11 @@ def evaluate_store(
 
             wanted = attention() if wants is None else wants
             record_notices(store, result.incidents, catalog, now, graph=graph, wants=wanted)
+        if store.silences():
+            # A silence that ended may have held back an incident that still fires.
+            from intelligentos.services.notices import release_held
+
+            release_held(store, catalog, now, graph=graph, wants=wants)
         result.open_alerts = store.open_alerts()
     result.seconds = time.perf_counter() - started
     return result

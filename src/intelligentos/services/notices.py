@@ -197,3 +197,36 @@ def render(
     if title is not None:
         document["incident"]["headline"] = title
     return encode(document)
+
+
+def release_held(
+    store: Store,
+    catalog: Catalog,
+    now: datetime,
+    *,
+    graph: LineageGraph | None = None,
+    wants: Mapping[str, AgentAttention] | None = None,
+) -> list[int]:
+    """Log an opening notice for each open incident that still fires and whose last notice
+    a silence held back, once that silence holds no more: nobody was told of it, and the
+    problem outlived the maintenance window. Call inside the evaluation's transaction;
+    ``wants`` None: as ``config.toml`` says. The ids logged."""
+    ended = {s.id for s in store.silences() if not s.active(now)}
+    if not ended:
+        return []
+    firing = [
+        i
+        for i in store.incidents(open_only=True)
+        if i.id is not None and i.state is IncidentState.FIRING
+    ]
+    last = store.last_notices(i.id for i in firing if i.id is not None)
+    released = [
+        i for i in firing if (n := last.get(i.id or 0)) is not None and n.silence_id in ended
+    ]
+    if not released:
+        return []
+    wanted = attention() if wants is None else wants
+    # As if it opened now: another silence holding it now holds this notice too.
+    return record_notices(
+        store, [(None, i) for i in released], catalog, now, graph=graph, wants=wanted
+    )

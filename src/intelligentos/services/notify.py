@@ -11,7 +11,8 @@ A change (an evaluation, an acknowledgement) logs its notices in its own transac
   it is sent (:mod:`intelligentos.store.notify`), so two processes never both send it; one
   that did not get through waits for its backoff
   (:func:`intelligentos.domain.notify.backoff_seconds`), and the sink's later notices wait
-  behind it, so that a sink never hears of an acknowledgement before the incident;
+  behind it (and behind one another process is sending), so that a sink never hears of an
+  acknowledgement before the incident;
   after :data:`~intelligentos.domain.notify.MAX_ATTEMPTS` attempts it is ``dead`` until
   re-sent (:meth:`Notifier.resend`);
 * **bounded**: each attempt has a timeout (webhook: ``urllib.request`` with
@@ -42,12 +43,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.clock import parse_stamp, stamp, utc_naive, utc_now
+from intelligentos.domain.incidents import Notice
 from intelligentos.domain.notify import NotifySink, scrub
 from intelligentos.domain.outbox import (
     DEAD,
     DELIVERED,
     MAX_ATTEMPTS,
     PENDING,
+    SENDING,
     OutboxEntry,
     StoredNotice,
     backoff_seconds,
@@ -68,9 +71,14 @@ COMMAND_BUDGET_SECONDS = 0.8
 MIN_ATTEMPT_SECONDS = 0.1
 # How long a timed-out command's process group has to exit on SIGTERM before SIGKILL.
 KILL_GRACE_SECONDS = 1.0
+# How long a delivery another process claimed holds its sink's later ones back: longer than
+# any attempt lasts; one still `sending` after that was left by a process that died.
+CLAIM_HOLD_SECONDS = 2 * (TIMEOUT_SECONDS + KILL_GRACE_SECONDS)
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 _DETAIL_LIMIT = 200
+# The notices a pagerduty sink gets only of an incident it was sent.
+ENDINGS = frozenset({Notice.ACKNOWLEDGED.value, Notice.RESOLVED.value})
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,8 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     delivery. Its output is discarded but for the last line of its errors.
 
     It runs in a session of its own: on timeout its whole process group is ended (SIGTERM,
-    then SIGKILL after :data:`KILL_GRACE_SECONDS`), so what it started goes with it."""
+    then SIGKILL after :data:`KILL_GRACE_SECONDS`, or a quarter of ``timeout`` if that is
+    shorter: a command's short budget stays short), so what it started goes with it."""
     try:
         process = subprocess.Popen(
             list(argv),
@@ -172,10 +181,10 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     try:
         _, errors = process.communicate(payload, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _end_group(process)
+        _end_group(process, min(KILL_GRACE_SECONDS, timeout / 4))
         return Outcome(False, f"no answer within {timeout:g} s")
     except BaseException:
-        _end_group(process)
+        _end_group(process, min(KILL_GRACE_SECONDS, timeout / 4))
         raise
     if process.returncode == 0:
         return Outcome(True, "exit status 0")
@@ -184,13 +193,13 @@ def run_command(argv: Sequence[str], payload: bytes, timeout: float) -> Outcome:
     return Outcome(False, f"exit status {process.returncode}{said}")
 
 
-def _end_group(process: subprocess.Popen[bytes]) -> None:
+def _end_group(process: subprocess.Popen[bytes], grace: float) -> None:
     """End ``process``'s group (the session it leads): SIGTERM, then, once the leader has
-    exited or :data:`KILL_GRACE_SECONDS` have passed, SIGKILL to whatever is left. The
+    exited or ``grace`` seconds have passed, SIGKILL to whatever is left. The
     leader is reaped only after the SIGKILL, so the group's id cannot have been reused."""
     group = process.pid
     _signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     while not _has_exited(process.pid) and time.monotonic() < deadline:
         time.sleep(0.01)
     _signal_group(group, signal.SIGKILL)
@@ -291,17 +300,22 @@ class Notifier:
         now = utc_naive(self.clock())
         for sink in run.sinks:
             self._fan_out(store, sink, run.marks.get(sink.label, 0))
-        pending = store.outbox(states=(PENDING,))
+        queued = store.outbox(states=(PENDING, SENDING))
+        claimed_since = stamp(now - timedelta(seconds=CLAIM_HOLD_SECONDS))
         for sink in run.sinks:
-            for entry in (e for e in pending if e.sink == sink.label):
+            for entry in (e for e in queued if e.sink == sink.label):
                 if self.stop.is_set():
                     return report
+                if entry.state == SENDING:
+                    if entry.updated_at >= claimed_since:
+                        break  # another process is sending it: the later ones wait for it
+                    continue  # its process died: at most once, it waits for `notify resend`
                 if entry.next_at is not None and parse_stamp(entry.next_at) > now:
                     break  # the sink's later notices wait behind it
                 if self._out_of_time(run, sink):
                     break
                 if not store.claim_delivery(entry, stamp(self.clock())):
-                    continue
+                    break  # another process took it: the later ones wait for it
                 if not self._send(sink, entry, run):
                     break
         # Each sink's first pending delivery is what it waits for: the later ones follow it.
@@ -366,11 +380,23 @@ class Notifier:
     def _fan_out(self, store: Store, sink: NotifySink, after: int) -> None:
         at = stamp(self.clock())
         while batch := store.notices(after):
-            wanted = [
-                n.id
-                for n in batch
-                if n.silence_id is None and sink.wants(n.severity, n.rule, n.notified)
-            ]
+            # An incident the sink heard of is followed to its end whatever its filters say
+            # (a fall in severity, a change of face): else PagerDuty would page on after the
+            # acknowledgement, and a channel would never read that it resolved. PagerDuty
+            # never gets an acknowledge or a resolve of an incident it was never sent (it has
+            # no trigger to fold them into).
+            told = store.incidents_queued(sink.label, {n.incident_id for n in batch})
+            wanted = []
+            for n in batch:
+                if n.incident_id in told:
+                    wants = True
+                elif n.kind in ENDINGS and sink.format == "pagerduty":
+                    wants = False
+                else:
+                    wants = sink.wants(n.severity, n.rule, n.notified)
+                if wants and n.silence_id is None:
+                    wanted.append(n.id)
+                    told.add(n.incident_id)
             after = batch[-1].id
             store.fan_out(sink.label, wanted, after, at)
 

@@ -38,6 +38,11 @@ INSERT_NOTICE = (
 SELECT_NOTICES_AFTER = "SELECT * FROM notices WHERE id > ? ORDER BY id LIMIT ?"
 SELECT_NOTICE = "SELECT * FROM notices WHERE id = ?"
 SELECT_LATEST_NOTICE = "SELECT coalesce(max(id), 0) FROM notices"
+# ?1: the incidents asked about, as a JSON array.
+SELECT_LAST_NOTICE_OF = (
+    "SELECT * FROM notices WHERE id IN (SELECT max(id) FROM notices "
+    "WHERE incident_id IN (SELECT value FROM json_each(?1)) GROUP BY incident_id)"
+)
 REGISTER_SINK = "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
 ADVANCE_WATERMARK = (
     "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
@@ -48,6 +53,11 @@ INSERT_DELIVERY = (
     "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (notice_id, sink) DO NOTHING"
 )
 SELECT_OUTBOX = "SELECT * FROM outbox ORDER BY notice_id, sink"
+# ?1: a sink's label; ?2: the incidents asked about, as a JSON array.
+SELECT_INCIDENTS_QUEUED = (
+    "SELECT DISTINCT n.incident_id FROM outbox o JOIN notices n ON n.id = o.notice_id "
+    "WHERE o.sink = ?1 AND n.incident_id IN (SELECT value FROM json_each(?2))"
+)
 # ?1: the states wanted, as a JSON array (the table keeps every delivery that went through).
 SELECT_OUTBOX_IN = (
     "SELECT * FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY notice_id, sink"
@@ -121,6 +131,12 @@ class NotifyQueries(StoreConnections):
         rows = self.query(SELECT_NOTICE, (notice_id,))
         return _notice(rows[0]) if rows else None
 
+    def last_notices(self, incident_ids: Iterable[int]) -> dict[int, StoredNotice]:
+        """The latest notice of each of ``incident_ids`` that has one, by incident."""
+        wanted = json.dumps(sorted(set(incident_ids)))
+        found = [_notice(row) for row in self.query(SELECT_LAST_NOTICE_OF, (wanted,))]
+        return {n.incident_id: n for n in found}
+
     def store_id(self) -> str:
         """The store's own random id (``store.id`` in ``store_meta``), made when first
         asked for: it keeps two stores' incidents apart at a sink (PagerDuty's dedup key)."""
@@ -163,6 +179,12 @@ class NotifyQueries(StoreConnections):
             for notice_id in sorted(notice_ids):
                 conn.execute(INSERT_DELIVERY, (notice_id, label, PENDING, at, at))
             conn.execute(ADVANCE_WATERMARK, (WATERMARK_PREFIX + label, str(upto)))
+
+    def incidents_queued(self, label: str, incident_ids: Collection[int]) -> set[int]:
+        """Those of ``incident_ids`` a notice of which was queued for the sink ``label``."""
+        wanted = json.dumps(sorted(incident_ids))
+        found = self.query(SELECT_INCIDENTS_QUEUED, (label, wanted))
+        return {row["incident_id"] for row in found}
 
     def outbox(self, states: Collection[str] | None = None) -> list[OutboxEntry]:
         """Every delivery (in one of ``states``), by notice and sink."""

@@ -62,6 +62,11 @@ class Notifications:
         except StoreError as error:
             self.app.post_message(NotificationsSent([], [f"Notifications stopped: {error}"]))
             return
+        except Exception as error:  # told, and the run ends: else no run would start again
+            self.app.post_message(
+                NotificationsSent([], [f"Notifications failed unexpectedly: {error}"])
+            )
+            return
         retry_in = None
         if report.next_retry is not None:
             retry_in = notifier.seconds_until(report.next_retry)
