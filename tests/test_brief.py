@@ -245,7 +245,7 @@ def test_an_agents_alert_counts_agree_with_alerts_and_the_agents_view(demo_store
     assert len(listed_ids) == 21
     for agent in ("cro", None):
         h = brief_of(demo_store, later.date(), agent).headline
-        assert h.firing + h.grouped + h.acknowledged + h.snoozed == h.open_alerts
+        assert h.firing + h.grouped + h.acknowledged + h.snoozed + h.silenced == h.open_alerts
     cro = brief_of(demo_store, later.date(), "cro")
     assert cro.headline.open_alerts == len(listed_ids)
     assert {a.id for a in cro.open_alerts} == listed_ids
@@ -262,6 +262,30 @@ def test_an_agents_alert_counts_agree_with_alerts_and_the_agents_view(demo_store
         f"**21 open alerts:** {cro.headline.firing} firing unacknowledged · "
         f"{cro.headline.grouped} grouped under a stale source · 1 acknowledged · 1 snoozed."
     ) in text
+
+
+def test_a_silenced_kpis_alerts_are_not_counted_as_firing_unacknowledged(briefed_store):
+    from intelligentos.domain.silences import Matcher
+    from intelligentos.services.silences import SilenceRequest, add_silence
+
+    before = brief_of(briefed_store).headline
+    with Store.open(briefed_store) as store:
+        asking = [
+            a for a in store.open_alerts() if a.kpi_id == "gross_margin" and a.needs_attention
+        ]
+        # Held from 23:00 for two hours: at the end of the brief's day, 23:59:59, it holds.
+        request = SilenceRequest(
+            {Matcher.KPI: "gross_margin"}, "restating", "ana", datetime(2026, 11, 27, 23), "2h"
+        )
+        add_silence(store, request)
+    assert asking and date(2026, 11, 27) == DEMO_END
+    after = brief_of(briefed_store).headline
+    assert (after.firing, after.silenced) == (before.firing - len(asking), len(asking))
+    assert after.open_alerts == before.open_alerts
+    assert f"{len(asking)} silenced · " in to_markdown(brief_of(briefed_store))
+    # A day earlier the silence did not hold yet.
+    earlier = brief_of(briefed_store, DEMO_END - timedelta(days=1)).headline
+    assert earlier.silenced == 0
 
 
 def test_the_ceo_agents_brief_is_the_ceo_brief(briefed_store):

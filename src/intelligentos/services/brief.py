@@ -23,9 +23,10 @@ from intelligentos.domain.brief.compose import (
 from intelligentos.domain.brief.contents import Brief
 from intelligentos.domain.brief.render import render
 from intelligentos.domain.catalog.models import Catalog
-from intelligentos.domain.clock import period_upper_bound
+from intelligentos.domain.clock import end_of_day, period_upper_bound, utc_naive, utc_now
 from intelligentos.domain.lineage import LineageGraph
 from intelligentos.domain.whatif.propagation import Tree
+from intelligentos.services.silences import silenced_in
 from intelligentos.services.why import plans, week_explanations
 from intelligentos.store import Store
 
@@ -47,6 +48,8 @@ def read_facts(
     graph = graph or LineageGraph(catalog)
     windows = store.latest_windows(HISTORY_POINTS, until=moment)
     alerts = store.alerts_as_of(moment)
+    # The silences holding at the end of the day (today's: now).
+    hushed_at = min(end_of_day(as_of), utc_naive(utc_now()))
     events = [e for e in store.alert_events() if e.at <= moment and in_week(e.at, as_of)]
     facts = BriefFacts(
         catalog=catalog,
@@ -56,6 +59,7 @@ def read_facts(
         events=events,
         alerts={a.id: a for a in alerts if a.id is not None},
         open_alerts=[a for a in alerts if a.is_open],
+        silenced=frozenset(silenced_in(store, alerts, catalog, hushed_at)),
         projections=store.projections(),
         scenarios=store.scenarios(),
     )

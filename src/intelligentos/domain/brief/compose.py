@@ -142,6 +142,8 @@ class BriefFacts:
     # those off target (see :func:`wanted`), by KPI; a sentence where there is none.
     explanations: Mapping[str, Explanation | str] = field(default_factory=dict)
     recommendations: Mapping[str, Recommendations | str] = field(default_factory=dict)
+    # The open alerts a silence covered then, by id: they do not count as unacknowledged.
+    silenced: frozenset[int] = frozenset()
 
     # ``catalog`` is the catalog as read; a brief judges each KPI with the target in force
     # on the as-of date, its value a week ago with the one in force then, and a forecast
@@ -372,7 +374,10 @@ def rank_risks(
 
 
 def _headline(
-    kpi_ids: Sequence[str], lines: Mapping[str, KpiLine], open_alerts: Sequence[Alert]
+    kpi_ids: Sequence[str],
+    lines: Mapping[str, KpiLine],
+    open_alerts: Sequence[Alert],
+    silenced: frozenset[int],
 ) -> Headline:
     statuses = [lines[k].status for k in kpi_ids]
     return Headline(
@@ -384,12 +389,13 @@ def _headline(
         no_data=statuses.count(Status.NO_DATA),
         tracked=statuses.count(Status.TRACKED),
         open_alerts=len(open_alerts),
-        firing=sum(1 for a in open_alerts if a.needs_attention),
+        firing=sum(1 for a in open_alerts if a.needs_attention and a.id not in silenced),
         grouped=sum(
             1 for a in open_alerts if a.state is State.FIRING and a.parent_alert_id is not None
         ),
         acknowledged=sum(1 for a in open_alerts if a.state is State.ACKNOWLEDGED),
         snoozed=sum(1 for a in open_alerts if a.state is State.SNOOZED),
+        silenced=sum(1 for a in open_alerts if a.needs_attention and a.id in silenced),
     )
 
 
@@ -517,7 +523,7 @@ def build_brief(facts: BriefFacts, agent_id: str | None = None) -> Brief:
     return Brief(
         as_of=as_of,
         week_start=week_start(as_of),
-        headline=_headline(scope_ids, lines, open_alerts),
+        headline=_headline(scope_ids, lines, open_alerts, frozenset(facts.silenced)),
         ceo_kpis=tuple(lines[k] for k in ceo_ids),
         changes=tuple(changes),
         # The CEO brief lists no open alerts of its own: its risks and changes say it.

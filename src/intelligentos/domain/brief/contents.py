@@ -68,10 +68,11 @@ class Headline:
     no_data: int
     tracked: int  # with a value and no target to judge it by
     open_alerts: int
-    firing: int  # open, unacknowledged and not grouped under a stale source
+    firing: int  # open, unacknowledged, not grouped under a stale source nor silenced
     grouped: int  # firing, but grouped under a stale-source alert (which says it)
     acknowledged: int
     snoozed: int
+    silenced: int = 0  # firing and unacknowledged, but covered by a silence
 
 
 @dataclass(frozen=True)

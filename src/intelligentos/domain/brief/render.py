@@ -93,6 +93,7 @@ def _headline(brief: Brief) -> list[str]:
         f"**{h.open_alerts} open alert{'' if h.open_alerts == 1 else 's'}:** "
         f"{h.firing} firing unacknowledged · "
         + (f"{h.grouped} grouped under a stale source · " if h.grouped else "")
+        + (f"{h.silenced} silenced · " if h.silenced else "")
         + f"{h.acknowledged} acknowledged · {h.snoozed} snoozed"
     )
     parts = [counts + ".", alerts + "."]
@@ -437,6 +438,7 @@ def to_record(brief: Brief) -> dict[str, Any]:
             "grouped": h.grouped,
             "acknowledged": h.acknowledged,
             "snoozed": h.snoozed,
+            "silenced": h.silenced,
         },
         "ceo_kpis": [_kpi_record(line) for line in brief.ceo_kpis],
         "changes": {
