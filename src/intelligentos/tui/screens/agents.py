@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from intelligentos.domain.alerts import State
 from intelligentos.domain.catalog.models import Catalog
@@ -29,6 +29,7 @@ from intelligentos.domain.views import AGENT_NAME_ROOM, AgentView, agent_views
 from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.incident_table import SEVERITY_GLYPH
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
@@ -66,7 +67,7 @@ class AgentsScreen(CockpitScreen):
         with Horizontal(id="agents-body"):
             yield DataTable(id="agents-table", cursor_type="row")
             yield KpiTree(id="playbook")
-        yield Footer()
+        yield CockpitFooter()
 
     @property
     def table(self) -> DataTable[Text]:

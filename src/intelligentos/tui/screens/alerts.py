@@ -17,7 +17,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from intelligentos.domain.agents import Route
 from intelligentos.domain.alert_actions import to_follow_up, to_unacknowledge
@@ -45,6 +45,7 @@ from intelligentos.tui.screens.alert_actions import (
 from intelligentos.tui.screens.alerts_rows import IncidentRows, silenced_of
 from intelligentos.tui.screens.dialogs import EventsDialog
 from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.incident_table import (
     BY_KEY,
@@ -202,7 +203,7 @@ class AlertsScreen(CockpitScreen):
         yield IncidentTable(id="alerts-table", cursor_type="row")
         yield Static(id="alerts-detail")
         yield Static(id="alerts-notified")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#alerts-find", Input).display = False

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from intelligentos.domain.brief.compose import build_brief
 from intelligentos.domain.brief.contents import Brief
@@ -33,6 +33,7 @@ from intelligentos.store import Store, StoreError
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}
@@ -94,7 +95,7 @@ class BriefScreen(CockpitScreen):
         yield Static(id="brief-title")
         with VerticalScroll(id="brief-scroll"):
             yield Markdown(id="brief-body")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         self._show_title()

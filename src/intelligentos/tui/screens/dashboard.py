@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.message import Message
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from intelligentos.domain.catalog.models import Catalog
 from intelligentos.domain.formatting import format_value, literal
@@ -24,6 +24,7 @@ from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
 from intelligentos.tui.messages import KpiSelected
 from intelligentos.tui.widgets.ceo_card import CeoCard
 from intelligentos.tui.widgets.engine_panel import EnginePanel
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_table import KpiTable
 from intelligentos.tui.widgets.selection_card import SelectionCard
@@ -127,7 +128,7 @@ class DashboardScreen(CockpitScreen):
             yield SelectionCard(id="selection")
         yield Static(id="filter-empty")
         yield Input(placeholder="Filter KPIs by name (Enter keeps, Esc clears)", id="filter")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         if self.structure is None and self.cockpit.first_catalog is not None:

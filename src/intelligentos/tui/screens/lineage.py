@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from intelligentos.domain.catalog.models import Catalog
@@ -24,6 +24,7 @@ from intelligentos.domain.snapshots import NodeStatus, dependents
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.base import BREAKPOINTS, CockpitScreen
 from intelligentos.tui.messages import CalibrationLoaded, HistoryLoaded
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.rollup_details import (
     children_text,
@@ -163,7 +164,7 @@ class LineageScreen(CockpitScreen):
                 yield Static(id="rollup")
                 yield Static(id="observations")
             yield WhyPane(id="why")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         if self.trail:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from intelligentos.domain.catalog.models import Catalog, Kpi
 from intelligentos.domain.clock import stamp
@@ -27,6 +27,7 @@ from intelligentos.domain.quarters import Quarter
 from intelligentos.services.okr.propose import Proposals
 from intelligentos.store import Store
 from intelligentos.tui.base import Cockpit, CockpitScreen
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.proposal_table import ProposalTable
 from intelligentos.tui.widgets.status import INCONSISTENT
@@ -122,7 +123,7 @@ class OkrScreen(CockpitScreen):
         yield ProposalTable(id="okr-table")
         yield Static(id="okr-detail")
         yield Static(id="okr-cascade")
-        yield Footer()
+        yield CockpitFooter()
 
     @property
     def table(self) -> ProposalTable:

@@ -13,12 +13,13 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.views import Layer, LayerMember, pyramid
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.status import glyph
 
@@ -44,7 +45,7 @@ class PyramidScreen(CockpitScreen):
         with Horizontal(id="pyramid-body"):
             yield DataTable(id="pyramid-layers", cursor_type="row")
             yield DataTable(id="pyramid-members", cursor_type="row")
-        yield Footer()
+        yield CockpitFooter()
 
     @property
     def layers_table(self) -> DataTable[Text]:

@@ -10,11 +10,12 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from intelligentos.domain.views import ThemeBranch, strategy_map
 from intelligentos.tui.base import Cockpit, CockpitScreen
 from intelligentos.tui.keys import key_label
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_tree import KpiTree, kpi_label, status_label
 
@@ -31,7 +32,7 @@ class StrategyScreen(CockpitScreen):
         yield CockpitHeader(id="header")
         yield Static(id="strategy-title", classes="view-title")
         yield KpiTree(id="strategy-tree")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         self.query_one(KpiTree).focus()

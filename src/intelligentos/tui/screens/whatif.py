@@ -19,7 +19,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from intelligentos.domain.formatting import format_change, format_value, literal
 from intelligentos.domain.rollup import EdgeKind
@@ -37,6 +37,7 @@ from intelligentos.tui.messages import (
 from intelligentos.tui.screens.dialogs import Prompt, PromptDialog
 from intelligentos.tui.screens.whatif_dialogs import ComparisonDialog, ScenarioPicker
 from intelligentos.tui.widgets.fit import fit
+from intelligentos.tui.widgets.footer import CockpitFooter
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.status import glyph
 
@@ -107,7 +108,7 @@ class ScenarioScreen(CockpitScreen):
         yield DataTable(id="scenario-table", cursor_type="row")
         yield Static(id="scenario-ceo")
         yield Static(id="scenario-goal")
-        yield Footer()
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         self._show_title()
