@@ -189,7 +189,12 @@ async def test_r_on_an_incident_resolves_its_open_alerts(demo_store, tmp_path):
         screen = await open_alerts(pilot)
         table = screen.query_one(DataTable)
         mql = await select_incident(pilot, "kpi:mql_to_sql")
-        await pilot.press("r", *"fixed the form", "enter")
+        await pilot.press("r")
+        # The note is typed into the dialog once it is up (on a loaded machine a key typed
+        # before would reach the alerts screen: f, x, o and r are its keys).
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptDialog))
+        await pilot.press(*"fixed the form", "enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, PromptDialog))
         await settle(pilot)
         # Resolved: no longer among the open incidents (if the data still breach, the next
         # evaluation opens a new one).
