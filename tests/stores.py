@@ -13,7 +13,8 @@ __all__ = [
     "file_state",
     "make_version_4",
     "open_descriptors",
-    "store_bytes",
+    "overwrite",
+    "settled_copy",
     "store_content",
 ]
 
@@ -58,19 +59,26 @@ def copy_store(source: Path, destination: Path) -> Path:
     return destination
 
 
-def store_bytes(source: Path, scratch: Path) -> bytes:
-    """The bytes of a whole copy of ``source``, in its journal mode but with nothing left in
-    a WAL, for tests that damage a store on purpose: made at ``scratch`` with the backup API
-    (and removed), so the source itself is never read byte by byte."""
-    copy = copy_store(source, scratch)
+def settled_copy(source: Path, destination: Path) -> Path:
+    """A whole copy of ``source`` at ``destination``, made with the backup API, in its
+    journal mode but with nothing left in a WAL: a single file, for tests that damage a store
+    on purpose (:func:`overwrite`, :func:`os.truncate`). The source is never read byte by
+    byte."""
+    copy = copy_store(source, destination)
     conn = sqlite3.connect(copy)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()  # the last connection: a WAL, now empty, goes with it
-    data = copy.read_bytes()
-    copy.unlink()
-    return data
+    return copy
+
+
+def overwrite(path: Path, offset: int, data: bytes) -> None:
+    """Write ``data`` over the file's bytes from ``offset``, in place (damage on purpose);
+    nothing of the file is read."""
+    with path.open("r+b") as damaged:
+        damaged.seek(offset)
+        damaged.write(data)
 
 
 def open_descriptors(db: Path) -> list[str]:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from intelligentos.cli.main import app
 from intelligentos.domain.clock import parse_stamp
 
-from .stores import file_state, store_bytes, store_content
+from .stores import file_state, overwrite, settled_copy, store_content
 
 runner = CliRunner()
 
@@ -119,12 +119,10 @@ def test_check_exits_2_for_a_damaged_store(db, tmp_path):
     conn = sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True)
     size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
-    # The damage goes into a backup-API copy's bytes: the store itself is never read as bytes.
-    data = bytearray(store_bytes(Path(db), tmp_path / "copy.db"))
-    middle = (len(data) // 2) // size * size
-    data[middle : middle + 4 * size] = b"\xde\xad\xbe\xef" * size
-    damaged = tmp_path / "damaged.db"
-    damaged.write_bytes(bytes(data))
+    # The damage goes into a backup-API copy: the store itself is never read as bytes.
+    damaged = settled_copy(Path(db), tmp_path / "damaged.db")
+    middle = (damaged.stat().st_size // 2) // size * size
+    overwrite(damaged, middle, b"\xde\xad\xbe\xef" * size)
     result = run("check", "--db", str(damaged))
     assert result.exit_code == 2
     one_error(result, "damaged")

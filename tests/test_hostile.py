@@ -2,8 +2,9 @@
 
 Every file in ``tests/corpus/`` (except the few listed in ``VALID``) must be refused by
 ``import`` with ``file:row:column: message`` lines, no traceback, no raw terminal control
-characters, and a store whose bytes are unchanged. Hostile *store* files (``tests/corpus/stores``
-plus a few built here from a real store) must be refused by every command with one sentence.
+characters, and a store whose bytes are unchanged. Hostile *store* files (other applications'
+databases in ``tests/corpus/stores``, files that are no database, and a few built here from a
+real store) must be refused by every command with one sentence.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import intelligentos
 from intelligentos.cli.main import app
 from intelligentos.store import Store, StoreError
 
-from .stores import copy_store, store_bytes, store_content
+from .stores import copy_store, overwrite, settled_copy, store_content
 
 CORPUS = Path(__file__).parent / "corpus"
 STORES = CORPUS / "stores"
@@ -76,7 +77,7 @@ def assert_clean_failure(result, status: int = 1) -> None:
 def test_the_corpus_is_big_enough():
     stores = [p for p in STORES.iterdir() if p.is_file()]
     assert len(HOSTILE_INPUTS) >= 30, HOSTILE_INPUTS
-    assert len(stores) >= 5
+    assert len(stores) + len(NOT_DATABASES) >= 5
     assert all(p.stat().st_size < 20_000 for p in CORPUS.rglob("*") if p.is_file())
     # .gitignore drops *.db and *.sqlite*: store files use another suffix so they are committed
     assert not [p for p in CORPUS.rglob("*") if p.suffix in (".db", ".sqlite", ".sqlite3")]
@@ -161,17 +162,26 @@ def _page_of(store: Path, table: str) -> tuple[int, int]:
     return size, root
 
 
-def _whole(store: Path, tmp_path: Path) -> bytes:
-    """The store's bytes with nothing left in a WAL, from a copy: for damaging on purpose."""
-    return store_bytes(store, tmp_path / "whole.db")
+DEAD = b"\xde\xad\xbe\xef"  # what damage writes
+
+# Files that are not SQLite databases at all, handed to the commands as stores. Written here,
+# not copied: only SQLite's backup API copies a store (the corpus holds the foreign databases).
+NOT_DATABASES = {
+    "empty": b"",
+    "html_page": b"<!doctype html><html><body>404</body></html>\n",
+    "text_file": b"This is a shopping list, not a database.\nmilk\neggs\n",
+    "sqlite_header_only": b"SQLite format 3\x00" + b"\xff" * 84,
+}
 
 
 def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
     target = tmp_path / "hostile" / "store.db"
     target.parent.mkdir()
     if kind.startswith("corpus:"):
-        # Damaged or foreign files made for the purpose, never opened as stores: by bytes.
-        shutil.copyfile(STORES / kind.removeprefix("corpus:"), target)
+        # Another application's database: copied as any database is, with the backup API.
+        copy_store(STORES / kind.removeprefix("corpus:"), target)
+    elif kind.startswith("not-a-database:"):
+        target.write_bytes(NOT_DATABASES[kind.removeprefix("not-a-database:")])
     elif kind == "newer_user_version":
         copy_store(store, target)
         conn = sqlite3.connect(target)
@@ -180,13 +190,10 @@ def make_store_file(kind: str, store: Path, tmp_path: Path) -> Path:
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.close()
     elif kind == "truncated_store":
-        target.write_bytes(_whole(store, tmp_path)[:4096])
+        os.truncate(settled_copy(store, target), 4096)
     elif kind == "corrupted_kpis_page":
-        data = bytearray(_whole(store, tmp_path))
         size, root = _page_of(store, "kpis")
-        start = (root - 1) * size
-        data[start : start + size] = b"\xde\xad\xbe\xef" * (size // 4)
-        target.write_bytes(bytes(data))
+        overwrite(settled_copy(store, target), (root - 1) * size, DEAD * (size // 4))
     elif kind == "missing_directory":
         target = tmp_path / "no" / "such" / "dir" / "store.db"
     elif kind == "directory":
@@ -204,7 +211,9 @@ def tree_digest(path: Path) -> dict[str, str]:
     return {}
 
 
-STORE_KINDS = [f"corpus:{p.name}" for p in sorted(STORES.iterdir()) if p.is_file()] + [
+STORE_KINDS = [
+    *(f"corpus:{p.name}" for p in sorted(STORES.iterdir()) if p.is_file()),
+    *(f"not-a-database:{name}" for name in NOT_DATABASES),
     "newer_user_version",
     "truncated_store",
     "corrupted_kpis_page",
@@ -231,11 +240,8 @@ def test_every_command_refuses_a_hostile_store_with_one_sentence(kind, store, tm
 def test_import_refuses_a_store_damaged_in_the_middle(store, tmp_path):
     """Corruption in a page the command does not need may go unnoticed by read-only
     commands, but nothing may be written into a damaged file."""
-    data = bytearray(_whole(store, tmp_path))
-    middle = len(data) // 2
-    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
-    target = tmp_path / "damaged.db"
-    target.write_bytes(bytes(data))
+    target = settled_copy(store, tmp_path / "damaged.db")
+    overwrite(target, target.stat().st_size // 2, DEAD * 1024)
     before = sha256(target)
     result = invoke("import", str(CORPUS / "bom_utf8.csv"), "--db", str(target))
     assert_clean_failure(result)
@@ -354,13 +360,10 @@ def test_check_with_a_sink_never_writes_into_a_damaged_store(store, tmp_path, mo
 def test_the_first_write_into_a_damaged_store_is_refused_before_it_happens(store, tmp_path):
     """Whatever writes first (here a meta key, as a sink's watermark is), the store checks
     the file before it; a store only read never pays for the check."""
-    data = bytearray(_whole(store, tmp_path))
+    target = settled_copy(store, tmp_path / "damaged.db")
     # A page a third into the file: old observations of the demo store, none of them a KPI's
     # latest (what `kpis` reads).
-    middle = len(data) // 3 // 4096 * 4096
-    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
-    target = tmp_path / "damaged.db"
-    target.write_bytes(bytes(data))
+    overwrite(target, target.stat().st_size // 3 // 4096 * 4096, DEAD * 1024)
     before = sha256(target)
     with Store.open(target) as opened:
         for _ in range(2):

@@ -14,7 +14,7 @@ from intelligentos.cli.main import app
 from intelligentos.config.paths import builtin_catalog_dir
 from intelligentos.store import Store
 
-from .stores import store_bytes
+from .stores import file_state, store_content
 
 runner = CliRunner()
 
@@ -133,13 +133,13 @@ def test_a_store_whose_catalog_is_gone_needs_catalog(tmp_path):
     db = tmp_path / "acme.db"
     assert run("init", "--db", str(db), "--catalog", str(acme)).exit_code == 0
     shutil.rmtree(acme)
-    before = store_bytes(db, tmp_path / "before.db")
+    before = store_content(db), file_state(db)
     result = run("sync-catalog", "--db", str(db))
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert message.startswith("Error: ") and f"{acme.resolve()}, which is gone" in message
     assert "--catalog DIR" in message
-    assert store_bytes(db, tmp_path / "after.db") == before
+    assert (store_content(db), file_state(db)) == before
 
 
 def test_a_sync_that_would_remove_most_kpis_is_refused_unless_forced(demo_store, tmp_path):

@@ -17,7 +17,7 @@ from intelligentos.tui.screens.whatif import ScenarioScreen
 from intelligentos.tui.widgets.header import CockpitHeader
 from intelligentos.tui.widgets.kpi_table import KpiTable
 
-from .stores import store_bytes
+from .stores import overwrite, settled_copy
 from .tui_helpers import FIXED_NOW, make_app, open_alerts, select_alert, settle
 
 REFUSAL = "read-only: nothing can be saved"
@@ -102,12 +102,10 @@ async def test_a_scenario_is_not_offered_a_name_on_a_read_only_store(read_only_s
 async def test_a_store_found_damaged_turns_read_only_in_the_header(demo_store, tmp_path):
     """The cockpit's integrity pass finds the damage: from then on the store is read-only,
     and the header says so, whatever the width."""
-    data = bytearray(store_bytes(demo_store, tmp_path / "copy.db"))
+    damaged = settled_copy(demo_store, tmp_path / "damaged.db")
     # A page a third into the file: old observations, so the cockpit still starts on it.
-    middle = len(data) // 3 // 4096 * 4096
-    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
-    damaged = tmp_path / "damaged.db"
-    damaged.write_bytes(bytes(data))
+    middle = damaged.stat().st_size // 3 // 4096 * 4096
+    overwrite(damaged, middle, b"\xde\xad\xbe\xef" * 1024)
     app = make_app(damaged, tmp_path / "config")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -64,8 +64,8 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 5.0
 # How long a CLI command (check, ack, snooze) waits for its notifications in all.
-# Under a second with the attempt's own overrun and the outbox written after it (measured by
-# benchmarks/notify_speed.py: a command with a sink that never answers).
+# A command's wait stays under a second with an attempt's own overrun and the outbox written
+# after it, however a sink behaves.
 COMMAND_BUDGET_SECONDS = 0.8
 # An attempt is not started with less time than this left: it could only time out.
 MIN_ATTEMPT_SECONDS = 0.1
