@@ -17,13 +17,20 @@ def file_alerts(
     the alerts. ``before``: the open incidents as they stood when it began, by id. Each
     incident touched, as it was and as it is (None before: it is new), for what is notified
     (:func:`intelligentos.domain.incidents.notice`)."""
-    alerts = store.alerts()
-    parents = {a.id: a for a in alerts if a.kpi_id is None and a.id is not None}
+    # Only the alerts not filed yet are read (a store's history of alerts is not), and the
+    # stale-source alerts some of them are grouped under.
+    loose = store.unfiled_alerts()
+    parents = {
+        parent.id: parent
+        for parent_id in {a.parent_alert_id for a in loose if a.parent_alert_id is not None}
+        if (parent := store.alert(parent_id)) is not None
+        and parent.kpi_id is None
+        and parent.id is not None
+    }
     held = {i.id: i for i in store.incidents(open_only=True)}
     open_now = list(held.values())
     new: list[Incident] = []
-    loose = (a for a in alerts if a.incident_id is None)
-    for alert in sorted(loose, key=lambda a: (a.opened_at, a.id or 0)):
+    for alert in loose:
         group = group_of(alert, parents)
         found = incident_for([*open_now, *new], group)
         if found is None:

@@ -44,6 +44,12 @@ class AlertQueries(StoreConnections):
     def open_alerts(self, agent: str | None = None) -> list[Alert]:
         return self.alerts(OPEN_STATES, agent)
 
+    def unfiled_alerts(self) -> list[Alert]:
+        """The alerts in no incident yet (those an evaluation or a change just wrote),
+        oldest first."""
+        rows = self.query("SELECT * FROM alerts WHERE incident_id IS NULL ORDER BY opened_at, id")
+        return [self._alert(row) for row in rows]
+
     def alert(self, alert_id: int) -> Alert | None:
         rows = self.query("SELECT * FROM alerts WHERE id = ?", (alert_id,))
         return self._alert(rows[0]) if rows else None

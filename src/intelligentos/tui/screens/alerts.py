@@ -31,7 +31,7 @@ from intelligentos.domain.clock import utc_naive
 from intelligentos.domain.formatting import literal
 from intelligentos.domain.incidents import Incident, IncidentState, to_acknowledge
 from intelligentos.domain.routing_policy import decisions_for
-from intelligentos.domain.silences import Silence
+from intelligentos.domain.silences import Silence, silenced_alerts
 from intelligentos.store import Store
 from intelligentos.tui.base import CockpitScreen
 from intelligentos.tui.keys import bound_labels
@@ -42,7 +42,7 @@ from intelligentos.tui.screens.alert_actions import (
     UNACKNOWLEDGE,
     AlertActions,
 )
-from intelligentos.tui.screens.alerts_rows import IncidentRows, silenced_of
+from intelligentos.tui.screens.alerts_rows import IncidentRows
 from intelligentos.tui.screens.dialogs import EventsDialog
 from intelligentos.tui.screens.incident_dialogs import ask_silence, notified_text
 from intelligentos.tui.widgets.footer import CockpitFooter
@@ -245,7 +245,14 @@ class AlertsScreen(CockpitScreen):
             else utc_naive(self.cockpit.clock())
         )
         silences = services.silences(past)
-        silenced = silenced_of([a for i in found for a in i.alerts], silences, now, self.data)
+        data = self.data
+        silenced = (
+            {}
+            if data is None
+            else silenced_alerts(
+                [a for i in found for a in i.alerts], silences, now, data.catalog, data.graph
+            )
+        )
         self.post_message(
             IncidentsLoaded(state_filter, found, past, routes, agent_filter, silenced)
         )

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from intelligentos.domain.agents import Route, routes
+from intelligentos.domain.agents import Route
 from intelligentos.domain.alerts import (
     Alert,
     acknowledgement_text,
@@ -23,7 +23,7 @@ from intelligentos.domain.alerts import (
 from intelligentos.domain.catalog.models import Kpi
 from intelligentos.domain.formatting import format_age, literal, plural
 from intelligentos.domain.incidents import Incident
-from intelligentos.domain.silences import Silence, silencing
+from intelligentos.domain.silences import Silence
 from intelligentos.services.snapshots import CockpitData
 from intelligentos.tui.widgets.incident_table import (
     CHILD,
@@ -297,24 +297,3 @@ class IncidentRows:
         ]
         title.append("\n " + "  ".join(f"{keys[k]}: {what}" for k, what in hints), style="dim")
         return title
-
-
-def silenced_of(
-    alerts: list[Alert], silences: list[Silence], now: datetime, data: CockpitData | None
-) -> dict[int, Silence]:
-    """The open alerts an active silence covers at ``now``, by id, with the silence. An
-    agent silence covers the alerts routed to the agent as the catalog says now, a system
-    silence the KPIs whose lineage reads it: as the header counts them."""
-    found: dict[int, Silence] = {}
-    if data is None:
-        return found
-    for alert in alerts:
-        if alert.id is None or not alert.is_open:
-            continue
-        kpi = alert.kpi_id
-        agents = [r.agent_id for r in routes(kpi, alert.system_id, data.catalog, data.graph)]
-        systems = data.graph.systems_of(kpi) if kpi is not None and kpi in data.catalog.kpis else []
-        held = silencing(silences, alert, now, agents, systems)
-        if held is not None:
-            found[alert.id] = held
-    return found
