@@ -117,3 +117,18 @@ def test_note_assign_and_resolve_an_incident_apply_to_its_open_alerts(store):
     assert service.resolve_incident(incident.id, "bob", "again", LATER) == [
         f"incident {incident.id} has no open alert to resolve: it is already resolved"
     ]
+
+
+def test_an_incident_resolved_whole_is_one_transaction_and_one_notice(store):
+    # The MQL→SQL incident: a critical target, a critical drift and a warning anomaly. One
+    # alert at a time, resolving the two critical ones first would ease it to warning on the
+    # way (a "de-escalate" notice); resolved whole, the only notice is "resolve".
+    incident = next(i for i in store.incidents(open_only=True) if i.group == "kpi:mql_to_sql")
+    assert sorted(a.severity.value for a in incident.alerts) == ["critical", "critical", "warning"]
+    logged = [n.id for n in store.notices()]
+    assert AlertService(store).resolve_incident(incident.id, "ana", "fixed the form", LATER) == []
+    new = [n for n in store.notices() if n.id not in logged]
+    assert [(n.incident_id, n.kind, n.actor, n.note) for n in new] == [
+        (incident.id, "resolve", "ana", "fixed the form")
+    ]
+    assert {store.alert(a.id).state for a in incident.alerts} == {State.RESOLVED}

@@ -11,19 +11,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from intelligentos.domain.alert_actions import to_follow_up, to_unacknowledge
-from intelligentos.domain.alerts import Alert, LifecycleError
+from intelligentos.domain.alert_actions import (
+    add_note,
+    assign,
+    resolve,
+    to_follow_up,
+    to_unacknowledge,
+    unacknowledge,
+)
+from intelligentos.domain.alerts import Alert, Event, acknowledge, snooze
 from intelligentos.domain.detection import Severity
 from intelligentos.domain.formatting import plural
 from intelligentos.domain.incidents import Incident, to_acknowledge
-from intelligentos.services.check import (
-    acknowledge_alert,
-    assign_alert,
-    note_alert,
-    resolve_alert,
-    snooze_alert,
-    unacknowledge_alert,
-)
+from intelligentos.services.check import change_alerts
 from intelligentos.store import Store, StoreError
 
 # A new alert pulses this long, then stays highlighted until acknowledged.
@@ -45,50 +45,41 @@ def _unique(problems: Iterable[str]) -> list[str]:
 
 @dataclass
 class AlertService:
-    """Lifecycle actions on a store, one alert at a time, each in its own transaction. A
-    refused or failed action is a problem sentence, never an exception."""
+    """Lifecycle actions on a store: on the alerts given, in one transaction (an incident's
+    alerts change together). A refused or failed action is a problem sentence, never an
+    exception."""
 
     store: Store
 
     def acknowledge(
         self, alert_ids: Iterable[int], actor: str, note: str, now: datetime
     ) -> list[str]:
-        return self._each(
-            alert_ids, lambda alert_id: acknowledge_alert(self.store, alert_id, actor, note, now)
-        )
+        return self._all(alert_ids, lambda alert: acknowledge(alert, actor, note, now))
 
     def snooze(
         self, alert_ids: Iterable[int], duration: timedelta, actor: str, now: datetime
     ) -> list[str]:
-        return self._each(
-            alert_ids,
-            lambda alert_id: snooze_alert(self.store, alert_id, duration, actor, None, now),
-        )
+        return self._all(alert_ids, lambda alert: snooze(alert, duration, actor, None, now))
 
     def unacknowledge(
         self, alert_ids: Iterable[int], actor: str, note: str, now: datetime
     ) -> list[str]:
-        return self._each(
-            alert_ids,
-            lambda alert_id: unacknowledge_alert(self.store, alert_id, actor, note, now),
-        )
+        return self._all(alert_ids, lambda alert: unacknowledge(alert, actor, note, now))
 
     def add_note(self, alert_ids: Iterable[int], actor: str, note: str, now: datetime) -> list[str]:
-        return self._each(
-            alert_ids, lambda alert_id: note_alert(self.store, alert_id, actor, note, now)
-        )
+        return self._all(alert_ids, lambda alert: add_note(alert, actor, note, now))
 
     def assign(
         self, alert_ids: Iterable[int], agent_id: str, actor: str, now: datetime
     ) -> list[str]:
-        return self._each(
-            alert_ids, lambda alert_id: assign_alert(self.store, alert_id, agent_id, actor, now)
-        )
+        try:
+            agents = self.store.agent_ids()
+        except StoreError as error:
+            return [str(error)]
+        return self._all(alert_ids, lambda alert: assign(alert, agent_id, agents, actor, now))
 
     def resolve(self, alert_ids: Iterable[int], actor: str, note: str, now: datetime) -> list[str]:
-        return self._each(
-            alert_ids, lambda alert_id: resolve_alert(self.store, alert_id, actor, note, now)
-        )
+        return self._all(alert_ids, lambda alert: resolve(alert, actor, note, now))
 
     # An incident's forms: each applies to the incident's alerts it concerns (acknowledging
     # it acknowledges its firing alerts); an incident with none of those is one sentence.
@@ -158,15 +149,16 @@ class AlertService:
         ids = [a.id for a in pick(incident) if a.id is not None]
         return action(ids) if ids else [f"incident {incident_id} has {none}"]
 
-    @staticmethod
-    def _each(alert_ids: Iterable[int], action: Callable[[int], Alert]) -> list[str]:
-        problems = []
-        for alert_id in alert_ids:
-            try:
-                action(alert_id)
-            except (LifecycleError, StoreError) as error:
-                problems.append(str(error))
-        return _unique(problems)
+    def _all(
+        self, alert_ids: Iterable[int], transition: Callable[[Alert], tuple[Alert, Event]]
+    ) -> list[str]:
+        """The transition on every alert in one transaction (see
+        :func:`~intelligentos.services.check.change_alerts`): a sentence per refusal."""
+        try:
+            _, refused = change_alerts(self.store, list(alert_ids), transition)
+        except StoreError as error:
+            return [str(error)]
+        return _unique(str(error) for error in refused)
 
 
 @dataclass

@@ -7,7 +7,7 @@ No SQL here (the store does that) and no Textual.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -262,31 +262,62 @@ def change_alert(
     wants: Mapping[str, AgentAttention] | None = None,
 ) -> Alert:
     """Apply a person's lifecycle transition to one alert and log it, in one transaction
-    (the CLI and the cockpit share this); raises :class:`LifecycleError`.
+    (the CLI and the cockpit share this); raises :class:`LifecycleError` (see
+    :func:`change_alerts`)."""
+    saved, refused = change_alerts(store, [alert_id], transition, catalog=catalog, wants=wants)
+    if refused:
+        raise refused[0]
+    return saved[0]
 
-    The alert's incident is filed again in the same transaction, and what that changes for
-    it is logged as a notice with the person's name and note (acknowledging its last firing
-    alert acknowledges it, resolving its last open alert resolves it), routed by what each
-    agent ``wants`` (None: as ``config.toml``'s ``[routing]`` says) over ``catalog`` (None:
-    the store's)."""
+
+def change_alerts(
+    store: Store,
+    alert_ids: Iterable[int],
+    transition: Callable[[Alert], tuple[Alert, Event]],
+    *,
+    catalog: Catalog | None = None,
+    wants: Mapping[str, AgentAttention] | None = None,
+) -> tuple[list[Alert], list[LifecycleError]]:
+    """Apply a person's lifecycle transition to each alert and log it, all in one
+    transaction: the alerts saved, and the transitions refused (the others still apply).
+
+    The alerts' incidents are filed again in the same transaction, once, and what that
+    changes for each is logged as a notice with the person's name and note (acknowledging
+    an incident's last firing alert acknowledges it, resolving its last open alert resolves
+    it): an incident acted on whole is one notice, and no evaluation comes between its
+    alerts. Notices are routed by what each agent ``wants`` (None: as ``config.toml``'s
+    ``[routing]`` says) over ``catalog`` (None: the store's)."""
     from intelligentos.services.notices import attention, record_notices
 
     catalog = catalog if catalog is not None else store.read_catalog()
     wanted = attention() if wants is None else wants
+    saved: list[Alert] = []
+    refused: list[LifecycleError] = []
     with store.transaction():
-        alert = store.alert(alert_id)
-        if alert is None:
-            raise LifecycleError(f"there is no alert {alert_id}")
         before = {i.id: i for i in store.incidents(open_only=True) if i.id}
-        changed, event = transition(alert)
-        saved = store.record(changed, event)
-        changes = file_alerts(store, before)
-        if changes:
-            now = parse_stamp(event.at)
+        last: Event | None = None
+        for alert_id in alert_ids:
+            alert = store.alert(alert_id)
+            try:
+                if alert is None:
+                    raise LifecycleError(f"there is no alert {alert_id}")
+                changed, last = transition(alert)
+            except LifecycleError as error:
+                refused.append(error)
+                continue
+            saved.append(store.record(changed, last))
+        changes = file_alerts(store, before) if last is not None else []
+        if changes and last is not None:
             record_notices(
-                store, changes, catalog, now, wants=wanted, actor=event.actor, note=event.note
+                store,
+                changes,
+                catalog,
+                parse_stamp(last.at),
+                wants=wanted,
+                actor=last.actor,
+                note=last.note,
             )
-        return saved
+    return saved, refused
 
 
 def acknowledge_alert(
